@@ -38,6 +38,7 @@ import { layoutPath, layoutText, recordedChangeNotes, recordOf, type Layout } fr
 import { Names } from './naming';
 import { boundaryArnIn, unboundedRoles } from './iam/permissions-boundary';
 import { globRegExp } from './checks/service-authorization';
+import { textReferenceProblems } from './checks/text-references';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
@@ -105,6 +106,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const notes = [...recordedChangeNotes(org), ...('statements' in execution && execution.pipelineNames.names === 'shapes' ? [executionShapesNote(org, execution.pipelineNames)] : [])];
   problems.push(...eventBridgeQuotaProblems(org, stages, templates, resolver));
   problems.push(...resourcePolicyQuotaProblems(org, stages, templates, resolver));
+  problems.push(...textReferenceProblems(org, templates.values()));
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
   // SELF_MANAGED: the execution role's own policy is bootstrap's (SERVICE_MANAGED: StackSets' own role, not narrowed).
   const executionKeyActions = org.stackSets.permissionModel === 'SELF_MANAGED' && 'statements' in execution ? keyActions(execution.statements) : undefined;

@@ -12,6 +12,10 @@ import { logicalId } from '../src/cfn/resources';
 import type { CfnResource, OutputSpec, TemplateDefinition } from '../src/cfn/template';
 import { deployedName, type Repository as RepositoryModel } from '../src/org/model';
 
+/** Whether Python's float() (which cfn-lint's range check applies) takes the name: its grammar, in a name's characters. */
+export const readsAsNumber = (name: string) =>
+  /^-?(?:(?:\d(?:_?\d)*)?\.\d(?:_?\d)*|\d(?:_?\d)*\.?)(?:[eE]-?\d(?:_?\d)*)?$/.test(name) || /^-?(?:inf|infinity|nan)$/i.test(name);
+
 export function sourceRepositories(repositories: readonly RepositoryModel[]): TemplateDefinition {
   const resources: Record<string, Repository> = {};
   const outputs: Record<string, OutputSpec> = {};
@@ -26,11 +30,11 @@ export function sourceRepositories(repositories: readonly RepositoryModel[]): Te
         ...(repository.description ? { RepositoryDescription: repository.description } : {}),
       }),
     );
-    // A name of digits alone ("123", which CodeCommit takes: letters, numbers, periods, underscores and dashes) is
-    // read by cfn-lint as a number against the name's length limit ("'123' is greater than the maximum of 100",
-    // E3034), a false finding on a valid template (review s39-fuzz 4): that check alone is turned off for this resource,
-    // by cfn-lint's own resource metadata.
-    if (/^\d+$/.test(repository.name)) resources[id].Metadata = { 'cfn-lint': { config: { ignore_checks: ['E3034'] } } };
+    // A name that reads as a number ("123", "1_000", "1e3", "inf", which CodeCommit takes: letters, numbers, periods,
+    // underscores and dashes) is read by cfn-lint as one against the name's length limit ("'123' is greater than the
+    // maximum of 100", E3034), a false finding on a valid template (review s39-fuzz 4, s39-delta m2): that check alone
+    // is turned off for this resource, by cfn-lint's own resource metadata.
+    if (readsAsNumber(repository.name)) resources[id].Metadata = { 'cfn-lint': { config: { ignore_checks: ['E3034'] } } };
     // Built from its parts, not Fn::GetAtt: auditors read it, and the local emulator cannot resolve GetAtt here.
     outputs[`${id}Arn`] = {
       description: `ARN of repository ${repository.name}`,

@@ -82,14 +82,13 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   {
     name: "a repository description holding '${AWS::Region}', a CloudFormation reference outside Fn::Sub",
     edit: (t) => t.replace('    account: src\n', '    account: src\n    description: "Deployed to ${AWS::Region}"\n'),
-    expected: /^org\.yaml:\d+:18: repositories\.[\w-]+\.description: holds '\$\{AWS::Region\}', which reads as a CloudFormation reference: xstack writes the text as it is \(never substituted\), and cfn-lint refuses it outside Fn::Sub \(E1029\)/,
+    expected: /^org\.yaml:\d+:18: repositories\.[\w-]+\.description: holds '\$\{AWS::Region\}', a CloudFormation pseudo parameter: xstack writes the text as it is \(never substituted\), and cfn-lint refuses it outside Fn::Sub \(E1029\)/,
   },
   {
     name: 'a protected branch written as a pattern (review s39-fuzz 8)',
     edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [Developer-*]\n    protectedBranches: [main, "release/*"]\n`,
     expected: /access\.developers\.protectedBranches\[1\]: holds '\*': protected branches are exact branch names \(the developer role's Deny compares each exactly\), not patterns; list each branch/,
   },
-  { name: "a branch holding '${WebAppPipeline}'", edit: (t) => t.replace('dev: main', 'dev: "x${WebAppPipeline}"'), expected: /pipelines\.web-app\.branches\.dev: holds '\$\{WebAppPipeline\}', which reads as a CloudFormation reference/ },
   { name: 'prefix too long for bucket names', edit: (t) => t.replace('prefix: acme', `prefix: ${'a'.repeat(34)}`), expected: /^org\.yaml:4:9: prefix: 'a{34}' makes a name AWS rejects: S3 bucket name 'a{34}-artifacts-111111111111-eu-west-1' is 67 characters, over AWS's limit of 63/ },
   { name: 'pipeline name too long for role names', edit: (t) => t.replace(/^  web-app:\n    repository/m, `  ${'p'.repeat(50)}:\n    repository`), expected: /pipelines\.p{50}: with prefix 'acme', IAM role name 'acme-p{50}-codedeploy' is 66 characters, over AWS's limit of 64/ },
   // The administrator account's template bucket (templates over 51,200 bytes) is the longest bucket name: 20 characters fit the others.

@@ -8,7 +8,7 @@ import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { parseOrg } from '../src/org/load';
 import { toYaml } from '../src/yaml';
-import { tempDir } from './helpers';
+import { compileProblems, tempDir } from './helpers';
 
 const ORG = `organization: { partition: aws, region: eu-west-1 }
 prefix: acme
@@ -17,19 +17,29 @@ accounts:
   dev: { id: "222222222222", role: pipeline, environment: dev }
 repositories:
   "123": { account: src }
+  "1_000": { account: src }
+  "150.5": { account: src }
+  "1e3": { account: src }
+  inf: { account: src }
   app: { account: src }
 pipelines:
   numbers: { repository: "123", branches: { dev: main }, deploy: { type: codedeploy } }
+  underscored: { repository: "1_000", branches: { dev: main }, deploy: { type: codedeploy } }
+  decimal: { repository: "150.5", branches: { dev: main }, deploy: { type: codedeploy } }
+  exponent: { repository: "1e3", branches: { dev: main }, deploy: { type: codedeploy } }
+  infinite: { repository: inf, branches: { dev: main }, deploy: { type: codedeploy } }
   app: { repository: app, branches: { dev: main }, deploy: { type: codedeploy } }
 `;
 
-describe('a repository named by digits alone', () => {
+describe('a repository whose name reads as a number (Python float(): digits, 1_000, 150.5, 1e3, inf)', () => {
   const compiled = compileOrg(parseOrg(ORG, 'numbers.yaml'));
   const stage = compiled.stages.find((s) => s.module === 'source-repositories')!;
   const template = renderTemplate(stage.definition);
 
   it("turns cfn-lint's E3034 off on its resource alone, by cfn-lint's resource metadata", () => {
-    expect(template.Resources.Repository123.Metadata).toEqual({ 'cfn-lint': { config: { ignore_checks: ['E3034'] } } });
+    const ignored = Object.entries(template.Resources).filter(([, r]) => r.Metadata !== undefined);
+    expect(ignored.map(([id]) => id).sort()).toEqual(['Repository1000', 'Repository123', 'Repository1505', 'Repository1e3', 'RepositoryInf']);
+    for (const [, r] of ignored) expect(r.Metadata).toEqual({ 'cfn-lint': { config: { ignore_checks: ['E3034'] } } });
     expect(template.Resources.RepositoryApp.Metadata).toBeUndefined();
   });
 
@@ -45,4 +55,15 @@ describe('a repository named by digits alone', () => {
     expect(run.stdout + run.stderr).toBe('');
     expect(run.status).toBe(0);
   }, 120_000);
+});
+
+describe("text that reads as a reference to the templates' own parameters or resources (review s39-fuzz 3, s39-delta m1)", () => {
+  it("is refused, naming the field; text cfn-lint reads as text (${JAVA_HOME}, ${version}) compiles", () => {
+    const org = (description: string, branch: string) => ORG.replace('  app: { account: src }', `  app: { account: src, description: "${description}" }`).replace('app: { repository: app, branches: { dev: main }', `app: { repository: app, branches: { dev: "${branch}" }`);
+    expect(compileProblems(org('see ${RepositoryApp}', 'x${AppPipeline}'), 'numbers.yaml')).toEqual([
+      "numbers.yaml: repositories.app.description: holds '${RepositoryApp}', which names a parameter or resource of the templates: xstack writes the text as it is (never substituted), and cfn-lint refuses it outside Fn::Sub (E1029); leave '${' out of it",
+      "numbers.yaml: pipelines.app.branches.dev: holds '${AppPipeline}', which names a parameter or resource of the templates: xstack writes the text as it is (never substituted), and cfn-lint refuses it outside Fn::Sub (E1029); leave '${' out of it",
+    ]);
+    expect(compileProblems(org('built with ${JAVA_HOME} at ${version}', 'feature-${ticket}'), 'numbers.yaml')).toEqual([]);
+  });
 });

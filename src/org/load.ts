@@ -78,18 +78,19 @@ function cidrProblem(cidr: string): string | undefined {
   return value % 2 ** (32 - Number(bits)) === 0 ? undefined : `has host bits set for a /${bits}`;
 }
 
-/** git check-ref-format, as CodeCommit applies it to branch names. */
 /**
- * A value xstack writes into a template as text that reads as a CloudFormation reference, `${AWS::Region}` or
- * `${SomeLogicalId}`: CloudFormation keeps it as it is outside Fn::Sub (never substituted), and cfn-lint, the
- * templates' validator, refuses it there as a parameter written outside Fn::Sub (E1029, whose pattern this is:
- * cfn-lint rules/functions/SubNeeded.py; review s39-fuzz 3).
+ * A value xstack writes into a template as text that names a pseudo parameter, `${AWS::Region}`: CloudFormation keeps
+ * it as it is outside Fn::Sub (never substituted), and cfn-lint, the templates' validator, refuses a reference it
+ * knows written there (E1029, rules/functions/SubNeeded.py: a pseudo parameter, or a parameter or resource of the
+ * template, which compile.ts referenceProblems checks once the templates are made; review s39-fuzz 3). `${JAVA_HOME}`
+ * or `${version}` is text to both.
  */
 export function cfnReferenceProblem(value: string): string | undefined {
-  const reference = /\$\{[A-Za-z0-9_:.]+\}/.exec(value)?.[0];
-  return reference && `holds '${reference}', which reads as a CloudFormation reference: xstack writes the text as it is (never substituted), and cfn-lint refuses it outside Fn::Sub (E1029)`;
+  const reference = /\$\{\s*AWS::[A-Za-z]+\s*\}/.exec(value)?.[0];
+  return reference && `holds '${reference}', a CloudFormation pseudo parameter: xstack writes the text as it is (never substituted), and cfn-lint refuses it outside Fn::Sub (E1029)`;
 }
 
+/** git check-ref-format, as CodeCommit applies it to branch names. */
 export function branchNameProblem(name: string): string | undefined {
   if (name.length === 0 || name.length > 256) return 'must be 1 to 256 characters';
   if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return 'contains a space, a control character or one of ~ ^ : ? * [ \\';
@@ -106,7 +107,9 @@ export function branchNameProblem(name: string): string | undefined {
   // The branch is the source action's BranchName, where CodePipeline reads "#{namespace.variable_key}" as a variable
   // reference (https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-variables.html; review s38-names).
   if (name.includes('#{')) return "contains '#{', which CodePipeline reads in an action's configuration as the start of a variable (#{namespace.variable})";
-  return cfnReferenceProblem(name);
+  // A pseudo parameter (${AWS::Region}) cannot be in one (':' is refused above); a resource's name is checked once the
+  // templates are made (checks/text-references.ts).
+  return undefined;
 }
 
 const branchName = str({ expected: 'a git branch name (git check-ref-format)', refine: branchNameProblem });
