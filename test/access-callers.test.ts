@@ -84,6 +84,9 @@ access:
     assumedBy:
       - { account: tools, roleNames: [developer, breakglass] }
       - { account: dev, roleNames: [deployer] }
+    protectedBranches: [main]
+    maintainers:
+      - { account: tools, roleNames: ["AWSReservedSSO_Maintainer_*"], sso: true }
 `;
     const tools = 'tools: { id: "555555555555", role: tools }';
     const dev = 'dev: { id: "222222222222", role: pipeline, environment: dev }';
@@ -99,6 +102,12 @@ access:
           expect(granted(r)).toContain(`access-callers: AssumeDeveloperPolicy/${r.action === 'sts:AssumeRole' ? 'AssumeRole' : 'CarrySourceIdentity'}`);
         }
       }
+      // Maintainers in tools alone, dev first: no maintainer role in the first account, both of Identity Center's ARN
+      // forms in tools (review s39-delta 3).
+      const maintain = compiled.access.results.filter((r) => /^maintainers \(AWSReservedSSO_Maintainer_\* in tools.*\) assume the maintainer role of src/.test(r.path.purpose));
+      const arnOf = (r: (typeof maintain)[number]) => (r.path.principal.kind === 'aws' ? r.path.principal.arn : '');
+      expect(new Set(maintain.map(arnOf)).size).toBe(2);
+      for (const r of maintain) expect(granted(r), arnOf(r)).toContain(`access-callers: AssumeMaintainerPolicy/${r.action === 'sts:AssumeRole' ? 'AssumeRole' : 'CarrySourceIdentity'}`);
     }
   });
 
