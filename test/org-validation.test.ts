@@ -74,9 +74,9 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   },
   {
     // Its developer and CI roles had nothing to grant: an internal assertion, no line (review s39-fuzz 2).
-    name: 'a source account no repository names, at its line',
-    edit: (t) => t.replace('repositories:\n', '  src2:\n    id: "777777777777"\n    role: source\nrepositories:\n'),
-    expected: /^org\.yaml:\d+:3: accounts\.src2: source account holds no repository: no repository names it as its account; expected a repository with account: src2, or no account src2 until it holds one$/,
+    name: 'a source account no repository names, with access, at its line',
+    edit: (t) => `${t.replace('repositories:\n', '  src2:\n    id: "777777777777"\n    role: source\nrepositories:\n')}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [Developer-*]\n`,
+    expected: /^org\.yaml:\d+:3: accounts\.src2: source account holds no repository, and the access section would give it developer and CI roles with nothing to grant: no repository names it as its account; expected a repository with account: src2, or no account src2 until it holds one$/,
   },
   // Written into the templates as text: CloudFormation never substitutes it, and cfn-lint refuses it (review s39-fuzz 3).
   {

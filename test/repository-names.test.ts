@@ -67,3 +67,11 @@ describe("text that reads as a reference to the templates' own parameters or res
     expect(compileProblems(org('built with ${JAVA_HOME} at ${version}', 'feature-${ticket}'), 'numbers.yaml')).toEqual([]);
   });
 });
+
+describe('a source account no repository names (review s39-fuzz 2, s39-ci)', () => {
+  it('compiles without an access section (its repositories moved to another account, the account kept in the file): it gets no stack', () => {
+    const kept = ORG.replace('  dev: {', '  src2: { id: "333333333333", role: source }\n  dev: {');
+    const compiled = compileOrg(parseOrg(kept, 'kept.yaml'));
+    expect(compiled.stages.some((s) => s.targets.some((a) => a.id === '333333333333'))).toBe(false);
+  });
+});

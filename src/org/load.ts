@@ -737,12 +737,18 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
     repositories.push({ name, account: r.account, description: r.description, ...(r.renamedFrom !== undefined ? { renamedFrom: r.renamedFrom } : {}) });
   }
   reportRenames(repositories, ctx);
-  // Every source account holds a repository: one that holds none gets no stack of its own, and its developer and CI
-  // roles would have nothing to grant (a policy statement with no resource, review s39-fuzz 2), as a pipeline
-  // account no pipeline runs in is refused below. Named by any repository as written, read or not.
+  // With developer or CI access, every source account holds a repository: the developer and CI roles made in one that
+  // holds none would have nothing to grant (a policy statement with no resource, review s39-fuzz 2). Without access,
+  // such an account simply gets no stack, as while its repositories move to another (a deployed move, kept in the
+  // file). Named by any repository as written, read or not.
+  const accessDeclared = raw.access?.developers !== undefined || raw.access?.ci !== undefined;
   for (const [name, a] of raw.accounts ?? []) {
-    if (a.role === 'source' && raw.repositories && !declared().repositoryAccounts.has(name)) {
-      ctx.report(`accounts.${name}`, 'source account holds no repository: no repository names it as its account', `a repository with account: ${name}, or no account ${name} until it holds one`);
+    if (a.role === 'source' && accessDeclared && raw.repositories && !declared().repositoryAccounts.has(name)) {
+      ctx.report(
+        `accounts.${name}`,
+        'source account holds no repository, and the access section would give it developer and CI roles with nothing to grant: no repository names it as its account',
+        `a repository with account: ${name}, or no account ${name} until it holds one`,
+      );
     }
   }
 
