@@ -183,9 +183,7 @@ function manyRepositories(n: number, extra = '', { oneAccount = false } = {}): s
   const base = readFileSync('parameters/example.yaml', 'utf8');
   const head = base.slice(0, base.indexOf('repositories:')).replace('role: tools', 'role: source');
   const pipelines = base.slice(base.indexOf('pipelines:'), base.indexOf('keyAdministratorRoles:'));
-  // Tools made a source account holds a repository of its own even with every long one in shared-services: a source
-  // account no repository names is refused.
-  const repositories = ['repositories:', '  web-app: { account: shared-services }', '  payments-api: { account: shared-services }', ...(oneAccount ? ['  tools-repository: { account: tools }'] : [])];
+  const repositories = ['repositories:', '  web-app: { account: shared-services }', '  payments-api: { account: shared-services }'];
   for (let i = 0; i < n; i++) repositories.push(`  a-repository-whose-name-is-long-enough-to-fill-a-policy-quickly-${String(i).padStart(4, '0')}: { account: ${i % 2 || oneAccount ? 'shared-services' : 'tools'} }`);
   return `${head}${repositories.join('\n')}\n${pipelines}${extra}`;
 }
