@@ -82,7 +82,7 @@ function cidrProblem(cidr: string): string | undefined {
  * A value xstack writes into a template as text that names a pseudo parameter, `${AWS::Region}`: CloudFormation keeps
  * it as it is outside Fn::Sub (never substituted), and cfn-lint, the templates' validator, refuses a reference it
  * knows written there (E1029, rules/functions/SubNeeded.py: a pseudo parameter, or a parameter or resource of the
- * template, which compile.ts referenceProblems checks once the templates are made; review s39-fuzz 3). `${JAVA_HOME}`
+ * template, which checks/text-references.ts checks once the templates are made; review s39-fuzz 3). `${JAVA_HOME}`
  * or `${version}` is text to both.
  */
 export function cfnReferenceProblem(value: string): string | undefined {
