@@ -177,7 +177,9 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
           ? [undefined]
           : resource.Type === 'AWS::IAM::Role'
             ? [v({ 'Fn::GetAtt': [doc.resource, 'Arn'] })]
-            : attachedRoles(p.Roles === undefined ? attachedByTheOrg(org, stage, doc.resource) : roleArns(org, v(p.Roles)), stage);
+            : p.Roles === undefined
+              ? attachedRoles(attachedByTheOrg(org, stage, doc.resource))
+              : attachedRoles(templateRoles(roleArns(org, v(p.Roles)), stage));
       // A trust policy's resource is its role; a key policy's "*" is its key.
       const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
       // Read now, so that the account classes (classes.ts) are keyed by where it exists.
@@ -481,14 +483,24 @@ interface Group {
   members: ResolvedStatement[];
 }
 
+/** The roles a policy attaches to, and the most it attaches to in any one account. */
+interface AttachedRoles {
+  roles: Values;
+  count: number;
+}
+
 /**
- * Each role of a policy's `Roles` on its own: as many as the account with the most has (a caller policy's roles are
- * the org file's sources of each account, which may differ in number: review s39-fuzz 1); where an account has fewer,
- * the copies past its count are empty there, and no statement (compileStatements).
+ * Each role of a policy on its own: `count` copies, as many as the account with the most has (a caller policy's roles
+ * are the org file's sources of each account, which may differ in number: review s39-fuzz 1); where an account has
+ * fewer, the copies past its count are empty there, and no statement (compileStatements).
  */
-function attachedRoles(roles: Values, stage: Stage): Values[] {
-  const count = roles.fixed?.length ?? Math.max(0, ...stage.targets.map((t) => roles.at(t.id).length));
+function attachedRoles({ roles, count }: AttachedRoles): Values[] {
   return Array.from({ length: Math.max(count, 1) }, (_, i) => map(roles, (list) => (i < list.length ? [list[i]] : [])));
+}
+
+/** A policy's `Roles`: their number is the template's, the same in every account, read in its first. */
+function templateRoles(roles: Values, stage: Stage): AttachedRoles {
+  return { roles, count: roles.fixed?.length ?? (stage.targets.length > 0 ? roles.at(stage.targets[0].id).length : 0) };
 }
 
 /**
@@ -498,10 +510,13 @@ function attachedRoles(roles: Values, stage: Stage): Values[] {
  * the samples': the developers' side of their path is proved as the policy has it once attached, and the README says
  * to attach it. Any other such policy is no role's.
  */
-function attachedByTheOrg(org: Org, stage: Stage, logicalId: string): Values {
+function attachedByTheOrg(org: Org, stage: Stage, logicalId: string): AttachedRoles {
   const role = stage.module === 'access-callers' ? callerPolicyOf(logicalId) : undefined;
   const samples = roleSourceSamples(org, (role === 'developer' ? org.access.developers?.assumedBy : role === 'maintainer' ? org.access.developers?.maintainers : undefined) ?? []);
-  return varying((account) => samples.filter((s) => s.account === account).map((s) => s.arn));
+  const byAccount = new Map<string, number>();
+  for (const s of samples) byAccount.set(s.account, (byAccount.get(s.account) ?? 0) + 1);
+  // As many roles as the account with the most (review s39-fuzz 1), counted from the samples, not by asking each target.
+  return { roles: varying((account) => samples.filter((s) => s.account === account).map((s) => s.arn)), count: Math.max(0, ...byAccount.values()) };
 }
 
 /**
