@@ -96,14 +96,14 @@ ${pipelines}`;
     const text = org(`  web: {repository: app, branches: {dev: main, staging: main, prod: main}, deploy: {type: codedeploy}}
   web-trigger-role-start: {repository: app, branches: {dev: main, staging: main, prod: main}, deploy: {type: codedeploy, ec2TagKey: Env2}}
 `);
-    expect(refusal(text)).toBe('pipeline web and pipeline web-trigger-role-start would both name a resource WebTriggerRoleStartPipeline in the pipelines template (its names are made of theirs, letters and digits only); rename one of them');
+    expect(refusal(text)).toBe('org.yaml: pipelines.web-trigger-role-start: pipeline web (org.yaml: pipelines.web) and pipeline web-trigger-role-start would both name a resource WebTriggerRoleStartPipeline in the pipelines template (its names are made of theirs, letters and digits only); rename one of them');
   });
 
   it('two pipelines whose branch conditions read alike but hold in other accounts: refused, naming both', () => {
     const text = org(`  web: {repository: app, branches: {dev: branch-x, staging: branch-x, prod: main}, deploy: {type: codedeploy}}
   web-branch: {repository: app, branches: {dev: x, prod: x, staging: other}, deploy: {type: codedeploy, ec2TagKey: Env2}}
 `);
-    expect(refusal(text)).toMatch(/^pipeline web and pipeline web-branch would both name a condition WebBranchBranchX in the pipelines template/);
+    expect(refusal(text)).toMatch(/^org\.yaml: pipelines\.web-branch: pipeline web \(org\.yaml: pipelines\.web\) and pipeline web-branch would both name a condition WebBranchBranchX in the pipelines template/);
   });
 
   it("the family's own condition (where a pipeline runs) is numbered around a pipeline's branch condition of the same name", () => {

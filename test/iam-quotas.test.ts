@@ -3,7 +3,8 @@
  * are checked at compile time: an org past one fails naming the quota, and
  * declaring the raised quota in the org file lets it compile.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Role from 'cloudform-types/types/iam/role';
 import { parseOrg } from '../src/org/load';
@@ -12,7 +13,7 @@ import { renderTemplate } from '../src/cfn/template';
 import { Resolver } from '../src/audit/resolve';
 import { iamQuotaProblems, jsonLength } from '../src/checks/iam-quotas';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
-import { compileProblems } from './helpers';
+import { compileProblems, tempDir } from './helpers';
 
 /** One source account, one pipeline account running `pipelines` pipelines. */
 function orgWith(pipelines: number, extra = ''): string {
@@ -75,9 +76,14 @@ describe('IAM quotas at compile time', () => {
     // 20 patterns: the trust lists them twice (sts:AssumeRole, and sts:SetSourceIdentity held to a carried identity).
     const patterns = Array.from({ length: 20 }, (_, i) => `"team-${String(i).padStart(2, '0')}-developer-role-with-a-long-name"`).join(', ');
     const text = orgWith(1, `access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [${patterns}]\n`);
-    const problems = problemsOf(text);
+    // On disk, so that the refusal can say the line of the field that grows the trust (review s39-fuzz 5).
+    const file = join(tempDir('trust-size'), 'org.yaml');
+    writeFileSync(file, text);
+    const line = text.split('\n').indexOf('    assumedBy:') + 1;
+    const problems = problemsOf(text, file);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^access-roles @ 111111111111: DeveloperRoleIn111111111111: \d{4} characters of a role trust policy, over IAM's quota of 2048 .*iamQuotas\.roleTrustPolicyChars/);
+    expect(problems[0]).toMatch(/^access-roles @ 111111111111: DeveloperRoleIn111111111111: \d{4} characters of a role trust policy \(the roles of (.*), over IAM's quota of 2048 .*iamQuotas\.roleTrustPolicyChars/);
+    expect(problems[0]).toContain(` (the roles of ${file}:${line}:5: access.developers.assumedBy), over`);
     expect(problemsOf(`${text}iamQuotas: { roleTrustPolicyChars: 4096 }\n`)).toEqual([]);
   });
 

@@ -18,6 +18,7 @@ import { flatValues, type Compiled, type Resolver } from '../audit/resolve';
 import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, raiseAdvice, type AdjustableIamQuota } from '../limits';
+import { locatedField } from '../org/locate';
 
 export { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, type AdjustableIamQuota } from '../limits';
 
@@ -26,6 +27,20 @@ export const FIXED_IAM_QUOTAS = {
   roleInlinePolicyChars: { what: 'characters of all inline policies of a role together', limit: 10240 },
   managedPolicyChars: { what: 'characters of a managed policy', limit: 6144 },
 } as const;
+
+/**
+ * The org-file field whose role sources a role's trust lists, one pair of ARN patterns a role (or permission set),
+ * for the roles whose trust grows with what the file names (review s39-fuzz 5): said with its line, as the field to
+ * shorten (fewer, broader role names) unless AWS has raised the quota.
+ */
+const TRUST_FIELDS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^DeveloperRoleIn/, 'access.developers.assumedBy'],
+  [/^MaintainerRoleIn/, 'access.developers.maintainers'],
+];
+function trustGrownBy(org: Org, logicalId: string): string {
+  const field = TRUST_FIELDS.find(([id]) => id.test(logicalId))?.[1];
+  return field ? ` (the roles of ${locatedField(org.file, field)})` : '';
+}
 
 /** The quotas in force for an org: AWS's defaults, or what its file says AWS raised. */
 export const quotaOf = (org: Org, quota: AdjustableIamQuota): number => org.iamQuotas[quota] ?? ADJUSTABLE_IAM_QUOTAS[quota].default;
@@ -63,7 +78,6 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
     const { what, limit } = FIXED_IAM_QUOTAS[quota];
     if (n > limit) problems.push(`${where()}: ${n} ${what}, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC})`);
   };
-  const none = () => '';
   // Names IAM holds unique in an account whatever their case ("They aren't distinguished by case", same page): a
   // second resource given one fails its create with EntityAlreadyExists. Generated names can meet (pipeline X's
   // trigger role's policy `<prefix>-X-trigger-start-pipeline` is pipeline `X-trigger-start`'s `-pipeline` policy:
@@ -105,7 +119,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
             const name = roleName.at(account);
             claim(account, 'role', name, holder);
             const role = roleUse(account, String(name), stage.id);
-            adjustable('roleTrustPolicyChars', trust(account), () => `${stage.id} @ ${account}: ${logicalId}`, none);
+            adjustable('roleTrustPolicyChars', trust(account), () => `${stage.id} @ ${account}: ${logicalId}`, () => trustGrownBy(org, logicalId));
             for (let j = 0; j < inline.length; j++) role.inlineChars += inline[j](account);
             for (let j = 0; j < attached.length; j++) role.attached.push(String(attached[j].at(account)));
           }

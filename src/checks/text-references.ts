@@ -8,6 +8,7 @@
  */
 import type { CfnTemplate } from '../cfn/template';
 import type { Org } from '../org/model';
+import { locatedField } from '../org/locate';
 
 /** cfn-lint's own pattern for a `${…}` in a string (SubNeeded.py subParameterRegex). */
 const REFERENCE = /\$\{[A-Za-z0-9_:.]+\}/g;
@@ -26,7 +27,7 @@ export function textReferenceProblems(org: Org, templates: Iterable<CfnTemplate>
       .filter((reference) => names.has(reference.slice(2, -1).trim().split('.')[0]!))
       .map(
         (reference) =>
-          `${org.file}: ${field}: holds '${reference}', which names a parameter or resource of the templates: xstack writes the text as it is (never substituted), and cfn-lint refuses it outside Fn::Sub (E1029); leave '\${' out of it`,
+          `${locatedField(org.file, field)}: holds '${reference}', which names a parameter or resource of the templates: xstack writes the text as it is (never substituted), and cfn-lint refuses it outside Fn::Sub (E1029); leave '\${' out of it`,
       ),
   );
 }

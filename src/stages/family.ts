@@ -39,6 +39,8 @@ export interface Unit {
   readonly packGroup?: string;
   /** What it is, for notes: `source account shared-services`, `pipeline web-app`. */
   readonly label: string;
+  /** Where the org file writes it (`parameters/org.yaml:40:3: pipelines.web`), for a problem found here; read on demand. */
+  readonly locate?: () => string;
   /** Names the condition on the accounts it exists in (PascalCased). */
   readonly conditionLabel: string;
   /** The accounts its resources exist in. */
@@ -145,8 +147,8 @@ interface PlacedUnit extends Omit<Unit, 'definition' | 'renameIds'> {
 
 function place(unit: Unit, position: number): PlacedUnit {
   const rendered = renderUnit(unit);
-  const { key, packGroup, label, conditionLabel, accounts, uses, accountValues, notes } = unit;
-  return { key, packGroup, label, conditionLabel, accounts, uses, accountValues, notes, rendered, size: sizeOf(rendered), position };
+  const { key, packGroup, label, locate, conditionLabel, accounts, uses, accountValues, notes } = unit;
+  return { key, packGroup, label, locate, conditionLabel, accounts, uses, accountValues, notes, rendered, size: sizeOf(rendered), position };
 }
 
 /**
@@ -389,7 +391,10 @@ function refuseSharedNames(family: Family, units: readonly PlacedUnit[]): void {
     const owner = owners.get(key);
     if (!owner) owners.set(key, { unit, expression });
     else if (owner.unit !== unit && (expression === undefined || owner.expression !== expression)) {
-      problems.push(`${owner.unit.label} and ${unit.label} would both name a ${what} ${name} in the ${family.id} template (its names are made of theirs, letters and digits only); rename one of them`);
+      const [first, second] = [owner.unit, unit];
+      const where = second.locate ? `${second.locate()}: ` : '';
+      const other = first.locate ? `${first.label} (${first.locate()})` : first.label;
+      problems.push(`${where}${other} and ${second.label} would both name a ${what} ${name} in the ${family.id} template (its names are made of theirs, letters and digits only); rename one of them`);
     }
   };
   for (const unit of units) {

@@ -36,6 +36,7 @@ import { DEAD_LETTER_QUEUE_ID } from '../cfn/dead-letter';
 import { familyStages, type Unit } from './family';
 import { stageId, type AccountValue, type Stage, type Use } from './model';
 import { withPermissionsBoundary } from '../iam/permissions-boundary';
+import { locatedField } from '../org/locate';
 
 /**
  * Source roles one unit of the source-identity family held before layouts (a
@@ -213,7 +214,7 @@ export function planStages(org: Org): Stage[] {
   for (const a of pipelineAccounts) {
     if (fedBy(a).length === 0) {
       throw new CompileError('ORG_INVALID', [
-        `${org.file}: accounts.${a.name}: pipeline account runs no pipeline (no pipeline names environment '${a.environment}' in its branches); add one, or remove the account`,
+        `${locatedField(org.file, `accounts.${a.name}`)}: pipeline account runs no pipeline (no pipeline names environment '${a.environment}' in its branches); add one, or remove the account`,
       ]);
     }
   }
@@ -318,6 +319,7 @@ export function planStages(org: Org): Stage[] {
       {
         key: `pipeline ${p.name}`,
         label: `pipeline ${p.name}`,
+        locate: () => locatedField(org.file, `pipelines.${p.name}`),
         conditionLabel: `Runs ${p.name}`,
         accounts: targets,
         // A pipeline's name is unique in the org: its resources' logical ids start with it.
@@ -459,7 +461,7 @@ function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess,
     const { byOrganization, chars } = namedByOrganization(roleName, { partition: org.partition, sourceAccountIds });
     if (byOrganization && !org.organizationId) {
       throw new CompileError('ORG_INVALID', [
-        `${org.file}: access.developers.${field}: the policy letting these roles assume ${roleName} in each of the ${sourceAccountIds.length} source accounts (access-callers) would take about ${chars.toLocaleString('en-US')} characters, over 90 % of IAM's ${LIMITS.managedPolicyChars.toLocaleString('en-US')} for a managed policy; with the organization's id it names them all at once (aws:ResourceOrgID): expected organization.id (aws organizations describe-organization)`,
+        `${locatedField(org.file, `access.developers.${field}`)}: the policy letting these roles assume ${roleName} in each of the ${sourceAccountIds.length} source accounts (access-callers) would take about ${chars.toLocaleString('en-US')} characters, over 90 % of IAM's ${LIMITS.managedPolicyChars.toLocaleString('en-US')} for a managed policy; with the organization's id it names them all at once (aws:ResourceOrgID): expected organization.id (aws organizations describe-organization)`,
       ]);
     }
   }
@@ -673,7 +675,7 @@ function chooseForm(org: Org, account: Account, notes: string[], what: string, m
   const why = over.map(([size, limit, unit]) => `${size} ${unit} (limit ${limit})`).join(', ');
   if (!org.organizationId) {
     throw new CompileError('LIMIT_EXCEEDED', [
-      `${org.file}: source account '${account.name}': the explicit ${what} would need ${why}.`,
+      `${locatedField(org.file, `accounts.${account.name}`)}: source account '${account.name}': the explicit ${what} would need ${why}.`,
       `Set organization.id so that xstack can use the org-scoped form (aws:PrincipalOrgID / aws:ResourceOrgID conditions), or split the pipelines over more source accounts.`,
     ]);
   }
