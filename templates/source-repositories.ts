@@ -33,7 +33,13 @@ export function sourceRepositories(repositories: readonly RepositoryModel[]): Te
     // A name that reads as a number ("123", "1_000", "1e3", "inf", which CodeCommit takes: letters, numbers, periods,
     // underscores and dashes) is read by cfn-lint as one against the name's length limit ("'123' is greater than the
     // maximum of 100", E3034), a false finding on a valid template (review s39-fuzz 4, s39-delta m2): that check alone
-    // is turned off for this resource, by cfn-lint's own resource metadata.
+    // is turned off for this resource, by cfn-lint's own resource metadata. On a repository deployed before it, the
+    // update changes this resource's Metadata alone, which CloudFormation applies: the resource attribute is what
+    // cfn-hup watches, "configuration updates … through the UpdateStack API action"
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/cfn-hup.html); what "you cannot update
+    // … by itself" is the template's own Metadata section
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/metadata-section-structure.html), which xstack
+    // does not write (review s39-delta m3).
     if (readsAsNumber(repository.name)) resources[id].Metadata = { 'cfn-lint': { config: { ignore_checks: ['E3034'] } } };
     // Built from its parts, not Fn::GetAtt: auditors read it, and the local emulator cannot resolve GetAtt here.
     outputs[`${id}Arn`] = {

@@ -41,6 +41,9 @@ describe('a repository whose name reads as a number (Python float(): digits, 1_0
     expect(ignored.map(([id]) => id).sort()).toEqual(['Repository1000', 'Repository123', 'Repository1505', 'Repository1e3', 'RepositoryInf']);
     for (const [, r] of ignored) expect(r.Metadata).toEqual({ 'cfn-lint': { config: { ignore_checks: ['E3034'] } } });
     expect(template.Resources.RepositoryApp.Metadata).toBeUndefined();
+    // On a deployed repository that setting is an update of the resource's Metadata alone, which CloudFormation applies;
+    // the template's own Metadata section, which no update may change by itself, is never written (review s39-delta m3).
+    for (const s of compiled.stages) expect(Object.keys(renderTemplate(s.definition))).not.toContain('Metadata');
   });
 
   it('passes cfn-lint, as every template of the org does', () => {
