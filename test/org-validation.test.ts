@@ -57,6 +57,9 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   { name: 'repository name ending in .git', edit: (t) => t.replace('repository: web-app', 'repository: web-app.git'), expected: /pipelines\.web-app\.repository: repository names may not end in \.git/ },
   { name: 'invalid branch name', edit: (t) => t.replace('dev: main', 'dev: feature..x'), expected: /^org\.yaml:20:12: pipelines\.web-app\.branches\.dev: contains '\.\.'; expected a git branch name/ },
   { name: 'branch name with a space', edit: (t) => t.replace('dev: main', 'dev: "my branch"'), expected: /pipelines\.web-app\.branches\.dev: contains a space/ },
+  // Counted as AWS's APIs count a length, in characters (Smithy's Unicode scalar values), not UTF-16 units (review s39-fuzz 7).
+  { name: 'a branch of 257 characters past U+FFFF', edit: (t) => t.replace('dev: main', `dev: "${'\u{1F680}'.repeat(257)}"`), expected: /^org\.yaml:20:12: pipelines\.web-app\.branches\.dev: must be 1 to 256 characters/ },
+  { name: 'a description of 1,001 characters past U+FFFF', edit: (t) => t.replace('    account: src\npipelines', `    account: src\n    description: "${'\u{1F680}'.repeat(1001)}"\npipelines`), expected: /repositories\.web-app\.description: is over 1,000 characters/ },
   {
     name: 'an unresolved merge conflict (git), not keys without a colon (review s38-cli M7)',
     edit: (t) => t.replace('prefix: acme\n', '<<<<<<< HEAD\nprefix: acme\n=======\nprefix: acme2\n>>>>>>> feature\n'),
@@ -385,6 +388,14 @@ describe('spaces YAML does not take as spaces, pasted from a page', () => {
 });
 
 describe('organization file validation', () => {
+  it('takes a branch of 256 and a description of 1,000 characters past U+FFFF (twice as many UTF-16 units; review s39-fuzz 7)', () => {
+    const rocket = '\u{1F680}';
+    const text = VALID.replace('dev: main', `dev: "${rocket.repeat(256)}"`).replace('    account: src\npipelines', `    account: src\n    description: "${rocket.repeat(1000)}"\npipelines`);
+    const org = parseOrg(text, 'org.yaml');
+    expect(org.pipelines[0].branches[0][1]).toHaveLength(512);
+    expect(org.repositories[0].description).toHaveLength(2000);
+  });
+
   it('accepts the valid base file', () => {
     const org = parseOrg(VALID, 'org.yaml');
     expect(org.accounts.map((a) => a.id)).toEqual(['111111111111', '222222222222']);

@@ -90,9 +90,28 @@ export function cfnReferenceProblem(value: string): string | undefined {
   return reference && `holds '${reference}', a CloudFormation pseudo parameter: xstack writes the text as it is (never substituted), and cfn-lint refuses it outside Fn::Sub (E1029)`;
 }
 
+/**
+ * A text's length as AWS's APIs count it: their models' length constraints (CodeCommit's branchName "Maximum length
+ * of 256", https://docs.aws.amazon.com/codecommit/latest/APIReference/API_BranchInfo.html) are Smithy's length trait,
+ * which for a string counts "Unicode scalar values"
+ * (https://github.com/smithy-lang/smithy/blob/main/docs/source-2.0/spec/constraint-traits.rst, length trait), not
+ * JavaScript's UTF-16 units, in which a character past U+FFFF counts twice (review s39-fuzz 7). JSON Schema's maxLength,
+ * which editors apply, counts the same.
+ */
+export function characterCount(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A high surrogate followed by a low one is one character.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+    n++;
+  }
+  return n;
+}
+
 /** git check-ref-format, as CodeCommit applies it to branch names. */
 export function branchNameProblem(name: string): string | undefined {
-  if (name.length === 0 || name.length > 256) return 'must be 1 to 256 characters';
+  if (name.length === 0 || characterCount(name) > 256) return 'must be 1 to 256 characters';
   if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return 'contains a space, a control character or one of ~ ^ : ? * [ \\';
   if (name.includes('..')) return "contains '..'";
   if (name.includes('@{')) return "contains '@{'";
@@ -207,7 +226,7 @@ const accountSchema = obj(
 const repositorySchema = obj(
   {
     account: required(str({ expected: 'the name of a source account', pattern: NAME })),
-    description: optional(str({ expected: 'up to 1,000 characters', refine: (v) => (v.length > 1000 ? 'is over 1,000 characters' : cfnReferenceProblem(v)) })),
+    description: optional(str({ expected: 'up to 1,000 characters', refine: (v) => (characterCount(v) > 1000 ? 'is over 1,000 characters' : cfnReferenceProblem(v)) })),
     // The name it was first deployed under: kept for as long as it exists (README "Renaming a repository").
     renamedFrom: optional(str({ ...REPOSITORY_NAME, expected: `the name the repository was first deployed under (${REPOSITORY_NAME.expected})` })),
   },
