@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asList, awsPrincipals, policyDocuments } from '../src/checks/documents';
-import { checkTemplate, RULES } from '../src/checks/rules';
+import { checkTemplate, RULES, segmentDependent } from '../src/checks/rules';
 import { keptOnDelete } from '../src/cfn/deletion-policy';
 import type { CfnTemplate } from '../src/cfn/template';
 import { readFileSync } from 'node:fs';
@@ -537,6 +537,26 @@ describe('rules catch what they are for', () => {
     expect(rules(identity(owned, xs014))).toEqual([]);
     // The reason admits AWS's bucket only, not another bucket beside it.
     expect(rules(identity({ ...owned, Resource: [owned.Resource, 'arn:${AWS::Partition}:s3:::b/*'] }, xs014))).toContain('XS014 Condition::aws:ResourceAccount');
+  });
+
+  it("XS015: a Resource wildcard whose match across a colon depends on the reading of IAM's segment rule is refused; one ending its segment, or in the last segment, is not (review s38-lead-diff m7)", () => {
+    const rules = (resource: unknown) => checkTemplate(identity({ Action: 'codecommit:GitPull', Resource: resource })).filter((f) => f.rule === 'XS015').map((f) => f.item);
+    for (const ambiguous of ['arn:${AWS::Partition}:codecommit:eu-west-1:1111*1:repo', 'arn:${AWS::Partition}:codecommit:eu-west-?:111111111111:repo']) {
+      expect(rules({ 'Fn::Sub': ambiguous })).toEqual([`Resource::${ambiguous}`]);
+    }
+    for (const plain of [
+      'arn:${AWS::Partition}:codecommit:*:111111111111:repo',
+      'arn:${AWS::Partition}:codecommit:eu-west-1:111111111111:repo-*',
+      'arn:${AWS::Partition}:codecommit:eu-west-1:111111111111:r?po',
+      'arn:${AWS::Partition}:logs:eu-west-1:111111111111:log-group:/acme/*:*',
+      '*',
+    ]) {
+      expect(rules({ 'Fn::Sub': plain }), plain).toEqual([]);
+    }
+    // A Sub's own colons (${AWS::Partition}) are not the ARN's.
+    expect(segmentDependent('arn:${AWS::Partition}:s3:::b/*')).toBe(false);
+    expect(segmentDependent('arn:aws:s3:::b*c:d')).toBe(true);
+    expect(checkTemplate(template('AWS::IAM::Policy', { PolicyDocument: { Statement: [{ Sid: 'S', Effect: 'Deny', Action: 's3:GetObject', NotResource: 'arn:${AWS::Partition}:s3:::b?:x' }] } })).map((f) => f.rule)).toContain('XS015');
   });
 
   it('conditions admit "*" and root principals; Deny statements may use wildcards', () => {

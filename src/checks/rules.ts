@@ -137,7 +137,40 @@ export const RULES: readonly Rule[] = [
       return [{ item: 'Condition::aws:ResourceAccount', message: awsOwned ? "an AWS-owned bucket without a recorded reason in the resource metadata" : 'S3 access without aws:ResourceAccount: a bucket name may be another account\'s' }];
     },
   },
+  {
+    id: 'XS015',
+    description:
+      "a Resource wildcard means the same under either reading of IAM's segment rule: no `?`, and no `*` but at a segment's end, in a colon segment a later one follows",
+    check: (_doc, s) => {
+      // "You can use wildcard characters (* and ?) within the individual segments of an ARN (the parts separated by
+      // colons) … If the * wildcard is the last character of a resource ARN segment, it can expand to match beyond the
+      // colon boundaries" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
+      // The proof reads it segment by segment (audit/symbolic.ts); read as one text, such a wildcard would reach
+      // across colons, allowing what the proof calls refused. Refused, so that the proof never rests on the reading
+      // (review s38-lead-diff m7); no template writes one.
+      const found: Array<Omit<Finding, 'rule' | 'resource' | 'statement'>> = [];
+      for (const element of ['Resource', 'NotResource'] as const) {
+        for (const value of asList(s[element])) {
+          const text = textOf(value);
+          if (segmentDependent(text)) found.push({ item: `${element}::${text}`, message: "a `?`, or a `*` inside a segment, in an ARN segment another colon follows: whether it matches across that colon depends on how IAM's segment rule is read; end the segment with the `*`, or name the resource" });
+        }
+      }
+      return found.length === 0 ? NONE : found;
+    },
+  },
 ];
+
+/** Whether a Resource ARN's wildcard reads differently segment by segment and as one text (rule XS015). */
+export function segmentDependent(arn: string): boolean {
+  if (!arn.includes('*') && !arn.includes('?')) return false;
+  // A Sub's `${AWS::Partition}` holds colons of its own, not the ARN's.
+  const segments = arn.replace(/\$\{[^}]*\}/g, 'x').split(':');
+  for (let i = 0; i < segments.length - 1; i++) {
+    const segment = segments[i];
+    if (segment.includes('?') || segment.replace(/\*+$/, '').includes('*')) return true;
+  }
+  return false;
+}
 
 /** An AWS managed policy's ARN (`arn:<partition>:iam::aws:policy/…`, as text or in a Sub). */
 const AWS_MANAGED_POLICY = /:iam::aws:policy\//;
