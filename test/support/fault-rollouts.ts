@@ -12,7 +12,7 @@ import { Aws, CallLog, MUTATING_COMMANDS } from '../../src/deploy/clients';
 import { deploy } from '../../src/deploy/deployer';
 import type { RunSummary } from '../../src/deploy/events';
 import { LOCAL_CREDENTIALS } from '../../src/deploy/local';
-import type { StackSetContext } from '../../src/deploy/stacksets';
+import { callAs, type StackSetContext } from '../../src/deploy/stacksets';
 import { parseOrg } from '../../src/org/load';
 import { useLocalAws } from './local-aws';
 import { createStackSetRoles } from './stackset-roles';
@@ -99,7 +99,7 @@ export function faultRollouts() {
     const cfn = awsVia().cloudFormation();
     for (const stage of compiled.stages) {
       const name = `${compiled.org.prefix}-${stage.id}`;
-      const out = await cfn.send(new ListStackInstancesCommand({ StackSetName: name }));
+      const out = await cfn.send(new ListStackInstancesCommand({ StackSetName: name, ...callAs(compiled.org.stackSets) }));
       const byAccount = new Map((out.Summaries ?? []).map((s) => [s.Account, s.Status]));
       for (const account of stage.targets) expect(byAccount.get(account.id), `${name} @ ${account.id}`).toBe('CURRENT');
       expect(byAccount.size, name).toBe(stage.targets.length);

@@ -226,6 +226,12 @@
  *   as an idempotency token is commonly honoured.
  * - `busyWithoutOperation`: operations (or DeleteStackSet) refused with
  *   OperationInProgressException while none runs (see the method).
+ * - CallAs: "StackSets with service-managed permissions are created in the management account, including StackSets
+ *   that are created by delegated administrators"; "If you are signed in to a delegated administrator account, specify
+ *   DELEGATED_ADMIN" (CallAs, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html).
+ *   A StackSet created with CallAs DELEGATED_ADMIN is the management account's: a call on it without that CallAs
+ *   looks in the caller's own account, where it does not exist, and is answered StackSetNotFoundException (moto
+ *   ignores CallAs). Each call's CallAs is recorded in `requests`.
  * - DeleteStackSet (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html,
  *   Errors): "OperationInProgress – Another operation is currently in progress
  *   for this stack set" while one runs; "StackSetNotEmpty – You can't yet
@@ -759,6 +765,8 @@ export class StackSetsProxy {
   private overlays = new Map<string, Map<string, Overlay>>();
   private adminRoles = new Map<string, string>();
   private serviceManaged = new Set<string>();
+  /** StackSets created with CallAs DELEGATED_ADMIN: the management account's, reached only with that CallAs (header). */
+  private delegatedStackSets = new Set<string>();
   /** SERVICE_MANAGED: each instance's OU (the one it was created through), by StackSet and account. */
   private instanceOus = new Map<string, Map<string, string>>();
   private suspended = new Set<string>();
@@ -773,7 +781,7 @@ export class StackSetsProxy {
   /** Rollout-time model (operation-time.ts): each operation run is recorded there, accounting only (nothing waits for it). */
   clock?: ModelClock;
   /** Every CloudFormation call, in order: its action, StackSet, OperationId and the error it was answered with. */
-  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; maxResults?: number; error?: string }> = [];
+  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; callAs?: string; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; maxResults?: number; error?: string }> = [];
   /** The most stack instances operations ran on at once. */
   peakInstances = 0;
   /** Each DetectStackSetDrift's StackSet and OperationPreferences. */
@@ -832,6 +840,7 @@ export class StackSetsProxy {
     this.overlays.clear();
     this.adminRoles.clear();
     this.serviceManaged.clear();
+    this.delegatedStackSets.clear();
     this.instanceOus.clear();
     this.suspended.clear();
     this.movesAtCall.clear();
@@ -1260,6 +1269,7 @@ export class StackSetsProxy {
         action,
         stackSet: params.get('StackSetName') ?? '',
         ...(params.has('OperationId') ? { operationId: params.get('OperationId')! } : {}),
+        ...(params.has('CallAs') ? { callAs: params.get('CallAs')! } : {}),
         ...(params.has('MaxResults') ? { maxResults: Number(params.get('MaxResults')) } : {}),
         ...(action === 'UpdateStackSet' && [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')].length > 0 ? { accounts: [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')] } : {}),
         ...(action === 'UpdateStackSet' && members(params, 'DeploymentTargets.OrganizationalUnitIds').length > 0
@@ -1448,6 +1458,9 @@ export class StackSetsProxy {
       return cfnError('InvalidOperationException', `The specified operation isn't valid (${action} on StackSet ${name}, refused once by the test layer)`);
     }
     if (action === 'DescribeStackSetOperation' && this.goneAtWait.delete(name)) return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
+    if (this.delegatedStackSets.has(name) && params.get('CallAs') !== 'DELEGATED_ADMIN' && action !== 'CreateStackSet') {
+      return cfnError('StackSetNotFoundException', `StackSet ${name} not found (in the caller's own account: it was created with CallAs DELEGATED_ADMIN, so it is the management account's)`);
+    }
     switch (action) {
       case 'CreateStackSet': {
         const existing = await call({ Action: 'DescribeStackSet' });
@@ -1461,10 +1474,12 @@ export class StackSetsProxy {
         this.lastOperations.delete(name);
         this.overlays.delete(name);
         this.instanceOus.delete(name);
+        this.delegatedStackSets.delete(name);
         this.adminRoles.set(name, params.get('AdministrationRoleARN') ?? '');
         this.executionRoles.set(name, params.get('ExecutionRoleName') ?? 'AWSCloudFormationStackSetExecutionRole');
         if (params.get('PermissionModel') !== 'SERVICE_MANAGED') return fromUrl ? this.motoCall(req.headers, params) : undefined;
         this.serviceManaged.add(name);
+        if (params.get('CallAs') === 'DELEGATED_ADMIN') this.delegatedStackSets.add(name);
         const p = new URLSearchParams(params);
         p.set('PermissionModel', 'SELF_MANAGED');
         for (const key of [...p.keys()]) if (key.startsWith('AutoDeployment.') || key === 'CallAs') p.delete(key);
