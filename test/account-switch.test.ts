@@ -18,6 +18,18 @@ import { compileProblems } from './helpers';
 const targets = Array.from({ length: 25 }, (_, i) => ({ id: String(100000000000 + i), name: `account-${i}` }));
 const ids = new Set(targets.map((t) => t.id));
 
+describe('AccountSwitch.when', () => {
+  it('one set of accounts is one condition, whatever order they are given in, its accounts in order (review s40-mutations 5)', () => {
+    const accounts = new AccountSwitch(targets);
+    const [a, b, c] = [targets[7].id, targets[2].id, targets[4].id];
+    const first = accounts.when('unit', [a, b, c]);
+    expect(accounts.when('other unit', [c, a, b, a])).toBe(first);
+    const section = JSON.parse(JSON.stringify(accounts.section())) as Record<string, unknown>;
+    expect(Object.keys(section)).toEqual([first]);
+    expect(section[first!]).toEqual({ 'Fn::Or': [b, c, a].map((id) => ({ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, id] })) });
+  });
+});
+
 describe('accountsWhereHolds', () => {
   it('gives, for each condition an AccountSwitch writes (one account, a few, more than ten: a tree of Fn::Or), exactly the accounts conditionHolds finds it true in', () => {
     const accounts = new AccountSwitch(targets);
