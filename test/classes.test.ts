@@ -165,6 +165,23 @@ describe('proving pipeline accounts by class', () => {
     expect(a.grants.filter((g) => g.accounts).length).toBeGreaterThan(0);
   });
 
+  it("a statement made for one member that differs from the others' only in a condition value is not merged into the class's: its refusal is found, as account by account (review s40-mutations 6)", () => {
+    const odd = '100000000007';
+    const copy = new Map(templates);
+    const identity = structuredClone(templates.get('source-identity')!);
+    const policy = identity.Resources[`SourceRole${odd}SourceActionIn900000000000`].Properties as { PolicyDocument: { Statement: Array<{ Sid: string; Condition: Record<string, Record<string, unknown>> }> } };
+    const useKey = policy.PolicyDocument.Statement.find((st) => st.Sid === 'UseArtifactKey')!;
+    useKey.Condition['ForAnyValue:StringEquals']['kms:ResourceAliases'] = ['alias/another-key'];
+    copy.set('source-identity', identity);
+    const byClass = analyseAccess(org, stages, copy, { byClass: true });
+    const byAccount = analyseAccess(org, stages, copy, { byClass: false });
+    const refused = (a: AccessAnalysis) => a.results.filter((r) => !r.allowed && !r.path.denied).map((r) => r.path.purpose);
+    expect(refused(byAccount).length).toBeGreaterThan(0);
+    expect(refused(byAccount).every((purpose) => purpose.includes('in env0007'))).toBe(true);
+    expect(refused(byClass)).toEqual(refused(byAccount));
+    expect(byClass.problems).toEqual(byAccount.problems);
+  });
+
   it('an account wired differently gets a class of its own, and what is wrong in it is found', () => {
     const odd = '100000000007';
     const wrongRole = 'arn:aws:iam::900000000000:role/someone-else';
