@@ -357,6 +357,19 @@ describe("a user's files in an output folder are never lost", () => {
     expect(readdirSync(join(dir, 'dist')).sort()).toEqual(['.example.xstack-lock.mine', 'example']);
   });
 
+  it("audit --out takes the same lock: a folder another live xstack holds is refused and left alone, a killed run's lock taken over (review s40-mutations W4)", () => {
+    const dir = tempDir('audit-locked');
+    const lock = join(dir, '.bundle.xstack-lock');
+    writeFileSync(lock, `${process.pid}\n`);
+    const refused = xstack(['audit', EXAMPLE, '--out', 'bundle'], dir);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toBe(`xstack: another xstack (process ${process.pid}) is writing bundle; nothing was written: run again when it has finished (.bundle.xstack-lock is its lock)\n`);
+    expect(readdirSync(dir)).toEqual(['.bundle.xstack-lock']);
+    writeFileSync(lock, `${NO_PROCESS}\n`);
+    expect(xstack(['audit', EXAMPLE, '--out', 'bundle'], dir).status).toBe(0);
+    expect(readdirSync(dir)).toEqual(['bundle']);
+  });
+
   it('the lock is held by one run at a time: six runs started at one instant, with and without a killed run\'s lock', async () => {
     const dir = tempDir('lock-race');
     const holdings = join(dir, 'holdings');
