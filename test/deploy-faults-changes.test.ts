@@ -616,7 +616,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await expectConverged(compiled, options);
   });
 
-  it('SERVICE_MANAGED from a delegated administrator (callAs: DELEGATED_ADMIN): every StackSets call says so, as the layer models the StackSets it creates as the management account\'s; a re-run converges', async () => {
+  it('SERVICE_MANAGED from a delegated administrator (callAs: DELEGATED_ADMIN): every StackSets call of deploy, plan and destroy says so, as the layer models the StackSets it creates as the management account\'s; a re-run converges', async () => {
     const { placed } = await organization();
     const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
     const text = serviceManaged(generateOrgYaml(2), [source, dev, prod]).replace('  permissionModel: SERVICE_MANAGED\n', '  permissionModel: SERVICE_MANAGED\n  callAs: DELEGATED_ADMIN\n');
@@ -626,9 +626,12 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const from = env.proxy.requests.length;
     expect(failed(await deploy(compiled, awsVia(), options))).toEqual([]);
     await expectConverged(compiled, options);
+    await plan(compiled, awsVia(), options);
+    expect(failed(await destroy(compiled, awsVia(), options))).toEqual([]);
     // The calls on a StackSet of the org, each of which takes CallAs (the API reference's request parameters).
     const calls = env.proxy.requests.slice(from).filter((r) => r.stackSet.startsWith('big-'));
     expect(calls.filter((r) => r.action === 'CreateStackSet').length).toBeGreaterThan(0);
+    expect(calls.filter((r) => r.action === 'DeleteStackSet').length).toBeGreaterThan(0);
     expect(calls.filter((r) => r.callAs !== 'DELEGATED_ADMIN').map((r) => `${r.action} ${r.stackSet}`)).toEqual([]);
     expect(calls.filter((r) => r.error !== undefined)).toEqual([]);
   });
