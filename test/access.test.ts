@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupNote, writeProfiles } from '../src/access/config-file';
@@ -600,6 +600,8 @@ region = eu-central-1
     const fresh = join(dir, 'new-config');
     expect(writeProfiles(fresh, 'govcloud', profiles, 'gov').backup).toBeUndefined();
     expect(existsSync(fresh)).toBe(true);
+    // A config made new is readable by its owner only, as the AWS CLI makes its own, whatever the umask (review s40-mutations 12).
+    expect(statSync(fresh).mode & 0o777).toBe(0o600);
   });
 
   it('a config with CRLF line ends keeps them, and its own block is still found; a broken section header is named by line', () => {
