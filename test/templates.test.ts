@@ -259,6 +259,35 @@ describe('artifact key and bucket', () => {
   });
 });
 
+describe('bucket and bus policies, in full', () => {
+  it('every bucket policy refuses any S3 request without TLS, by anyone, on exactly its own bucket and its objects: the bucket its Bucket property names (review s40-mutations 3)', () => {
+    // A policy without it, or one whose Deny names another bucket, would leave its bucket open to plain HTTP (Security
+    // Hub S3.5), which neither checkov nor cfn-lint notices.
+    let policies = 0;
+    for (const { file, stage, t } of all) {
+      for (const [id, r] of Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::S3::BucketPolicy')) {
+        const p = r.Properties as Record<string, any>;
+        const bucket: string = p.Bucket.Ref;
+        expect(t.Resources[bucket]?.Type, `${file} ${stage} ${id}`).toBe('AWS::S3::Bucket');
+        const tlsOnly = p.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Deny' && JSON.stringify(s.Condition ?? {}).includes('aws:SecureTransport'));
+        expect(tlsOnly, `${file} ${stage} ${id}`).toEqual([
+          {
+            Sid: 'DenyInsecureTransport',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:*',
+            Resource: [{ 'Fn::GetAtt': [bucket, 'Arn'] }, { 'Fn::Sub': `\${${bucket}.Arn}/*` }],
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ]);
+        policies++;
+      }
+    }
+    // Each example org's artifact bucket and access-log bucket.
+    expect(policies).toBe(4);
+  });
+});
+
 describe('key administrators (review m12)', () => {
   const foundationNotes = (text: string) => compileOrg(parseOrg(text, 'org.yaml')).stages.find((s) => s.id === 'pipeline-foundation')!.notes;
   const example = readFileSync('parameters/example.yaml', 'utf8');
