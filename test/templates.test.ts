@@ -286,6 +286,23 @@ describe('bucket and bus policies, in full', () => {
     // Each example org's artifact bucket and access-log bucket.
     expect(policies).toBe(4);
   });
+
+  it("the event bus admits only CodeCommit's branch-change events, and a PutEvents without events:source or events:detail-type not at all: the whole Condition (review s40-mutations 11)", () => {
+    const buses = resourcesOf('AWS::Events::EventBusPolicy');
+    expect(buses.length).toBe(2);
+    for (const { stage, id, p } of buses) {
+      // ForAllValues holds for a request without the key (vacuously): the Null beside it is what refuses one.
+      expect(p.Statement.Condition, `${stage} ${id}`).toEqual({
+        'ForAllValues:StringEquals': { 'events:source': ['aws.codecommit'], 'events:detail-type': ['CodeCommit Repository State Change'] },
+        Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        ArnEquals: { 'aws:PrincipalArn': expect.anything() },
+      });
+      // The other accounts' event forwarders, by ARN (an item fed to some target accounts only is an Fn::If).
+      const forwarders = asList(p.Statement.Condition.ArnEquals['aws:PrincipalArn']).map((a: any) => ('Fn::If' in a ? a['Fn::If'][1] : a)['Fn::Sub']);
+      expect(forwarders.length, `${stage} ${id}`).toBeGreaterThan(0);
+      for (const f of forwarders) expect(f, `${stage} ${id}`).toMatch(/^arn:\$\{AWS::Partition\}:iam::\d{12}:role\/[a-z]+-event-forwarder$/);
+    }
+  });
 });
 
 describe('key administrators (review m12)', () => {
