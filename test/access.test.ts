@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupNote, writeProfiles } from '../src/access/config-file';
@@ -84,8 +84,25 @@ describe('access roles', () => {
     for (const admin of ['codecommit:CreateRepository', 'codecommit:DeleteRepository', 'codecommit:UpdateRepositoryName', 'codecommit:PutRepositoryTriggers']) expect(allowed).not.toContain(admin);
     const deny = statements.find((s: any) => s.Sid === 'DenyWritesToProtectedBranches');
     expect(deny.Effect).toBe('Deny');
-    expect(deny.Condition.StringEqualsIfExists['codecommit:References']).toEqual(['refs/heads/main', 'refs/heads/release']);
+    // The whole Condition, as AWS's how-to-conditional-branch page writes it: StringEqualsIfExists alone also holds for
+    // a request without codecommit:References, which the Null beside it excludes (review s40-mutations 7).
+    expect(deny.Condition).toEqual({ StringEqualsIfExists: { 'codecommit:References': ['refs/heads/main', 'refs/heads/release'] }, Null: { 'codecommit:References': 'false' } });
     expect(deny.Action).toContain('codecommit:GitPush');
+  });
+
+  it('developer role, asked of the proof: a write naming a protected branch is refused by the Deny; one naming another branch, or no branch at all (no codecommit:References), is not (review s40-mutations 7)', () => {
+    const push = (context?: Record<string, string[]>) =>
+      evaluate(example.access.index, {
+        principal: { kind: 'aws', arn: 'arn:aws:iam::111111111111:role/acme-developer' },
+        action: 'codecommit:GitPush',
+        resource: 'arn:aws:codecommit:eu-west-1:111111111111:web-app',
+        resourceAccount: '111111111111',
+        ...(context ? { context } : {}),
+      });
+    expect(push({ 'codecommit:References': ['refs/heads/main'] })).toMatchObject({ allowed: false, refusedBy: { deny: { policy: expect.stringContaining('DenyWritesToProtectedBranches') } } });
+    expect(push({ 'codecommit:References': ['refs/heads/feature/x'] }).allowed).toBe(true);
+    // Without the Null, StringEqualsIfExists would hold for this request and the Deny would refuse it.
+    expect(push()).toMatchObject({ allowed: true, grantedBy: [expect.objectContaining({ effect: 'Allow' })] });
   });
 
   it("the console's repository list (codecommit:ListRepositories on \"*\"), granted by default with its reason, is left out with listRepositories: false; the proof then asks no list path, and a list granted anyway is more than the org needs (review s27-access m2)", () => {
@@ -583,6 +600,8 @@ region = eu-central-1
     const fresh = join(dir, 'new-config');
     expect(writeProfiles(fresh, 'govcloud', profiles, 'gov').backup).toBeUndefined();
     expect(existsSync(fresh)).toBe(true);
+    // A config made new is readable by its owner only, as the AWS CLI makes its own, whatever the umask (review s40-mutations 12).
+    expect(statSync(fresh).mode & 0o777).toBe(0o600);
   });
 
   it('a config with CRLF line ends keeps them, and its own block is still found; a broken section header is named by line', () => {

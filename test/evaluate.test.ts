@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { evaluate, GrantIndex, matches, matchesResource, type Request } from '../src/audit/evaluate';
+import { endpointAllows, evaluate, GrantIndex, matches, matchesResource, type Request } from '../src/audit/evaluate';
 import type { ResolvedStatement } from '../src/audit/grants';
 import { analyseAccess } from '../src/audit/paths';
 import { renderTemplate } from '../src/cfn/template';
@@ -445,5 +445,22 @@ describe('the organization keys of an account outside the org (reference_policie
       evaluate(new GrantIndex([trust]), { principal: { kind: 'aws', arn: role('123456789012', 'x') }, action: 'sts:AssumeRole', resource: role(A, 't'), resourceAccount: A, ...(outsideOrg ? { outsideOrg } : {}) }, 'o-a1b2c3d4e5').grantedBy;
     expect(assume()).toEqual([trust]);
     expect(assume(new Set(['123456789012']))).toEqual([]);
+  });
+});
+
+describe('a VPC endpoint policy is one more gate: a request passes only if a statement allows it and none denies it (vpc-endpoints-access.html)', () => {
+  // No endpoint policy xstack writes has a Deny today: this holds the evaluator to AWS's rule for when one does (review s40-mutations 13).
+  const endpoint = (o: Partial<ResolvedStatement>) => statement({ kind: 'endpoint', principals: [{ kind: 'any' }], ...o });
+  const allowAll = endpoint({ policy: 'AllowAll', actions: ['s3:*'], resources: ['*'] });
+  const denyOne = endpoint({ policy: 'DenyOtherBucket', effect: 'Deny', actions: ['s3:GetObject'], resources: ['arn:aws:s3:::other/*'] });
+  const get = (resource: string): Request => ({ principal: { kind: 'aws', arn: role(A, 'r') }, action: 's3:GetObject', resource, resourceAccount: A });
+  it.each([
+    ['the Allow first', [allowAll, denyOne]],
+    ['the Deny first', [denyOne, allowAll]],
+  ])('%s: the request the Deny matches is refused by it; another passes by the Allow', (_, statements) => {
+    expect(endpointAllows(statements, get('arn:aws:s3:::other/k'))).toEqual({ allowed: false, by: denyOne });
+    expect(endpointAllows(statements, get('arn:aws:s3:::mine/k'))).toEqual({ allowed: true, by: allowAll });
+    // The Deny alone allows nothing.
+    expect(endpointAllows([denyOne], get('arn:aws:s3:::mine/k')).allowed).toBe(false);
   });
 });

@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import Role from 'cloudform-types/types/iam/role';
 import { parseOrg } from '../src/org/load';
 import { planStages } from '../src/stages/plan';
@@ -102,6 +103,41 @@ describe('IAM quotas at compile time', () => {
     const problems = iamQuotaProblems(org, changed, templates, new Resolver(org, changed, templates));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^account dev \(222222222222\): role acme-big: 1\d{4} characters of all inline policies of a role together, over IAM's quota of 10240/);
+  });
+
+  it("the fixed quotas hold a policy at their limit and refuse one character past it: 10,240 for a role's inline policies together, 6,144 for a managed policy (review s40-mutations 9)", () => {
+    const org = parseOrg(orgWith(1), 'quota.yaml');
+    const stages = planStages(org);
+    const identity = stages.find((s) => s.id === 'pipeline-identity')!;
+    // A document of exactly `chars` characters as IAM counts them (its JSON without white space, jsonLength): one
+    // literal resource, padded. The limits are written out, not read from FIXED_IAM_QUOTAS, so a changed limit fails here.
+    const documentOf = (chars: number) => {
+      const document = (pad: number) => ({ Version: '2012-10-17', Statement: [{ Sid: 'S', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::bucket/${'x'.repeat(pad)}` }] });
+      const padded = document(chars - jsonLength(document(0)));
+      expect(JSON.stringify(padded)).toHaveLength(chars);
+      return padded;
+    };
+    const problemsWith = (resource: Role | ManagedPolicy) => {
+      const changed = stages.map((s) => (s === identity ? { ...s, definition: { ...s.definition, resources: { ...s.definition.resources, Big: resource } } } : s));
+      const templates = new Map(changed.map((s) => [s.id, renderTemplate(s.definition)]));
+      return iamQuotaProblems(org, changed, templates, new Resolver(org, changed, templates));
+    };
+    // Two inline policies, counted together.
+    const role = (chars: number) =>
+      new Role({
+        RoleName: 'acme-big',
+        AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [] },
+        Policies: [4_000, chars - 4_000].map((n, p) => new Role.Policy({ PolicyName: `p${p}`, PolicyDocument: documentOf(n) })),
+      });
+    expect(problemsWith(role(10_240))).toEqual([]);
+    expect(problemsWith(role(10_241))).toEqual([
+      "account dev (222222222222): role acme-big: 10241 characters of all inline policies of a role together, over IAM's quota of 10240 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)",
+    ]);
+    const managed = (chars: number) => new ManagedPolicy({ PolicyDocument: documentOf(chars) });
+    expect(problemsWith(managed(6_144))).toEqual([]);
+    expect(problemsWith(managed(6_145))).toEqual([
+      "pipeline-identity @ 222222222222: Big: 6145 characters of a managed policy, over IAM's quota of 6144 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)",
+    ]);
   });
 });
 

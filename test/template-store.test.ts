@@ -5,7 +5,7 @@
  */
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { LIMITS } from '../src/limits';
+import { LIMITS, needsTemplateBucket } from '../src/limits';
 import { templateBucketName, templateSource, type TemplateStore } from '../src/deploy/template-store';
 
 const refused = (status: number) => Object.assign(new Error(status === 404 ? 'NotFound' : 'Forbidden'), { name: status === 404 ? 'NotFound' : 'Forbidden', $metadata: { httpStatusCode: status } });
@@ -47,5 +47,21 @@ describe('a template over the inline limit goes through the template bucket', ()
       message: expect.stringContaining('grant s3:GetObject on arn:aws:s3:::acme-xstack-templates-111111111111-eu-west-1/templates/* to the identity that deploys'),
     });
     expect(calls).toEqual(['PutObject', 'HeadObject']);
+  });
+});
+
+describe("CloudFormation's limit for a template passed inline: 51,200 bytes (cloudformation-limits.html; review s40-mutations 8)", () => {
+  it('51,200 bytes go inline, 51,201 through the template bucket: the number written out, not read from LIMITS, so a changed limit fails here', () => {
+    expect(needsTemplateBucket('x'.repeat(51_200))).toBe(false);
+    expect(needsTemplateBucket('x'.repeat(51_201))).toBe(true);
+  });
+
+  it('counts bytes of UTF-8, not characters: 25,600 two-byte characters are 51,200 bytes, one more is over, though either is far fewer characters', () => {
+    expect(Buffer.byteLength('é'.repeat(25_600))).toBe(51_200);
+    expect(needsTemplateBucket('é'.repeat(25_600))).toBe(false);
+    expect(needsTemplateBucket('é'.repeat(25_601))).toBe(true);
+    // One byte over at the end: a three-byte character where an ASCII one would have fit.
+    expect(needsTemplateBucket(`${'x'.repeat(51_197)}€`)).toBe(false);
+    expect(needsTemplateBucket(`${'x'.repeat(51_198)}€`)).toBe(true);
   });
 });

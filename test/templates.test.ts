@@ -259,6 +259,52 @@ describe('artifact key and bucket', () => {
   });
 });
 
+describe('bucket and bus policies, in full', () => {
+  it('every bucket policy refuses any S3 request without TLS, by anyone, on exactly its own bucket and its objects: the bucket its Bucket property names (review s40-mutations 3)', () => {
+    // A policy without it, or one whose Deny names another bucket, would leave its bucket open to plain HTTP (Security
+    // Hub S3.5), which neither checkov nor cfn-lint notices.
+    let policies = 0;
+    for (const { file, stage, t } of all) {
+      for (const [id, r] of Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::S3::BucketPolicy')) {
+        const p = r.Properties as Record<string, any>;
+        const bucket: string = p.Bucket.Ref;
+        expect(t.Resources[bucket]?.Type, `${file} ${stage} ${id}`).toBe('AWS::S3::Bucket');
+        const tlsOnly = p.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Deny' && JSON.stringify(s.Condition ?? {}).includes('aws:SecureTransport'));
+        expect(tlsOnly, `${file} ${stage} ${id}`).toEqual([
+          {
+            Sid: 'DenyInsecureTransport',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:*',
+            Resource: [{ 'Fn::GetAtt': [bucket, 'Arn'] }, { 'Fn::Sub': `\${${bucket}.Arn}/*` }],
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ]);
+        policies++;
+      }
+    }
+    // Each example org's artifact bucket and access-log bucket.
+    expect(policies).toBe(4);
+  });
+
+  it("the event bus admits only CodeCommit's branch-change events, and a PutEvents without events:source or events:detail-type not at all: the whole Condition (review s40-mutations 11)", () => {
+    const buses = resourcesOf('AWS::Events::EventBusPolicy');
+    expect(buses.length).toBe(2);
+    for (const { stage, id, p } of buses) {
+      // ForAllValues holds for a request without the key (vacuously): the Null beside it is what refuses one.
+      expect(p.Statement.Condition, `${stage} ${id}`).toEqual({
+        'ForAllValues:StringEquals': { 'events:source': ['aws.codecommit'], 'events:detail-type': ['CodeCommit Repository State Change'] },
+        Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        ArnEquals: { 'aws:PrincipalArn': expect.anything() },
+      });
+      // The other accounts' event forwarders, by ARN (an item fed to some target accounts only is an Fn::If).
+      const forwarders = asList(p.Statement.Condition.ArnEquals['aws:PrincipalArn']).map((a: any) => ('Fn::If' in a ? a['Fn::If'][1] : a)['Fn::Sub']);
+      expect(forwarders.length, `${stage} ${id}`).toBeGreaterThan(0);
+      for (const f of forwarders) expect(f, `${stage} ${id}`).toMatch(/^arn:\$\{AWS::Partition\}:iam::\d{12}:role\/[a-z]+-event-forwarder$/);
+    }
+  });
+});
+
 describe('key administrators (review m12)', () => {
   const foundationNotes = (text: string) => compileOrg(parseOrg(text, 'org.yaml')).stages.find((s) => s.id === 'pipeline-foundation')!.notes;
   const example = readFileSync('parameters/example.yaml', 'utf8');
