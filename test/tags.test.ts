@@ -145,7 +145,9 @@ describe('tags on moto', () => {
 
   it('each StackSet is created with them; a change is planned, sent once and kept; a tag someone added stays', { timeout: 120_000 }, async () => {
     const first = compileText(withTags('  CostCenter: "4711"\n  owner: platform\n'));
-    await deploy(first, env.aws(), options);
+    // What failed, said, rather than a StackSet missing below (a CI run under load once failed here with no reason).
+    const deployed = await deploy(first, env.aws(), options);
+    expect(deployed.stages.filter((st) => st.result === 'failed').map((st) => `${st.stackSet}: ${st.reasons.join('; ')}`)).toEqual([]);
     for (const s of first.stages) {
       const tags = await tagsOf(`acme-${s.id}`);
       expect(tags.get('CostCenter'), s.id).toBe('4711');
