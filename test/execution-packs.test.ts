@@ -4,11 +4,12 @@
  * resolved document): the same packs, the same characters, the same largest statement, the same error, in any
  * account; an account id of digits is measured once per length, any other id as itself.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { renderTemplate } from '../src/cfn/template';
 import { executionPolicyPacks, executionQuotaProblems } from '../src/checks/execution-quota';
-import { accountPolicies, compiledTemplates, executionPolicyOf, packedSizes, packPolicies, policyDocument, resolvePolicy, type ExecutionStatement, type PolicyContext } from '../src/deploy/execution-policy';
+import { accountPolicies, compiledTemplates, executionPolicyOf, forAccount, packedSizes, packPolicies, policyDocument, resolvePolicy, type ExecutionStatement, type PolicyContext } from '../src/deploy/execution-policy';
 import { policyChars } from '../src/limits';
 import { parseOrg } from '../src/org/load';
 import { planStages } from '../src/stages/plan';
@@ -94,6 +95,23 @@ function irregularTeams(): string {
   const pipeline = '  t002-svc3:\n    repository: t002-svc3\n    branches:\n      t002-dev: develop\n      t002-staging: release\n      t002-prod: main\n    deploy:\n      type: codedeploy\n';
   return yaml.replace('pipelines:\n', `${third}pipelines:\n${pipeline}`);
 }
+
+describe("each group's policy is each member's as bootstrap writes it (forAccount), which the quota check, the report's execution-role section and --since read through the groups (review s40-mutations-2 X3b)", () => {
+  for (const [name, yaml] of [
+    ['parameters/example.yaml', readFileSync('parameters/example.yaml', 'utf8')],
+    ['parameters/govcloud.yaml', readFileSync('parameters/govcloud.yaml', 'utf8')],
+    ['3 teams', generateTeamsOrgYaml(3)],
+  ] as Array<[string, string]>) {
+    it(name, () => {
+      const org = parseOrg(yaml, name);
+      const stages = planStages(org);
+      const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+      const { statements } = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));
+      const accounts = [...new Set(stages.flatMap((s) => s.targets.map((a) => a.id)))];
+      for (const group of accountPolicies(statements, accounts)) for (const account of group.accounts) expect(group.statements, account).toEqual(forAccount(statements, account));
+    });
+  }
+});
 
 describe('the compile counts each account class once: every account of a class packs as the one measured', () => {
   const orgs: Array<[string, string]> = [
