@@ -689,9 +689,13 @@ function registerSchema(program: Command, act: Act): void {
       act((opts: { out?: string }) => {
         refuseUnusablePath('--out', opts.out);
         const text = orgJsonSchemaText();
-        if (!opts.out) out(text);
-        else if (!existsSync(opts.out) || statSync(opts.out).isDirectory() || readFileSync(opts.out, 'utf8') !== text) {
-          const problem = fileTargetProblem(opts.out, '--out') ?? notASchemaProblem(opts.out);
+        if (!opts.out) {
+          out(text);
+          return EXIT.ok;
+        }
+        const existing = existsSync(opts.out) && !statSync(opts.out).isDirectory() ? readFileSync(opts.out, 'utf8') : undefined;
+        if (existing !== text) {
+          const problem = fileTargetProblem(opts.out, '--out') ?? (existing === undefined ? undefined : notASchemaProblem(opts.out, existing, text));
           if (problem) throw new OutputError(problem);
           writeFileAtomic(opts.out, text, '--out');
         }
@@ -705,10 +709,8 @@ function registerSchema(program: Command, act: Act): void {
  * that path (an org file one tab-completion away, a user's JSON) is the user's, and is refused whole (review s30-cli
  * M1); so is a schema of ours that the user customised, which its stamp tells (review s38-cli m10).
  */
-function notASchemaProblem(file: string): string | undefined {
-  if (!existsSync(file)) return undefined;
-  const title = (JSON.parse(orgJsonSchemaText()) as { title: string }).title;
-  const text = readFileSync(file, 'utf8');
+function notASchemaProblem(file: string, text: string, schema: string): string | undefined {
+  const title = (JSON.parse(schema) as { title: string }).title;
   let found: unknown;
   try {
     found = (JSON.parse(text) as { title?: unknown } | null)?.title;
