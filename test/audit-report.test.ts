@@ -588,9 +588,12 @@ describe('changes since: the templates\' other resources', () => {
   });
 });
 
+/** A model of these resources alone, each in account 111111111111. */
+const modelOfResources = (...resources: AuditModel['resources']): AuditModel => ({ format: 'xstack-audit-model/1', accountSets: [['111111111111']], source: { orgFile: 'x.yaml', orgFileSha256: null }, resources, grants: [], trust: [], paths: [] });
+
 describe('changes since: logical ids paired by name', () => {
   const role = (logicalId: string, name: string) => ({ value: { stage: 'pipelines', logicalId, type: 'AWS::IAM::Role', arn: `arn:aws:iam::111111111111:role/${name}`, names: { RoleName: name } }, accounts: 0 });
-  const model = (...resources: ReturnType<typeof role>[]): AuditModel => ({ format: 'xstack-audit-model/1', accountSets: [['111111111111']], source: { orgFile: 'x.yaml', orgFileSha256: null }, resources, grants: [], trust: [], paths: [] });
+  const model = modelOfResources;
 
   it('a removed resource is paired with the added one whose logical id ends like its own, whatever order they are listed in', () => {
     const before = model(role('OldBuildRole', 'old-build'), role('OldDeployRole', 'old-deploy'));
@@ -601,6 +604,18 @@ describe('changes since: logical ids paired by name', () => {
         'logical id OldBuildRole → BBuildRole (arn:aws:iam::111111111111:role/old-build → arn:aws:iam::111111111111:role/b-build)',
       ]);
     }
+  });
+});
+
+describe("changes since: a resource's type changed under its logical id (review s40-mutations-2 S4)", () => {
+  // CloudFormation replaces it: the resource of the old type is deleted and one of the new type created, under the one logical id.
+  const resource = (logicalId: string, type: string, names: Record<string, string> = {}, arn?: string) => ({ value: { stage: 'pipelines', logicalId, type, ...(arn ? { arn } : {}), names }, accounts: 0 });
+
+  it('is a replacement whose detail names both types, though no replacing property changed', () => {
+    const changes = compareModels(modelOfResources(resource('WebAppPipelinePolicy', 'AWS::IAM::Policy')), modelOfResources(resource('WebAppPipelinePolicy', 'AWS::IAM::ManagedPolicy')));
+    expect(changes.resources).toEqual([
+      { change: 'replaced', stage: 'pipelines', resource: 'WebAppPipelinePolicy (AWS::IAM::ManagedPolicy) @ 111111111111', detail: 'type AWS::IAM::Policy → AWS::IAM::ManagedPolicy forces replacement' },
+    ]);
   });
 });
 
