@@ -617,6 +617,23 @@ describe("changes since: a resource's type changed under its logical id (review 
       { change: 'replaced', stage: 'pipelines', resource: 'WebAppPipelinePolicy (AWS::IAM::ManagedPolicy) @ 111111111111', detail: 'type AWS::IAM::Policy → AWS::IAM::ManagedPolicy forces replacement' },
     ]);
   });
+
+  it('a bucket that becomes another type is flagged as losing what it holds, as the old bucket is the one deleted', () => {
+    const bucket = 'acme-artifacts-111111111111-eu-west-1';
+    const directory = 'acme-artifacts--euw1-az1--x-s3';
+    const changes = compareModels(
+      modelOfResources(resource('ArtifactBucket', 'AWS::S3::Bucket', { BucketName: bucket }, `arn:aws:s3:::${bucket}`)),
+      modelOfResources(resource('ArtifactBucket', 'AWS::S3Express::DirectoryBucket', { BucketName: directory }, `arn:aws:s3express:eu-west-1:111111111111:bucket/${directory}`)),
+    );
+    expect(changes.resources).toEqual([
+      {
+        change: 'REPLACED ⚠',
+        stage: 'pipelines',
+        resource: `ArtifactBucket (AWS::S3Express::DirectoryBucket) arn:aws:s3express:eu-west-1:111111111111:bucket/${directory} @ 111111111111`,
+        detail: 'type AWS::S3::Bucket → AWS::S3Express::DirectoryBucket forces replacement',
+      },
+    ]);
+  });
 });
 
 /** The example org with one change to its text, written beside its layout file (the CLI reads both). */
