@@ -15,6 +15,7 @@ import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
 import { classesOf, executionRoleOf, isReachType, orgResources, reachOfResources } from '../src/audit/reach';
 import { auditModel, clauseChanges, compareModels, MODEL_FILE, readPreviousModel, sinceSections, type AuditModel } from '../src/audit/since';
+import type { ResolvedStatement } from '../src/audit/grants';
 import { renderTemplate } from '../src/cfn/template';
 import { buildReport } from '../src/audit/report';
 import { scopeSection } from '../src/audit/scope';
@@ -604,6 +605,53 @@ describe('changes since: logical ids paired by name', () => {
         'logical id OldBuildRole → BBuildRole (arn:aws:iam::111111111111:role/old-build → arn:aws:iam::111111111111:role/b-build)',
       ]);
     }
+  });
+});
+
+describe('changes since: every principal of a statement is a line of its own (review s40-mutations-2 S2)', () => {
+  it('a principal added to a trust or a key policy statement is one added line naming it, wherever it stands in the statement; taken away, that line removed', () => {
+    const [first, second] = ['arn:aws:iam::222222222222:role/acme-pipeline', 'arn:aws:iam::333333333333:role/acme-pipeline'];
+    const statement = (kind: 'trust' | 'key', principals: string[]): ResolvedStatement => ({
+      stage: kind === 'trust' ? 'source-identity' : 'pipeline-foundation',
+      account: '111111111111',
+      policy: kind === 'trust' ? 'SourceRole/Trust' : 'ArtifactKey/UseKey',
+      kind,
+      effect: 'Allow',
+      principals: principals.map((arn) => ({ kind: 'aws', arn })),
+      actions: kind === 'trust' ? ['sts:AssumeRole'] : ['kms:Decrypt'],
+      resources: [kind === 'trust' ? 'arn:aws:iam::111111111111:role/acme-source' : 'arn:aws:kms:eu-west-1:111111111111:key/k'],
+      conditions: {},
+    });
+    const modelWith = (principals: string[]) => {
+      const grants = [statement('trust', principals), statement('key', principals)];
+      return auditModel('x.yaml', { orgFileSha256: null }, [], { paths: [], results: [], grants, index: new GrantIndex(grants), problems: [] });
+    };
+    const trustLine = `source-identity: SourceRole/Trust | Allow ${second} | sts:AssumeRole | on arn:aws:iam::111111111111:role/acme-source`;
+    const keyLine = `pipeline-foundation: ArtifactKey/UseKey | Allow ${second} | kms:Decrypt | on arn:aws:kms:eu-west-1:111111111111:key/k`;
+    for (const after of [[first, second], [second, first]]) {
+      const changes = compareModels(modelWith([first]), modelWith(after));
+      expect(changes.trust, after.join(', ')).toEqual({ added: [trustLine], removed: [] });
+      expect(changes.grants, after.join(', ')).toEqual({ added: [keyLine], removed: [] });
+      const back = compareModels(modelWith(after), modelWith([first]));
+      expect([back.trust, back.grants]).toEqual([{ added: [], removed: [trustLine] }, { added: [], removed: [keyLine] }]);
+    }
+  });
+
+  it("govcloud's second source account: each artifact key's statement for the source roles gains a line for that account, beside the first's", () => {
+    const text = readFileSync('parameters/govcloud.yaml', 'utf8');
+    const second = '  account2-gov:\n    id: "098765432109"\n    role: source\n';
+    const itsRepository = '  records-service:\n    account: account2-gov\n';
+    expect([text.split(second).length, text.split(itsRepository).length]).toEqual([2, 2]);
+    // One source account before: account2-gov's repository in account1-gov.
+    const oneSource = text.replace(second, '').replace(itsRepository, '  records-service:\n    account: account1-gov\n');
+    const [before, after] = [oneSource, text].map((t) => modelOf(compileOrg(parseOrg(t, 'govcloud.yaml'))));
+    const changes = compareModels(before, after);
+    const head = (root: string) => `pipeline-foundation: ArtifactKey/SourceRolesUseKey | Allow arn:aws-us-gov:iam::${root}:root | kms:Decrypt, kms:DescribeKey, kms:Encrypt, kms:GenerateDataKey | on arn:aws-us-gov:kms:us-gov-west-1:`;
+    const keyAccount = (line: string) => /:kms:us-gov-west-1:(\d{12}):key\//.exec(line)![1];
+    // The statement was there, naming the first source account: its condition now names the second's source role too.
+    expect(changes.conditions.filter((l) => l.startsWith(head('012345678901'))).map(keyAccount)).toEqual(['123456789012', '210987654321']);
+    // And the second source account is a principal of it, a line in each pipeline account's key policy.
+    expect(changes.grants.added.filter((l) => l.startsWith(head('098765432109'))).map(keyAccount)).toEqual(['123456789012', '210987654321']);
   });
 });
 
