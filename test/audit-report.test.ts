@@ -785,6 +785,27 @@ describe('release control (review s18-audit M2)', () => {
     expect(md).toContain('| changed | web-app prod (444444444444) | branch main → develop; trigger rule on main → develop |');
   });
 
+  it("--since reports a trigger rule pointed at another branch while the pipeline's branch stays, by pipeline and account (review s40-mutations-2 S5)", () => {
+    const c = compileFile('parameters/example.yaml');
+    // The org file cannot say this (a rule follows its pipeline's branches): the pipelines template's rule edited, every account's pattern main.
+    const stages = planStages(c.org);
+    const rule = stages.find((s) => s.id === 'pipelines')!.definition.resources.WebAppTriggerRule as unknown as { Properties: { EventPattern: { detail: { referenceName: unknown } } } };
+    rule.Properties.EventPattern.detail.referenceName = ['main'];
+    const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resolver = new Resolver(c.org, stages, templates);
+    const access = analyseAccess(c.org, stages, templates, { resolver });
+    const after = auditModel(c.org.file, { orgFileSha256: null }, orgResources(c.org, stages, templates, new Map(), resolver), access, undefined, { org: c.org, stages, templates, resolver });
+    // dev and staging now start from main, which their pipeline does not deploy; prod's rule named main already.
+    const releases = [
+      { change: 'changed', pipeline: 'web-app dev (222222222222)', detail: 'trigger rule on develop → main' },
+      { change: 'changed', pipeline: 'web-app staging (333333333333)', detail: 'trigger rule on release → main' },
+    ];
+    expect(compareModels(modelOf(c), after).releases).toEqual(releases);
+    const section = sinceSections('before', modelOf(c), after);
+    expect(section.flatMap((x) => x.blocks).flatMap((b) => (b.kind === 'list' ? b.items : []))).toContain('Branches deployed (by pipeline and account): 2 changed, 0 added, 0 removed.');
+    expect(section.find((x) => x.id === 'since-releases')!.blocks).toEqual([expect.objectContaining({ rows: releases.map((r) => [r.change, r.pipeline, r.detail]) })]);
+  });
+
   it("a pattern's change is read by its operator: wider under …Like and Arn operators, excluding more under their Not forms, a plain value under StringEquals (review s19 m3)", () => {
     const clauses = (key: string, values: string[]) => new Map([[key, values]]);
     const change = (key: string) => clauseChanges(clauses(key, ['role/Developer_*']), clauses(key, ['role/Dev*']));
