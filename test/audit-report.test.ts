@@ -15,6 +15,7 @@ import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { analyseAccess } from '../src/audit/paths';
 import { classesOf, executionRoleOf, isReachType, orgResources, reachOfResources } from '../src/audit/reach';
 import { auditModel, clauseChanges, compareModels, MODEL_FILE, readPreviousModel, sinceSections, type AuditModel } from '../src/audit/since';
+import type { ResolvedStatement } from '../src/audit/grants';
 import { renderTemplate } from '../src/cfn/template';
 import { buildReport } from '../src/audit/report';
 import { scopeSection } from '../src/audit/scope';
@@ -588,9 +589,12 @@ describe('changes since: the templates\' other resources', () => {
   });
 });
 
+/** A model of these resources alone, each in account 111111111111. */
+const modelOfResources = (...resources: AuditModel['resources']): AuditModel => ({ format: 'xstack-audit-model/1', accountSets: [['111111111111']], source: { orgFile: 'x.yaml', orgFileSha256: null }, resources, grants: [], trust: [], paths: [] });
+
 describe('changes since: logical ids paired by name', () => {
   const role = (logicalId: string, name: string) => ({ value: { stage: 'pipelines', logicalId, type: 'AWS::IAM::Role', arn: `arn:aws:iam::111111111111:role/${name}`, names: { RoleName: name } }, accounts: 0 });
-  const model = (...resources: ReturnType<typeof role>[]): AuditModel => ({ format: 'xstack-audit-model/1', accountSets: [['111111111111']], source: { orgFile: 'x.yaml', orgFileSha256: null }, resources, grants: [], trust: [], paths: [] });
+  const model = modelOfResources;
 
   it('a removed resource is paired with the added one whose logical id ends like its own, whatever order they are listed in', () => {
     const before = model(role('OldBuildRole', 'old-build'), role('OldDeployRole', 'old-deploy'));
@@ -601,6 +605,82 @@ describe('changes since: logical ids paired by name', () => {
         'logical id OldBuildRole → BBuildRole (arn:aws:iam::111111111111:role/old-build → arn:aws:iam::111111111111:role/b-build)',
       ]);
     }
+  });
+});
+
+describe('changes since: every principal of a statement is a line of its own (review s40-mutations-2 S2)', () => {
+  it('a principal added to a trust or a key policy statement is one added line naming it, wherever it stands in the statement; taken away, that line removed', () => {
+    const [first, second] = ['arn:aws:iam::222222222222:role/acme-pipeline', 'arn:aws:iam::333333333333:role/acme-pipeline'];
+    const statement = (kind: 'trust' | 'key', principals: string[]): ResolvedStatement => ({
+      stage: kind === 'trust' ? 'source-identity' : 'pipeline-foundation',
+      account: '111111111111',
+      policy: kind === 'trust' ? 'SourceRole/Trust' : 'ArtifactKey/UseKey',
+      kind,
+      effect: 'Allow',
+      principals: principals.map((arn) => ({ kind: 'aws', arn })),
+      actions: kind === 'trust' ? ['sts:AssumeRole'] : ['kms:Decrypt'],
+      resources: [kind === 'trust' ? 'arn:aws:iam::111111111111:role/acme-source' : 'arn:aws:kms:eu-west-1:111111111111:key/k'],
+      conditions: {},
+    });
+    const modelWith = (principals: string[]) => {
+      const grants = [statement('trust', principals), statement('key', principals)];
+      return auditModel('x.yaml', { orgFileSha256: null }, [], { paths: [], results: [], grants, index: new GrantIndex(grants), problems: [] });
+    };
+    const trustLine = `source-identity: SourceRole/Trust | Allow ${second} | sts:AssumeRole | on arn:aws:iam::111111111111:role/acme-source`;
+    const keyLine = `pipeline-foundation: ArtifactKey/UseKey | Allow ${second} | kms:Decrypt | on arn:aws:kms:eu-west-1:111111111111:key/k`;
+    for (const after of [[first, second], [second, first]]) {
+      const changes = compareModels(modelWith([first]), modelWith(after));
+      expect(changes.trust, after.join(', ')).toEqual({ added: [trustLine], removed: [] });
+      expect(changes.grants, after.join(', ')).toEqual({ added: [keyLine], removed: [] });
+      const back = compareModels(modelWith(after), modelWith([first]));
+      expect([back.trust, back.grants]).toEqual([{ added: [], removed: [trustLine] }, { added: [], removed: [keyLine] }]);
+    }
+  });
+
+  it("govcloud's second source account: each artifact key's statement for the source roles gains a line for that account, beside the first's", () => {
+    const text = readFileSync('parameters/govcloud.yaml', 'utf8');
+    const second = '  account2-gov:\n    id: "098765432109"\n    role: source\n';
+    const itsRepository = '  records-service:\n    account: account2-gov\n';
+    expect([text.split(second).length, text.split(itsRepository).length]).toEqual([2, 2]);
+    // One source account before: account2-gov's repository in account1-gov.
+    const oneSource = text.replace(second, '').replace(itsRepository, '  records-service:\n    account: account1-gov\n');
+    const [before, after] = [oneSource, text].map((t) => modelOf(compileOrg(parseOrg(t, 'govcloud.yaml'))));
+    const changes = compareModels(before, after);
+    const head = (root: string) => `pipeline-foundation: ArtifactKey/SourceRolesUseKey | Allow arn:aws-us-gov:iam::${root}:root | kms:Decrypt, kms:DescribeKey, kms:Encrypt, kms:GenerateDataKey | on arn:aws-us-gov:kms:us-gov-west-1:`;
+    const keyAccount = (line: string) => /:kms:us-gov-west-1:(\d{12}):key\//.exec(line)![1];
+    // The statement was there, naming the first source account: its condition now names the second's source role too.
+    expect(changes.conditions.filter((l) => l.startsWith(head('012345678901'))).map(keyAccount)).toEqual(['123456789012', '210987654321']);
+    // And the second source account is a principal of it, a line in each pipeline account's key policy.
+    expect(changes.grants.added.filter((l) => l.startsWith(head('098765432109'))).map(keyAccount)).toEqual(['123456789012', '210987654321']);
+  });
+});
+
+describe("changes since: a resource's type changed under its logical id (review s40-mutations-2 S4)", () => {
+  // CloudFormation replaces it: the resource of the old type is deleted and one of the new type created, under the one logical id.
+  const resource = (logicalId: string, type: string, names: Record<string, string> = {}, arn?: string) => ({ value: { stage: 'pipelines', logicalId, type, ...(arn ? { arn } : {}), names }, accounts: 0 });
+
+  it('is a replacement whose detail names both types, though no replacing property changed', () => {
+    const changes = compareModels(modelOfResources(resource('WebAppPipelinePolicy', 'AWS::IAM::Policy')), modelOfResources(resource('WebAppPipelinePolicy', 'AWS::IAM::ManagedPolicy')));
+    expect(changes.resources).toEqual([
+      { change: 'replaced', stage: 'pipelines', resource: 'WebAppPipelinePolicy (AWS::IAM::ManagedPolicy) @ 111111111111', detail: 'type AWS::IAM::Policy → AWS::IAM::ManagedPolicy forces replacement' },
+    ]);
+  });
+
+  it('a bucket that becomes another type is flagged as losing what it holds, as the old bucket is the one deleted', () => {
+    const bucket = 'acme-artifacts-111111111111-eu-west-1';
+    const directory = 'acme-artifacts--euw1-az1--x-s3';
+    const changes = compareModels(
+      modelOfResources(resource('ArtifactBucket', 'AWS::S3::Bucket', { BucketName: bucket }, `arn:aws:s3:::${bucket}`)),
+      modelOfResources(resource('ArtifactBucket', 'AWS::S3Express::DirectoryBucket', { BucketName: directory }, `arn:aws:s3express:eu-west-1:111111111111:bucket/${directory}`)),
+    );
+    expect(changes.resources).toEqual([
+      {
+        change: 'REPLACED ⚠',
+        stage: 'pipelines',
+        resource: `ArtifactBucket (AWS::S3Express::DirectoryBucket) arn:aws:s3express:eu-west-1:111111111111:bucket/${directory} @ 111111111111`,
+        detail: 'type AWS::S3::Bucket → AWS::S3Express::DirectoryBucket forces replacement',
+      },
+    ]);
   });
 });
 
@@ -703,6 +783,27 @@ describe('release control (review s18-audit M2)', () => {
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md).toContain('- Branches deployed (by pipeline and account): 1 changed, 0 added, 0 removed.');
     expect(md).toContain('| changed | web-app prod (444444444444) | branch main → develop; trigger rule on main → develop |');
+  });
+
+  it("--since reports a trigger rule pointed at another branch while the pipeline's branch stays, by pipeline and account (review s40-mutations-2 S5)", () => {
+    const c = compileFile('parameters/example.yaml');
+    // The org file cannot say this (a rule follows its pipeline's branches): the pipelines template's rule edited, every account's pattern main.
+    const stages = planStages(c.org);
+    const rule = stages.find((s) => s.id === 'pipelines')!.definition.resources.WebAppTriggerRule as unknown as { Properties: { EventPattern: { detail: { referenceName: unknown } } } };
+    rule.Properties.EventPattern.detail.referenceName = ['main'];
+    const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resolver = new Resolver(c.org, stages, templates);
+    const access = analyseAccess(c.org, stages, templates, { resolver });
+    const after = auditModel(c.org.file, { orgFileSha256: null }, orgResources(c.org, stages, templates, new Map(), resolver), access, undefined, { org: c.org, stages, templates, resolver });
+    // dev and staging now start from main, which their pipeline does not deploy; prod's rule named main already.
+    const releases = [
+      { change: 'changed', pipeline: 'web-app dev (222222222222)', detail: 'trigger rule on develop → main' },
+      { change: 'changed', pipeline: 'web-app staging (333333333333)', detail: 'trigger rule on release → main' },
+    ];
+    expect(compareModels(modelOf(c), after).releases).toEqual(releases);
+    const section = sinceSections('before', modelOf(c), after);
+    expect(section.flatMap((x) => x.blocks).flatMap((b) => (b.kind === 'list' ? b.items : []))).toContain('Branches deployed (by pipeline and account): 2 changed, 0 added, 0 removed.');
+    expect(section.find((x) => x.id === 'since-releases')!.blocks).toEqual([expect.objectContaining({ rows: releases.map((r) => [r.change, r.pipeline, r.detail]) })]);
   });
 
   it("a pattern's change is read by its operator: wider under …Like and Arn operators, excluding more under their Not forms, a plain value under StringEquals (review s19 m3)", () => {

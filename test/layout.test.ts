@@ -13,9 +13,9 @@ import { renderTemplate, type TemplateDefinition } from '../src/cfn/template';
 import { CREATE_ONLY } from '../src/deploy/create-only';
 import { OrgFileError } from '../src/errors';
 import type { Account } from '../src/org/model';
-import { parseOrg } from '../src/org/load';
+import { loadOrgFile, parseOrg } from '../src/org/load';
 import { familyStages, type Unit } from '../src/stages/family';
-import { duplicateKeys, layoutPath, layoutText, parseLayout, parseLayoutFile, recordLayout, stackSetsElsewhereError, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
+import { duplicateKeys, layoutPath, layoutText, parseLayout, parseLayoutFile, recordLayout, recordOf, stackSetsElsewhereError, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
 import { sha256 } from '../src/hash';
 import type { Stage } from '../src/stages/model';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
@@ -250,6 +250,25 @@ describe('the layout file', () => {
       '10 families.pipelines: appears twice in families (first on line 4), and JSON keeps only the last',
     ]);
     expect(duplicateKeys(layoutText(new Map([['pipelines', new Map([[1, ['pipeline a']], [2, ['pipeline b']]])], ['rules', new Map([[1, ['rule r']]])]])))).toEqual([]);
+  });
+});
+
+describe("the layout file's text: units by key, not in the org file's order (review s40-mutations-2 L1b)", () => {
+  it('the example with its accounts, repositories and pipelines listed the other way round, with its recorded layout, makes the committed file byte for byte, and compile leaves it alone', () => {
+    const doc = yaml.load(readFileSync('parameters/example.yaml', 'utf8')) as Record<string, Record<string, unknown>>;
+    const reversed = (entries: Record<string, unknown>) => Object.fromEntries(Object.entries(entries).reverse());
+    const dir = tempDir('layout-order');
+    const org = join(dir, 'example.yaml');
+    writeFileSync(org, yaml.dump({ ...doc, accounts: reversed(doc.accounts), repositories: reversed(doc.repositories), pipelines: reversed(doc.pipelines) }, { noRefs: true }));
+    const committed = readFileSync('parameters/example.layout.json', 'utf8');
+    writeFileSync(layoutPath(org), committed);
+    const [asIs, reordered] = ['parameters/example.yaml', org].map((file) => compileOrg(loadOrgFile(file)));
+    // The new order reaches the compile: its parts hold their units in it.
+    expect(reordered.layout.get('pipelines')!.get(1)).toEqual([...asIs.layout.get('pipelines')!.get(1)!].reverse());
+    for (const c of [asIs, reordered]) expect(layoutText(c.layout, recordOf(c.org))).toBe(committed);
+    // What compile calls to write it: nothing to write, so nothing written.
+    expect(recordLayout(reordered.org, reordered.layout)).toEqual({});
+    expect(readFileSync(layoutPath(org), 'utf8')).toBe(committed);
   });
 });
 

@@ -214,6 +214,15 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   // A name's rules apply where it is declared, not only where a pipeline refers to it.
   { name: 'repository declared as infra.git, used by no pipeline', edit: (t) => t.replace('pipelines:', '  infra.git:\n    account: src\npipelines:'), expected: /^org\.yaml:16:3: repositories\.infra\.git: repository names may not end in \.git; expected a CodeCommit repository name/ },
   { name: "repository declared as '..'", edit: (t) => t.replace('pipelines:', '  "..":\n    account: src\npipelines:'), expected: /repositories\.\.\.: '\.\.' is reserved/ },
+  // CodeCommit's repository names: 1 to 100 characters of [\w.-] (https://docs.aws.amazon.com/codecommit/latest/APIReference/API_UpdateRepositoryName.html,
+  // newName's length constraints and pattern); a name past them fails at CreateRepository mid-rollout (review s40-mutations-2 O7).
+  ...[
+    ['a repository name of 101 characters', 'a'.repeat(101)],
+    ['a repository name with a slash', 'team/web'],
+  ].flatMap(([what, name]) => [
+    { name: `${what}, declared`, edit: (t: string) => t.replace('pipelines:', `  ${name}:\n    account: src\npipelines:`), expected: new RegExp(`^org\\.yaml:16:3: repositories\\.${name}: '${name}' is not a valid name; expected a CodeCommit repository name: 1 to 100 letters, digits, "\\.", "_" or "-", not ending in "\\.git"$`) },
+    { name: `${what}, in pipelines.*.repository`, edit: (t: string) => t.replace('repository: web-app', `repository: ${name}`), expected: new RegExp(`^org\\.yaml:18:17: pipelines\\.web-app\\.repository: '${name}' is not valid; expected a CodeCommit repository name: 1 to 100 letters, digits, "\\.", "_" or "-", not ending in "\\.git"$`) },
+  ]),
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
   ...['xn--acme', 'sthree', 'amzn-s3-demo'].map((prefix) => ({
     name: `prefix ${prefix}: bucket names S3 reserves`,
@@ -492,6 +501,13 @@ describe('organization file validation', () => {
   it.each(cases)('rejects: $name', ({ edit, expected }) => {
     const problems = problemsOf(edit(VALID));
     expect(problems.some((p) => expected.test(p)), `no problem matched ${expected}:\n${problems.join('\n')}`).toBe(true);
+  });
+
+  it('accepts a repository name of 100 characters, CodeCommit\'s most, declared and in its pipeline (review s40-mutations-2 O7)', () => {
+    const name = `${'a'.repeat(98)}.b`;
+    expect(name).toHaveLength(100);
+    const org = parseOrg(VALID.replace('  web-app:\n    account: src\n', `  ${name}:\n    account: src\n`).replace('repository: web-app', `repository: ${name}`), 'org.yaml');
+    expect(org.repositories.map((r) => r.name)).toEqual([name]);
   });
 
   it.each([

@@ -639,7 +639,8 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
     const detail = o.type !== r.type ? `type ${o.type} → ${r.type}` : changed.map((p) => `${p} ${o.names[p] ?? '(unset)'} → ${r.names[p] ?? '(unset)'}`).join('; ');
     const rename = r.type === 'AWS::CodeCommit::Repository' && o.type === r.type;
     changes.push({
-      change: rename ? 'renamed (ARN changes) ⚠' : KEEPS_DATA.has(r.type) ? 'REPLACED ⚠' : 'replaced',
+      // A type changed under the logical id deletes the old resource: what it held goes, whatever the new one is.
+      change: rename ? 'renamed (ARN changes) ⚠' : KEEPS_DATA.has(o.type) || KEEPS_DATA.has(r.type) ? 'REPLACED ⚠' : 'replaced',
       stage: r.stage,
       resource: where(r),
       detail: `${detail}${rename ? ': policies naming the old ARN stop matching' : ' forces replacement'}`,
