@@ -1,8 +1,9 @@
 // Two org files of one name without their extension: beside each other (example.yaml, example.yml) they would share
 // one layout file and one output folder, so either is refused while the other is there; in two folders, compiled
 // together, they are refused for their one output folder. Run against the built CLI, in temporary folders.
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_ORG, runCli, tempDir } from './helpers';
 
@@ -48,5 +49,42 @@ describe('two org files of one name beside each other (example.yaml, example.yml
       1,
       'xstack: a/example.yaml and b/example.yml would both compile to dist/example/ (their names without the extension are the same); rename one, or compile each with its own --out\nNothing was written.\n',
     ]);
+  });
+});
+
+describe('an org file in a folder that may be entered but not listed (mode 0711; review s38-delta D6)', () => {
+  // Root lists any folder: run as root, the CLI is run as nobody (setpriv, util-linux), which must be able to read the
+  // build; run as anyone else, the folder is the user's own without its read bit (0311).
+  const root = process.getuid?.() === 0;
+  const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+  const nobodyCanRun = root && spawnSync('setpriv', [...NOBODY, 'test', '-r', resolve('.build/src/cli.js')]).status === 0;
+  const run = (args: readonly string[], cwd: string) =>
+    root ? spawnSync('setpriv', [...NOBODY, process.execPath, resolve('.build/src/cli.js'), ...args], { cwd, encoding: 'utf8' }) : runCli(args, cwd);
+
+  it.skipIf(root && !nobodyCanRun)('compile and explain read it, and a sibling of its name with another extension is still refused', () => {
+    const dir = tempDir('traverse-only');
+    chmodSync(dir, 0o777);
+    const folder = join(dir, 'p');
+    mkdirSync(folder);
+    cpSync(EXAMPLE_ORG, join(folder, 'example.yaml'));
+    cpSync(resolve('parameters/example.layout.json'), join(folder, 'example.layout.json'));
+    chmodSync(folder, root ? 0o711 : 0o311);
+    try {
+      // The folder really cannot be listed by the one who runs the CLI.
+      expect(run(['explain', 'p', '--action', 'kms:Decrypt'], dir).stderr).toContain('permission denied');
+      const compiled = run(['compile', 'p/example.yaml', '--out', 'out'], dir);
+      expect([compiled.status, compiled.stderr]).toEqual([0, expect.any(String)]);
+      expect(existsSync(join(dir, 'out', 'example', 'templates'))).toBe(true);
+      const explained = run(['explain', 'p/example.yaml', '--action', 'kms:Decrypt'], dir);
+      expect([explained.status, explained.stdout]).toEqual([0, expect.stringMatching(/^\d+ requests: \d+ allowed, \d+ refused\./m)]);
+      // Without a listing, the names its stem takes are looked up one by one: example.yml beside it is found.
+      chmodSync(folder, 0o755);
+      cpSync(EXAMPLE_ORG, join(folder, 'example.yml'));
+      chmodSync(folder, root ? 0o711 : 0o311);
+      const refused = run(['compile', 'p/example.yaml', '--out', 'out2'], dir);
+      expect([refused.status, refused.stderr]).toEqual([1, expect.stringContaining('p/example.yaml and p/example.yml have one name without their extension')]);
+    } finally {
+      chmodSync(folder, 0o755);
+    }
   });
 });
