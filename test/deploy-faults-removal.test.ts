@@ -3,7 +3,7 @@
  * models): removals — suspended accounts and RetainStacks, failed deletes and the stack states no operation gets
  * past, destroy and --delete-retained — and the template bucket for templates over CloudFormation's inline size.
  */
-import { CreateStackCommand, CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackCommand, DescribeStacksCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
+import { CreateStackCommand, CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackCommand, DescribeStacksCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand, paginateListStackSets } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
@@ -872,6 +872,39 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     ]);
     const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
     expect(sets.filter((x) => x.StackSetName === 'big-access-roles' || x.StackSetName === 'big-access-callers').map((x) => x.Status)).toEqual(['DELETED', 'DELETED']);
+  });
+
+  it("ListStackSets read to its last page (one StackSet a page, another tool's listed first): plan shows the StackSets of stages gone from the org file, deploy removes them, and destroy finds them (review s40-mutations-2 DD14)", async () => {
+    const before = compileYaml(withDevelopers(SMALL));
+    await prepare(before, { seed: 1, stackSetsPageSize: 1 });
+    const cfn = awsVia().cloudFormation();
+    // The administrator account's own StackSets, made before the org's (a Control Tower management account has dozens):
+    // the layer lists StackSets in the order they were made, so these fill the first pages.
+    const foreign = ['AWSControlTowerBP-BASELINE-CLOUDTRAIL', 'AWSControlTowerBP-BASELINE-CONFIG', 'AWSControlTowerBP-BASELINE-ROLES'];
+    for (const name of foreign) await cfn.send(new CreateStackSetCommand({ StackSetName: name, TemplateBody: 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n' }));
+    await deployUntilDone(before, 1);
+    const statuses = async () => {
+      const all = new Map<string, string>();
+      for await (const page of paginateListStackSets({ client: cfn }, {})) for (const x of page.Summaries ?? []) all.set(x.StackSetName!, x.Status!);
+      return all;
+    };
+    expect([...(await statuses()).keys()].slice(0, 3)).toEqual(foreign);
+    const gone = ['big-access-callers', 'big-access-roles'];
+    expect((await plan(small, awsVia(), { pollMs })).filter((p) => p.action === 'delete').map((p) => p.stackSet).sort()).toEqual(gone);
+    const deployed = await deploy(small, awsVia(), { pollMs });
+    expect(failed(deployed)).toEqual([]);
+    expect(deployed.stages.filter((x) => gone.includes(x.stackSet)).map((x) => `${x.stage}: ${x.result}`)).toEqual(gone.map((n) => `(removed) ${n}: deleted`));
+    for (const n of gone) expect((await statuses()).get(n)).toBe('DELETED');
+    // Made again, then destroy with the org file without them: they go first, with every StackSet of the org but the repositories'.
+    await deployUntilDone(before, 1);
+    const destroyed = await destroy(small, awsVia(), { pollMs });
+    expect(failed(destroyed)).toEqual([]);
+    expect(destroyed.stages.slice(0, 2).map((x) => `${x.stage}: ${x.result}`)).toEqual(gone.map((n) => `(removed) ${n}: deleted`));
+    const org = [...gone, ...small.stages.map((x) => `big-${x.id}`)].sort();
+    expect(destroyed.stages.filter((x) => x.result === 'deleted').map((x) => x.stackSet).sort()).toEqual(org.filter((n) => n !== 'big-source-repositories'));
+    const after = await statuses();
+    expect(org.map((n) => `${n} ${after.get(n)}`)).toEqual(org.map((n) => `${n} ${n === 'big-source-repositories' ? 'ACTIVE' : 'DELETED'}`));
+    expect(foreign.map((n) => after.get(n))).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE']);
   });
 
   it('a template over 51,200 bytes is refused inline; bootstrap makes the template bucket, and the rollout passes it by URL', async () => {

@@ -198,6 +198,12 @@
  *   an order of their ids' hashes (neither newest nor oldest first), in pages
  *   of `operationsPageSize` (MaxResults: 1-100) with a NextToken.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html
+ * - ListStackSets in pages of up to 100, or of `stackSetsPageSize`, with a NextToken (moto answers every StackSet
+ *   at once): MaxResults "Valid Range: Minimum value of 1. Maximum value of 100", and "If the number of available
+ *   results exceeds this maximum, the response includes a NextToken value"; only the StackSets of the `Status` asked
+ *   for ("The status of the StackSets that you want to get summary information about"; moto ignores it), in moto's
+ *   order (creation order: AWS promises none).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSets.html
  *
  * - Races (`race`): another deployer's operation comes first on a StackSet,
  *   at our next operation on it. `stale`: it has already been performed, and
@@ -431,6 +437,8 @@ export interface Faults {
    * without it). Default: no id.
    */
   inProgressNamesOperation?: boolean;
+  /** ListStackSets' largest page, whatever MaxResults asks (default 100, AWS's largest MaxResults; moto answers all at once). */
+  stackSetsPageSize?: number;
   /** ListStacks' page size (default: all in one page, as moto answers). */
   stacksPageSize?: number;
   /** ListStackInstances' page size (default: all in one page, as moto answers). */
@@ -1517,6 +1525,8 @@ export class StackSetsProxy {
         const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
         return { status: 200, body: envelope(action, `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
       }
+      case 'ListStackSets':
+        return this.listStackSets(params, req.headers);
       case 'DeleteStack':
         return this.deleteKeptStack(params, req);
       case 'ListStacks': {
@@ -2249,6 +2259,21 @@ export class StackSetsProxy {
       if (deletion.retained) return [row.replace(/<StackStatus>[^<]*<\/StackStatus>/, `<StackStatus>${deletion.status ?? 'UPDATE_COMPLETE'}</StackStatus>`)];
       return [row.replace(/<\/member>$/, `<DeletionTime>${deletion.at.toISOString()}</DeletionTime></member>`)];
     });
+  }
+
+  /** ListStackSets in pages, of the Status asked for (see the header): moto's whole list, read once per page. */
+  private async listStackSets(params: URLSearchParams, headers: IncomingMessage['headers']) {
+    const all = new URLSearchParams(params);
+    for (const key of ['NextToken', 'MaxResults', 'Status']) all.delete(key);
+    const moto = await this.motoCall(headers, all);
+    if (moto.status !== 200) return moto;
+    const block = /<Summaries>([\s\S]*?)<\/Summaries>/.exec(moto.body)?.[1] ?? '';
+    const status = params.get('Status');
+    const rows = [...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0]).filter((row) => status === null || tag(row, 'Status') === status);
+    const size = Math.min(Number(params.get('MaxResults') ?? 100), this.faults.stackSetsPageSize ?? 100);
+    const from = Number(params.get('NextToken') ?? 0);
+    const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
+    return { status: 200, body: envelope('ListStackSets', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
   }
 
   /**
