@@ -474,8 +474,9 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(again).toEqual([]);
   });
 
-  it('destroy --delete-retained stopped once the instances are gone, from an org file that no longer names an account: the next run finds what that account\'s deleted stacks retain through the earlier delete operation, and deletes it (review s37-destroy-verify V2)', async () => {
-    await prepare(small);
+  it('destroy --delete-retained stopped once the instances are gone, from an org file that no longer names an account: the next run finds what that account\'s deleted stacks retain through the earlier delete operation, every page of its results, and deletes it (review s37-destroy-verify V2, s40-mutations-2 DD12)', async () => {
+    // One result a page: the dropped account's, the second of the delete operation, is on its second page.
+    await prepare(small, { seed: 1, resultsPageSize: 1 });
     await deployUntilDone(small, 1);
     const [kept, dropped] = PIPELINE_ACCOUNTS;
     const without = compileYaml(generateOrgYaml(1));

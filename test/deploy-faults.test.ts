@@ -219,12 +219,17 @@ describe('the reconciler against the layer', () => {
     }
   });
 
-  it('a failed operation is reported per account with its reason, and no dependent stage runs', async () => {
-    await prepare(small, { seed: 2, accountFailure: 1 });
+  it('a failed operation is reported per account with its reason, every page of its results read, and no dependent stage runs', async () => {
+    // One result a page (review s40-mutations-2 DD13): the second account's is on the second page.
+    await prepare(small, { seed: 2, accountFailure: 1, resultsPageSize: 1 });
     const s = await deploy(small, awsVia(), { pollMs });
     const byStage = Object.fromEntries(s.stages.map((x) => [x.stage, x]));
     expect(byStage['pipeline-identity'].result).toBe('failed');
-    expect(byStage['pipeline-identity'].reasons.join('\n')).toMatch(/account 100000000001 us-east-1: FAILED: .*injected failure/);
+    // One account at a time with no failure tolerance (the org's default): the first fails, the second is cancelled.
+    expect(byStage['pipeline-identity'].reasons.join('\n').split('\n').slice(1).map((l) => l.trim())).toEqual([
+      expect.stringMatching(/^account 100000000001 us-east-1: FAILED: .*injected failure/),
+      'account 100000000002 us-east-1: CANCELLED: Cancelled since failure tolerance has exceeded',
+    ]);
     for (const later of small.rollout.waves.slice(1).flat()) expect(byStage[later].result, later).toBe('not-run');
   });
 

@@ -204,6 +204,8 @@
  *   for ("The status of the StackSets that you want to get summary information about"; moto ignores it), in moto's
  *   order (creation order: AWS promises none).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSets.html
+ * - ListStackSetOperationResults in pages of up to 100 (MaxResults: 1-100), or of `resultsPageSize`, with a NextToken.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperationResults.html
  *
  * - Races (`race`): another deployer's operation comes first on a StackSet,
  *   at our next operation on it. `stale`: it has already been performed, and
@@ -439,6 +441,8 @@ export interface Faults {
   inProgressNamesOperation?: boolean;
   /** ListStackSets' largest page, whatever MaxResults asks (default 100, AWS's largest MaxResults; moto answers all at once). */
   stackSetsPageSize?: number;
+  /** ListStackSetOperationResults' largest page, whatever MaxResults asks (default 100, AWS's largest MaxResults). */
+  resultsPageSize?: number;
   /** ListStacks' page size (default: all in one page, as moto answers). */
   stacksPageSize?: number;
   /** ListStackInstances' page size (default: all in one page, as moto answers). */
@@ -1519,8 +1523,8 @@ export class StackSetsProxy {
         const rows = (this.visible(op.ended) ? op.results : []).map(
           (r) => `<member><Account>${r.account}</Account><Region>${r.region}</Region><Status>${r.status}</Status>${r.reason ? `<StatusReason>${xmlEscape(r.reason)}</StatusReason>` : ''}</member>`,
         );
-        // In pages of up to 100 (MaxResults 1-100, API_ListStackSetOperationResults.html), as AWS answers.
-        const size = Math.min(Number(params.get('MaxResults') ?? 100), 100);
+        // In pages of up to 100 (MaxResults 1-100, API_ListStackSetOperationResults.html), as AWS answers, or of `resultsPageSize`.
+        const size = Math.min(Number(params.get('MaxResults') ?? 100), this.faults.resultsPageSize ?? 100);
         const from = Number(params.get('NextToken') ?? 0);
         const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
         return { status: 200, body: envelope(action, `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
