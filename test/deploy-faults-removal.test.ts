@@ -860,19 +860,24 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     await expectConverged(reduced);
   });
 
-  it('destroy deletes the StackSet of a stage removed from the org file first', async () => {
-    const before = compileYaml(withDevelopers(SMALL));
+  it('destroy deletes the StackSets of stages removed from the org file first, the latest wave first (review s40-mutations-2 DD8)', async () => {
+    // Developer and CI access, in a tools account: access-roles (it trusts the CI role) in the second wave, the other three in the first.
+    const before = compileYaml(`${withDevelopers(SMALL)}  ci:\n    account: tools\n    network:\n      cidr: 10.30.0.0/20\n      availabilityZones: 2\n`);
+    const gone = ['big-access-roles', 'big-access-callers', 'big-ci-identity', 'big-ci-network'];
     await prepare(before);
     await deployUntilDone(before, 1);
+    // The wave destroy goes by: each StackSet's xstack:wave tag, as its last deploy wrote it (the org file no longer says).
+    const cfn = awsVia().cloudFormation();
+    const waveOf = new Map<string, number>();
+    for (const name of gone) waveOf.set(name, Number((await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.Tags?.find((t) => t.Key === 'xstack:wave')?.Value));
+    expect(gone.map((n) => waveOf.get(n))).toEqual([2, 1, 1, 1]);
     const order: string[] = [];
     const s = await destroy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
-    expect(order.slice(0, 2)).toEqual(['(removed) big-access-callers', '(removed) big-access-roles']);
-    expect(s.stages.slice(0, 2)).toMatchObject([
-      { stage: '(removed) big-access-callers', result: 'deleted' },
-      { stage: '(removed) big-access-roles', result: 'deleted' },
-    ]);
-    const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
-    expect(sets.filter((x) => x.StackSetName === 'big-access-roles' || x.StackSetName === 'big-access-callers').map((x) => x.Status)).toEqual(['DELETED', 'DELETED']);
+    // Descending wave (nothing current depends on a later wave's), then by name.
+    expect(order.slice(0, 4)).toEqual(gone.map((n) => `(removed) ${n}`));
+    expect(s.stages.slice(0, 4).map((x) => `${x.stage}: ${x.result}`)).toEqual(gone.map((n) => `(removed) ${n}: deleted`));
+    const sets = (await cfn.send(new ListStackSetsCommand({}))).Summaries ?? [];
+    expect(gone.map((n) => sets.find((x) => x.StackSetName === n)?.Status)).toEqual(['DELETED', 'DELETED', 'DELETED', 'DELETED']);
   });
 
   it("ListStackSets read to its last page (one StackSet a page, another tool's listed first): plan shows the StackSets of stages gone from the org file, deploy removes them, and destroy finds them (review s40-mutations-2 DD14)", async () => {
