@@ -238,6 +238,34 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(env.proxy.retainedStacks).toEqual([]);
   });
 
+  it('an INOPERABLE instance targeted again, in a deploy that changes the template while another account leaves: the narrowed UpdateStackSet names neither (review s40-mutations-2 DD4)', async () => {
+    const three = compileYaml(generateOrgYaml(3));
+    await prepare(three);
+    await deployUntilDone(three, 1);
+    const [, inoperable, leaving] = ['100000000001', '100000000002', '100000000003'];
+    // Both accounts leave; the first removal (the last wave's pipelines) fails in the first account, one at a time with
+    // no failure tolerance, so the second's delete is cancelled: one INOPERABLE instance, and one still there, OUTDATED
+    // since the template update before the removal named the kept account alone.
+    env.proxy.failIn(inoperable);
+    const first = await deploy(compileYaml(generateOrgYaml(1)), awsVia(), { pollMs });
+    expect(failed(first).map((x) => x.stage)).toEqual(['pipelines']);
+    const statuses = async () => new Map(((await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }))).Summaries ?? []).map((x) => [x.Account!, x.Status!]));
+    expect(Object.fromEntries(await statuses())).toEqual({ '100000000001': 'CURRENT', [inoperable]: 'INOPERABLE', [leaving]: 'OUTDATED' });
+    env.proxy.failIn(inoperable, false);
+    // The pipelines' template changes, the INOPERABLE account is targeted again, and the other is still leaving.
+    const half = compileYaml(withHalfAtATime(generateOrgYaml(1)));
+    const back: CompiledOrg = { ...half, stages: half.stages.map((st) => (st.id === 'pipelines' ? { ...st, targets: [...st.targets, three.org.accounts.find((a) => a.id === inoperable)!] } : st)) };
+    const from = env.proxy.requests.length;
+    const again = await deploy(back, awsVia(), { pollMs });
+    // The update names the kept account alone (SELF_MANAGED): not the leaving one, which keeps its template until it
+    // is removed, nor the INOPERABLE one, which UpdateStackSet excludes (and the layer refuses to be named).
+    const updates = env.proxy.requests.slice(from).filter((r) => r.action === 'UpdateStackSet' && r.stackSet === 'big-pipelines');
+    expect(updates.map((r) => [r.accounts, r.error])).toEqual([[['100000000001'], undefined]]);
+    expect(failed(again).map((x) => x.stage)).toEqual(['pipelines']);
+    expect(failed(again).flatMap((x) => x.reasons).join('\n')).toMatch(new RegExp(`account ${inoperable} ${REGION}: INOPERABLE.*: a delete failed and left this instance INOPERABLE`));
+    expect((await statuses()).get(inoperable)).toBe('INOPERABLE');
+  });
+
   it('a failed instance delete fails the removal and the run, with StackSets\' reason and what to do; the instance stays INOPERABLE and the next deploy deletes it with its stack (no RetainStacks)', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

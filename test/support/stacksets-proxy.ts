@@ -157,6 +157,12 @@
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html
  * - INOPERABLE instances are left out of UpdateStackSet ("Stacks in this
  *   state are excluded from further UpdateStackSet operations", same page).
+ *   An UpdateStackSet whose Accounts name one is refused with ValidationError:
+ *   the page says such instances are excluded, not what a request naming one
+ *   is answered (refused, or accepted and the instance passed over). The layer
+ *   takes the stricter reading (VERIFY), so that a deployer naming one is seen
+ *   at all: either way the update never reaches that instance, which the
+ *   deployer must not count as updated, nor hold budget for.
  * - RetainStacks: recorded in `retainedStacks` (moto ignores it and deletes
  *   the stack even so). The stack "Removes the stack instances from the
  *   specified stack set, but doesn't delete the stacks"
@@ -1673,6 +1679,9 @@ export class StackSetsProxy {
     if (refusals > 0) this.busyRefusals.set(name, refusals - 1);
     if (this.running(name) || refusals > 0) return this.inProgress(name);
     if (action === 'UpdateStackSet') {
+      // Accounts naming an INOPERABLE instance (see the header): refused.
+      const inoperable = this.accountsOf(params).filter((a) => this.overlays.get(name)?.get(a)?.status === 'INOPERABLE');
+      if (inoperable.length > 0) return cfnError('ValidationError', `Stack instances in INOPERABLE status are excluded from UpdateStackSet: ${inoperable.join(', ')} (refused by the test layer; see its header)`);
       const created = this.adminRoles.get(name);
       if (created && !DEFAULT_ADMIN_ROLE.test(created) && !params.get('AdministrationRoleARN')) {
         return cfnError('ValidationError', 'You must specify AdministrationRoleARN: this StackSet was created with a customized administration role');
