@@ -3,7 +3,7 @@
  * models): removals — suspended accounts and RetainStacks, failed deletes and the stack states no operation gets
  * past, destroy and --delete-retained — and the template bucket for templates over CloudFormation's inline size.
  */
-import { CreateStackCommand, CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackCommand, DescribeStacksCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
+import { CreateStackCommand, CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackCommand, DescribeStacksCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand, paginateListStackSets } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
@@ -236,6 +236,34 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     // Deleted again, plainly: no stack kept in the account.
     expect(last.stages.flatMap((x) => x.warnings ?? []).filter((w) => w.includes('instance removed from'))).toEqual([]);
     expect(env.proxy.retainedStacks).toEqual([]);
+  });
+
+  it('an INOPERABLE instance targeted again, in a deploy that changes the template while another account leaves: the narrowed UpdateStackSet names neither (review s40-mutations-2 DD4)', async () => {
+    const three = compileYaml(generateOrgYaml(3));
+    await prepare(three);
+    await deployUntilDone(three, 1);
+    const [, inoperable, leaving] = ['100000000001', '100000000002', '100000000003'];
+    // Both accounts leave; the first removal (the last wave's pipelines) fails in the first account, one at a time with
+    // no failure tolerance, so the second's delete is cancelled: one INOPERABLE instance, and one still there, OUTDATED
+    // since the template update before the removal named the kept account alone.
+    env.proxy.failIn(inoperable);
+    const first = await deploy(compileYaml(generateOrgYaml(1)), awsVia(), { pollMs });
+    expect(failed(first).map((x) => x.stage)).toEqual(['pipelines']);
+    const statuses = async () => new Map(((await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }))).Summaries ?? []).map((x) => [x.Account!, x.Status!]));
+    expect(Object.fromEntries(await statuses())).toEqual({ '100000000001': 'CURRENT', [inoperable]: 'INOPERABLE', [leaving]: 'OUTDATED' });
+    env.proxy.failIn(inoperable, false);
+    // The pipelines' template changes, the INOPERABLE account is targeted again, and the other is still leaving.
+    const half = compileYaml(withHalfAtATime(generateOrgYaml(1)));
+    const back: CompiledOrg = { ...half, stages: half.stages.map((st) => (st.id === 'pipelines' ? { ...st, targets: [...st.targets, three.org.accounts.find((a) => a.id === inoperable)!] } : st)) };
+    const from = env.proxy.requests.length;
+    const again = await deploy(back, awsVia(), { pollMs });
+    // The update names the kept account alone (SELF_MANAGED): not the leaving one, which keeps its template until it
+    // is removed, nor the INOPERABLE one, which UpdateStackSet excludes (and the layer refuses to be named).
+    const updates = env.proxy.requests.slice(from).filter((r) => r.action === 'UpdateStackSet' && r.stackSet === 'big-pipelines');
+    expect(updates.map((r) => [r.accounts, r.error])).toEqual([[['100000000001'], undefined]]);
+    expect(failed(again).map((x) => x.stage)).toEqual(['pipelines']);
+    expect(failed(again).flatMap((x) => x.reasons).join('\n')).toMatch(new RegExp(`account ${inoperable} ${REGION}: INOPERABLE.*: a delete failed and left this instance INOPERABLE`));
+    expect((await statuses()).get(inoperable)).toBe('INOPERABLE');
   });
 
   it('a failed instance delete fails the removal and the run, with StackSets\' reason and what to do; the instance stays INOPERABLE and the next deploy deletes it with its stack (no RetainStacks)', async () => {
@@ -474,8 +502,9 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(again).toEqual([]);
   });
 
-  it('destroy --delete-retained stopped once the instances are gone, from an org file that no longer names an account: the next run finds what that account\'s deleted stacks retain through the earlier delete operation, and deletes it (review s37-destroy-verify V2)', async () => {
-    await prepare(small);
+  it('destroy --delete-retained stopped once the instances are gone, from an org file that no longer names an account: the next run finds what that account\'s deleted stacks retain through the earlier delete operation, every page of its results, and deletes it (review s37-destroy-verify V2, s40-mutations-2 DD12)', async () => {
+    // One result a page: the dropped account's, the second of the delete operation, is on its second page.
+    await prepare(small, { seed: 1, resultsPageSize: 1 });
     await deployUntilDone(small, 1);
     const [kept, dropped] = PIPELINE_ACCOUNTS;
     const without = compileYaml(generateOrgYaml(1));
@@ -859,19 +888,57 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     await expectConverged(reduced);
   });
 
-  it('destroy deletes the StackSet of a stage removed from the org file first', async () => {
-    const before = compileYaml(withDevelopers(SMALL));
+  it('destroy deletes the StackSets of stages removed from the org file first, the latest wave first (review s40-mutations-2 DD8)', async () => {
+    // Developer and CI access, in a tools account: access-roles (it trusts the CI role) in the second wave, the other three in the first.
+    const before = compileYaml(`${withDevelopers(SMALL)}  ci:\n    account: tools\n    network:\n      cidr: 10.30.0.0/20\n      availabilityZones: 2\n`);
+    const gone = ['big-access-roles', 'big-access-callers', 'big-ci-identity', 'big-ci-network'];
     await prepare(before);
     await deployUntilDone(before, 1);
+    // The wave destroy goes by: each StackSet's xstack:wave tag, as its last deploy wrote it (the org file no longer says).
+    const cfn = awsVia().cloudFormation();
+    const waveOf = new Map<string, number>();
+    for (const name of gone) waveOf.set(name, Number((await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.Tags?.find((t) => t.Key === 'xstack:wave')?.Value));
+    expect(gone.map((n) => waveOf.get(n))).toEqual([2, 1, 1, 1]);
     const order: string[] = [];
     const s = await destroy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action === 'delete-stack-set' && order.push(e.stage) });
-    expect(order.slice(0, 2)).toEqual(['(removed) big-access-callers', '(removed) big-access-roles']);
-    expect(s.stages.slice(0, 2)).toMatchObject([
-      { stage: '(removed) big-access-callers', result: 'deleted' },
-      { stage: '(removed) big-access-roles', result: 'deleted' },
-    ]);
-    const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
-    expect(sets.filter((x) => x.StackSetName === 'big-access-roles' || x.StackSetName === 'big-access-callers').map((x) => x.Status)).toEqual(['DELETED', 'DELETED']);
+    // Descending wave (nothing current depends on a later wave's), then by name.
+    expect(order.slice(0, 4)).toEqual(gone.map((n) => `(removed) ${n}`));
+    expect(s.stages.slice(0, 4).map((x) => `${x.stage}: ${x.result}`)).toEqual(gone.map((n) => `(removed) ${n}: deleted`));
+    const sets = (await cfn.send(new ListStackSetsCommand({}))).Summaries ?? [];
+    expect(gone.map((n) => sets.find((x) => x.StackSetName === n)?.Status)).toEqual(['DELETED', 'DELETED', 'DELETED', 'DELETED']);
+  });
+
+  it("ListStackSets read to its last page (one StackSet a page, another tool's listed first): plan shows the StackSets of stages gone from the org file, deploy removes them, and destroy finds them (review s40-mutations-2 DD14)", async () => {
+    const before = compileYaml(withDevelopers(SMALL));
+    await prepare(before, { seed: 1, stackSetsPageSize: 1 });
+    const cfn = awsVia().cloudFormation();
+    // The administrator account's own StackSets, made before the org's (a Control Tower management account has dozens):
+    // the layer lists StackSets in the order they were made, so these fill the first pages.
+    const foreign = ['AWSControlTowerBP-BASELINE-CLOUDTRAIL', 'AWSControlTowerBP-BASELINE-CONFIG', 'AWSControlTowerBP-BASELINE-ROLES'];
+    for (const name of foreign) await cfn.send(new CreateStackSetCommand({ StackSetName: name, TemplateBody: 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n' }));
+    await deployUntilDone(before, 1);
+    const statuses = async () => {
+      const all = new Map<string, string>();
+      for await (const page of paginateListStackSets({ client: cfn }, {})) for (const x of page.Summaries ?? []) all.set(x.StackSetName!, x.Status!);
+      return all;
+    };
+    expect([...(await statuses()).keys()].slice(0, 3)).toEqual(foreign);
+    const gone = ['big-access-callers', 'big-access-roles'];
+    expect((await plan(small, awsVia(), { pollMs })).filter((p) => p.action === 'delete').map((p) => p.stackSet).sort()).toEqual(gone);
+    const deployed = await deploy(small, awsVia(), { pollMs });
+    expect(failed(deployed)).toEqual([]);
+    expect(deployed.stages.filter((x) => gone.includes(x.stackSet)).map((x) => `${x.stage}: ${x.result}`)).toEqual(gone.map((n) => `(removed) ${n}: deleted`));
+    for (const n of gone) expect((await statuses()).get(n)).toBe('DELETED');
+    // Made again, then destroy with the org file without them: they go first, with every StackSet of the org but the repositories'.
+    await deployUntilDone(before, 1);
+    const destroyed = await destroy(small, awsVia(), { pollMs });
+    expect(failed(destroyed)).toEqual([]);
+    expect(destroyed.stages.slice(0, 2).map((x) => `${x.stage}: ${x.result}`)).toEqual(gone.map((n) => `(removed) ${n}: deleted`));
+    const org = [...gone, ...small.stages.map((x) => `big-${x.id}`)].sort();
+    expect(destroyed.stages.filter((x) => x.result === 'deleted').map((x) => x.stackSet).sort()).toEqual(org.filter((n) => n !== 'big-source-repositories'));
+    const after = await statuses();
+    expect(org.map((n) => `${n} ${after.get(n)}`)).toEqual(org.map((n) => `${n} ${n === 'big-source-repositories' ? 'ACTIVE' : 'DELETED'}`));
+    expect(foreign.map((n) => after.get(n))).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE']);
   });
 
   it('a template over 51,200 bytes is refused inline; bootstrap makes the template bucket, and the rollout passes it by URL', async () => {

@@ -16,7 +16,7 @@ import { deploy, destroy, destroyPlan, plan } from '../src/deploy/deployer';
 import { createStackSetRoles } from './support/stackset-roles';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
-import { BUSY_ATTEMPTS, LAG_READS, QUIET_BUSY_ATTEMPTS, runOperation, type Operation } from '../src/deploy/stacksets';
+import { BUSY_ATTEMPTS, LAG_READS, QUIET_BUSY_ATTEMPTS, operationId, runOperation, type Operation } from '../src/deploy/stacksets';
 import { customNames, type Faults } from './support/stacksets-proxy';
 import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withHalfAtATime } from './support/fault-rollouts';
 
@@ -219,12 +219,17 @@ describe('the reconciler against the layer', () => {
     }
   });
 
-  it('a failed operation is reported per account with its reason, and no dependent stage runs', async () => {
-    await prepare(small, { seed: 2, accountFailure: 1 });
+  it('a failed operation is reported per account with its reason, every page of its results read, and no dependent stage runs', async () => {
+    // One result a page (review s40-mutations-2 DD13): the second account's is on the second page.
+    await prepare(small, { seed: 2, accountFailure: 1, resultsPageSize: 1 });
     const s = await deploy(small, awsVia(), { pollMs });
     const byStage = Object.fromEntries(s.stages.map((x) => [x.stage, x]));
     expect(byStage['pipeline-identity'].result).toBe('failed');
-    expect(byStage['pipeline-identity'].reasons.join('\n')).toMatch(/account 100000000001 us-east-1: FAILED: .*injected failure/);
+    // One account at a time with no failure tolerance (the org's default): the first fails, the second is cancelled.
+    expect(byStage['pipeline-identity'].reasons.join('\n').split('\n').slice(1).map((l) => l.trim())).toEqual([
+      expect.stringMatching(/^account 100000000001 us-east-1: FAILED: .*injected failure/),
+      'account 100000000002 us-east-1: CANCELLED: Cancelled since failure tolerance has exceeded',
+    ]);
     for (const later of small.rollout.waves.slice(1).flat()) expect(byStage[later].result, later).toBe('not-run');
   });
 
@@ -403,19 +408,24 @@ describe('the reconciler against the layer', () => {
     await expectConverged(after);
   });
 
-  it('a reverted, then re-applied change is applied (operation ids never replay an old operation)', async () => {
-    await prepare(small);
-    const x = small;
-    const y = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
-    const templateOf = async (c: CompiledOrg, stage: string) =>
-      (await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: `${c.org.prefix}-${stage}` }))).StackSet?.TemplateBody;
-    const changedStage = y.stages.find((s) => y.files.get(`templates/${s.id}.yaml`) !== x.files.get(`templates/${s.id}.yaml`))!.id;
-    for (const [i, c] of [x, y, x, y].entries()) {
-      const s = await deploy(c, awsVia(), { pollMs });
-      expect(failed(s), `step ${i}`).toEqual([]);
-      expect(sha256((await templateOf(c, changedStage)) ?? ''), `step ${i}`).toBe(sha256(c.files.get(`templates/${changedStage}.yaml`)!));
-    }
-  });
+  // Also where AWS would answer a finished operation's id sent again with that operation (replayReturnsOriginal, VERIFY):
+  // the re-applied change's id is anchored on the newest operation, the revert's, so it is not the first one's
+  // (review s40-mutations-2 DD22: anchored on the oldest, it was, and the re-applied change a silent no-op).
+  for (const replayReturnsOriginal of [false, true]) {
+    it(`a reverted, then re-applied change is applied (operation ids never replay an old operation)${replayReturnsOriginal ? ', also where a used id would be answered with its operation' : ''}`, async () => {
+      await prepare(small, { seed: 1, replayReturnsOriginal });
+      const x = small;
+      const y = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+      const templateOf = async (c: CompiledOrg, stage: string) =>
+        (await awsVia().cloudFormation().send(new DescribeStackSetCommand({ StackSetName: `${c.org.prefix}-${stage}` }))).StackSet?.TemplateBody;
+      const changedStage = y.stages.find((s) => y.files.get(`templates/${s.id}.yaml`) !== x.files.get(`templates/${s.id}.yaml`))!.id;
+      for (const [i, c] of [x, y, x, y].entries()) {
+        const s = await deploy(c, awsVia(), { pollMs });
+        expect(failed(s), `step ${i}`).toEqual([]);
+        expect(sha256((await templateOf(c, changedStage)) ?? ''), `step ${i}`).toBe(sha256(c.files.get(`templates/${changedStage}.yaml`)!));
+      }
+    });
+  }
 
   it('reads that lag behind an operation: each instance judged once the list shows the operation on it, a delete once the instance is gone, a failure with its reasons, an operation not yet known waited for', async () => {
     // Longer than a poll interval, shorter than the reads again (LAG_READS, pollMs·2^n apart).
@@ -583,6 +593,9 @@ describe('the reconciler against the layer', () => {
       [(again as { operationId: string }).operationId, 'OperationInProgressException'],
       [(again as { operationId: string }).operationId, undefined],
     ]);
+    // Anchored on the newest operation, the last made (review s40-mutations-2 DD22: the oldest is just as stable across pages).
+    const stackSetId = (await cfn.send(new DescribeStackSetCommand({ StackSetName: 'probe' }))).StackSet!.StackSetId!;
+    expect((again as { operationId: string }).operationId).toBe(operationId('probe', stackSetId, 'update-instances', change, ids[3]));
     // Every page asked for at its largest, "Maximum value of 100"
     // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html): the fewest reads.
     const pages = env.proxy.requests.slice(deployerReadsFrom).filter((r) => r.action === 'ListStackSetOperations');

@@ -157,6 +157,12 @@
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html
  * - INOPERABLE instances are left out of UpdateStackSet ("Stacks in this
  *   state are excluded from further UpdateStackSet operations", same page).
+ *   An UpdateStackSet whose Accounts name one is refused with ValidationError:
+ *   the page says such instances are excluded, not what a request naming one
+ *   is answered (refused, or accepted and the instance passed over). The layer
+ *   takes the stricter reading (VERIFY), so that a deployer naming one is seen
+ *   at all: either way the update never reaches that instance, which the
+ *   deployer must not count as updated, nor hold budget for.
  * - RetainStacks: recorded in `retainedStacks` (moto ignores it and deletes
  *   the stack even so). The stack "Removes the stack instances from the
  *   specified stack set, but doesn't delete the stacks"
@@ -198,6 +204,14 @@
  *   an order of their ids' hashes (neither newest nor oldest first), in pages
  *   of `operationsPageSize` (MaxResults: 1-100) with a NextToken.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html
+ * - ListStackSets in pages of up to 100, or of `stackSetsPageSize`, with a NextToken (moto answers every StackSet
+ *   at once): MaxResults "Valid Range: Minimum value of 1. Maximum value of 100", and "If the number of available
+ *   results exceeds this maximum, the response includes a NextToken value"; only the StackSets of the `Status` asked
+ *   for ("The status of the StackSets that you want to get summary information about"; moto ignores it), in moto's
+ *   order (creation order: AWS promises none).
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSets.html
+ * - ListStackSetOperationResults in pages of up to 100 (MaxResults: 1-100), or of `resultsPageSize`, with a NextToken.
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperationResults.html
  *
  * - Races (`race`): another deployer's operation comes first on a StackSet,
  *   at our next operation on it. `stale`: it has already been performed, and
@@ -431,6 +445,10 @@ export interface Faults {
    * without it). Default: no id.
    */
   inProgressNamesOperation?: boolean;
+  /** ListStackSets' largest page, whatever MaxResults asks (default 100, AWS's largest MaxResults; moto answers all at once). */
+  stackSetsPageSize?: number;
+  /** ListStackSetOperationResults' largest page, whatever MaxResults asks (default 100, AWS's largest MaxResults). */
+  resultsPageSize?: number;
   /** ListStacks' page size (default: all in one page, as moto answers). */
   stacksPageSize?: number;
   /** ListStackInstances' page size (default: all in one page, as moto answers). */
@@ -1511,12 +1529,14 @@ export class StackSetsProxy {
         const rows = (this.visible(op.ended) ? op.results : []).map(
           (r) => `<member><Account>${r.account}</Account><Region>${r.region}</Region><Status>${r.status}</Status>${r.reason ? `<StatusReason>${xmlEscape(r.reason)}</StatusReason>` : ''}</member>`,
         );
-        // In pages of up to 100 (MaxResults 1-100, API_ListStackSetOperationResults.html), as AWS answers.
-        const size = Math.min(Number(params.get('MaxResults') ?? 100), 100);
+        // In pages of up to 100 (MaxResults 1-100, API_ListStackSetOperationResults.html), as AWS answers, or of `resultsPageSize`.
+        const size = Math.min(Number(params.get('MaxResults') ?? 100), this.faults.resultsPageSize ?? 100);
         const from = Number(params.get('NextToken') ?? 0);
         const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
         return { status: 200, body: envelope(action, `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
       }
+      case 'ListStackSets':
+        return this.listStackSets(params, req.headers);
       case 'DeleteStack':
         return this.deleteKeptStack(params, req);
       case 'ListStacks': {
@@ -1659,6 +1679,9 @@ export class StackSetsProxy {
     if (refusals > 0) this.busyRefusals.set(name, refusals - 1);
     if (this.running(name) || refusals > 0) return this.inProgress(name);
     if (action === 'UpdateStackSet') {
+      // Accounts naming an INOPERABLE instance (see the header): refused.
+      const inoperable = this.accountsOf(params).filter((a) => this.overlays.get(name)?.get(a)?.status === 'INOPERABLE');
+      if (inoperable.length > 0) return cfnError('ValidationError', `Stack instances in INOPERABLE status are excluded from UpdateStackSet: ${inoperable.join(', ')} (refused by the test layer; see its header)`);
       const created = this.adminRoles.get(name);
       if (created && !DEFAULT_ADMIN_ROLE.test(created) && !params.get('AdministrationRoleARN')) {
         return cfnError('ValidationError', 'You must specify AdministrationRoleARN: this StackSet was created with a customized administration role');
@@ -2249,6 +2272,21 @@ export class StackSetsProxy {
       if (deletion.retained) return [row.replace(/<StackStatus>[^<]*<\/StackStatus>/, `<StackStatus>${deletion.status ?? 'UPDATE_COMPLETE'}</StackStatus>`)];
       return [row.replace(/<\/member>$/, `<DeletionTime>${deletion.at.toISOString()}</DeletionTime></member>`)];
     });
+  }
+
+  /** ListStackSets in pages, of the Status asked for (see the header): moto's whole list, read once per page. */
+  private async listStackSets(params: URLSearchParams, headers: IncomingMessage['headers']) {
+    const all = new URLSearchParams(params);
+    for (const key of ['NextToken', 'MaxResults', 'Status']) all.delete(key);
+    const moto = await this.motoCall(headers, all);
+    if (moto.status !== 200) return moto;
+    const block = /<Summaries>([\s\S]*?)<\/Summaries>/.exec(moto.body)?.[1] ?? '';
+    const status = params.get('Status');
+    const rows = [...block.matchAll(/<member>[\s\S]*?<\/member>/g)].map((m) => m[0]).filter((row) => status === null || tag(row, 'Status') === status);
+    const size = Math.min(Number(params.get('MaxResults') ?? 100), this.faults.stackSetsPageSize ?? 100);
+    const from = Number(params.get('NextToken') ?? 0);
+    const next = from + size < rows.length ? `<NextToken>${from + size}</NextToken>` : '';
+    return { status: 200, body: envelope('ListStackSets', `<Summaries>${rows.slice(from, from + size).join('')}</Summaries>${next}`) };
   }
 
   /**
