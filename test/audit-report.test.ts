@@ -34,6 +34,7 @@ import { RULES, TEMPLATE_RULES } from '../src/checks/rules';
 import { SERVICE_AUTHORIZATION_RULES } from '../src/checks/service-authorization';
 import { compileFile, compileGenerated, ORG_FILES, tempDir } from './helpers';
 import { ciNetworkEndpoint } from '../src/services/vpc-endpoints';
+import { TYPE_CHANGE_REFUSED } from '../src/deploy/replacements';
 
 const modelOf = (c: ReturnType<typeof compileFile>) => JSON.parse(c.files.get(MODEL_FILE)!) as AuditModel;
 
@@ -656,31 +657,42 @@ describe('changes since: every principal of a statement is a line of its own (re
 });
 
 describe("changes since: a resource's type changed under its logical id (review s40-mutations-2 S4)", () => {
-  // CloudFormation replaces it: the resource of the old type is deleted and one of the new type created, under the one logical id.
+  // Not a replacement: CloudFormation fails such an update (TYPE_CHANGE_REFUSED, src/deploy/replacements.ts), and
+  // deploy refuses it before any operation; the section says so instead of counting it replaced.
   const resource = (logicalId: string, type: string, names: Record<string, string> = {}, arn?: string) => ({ value: { stage: 'pipelines', logicalId, type, ...(arn ? { arn } : {}), names }, accounts: 0 });
+  const summaryOf = (before: AuditModel, after: AuditModel) =>
+    sinceSections('before', before, after)
+      .flatMap((x) => x.blocks)
+      .flatMap((b) => (b.kind === 'list' ? b.items : []))
+      .find((i) => i.includes(' replaced or renamed'));
 
-  it('is a replacement whose detail names both types, though no replacing property changed', () => {
-    const changes = compareModels(modelOfResources(resource('WebAppPipelinePolicy', 'AWS::IAM::Policy')), modelOfResources(resource('WebAppPipelinePolicy', 'AWS::IAM::ManagedPolicy')));
-    expect(changes.resources).toEqual([
-      { change: 'replaced', stage: 'pipelines', resource: 'WebAppPipelinePolicy (AWS::IAM::ManagedPolicy) @ 111111111111', detail: 'type AWS::IAM::Policy → AWS::IAM::ManagedPolicy forces replacement' },
-    ]);
-  });
-
-  it('a bucket that becomes another type is flagged as losing what it holds, as the old bucket is the one deleted', () => {
-    const bucket = 'acme-artifacts-111111111111-eu-west-1';
-    const directory = 'acme-artifacts--euw1-az1--x-s3';
-    const changes = compareModels(
-      modelOfResources(resource('ArtifactBucket', 'AWS::S3::Bucket', { BucketName: bucket }, `arn:aws:s3:::${bucket}`)),
-      modelOfResources(resource('ArtifactBucket', 'AWS::S3Express::DirectoryBucket', { BucketName: directory }, `arn:aws:s3express:eu-west-1:111111111111:bucket/${directory}`)),
-    );
-    expect(changes.resources).toEqual([
+  it('is listed as refused, its detail naming both types, though no replacing property changed', () => {
+    const [before, after] = [modelOfResources(resource('WebAppPipelinePolicy', 'AWS::IAM::Policy')), modelOfResources(resource('WebAppPipelinePolicy', 'AWS::IAM::ManagedPolicy'))];
+    expect(compareModels(before, after).resources).toEqual([
       {
-        change: 'REPLACED ⚠',
+        change: 'type changed, refused ⚠',
         stage: 'pipelines',
-        resource: `ArtifactBucket (AWS::S3Express::DirectoryBucket) arn:aws:s3express:eu-west-1:111111111111:bucket/${directory} @ 111111111111`,
-        detail: 'type AWS::S3::Bucket → AWS::S3Express::DirectoryBucket forces replacement',
+        resource: 'WebAppPipelinePolicy (AWS::IAM::ManagedPolicy) @ 111111111111',
+        detail: `type AWS::IAM::Policy → AWS::IAM::ManagedPolicy: ${TYPE_CHANGE_REFUSED}, so deploy refuses this update`,
       },
     ]);
+    expect(summaryOf(before, after)).toBe('0 resources added, 0 removed, 0 replaced or renamed; 1 of another type under the same logical id, which CloudFormation refuses (deploy refuses it before any operation).');
+  });
+
+  it('a bucket that becomes another type: refused too, not counted as a bucket replaced', () => {
+    const bucket = 'acme-artifacts-111111111111-eu-west-1';
+    const directory = 'acme-artifacts--euw1-az1--x-s3';
+    const before = modelOfResources(resource('ArtifactBucket', 'AWS::S3::Bucket', { BucketName: bucket }, `arn:aws:s3:::${bucket}`));
+    const after = modelOfResources(resource('ArtifactBucket', 'AWS::S3Express::DirectoryBucket', { BucketName: directory }, `arn:aws:s3express:eu-west-1:111111111111:bucket/${directory}`));
+    expect(compareModels(before, after).resources).toEqual([
+      {
+        change: 'type changed, refused ⚠',
+        stage: 'pipelines',
+        resource: `ArtifactBucket (AWS::S3Express::DirectoryBucket) arn:aws:s3express:eu-west-1:111111111111:bucket/${directory} @ 111111111111`,
+        detail: `type AWS::S3::Bucket → AWS::S3Express::DirectoryBucket: ${TYPE_CHANGE_REFUSED}, so deploy refuses this update`,
+      },
+    ]);
+    expect(summaryOf(before, after)).not.toContain('key, bucket or repository');
   });
 });
 

@@ -21,7 +21,7 @@ import { compileOrg, templatePath, type CompiledOrg } from '../src/compile';
 import { CREATE_ONLY } from '../src/deploy/create-only';
 import { deploy, plan } from '../src/deploy/deployer';
 import { formatPlan } from '../src/deploy/plan-text';
-import { bodyReplacements, deferredRemovals, NAT_WAY_OUT, replacedResources, rolesDeletedWhileAttached, templateReplacements } from '../src/deploy/replacements';
+import { bodyReplacements, deferredRemovals, NAT_WAY_OUT, replacedResources, rolesDeletedWhileAttached, templateReplacements, TYPE_CHANGE_REFUSED } from '../src/deploy/replacements';
 import { parseOrg } from '../src/org/load';
 import { fromYaml } from '../src/yaml';
 import { useLocalAws } from './support/local-aws';
@@ -281,6 +281,30 @@ describe('internet gateway attachments replaced with the gateway kept (day-2 rev
     expect(templateReplacements('s', vpc('10.0.0.0/16', 'Igw'), vpc('10.1.0.0/16', 'Igw')).refused).toHaveLength(1);
     expect(templateReplacements('s', vpc('10.0.0.0/16', 'Igw'), vpc('10.1.0.0/16', 'Igw2')).refused).toEqual([]);
     expect(templateReplacements('s', vpc('10.0.0.0/16', 'Igw'), vpc('10.0.0.0/16', 'Igw')).refused).toEqual([]);
+  });
+});
+
+describe("a resource's type changed under its logical id", () => {
+  // Not a replacement: CloudFormation fails the update ("Update of resource type is not permitted"; the sources are
+  // cited at TYPE_CHANGE_REFUSED in src/deploy/replacements.ts), whatever the resource is.
+  it('is refused, naming the StackSet, the logical id, both types and the way out, named or not, of a type with create-only properties or not', () => {
+    const policy = { Type: 'AWS::IAM::Policy', Properties: { PolicyName: 'p', PolicyDocument: { Statement: [] }, Roles: ['r'] } };
+    const managed = { Type: 'AWS::IAM::ManagedPolicy', Properties: { PolicyDocument: { Statement: [] }, Roles: ['r'] } };
+    expect(templateReplacements('acme-pipelines', template({ WebAppPipelinePolicy: policy }), template({ WebAppPipelinePolicy: managed }))).toEqual({
+      refused: [
+        'StackSet acme-pipelines: resource WebAppPipelinePolicy is AWS::IAM::Policy in the deployed template and AWS::IAM::ManagedPolicy in this compile: ' +
+          `${TYPE_CHANGE_REFUSED}, so the update would fail in every account. ` +
+          'Way out: deploy with the xstack and org file that made the deployed template, or in two steps, first without the resource (a unit the org file makes: without it), then with it',
+      ],
+      warnings: [],
+    });
+    // A type CREATE_ONLY does not list, either way round.
+    expect(CREATE_ONLY['AWS::CloudFormation::WaitConditionHandle']).toBeUndefined();
+    const handle = { Type: 'AWS::CloudFormation::WaitConditionHandle' };
+    expect(templateReplacements('s', template({ X: handle }), template({ X: managed })).refused).toEqual([expect.stringMatching(/^StackSet s: resource X is AWS::CloudFormation::WaitConditionHandle in the deployed template and AWS::IAM::ManagedPolicy in this compile: /)]);
+    expect(templateReplacements('s', template({ X: managed }), template({ X: handle })).refused).toHaveLength(1);
+    // The same type under another logical id is a replacement CloudFormation makes: not this refusal.
+    expect(templateReplacements('s', template({ A: managed }), template({ B: managed }))).toEqual({ refused: [], warnings: [] });
   });
 });
 

@@ -29,6 +29,7 @@ import { ACCOUNT_PLACEHOLDER, shapeFor, teamFold } from './scale';
 import { isToken } from './symbolic';
 import { accountOf, evaluate, matches } from './evaluate';
 import { accountPolicies, targetAccounts, type ExecutionStatement } from '../deploy/execution-policy';
+import { TYPE_CHANGE_REFUSED } from '../deploy/replacements';
 import { holdsPlaceholder, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, writeBack, type Teams } from './teams';
 
 export const MODEL_FILE = 'audit/audit.json';
@@ -604,6 +605,9 @@ interface ResourceChange {
   resource: string;
   detail: string;
 }
+/** A resource whose type changed under its logical id (its row's change). */
+const TYPE_CHANGED = 'type changed, refused ⚠';
+
 /** Keys, buckets and repositories: replacing one loses what it holds (or, for a repository, its ARN changes). */
 const KEEPS_DATA = new Set(['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::CodeCommit::Repository']);
 
@@ -636,11 +640,15 @@ function resourceChanges(before: AuditModel, after: AuditModel): ResourceChange[
     const recorded = isReachType(o.type) || Object.keys(o.names).length > 0;
     const changed = recorded ? Object.keys({ ...o.names, ...r.names }).filter((p) => o.names[p] !== r.names[p]) : [];
     if (changed.length === 0 && o.type === r.type) continue;
-    const detail = o.type !== r.type ? `type ${o.type} → ${r.type}` : changed.map((p) => `${p} ${o.names[p] ?? '(unset)'} → ${r.names[p] ?? '(unset)'}`).join('; ');
-    const rename = r.type === 'AWS::CodeCommit::Repository' && o.type === r.type;
+    // A type changed under the logical id is not a replacement: CloudFormation refuses the update (TYPE_CHANGE_REFUSED).
+    if (o.type !== r.type) {
+      changes.push({ change: TYPE_CHANGED, stage: r.stage, resource: where(r), detail: `type ${o.type} → ${r.type}: ${TYPE_CHANGE_REFUSED}, so deploy refuses this update` });
+      continue;
+    }
+    const detail = changed.map((p) => `${p} ${o.names[p] ?? '(unset)'} → ${r.names[p] ?? '(unset)'}`).join('; ');
+    const rename = r.type === 'AWS::CodeCommit::Repository';
     changes.push({
-      // A type changed under the logical id deletes the old resource: what it held goes, whatever the new one is.
-      change: rename ? 'renamed (ARN changes) ⚠' : KEEPS_DATA.has(o.type) || KEEPS_DATA.has(r.type) ? 'REPLACED ⚠' : 'replaced',
+      change: rename ? 'renamed (ARN changes) ⚠' : KEEPS_DATA.has(r.type) ? 'REPLACED ⚠' : 'replaced',
       stage: r.stage,
       resource: where(r),
       detail: `${detail}${rename ? ': policies naming the old ARN stop matching' : ' forces replacement'}`,
@@ -916,7 +924,8 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
     rows: [...added.map((x) => ['added', x]), ...removed.map((x) => ['removed', x])],
   });
   const count = (n: number, what: string) => `${n} ${n === 1 ? what : what.replace(/y$/, 'ie')}${n === 1 ? '' : 's'}`;
-  const replaced = c.resources.filter((r) => r.change.includes('⚠'));
+  const replaced = c.resources.filter((r) => r.change.includes('⚠') && r.change !== TYPE_CHANGED);
+  const typeChanged = c.resources.filter((r) => r.change === TYPE_CHANGED);
   return [
     {
       id: 'since',
@@ -934,7 +943,8 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
             c.releases
               ? `Branches deployed (by pipeline and account): ${c.releases.filter((r) => r.change === 'changed').length} changed, ${c.releases.filter((r) => r.change === 'added').length} added, ${c.releases.filter((r) => r.change === 'removed').length} removed.`
               : 'Branches deployed: not compared (the previous model does not record them; compile that revision with this xstack to compare them).',
-            `${count(c.resources.filter((r) => r.change === 'added').length, 'resource')} added, ${c.resources.filter((r) => r.change === 'removed').length} removed, ${c.resources.filter((r) => r.change.toLowerCase().startsWith('replaced') || r.change.startsWith('renamed')).length} replaced or renamed${replaced.length ? ` (${replaced.length} key, bucket or repository: check before deploying)` : ''}.`,
+            `${count(c.resources.filter((r) => r.change === 'added').length, 'resource')} added, ${c.resources.filter((r) => r.change === 'removed').length} removed, ${c.resources.filter((r) => r.change.toLowerCase().startsWith('replaced') || r.change.startsWith('renamed')).length} replaced or renamed${replaced.length ? ` (${replaced.length} key, bucket or repository: check before deploying)` : ''}` +
+              `${typeChanged.length ? `; ${typeChanged.length} of another type under the same logical id, which CloudFormation refuses (deploy refuses it before any operation)` : ''}.`,
             `${count(c.grants.added.length, 'grant entry')} added, ${c.grants.removed.length} removed; ${count(c.trust.added.length, 'trust entry')} added, ${c.trust.removed.length} removed.`,
             ...(c.execution === undefined
               ? []

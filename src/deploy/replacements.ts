@@ -36,7 +36,9 @@
  * - an unnamed security group that is replaced: CloudFormation goes on, but an instance launched outside the stack
  *   keeps the old group, whose delete then fails in the cleanup and leaves it behind, and the group id changes: a
  *   warning;
- * - a deployment group whose tag set changes: its next deployment selects other instances: a warning.
+ * - a deployment group whose tag set changes: its next deployment selects other instances: a warning;
+ * - a resource whose Type changes under its logical id: not a replacement, CloudFormation fails the update (below,
+ *   TYPE_CHANGE_REFUSED): refused.
  * Pure: no AWS call. Not judged: parameters (a Ref to a parameter is taken as unchanged), conditions (a resource is
  * taken as present), and custom names computed differently that come out the same.
  */
@@ -46,6 +48,16 @@ import { fromYaml } from '../yaml';
 import { listIn } from '../memo';
 import { conditionHolds } from '../cfn/account-switch';
 import { CREATE_ONLY, type CreateOnlyFacts } from './create-only';
+
+/**
+ * CloudFormation does not change a resource's type under its logical id: the update fails, "Update of resource type is
+ * not permitted. The new template modifies resource type of the following resources: […]". No page of AWS's
+ * documentation states it; the answer is quoted from CloudFormation in aws/aws-sam-cli#6786
+ * (https://github.com/aws/aws-sam-cli/issues/6786), and aws/aws-cdk#1061 (https://github.com/aws/aws-cdk/issues/1061:
+ * "CloudFormation doesn't allow it for the same logical ID"). A StackSet's template update would fail so in every
+ * account. VERIFY in a sandbox (README "Not yet").
+ */
+export const TYPE_CHANGE_REFUSED = "CloudFormation does not change a resource's type under its logical id (\"Update of resource type is not permitted\")";
 
 export interface Replacements {
   /** Updates CloudFormation refuses or cannot finish: deploy refuses the org file before any operation. */
@@ -190,8 +202,15 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
   for (const [id, why] of replaced) {
     const before = deployed.Resources[id];
     const after = desired.Resources[id];
+    if (before.Type !== after.Type) {
+      refused.push(
+        `StackSet ${stackSet}: resource ${id} is ${before.Type} in the deployed template and ${after.Type} in this compile: ${TYPE_CHANGE_REFUSED}, so the update would fail in every account. ` +
+          `Way out: deploy with the xstack and org file that made the deployed template, or in two steps, first without the resource (a unit the org file makes: without it), then with it`,
+      );
+      continue;
+    }
     const facts = CREATE_ONLY[after.Type];
-    if (!facts || why.includes('Type')) continue;
+    if (!facts) continue;
     const named = setNames(facts, before).length > 0 && setNames(facts, after).length > 0;
     const identity = facts.identity ?? facts.names ?? [];
     // A name that changes only in case is the same name to IAM: the resource keeps it.
