@@ -38,7 +38,9 @@
  *   warning;
  * - a deployment group whose tag set changes: its next deployment selects other instances: a warning;
  * - a resource whose Type changes under its logical id: not a replacement, CloudFormation fails the update (below,
- *   TYPE_CHANGE_REFUSED): refused.
+ *   TYPE_CHANGE_REFUSED): refused;
+ * - a named resource added under a new logical id with the name of one the update removes (a logical id changed, the
+ *   name kept): created while the old one holds the name (namesStillHeld): refused.
  * Pure: no AWS call. Not judged: parameters (a Ref to a parameter is taken as unchanged), conditions (a resource is
  * taken as present), and custom names computed differently that come out the same.
  */
@@ -297,7 +299,41 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
       `StackSet ${stackSet}: ${DEPLOYMENT_GROUP} ${id} selects its instances by other tags in ${changedIn[0] === ANY_ACCOUNT ? 'every account' : `account${changedIn.length === 1 ? '' : 's'} ${changedIn.join(', ')}`}: an instance takes part only if it carries a tag of every tag group, so tag those instances as the new set reads before deploying, or its next deployment leaves them out (none found: NO_INSTANCES)`,
     );
   }
+  refused.push(...namesStillHeld(stackSet, deployed, desired));
   return { refused, warnings };
+}
+
+/**
+ * A named resource under a logical id the deployed template does not have, whose name a resource the update drops
+ * holds: CloudFormation creates what an update adds before it deletes what the update drops, in the cleanup at its
+ * end ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html),
+ * and a custom name is the resource's own ("you can't … specify a new name", custom names,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html), so the create
+ * fails on a name still taken ("already exists") in every account. Names compared as written (IAM's without case).
+ */
+function namesStillHeld(stackSet: string, deployed: CfnTemplate, desired: CfnTemplate): string[] {
+  const nameKeys = (r: Resource) =>
+    (CREATE_ONLY[r.Type]?.names ?? []).flatMap((p) => {
+      const value = valueAt(r.Properties as Properties, p);
+      if (value === undefined) return [];
+      const text = canonical(value);
+      return [{ key: `${r.Type}\u0000${p}\u0000${CASELESS_NAMES.has(r.Type) ? text.toLowerCase() : text}`, path: p, value }];
+    });
+  const dropped = new Map<string, string>();
+  for (const [id, r] of Object.entries(deployed.Resources ?? {})) if (!desired.Resources?.[id]) for (const n of nameKeys(r)) dropped.set(n.key, id);
+  const refused: string[] = [];
+  for (const [id, r] of Object.entries(desired.Resources ?? {})) {
+    if (deployed.Resources?.[id]) continue;
+    for (const n of nameKeys(r)) {
+      const holder = dropped.get(n.key);
+      if (!holder) continue;
+      refused.push(
+        `StackSet ${stackSet}: ${r.Type} ${id} is added with the ${n.path} ${shown(n.value)} that ${holder}, which this update removes, holds until the update's cleanup: ` +
+          `CloudFormation creates the new resource first, the name is taken, and the update fails in every account. Way out: keep the logical id ${holder}, or deploy in two steps, first without the resource, then with it`,
+      );
+    }
+  }
+  return refused;
 }
 
 /** Stands for every account where a template chooses nothing by account. */
