@@ -1037,6 +1037,12 @@ describe('the report says what the templates do, and no more', () => {
     expect(md).toContain('EC2 gives the role only to an instance profile of this account, and whoever controls an instance with that profile (a session, a command, the instance metadata) acts as it |');
   });
 
+  it("a role whose policy opens Run Command's channel alone (ec2messages) is named for ssm:SendCommand (review s41-mutations-3 SP1)", () => {
+    const agent: ResolvedStatement = { stage: 'x', account: '222222222222', policy: 'Role/AgentCommands', kind: 'identity', effect: 'Allow', attachedTo: 'arn:aws:iam::222222222222:role/commands-only', principals: [], actions: ['ec2messages:GetMessages'], resources: ['*'], conditions: {} };
+    const rows = scopeSection(loadOrgFile('parameters/example.yaml'), [agent]).blocks.flatMap((b) => (b.kind === 'table' ? b.rows : []));
+    expect(rows.map((r) => r[0])).toContain('Who may open a session on, or send commands to, the instances of these roles: commands-only (ssm:SendCommand)');
+  });
+
   it('the scope section says a key or bucket policy admitting by aws:PrincipalArn admits any role later created under the name (review s22 A6)', () => {
     const row = compileFile('parameters/example.yaml').files.get('audit/report.md')!.split('\n').find((line) => line.startsWith('| Account administrators with IAM rights'))!;
     expect(row).toContain('The key administrators and the source roles are admitted by aws:PrincipalArn, which matches any role of that name, not the role of today: one that can create a role of one of those names (where none exists, or after deleting it) reaches the keys too.');
