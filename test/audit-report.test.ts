@@ -1297,6 +1297,20 @@ describe("who can act: the execution role's own policy on buckets and roles (rev
     });
   }
 
+  it("on a key, what bootstrap's policy grants is listed only where the key policy allows it too (review s41-mutations-3 RE4)", () => {
+    const c = compileFile('parameters/example.yaml');
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+    const key = resources.find((r) => r.kind === 'key')!;
+    const role = `arn:${c.org.partition}:iam::${key.account}:role/${executionRoleOf(c.org)}`;
+    // A bootstrap statement on the key: the key policy lets the execution role administer it (kms:DescribeKey), not decrypt.
+    const onKey: ResolvedStatement = { stage: 'bootstrap', account: key.account, policy: 'KeyUse', kind: 'identity', effect: 'Allow', attachedTo: role, principals: [], actions: ['kms:Decrypt', 'kms:DescribeKey'], resources: [key.arn], conditions: {} };
+    const rows = reachOfResources(c.org, resources, c.access, undefined, [onKey]).filter((e) => e.resource === key && e.principal === role);
+    const actions = rows.flatMap((e) => e.actions);
+    expect(actions).toContain('kms:DescribeKey');
+    expect(actions).not.toContain('kms:Decrypt');
+  });
+
   it('with service-managed StackSets there is no bootstrap policy to list: the rows say the stage only', () => {
     const c = compileFile('parameters/example.yaml');
     const org = { ...c.org, stackSets: { ...c.org.stackSets, permissionModel: 'SERVICE_MANAGED' as const } };
