@@ -19,6 +19,7 @@ import type { ResolvedStatement } from '../src/audit/grants';
 import { renderTemplate } from '../src/cfn/template';
 import { buildReport } from '../src/audit/report';
 import { scopeSection } from '../src/audit/scope';
+import { releaseControlSection } from '../src/audit/release';
 import { bootstrapGrants } from '../src/audit/execution-reach';
 import { recordOf } from '../src/stages/layout';
 import { Names } from '../src/naming';
@@ -768,6 +769,17 @@ describe('release control (review s18-audit M2)', () => {
     const intro = md.slice(md.indexOf('## Release control')).split('\n')[2];
     expect(intro).toContain('https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html');
     expect(intro).toContain('https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-create-cli.html');
+  });
+
+  it('a statement on a pattern of pipelines is a starter of the pipelines it matches, no other (review s41-mutations-3 RL5)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const pattern = `arn:aws:codepipeline:${c.org.region}:222222222222:${new Names(c.org.prefix).pipeline('web-app')}*`;
+    const releaser: ResolvedStatement = { stage: 'x', account: '222222222222', policy: 'Releaser/Start', kind: 'identity', effect: 'Allow', attachedTo: 'arn:aws:iam::222222222222:role/web-releaser', principals: [], actions: ['codepipeline:StartPipelineExecution'], resources: [pattern], conditions: {} };
+    const section = releaseControlSection({ org: c.org, access: { ...c.access, grants: [...c.access.grants, releaser] }, reach: [], executionRole: undefined, label: (g) => g.policy, fold: undefined, classOf: () => undefined });
+    const rows = section.blocks.flatMap((b) => (b.kind === 'table' ? b.rows : []));
+    const starters = (repository: string) => String(rows.find((r) => String(r[0]).startsWith(`${repository} `) && String(r[1]) === 'dev (222222222222)')![5]);
+    expect(starters('web-app')).toContain('arn:aws:iam::222222222222:role/web-releaser (codepipeline:StartPipelineExecution: Releaser/Start)');
+    expect(starters('payments-api')).not.toContain('web-releaser');
   });
 
   it('prod deploying develop: the row says so, unprotected, and developers may write what prod deploys', () => {
