@@ -1323,6 +1323,19 @@ describe("who can act: the execution role's own policy on buckets and roles (rev
     expect(actions).not.toContain('kms:Decrypt');
   });
 
+  it("a Deny with no condition in bootstrap's policy takes its actions off the rows listed as written (review s41-mutations-3 RE6)", () => {
+    const c = compileFile('parameters/example.yaml');
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+    const bucket = resources.find((r) => r.kind === 'bucket')!;
+    const role = `arn:${c.org.partition}:iam::${bucket.account}:role/${executionRoleOf(c.org)}`;
+    const statement = (effect: 'Allow' | 'Deny', actions: string[]): ResolvedStatement => ({ stage: 'bootstrap', account: bucket.account, policy: `Bucket${effect}`, kind: 'identity', effect, attachedTo: role, principals: [], actions, resources: [bucket.arn], conditions: {} });
+    const rows = reachOfResources(c.org, resources, c.access, undefined, [statement('Allow', ['s3:PutBucketTagging', 's3:PutBucketVersioning']), statement('Deny', ['s3:PutBucketVersioning'])]);
+    const actions = rows.filter((e) => e.resource === bucket && e.principal === role).flatMap((e) => e.actions);
+    expect(actions).toContain('s3:PutBucketTagging');
+    expect(actions).not.toContain('s3:PutBucketVersioning');
+  });
+
   it('with service-managed StackSets there is no bootstrap policy to list: the rows say the stage only', () => {
     const c = compileFile('parameters/example.yaml');
     const org = { ...c.org, stackSets: { ...c.org.stackSets, permissionModel: 'SERVICE_MANAGED' as const } };
