@@ -126,6 +126,20 @@ describe('who can act on each resource', () => {
     expect(md).toContain('### SQS queues');
   });
 
+  it("a Deny whose StringNotEquals a request can meet leaves the row, which says where it refuses (review s41-mutations-3 RE3)", () => {
+    const c = compileFile('parameters/example.yaml');
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+    const bucket = resources.find((r) => r.logicalId === 'ArtifactBucket')!;
+    const writer = reachOfResources(c.org, resources, c.access).find((e) => e.resource === bucket && e.principal.includes(':role/') && e.actions.includes('s3:PutObject'))!;
+    // Its own policy refuses a write without the canned ACL the bucket owner gets: a write with it is allowed.
+    const deny: ResolvedStatement = { stage: 'x', account: bucket.account, policy: 'Writer/OwnerGetsObjects', kind: 'identity', effect: 'Deny', attachedTo: writer.principal, principals: [], actions: ['s3:PutObject'], resources: [`${bucket.arn}/*`], conditions: { StringNotEquals: { 's3:x-amz-acl': ['bucket-owner-full-control'] } } };
+    const access = { ...c.access, grants: [...c.access.grants, deny], index: new GrantIndex([deny], c.access.index) };
+    const row = reachOfResources(c.org, resources, access).find((e) => e.resource === bucket && e.principal === writer.principal && e.reach === writer.reach)!;
+    expect(row.actions).toContain('s3:PutObject');
+    expect(row.conditions).toMatch(/refused( s3:PutObject)? where [^;]*s3:x-amz-acl[^;]*\(explicit Deny x: Writer\/OwnerGetsObjects\)/);
+  });
+
   it('the report lists a key administrator under the keys of the example and has a scope section naming what it cannot see', () => {
     const c = compileFile('parameters/example.yaml');
     const md = c.files.get('audit/report.md')!;
