@@ -19,6 +19,7 @@ import type { ResolvedStatement } from '../src/audit/grants';
 import { renderTemplate } from '../src/cfn/template';
 import { buildReport } from '../src/audit/report';
 import { scopeSection } from '../src/audit/scope';
+import { releaseControlSection } from '../src/audit/release';
 import { bootstrapGrants } from '../src/audit/execution-reach';
 import { recordOf } from '../src/stages/layout';
 import { Names } from '../src/naming';
@@ -124,6 +125,20 @@ describe('who can act on each resource', () => {
     }
     const md = c.files.get('audit/report.md')!;
     expect(md).toContain('### SQS queues');
+  });
+
+  it("a Deny whose StringNotEquals a request can meet leaves the row, which says where it refuses (review s41-mutations-3 RE3)", () => {
+    const c = compileFile('parameters/example.yaml');
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+    const bucket = resources.find((r) => r.logicalId === 'ArtifactBucket')!;
+    const writer = reachOfResources(c.org, resources, c.access).find((e) => e.resource === bucket && e.principal.includes(':role/') && e.actions.includes('s3:PutObject'))!;
+    // Its own policy refuses a write without the canned ACL the bucket owner gets: a write with it is allowed.
+    const deny: ResolvedStatement = { stage: 'x', account: bucket.account, policy: 'Writer/OwnerGetsObjects', kind: 'identity', effect: 'Deny', attachedTo: writer.principal, principals: [], actions: ['s3:PutObject'], resources: [`${bucket.arn}/*`], conditions: { StringNotEquals: { 's3:x-amz-acl': ['bucket-owner-full-control'] } } };
+    const access = { ...c.access, grants: [...c.access.grants, deny], index: new GrantIndex([deny], c.access.index) };
+    const row = reachOfResources(c.org, resources, access).find((e) => e.resource === bucket && e.principal === writer.principal && e.reach === writer.reach)!;
+    expect(row.actions).toContain('s3:PutObject');
+    expect(row.conditions).toMatch(/refused( s3:PutObject)? where [^;]*s3:x-amz-acl[^;]*\(explicit Deny x: Writer\/OwnerGetsObjects\)/);
   });
 
   it('the report lists a key administrator under the keys of the example and has a scope section naming what it cannot see', () => {
@@ -782,6 +797,17 @@ describe('release control (review s18-audit M2)', () => {
     expect(intro).toContain('https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-create-cli.html');
   });
 
+  it('a statement on a pattern of pipelines is a starter of the pipelines it matches, no other (review s41-mutations-3 RL5)', () => {
+    const c = compileFile('parameters/example.yaml');
+    const pattern = `arn:aws:codepipeline:${c.org.region}:222222222222:${new Names(c.org.prefix).pipeline('web-app')}*`;
+    const releaser: ResolvedStatement = { stage: 'x', account: '222222222222', policy: 'Releaser/Start', kind: 'identity', effect: 'Allow', attachedTo: 'arn:aws:iam::222222222222:role/web-releaser', principals: [], actions: ['codepipeline:StartPipelineExecution'], resources: [pattern], conditions: {} };
+    const section = releaseControlSection({ org: c.org, access: { ...c.access, grants: [...c.access.grants, releaser] }, reach: [], executionRole: undefined, label: (g) => g.policy, fold: undefined, classOf: () => undefined });
+    const rows = section.blocks.flatMap((b) => (b.kind === 'table' ? b.rows : []));
+    const starters = (repository: string) => String(rows.find((r) => String(r[0]).startsWith(`${repository} `) && String(r[1]) === 'dev (222222222222)')![5]);
+    expect(starters('web-app')).toContain('arn:aws:iam::222222222222:role/web-releaser (codepipeline:StartPipelineExecution: Releaser/Start)');
+    expect(starters('payments-api')).not.toContain('web-releaser');
+  });
+
   it('prod deploying develop: the row says so, unprotected, and developers may write what prod deploys', () => {
     const md = compileOrg(loadOrgFile(exampleEdited(...PROD_FROM_DEVELOP))).files.get('audit/report.md')!;
     const prod = rowOf(md, 'web-app', 'prod');
@@ -1049,6 +1075,12 @@ describe('the report says what the templates do, and no more', () => {
     expect(md).toContain('EC2 gives the role only to an instance profile of this account, and whoever controls an instance with that profile (a session, a command, the instance metadata) acts as it |');
   });
 
+  it("a role whose policy opens Run Command's channel alone (ec2messages) is named for ssm:SendCommand (review s41-mutations-3 SP1)", () => {
+    const agent: ResolvedStatement = { stage: 'x', account: '222222222222', policy: 'Role/AgentCommands', kind: 'identity', effect: 'Allow', attachedTo: 'arn:aws:iam::222222222222:role/commands-only', principals: [], actions: ['ec2messages:GetMessages'], resources: ['*'], conditions: {} };
+    const rows = scopeSection(loadOrgFile('parameters/example.yaml'), [agent]).blocks.flatMap((b) => (b.kind === 'table' ? b.rows : []));
+    expect(rows.map((r) => r[0])).toContain('Who may open a session on, or send commands to, the instances of these roles: commands-only (ssm:SendCommand)');
+  });
+
   it('the scope section says a key or bucket policy admitting by aws:PrincipalArn admits any role later created under the name (review s22 A6)', () => {
     const row = compileFile('parameters/example.yaml').files.get('audit/report.md')!.split('\n').find((line) => line.startsWith('| Account administrators with IAM rights'))!;
     expect(row).toContain('The key administrators and the source roles are admitted by aws:PrincipalArn, which matches any role of that name, not the role of today: one that can create a role of one of those names (where none exists, or after deleting it) reaches the keys too.');
@@ -1302,6 +1334,33 @@ describe("who can act: the execution role's own policy on buckets and roles (rev
       expect(md).toContain('its row also lists what the policy `xstack bootstrap` gives it allows on the resource directly, outside any deployment, each statement as "bootstrap: <Sid>"');
     });
   }
+
+  it("on a key, what bootstrap's policy grants is listed only where the key policy allows it too (review s41-mutations-3 RE4)", () => {
+    const c = compileFile('parameters/example.yaml');
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+    const key = resources.find((r) => r.kind === 'key')!;
+    const role = `arn:${c.org.partition}:iam::${key.account}:role/${executionRoleOf(c.org)}`;
+    // A bootstrap statement on the key: the key policy lets the execution role administer it (kms:DescribeKey), not decrypt.
+    const onKey: ResolvedStatement = { stage: 'bootstrap', account: key.account, policy: 'KeyUse', kind: 'identity', effect: 'Allow', attachedTo: role, principals: [], actions: ['kms:Decrypt', 'kms:DescribeKey'], resources: [key.arn], conditions: {} };
+    const rows = reachOfResources(c.org, resources, c.access, undefined, [onKey]).filter((e) => e.resource === key && e.principal === role);
+    const actions = rows.flatMap((e) => e.actions);
+    expect(actions).toContain('kms:DescribeKey');
+    expect(actions).not.toContain('kms:Decrypt');
+  });
+
+  it("a Deny with no condition in bootstrap's policy takes its actions off the rows listed as written (review s41-mutations-3 RE6)", () => {
+    const c = compileFile('parameters/example.yaml');
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+    const bucket = resources.find((r) => r.kind === 'bucket')!;
+    const role = `arn:${c.org.partition}:iam::${bucket.account}:role/${executionRoleOf(c.org)}`;
+    const statement = (effect: 'Allow' | 'Deny', actions: string[]): ResolvedStatement => ({ stage: 'bootstrap', account: bucket.account, policy: `Bucket${effect}`, kind: 'identity', effect, attachedTo: role, principals: [], actions, resources: [bucket.arn], conditions: {} });
+    const rows = reachOfResources(c.org, resources, c.access, undefined, [statement('Allow', ['s3:PutBucketTagging', 's3:PutBucketVersioning']), statement('Deny', ['s3:PutBucketVersioning'])]);
+    const actions = rows.filter((e) => e.resource === bucket && e.principal === role).flatMap((e) => e.actions);
+    expect(actions).toContain('s3:PutBucketTagging');
+    expect(actions).not.toContain('s3:PutBucketVersioning');
+  });
 
   it('with service-managed StackSets there is no bootstrap policy to list: the rows say the stage only', () => {
     const c = compileFile('parameters/example.yaml');

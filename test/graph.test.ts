@@ -78,26 +78,52 @@ describe('graph checks', () => {
     }
   });
 
+  const org = loadOrgFile('parameters/example.yaml');
+  const role = (name: string, condition?: string) => ({ Type: 'AWS::IAM::Role', ...(condition ? { Condition: condition } : {}), Properties: { RoleName: name, AssumeRolePolicyDocument: { Statement: [] } } }) as never;
+  const keyNaming = (principal: string) => ({
+    Key: {
+      Type: 'AWS::KMS::Key',
+      Properties: { KeyPolicy: { Statement: [{ Sid: 'S', Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': principal } }, Action: 'kms:Decrypt', Resource: '*' }] } },
+    } as never,
+  });
+  const key = keyNaming('arn:${AWS::Partition}:iam::111111111111:role/reader');
+  /** The problems of stage b's principals. */
+  const check = (stages: Stage[]) => {
+    const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resolver = new Resolver(org, stages, templates);
+    const consumer = stages.find((s) => s.id === 'b')!;
+    return provePrincipals(consumer, templates.get('b')!, orderStages(stages), resolver, roleIndex(stages, templates, resolver));
+  };
+
   it('refuses a principal that no earlier stage creates, and accepts it once one does', () => {
-    const org = loadOrgFile('parameters/example.yaml');
-    const role = (name: string) => ({ Type: 'AWS::IAM::Role', Properties: { RoleName: name, AssumeRolePolicyDocument: { Statement: [] } } }) as never;
-    const key = {
-      Key: {
-        Type: 'AWS::KMS::Key',
-        Properties: { KeyPolicy: { Statement: [{ Sid: 'S', Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::111111111111:role/reader' } }, Action: 'kms:Decrypt', Resource: '*' }] } },
-      } as never,
-    };
-    const check = (stages: Stage[]) => {
-      const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
-      const resolver = new Resolver(org, stages, templates);
-      const consumer = stages.find((s) => s.id === 'b')!;
-      return provePrincipals(consumer, templates.get('b')!, orderStages(stages), resolver, roleIndex(stages, templates, resolver));
-    };
     expect(check([stage('a', []), stage('b', [], key)])).toEqual(['b: Key statement S: principal arn:aws:iam::111111111111:role/reader is a role no stage creates in account 111111111111']);
     // Created in the same wave: not yet there when the key policy is written.
     expect(check([stage('a', [], { Reader: role('reader') }), stage('b', [], key)])).toEqual([
       'b: Key statement S: principal arn:aws:iam::111111111111:role/reader is created by a, which is not rolled out before b',
     ]);
     expect(check([stage('a', [], { Reader: role('reader') }), stage('b', ['a'], key)])).toEqual([]);
+  });
+
+  it('proves a principal in the account its ARN names (review s41-mutations-3 P1b, P3b, P4b)', () => {
+    // Stages of two accounts: the key policy is written in both, naming the role of 111111111111.
+    const inBoth = (s: Stage, conditions?: Record<string, unknown>): Stage => ({
+      ...s,
+      targets: [...s.targets, { name: 'b', id: '222222222222', role: 'source' }],
+      definition: { ...s.definition, ...(conditions ? { conditions } : {}) },
+    });
+    // The same stage makes the role in each account: in 222222222222 the key policy may be written before 111111111111's stack makes it.
+    expect(check([inBoth(stage('b', [], { ...key, Reader: role('reader') }))])).toEqual([
+      'b: Key statement S: principal arn:aws:iam::111111111111:role/reader is created by b, which is not rolled out before b',
+    ]);
+    // An earlier stage makes the role only where its Condition holds: not in 111111111111.
+    const onlyIn222 = { InB: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '222222222222'] } };
+    expect(check([inBoth(stage('a', [], { Reader: role('reader', 'InB') }), onlyIn222), stage('b', ['a'], key)])).toEqual([
+      'b: Key statement S: principal arn:aws:iam::111111111111:role/reader is a role no stage creates in account 111111111111',
+    ]);
+    expect(check([inBoth(stage('a', [], { Reader: role('reader') })), stage('b', ['a'], key)])).toEqual([]);
+    // An ARN of no role (a user) is nothing a stage creates.
+    expect(check([stage('a', []), stage('b', [], keyNaming('arn:${AWS::Partition}:iam::111111111111:user/alice'))])).toEqual([
+      'b: Key statement S: cannot prove that principal arn:aws:iam::111111111111:user/alice exists before b',
+    ]);
   });
 });

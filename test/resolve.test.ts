@@ -31,10 +31,61 @@ describe('where a condition holds', () => {
     expect(r.accountsWith('s', 'Everywhere')).toEqual(targets);
   });
 
+  it('reads a condition of any other shape as CloudFormation does: an Fn::Or of conditions holds where one does, an Fn::And where all do, an Fn::Or mixing accounts and a condition is no account set (review s41-mutations-3 R1, R3)', () => {
+    const withMore = {
+      ...template,
+      Conditions: {
+        ...template.Conditions,
+        First: equals('100000000001'),
+        Either: { 'Fn::Or': [{ Condition: 'First' }, { Condition: 'Named' }] },
+        Both: { 'Fn::And': [{ Condition: 'Named' }, { 'Fn::Not': [equals('100000000002')] }] },
+        Mixed: { 'Fn::Or': [equals('100000000002'), { Condition: 'First' }] },
+      },
+    } as unknown as CfnTemplate;
+    const r = new Resolver({ region: 'us-east-1', partition: 'aws' } as Org, [stage], new Map([['s', withMore]]));
+    expect(r.accountsWhere('s', 'Either')).toEqual(targets);
+    expect(r.accountsWhere('s', 'Both')).toEqual(['100000000003']);
+    expect(r.accountsWhere('s', 'Mixed')).toEqual(['100000000001', '100000000002']);
+    for (const condition of ['Either', 'Both', 'Mixed']) expect(r.accountsWhere('s', condition), condition).toEqual(targets.filter((a) => r.holds('s', condition, a)));
+  });
+
   it('records the condition as read, as `holds` does', () => {
     const r = resolver();
     r.accountsWith('s', 'InNamed');
     expect([...r.usedConditions('s')]).toEqual(['Named']);
+  });
+});
+
+describe('a list of items kept in some accounts (account-switch.ts)', () => {
+  const targets = ['100000000001', '100000000002', '100000000003'];
+  const stage = { id: 's', targets: targets.map((id) => ({ id })) } as unknown as Stage;
+  const equals = (id: string) => ({ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, id] });
+  const template = {
+    Conditions: { InOne: equals('100000000001'), InOneOrTwo: { 'Fn::Or': [equals('100000000001'), equals('100000000002')] } },
+    Resources: {},
+  } as unknown as CfnTemplate;
+  const kept = (condition: string, item: string) => ({ 'Fn::If': [condition, item, { Ref: 'AWS::NoValue' }] });
+
+  it('keeps the items of no condition in every account, beside those kept there, in list order (review s41-mutations-3 R4)', () => {
+    const r = new Resolver({ region: 'us-east-1', partition: 'aws' } as Org, [stage], new Map([['s', template]]));
+    const list = ['always-first', kept('InOneOrTwo', 'one-or-two'), 'always-between', kept('InOne', 'one')];
+    expect(targets.map((a) => r.resolve('s', a, list))).toEqual([
+      ['always-first', 'one-or-two', 'always-between', 'one'],
+      ['always-first', 'one-or-two', 'always-between'],
+      ['always-first', 'always-between'],
+    ]);
+  });
+});
+
+describe('AWS::NoValue', () => {
+  const targets = ['100000000001', '100000000002'];
+  const stage = { id: 's', targets: targets.map((id) => ({ id })) } as unknown as Stage;
+  const template = { Conditions: { InOne: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '100000000001'] } }, Resources: {} } as unknown as CfnTemplate;
+
+  it("drops the member of an object it is the value of, in the accounts where it is chosen (review s41-mutations-3 R8)", () => {
+    const r = new Resolver({ region: 'us-east-1', partition: 'aws' } as Org, [stage], new Map([['s', template]]));
+    const statement = { Effect: 'Allow', Sid: { 'Fn::If': ['InOne', 'OnlyInOne', { Ref: 'AWS::NoValue' }] } };
+    expect(targets.map((a) => JSON.parse(String(r.resolve('s', a, statement))))).toEqual([{ Effect: 'Allow', Sid: 'OnlyInOne' }, { Effect: 'Allow' }]);
   });
 });
 

@@ -6,7 +6,8 @@ import { compileGenerated } from './helpers';
 import { weight } from '../src/audit/classes';
 import { REPOSITORIES_PER_TEMPLATE, RULES_PER_TEMPLATE, SOURCE_ROLES_PER_TEMPLATE } from '../src/stages/plan';
 import { compileOrg } from '../src/compile';
-import { parseOrg } from '../src/org/load';
+import { loadOrgFile, parseOrg } from '../src/org/load';
+import { describeAccounts } from '../src/audit/scale';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 
 describe('orgs with many pipeline accounts', () => {
@@ -102,5 +103,17 @@ describe('orgs with many pipeline accounts', () => {
   it('1,000 accounts without an organization id: a clear compile error, no output', () => {
     expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(CompileError);
     expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(/source account 'source': the explicit event forwarder policy would need \d+ characters of managed policy \(limit 6144\)[\s\S]*Set organization.id/);
+  });
+});
+
+describe('a list of accounts, as the report describes it', () => {
+  const org = loadOrgFile('parameters/example.yaml');
+  const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id);
+
+  it('is "every pipeline account" exactly when it is those accounts and no other (review s41-mutations-3 SC1)', () => {
+    expect(describeAccounts(org, [...pipelineAccounts, pipelineAccounts[0]])).toBe('every pipeline account (3)');
+    // A source account beside them is named, not counted as a pipeline account.
+    expect(describeAccounts(org, ['111111111111', ...pipelineAccounts])).toBe('4 accounts: shared-services, dev, staging, prod');
+    expect(describeAccounts(org, pipelineAccounts.slice(1))).toBe('2 accounts: staging, prod');
   });
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { mergeAccountRows, teamFold } from '../src/audit/scale';
 import { findTeams, foldByTeam, writeBack, type Team, type Teams } from '../src/audit/teams';
+import { tokenFor } from '../src/audit/symbolic';
 import { buildReport } from '../src/audit/report';
 import { toMarkdown } from '../src/audit/render';
 import { orderStages } from '../src/stages/graph';
@@ -151,6 +152,15 @@ describe('rows folded by team', () => {
     // t002's row held for its prod account only: as it is.
     expect(rows[1]).toEqual(prodOnly.cells);
     expect(rows[2][1]).toBe(`arn:aws:iam::${b.source.id}:role/big-source-{account}`);
+  });
+
+  it("a class whose members are of two teams is neither team's: its rows are not folded as one team's (review s41-mutations-3 SC2)", () => {
+    const [a, b] = teams.list;
+    const token = tokenFor(0);
+    const across = teamFold(teams, new Map([[a.pipelineAccounts[0], { token, members: [a.pipelineAccounts[0], b.pipelineAccounts[0]] }]]))!;
+    expect(across.of(token)).toBeUndefined();
+    const within = teamFold(teams, new Map([[a.pipelineAccounts[0], { token, members: a.pipelineAccounts }]]))!;
+    expect(within.of(token)).toEqual({ team: a, accounts: a.pipelineAccounts });
   });
 
   it('a row of an account outside every team (the tools account) keeps its names', () => {
