@@ -561,6 +561,14 @@ region = eu-central-1
     expect(changed).not.toContain('source_profile = default\n');
   });
 
+  it('a config whose last line has no line end: the block starts a line of its own, after a blank one, and the last value is kept as it was (review s41-mutations-3 PR4)', () => {
+    const unended = existing.replace(/\n$/, '');
+    const merged = mergeIntoConfig(unended, 'govcloud', profiles, 'gov');
+    expect(merged.startsWith(`${unended}\n\n# >>> xstack govcloud: written by 'xstack profiles'`)).toBe(true);
+    expect(merged.split('\n')).toContain('region = eu-central-1');
+    expect(mergeIntoConfig(merged, 'govcloud', profiles, 'gov')).toBe(merged);
+  });
+
   it('refuses to overwrite a profile it did not write, and a broken block', () => {
     expect(() => mergeIntoConfig(`${existing}[profile gov-account1-gov-developer]\nregion = x\n`, 'govcloud', profiles, 'gov')).toThrowError(
       /refusing to overwrite profile xstack did not write: gov-account1-gov-developer/,

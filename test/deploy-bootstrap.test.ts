@@ -348,6 +348,18 @@ describe('the execution role policy derived from the compiled templates', () => 
       expect.stringMatching(/^the org file declares iamQuotas\.managedPoliciesPerRole 20, and IAM reports AttachedPoliciesPerRoleQuota 10 for this account .* or declare 10 in the org file$/),
       expect.stringMatching(/^the org file declares iamQuotas\.rolesPerAccount 2000, and IAM reports no RolesQuota for this account .* past its default would be refused .* or declare 1000 in the org file$/),
     ]);
+    // Each quota against its own key (review s41-mutations-3 AQ2): the SummaryMap also holds the account's counts (Roles,
+    // Policies, InstanceProfiles) and other quotas (PolicyVersionsInUseQuota, AttachedPoliciesPerUserQuota, …), none of
+    // which may decide. Held where only the quota keys are high enough, short where only they are too low.
+    const every: Array<[AdjustableIamQuota, number]> = [['rolesPerAccount', 2000], ['instanceProfilesPerAccount', 2000], ['customerManagedPoliciesPerAccount', 2000], ['managedPoliciesPerRole', 20], ['roleTrustPolicyChars', 4096]];
+    const quotaKeys = { RolesQuota: 2000, InstanceProfilesQuota: 2000, PoliciesQuota: 2000, AttachedPoliciesPerRoleQuota: 20, AssumeRolePolicySizeQuota: 4096 };
+    const otherKeys = ['Roles', 'InstanceProfiles', 'Policies', 'PolicyVersionsInUseQuota', 'AttachedPoliciesPerUserQuota', 'AttachedPoliciesPerGroupQuota', 'PolicySizeQuota', 'UsersQuota', 'GroupsQuota'];
+    const others = (n: number) => Object.fromEntries(otherKeys.map((k) => [k, n]));
+    expect(await checkAccountQuotas(summaryOf({ ...quotaKeys, ...others(1) }), every)).toEqual({ held: every.map(([q, n]) => `iamQuotas.${q} ${n} (IAM: ${n})`), short: [] });
+    const justBelow = Object.fromEntries(Object.entries(quotaKeys).map(([k, n]) => [k, n - 1]));
+    const low = await checkAccountQuotas(summaryOf({ ...justBelow, ...others(100_000) }), every);
+    expect(low.held).toEqual([]);
+    expect(low.short.map((line) => /IAM reports (\w+) (\d+) for this account/.exec(line)?.slice(1))).toEqual([['RolesQuota', '1999'], ['InstanceProfilesQuota', '1999'], ['PoliciesQuota', '1999'], ['AttachedPoliciesPerRoleQuota', '19'], ['AssumeRolePolicySizeQuota', '4095']]);
   });
 
   it("past the listed form, the organization's members are read (ListAccounts): accounts outside it are named and said; where the list cannot be read, said not confirmed (review s27-bootstrap m8)", async () => {

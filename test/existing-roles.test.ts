@@ -73,6 +73,9 @@ describe('the roles the org file names, read before any StackSet operation', { t
       [`${PIPELINE.prod}:app-server`]: null,
       [`${PIPELINE.dev}:batch-worker`]: '/other/',
       [`${PIPELINE.staging}:batch-worker`]: '/other/',
+      // Another path only in case: IAM keeps the case of a path, and the ARN the key policy writes has the org file's
+      // (review s41-mutations-3 ER3).
+      [`${PIPELINE.staging}:app-server`]: '/Service-Role/',
       [`${PIPELINE.dev}:platform-admin`]: '/',
       [`${PIPELINE.prod}:platform-admin`]: null,
     });
@@ -80,6 +83,7 @@ describe('the roles the org file names, read before any StackSet operation', { t
     const refusing = [
       "accounts dev (222222222222), staging (333333333333): deploymentTargets.instanceRoles 'batch-worker': role batch-worker is at path /other/ instead of /; write 'other/batch-worker' in the org file",
       "account dev (222222222222): keyAdministratorRoles 'admins/platform-admin': role platform-admin is at path / instead of /admins/; write 'platform-admin' in the org file",
+      "account staging (333333333333): deploymentTargets.instanceRoles 'service-role/app-server': role app-server is at path /Service-Role/ instead of /service-role/; write 'Service-Role/app-server' in the org file",
       "account prod (444444444444): deploymentTargets.instanceRoles 'service-role/app-server': no role app-server in the account (GetRole: NoSuchEntity); create it at path /service-role/, or leave it out of the org file",
     ];
     const note =

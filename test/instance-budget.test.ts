@@ -45,6 +45,23 @@ describe('InstanceOperationBudget', () => {
     expect(budget.peak).toBe(10);
   });
 
+  it('an operation on more instances than the quota waits for the whole budget, then runs alone, rather than for a share it can never have (review s41-mutations-3 IB1)', async () => {
+    const budget = new InstanceOperationBudget(10);
+    const started: string[] = [];
+    let endSmall!: () => void;
+    const small = budget.hold(4, () => new Promise<void>((resolve) => (started.push('small'), (endSmall = resolve))));
+    const big = budget.hold(15, async () => (started.push('big'), 'ran'));
+    await tick();
+    expect(started).toEqual(['small']);
+    endSmall();
+    await small;
+    // Without the cap it would wait for 15 of 10 forever: a StackSet of more accounts than the quota would never be deployed.
+    const stuck = new Promise((resolve) => setTimeout(() => resolve('still waiting after 1 s'), 1000));
+    expect(await Promise.race([big, stuck])).toBe('ran');
+    expect(started).toEqual(['small', 'big']);
+    expect(budget.peak).toBe(10);
+  });
+
   it('frees its share when the operation fails', async () => {
     const budget = new InstanceOperationBudget(5);
     await expect(budget.hold(5, async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');

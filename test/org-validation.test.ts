@@ -114,6 +114,8 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   // In free text, which nothing else refuses (a branch name is refused for a control character anyway).
   { name: 'a control character written as an escape', edit: (t) => t.replace('    account: src\n', '    account: src\n    description: "Pay\\u0007ments"\n'), expected: /^org\.yaml:16:18: \(yaml\): a control character \(U\+0007\) is not accepted .*\(here written as an escape in a quoted value\)/ },
   { name: 'a raw control character in a comment', edit: (t) => t.replace('prefix: acme', 'prefix: acme # a\u0001b'), expected: /^org\.yaml:4:17: \(yaml\): a control character \(U\+0001\) is not accepted in an organization file/ },
+  // The C1 controls after NEL (U+0086 to U+009F), in free text written as an escape: outside YAML's printable set too (review s41-mutations-3 SR4).
+  { name: 'a C1 control character written as an escape', edit: (t) => t.replace('    account: src\n', '    account: src\n    description: "Pay\\u0090ments"\n'), expected: /^org\.yaml:16:18: \(yaml\): a control character \(U\+0090\) is not accepted .*\(here written as an escape in a quoted value\)/ },
   {
     name: 'maintainers whose pattern also matches the developers\' roles',
     edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [Developer-*]\n    protectedBranches: [main]\n    maintainers:\n      - account: src\n        roleNames: ["*-*"]\n`,

@@ -25,6 +25,16 @@ describe("plan's held removals", () => {
     expect(late.held).toBeUndefined();
   });
 
+  it("an instance that no operation reaches in the earlier wave's removal too is said unreachable there, not held as well, as deploy's notSent says it once (review s41-mutations-3 H2)", () => {
+    const late = plan('late', { removeAccounts: [A], unreachable: unreachable(A) });
+    const early = plan('early', { removeAccounts: [A, B], unreachable: unreachable(A) });
+    markHeld([early, late], new Map([['early', 1], ['late', 3]]));
+    expect(early.held).toBeUndefined();
+    const text = formatPlan([early], { colour: false, accountNames: new Map() });
+    expect(text).not.toContain('instance deploy holds');
+    expect(text).toContain(`✗ instance no operation reaches, which deploy cannot remove (nor, after it, the instances of the stages it removes later in that account): ${A}: gone`);
+  });
+
   it("a family part's early removal no operation reaches holds nothing (the run stops at its stage), and plan says so (review s36-diff M1)", () => {
     const part = plan('part-2', { removeFirst: [A], unreachable: unreachable(A) });
     const later = plan('later', { removeAccounts: [A] });

@@ -71,6 +71,21 @@ describe('the plan as text', () => {
     expect(text).toContain('\nplan: 0 to create, 1 to update, 1 to remove instances from, 0 to delete, 1 unchanged\n');
   });
 
+  it('an update that changes the tags or roles beside removing instances reads as an update, with each change shown: UpdateStackSet updates every instance (review s41-mutations-3 PT1, PT3, PT4)', () => {
+    const text = formatPlan(
+      [
+        plan({ removeAccounts: ['333333333333'], tagsChange: '+CostCenter=4711' }),
+        plan({ stackSet: 'acme-t', removeAccounts: ['333333333333'], rolesChange: 'execution role acme-exec → acme-exec-2' }),
+        plan({ stackSet: 'acme-u', templateChanged: true, templateDiff: '- Old: 1\n+ New: 2' }),
+      ],
+      { accountNames: names, colour: false },
+    );
+    expect(text).toContain('~ acme-s: update\n    tags (sent with an UpdateStackSet, which updates every instance and passes them on to the resources that take tags): +CostCenter=4711\n');
+    expect(text).toContain('~ acme-t: update\n    roles (sent with an UpdateStackSet, which updates every instance): execution role acme-exec → acme-exec-2\n');
+    expect(text).toContain('~ acme-u: update\n    - Old: 1\n    + New: 2\n');
+    expect(text).toContain('\nplan: 0 to create, 3 to update, 0 to delete, 0 unchanged\n');
+  });
+
   it('instances removed first (another part of the family creates resources there) are listed apart from those removed last', () => {
     const text = formatPlan([plan({ removeFirst: ['222222222222'], removeAccounts: ['333333333333'] })], { accountNames: names, colour: false });
     expect(text).toContain('    instances to remove first, before its template update (another part of its family creates resources there): dev (222222222222)\n    instances to remove (after every create and update, in reverse rollout order): 333333333333\n');

@@ -68,6 +68,10 @@ describe("text that reads as a reference to the templates' own parameters or res
       "numbers.yaml: pipelines.app.branches.dev: holds '${AppPipeline}', which names a parameter or resource of the templates: xstack writes the text as it is (never substituted), and cfn-lint refuses it outside Fn::Sub (E1029); leave '${' out of it",
     ]);
     expect(compileProblems(org('built with ${JAVA_HOME} at ${version}', 'feature-${ticket}'), 'numbers.yaml')).toEqual([]);
+    // A resource's attribute (`${Resource.Attribute}`, cfn-lint's pattern takes the dot) is one too (review s41-mutations-3 TR1).
+    expect(compileProblems(org('see ${RepositoryApp.Arn}', 'main'), 'numbers.yaml')).toEqual([
+      "numbers.yaml: repositories.app.description: holds '${RepositoryApp.Arn}', which names a parameter or resource of the templates: xstack writes the text as it is (never substituted), and cfn-lint refuses it outside Fn::Sub (E1029); leave '${' out of it",
+    ]);
   });
 });
 

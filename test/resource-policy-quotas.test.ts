@@ -87,6 +87,30 @@ describe('resource policy sizes at compile time', () => {
     expect(compileProblems(orgWith(1, 1, `keyAdministratorRoles: [${admins.split(', ').slice(0, 600).join(', ')}]\n`), 'kadm.yaml')).toEqual([]);
   });
 
+  it('each target account is measured, not the first alone: the key policy over the limit in two pipeline accounts is a problem in each (review s41-mutations-3 RP3)', () => {
+    const admins = Array.from({ length: 700 }, (_, i) => `key-admin-${String(i).padStart(4, '0')}`).join(', ');
+    const twoPipelineAccounts = orgWith(1, 1, `keyAdministratorRoles: [${admins}]\n`)
+      .replace('  dev: { id: "222222222222", role: pipeline, environment: dev }', '  dev: { id: "222222222222", role: pipeline, environment: dev }\n  prod: { id: "333333333333", role: pipeline, environment: prod }')
+      .replace('branches: { dev: main }', 'branches: { dev: main, prod: main }');
+    const problems = compileProblems(twoPipelineAccounts, 'kadm.yaml');
+    expect(problems.map((p) => p.split(': ArtifactKey: ')[0])).toEqual(['pipeline-foundation @ dev (222222222222)', 'pipeline-foundation @ prod (333333333333)']);
+  });
+
+  it('the share of the limit is inclusive: a bucket policy of exactly 19,456 bytes (95% of 20,480, rounded down) compiles, one byte more is a problem (review s41-mutations-3 RP1)', () => {
+    const policy = (sid: string) =>
+      new BucketPolicy({
+        Bucket: { Ref: 'ArtifactBucket' } as never,
+        PolicyDocument: { Version: '2012-10-17', Statement: [{ Sid: sid, Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::300000000000:root' } }, Action: 's3:GetObject', Resource: { 'Fn::Sub': '${ArtifactBucket.Arn}/*' } }] },
+      });
+    const withPolicy = (sid: string) => planned(orgWith(1, 1), 'pipeline-foundation', { EdgeBucketPolicy: policy(sid) });
+    const probe = withPolicy('S');
+    const document = (probe.templates.get('pipeline-foundation')!.Resources.EdgeBucketPolicy as unknown as { Properties: { PolicyDocument: unknown } }).Properties.PolicyDocument;
+    const base = policySizes(probe.resolver, 'pipeline-foundation')(document)('222222222222');
+    const sized = (bytes: number) => 'S'.repeat(1 + bytes - base);
+    expect(problemsOf(withPolicy(sized(19_456)))).toEqual([]);
+    expect(problemsOf(withPolicy(sized(19_457)))).toEqual([expect.stringMatching(/^pipeline-foundation @ dev \(222222222222\): EdgeBucketPolicy: S3 bucket policy of 19,457 bytes as compact JSON, over 19,456: 95% of the S3 bucket policy limit of 20,480 bytes/)]);
+  });
+
   it('a bucket policy over 20 KB fails in the accounts it is deployed in', () => {
     // More source accounts than 20 cannot feed one pipeline account today (managed policies per role), so the
     // statements are added to the stage directly: 120 roots of other accounts, each about 170 bytes of statement.

@@ -1,0 +1,46 @@
+/**
+ * What a rollout reads from AWS Organizations (src/deploy/org-reads.ts), on a scripted client (no network). An account
+ * is in one of five states, PENDING_ACTIVATION, ACTIVE, SUSPENDED, PENDING_CLOSURE and CLOSED
+ * (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_account_state.html); deploy sends
+ * the instances StackSets skipped as suspended again only once the account is ACTIVE (deployer.ts stillSuspended), and
+ * destroy --delete-retained does not read in an account that is not (a closing account's resources are not available).
+ */
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { describe, expect, it } from 'vitest';
+import { OrganizationReads } from '../src/deploy/org-reads';
+
+/** Reads whose DescribeAccount answers from `accounts` (an Error is the refusal), and the account ids asked, in order. */
+function reading(accounts: Record<string, object | Error>): { reads: OrganizationReads; asked: string[] } {
+  const asked: string[] = [];
+  const client = {
+    send: async (command: { input: { AccountId?: string } }) => {
+      const id = command.input.AccountId!;
+      asked.push(id);
+      const answer = accounts[id];
+      if (answer instanceof Error) throw answer;
+      return { Account: answer, $metadata: {} };
+    },
+  };
+  return { reads: new OrganizationReads(() => client as unknown as OrganizationsClient), asked };
+}
+
+describe('OrganizationReads.active (DescribeAccount)', () => {
+  it('is true for an ACTIVE account alone: one closing (PENDING_CLOSURE), closed or suspended is not, by State or, without it, Status; neither field, or a refused read, cannot tell; each account read once (review s41-mutations-3 OR1)', async () => {
+    const refused = Object.assign(new Error('You don\'t have permissions to access this resource.'), { name: 'AccessDeniedException' });
+    const accounts: Record<string, object | Error> = {
+      '111111111111': { State: 'ACTIVE', Status: 'ACTIVE' },
+      '222222222222': { State: 'PENDING_CLOSURE', Status: 'PENDING_CLOSURE' },
+      '333333333333': { State: 'SUSPENDED', Status: 'SUSPENDED' },
+      '444444444444': { State: 'CLOSED' },
+      '555555555555': { Status: 'PENDING_CLOSURE' },
+      '666666666666': { State: 'PENDING_ACTIVATION' },
+      '777777777777': {},
+      '888888888888': refused,
+    };
+    const { reads, asked } = reading(accounts);
+    const ids = Object.keys(accounts);
+    expect(await Promise.all(ids.map((id) => reads.active(id)))).toEqual([true, false, false, false, false, false, undefined, undefined]);
+    expect(await reads.active('222222222222')).toBe(false);
+    expect(asked).toEqual(ids);
+  });
+});
