@@ -39,6 +39,15 @@ describe('the VPC endpoints the compiled templates create', () => {
     expect(endpointsOf(example).map((u) => u.serviceName).sort()).toEqual(['codecommit', 'git-codecommit', 'sts'].map((s) => `com.amazonaws.eu-west-1.${s}`));
   });
 
+  it("an endpoint whose template leaves VpcEndpointType unset is a Gateway one, CloudFormation's default (review s41-mutations-3 ES1)", () => {
+    const c = compileFile(GOVCLOUD);
+    const resources = c.stages.find((s) => s.id === 'ci-network')!.definition.resources as Record<string, { Properties: { VpcEndpointType?: string } }>;
+    const gateways = Object.entries(resources).filter(([, r]) => r.Properties?.VpcEndpointType === 'Gateway').map(([id]) => id);
+    expect(gateways.length).toBeGreaterThan(0);
+    for (const id of gateways) delete resources[id].Properties.VpcEndpointType;
+    expect(endpointsOf(c).filter((u) => gateways.includes(u.logicalId)).map((u) => u.type)).toEqual(gateways.map(() => 'Gateway'));
+  });
+
   it('an interface endpoint whose subnets name an AZ ID the service is not offered in is a problem naming the zone', () => {
     const use: EndpointUse = { stage: 'ci-network', template: 'templates/ci-network.yaml', logicalId: 'StsEndpoint', serviceName: 'com.amazonaws.eu-west-1.sts', type: 'Interface', policy: true, zoneIds: ['euw1-az1', 'euw1-az3'] };
     const detail = { ServiceName: use.serviceName, ServiceType: [{ ServiceType: 'Interface' as const }], VpcEndpointPolicySupported: true, AvailabilityZoneIds: ['euw1-az1', 'euw1-az2'] };

@@ -93,7 +93,9 @@ export function endpointsOf(compiled: CompiledOrg): EndpointUse[] {
         template: templatePath(stage),
         logicalId,
         serviceName,
-        type: p.VpcEndpointType === 'Gateway' ? 'Gateway' : 'Interface',
+        // Unset, CloudFormation makes a Gateway endpoint (VpcEndpointType, "Default: Gateway",
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-vpcendpoint.html), as grants.ts reads it.
+        type: (p.VpcEndpointType ?? 'Gateway') === 'Gateway' ? 'Gateway' : 'Interface',
         policy: p.PolicyDocument !== undefined,
         ...(zoneIds ? { zoneIds } : {}),
       });
