@@ -129,3 +129,53 @@ ${pipelines}`;
     expect(holds('RunsWebBranchX2')).toEqual(['222222222222', '444444444444']);
   });
 });
+
+describe('AccountSwitch.when: conditions CloudFormation takes, one per set of accounts (review s41-mutations-3-cfn AS2, AS3, AS4, AS6)', () => {
+  /** Every Fn::Or and Fn::And in an expression, with how many conditions it takes. */
+  const sizes = (e: unknown): number[] => {
+    if (!e || typeof e !== 'object') return [];
+    if (Array.isArray(e)) return e.flatMap(sizes);
+    return Object.entries(e).flatMap(([k, v]) => [...(k === 'Fn::Or' || k === 'Fn::And' ? [(v as unknown[]).length] : []), ...sizes(v)]);
+  };
+
+  it('an Fn::Or takes 2 to 10 conditions at every size of set (11, 20, 21, 24 accounts), and holds in exactly those accounts', () => {
+    for (const n of [2, 10, 11, 20, 21, 24]) {
+      const accounts = new AccountSwitch(targets);
+      const subset = targets.slice(0, n).map((t) => t.id);
+      const name = accounts.when('unit', subset)!;
+      const conditions = JSON.parse(JSON.stringify(accounts.section())) as Record<string, unknown>;
+      for (const size of sizes(conditions[name])) expect(size, `${n} accounts`).toBeGreaterThanOrEqual(2);
+      for (const size of sizes(conditions[name])) expect(size, `${n} accounts`).toBeLessThanOrEqual(10);
+      expect([...accountsWhereHolds(conditions, name, ids)!].sort()).toEqual(subset);
+    }
+  });
+
+  it('an account outside the targets is left out: a set of all the targets but one, with an outsider, is a condition of those accounts', () => {
+    const accounts = new AccountSwitch(targets);
+    const some = targets.slice(1).map((t) => t.id);
+    const name = accounts.when('unit', [...some, '999999999999']);
+    expect(name).toBeDefined();
+    const conditions = JSON.parse(JSON.stringify(accounts.section())) as Record<string, unknown>;
+    expect([...accountsWhereHolds(conditions, name!, ids)!].sort()).toEqual(some);
+  });
+
+  it('two sets whose labels read alike (branch-x, branch x) get two names, each holding in its own accounts', () => {
+    const accounts = new AccountSwitch(targets);
+    const [first, second] = [targets.slice(0, 2), targets.slice(2, 4)].map((set) => set.map((t) => t.id));
+    const a = accounts.when('branch-x', first)!;
+    const b = accounts.when('branch x', second)!;
+    expect(a).not.toBe(b);
+    const conditions = JSON.parse(JSON.stringify(accounts.section())) as Record<string, unknown>;
+    expect(Object.keys(conditions)).toEqual([a, b]);
+    expect([...accountsWhereHolds(conditions, a, ids)!].sort()).toEqual(first);
+    expect([...accountsWhereHolds(conditions, b, ids)!].sort()).toEqual(second);
+  });
+
+  it('a long label numbered for a second set of accounts stays within 255 characters', () => {
+    const accounts = new AccountSwitch(targets);
+    const label = `release/${'a'.repeat(300)}`;
+    const names = [targets.slice(0, 2), targets.slice(2, 4), targets.slice(4, 6)].map((set) => accounts.when(label, set.map((t) => t.id))!);
+    expect(new Set(names).size).toBe(3);
+    for (const name of names) expect(name).toMatch(/^[A-Za-z0-9]{1,255}$/);
+  });
+});

@@ -70,6 +70,16 @@ describe('the reader role policy', () => {
     expect(statement('333333333333', 'SeeEarlierBucketsKeys', at(1))).toBeUndefined();
   });
 
+  it("two source accounts in one family template: each account's retained repositories are its own, not the other's (review s41-mutations-3-cfn RT1)", () => {
+    const text = EXAMPLE.replace('  dev:\n', '  other-source:\n    id: "777777777777"\n    role: source\n  dev:\n').replace('  payments-api:\n    account: shared-services', '  payments-api:\n    account: other-source');
+    const compiled = compileOrg(parseOrg(text, 'parameters/example.yaml'));
+    // One template for both accounts, each repository under its account's condition.
+    const repositories = compiled.stages.filter((s) => s.id.startsWith('source-repositories'));
+    expect(repositories.map((s) => s.targets.map((t) => t.id).sort())).toEqual([['111111111111', '777777777777']]);
+    expect(statement('111111111111', 'SeeRetainedRepositories', compiled)?.Resource).toEqual(['arn:aws:codecommit:eu-west-1:111111111111:web-app']);
+    expect(statement('777777777777', 'SeeRetainedRepositories', compiled)?.Resource).toEqual(['arn:aws:codecommit:eu-west-1:777777777777:payments-api']);
+  });
+
   it("a source account of 500 repositories (the org file names no developer access, whose managed policy would hold fewer): read as every repository of the account, within IAM's 10,240 characters; 40 are named", () => {
     const base = readFileSync('parameters/example.yaml', 'utf8');
     const orgOf = (n: number) => {

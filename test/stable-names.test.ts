@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { logicalId } from '../src/cfn/resources';
 import { renderTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
+import { Names } from '../src/naming';
 import { parseOrg } from '../src/org/load';
 import { tempDir } from './helpers';
 
@@ -62,6 +63,19 @@ describe('stable identities', () => {
     }
     expect([...renamed].sort()).toEqual(expect.arrayContaining(['acme-access-logs-${AWS::AccountId}-${AWS::Region}-g2', 'acme-artifacts-${AWS::AccountId}-${AWS::Region}-g2']));
     expect([...renamed].every((n) => /^acme-(artifacts|access-logs)-/.test(n))).toBe(true);
+  });
+
+  it("a bucket's earlier names are those of every earlier generation, each as that generation named it: what plan and destroy --delete-retained look for (review s41-mutations-3-cfn NM1)", () => {
+    const earlier = (generation: number) => {
+      const names = new Names('acme', generation);
+      return names.earlierBucketNames(names.artifactBucket('111111111111', 'eu-west-1'));
+    };
+    const base = 'acme-artifacts-111111111111-eu-west-1';
+    expect(earlier(1)).toEqual([]);
+    expect(earlier(2)).toEqual([base]);
+    expect(earlier(4)).toEqual([base, `${base}-g2`, `${base}-g3`]);
+    // Each is a name generation n gives the bucket.
+    expect(earlier(4).slice(1)).toEqual([2, 3].map((g) => new Names('acme', g).artifactBucket('111111111111', 'eu-west-1')));
   });
 
   it('a rule is named by its repository, branch and chunk, within EventBridge\'s 64 characters', () => {

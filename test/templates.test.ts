@@ -547,6 +547,15 @@ describe('rules catch what they are for', () => {
     expect(findings.map((f) => `${f.rule} ${f.item}`)).toContain(`${rule} ${item}`);
   });
 
+  it('finds a statement wherever a template holds a policy: a role\'s inline policy, a Statement of one object, a VPC endpoint\'s policy; a bare "*" principal is "*" (review s41-mutations-3-cfn DC1-DC4)', () => {
+    const wide = { Sid: 'S', Effect: 'Allow', Action: 's3:*', Resource: 'arn' };
+    const found = (t: CfnTemplate) => checkTemplate(t).map((f) => `${f.rule} ${f.item}`);
+    expect(found(template('AWS::IAM::Role', { Policies: [{ PolicyName: 'inline', PolicyDocument: { Version: '2012-10-17', Statement: [wide] } }] }))).toContain('XS001 Action::s3:*');
+    expect(found(template('AWS::IAM::ManagedPolicy', { PolicyDocument: { Version: '2012-10-17', Statement: wide } }))).toContain('XS001 Action::s3:*');
+    expect(found(template('AWS::EC2::VPCEndpoint', { ServiceName: 's3', PolicyDocument: { Statement: [{ ...wide, Principal: { AWS: '*' } }] } }))).toContain('XS001 Action::s3:*');
+    expect(found(keyPolicy({ Principal: '*', Action: 'kms:Decrypt' }))).toContain('XS003 Principal::*');
+  });
+
   it('a recorded reason admits "*" only for actions without resource-level permissions', () => {
     expect(checkTemplate(identity({ Action: 'ec2:DescribeInstances', Resource: '*' }, reason))).toEqual([]);
     expect(checkTemplate(identity({ Action: ['ec2:DescribeInstances', 's3:GetObject'], Resource: '*' }, reason)).map((f) => f.rule)).toEqual(['XS002', 'XS014']);
