@@ -1335,12 +1335,17 @@ describe("who can act: the execution role's own policy on buckets and roles (rev
     });
   }
 
-  it("on a key, what bootstrap's policy grants is listed only where the key policy allows it too (review s41-mutations-3 RE4)", () => {
+  /** The example's resources, and the StackSet execution role's ARN in an account. */
+  const exampleReach = () => {
     const c = compileFile('parameters/example.yaml');
     const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
-    const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+    return { c, resources: orgResources(c.org, c.stages, templates, classesOf(c.access)), executionRole: (account: string) => `arn:${c.org.partition}:iam::${account}:role/${executionRoleOf(c.org)}` };
+  };
+
+  it("on a key, what bootstrap's policy grants is listed only where the key policy allows it too (review s41-mutations-3 RE4)", () => {
+    const { c, resources, executionRole } = exampleReach();
     const key = resources.find((r) => r.kind === 'key')!;
-    const role = `arn:${c.org.partition}:iam::${key.account}:role/${executionRoleOf(c.org)}`;
+    const role = executionRole(key.account);
     // A bootstrap statement on the key: the key policy lets the execution role administer it (kms:DescribeKey), not decrypt.
     const onKey: ResolvedStatement = { stage: 'bootstrap', account: key.account, policy: 'KeyUse', kind: 'identity', effect: 'Allow', attachedTo: role, principals: [], actions: ['kms:Decrypt', 'kms:DescribeKey'], resources: [key.arn], conditions: {} };
     const rows = reachOfResources(c.org, resources, c.access, undefined, [onKey]).filter((e) => e.resource === key && e.principal === role);
@@ -1350,11 +1355,9 @@ describe("who can act: the execution role's own policy on buckets and roles (rev
   });
 
   it("a Deny with no condition in bootstrap's policy takes its actions off the rows listed as written (review s41-mutations-3 RE6)", () => {
-    const c = compileFile('parameters/example.yaml');
-    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
-    const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
+    const { c, resources, executionRole } = exampleReach();
     const bucket = resources.find((r) => r.kind === 'bucket')!;
-    const role = `arn:${c.org.partition}:iam::${bucket.account}:role/${executionRoleOf(c.org)}`;
+    const role = executionRole(bucket.account);
     const statement = (effect: 'Allow' | 'Deny', actions: string[]): ResolvedStatement => ({ stage: 'bootstrap', account: bucket.account, policy: `Bucket${effect}`, kind: 'identity', effect, attachedTo: role, principals: [], actions, resources: [bucket.arn], conditions: {} });
     const rows = reachOfResources(c.org, resources, c.access, undefined, [statement('Allow', ['s3:PutBucketTagging', 's3:PutBucketVersioning']), statement('Deny', ['s3:PutBucketVersioning'])]);
     const actions = rows.filter((e) => e.resource === bucket && e.principal === role).flatMap((e) => e.actions);
