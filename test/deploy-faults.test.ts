@@ -16,6 +16,7 @@ import { deploy, destroy, destroyPlan, plan } from '../src/deploy/deployer';
 import { createStackSetRoles } from './support/stackset-roles';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { sha256 } from '../src/hash';
+import { desiredStackSets } from '../src/deploy/desired';
 import { BUSY_ATTEMPTS, LAG_READS, QUIET_BUSY_ATTEMPTS, operationId, runOperation, type Operation } from '../src/deploy/stacksets';
 import { customNames, type Faults } from './support/stacksets-proxy';
 import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withHalfAtATime } from './support/fault-rollouts';
@@ -642,6 +643,38 @@ describe('the reconciler against the layer', () => {
     for (const s of [a, b]) for (const f of failed(s)) expect(f.reasons.join('\n')).toMatch(/another deploy holds big-/);
     if (failed(a).length + failed(b).length > 0) await deployUntilDone(small, 1);
     await expectConverged(small);
+  });
+
+  it('two concurrent deploys of different org files (two CI runs): each change its own operation id, a StackSet reported updated only by a run whose own template was accepted, and the next deploy converges (review s40-mutations-2 DD11b)', async () => {
+    await prepare(small, { seed: 5, queuedMs: 30, runningMs: 60 });
+    await deployUntilDone(small, 1);
+    // Two versions that differ in the pipelines stage's template alone (env0001's branch).
+    const versions = ['trunk', 'release'].map((branch) => compileYaml(SMALL.replace('      env0001: main', `      env0001: ${branch}`)));
+    const pipelines = 'big-pipelines';
+    const shaOf = (compiled: CompiledOrg) => sha256(desiredStackSets(compiled).find((d) => d.name === pipelines)!.templateBody);
+    const shas = versions.map(shaOf);
+    expect(new Set([...shas, shaOf(small)]).size).toBe(3);
+    const from = env.proxy.requests.length;
+    const summaries = await Promise.all(versions.map((v) => deploy(v, awsVia(), { pollMs })));
+    const updates = env.proxy.requests.slice(from).filter((r) => r.action === 'UpdateStackSet' && r.stackSet === pipelines);
+    // Both runs read the same last operation and asked for the same accounts: only the template tells the changes
+    // apart, and with one id the second would take the first's operation for its own.
+    for (const [i, sha] of shas.entries()) expect(updates.some((r) => r.templateSha === sha), `version ${i} sent its template`).toBe(true);
+    for (const a of updates) for (const b of updates) if (a.templateSha !== b.templateSha) expect(a.operationId).not.toBe(b.operationId);
+    for (const [i, s] of summaries.entries()) {
+      const stage = s.stages.find((x) => x.stage === 'pipelines')!;
+      const accepted = updates.some((r) => r.templateSha === shas[i] && r.error === undefined);
+      if (stage.result === 'failed') {
+        // Refused as busy, or its update accepted and then replaced by the other's: never a change it did not send.
+        expect(stage.reasons.join('\n')).toMatch(accepted ? /another deploy holds big-pipelines|holds a template other than the one this run sent/ : /another deploy holds big-pipelines/);
+      } else {
+        expect(stage.result).toBe('updated');
+        expect(accepted, `version ${i} reported updated`).toBe(true);
+      }
+      for (const f of failed(s).filter((x) => x.stage !== 'pipelines')) expect(f.reasons.join('\n')).toMatch(/another deploy holds big-/);
+    }
+    await deployUntilDone(versions[1], 2);
+    await expectConverged(versions[1]);
   });
 
   it('a StackSet another deployer keeps busy: the run stops with "another deploy holds <StackSet>", and the next finishes', async () => {

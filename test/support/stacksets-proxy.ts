@@ -798,8 +798,8 @@ export class StackSetsProxy {
   endpoint = '';
   /** Rollout-time model (operation-time.ts): each operation run is recorded there, accounting only (nothing waits for it). */
   clock?: ModelClock;
-  /** Every CloudFormation call, in order: its action, StackSet, OperationId and the error it was answered with. */
-  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; callAs?: string; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; maxResults?: number; error?: string }> = [];
+  /** Every CloudFormation call, in order: its action, StackSet, OperationId, the SHA-256 of an inline template and the error it was answered with. */
+  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; callAs?: string; templateSha?: string; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; maxResults?: number; error?: string }> = [];
   /** The most stack instances operations ran on at once. */
   peakInstances = 0;
   /** Each DetectStackSetDrift's StackSet and OperationPreferences. */
@@ -1289,6 +1289,8 @@ export class StackSetsProxy {
         ...(params.has('OperationId') ? { operationId: params.get('OperationId')! } : {}),
         ...(params.has('CallAs') ? { callAs: params.get('CallAs')! } : {}),
         ...(params.has('MaxResults') ? { maxResults: Number(params.get('MaxResults')) } : {}),
+        // Which template a request sent, where it was sent inline: tells two writers' updates apart.
+        ...(params.has('TemplateBody') ? { templateSha: sha256(params.get('TemplateBody')!) } : {}),
         ...(action === 'UpdateStackSet' && [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')].length > 0 ? { accounts: [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')] } : {}),
         ...(action === 'UpdateStackSet' && members(params, 'DeploymentTargets.OrganizationalUnitIds').length > 0
           ? { deploymentTargets: { organizationalUnits: members(params, 'DeploymentTargets.OrganizationalUnitIds'), filter: params.get('DeploymentTargets.AccountFilterType') ?? 'NONE' } }
