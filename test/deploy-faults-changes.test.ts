@@ -3,7 +3,7 @@
  * models): changes of the org file (accounts leaving, repositories dropped, renamed or moved between a family's
  * parts), SERVICE_MANAGED targets through Organizations, and the API's errors and quotas the reconciler must meet.
  */
-import { CreateStackInstancesCommand, DeleteStackInstancesCommand, DescribeStackInstanceCommand, DescribeStackSetCommand, DescribeStackSetOperationCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
+import { CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackInstancesCommand, DescribeStackInstanceCommand, DescribeStackSetCommand, DescribeStackSetOperationCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, DescribeOrganizationCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient, RemoveAccountFromOrganizationCommand } from '@aws-sdk/client-organizations';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
@@ -1437,6 +1437,24 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(result.drift).toContainEqual(
       expect.stringMatching(/^big-pipelines: drift detection could not start \(OperationInProgressException: .*\), drift unknown: another operation on big-pipelines is running, perhaps the drift detection of an earlier verify .*run verify again once it has ended$/),
     );
+  });
+
+  it("the administrator account at its quota of StackSets, other tools' counted too: the StackSet past it is refused, saying so and the ways out; what was deployed stays, and the next deploy, the quota raised, finishes (review s42-layer L8)", async () => {
+    const quota = small.stages.length + 1;
+    await prepare(small, { seed: 1, stackSetQuota: quota });
+    const cfn = awsVia().cloudFormation();
+    // Another tool's two StackSets in the administrator account: the org may make all but one of its own.
+    for (const StackSetName of ['other-tool-a', 'other-tool-b']) await cfn.send(new CreateStackSetCommand({ StackSetName, TemplateBody: 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n' }));
+    const first = await deploy(small, awsVia(), { pollMs });
+    const refused = failed(first);
+    expect(refused).toHaveLength(1);
+    expect(refused[0].reasons.join('\n')).toMatch(
+      new RegExp(`^CloudFormation refused to create StackSet ${refused[0].stackSet}: the administrator account has reached its quota of StackSets .*other tools' too.*request an increase in Service Quotas`),
+    );
+    expect(first.stages.filter((x) => x.result === 'created')).toHaveLength(small.stages.length - 1);
+    env.proxy.setFaults({ seed: 1, stackSetQuota: quota + 1 });
+    await deployUntilDone(small, 1);
+    await expectConverged(small);
   });
 
   it('assumed read-role credentials are assumed again before they expire', async () => {

@@ -276,7 +276,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const [broken] = failed(first);
     expect(failed(first)).toHaveLength(1);
     const reason = broken.reasons.join('\n');
-    expect(reason).toMatch(new RegExp(`^StackSet ${broken.stackSet}: DeleteStackInstances operation \\S+ failed, and these instances stay in the StackSet; the next run \\(deploy or destroy\\) deletes them again:\n  account ${account} ${REGION}: INOPERABLE \\(FAILED\\): .*injected failure \\(failIn\\)`));
+    expect(reason).toMatch(new RegExp(`^StackSet ${broken.stackSet}: DeleteStackInstances operation \\S+ failed, and these instances stay in the StackSet; the next run \\(deploy or destroy\\) deletes them again:\n  account ${account} ${REGION}: INOPERABLE: .*injected failure \\(failIn\\)`));
     expect(reason).toContain('Fix the cause shown, then run again');
     expect(reason).toContain('run bootstrap with the org file that still targets it, deploy, then bootstrap');
     expect(reason).toContain('As a last resort, --retain-failed-stacks removes an INOPERABLE instance keeping its stack');
@@ -337,7 +337,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const without = compileYaml(generateOrgYaml(1));
     const first = await deploy(without, awsVia(), { pollMs });
     const reason = failed(first).find((x) => x.stackSet === stackSet)?.reasons.join('\n') ?? '';
-    expect(reason).toMatch(new RegExp(`account ${account} ${REGION}: INOPERABLE \\(FAILED\\): .*: its stack \\S+ is DELETE_FAILED`));
+    expect(reason).toMatch(new RegExp(`account ${account} ${REGION}: INOPERABLE: .*: its stack \\S+ is DELETE_FAILED`));
     expect(reason).toMatch(new RegExp(`run 'aws cloudformation delete-stack --stack-name \\S+ --region ${REGION}' with account ${account}'s credentials \\(or add --retain-resources ${logicalId}, `));
     expect(env.proxy.retainedStacks).toEqual([]);
     // The last resort, asked for: the instance goes, its stack stays, and the summary says so.

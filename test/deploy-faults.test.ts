@@ -8,7 +8,7 @@
  * deploy-faults-removal.test.ts, changes of the org file and the API's errors in deploy-faults-changes.test.ts
  * (three files, so that vitest runs them side by side; test/support/fault-rollouts.ts is what they share).
  */
-import { CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackSetCommand, DescribeStackInstanceCommand, DescribeStackSetCommand, DescribeStackSetOperationCommand, ListStackInstancesCommand, ListStackSetOperationResultsCommand, ListStackSetOperationsCommand, ListStackSetsCommand, UpdateStackSetCommand, type StackSetOperationPreferences } from '@aws-sdk/client-cloudformation';
+import { CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackInstancesCommand, type DeleteStackInstancesCommandInput, DeleteStackSetCommand, DescribeStackInstanceCommand, DescribeStackSetCommand, DescribeStackSetOperationCommand, ListStackInstancesCommand, ListStackSetOperationResultsCommand, ListStackSetOperationsCommand, ListStackSetsCommand, UpdateStackInstancesCommand, UpdateStackSetCommand, type StackSetOperationPreferences } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { type CompiledOrg } from '../src/compile';
@@ -76,6 +76,52 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
       name: 'OperationIdAlreadyExistsException',
       $metadata: { httpStatusCode: 409 },
     });
+  });
+
+  it('requests CloudFormation refuses for their shape are refused, each by the rule its API reference page states; an update of an instance that does not exist is StackInstanceNotFoundException, and makes none (review s42-layer L1, L2, L3)', async () => {
+    await prepare(small);
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody }));
+    const Regions = [REGION];
+    const refused = async (sent: Promise<unknown>, name: string, message: RegExp) => {
+      await expect(sent).rejects.toMatchObject({ name, message: expect.stringMatching(message) });
+    };
+    const accounts = { Accounts: ['100000000001'], Regions };
+    await refused(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', ...accounts, OperationId: 'bad_id' })), 'ValidationError', /pattern/);
+    await refused(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', ...accounts, OperationId: `a${'b'.repeat(128)}` })), 'ValidationError', /128/);
+    await refused(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', ...accounts, OperationPreferences: { MaxConcurrentCount: 1, MaxConcurrentPercentage: 100 } })), 'ValidationError', /MaxConcurrentCount or MaxConcurrentPercentage/);
+    await refused(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', ...accounts, OperationPreferences: { FailureToleranceCount: 0, FailureTolerancePercentage: 10 } })), 'ValidationError', /FailureToleranceCount or FailureTolerancePercentage/);
+    await refused(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [] })), 'ValidationError', /Regions is required/);
+    await refused(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Regions })), 'ValidationError', /Accounts or DeploymentTargets/);
+    await refused(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', ...accounts, DeploymentTargets: { OrganizationalUnitIds: ['ou-a1b2-11111111'] } })), 'ValidationError', /Accounts or DeploymentTargets/);
+    await refused(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Regions, DeploymentTargets: { OrganizationalUnitIds: ['ou-a1b2-11111111'], Accounts: ['100000000001'] } })), 'ValidationError', /AccountFilterType is required/);
+    await refused(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Regions, DeploymentTargets: { OrganizationalUnitIds: ['ou-a1b2-11111111'], Accounts: ['100000000001'], AccountFilterType: 'UNION' } })), 'ValidationError', /UNION is not supported/);
+    const ous = Array.from({ length: 51 }, (_, i) => `ou-a1b2-${String(i).padStart(8, '0')}`);
+    await refused(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Regions, DeploymentTargets: { OrganizationalUnitIds: ous } })), 'ValidationError', /is 50 \(51 given\)/);
+    await refused(cfn.send(new DeleteStackInstancesCommand({ StackSetName: 'probe', ...accounts } as DeleteStackInstancesCommandInput)), 'ValidationError', /RetainStacks is required/);
+    await refused(cfn.send(new UpdateStackSetCommand({ StackSetName: 'probe', TemplateBody, Accounts: ['100000000001'] })), 'ValidationError', /go together/);
+    await refused(cfn.send(new UpdateStackSetCommand({ StackSetName: 'probe', TemplateBody, Regions })), 'ValidationError', /go together/);
+    await refused(cfn.send(new CreateStackSetCommand({ StackSetName: 'managed', TemplateBody, PermissionModel: 'SERVICE_MANAGED' })), 'ValidationError', /AutoDeployment is required/);
+    await refused(cfn.send(new CreateStackSetCommand({ StackSetName: 'managed', TemplateBody, PermissionModel: 'SERVICE_MANAGED', AutoDeployment: { Enabled: false }, ExecutionRoleName: 'X' })), 'ValidationError', /SELF_MANAGED/);
+    const tags = (n: number) => Array.from({ length: n }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
+    await refused(cfn.send(new CreateStackSetCommand({ StackSetName: 'tagged', TemplateBody, Tags: tags(51) })), 'ValidationError', /50 tags/);
+    await refused(cfn.send(new CreateStackSetCommand({ StackSetName: 'tagged', TemplateBody, Tags: [{ Key: 'aws:owner', Value: 'v' }] })), 'ValidationError', /not starting aws:/);
+    const role = (name: string) => `Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n${name}      AssumeRolePolicyDocument: {}\n`;
+    await refused(cfn.send(new CreateStackSetCommand({ StackSetName: 'iam', TemplateBody: role('') })), 'InsufficientCapabilitiesException', /CAPABILITY_NAMED_IAM/);
+    await refused(cfn.send(new CreateStackSetCommand({ StackSetName: 'iam', TemplateBody: role('      RoleName: x\n'), Capabilities: ['CAPABILITY_IAM'] })), 'InsufficientCapabilitiesException', /CAPABILITY_NAMED_IAM/);
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'iam', TemplateBody: role(''), Capabilities: ['CAPABILITY_IAM'] }));
+    await refused(cfn.send(new UpdateStackSetCommand({ StackSetName: 'iam', TemplateBody: role('      RoleName: x\n'), Capabilities: ['CAPABILITY_IAM'] })), 'InsufficientCapabilitiesException', /CAPABILITY_NAMED_IAM/);
+    expect(env.proxy.malformed).toHaveLength(20);
+    env.proxy.malformed.length = 0;
+    // L1: an update naming an account with no instance; moto would create it.
+    await refused(cfn.send(new UpdateStackInstancesCommand({ StackSetName: 'probe', ...accounts, OperationId: 'update-1' })), 'StackInstanceNotFoundException', /100000000001/);
+    await refused(cfn.send(new UpdateStackSetCommand({ StackSetName: 'probe', TemplateBody, ...accounts, OperationId: 'update-2' })), 'StackInstanceNotFoundException', /100000000001/);
+    expect((await cfn.send(new ListStackInstancesCommand({ StackSetName: 'probe' }))).Summaries ?? []).toEqual([]);
+    expect(env.proxy.creations).toEqual([]);
+    // The well-formed requests still pass.
+    const created = await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', ...accounts, OperationId: 'xs-create-instances-0a', OperationPreferences: { MaxConcurrentPercentage: 100, FailureToleranceCount: 0 } }));
+    expect(created.OperationId).toBe('xs-create-instances-0a');
   });
 
   it("a custom name is one name whatever its case for IAM's roles, instance profiles and managed policies (review s21-quotas Q5)", () => {
@@ -147,7 +193,7 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
       '            Action: sts:AssumeRole',
       '',
     ].join('\n');
-    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody, Parameters: [{ ParameterKey: 'Reader', ParameterValue: 'per-account' }] }));
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody, Capabilities: ['CAPABILITY_IAM'], Parameters: [{ ParameterKey: 'Reader', ParameterValue: 'per-account' }] }));
     const start = (id: string, value: string) =>
       cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: ['100000000001'], Regions: [REGION], OperationId: id, ParameterOverrides: [{ ParameterKey: 'Reader', ParameterValue: value }] }));
     await start('missing-role', 'arn:aws:iam::900000000000:role/no-such-role');

@@ -2587,7 +2587,8 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html).
  */
 function notCurrent(instance: ActualInstance): string {
-  const why = [instance.detailedStatus, instance.statusReason].filter(Boolean).join(': ');
+  // A failed delete's DetailedStatus is INOPERABLE too (API_StackInstanceComprehensiveStatus.html): said once.
+  const why = [instance.detailedStatus !== instance.status ? instance.detailedStatus : undefined, instance.statusReason].filter(Boolean).join(': ');
   const state = `is ${instance.status ?? 'of no status'}${why ? ` (${why})` : ''}, so it may not run the deployed template`;
   // Not every such instance is brought to the template by deploying again (review s34-sm-day2 m1): a suspended
   // account's waits for the account, an INOPERABLE one is excluded from updates until it is deleted.

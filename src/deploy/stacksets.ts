@@ -408,6 +408,17 @@ export function notDelegatedAdministrator(error: unknown, settings: StackSetSett
   return new XstackError('NOT_DELEGATED_ADMINISTRATOR', `StackSets refused the call as made by neither the management account nor a delegated administrator (${message}), which has ${causes}; xstack bootstrap checks this`, { cause: error });
 }
 
+/** CreateStackSet refused at the administrator account's quota of StackSets: what it is, and the ways out. */
+function stackSetQuotaReached(name: string, error: unknown): XstackError {
+  return new XstackError(
+    'STACKSET_QUOTA_REACHED',
+    `CloudFormation refused to create StackSet ${name}: the administrator account has reached its quota of StackSets ("${(error as Error).message}"; ` +
+      `${LIMITS.stackSetsPerAdministrator.toLocaleString('en-US')} by default, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html). ` +
+      `Every StackSet in the account and Region counts, other tools' too, not only this org's: delete those no longer used, or request an increase in Service Quotas; then deploy again (what is deployed stays)`,
+    { cause: error },
+  );
+}
+
 /**
  * Creates the StackSet; false when it exists already, and the caller reads it
  * again (its `foreign` check still keeps another tool's StackSet alone). Two of
@@ -420,8 +431,10 @@ export function notDelegatedAdministrator(error: unknown, settings: StackSetSett
  * create retried after a lost answer is one CloudFormation knows ("so that
  * CloudFormation knows that you're not attempting to create another StackSet
  * with the same name", same page, ClientRequestToken); once that StackSet has
- * changed, the retry meets the second. LimitExceededException (StackSets per
- * administrator account) does not free itself: thrown.
+ * changed, the retry meets the second. LimitExceededException, "The quota for
+ * the resource has already been reached" (StackSets per administrator account,
+ * which other tools' StackSets in the account count against too, not only the
+ * org's, which the compile checks), does not free itself: thrown, saying so.
  * The wave is kept as a tag: once the stage is gone from the org file, it
  * still says when to delete the StackSet (reverse rollout order).
  */
@@ -433,6 +446,7 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
     return true;
   } catch (error) {
     if (EXISTS_ALREADY.includes(errorName(error) ?? '')) return false;
+    if (errorName(error) === 'LimitExceededException') throw stackSetQuotaReached(ctx.name, error);
     throw notDelegatedAdministrator(error, s) ?? error;
   }
   async function sendCreate() {

@@ -4,7 +4,7 @@
  * and reset before each test (the layer, then moto, then the file's own setup). One place for the hooks the rollout
  * and CLI tests share, so each file says only what it does differently.
  */
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { Aws } from '../../src/deploy/clients';
 import { LOCAL_CREDENTIALS, startNewLocalAws, type LocalAws } from '../../src/deploy/local';
 import { startStackSetsProxy, type StackSetsProxy } from './stacksets-proxy';
@@ -62,6 +62,9 @@ export function useLocalAws(options: LocalAwsOptions = {}): LocalAwsEnv {
     await proxy?.stop();
     await local?.stop();
   });
+  // A request the layer refused for its shape (stacksets-proxy.ts, requestProblem) is one AWS refuses too, whatever a test
+  // asserts of what came after it: none may have been sent, unless the test sent it itself and emptied the list.
+  if (options.proxy) afterEach(() => expect(proxy?.malformed ?? [], 'requests CloudFormation refuses for their shape').toEqual([]));
   if (options.reset !== false || options.beforeEach) {
     beforeEach(async () => {
       if (options.reset !== false) {

@@ -4,9 +4,22 @@
  * and adds only what the CloudFormation API reference says and moto does not
  * do. Every behaviour names the page it follows:
  *
- * - Operations are asynchronous: QUEUED, then RUNNING, then SUCCEEDED or
- *   FAILED, over time; moto finishes them inside the call.
+ * - Operations are asynchronous: RUNNING, then SUCCEEDED or FAILED, over
+ *   time; moto finishes them inside the call. Each is QUEUED first: the page
+ *   documents QUEUED for service-managed automatic deployments only ("For
+ *   automatic deployments that require a sequence of operations, the
+ *   operation is queued to be performed"), so here it is one more state the
+ *   deployer must wait through, as it waits through RUNNING (review s42-layer L4).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html
+ * - A request CloudFormation refuses for its shape (`requestProblem`, review
+ *   s42-layer L2, L3): the OperationId pattern, count or percentage in the
+ *   operation preferences, Regions and Accounts or DeploymentTargets as each
+ *   operation requires them, RetainStacks, AccountFilterType on a create, 50
+ *   OUs an operation, AutoDeployment and the roles by permission model, tags,
+ *   Capabilities for IAM resources; each rule cites its page. Every such
+ *   request is kept in `malformed`, which test/support/local-aws.ts holds
+ *   empty after each test. An update naming an account with no instance is
+ *   StackInstanceNotFoundException (moto makes the instance; review s42-layer L1).
  * - One operation per StackSet at a time: OperationInProgressException.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html (Errors)
  * - OperationId is an idempotency token; a used id is refused with
@@ -194,7 +207,10 @@
  *   layer takes the stricter reading and fails the account (README, VERIFY).
  *   UpdateStackSet's retry of such an instance either makes the stack or
  *   fails; the layer fails it too (the deployer's CreateStackInstances then
- *   makes it), never a SUCCEEDED result beside an instance still FAILED.
+ *   makes it), never a SUCCEEDED result beside an instance still FAILED: the
+ *   stricter reading again, though UpdateStackSet's OperationId says it
+ *   "retries all stack instances whose status is OUTDATED" (README, VERIFY;
+ *   review s42-layer L6).
  * - An instance gone under an update (`goneBeforeUpdate`): another deployer
  *   deletes it just before our UpdateStackInstances naming it, which is then
  *   refused with StackInstanceNotFoundException ("The specified stack
@@ -325,7 +341,9 @@
  *   `queued`: between our operation's creation and end, as managed execution
  *   queues an operation requested while ours runs and starts it after, "in
  *   request order"
- *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ManagedExecution.html).
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ManagedExecution.html):
+ *   a StackSet someone switched to managed execution, which xstack never
+ *   turns on (without it the other request meets OperationInProgressException).
  *   Done at once, changing nothing else: the other deployer applies what we did.
  * - Reads that lag (`readLagMs`): ListStackSetOperations and
  *   ListStackSetOperationResults "provide eventually consistent reads meaning
@@ -447,6 +465,12 @@ export interface Faults {
   inProgressNamesOperation?: boolean;
   /** ListStackSets' largest page, whatever MaxResults asks (default 100, AWS's largest MaxResults; moto answers all at once). */
   stackSetsPageSize?: number;
+  /**
+   * The administrator account's quota of StackSets (CloudFormation's 1,000 by default, cloudformation-limits.html):
+   * a CreateStackSet when that many are ACTIVE is answered LimitExceededException, "The quota for the resource has
+   * already been reached" (API_CreateStackSet.html, Errors). Unset: no quota (moto has none).
+   */
+  stackSetQuota?: number;
   /** ListStackSetOperationResults' largest page, whatever MaxResults asks (default 100, AWS's largest MaxResults). */
   resultsPageSize?: number;
   /** ListStacks' page size (default: all in one page, as moto answers). */
@@ -536,7 +560,7 @@ type MutatingOperation = Operation & { action: Action };
 /** What this layer knows about an instance beyond moto: a failure, or an instance whose stack was never created. */
 interface Overlay {
   status: 'OUTDATED' | 'INOPERABLE';
-  detailed: 'FAILED' | 'CANCELLED' | 'SKIPPED_SUSPENDED_ACCOUNT';
+  detailed: 'FAILED' | 'CANCELLED' | 'INOPERABLE' | 'SKIPPED_SUSPENDED_ACCOUNT';
   reason: string;
   region: string;
   /** An instance whose create failed: listed by CloudFormation, absent from moto. */
@@ -671,6 +695,8 @@ const ERROR_STATUS: Readonly<Record<string, number>> = {
   StackSetNotEmptyException: 409,
   StackSetNotFoundException: 404,
   StaleRequestException: 409,
+  // CreateStack's in the service model; what CreateStackSet's Capabilities says CloudFormation returns (requestProblem).
+  InsufficientCapabilitiesException: 400,
   // Not on CommonErrors.html, which lists AccessDeniedException (400) only: an IAM refusal as the Query APIs send
   // it (refuseDrift; inference, VERIFY).
   AccessDenied: 403,
@@ -800,6 +826,11 @@ export class StackSetsProxy {
   clock?: ModelClock;
   /** Every CloudFormation call, in order: its action, StackSet, OperationId, the SHA-256 of an inline template and the error it was answered with. */
   readonly requests: Array<{ action: string; stackSet: string; operationId?: string; callAs?: string; templateSha?: string; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; maxResults?: number; error?: string }> = [];
+  /**
+   * Requests refused for their shape (`requestProblem`): each a rule of the API reference the deployer broke. Empty after
+   * every test of a file that starts the layer (test/support/local-aws.ts checks it), unless the test sent them itself.
+   */
+  readonly malformed: string[] = [];
   /** The most stack instances operations ran on at once. */
   peakInstances = 0;
   /** Each DetectStackSetDrift's StackSet and OperationPreferences. */
@@ -851,6 +882,7 @@ export class StackSetsProxy {
     this.timers.clear();
     this.faults = faults;
     this.random = seeded(faults.seed);
+    this.malformed.length = 0;
     this.operations.clear();
     this.usedIds.clear();
     this.lastOperations.clear();
@@ -1445,7 +1477,7 @@ export class StackSetsProxy {
     return sendTo(new URL(this.moto), 'POST', { ...(rest as Record<string, string>), 'content-length': String(Buffer.byteLength(body)) }, body, 0);
   }
 
-  private async answer(action: string, params: URLSearchParams, req: IncomingMessage, raw: Buffer): Promise<{ status: number; body: string } | undefined> {
+  private async answer(action: string, params: URLSearchParams, req: IncomingMessage, raw: Buffer, withinQuota = false): Promise<{ status: number; body: string } | undefined> {
     const name = params.get('StackSetName') ?? '';
     let fromUrl = false;
     if (action === 'CreateStackSet' || action === 'UpdateStackSet') {
@@ -1473,6 +1505,11 @@ export class StackSetsProxy {
       }
     }
     const call = (p: Record<string, string>) => this.motoCall(req.headers, new URLSearchParams({ Version: '2010-05-15', StackSetName: name, ...p }));
+    const malformed = this.requestProblem(action, params);
+    if (malformed) {
+      this.malformed.push(`${action} ${name}: ${malformed.message}`);
+      return cfnError(malformed.code, malformed.message);
+    }
     if (this.invalidOperations.get(name) === action) {
       this.invalidOperations.delete(name);
       return cfnError('InvalidOperationException', `The specified operation isn't valid (${action} on StackSet ${name}, refused once by the test layer)`);
@@ -1485,8 +1522,17 @@ export class StackSetsProxy {
       case 'CreateStackSet': {
         const existing = await call({ Action: 'DescribeStackSet' });
         if (existing.status === 200 && tag(existing.body, 'Status') === 'ACTIVE') return cfnError('NameAlreadyExistsException', `StackSet ${name} already exists`);
+        if (this.faults.stackSetQuota !== undefined && !withinQuota) {
+          // One create at a time across StackSets, so that two creates of one wave cannot both pass the count.
+          return this.serially('\u0000stackSetQuota', async () => {
+            const active = await this.motoCall(req.headers, new URLSearchParams({ Action: 'ListStackSets', Version: '2010-05-15' }));
+            const count = [...active.body.matchAll(/<member>([\s\S]*?)<\/member>/g)].filter((m) => tag(m[1], 'Status') === 'ACTIVE').length;
+            if (count >= this.faults.stackSetQuota!) return cfnError('LimitExceededException', 'The quota for the resource has already been reached');
+            return (await this.answer(action, params, req, raw, true)) ?? (await this.motoCall(req.headers, params));
+          });
+        }
         if (this.modifiedAtCreate.delete(name)) {
-          const made = (await this.answer(action, params, req, raw)) ?? (await this.motoCall(req.headers, params));
+          const made = (await this.answer(action, params, req, raw, withinQuota)) ?? (await this.motoCall(req.headers, params));
           if (made.status !== 200) return made;
           return cfnError('CreatedButModifiedException', `StackSet ${name} exists, but has been changed`);
         }
@@ -1623,6 +1669,86 @@ export class StackSetsProxy {
     return `<OperationId>${o.id}</OperationId><StackSetId>${o.stackSet}</StackSetId><Action>${o.action}</Action><Status>${o.status}</Status>${reason}<CreationTimestamp>${o.created.toISOString()}</CreationTimestamp>${o.ended ? `<EndTimestamp>${o.ended.toISOString()}</EndTimestamp>` : ''}${drift}`;
   }
 
+  /**
+   * A request CloudFormation refuses for its shape alone, whatever the StackSet holds: each rule as the API reference
+   * states it (moto checks none of them). The first broken rule, or undefined.
+   */
+  private requestProblem(action: string, params: URLSearchParams): { code: string; message: string } | undefined {
+    const invalid = (message: string) => ({ code: 'ValidationError', message });
+    const has = (prefix: string) => params.has(`${prefix}.member.1`);
+    const targets = has('DeploymentTargets.OrganizationalUnitIds') || has('DeploymentTargets.Accounts') || params.has('DeploymentTargets.AccountFilterType');
+    // OperationId: "Length Constraints: Minimum length of 1. Maximum length of 128. Pattern: [a-zA-Z0-9][-a-zA-Z0-9]*"
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html, and each operation's).
+    const id = params.get('OperationId');
+    if (id !== null && (id.length > 128 || !/^[a-zA-Z0-9][-a-zA-Z0-9]*$/.test(id))) {
+      return invalid(`Value '${id}' at 'operationId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9][-a-zA-Z0-9]* (at most 128 characters)`);
+    }
+    // "You can specify either MaxConcurrentCount or MaxConcurrentPercentage, but not both", and the same of the two
+    // tolerances (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html).
+    for (const [count, percentage] of [['MaxConcurrentCount', 'MaxConcurrentPercentage'], ['FailureToleranceCount', 'FailureTolerancePercentage']]) {
+      if (params.has(`OperationPreferences.${count}`) && params.has(`OperationPreferences.${percentage}`)) return invalid(`You can specify either ${count} or ${percentage}, but not both`);
+    }
+    if (action === 'CreateStackInstances' || action === 'UpdateStackInstances' || action === 'DeleteStackInstances') {
+      // Regions: "Required: Yes"; Accounts: "You can specify Accounts or DeploymentTargets, but not both"
+      // (API_CreateStackInstances.html, API_UpdateStackInstances.html, API_DeleteStackInstances.html).
+      if (!has('Regions')) return invalid(`${action}: Regions is required (at least one Region)`);
+      if (has('Accounts') === targets) return invalid(`${action}: specify Accounts or DeploymentTargets, one of them`);
+      // RetainStacks: "Required: Yes" (API_DeleteStackInstances.html).
+      if (action === 'DeleteStackInstances' && !params.has('RetainStacks')) return invalid('DeleteStackInstances: RetainStacks is required');
+    }
+    if (action === 'UpdateStackSet') {
+      // Accounts: "If you specify accounts, you must also specify the Amazon Web Services Regions in which to update
+      // StackSet instances"; Regions: "If you specify Regions, you must also specify accounts in which to update StackSet
+      // instances"; DeploymentTargets: "If you specify DeploymentTargets, you must also specify Regions"
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html).
+      if ((has('Accounts') || targets) !== has('Regions')) return invalid('UpdateStackSet: Accounts (or DeploymentTargets) and Regions go together: specify both or neither');
+      if (has('Accounts') && targets) return invalid('UpdateStackSet: specify Accounts or DeploymentTargets, not both');
+    }
+    if (targets) {
+      // "When performing create operations, if you specify both OrganizationalUnitIds and Accounts, you must also
+      // specify the AccountFilterType property"; UNION "is not supported for CreateStackInstances operations"
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html).
+      const filter = params.get('DeploymentTargets.AccountFilterType');
+      if (action === 'CreateStackInstances' && has('DeploymentTargets.OrganizationalUnitIds') && has('DeploymentTargets.Accounts') && filter === null) {
+        return invalid('CreateStackInstances: with both OrganizationalUnitIds and Accounts, AccountFilterType is required');
+      }
+      if (action === 'CreateStackInstances' && filter === 'UNION') return invalid('AccountFilterType UNION is not supported for CreateStackInstances operations');
+      // "The maximum number of organizational unit (OUs) supported by a CreateStackInstances operation is 50", and the
+      // same of Update- and DeleteStackInstances (their pages); of UpdateStackSet, whose page says nothing of it, an
+      // inference. AWS documents no error code for it: ValidationError (VERIFY).
+      const ous = members(params, 'DeploymentTargets.OrganizationalUnitIds').length;
+      if (ous > 50) return invalid(`The maximum number of organizational units (OUs) supported by a ${action} operation is 50 (${ous} given)`);
+    }
+    if (action === 'CreateStackSet') {
+      // AutoDeployment: "Required if the permissions model is SERVICE_MANAGED"; AdministrationRoleARN and
+      // ExecutionRoleName: "Valid only if the permissions model is SELF_MANAGED"
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html).
+      const serviceManaged = params.get('PermissionModel') === 'SERVICE_MANAGED';
+      if (serviceManaged && !params.has('AutoDeployment.Enabled')) return invalid('AutoDeployment is required if the permissions model is SERVICE_MANAGED');
+      if (serviceManaged && (params.has('AdministrationRoleARN') || params.has('ExecutionRoleName'))) return invalid('AdministrationRoleARN and ExecutionRoleName are valid only if the permissions model is SELF_MANAGED');
+    }
+    if (action === 'CreateStackSet' || action === 'UpdateStackSet') {
+      // Tags: "A maximum number of 50 tags can be specified" (API_CreateStackSet.html); a Tag's Key 1-128 characters,
+      // "Tags owned by Amazon Web Services have the reserved prefix: aws:", its Value 1-256
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Tag.html).
+      const tags: Array<[string, string]> = [];
+      for (let i = 1; params.has(`Tags.member.${i}.Key`); i++) tags.push([params.get(`Tags.member.${i}.Key`)!, params.get(`Tags.member.${i}.Value`) ?? '']);
+      if (tags.length > 50) return invalid(`A maximum number of 50 tags can be specified (${tags.length} given)`);
+      const bad = tags.find(([k, v]) => k.length < 1 || k.length > 128 || /^aws:/i.test(k) || v.length < 1 || v.length > 256);
+      if (bad) return invalid(`Tag ${bad[0]}=${bad[1]}: a key of 1-128 characters not starting aws:, and a value of 1-256`);
+      // Capabilities: "If you have IAM resources, you can specify either capability. If you have IAM resources with
+      // custom names, you must specify CAPABILITY_NAMED_IAM. If you don't specify this parameter, this action returns an
+      // InsufficientCapabilities error" (API_CreateStackSet.html and API_UpdateStackSet.html, Capabilities). A
+      // template read as text: an IAM type anywhere, a custom name as a property key (YAML or JSON).
+      const template = params.get('TemplateBody') ?? '';
+      const capabilities = members(params, 'Capabilities');
+      const named = /^\s*"?(RoleName|GroupName|UserName|InstanceProfileName|ManagedPolicyName)"?\s*:/m.test(template);
+      const accepted = !/AWS::IAM::/.test(template) ? [] : named ? ['CAPABILITY_NAMED_IAM'] : ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'];
+      if (accepted.length > 0 && !accepted.some((c) => capabilities.includes(c))) return { code: 'InsufficientCapabilitiesException', message: `Requires capabilities : [${accepted[accepted.length - 1]}]` };
+    }
+    return undefined;
+  }
+
   private async startOperation(action: string, name: string, params: URLSearchParams, headers: IncomingMessage['headers']) {
     if (action === 'UpdateStackSet' && this.serviceManaged.has(name)) {
       params = new URLSearchParams(params);
@@ -1680,6 +1806,17 @@ export class StackSetsProxy {
     const refusals = this.busyRefusals.get(name) ?? 0;
     if (refusals > 0) this.busyRefusals.set(name, refusals - 1);
     if (this.running(name) || refusals > 0) return this.inProgress(name);
+    // "You can only update stack instances in Amazon Web Services Regions and accounts where they already exist; to
+    // create additional stack instances, use CreateStackInstances"; StackInstanceNotFoundException, "The specified stack
+    // instance doesn't exist", among the Errors of UpdateStackInstances and UpdateStackSet
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html). moto makes the
+    // instance. A failed create's instance exists, listed (see the header). Service-managed targets are resolved below.
+    if ((action === 'UpdateStackInstances' || action === 'UpdateStackSet') && !this.serviceManaged.has(name) && members(params, 'Accounts').length > 0) {
+      const listed = await this.motoCall(headers, new URLSearchParams({ Action: 'ListStackInstances', Version: '2010-05-15', StackSetName: name }));
+      const existing = new Set([...listed.body.matchAll(/<Account>(\d+)<\/Account>/g)].map((m) => m[1]));
+      const absent = members(params, 'Accounts').filter((a) => !existing.has(a) && !this.overlays.get(name)?.has(a));
+      if (absent.length > 0) return cfnError('StackInstanceNotFoundException', `The specified stack instance doesn't exist: ${absent.join(', ')}`);
+    }
     if (action === 'UpdateStackSet') {
       // Accounts naming an INOPERABLE instance (see the header): refused.
       const inoperable = this.accountsOf(params).filter((a) => this.overlays.get(name)?.get(a)?.status === 'INOPERABLE');
@@ -1897,6 +2034,7 @@ export class StackSetsProxy {
       // keep their stack and template, OUTDATED (API_UpdateStackSet.html, Accounts).
       if (action === 'UpdateStackSet' && this.accountsOf(params).length > 0 && params.has('TemplateBody')) {
         for (const account of [...motoInstances.keys()].filter((a) => !accounts.includes(a) && !overlays.has(a))) {
+          // CANCELLED and this reason are the layer's: UpdateStackSet documents only that such instances are OUTDATED (inference).
           overlays.set(account, { status: 'OUTDATED', detailed: 'CANCELLED', reason: 'Not updated: the StackSet update named other accounts', region });
         }
       }
@@ -1909,7 +2047,10 @@ export class StackSetsProxy {
       action === 'CreateStackInstances' && !motoInstances.has(account) ? { overrides: parameterList(params, 'ParameterOverrides') } : overlays.get(account)?.phantom;
     for (const [account, reason] of failures) {
       const phantom = phantomOf(account);
-      overlays.set(account, { status: action === 'DeleteStackInstances' ? 'INOPERABLE' : 'OUTDATED', detailed: 'FAILED', reason, region, ...(phantom ? { phantom } : {}) });
+      // A failed delete's DetailedStatus is INOPERABLE: "A DeleteStackInstances operation has failed and left the stack in an
+      // unstable state" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html).
+      const deleting = action === 'DeleteStackInstances';
+      overlays.set(account, { status: deleting ? 'INOPERABLE' : 'OUTDATED', detailed: deleting ? 'INOPERABLE' : 'FAILED', reason, region, ...(phantom ? { phantom } : {}) });
     }
     // A create or update cancelled before it reached the account leaves the instance OUTDATED: "The stack was part of a
     // CreateStackSet or UpdateStackSet operation that failed or was stopped before the stack was created or updated"
