@@ -1533,6 +1533,21 @@ describe('xstack bootstrap on moto', () => {
     expect(missing['delegated administrator for StackSets']).toBe('callAs DELEGATED_ADMIN runs from a registered member account, and this is the management account (123456789012), which cannot be one: set stackSets.callAs: SELF, or run from the delegated administrator');
   });
 
+  it("SERVICE_MANAGED: an organization.id that is not the organization DescribeOrganization names is refused before any check, ORGANIZATION_MISMATCH, as SELF_MANAGED is; the caller's own id is not (review s42-bootstrap m1)", async () => {
+    const organizations = new OrganizationsClient(env.aws().clientConfig());
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const id = (await organizations.send(new DescribeOrganizationCommand({}))).Organization!.Id!;
+    const withId = (organizationId: string) => compileOrg(parseOrg(SERVICE_ORG.replace('organization:\n', `organization:\n  id: ${organizationId}\n`), 'service.yaml'));
+    const steps: BootstrapStep[] = [];
+    await expect(bootstrap(withId('o-wrongwrong1'), env.aws(), { onStep: (s) => steps.push(s) })).rejects.toMatchObject({
+      code: 'ORGANIZATION_MISMATCH',
+      message: expect.stringContaining(`service.yaml: organization.id is o-wrongwrong1, but the account bootstrap runs in is a member of organization ${id} (DescribeOrganization)`),
+    });
+    expect(steps.filter((s) => s.what === 'trusted access for StackSets')).toEqual([]);
+    const right = await bootstrap(withId(id), env.aws());
+    expect(right.find((s) => s.what === 'organization root readable (organizations:ListRoots)')?.status).toBe('ok');
+  });
+
   it('SERVICE_MANAGED: a target account that is a member of the organization is not reported outside it', async () => {
     const organizations = new OrganizationsClient(env.aws().clientConfig());
     await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));

@@ -568,6 +568,8 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   const elsewhere = recorded && !options.emulator ? stackSetsElsewhereError(compiled.org, recorded, { account: identity.Account, region: aws.options.region }) : undefined;
   if (elsewhere) throw elsewhere;
   if (!recorded && !options.emulator) await announceAdministrator(compiled, aws, { account: identity.Account, region: aws.options.region }, report);
+  // Either model: the templates' org-scoped statements are past their thresholds whichever it is (review s42-bootstrap m1).
+  await refuseOtherOrganization(compiled, aws);
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') {
     const { management, outside } = await checkServiceManaged(compiled, aws, identity.Account, report);
     const quotas = await serviceManagedQuotas(compiled, aws, [...(management ? [management] : []), ...outside], options.outputReaderRoleName, report).catch(async (error: unknown) =>
@@ -906,7 +908,6 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const adminRoleArn = `arn:${org.partition}:iam::${admin}:role/${s.administrationRoleName}`;
   const dry = Boolean(options.dryRun);
   const iam = aws.iam();
-  await refuseOtherOrganization(compiled, aws);
   const held = organizationHeldPolicies(org);
   if (held.length > 0) for (const step of organizationHeldSteps(org, held, admin, await accountsOutsideTheOrg(aws, [...new Set(held.flatMap((h) => h.accounts.map((a) => a.id)))]))) report(step);
   // The compiled templates and the ones the org's StackSets hold now: a deploy that removes names (a renamed pipeline
@@ -1466,7 +1467,12 @@ export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<B
  * https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeOrganization.html): the statements xstack conditions on
  * `aws:ResourceOrgID` or `aws:PrincipalOrgID` with that id (the administration role's past its quota, the event
  * forwarder's, the callers' policies) would match no request of another organization, and pushes would be dropped
- * without an error (review s32-walkthrough m6). Refused before any change; where it cannot be read, not judged.
+ * without an error (review s32-walkthrough m6). Refused before any change; where it cannot be read, not judged. Both
+ * permission models: the forwarder's and the callers' statements are org-scoped past their thresholds whichever it is
+ * (stages/plan.ts organizationHeldPolicies), and "you can define the aws:PrincipalOrgID condition and set the value to
+ * your organization ID … Your organization ID is what sets the access control"
+ * (https://aws.amazon.com/blogs/security/control-access-to-aws-resources-by-using-the-aws-organization-of-iam-principals/;
+ * review s42-bootstrap m1).
  */
 async function refuseOtherOrganization(compiled: CompiledOrg, aws: Aws): Promise<void> {
   const declared = compiled.org.organizationId;
