@@ -61,6 +61,8 @@ const THROUGH_HELPERS: Array<{ call: RegExp; action: string; bullet: string; on?
   { call: /\baws\.assume\(role, undefined, org\.region\)/, action: 'sts:AssumeRole', bullet: 'SELF_MANAGED, the rest', on: '`<prefix>-xstack-reader`' },
   // serviceManagedQuotas: clients.ts assumeRefreshing of the setup template's reader, with iamQuotas.
   { call: /\baws\.assumeRefreshing\(`arn:\$\{org\.partition\}:iam::\$\{account\}:role\/\$\{reader\}`/, action: 'sts:AssumeRole', bullet: 'SERVICE_MANAGED', on: '`<prefix>-xstack-reader`' },
+  // accessRoleRefused: org-reads.ts state (DescribeAccount) of an account whose access role STS refused.
+  { call: /\borganization\.state\(account\)/, action: 'organizations:DescribeAccount', bullet: 'SELF_MANAGED, the rest', on: 'access role' },
   // deployedOrgTemplates: stacksets.ts listOrgStackSets.
   { call: /\blistOrgStackSets\(/, action: 'cloudformation:ListStackSets', bullet: 'SELF_MANAGED, the rest' },
   // announceAdministrator (either model), checkServiceManaged: org-reads.ts managementAccount.
