@@ -49,6 +49,31 @@ function actionsOf(file: string): string[] {
   return actions;
 }
 
+/**
+ * Calls bootstrap makes through another module's helper, which the import scan cannot see (review s42-bootstrap m2): how
+ * src/deploy/bootstrap.ts makes the call (so that an entry whose call is gone fails here), the IAM action, the bullet of
+ * the README's list that must name it, and what the same clause (up to a `;`) must name with it: the resource.
+ */
+const THROUGH_HELPERS: Array<{ call: RegExp; action: string; bullet: string; on?: string }> = [
+  // accessRole: clients.ts assumeRefreshing of each target account's access role.
+  { call: /\baws\.assumeRefreshing\(`arn:\$\{org\.partition\}:iam::\$\{account\}:role\/\$\{named \?\? DEFAULT_ACCESS_ROLE\}`/, action: 'sts:AssumeRole', bullet: 'SELF_MANAGED, the rest', on: 'access role' },
+  // awaitAssumable: clients.ts assume of each reader role the run wrote, before bootstrap ends.
+  { call: /\baws\.assume\(role, undefined, org\.region\)/, action: 'sts:AssumeRole', bullet: 'SELF_MANAGED, the rest', on: '`<prefix>-xstack-reader`' },
+  // serviceManagedQuotas: clients.ts assumeRefreshing of the setup template's reader, with iamQuotas.
+  { call: /\baws\.assumeRefreshing\(`arn:\$\{org\.partition\}:iam::\$\{account\}:role\/\$\{reader\}`/, action: 'sts:AssumeRole', bullet: 'SERVICE_MANAGED', on: '`<prefix>-xstack-reader`' },
+  // accessRoleRefused: org-reads.ts state (DescribeAccount) of an account whose access role STS refused.
+  { call: /\borganization\.state\(account\)/, action: 'organizations:DescribeAccount', bullet: 'SELF_MANAGED, the rest', on: 'access role' },
+  // deployedOrgTemplates: stacksets.ts listOrgStackSets.
+  { call: /\blistOrgStackSets\(/, action: 'cloudformation:ListStackSets', bullet: 'SELF_MANAGED, the rest' },
+  // announceAdministrator (either model), checkServiceManaged: org-reads.ts managementAccount.
+  { call: /\.managementAccount\(\)/, action: 'organizations:DescribeOrganization', bullet: 'SELF_MANAGED, the rest' },
+  { call: /\.managementAccount\(\)/, action: 'organizations:DescribeOrganization', bullet: 'SERVICE_MANAGED' },
+  // checkServiceManaged: org-reads.ts rootId.
+  { call: /\.rootId\(\)/, action: 'organizations:ListRoots', bullet: 'SERVICE_MANAGED' },
+  // ensureTemplateBucket: template-store.ts templateBucketState (HeadBucket).
+  { call: /\btemplateBucketState\(/, action: 's3:ListBucket', bullet: 'SELF_MANAGED, the rest', on: 'template bucket' },
+];
+
 describe("what the identity running bootstrap needs (README, bootstrap)", () => {
   const readme = readFileSync('README.md', 'utf8');
   const section = readme.slice(readme.indexOf('#### What the identity running bootstrap needs'), readme.indexOf('### deploy'));
@@ -56,6 +81,21 @@ describe("what the identity running bootstrap needs (README, bootstrap)", () => 
   it('the README has the list', () => {
     expect(section.length).toBeGreaterThan(200);
   });
+
+  /** The list's bullet whose bold title starts with `title`, cut into its clauses (at each `;`). */
+  const clausesOf = (title: string) => {
+    const bullet = section.split('\n- **').find((b) => b.startsWith(title));
+    expect(bullet, title).toBeDefined();
+    return bullet!.replace(/\s+/g, ' ').split(';');
+  };
+
+  for (const { call, action, bullet, on } of THROUGH_HELPERS) {
+    it(`a call through a helper: ${action}${on ? ` on ${on}` : ''} in the ${bullet} bullet (review s42-bootstrap m2)`, () => {
+      expect(readFileSync('src/deploy/bootstrap.ts', 'utf8')).toMatch(call);
+      const clause = clausesOf(bullet).find((c) => c.includes(`\`${action}\``) && (on === undefined || c.includes(on)));
+      expect(clause, `${bullet}: \`${action}\`${on ? ` with ${on} in one clause` : ''}`).toBeDefined();
+    });
+  }
 
   for (const file of ['src/deploy/bootstrap.ts', 'src/deploy/bootstrap-tags.ts', 'src/deploy/account-quotas.ts']) {
     it(`${file}: every call it makes is in the list, as its IAM action`, () => {

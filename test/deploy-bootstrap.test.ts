@@ -27,7 +27,7 @@ import { serviceData } from '../src/checks/iam-data';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedStackSetsCall, refusedToRole, rootCaller, shortPages } from './support/iam-models';
+import { accountStates, eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedStackSetsCall, refusedToRole, rootCaller, shortPages } from './support/iam-models';
 import { deploySetup } from './support/setup-stack';
 import { unreadableBootstrapNote } from '../src/deploy/execution-trust';
 import { templateBucketName } from '../src/deploy/template-store';
@@ -1396,6 +1396,67 @@ describe('xstack bootstrap on moto', () => {
     expect((await deploy(example, env.aws(), { pollMs: 5 })).stages.filter((x) => x.result === 'failed')).toEqual([]);
   });
 
+  it("an account the org file no longer targets, suspended (STS refuses its access role, Organizations reports it SUSPENDED): said ok, no reader written, every target account still set up, the record written (review s42-bootstrap M1)", async () => {
+    const example = compileFile('parameters/example.yaml');
+    const grown = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace('repositories:', '  qa:\n    id: "666666666666"\n    role: pipeline\n    environment: qa\nrepositories:').replace(/(\n\s+)dev: develop/, '$1dev: develop$1qa: develop'), 'parameters/example.yaml'));
+    expect((await bootstrap(grown, env.aws())).filter((x) => x.status === 'missing')).toEqual([]);
+    expect((await deploy(grown, env.aws(), { pollMs: 5 })).stages.filter((x) => x.result === 'failed')).toEqual([]);
+    // Closed since: every role of it refused, and Organizations says why.
+    const asked: string[] = [];
+    const steps = await bootstrap(example, accountStates(refusedAssume(env.aws(), /::666666666666:role\//), { '666666666666': 'SUSPENDED' }, asked));
+    expect(steps.filter((x) => x.account === '666666666666')).toEqual([
+      {
+        account: '666666666666',
+        what: 'role acme-xstack-reader',
+        status: 'ok',
+        detail: expect.stringMatching(/^not written: account 666666666666 is SUSPENDED in AWS Organizations \(DescribeAccount\), and STS refused its access role arn:aws:iam::666666666666:role\/OrganizationAccountAccessRole: no role of an account that is not ACTIVE can be assumed\. The org file no longer targets it: the next deploy removes its instances keeping their stacks \(RetainStacks\)/),
+      },
+    ]);
+    expect(asked).toEqual(['666666666666']);
+    for (const account of targetsOf(example)) {
+      expect(steps.find((x) => x.account === account && x.what === 'role AWSCloudFormationStackSetExecutionRole')?.status, account).toBe('ok');
+      expect(steps.find((x) => x.account === account && x.what === 'role acme-xstack-reader')?.status, account).toBe('ok');
+    }
+    expect(steps.filter((x) => x.status === 'missing')).toEqual([]);
+    expect(await bootstrapState(example, env.aws())).toBe('current');
+    // Where Organizations cannot tell (moto here has no organization), the refusal still fails the run, with the
+    // access role's advice, but after every target account: a leaving account never keeps them from being set up.
+    const seen: BootstrapStep[] = [];
+    await expect(bootstrap(example, refusedAssume(env.aws(), /::666666666666:role\//), { onStep: (x) => seen.push(x) })).rejects.toMatchObject({ code: 'ACCESS_ROLE_REFUSED' });
+    for (const account of targetsOf(example)) expect(seen.some((x) => x.account === account && x.what === 'role AWSCloudFormationStackSetExecutionRole'), account).toBe(true);
+  });
+
+  it("a target account that is suspended: a missing step naming its state and what to do, the accounts after it set up, the record not written; once ACTIVE again, the next run sets it up and writes the record (review s42-bootstrap M1)", async () => {
+    const example = compileFile('parameters/example.yaml');
+    const steps = await bootstrap(example, accountStates(refusedAssume(env.aws(), /::222222222222:role\//), { '222222222222': 'SUSPENDED' }));
+    expect(steps.filter((x) => x.account === '222222222222')).toEqual([
+      {
+        account: '222222222222',
+        what: 'roles AWSCloudFormationStackSetExecutionRole and acme-xstack-reader',
+        status: 'missing',
+        detail: expect.stringMatching(/^not set up: account 222222222222 is SUSPENDED in AWS Organizations \(DescribeAccount\), and STS refused its access role .*: no role of an account that is not ACTIVE can be assumed, so its execution role, execution policies and reader role were neither read nor written.* If the account was closed, remove it from parameters\/example\.yaml and deploy within 90 days of its closing/),
+      },
+    ]);
+    for (const account of targetsOf(example).filter((a) => a !== '222222222222')) {
+      expect(steps.find((x) => x.account === account && x.what === 'role AWSCloudFormationStackSetExecutionRole')?.status, account).toBe('change');
+      expect(steps.some((x) => x.account === account && x.what.startsWith('managed policy acme-stackset-execution-1') && x.status === 'change'), account).toBe(true);
+    }
+    expect(steps.find((x) => x.what === 'role AWSCloudFormationStackSetAdministrationRole: tag xstack:bootstrap:acme')).toMatchObject({
+      status: 'missing',
+      detail: 'not written: 222222222222 is not ACTIVE in AWS Organizations, and nothing was set up there (above); written by the first run that sets up every account',
+    });
+    expect(await bootstrapState(example, env.aws())).toBe('unknown');
+    // With iamQuotas declared, the quotas read before any write passes it by too, and reads the others.
+    const held = compileOrg(parseOrg(`${readFileSync('parameters/example.yaml', 'utf8')}iamQuotas: { roleTrustPolicyChars: 2048 }\n`, 'parameters/example.yaml'));
+    const quotaSteps = (await bootstrap(held, accountStates(refusedAssume(env.aws(), /::222222222222:role\//), { '222222222222': 'SUSPENDED' }))).filter((x) => x.what === 'IAM quotas the org file declares (iamQuotas)');
+    expect(quotaSteps.find((x) => x.account === '222222222222')).toMatchObject({ status: 'missing', detail: expect.stringMatching(/^not read: account 222222222222 is SUSPENDED in AWS Organizations \(DescribeAccount\), .*; bootstrap sets up nothing there$/) });
+    expect(quotaSteps.filter((x) => x.account !== '222222222222').map((x) => x.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    // Reactivated: set up by the next run, which records it.
+    const again = await bootstrap(example, env.aws());
+    expect(again.find((x) => x.account === '222222222222' && x.what === 'role AWSCloudFormationStackSetExecutionRole')?.status).toBe('change');
+    expect(await bootstrapState(example, env.aws())).toBe('current');
+  });
+
   it("a reader trust that would grow past IAM's quota (bootstrap adds operators, never removes them) is refused, naming the role, the size and the way out, before the execution role's trust drops them", async () => {
     const compiled = compileFile('parameters/example.yaml');
     const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
@@ -1531,6 +1592,21 @@ describe('xstack bootstrap on moto', () => {
     });
     expect(missing['all features of AWS Organizations']).toBe('the organization has feature set CONSOLIDATED_BILLING: enable all features first (aws organizations enable-all-features in the management account: every invited member account accepts its handshake, then the management account finalizes it), then trusted access for StackSets');
     expect(missing['delegated administrator for StackSets']).toBe('callAs DELEGATED_ADMIN runs from a registered member account, and this is the management account (123456789012), which cannot be one: set stackSets.callAs: SELF, or run from the delegated administrator');
+  });
+
+  it("SERVICE_MANAGED: an organization.id that is not the organization DescribeOrganization names is refused before any check, ORGANIZATION_MISMATCH, as SELF_MANAGED is; the caller's own id is not (review s42-bootstrap m1)", async () => {
+    const organizations = new OrganizationsClient(env.aws().clientConfig());
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const id = (await organizations.send(new DescribeOrganizationCommand({}))).Organization!.Id!;
+    const withId = (organizationId: string) => compileOrg(parseOrg(SERVICE_ORG.replace('organization:\n', `organization:\n  id: ${organizationId}\n`), 'service.yaml'));
+    const steps: BootstrapStep[] = [];
+    await expect(bootstrap(withId('o-wrongwrong1'), env.aws(), { onStep: (s) => steps.push(s) })).rejects.toMatchObject({
+      code: 'ORGANIZATION_MISMATCH',
+      message: expect.stringContaining(`service.yaml: organization.id is o-wrongwrong1, but the account bootstrap runs in is a member of organization ${id} (DescribeOrganization)`),
+    });
+    expect(steps.filter((s) => s.what === 'trusted access for StackSets')).toEqual([]);
+    const right = await bootstrap(withId(id), env.aws());
+    expect(right.find((s) => s.what === 'organization root readable (organizations:ListRoots)')?.status).toBe('ok');
   });
 
   it('SERVICE_MANAGED: a target account that is a member of the organization is not reported outside it', async () => {

@@ -3,10 +3,12 @@
  * read it, https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html), scripted: moto evaluates no IAM, so
  * it cannot refuse a read to a caller that may write.
  */
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { describe, expect, it } from 'vitest';
+import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS, needsTemplateBucket } from '../src/limits';
-import { templateBucketName, templateSource, type TemplateStore } from '../src/deploy/template-store';
+import { Aws } from '../src/deploy/clients';
+import { templateBucketName, templateBucketState, templateSource, type TemplateStore } from '../src/deploy/template-store';
+import { startRefusingAws, type RefusingAws } from './support/refusing-aws';
 
 const refused = (status: number) => Object.assign(new Error(status === 404 ? 'NotFound' : 'Forbidden'), { name: status === 404 ? 'NotFound' : 'Forbidden', $metadata: { httpStatusCode: status } });
 
@@ -63,5 +65,48 @@ describe("CloudFormation's limit for a template passed inline: 51,200 bytes (clo
     // One byte over at the end: a three-byte character where an ASCII one would have fit.
     expect(needsTemplateBucket(`${'x'.repeat(51_197)}€`)).toBe(false);
     expect(needsTemplateBucket(`${'x'.repeat(51_198)}€`)).toBe(true);
+  });
+});
+
+/**
+ * The name is global: a bucket of it in another Region answers HeadBucket with S3's redirect (301) or a generic 400,
+ * each with the bucket's Region (API_HeadBucket.html, as test/support/refusing-aws.ts answers `moved-…` and `bad-…`);
+ * bootstrap and deploy refuse it as another's, as they do a 403, not with the SDK's raw error (review s42-bootstrap m3).
+ */
+describe("a template bucket's name taken in another Region", () => {
+  let fake: RefusingAws;
+  beforeAll(async () => {
+    fake = await startRefusingAws();
+  });
+  afterAll(async () => {
+    await fake?.stop();
+  });
+  const s3 = () => new Aws({ region: 'eu-west-1', endpoint: fake.endpoint, credentials: { accessKeyId: 'operator', secretAccessKey: 'operator' }, maxAttempts: 1 }).s3();
+  const name = (start: string) => `${start}-xstack-templates-111111111111-eu-west-1`;
+
+  it("HeadBucket's redirect (301) or 400 naming the bucket's Region is a bucket another account controls; 403 too; 404 none", async () => {
+    expect(await templateBucketState(s3(), name('moved'), '111111111111')).toBe('foreign');
+    expect(await templateBucketState(s3(), name('bad'), '111111111111')).toBe('foreign');
+    expect(await templateBucketState(s3(), name('refused'), '111111111111')).toBe('foreign');
+    expect(await templateBucketState(s3(), name('acme'), '111111111111')).toBe('missing');
+  });
+
+  it("deploy's put answered PermanentRedirect (301, the bucket in another Region) is TEMPLATE_BUCKET_FOREIGN, found by HeadBucket, not the SDK's error", async () => {
+    const calls: string[] = [];
+    const redirect = (name: string) => Object.assign(new Error('The bucket you are attempting to access must be addressed using the specified endpoint.'), { name, $metadata: { httpStatusCode: 301 }, $response: { statusCode: 301, headers: { 'x-amz-bucket-region': 'us-west-2' } } });
+    const client = {
+      send: async (command: unknown) => {
+        calls.push((command as object).constructor.name);
+        if (command instanceof PutObjectCommand) throw redirect('PermanentRedirect');
+        if (command instanceof HeadBucketCommand) throw redirect('Unknown');
+        throw new Error(`unexpected ${String(command)}`);
+      },
+    } as unknown as S3Client;
+    const store: TemplateStore = { s3: client, bucket: templateBucketName('acme', '111111111111', 'eu-west-1'), region: 'eu-west-1', partition: 'aws' };
+    await expect(templateSource(store, 'acme-pipelines', large)).rejects.toMatchObject({
+      code: 'TEMPLATE_BUCKET_FOREIGN',
+      message: expect.stringContaining('or it is in another Region than the one its name is made for (S3 answered HeadBucket with that Region)'),
+    });
+    expect(calls).toEqual(['PutObjectCommand', 'HeadBucketCommand']);
   });
 });

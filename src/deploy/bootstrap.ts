@@ -568,6 +568,8 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   const elsewhere = recorded && !options.emulator ? stackSetsElsewhereError(compiled.org, recorded, { account: identity.Account, region: aws.options.region }) : undefined;
   if (elsewhere) throw elsewhere;
   if (!recorded && !options.emulator) await announceAdministrator(compiled, aws, { account: identity.Account, region: aws.options.region }, report);
+  // Either model: the templates' org-scoped statements are past their thresholds whichever it is (review s42-bootstrap m1).
+  await refuseOtherOrganization(compiled, aws);
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') {
     const { management, outside } = await checkServiceManaged(compiled, aws, identity.Account, report);
     const quotas = await serviceManagedQuotas(compiled, aws, [...(management ? [management] : []), ...outside], options.outputReaderRoleName, report).catch(async (error: unknown) =>
@@ -628,12 +630,14 @@ async function serviceManagedQuotas(compiled: CompiledOrg, aws: Aws, unreachable
     credentials.get(account) ?? credentials.set(account, aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${reader}`, undefined, org.region)).get(account)!;
   // A reader STS refuses (not deployed yet, or not trusting this identity) leaves that account's quotas unread: a
   // missing step saying how to read them, and bootstrap goes on (the template bucket, the other accounts).
-  const unread = (error: AssumeRoleError) =>
-    `not read: ${error.message}; ${
-      readerRoleName === undefined
-        ? setupReaderRefused(org.name, "bootstrap assumes to read each target account's IAM quotas (iamQuotas)", ', or pass --output-reader-role naming a role this identity may assume there that may iam:GetAccountSummary')
-        : `the role --output-reader-role names must be assumable by this identity in every target account and may iam:GetAccountSummary`
-    }`;
+  const unread = (error: unknown) =>
+    !(error instanceof AssumeRoleError)
+      ? undefined
+      : `not read: ${error.message}; ${
+          readerRoleName === undefined
+            ? setupReaderRefused(org.name, "bootstrap assumes to read each target account's IAM quotas (iamQuotas)", ', or pass --output-reader-role naming a role this identity may assume there that may iam:GetAccountSummary')
+            : `the role --output-reader-role names must be assumable by this identity in every target account and may iam:GetAccountSummary`
+        }`;
   // Not the management account nor one outside the organization: no StackSet instance is made there, the setup
   // template's neither (each reported above).
   return quotasRefused(compiled, targetAccounts(compiled).filter((a) => !unreachable.includes(a)), credentialsOf, report, aws, unread);
@@ -795,15 +799,34 @@ async function ensureBucketSettings(s3: S3Client, bucket: string, admin: string,
  * Credentials of the role bootstrap reaches a target account through, assumed through STS in the org's Region
  * (clients.ts assumeRefreshing), whose refusal says what the default role is and what to do instead.
  */
-function accessRole(aws: Aws, org: CompiledOrg['org'], admin: string, account: string, named: string | undefined): AwsCredentialIdentityProvider {
+function accessRole(aws: Aws, org: CompiledOrg['org'], admin: string, account: string, named: string | undefined, organization: OrganizationReads): AwsCredentialIdentityProvider {
   const provider = aws.assumeRefreshing(`arn:${org.partition}:iam::${account}:role/${named ?? DEFAULT_ACCESS_ROLE}`, undefined, org.region);
   return async () => {
     try {
       return await provider();
     } catch (error) {
-      throw await accessRoleRefused(error, aws, account, admin, named);
+      throw await accessRoleRefused(error, aws, account, admin, named, organization);
     }
   };
+}
+
+/**
+ * STS refused an account's access role, and Organizations reports the account not ACTIVE (DescribeAccount's State,
+ * org-reads.ts): no role of it can be assumed. "When an account is closed or suspended, the CloudFormation StackSets
+ * administration role can no longer access the StacksSets execution role in that account"
+ * (https://repost.aws/knowledge-center/cloudformation-removal-stacksets); SUSPENDED: "the account is unusable because
+ * AWS has restricted access" (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_account_state.html).
+ * Bootstrap passes such an account by, says so, and goes on with the others (review s42-bootstrap M1).
+ */
+export class AccountNotActive extends XstackError {
+  constructor(
+    readonly account: string,
+    readonly state: string,
+    readonly role: string,
+    cause: unknown,
+  ) {
+    super('ACCOUNT_NOT_ACTIVE', `account ${account} is ${state} in AWS Organizations (DescribeAccount), and STS refused its access role ${role}: no role of an account that is not ACTIVE can be assumed`, { cause });
+  }
 }
 
 const DEFAULT_ACCESS_ROLE = 'OrganizationAccountAccessRole';
@@ -824,11 +847,15 @@ const CONTROL_TOWER_ACCESS_ROLE = 'AWSControlTowerExecution';
  * https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html): an invited account
  * has none, and another administrator account is not trusted. Any other failure is passed on as it is.
  */
-async function accessRoleRefused(error: unknown, aws: Aws, account: string, admin: string, named: string | undefined): Promise<unknown> {
+async function accessRoleRefused(error: unknown, aws: Aws, account: string, admin: string, named: string | undefined, organization: OrganizationReads): Promise<unknown> {
   const cause = error instanceof AssumeRoleError ? (error.cause as { name?: string } | undefined) : undefined;
   // The root user is refused whatever the role (AssumeRoleError says what to do): no advice about the role.
   if (!(error instanceof AssumeRoleError) || cause?.name !== 'AccessDenied' || isRootRefusal(cause)) return error;
   const role = named ?? DEFAULT_ACCESS_ROLE;
+  // A suspended, closed or closing account refuses every role, and no advice about the role helps. DescribeAccount
+  // answers the management account and delegated administrators only: where it cannot tell (or fails), the advice below.
+  const state = await organization.state(account).catch(() => undefined);
+  if (state !== undefined && state !== 'ACTIVE') return new AccountNotActive(account, state, error.roleArn, error);
   // An account id that is not the organization's (a typo, an example's id) has no role of the organization's making:
   // said first, where the caller may list the members (review s32-walkthrough m5). A list without the caller's own
   // account is no organization's (one the caller may list holds it): not judged.
@@ -873,7 +900,7 @@ async function quotasRefused(
   credentialsOf: (account: string) => AwsCredentialIdentityProvider | undefined,
   report: (s: BootstrapStep) => void,
   aws: Aws,
-  unreachable?: (error: AssumeRoleError) => string,
+  unreachable: (error: unknown) => string | undefined = () => undefined,
 ): Promise<'refused' | undefined> {
   const declared = declaredQuotas(compiled.org);
   if (declared.length === 0) return undefined;
@@ -881,9 +908,11 @@ async function quotasRefused(
   let refused = false;
   await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
     // Where the role that reads them may not be assumed and the caller says how to go on: a missing step, the other
-    // accounts still read (SERVICE_MANAGED: the setup template's reader, which bootstrap does not make).
+    // accounts still read (SERVICE_MANAGED: the setup template's reader, which bootstrap does not make; SELF_MANAGED:
+    // an account that is not ACTIVE).
     const checked = await checkAccountQuotas(aws.iam(credentialsOf(account), compiled.org.region), declared).catch((error: unknown) => {
-      if (unreachable && error instanceof AssumeRoleError) return { unread: unreachable(error) };
+      const unread = unreachable(error);
+      if (unread !== undefined) return { unread };
       throw error;
     });
     if ('unread' in checked) return report({ account, what, status: 'missing', detail: checked.unread });
@@ -906,7 +935,6 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const adminRoleArn = `arn:${org.partition}:iam::${admin}:role/${s.administrationRoleName}`;
   const dry = Boolean(options.dryRun);
   const iam = aws.iam();
-  await refuseOtherOrganization(compiled, aws);
   const held = organizationHeldPolicies(org);
   if (held.length > 0) for (const step of organizationHeldSteps(org, held, admin, await accountsOutsideTheOrg(aws, [...new Set(held.flatMap((h) => h.accounts.map((a) => a.id)))]))) report(step);
   // The compiled templates and the ones the org's StackSets hold now: a deploy that removes names (a renamed pipeline
@@ -925,7 +953,10 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   }
   // Each deployed template with the accounts of its instances: its names are kept in those accounts' policies only.
   const statements = executionPolicy(compiled, deployed.map((d) => ({ template: d.template, accounts: d.accounts })));
-  const credentialsOf = (account: string): AwsCredentialIdentityProvider | undefined => (account === admin ? undefined : accessRole(aws, org, admin, account, options.accessRoleName));
+  const organization = new OrganizationReads(() => aws.organizations());
+  const credentialsOf = (account: string): AwsCredentialIdentityProvider | undefined => (account === admin ? undefined : accessRole(aws, org, admin, account, options.accessRoleName, organization));
+  // Target accounts passed by as not ACTIVE (AccountNotActive): nothing is set up there, so the record is not written.
+  const notActive = new Set<string>();
   // A StackSet's TemplateBody is its latest template; an instance that is not CURRENT may still run an earlier one,
   // whose names the next deploy's retry removes with this role. The names the policy grants now are kept, read before
   // any change, until every instance is CURRENT.
@@ -961,7 +992,8 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       `${problems.join('; ')}. Bootstrap keeps, besides this compile's names, what the org's StackSets still create until a deploy removes it (${kept.length} resources${keptByAccount.size > 0 ? ', and the names granted now while instances are not CURRENT' : ''}), and together they do not fit; nothing was changed: deploy the removal in smaller steps (remove part, bootstrap, deploy, bootstrap, then the rest)`,
     );
   }
-  if ((await quotasRefused(compiled, accounts, credentialsOf, report, aws)) === 'refused') return 'refused';
+  const quotasNotRead = (error: unknown) => (error instanceof AccountNotActive ? `not read: ${error.message}; bootstrap sets up nothing there` : undefined);
+  if ((await quotasRefused(compiled, accounts, credentialsOf, report, aws, quotasNotRead)) === 'refused') return 'refused';
   const sleep = options.sleep ?? pause;
   // A tag step left `missing` (past IAM's 50) keeps the org's tags out of the record (ensureBootstrapTag).
   let tagsLeft = false;
@@ -1028,13 +1060,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   // trusted on the reader role instead, which reads only, so that plan and deploy run as they did.
   const callersOn = (executionRole: RoleRead) =>
     trustedPrincipals(executionRole.current, org.partition, admin).filter((p) => p !== adminRoleArn && !(options.allowDeleteRetained && p === caller));
-  // Accounts the org file no longer targets keep their execution role as it is (above), and get a reader: deploy and
-  // destroy read the instances still there with it (review s28-reader m2).
-  await inTurn(leavingAccounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
-    const accountIam = aws.iam(credentialsOf(account), org.region);
-    if ((await ensureReader(accountIam, account, callersOn(await readRole(accountIam, s.executionRoleName)), report)) === 'refused') trustRefused.add(account);
-  });
-  await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
+  const setUpAccount = async (account: string, report: (s: BootstrapStep) => void) => {
     const accountIam = aws.iam(credentialsOf(account), org.region);
     // The reader role is written first: a reader trust past IAM's quota stops the run before the execution role's
     // trust drops anyone, and a reader whose trust is refused (changed by hand) keeps them on the execution role.
@@ -1076,21 +1102,60 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
       });
     }
     await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, { dry, report, sleep, roleCreated: executionRole === 'created' });
+  };
+  await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
+    try {
+      await setUpAccount(account, report);
+    } catch (error) {
+      if (!(error instanceof AccountNotActive)) throw error;
+      notActive.add(account);
+      report({ account, what: `roles ${s.executionRoleName} and ${readerName}`, status: 'missing', detail: targetNotActiveText(error, org.file) });
+    }
+  });
+  // Accounts the org file no longer targets keep their execution role as it is (above), and get a reader: deploy and
+  // destroy read the instances still there with it (review s28-reader m2). After the target accounts, which none of
+  // them may keep from being set up (review s42-bootstrap M1).
+  await inTurn(leavingAccounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
+    const accountIam = aws.iam(credentialsOf(account), org.region);
+    try {
+      if ((await ensureReader(accountIam, account, callersOn(await readRole(accountIam, s.executionRoleName)), report)) === 'refused') trustRefused.add(account);
+    } catch (error) {
+      if (!(error instanceof AccountNotActive)) throw error;
+      report({ account, what: `role ${readerName}`, status: 'ok', detail: leavingNotActiveText(error) });
+    }
   });
   // Last, once every account is as wanted: what plan and deploy compare with (bootstrapState).
-  if (trustRefused.size === 0) await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites, boundaryPending, tagsLeft);
+  if (trustRefused.size === 0 && notActive.size === 0) await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites, boundaryPending, tagsLeft);
   else {
+    const why = [
+      ...(trustRefused.size > 0 ? [`the execution role's or the reader role's trust was left as it is in ${[...trustRefused].sort().join(', ')} (above), where this org's policies were not given to it`] : []),
+      ...(notActive.size > 0 ? [`${[...notActive].sort().join(', ')} ${notActive.size === 1 ? 'is' : 'are'} not ACTIVE in AWS Organizations, and nothing was set up there (above)`] : []),
+    ];
     report({
       account: admin,
       what: `role ${s.administrationRoleName}: tag ${bootstrapTag(org.prefix)}`,
       status: 'missing',
-      detail: `not written: the execution role's or the reader role's trust was left as it is in ${[...trustRefused].sort().join(', ')} (above), where this org's policies were not given to it; written by the first run that sets up every account`,
+      detail: `not written: ${why.join('; ')}; written by the first run that sets up every account`,
     });
   }
   // Accounts the org file no longer targets too: the deploy that deletes their instances reads them with the reader.
   const readers = [...accounts, ...leavingAccounts].sort().filter((a) => trustWritten.has(a) || policyWritten.has(a));
   if (!dry) await awaitAssumable(aws, org, readers, { trust: trustWritten, policy: policyWritten }, sleep, report);
 }
+
+/**
+ * A target account passed by as not ACTIVE (AccountNotActive): nothing of the org's was set up there, and what to do. A
+ * closed account is SUSPENDED for 90 days ("After 90 days, you can't reopen an account",
+ * https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html), and the deploy that removes it
+ * from the org file removes its instances keeping their stacks (RetainStacks, README "Suspended accounts").
+ */
+const targetNotActiveText = (error: AccountNotActive, file: string) =>
+  `not set up: ${error.message}, so its execution role, execution policies and reader role were neither read nor written, and the StackSets' instances there fail or are skipped. ` +
+  `If the account was closed, remove it from ${file} and deploy within 90 days of its closing (the deploy removes its instances keeping their stacks), then run bootstrap again; if it is reactivated, run bootstrap again`;
+
+/** An account the org file no longer targets passed by as not ACTIVE: its instances go without its reader. */
+const leavingNotActiveText = (error: AccountNotActive) =>
+  `not written: ${error.message}. The org file no longer targets it: the next deploy removes its instances keeping their stacks (RetainStacks), and skips its reads there while Organizations reports it not ACTIVE (README, "Suspended accounts")`;
 
 /**
  * Target accounts worked on at once: one at a time, 1,000 accounts took about an hour (review s15-bootstrap m5);
@@ -1466,7 +1531,12 @@ export async function bootstrapState(compiled: CompiledOrg, aws: Aws): Promise<B
  * https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeOrganization.html): the statements xstack conditions on
  * `aws:ResourceOrgID` or `aws:PrincipalOrgID` with that id (the administration role's past its quota, the event
  * forwarder's, the callers' policies) would match no request of another organization, and pushes would be dropped
- * without an error (review s32-walkthrough m6). Refused before any change; where it cannot be read, not judged.
+ * without an error (review s32-walkthrough m6). Refused before any change; where it cannot be read, not judged. Both
+ * permission models: the forwarder's and the callers' statements are org-scoped past their thresholds whichever it is
+ * (stages/plan.ts organizationHeldPolicies), and "you can define the aws:PrincipalOrgID condition and set the value to
+ * your organization ID … Your organization ID is what sets the access control"
+ * (https://aws.amazon.com/blogs/security/control-access-to-aws-resources-by-using-the-aws-organization-of-iam-principals/;
+ * review s42-bootstrap m1).
  */
 async function refuseOtherOrganization(compiled: CompiledOrg, aws: Aws): Promise<void> {
   const declared = compiled.org.organizationId;

@@ -40,7 +40,7 @@ export type Placement = { ancestors: string[] } | { gone: true } | { unknown: st
 export class OrganizationReads {
   private root?: Promise<string>;
   private placements = new Map<string, Promise<Placement>>();
-  private states = new Map<string, Promise<boolean | undefined>>();
+  private states = new Map<string, Promise<string | undefined>>();
   private management?: Promise<Management>;
   private client?: OrganizationsClient;
 
@@ -124,16 +124,18 @@ export class OrganizationReads {
    * https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeAccount.html
    */
   active(account: string): Promise<boolean | undefined> {
+    // Neither field (a partial answer): no telling, not "suspended", or its instances would never be sent again.
+    return this.state(account).then((state) => (state === undefined ? undefined : state === 'ACTIVE'));
+  }
+
+  /** The account's State as DescribeAccount gives it (Status where it gives no State), read once; undefined where `active` cannot tell. */
+  state(account: string): Promise<string | undefined> {
     let known = this.states.get(account);
     if (!known) {
       known = this.organizations()
         .send(new DescribeAccountCommand({ AccountId: account }))
         .then(
-          (out) => {
-            // Neither field (a partial answer): no telling, not "suspended", or its instances would never be sent again.
-            const state = out.Account?.State ?? out.Account?.Status;
-            return state === undefined ? undefined : state === 'ACTIVE';
-          },
+          (out) => out.Account?.State ?? out.Account?.Status,
           (error: unknown) => {
             if (cannotTell(error)) return undefined;
             throw error;

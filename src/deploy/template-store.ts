@@ -70,7 +70,10 @@ export async function templateSource(store: TemplateStore, stackSet: string, tem
     await store.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: templateBody, ContentType: 'application/x-yaml', ExpectedBucketOwner }));
   } catch (putError) {
     const name = (putError as { name?: string }).name;
-    if (name !== 'NoSuchBucket' && name !== 'AccessDenied') throw putError;
+    // PermanentRedirect (301): "The bucket that you are attempting to access must be addressed using the specified
+    // endpoint" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ErrorCodeBilling.html), a bucket of the name in
+    // another Region, which templateBucketState tells as another's (review s42-bootstrap m3).
+    if (name !== 'NoSuchBucket' && name !== 'AccessDenied' && name !== 'PermanentRedirect') throw putError;
     const state = await templateBucketState(store.s3, store.bucket, ExpectedBucketOwner);
     throw state === 'foreign' ? foreignBucket(store.bucket, ExpectedBucketOwner) : missingBucket(store.bucket, stackSet, templateBody, state);
   }
@@ -107,7 +110,7 @@ const missingBucket = (bucket: string, stackSet: string, body: string, state: 'm
 export const foreignBucket = (bucket: string, owner: string) =>
   new XstackError(
     'TEMPLATE_BUCKET_FOREIGN',
-    `S3 bucket ${bucket} exists but account ${owner} does not own it (S3 refused a call with ExpectedBucketOwner ${owner}: Access Denied), or may not read it (s3:ListBucket): xstack passes no template through a bucket another account controls. If the bucket is yours in another account, delete it; otherwise the name is taken, and templates over ${LIMITS.templateBodyBytes} bytes cannot be deployed from this account and Region`,
+    `S3 bucket ${bucket} exists but account ${owner} does not own it (S3 refused a call with ExpectedBucketOwner ${owner}: Access Denied), may not read it (s3:ListBucket), or it is in another Region than the one its name is made for (S3 answered HeadBucket with that Region): xstack passes no template through a bucket another account controls. If the bucket is yours in another account or Region, delete it; otherwise the name is taken, and templates over ${LIMITS.templateBodyBytes} bytes cannot be deployed from this account and Region`,
   );
 
 /**
@@ -116,6 +119,13 @@ export const foreignBucket = (bucket: string, owner: string) =>
  * 404 for no bucket, and 403 for one another account owns (or, the same
  * answer, one the caller may not list).
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html
+ * Bucket names are global, and a bucket of the name in another Region is answered with the bucket's Region: "You can
+ * make a HeadBucket call on any bucket name to any Region in the partition, and regardless of the permissions on the
+ * bucket, you will receive a response header with the correct bucket location"; "If the bucket doesn't exist or you
+ * don't have permission to access it, the HEAD request returns a generic 400 Bad Request, 403 Forbidden, or 404 Not
+ * Found" (same page), or S3's redirect (301), which the SDK's client does not follow. Any answer but 404 that names a
+ * Region (x-amz-bucket-region) is a bucket there that this call may not use as the administrator's, whose bucket is in
+ * this Region (its name says which): another's (review s42-bootstrap m3).
  */
 export async function templateBucketState(s3: S3Client, bucket: string, expectedOwner: string): Promise<'missing' | 'present' | 'foreign'> {
   try {
@@ -124,7 +134,10 @@ export async function templateBucketState(s3: S3Client, bucket: string, expected
   } catch (error) {
     const status = statusOf(error);
     if (status === 404) return 'missing';
-    if (status === 403) return 'foreign';
+    if (status === 403 || bucketRegionOf(error) !== undefined) return 'foreign';
     throw error;
   }
 }
+
+/** The Region S3 named in an answer's x-amz-bucket-region header (HeadBucket's, above), if it did. */
+const bucketRegionOf = (error: unknown): string | undefined => (error as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['x-amz-bucket-region'];

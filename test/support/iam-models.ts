@@ -31,7 +31,18 @@
  *   OrganizationAccountAccessRole in an account Organizations did not create, where the role does not exist ("The
  *   role … trusts the management account", CreateAccount's RoleName,
  *   https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html), or from an account other
- *   than the management account.
+ *   than the management account; and in an account that is suspended or closed ("When an account is closed or
+ *   suspended, the CloudFormation StackSets administration role can no longer access the StacksSets execution role in
+ *   that account", https://repost.aws/knowledge-center/cloudformation-removal-stacksets; what STS answers there exactly
+ *   is a verify-once item of README's "Not yet").
+ * - `accountStates`: Organizations' DescribeAccount answers the accounts it names with their State, as it does to the
+ *   management account or a delegated administrator:
+ *   "Retrieves Organizations-related information about the specified account. This operation can be called only from
+ *   the organization's management account or by a member account that is a delegated administrator"
+ *   (https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeAccount.html); a closed account is
+ *   SUSPENDED ("When the close account request completes, the status will change to SUSPENDED",
+ *   https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html). moto answers every account
+ *   ACTIVE, or not at all outside an organization. Each DescribeAccount asked is recorded (`asked`).
  */
 import type { Aws } from '../../src/deploy/clients';
 
@@ -266,4 +277,22 @@ export function refusedPolicyVersion(aws: Aws, nth: number, message = 'A managed
     if (context.commandName === 'CreatePolicyVersionCommand' && ++n === nth) throw refusal('LimitExceededException', 409, message);
     return next(args);
   });
+}
+
+/** Organizations' DescribeAccount answers each account of `states` with that State (see the file's comment); others go to moto. */
+export function accountStates(aws: Aws, states: Record<string, string>, asked: string[] = []): Aws {
+  const make = aws.organizations.bind(aws);
+  aws.organizations = () => {
+    const client = make();
+    const model: Middleware = (next, context) => async (args) => {
+      if (context.commandName !== 'DescribeAccountCommand') return next(args);
+      const id = String(args.input.AccountId);
+      asked.push(id);
+      const state = states[id];
+      return state === undefined ? next(args) : { output: { Account: { Id: id, State: state }, $metadata: {} }, response: {} };
+    };
+    client.middlewareStack.add(model as never, { step: 'initialize', name: 'accountStates' });
+    return client;
+  };
+  return aws;
 }
