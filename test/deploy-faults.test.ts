@@ -124,6 +124,51 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     expect(created.OperationId).toBe('xs-create-instances-0a');
   });
 
+  it("KMS's rules on a stack's keys for the execution role: a key whose policy would lock that role out is refused at create; a key held is changed only by a role its current policy admits (review s42-layer L7)", async () => {
+    await prepare(small);
+    const cfn = awsVia().cloudFormation();
+    // The artifact key's shape: the account, narrowed by aws:PrincipalArn to the roles that administer the key.
+    const key = (admins: string, description: string) =>
+      [
+        'Resources:',
+        '  Key:',
+        '    Type: AWS::KMS::Key',
+        '    Properties:',
+        `      Description: ${description}`,
+        '      KeyPolicy:',
+        '        Statement:',
+        '          - Effect: Allow',
+        '            Principal:',
+        "              AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' }",
+        '            Action: [kms:Create*, kms:PutKeyPolicy, kms:Describe*]',
+        '            Resource: "*"',
+        '            Condition:',
+        `              ArnLike: { 'aws:PrincipalArn': { 'Fn::Sub': 'arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${admins}' } }`,
+        '',
+      ].join('\n');
+    const account = '100000000001';
+    const status = async (name: string) => {
+      while (env.proxy.busy > 0) await new Promise((r) => setTimeout(r, 10));
+      const [instance] = (await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? [];
+      return [instance?.Status, instance?.StatusReason ?? ''];
+    };
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'keys', TemplateBody: key('AWSCloudFormationStackSetExecutionRole', 'one') }));
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'keys', Accounts: [account], Regions: [REGION], OperationId: 'create-1' }));
+    expect(await status('keys')).toEqual(['CURRENT', '']);
+    // Renamed at once: the key it holds admits the old execution role only.
+    await cfn.send(new UpdateStackSetCommand({ StackSetName: 'keys', TemplateBody: key('Xs*', 'two'), ExecutionRoleName: 'XsExec', OperationId: 'update-1' }));
+    expect(await status('keys')).toEqual(['OUTDATED', expect.stringContaining('not authorized to perform: kms:PutKeyPolicy')]);
+    // As the old role, naming the new one a key administrator (the deployer's two deploys): then the new role may.
+    await cfn.send(new UpdateStackSetCommand({ StackSetName: 'keys', TemplateBody: key('*', 'two'), ExecutionRoleName: 'AWSCloudFormationStackSetExecutionRole', OperationId: 'update-2' }));
+    expect(await status('keys')).toEqual(['CURRENT', '']);
+    await cfn.send(new UpdateStackSetCommand({ StackSetName: 'keys', TemplateBody: key('Xs*', 'three'), ExecutionRoleName: 'XsExec', OperationId: 'update-3' }));
+    expect(await status('keys')).toEqual(['CURRENT', '']);
+    // A new key whose policy admits another role only: KMS's lockout check refuses the create.
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'locked', TemplateBody: key('KeyAdmin', 'one') }));
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'locked', Accounts: [account], Regions: [REGION], OperationId: 'create-2' }));
+    expect(await status('locked')).toEqual(['OUTDATED', expect.stringContaining('MalformedPolicyDocumentException')]);
+  });
+
   it("a custom name is one name whatever its case for IAM's roles, instance profiles and managed policies (review s21-quotas Q5)", () => {
     const template = (type: string, property: string, name: string) => `Resources:\n  R:\n    Type: ${type}\n    Properties:\n      ${property}: ${name}\n`;
     const key = (type: string, property: string, name: string) => [...customNames(template(type, property, name), '111111111111').keys()][0];

@@ -114,6 +114,17 @@
  *   policy's "principals ... must exist and be visible to KMS" (CreateKey
  *   `Policy`, https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html).
  *   moto checks neither.
+ * - KMS's rules on a stack's keys for the execution role (SELF_MANAGED; the
+ *   role the StackSet or the UpdateStackSet names, which the StackSet keeps):
+ *   a key created or whose policy changes must let that role PutKeyPolicy
+ *   after ("The new key policy will not allow you to update the key policy in
+ *   the future", CreateKey `Policy`), and a key the stack holds is changed
+ *   only as a role its current policy admits ("Unless the key policy
+ *   explicitly allows it, you cannot use IAM policies to allow access to a KMS
+ *   key", https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
+ *   The account (root) as principal is taken as admitting the role, as no IAM
+ *   policy is evaluated here; aws:PrincipalArn conditions are read, other keys
+ *   not (`keyPolicyRefusal`, review s42-layer L7).
  *
  * - SERVICE_MANAGED StackSets: moto creates their stacks hidden (not in the
  *   target account's CloudFormation), so their stacks could not be read. The layer
@@ -441,6 +452,92 @@ import { conditionHolds } from '../../src/cfn/account-switch';
 import { sha256 } from '../../src/hash';
 import { parse as parseYaml } from 'yaml';
 import { failureTolerance, maxConcurrency, preferencesFromQuery, strictMode, type ModelClock, type OperationPreferences } from './operation-time';
+
+/**
+ * A resolver of a template's values as one account's stack reads them: literals, `Fn::If` on the template's
+ * conditions (on AWS::AccountId; AWS::NoValue drops the item), `Ref` of a parameter (a comma-separated value is a
+ * list), `Fn::Sub` with the pseudo parameters and parameters; anything else (a GetAtt) resolves to nothing.
+ */
+function valuesIn(conditions: Record<string, unknown> | undefined, values: Record<string, string>, account: string, region: string): (v: unknown) => string[] {
+  const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::AccountId': account, 'AWS::Region': region };
+  const resolve = (v: unknown): string[] => {
+    if (typeof v === 'string') return [v];
+    if (Array.isArray(v)) return v.flatMap(resolve);
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (Array.isArray(o['Fn::If'])) {
+        const [condition, yes, no] = o['Fn::If'] as [string, unknown, unknown];
+        return resolve(conditionHolds(conditions, condition, account) ? yes : no);
+      }
+      if (typeof o.Ref === 'string') return o.Ref.startsWith('AWS::') ? (pseudo[o.Ref] ? [pseudo[o.Ref]] : []) : (values[o.Ref] ?? '').split(',').filter(Boolean);
+      if (typeof o['Fn::Sub'] === 'string') return [(o['Fn::Sub'] as string).replace(/\$\{([^}]+)\}/g, (_m, n: string) => pseudo[n] ?? values[n] ?? `\${${n}}`)];
+    }
+    return [];
+  };
+  return resolve;
+}
+
+/**
+ * KMS's rules on a stack's keys, for the execution role CloudFormation acts as (SELF_MANAGED: "the execution role"
+ * the StackSet or its update names; moto checks neither rule):
+ * - A key created, or its policy changed, must keep letting that caller change the policy: "the key policy must allow
+ *   the calling principal to make a subsequent PutKeyPolicy request on the KMS key", else
+ *   MalformedPolicyDocumentException (CreateKey and PutKeyPolicy, `Policy`,
+ *   https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html).
+ * - A key the stack holds and the update changes is changed as that caller, which its current policy must allow:
+ *   "Unless the key policy explicitly allows it, you cannot use IAM policies to allow access to a KMS key"
+ *   (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
+ * A statement allows the role when it allows kms:PutKeyPolicy (or kms:*, *) to the role's ARN, or to the account
+ * (root, which delegates to IAM: the layer evaluates no IAM policy and takes it as allowed), and any aws:PrincipalArn
+ * it is conditioned on matches the role's ARN. Other condition keys are not read. The first refusal, or undefined.
+ */
+function keyPolicyRefusal(newTemplate: string, currentTemplate: string | undefined, values: Record<string, string>, account: string, region: string, role: string): string | undefined {
+  const keysOf = (body: string | undefined) => {
+    let template: { Conditions?: Record<string, unknown>; Resources?: Record<string, { Type?: string; Condition?: string; Properties?: { KeyPolicy?: unknown } }> } | undefined;
+    try {
+      template = body === undefined ? undefined : parseYaml(body);
+    } catch {
+      return new Map<string, { resource: unknown; policy: unknown; resolve: (v: unknown) => string[] }>();
+    }
+    const resolve = valuesIn(template?.Conditions, values, account, region);
+    return new Map(
+      Object.entries(template?.Resources ?? {})
+        .filter(([, r]) => r.Type === 'AWS::KMS::Key' && (!r.Condition || conditionHolds(template?.Conditions, r.Condition, account)))
+        .map(([id, r]) => [id, { resource: r, policy: r.Properties?.KeyPolicy, resolve }]),
+    );
+  };
+  const roleArn = `arn:aws:iam::${account}:role/${role}`;
+  const allows = (key: { policy: unknown; resolve: (v: unknown) => string[] }) => {
+    const listed = (v: unknown) => (v === undefined ? [] : key.resolve(v));
+    const statements = (key.policy as { Statement?: unknown } | undefined)?.Statement;
+    return (Array.isArray(statements) ? statements : [statements]).some((st: { Effect?: string; Action?: unknown; Principal?: unknown; Condition?: Record<string, Record<string, unknown>> } | undefined) => {
+      if (st?.Effect !== 'Allow' || !listed(st.Action).some((a) => /^(\*|kms:\*|kms:PutKeyPolicy)$/i.test(a))) return false;
+      const principal = st.Principal;
+      const principals = principal === '*' ? ['*'] : listed((principal as { AWS?: unknown } | undefined)?.AWS);
+      const admitted = principals.some((p) => p === '*' || p === roleArn || p === account || p === `arn:aws:iam::${account}:root`);
+      const arnConditions = Object.entries(st.Condition ?? {}).flatMap(([operator, keys]) =>
+        Object.entries(keys ?? {})
+          .filter(([k]) => k.toLowerCase() === 'aws:principalarn')
+          .map(([, v]) => ({ like: /Like$/.test(operator), values: listed(v) })),
+      );
+      const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+      return admitted && arnConditions.every((c) => c.values.some((v) => (c.like ? glob(v).test(roleArn) : v === roleArn)));
+    });
+  };
+  const current = keysOf(currentTemplate);
+  for (const [id, key] of keysOf(newTemplate)) {
+    const held = current.get(id);
+    const changed = held === undefined || JSON.stringify(held.resource) !== JSON.stringify(key.resource);
+    if (!changed) continue;
+    if (held && !allows(held)) {
+      return `ResourceLogicalId:${id}, ResourceType:AWS::KMS::Key, ResourceStatusReason:User: arn:aws:sts::${account}:assumed-role/${role}/cloudformation is not authorized to perform: kms:PutKeyPolicy on this resource because no resource-based policy allows the kms:PutKeyPolicy action (Service: Kms, Status Code: 400, Request ID: xstack-proxy)`;
+    }
+    if (!allows(key)) {
+      return `ResourceLogicalId:${id}, ResourceType:AWS::KMS::Key, ResourceStatusReason:The new key policy will not allow you to update the key policy in the future. (Service: Kms, Status Code: 400, Error Code: MalformedPolicyDocumentException, Request ID: xstack-proxy)`;
+    }
+  }
+  return undefined;
+}
 
 export interface Faults {
   seed: number;
@@ -793,6 +890,7 @@ const RETAINED_KEY = '#retained#';
 
 const MUTATING: Record<string, Action> = { CreateStackInstances: 'CREATE', UpdateStackInstances: 'UPDATE', DeleteStackInstances: 'DELETE', UpdateStackSet: 'UPDATE' };
 const DEFAULT_ADMIN_ROLE = /:role\/AWSCloudFormationStackSetAdministrationRole$/;
+const DEFAULT_EXECUTION_ROLE = 'AWSCloudFormationStackSetExecutionRole';
 
 export class StackSetsProxy {
   private server?: Server;
@@ -1825,6 +1923,8 @@ export class StackSetsProxy {
       if (created && !DEFAULT_ADMIN_ROLE.test(created) && !params.get('AdministrationRoleARN')) {
         return cfnError('ValidationError', 'You must specify AdministrationRoleARN: this StackSet was created with a customized administration role');
       }
+      // The StackSet keeps the roles an update names, even when its operation fails (as it keeps the template, above).
+      if (params.get('ExecutionRoleName')) this.executionRoles.set(name, params.get('ExecutionRoleName')!);
     }
     // An UpdateStackSet of a service-managed StackSet names its instances' accounts by DeploymentTargets when it names
     // any ("[Service-managed permissions] The Organizations accounts in which to update associated stack instances",
@@ -2147,6 +2247,13 @@ export class StackSetsProxy {
       ...(o.overlays.get(account)?.phantom?.overrides ?? o.motoInstances.get(account) ?? {}),
       ...parameterList(o.params, 'ParameterOverrides'),
     };
+    // The execution role the operation runs as: an UpdateStackSet's, or the one the StackSet holds (see the header, KMS).
+    const executionRole = o.action === 'UpdateStackSet' ? (o.params.get('ExecutionRoleName') ?? this.executionRoles.get(o.name)) : this.executionRoles.get(o.name);
+    const keyRefusal = this.serviceManaged.has(o.name) ? undefined : keyPolicyRefusal(o.template, this.applied.get(account)?.get(o.name), values, account, o.region, executionRole ?? DEFAULT_EXECUTION_ROLE);
+    if (keyRefusal) {
+      this.counts.failedAccounts++;
+      return failed(keyRefusal);
+    }
     const invalid = await this.invalidPrincipal(o.template, values, account, o.region, o.headers);
     if (!invalid) return 'ok';
     this.counts.invalidPrincipals++;
@@ -2628,26 +2735,9 @@ export class StackSetsProxy {
     } catch {
       return undefined;
     }
-    const partition = 'aws';
     const principals: string[] = [];
-    const resolve = (v: unknown): string[] => {
-      if (typeof v === 'string') return [v];
-      if (Array.isArray(v)) return v.flatMap(resolve);
-      if (v && typeof v === 'object') {
-        const o = v as Record<string, unknown>;
-        // The template's choice for this account (conditions on AWS::AccountId; AWS::NoValue drops the item).
-        if (Array.isArray(o['Fn::If'])) {
-          const [condition, yes, no] = o['Fn::If'] as [string, unknown, unknown];
-          return resolve(conditionHolds(conditions, condition, account) ? yes : no);
-        }
-        if (typeof o.Ref === 'string') return o.Ref.startsWith('AWS::') ? [] : (values[o.Ref] ?? '').split(',').filter(Boolean);
-        if (typeof o['Fn::Sub'] === 'string') {
-          const pseudo: Record<string, string> = { 'AWS::Partition': partition, 'AWS::AccountId': account, 'AWS::Region': region };
-          return [(o['Fn::Sub'] as string).replace(/\$\{([^}]+)\}/g, (_m, n: string) => pseudo[n] ?? values[n] ?? `\${${n}}`)];
-        }
-      }
-      return [];
-    };
+    const conditions = (template as { Conditions?: Record<string, unknown> })?.Conditions;
+    const resolve = valuesIn(conditions, values, account, region);
     const walk = (node: unknown) => {
       if (Array.isArray(node)) return node.forEach(walk);
       if (!node || typeof node !== 'object') return;
@@ -2656,7 +2746,6 @@ export class StackSetsProxy {
         else walk(v);
       }
     };
-    const conditions = (template as { Conditions?: Record<string, unknown> })?.Conditions;
     // A resource exists only where its condition holds (a family's unit, src/stages/family.ts).
     for (const r of Object.values((template as { Resources?: Record<string, { Condition?: string }> })?.Resources ?? {})) {
       if (!r.Condition || conditionHolds(conditions, r.Condition, account)) walk(r);
