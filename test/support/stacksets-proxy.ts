@@ -449,6 +449,7 @@ import { CodeCommitClient, CreateRepositoryCommand, GetRepositoryCommand } from 
 import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { conditionHolds } from '../../src/cfn/account-switch';
+import { globRegExp } from '../../src/checks/service-authorization';
 import { sha256 } from '../../src/hash';
 import { parse as parseYaml } from 'yaml';
 import { failureTolerance, maxConcurrency, preferencesFromQuery, strictMode, type ModelClock, type OperationPreferences } from './operation-time';
@@ -520,8 +521,7 @@ function keyPolicyRefusal(newTemplate: string, currentTemplate: string | undefin
           .filter(([k]) => k.toLowerCase() === 'aws:principalarn')
           .map(([, v]) => ({ like: /Like$/.test(operator), values: listed(v) })),
       );
-      const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-      return admitted && arnConditions.every((c) => c.values.some((v) => (c.like ? glob(v).test(roleArn) : v === roleArn)));
+      return admitted && arnConditions.every((c) => c.values.some((v) => (c.like ? globRegExp(v).test(roleArn) : v === roleArn)));
     });
   };
   const current = keysOf(currentTemplate);
