@@ -31,6 +31,7 @@ import { desiredStackSets } from '../src/deploy/desired';
 import { sha256 } from '../src/hash';
 import { planStages } from '../src/stages/plan';
 import { CHECKED_RULES } from '../src/checks/policy-checks';
+import { escapeHtml } from '../src/audit/html';
 import { RULES, TEMPLATE_RULES } from '../src/checks/rules';
 import { SERVICE_AUTHORIZATION_RULES } from '../src/checks/service-authorization';
 import { compileFile, compileGenerated, ORG_FILES, tempDir } from './helpers';
@@ -65,6 +66,13 @@ describe('the security checks the report lists', () => {
         const row = checks.split('\n').find((l) => l.startsWith(`| ${r.id} `) || l.startsWith(`| [${r.id}](`));
         expect(row, `${r.id} in the Markdown checks table`).toContain(`| ${r.description} | pass |`);
         expect(html, `${r.id} in the HTML checks table`).toMatch(new RegExp(`<td>(<a href="[^"]*">)?${r.id}(</a>)?</td>`));
+      }
+      // A rule that follows a page links its id to that page, in both forms (review s42-mutations-4 PC2).
+      const pages = [...RULES, ...TEMPLATE_RULES, ...SERVICE_AUTHORIZATION_RULES].flatMap((r) => ('source' in r && typeof r.source === 'string' ? [[r.id, r.source] as const] : []));
+      expect(pages.length).toBeGreaterThan(3);
+      for (const [id, page] of pages) {
+        expect(checks, `${id} in the Markdown checks table`).toContain(`| [${id}](${page}) |`);
+        expect(html, `${id} in the HTML checks table`).toContain(`<td><a href="${escapeHtml(page)}">${id}</a></td>`);
       }
     });
   }

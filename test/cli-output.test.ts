@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers';
+import { workTreeOf } from '../src/org/recorded-path';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 
 const CLI = resolve('.build/src/cli.js');
@@ -59,6 +60,23 @@ describe('the org file as the outputs record it', () => {
     expect(inside).toEqual(typed);
     expect(JSON.parse(typed['manifest.json']).source.orgFile).toBe('parameters/example.yaml');
     expect(Object.values(typed).some((text) => text.includes(tree))).toBe(false);
+  });
+
+  it("outside a git work tree: as typed when it is relative and inside the current folder, else by its name alone, never with '..' (review s42-mutations-4 RC1)", () => {
+    const folder = tempDir('no-work-tree');
+    expect(workTreeOf(folder), 'the temporary folder is in no git work tree').toBeUndefined();
+    mkdirSync(join(folder, 'parameters'));
+    mkdirSync(join(folder, 'run'));
+    for (const name of ['example.yaml', 'example.layout.json']) copyFileSync(join('parameters', name), join(folder, 'parameters', name));
+    const recorded = (args: string[], cwd: string) => {
+      const out = tempDir('recorded-outside');
+      const run = xstack(['compile', ...args, '--out', out], cwd);
+      expect(run.status, run.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(out, 'example', 'manifest.json'), 'utf8')).source.orgFile;
+    };
+    expect(recorded(['parameters/example.yaml'], folder)).toBe('parameters/example.yaml');
+    expect(recorded(['../parameters/example.yaml'], join(folder, 'run'))).toBe('example.yaml');
+    expect(recorded([join(folder, 'parameters', 'example.yaml')], process.cwd())).toBe('example.yaml');
   });
 });
 

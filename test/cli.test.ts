@@ -4,12 +4,14 @@
 // 127.0.0.1: no credentials, an unknown profile, a closed local port.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { load } from 'js-yaml';
 import { fitLine } from '../src/deploy/command';
 import { isAwsEndpoint } from '../src/aws/endpoint';
+import { userMessage } from '../src/errors';
 import { runCli, tempDir } from './helpers';
 
 const CLI = resolve('.build/src/cli.js');
@@ -109,6 +111,8 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
     // Refused before any emulator starts (review s39-readme n5).
     ['--local with --endpoint, which it would ignore', ['plan', EXAMPLE, '--local', '--endpoint', 'http://127.0.0.1:1'], 'xstack: --local runs against a local AWS with its own endpoint and credentials, so --endpoint would be ignored; give --local, or --endpoint\n'],
     ['--local with --profile and --endpoint', ['deploy', EXAMPLE, '--local', '--profile', 'p', '--endpoint', 'http://127.0.0.1:1'], 'xstack: --local runs against a local AWS with its own endpoint and credentials, so --endpoint and --profile would be ignored; give --local, or --endpoint and --profile\n'],
+    // Refused before the local AWS starts: a port is 1 to 65535, and without --port it takes a free one (review s42-mutations-4 LC1).
+    ...['0', '65536', '80a'].map((port) => [`local --port ${port}`, ['local', '--port', port], `xstack: option '--port <N>' argument '${port}' is invalid. not a port number (1-65535)\n(run 'xstack local --help' for usage)\n`] as [string, string[], string]),
   ])('%s', (_name, args, expected) => {
     const run = xstack(args);
     expect(run.status, run.stderr).toBe(64);
@@ -191,11 +195,73 @@ describe('user errors: one line, exit 1, no stack trace', () => {
     }
   });
 
+  it("a --profile defined only in the shared credentials file, or as [default] in the config, is found: 'gave no credentials', not 'no such profile' (review s42-mutations-4 ER3, CS2)", () => {
+    const env = isolatedEnv();
+    // A key id without its secret: the SDK finds the profile and no credentials in it.
+    writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE!, '[keys-only]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n');
+    writeFileSync(env.AWS_CONFIG_FILE!, '[default]\nregion = eu-west-1\n');
+    for (const profile of ['keys-only', 'default']) {
+      const run = xstack(['verify', EXAMPLE, '--profile', profile, '--endpoint', 'http://127.0.0.1:9'], env);
+      expect(run.status).toBe(1);
+      expect(run.stderr, profile).toMatch(new RegExp(`^xstack: AWS profile '${profile}' gave no credentials \\(.+\\); if it signs in with IAM Identity Center, run 'aws sso login --profile ${profile}'\\n$`));
+    }
+  });
+
+  it("an IAM Identity Center profile without a live session (never signed in, or expired): 'gave no credentials', with 'aws sso login' for it (review s42-mutations-4 ER9)", () => {
+    const env = isolatedEnv();
+    writeFileSync(env.AWS_CONFIG_FILE!, '[profile sso]\nsso_start_url = https://example.awsapps.com/start\nsso_region = eu-west-1\nsso_account_id = 111111111111\nsso_role_name = Developer\nregion = eu-west-1\n');
+    const run = xstack(['verify', EXAMPLE, '--profile', 'sso', '--endpoint', 'http://127.0.0.1:9'], env);
+    expect(run.status).toBe(1);
+    oneLine(run.stderr);
+    // The SDK's CredentialsProviderError says 'The SSO session associated with this profile is invalid', not 'could not load credentials'.
+    expect(run.stderr).toMatch(/^xstack: AWS profile 'sso' gave no credentials \(.*SSO session.*\); if it signs in with IAM Identity Center, run 'aws sso login --profile sso'\n$/);
+  });
+
   it('an unreachable endpoint', async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
     const run = xstack(['plan', EXAMPLE, '--endpoint', endpoint], isolatedEnv({ AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' }));
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(`xstack: cannot reach ${endpoint} (ECONNREFUSED); check --endpoint / AWS_ENDPOINT_URL, the network and any proxy\n`);
+  });
+
+  it('an endpoint whose host name does not resolve (ENOTFOUND, a typo in --endpoint) is said as unreachable, naming it (review s42-mutations-4 ER6)', () => {
+    // As Node's resolver fails it (getaddrinfo): no file system path, so not read as a file's error.
+    const error = Object.assign(new Error('getaddrinfo ENOTFOUND cloudformaton.eu-west-1.amazonaws.com'), { code: 'ENOTFOUND', errno: -3008, syscall: 'getaddrinfo', hostname: 'cloudformaton.eu-west-1.amazonaws.com' });
+    expect(userMessage(error, { endpoint: 'https://cloudformaton.eu-west-1.amazonaws.com' })).toBe(
+      'cannot reach https://cloudformaton.eu-west-1.amazonaws.com (ENOTFOUND); check --endpoint / AWS_ENDPOINT_URL, the network and any proxy',
+    );
+    // Wrapped as a cause, as a client may wrap it.
+    expect(userMessage(new Error('request failed', { cause: error }), {})).toBe('cannot reach the AWS endpoint (ENOTFOUND); check --endpoint / AWS_ENDPOINT_URL, the network and any proxy');
+  });
+
+  it('a call AWS refuses (403 AccessDenied) is one line naming the error AWS gave, not an internal error (review s42-mutations-4 ER8)', async () => {
+    // An endpoint that refuses every call as AWS's query protocol does (STS, IAM, CloudFormation), or its JSON protocol.
+    const server = createHttpServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        if (request.headers['x-amz-target']) {
+          response.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'AccessDeniedException' });
+          response.end(JSON.stringify({ __type: 'AccessDeniedException', message: 'User: arn:aws:iam::111111111111:user/someone is not authorized to perform this action' }));
+          return;
+        }
+        response.writeHead(403, { 'content-type': 'text/xml' });
+        response.end('<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::111111111111:user/someone is not authorized to perform this action</Message></Error><RequestId>1</RequestId></ErrorResponse>');
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const child = spawn('node', [CLI, 'plan', EXAMPLE, '--endpoint', endpoint], { env: isolatedEnv({ AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' }) });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const status = await new Promise<number | null>((done) => child.on('close', done));
+      expect(status, stderr).toBe(1);
+      expect(stderr).not.toMatch(/internal error|\n\s+at /);
+      // A note of a read that was refused may come first; the last line is the refusal.
+      expect(stderr.trimEnd().split('\n').pop()).toMatch(/^xstack: AWS refused a call: AccessDenied(Exception)?: User: arn:aws:iam::111111111111:user\/someone is not authorized to perform this action$/);
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
   });
 
   it('an invalid org file: the problems, and that nothing was written (the output folder does not exist, so nothing was "left as it was")', () => {

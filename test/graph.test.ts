@@ -7,6 +7,7 @@ import { provePrincipals, roleIndex } from '../src/stages/proof';
 import { Resolver } from '../src/audit/resolve';
 import { loadOrgFile } from '../src/org/load';
 import { compileFile } from './helpers';
+import { rolloutSvg } from '../src/audit/svg';
 
 describe('stage graph of the example org', () => {
   const { rollout, stages } = compileFile('parameters/example.yaml');
@@ -45,6 +46,22 @@ describe('stage graph of the example org', () => {
     expect(template.Resources.PaymentsApiPipeline.Condition).toBe('RunsPaymentsApi');
     expect(template.Resources.WebAppPipeline.Condition).toBeUndefined();
     expect(JSON.stringify(template.Resources.PaymentsApiPipeline)).toContain('{"Fn::If":["AccountProd","main",""]}');
+  });
+
+  it("the report's rollout graph draws one arrow for each stage a stage uses, from the producer's box to the user's (review s42-mutations-4 SV1)", () => {
+    const svg = rolloutSvg(stages, rollout);
+    const boxes = new Map([...svg.matchAll(/<title>([^:<]+):[^<]*<\/title><rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)"/g)].map((m) => [m[1], m.slice(2).map(Number)]));
+    expect([...boxes.keys()].sort()).toEqual(stages.map((s) => s.id).sort());
+    const arrows = [...svg.matchAll(/<path d="M(\d+),(\d+) C[^"]* (\d+),(\d+)" class="edge"/g)].map((m) => m.slice(1).map(Number));
+    const expected = stages.flatMap((s) => (rollout.dependsOn.get(s.id) ?? []).map((producer) => [producer, s.id]));
+    expect(expected.length).toBeGreaterThan(5);
+    // Each arrow leaves the middle of its producer's right side and ends (its head) at the middle of the user's left side.
+    const drawn = arrows.map(([x1, y1, x2, y2]) => {
+      const at = (x: number, y: number) => [...boxes].find(([, [bx, by, , h]]) => x === bx && y === by + h / 2)?.[0];
+      const from = [...boxes].find(([, [bx, by, w, h]]) => x1 === bx + w && y1 === by + h / 2)?.[0];
+      return [from, at(x2 + 6, y2)];
+    });
+    expect(drawn.map((a) => a.join(' -> ')).sort()).toEqual(expected.map((a) => a.join(' -> ')).sort());
   });
 });
 

@@ -232,6 +232,21 @@ describe('the access needs table (developers and CI through git-remote-codecommi
     }
   });
 
+  it("a role name pattern with '?' is asked with a name it matches: the developers' path is proved, another role still refused (review s42-mutations-4 SA1)", () => {
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    const variant = parseOrg(example.replace('roleNames: ["AWSReservedSSO_Developer_*"]\n        sso: true\n', 'roleNames: ["dev-?"]\n'), 'example.yaml');
+    const analysis = analyseAccess(variant, planStages(variant));
+    expect(analysis.problems).toEqual([]);
+    const asked = (need: string) => analysis.results.filter((r) => r.path.need === need);
+    expect(asked('developers-assume').length).toBeGreaterThan(0);
+    for (const r of asked('developers-assume')) {
+      expect(r.allowed, r.path.purpose).toBe(true);
+      // '?' is one character: the sample is dev- and one more.
+      expect(r.path.principal.kind === 'aws' && /:role\/dev-.$/.test(r.path.principal.arn), r.path.purpose).toBe(true);
+    }
+    for (const r of asked('developers-assume-other-role')) expect(r.allowed, r.path.purpose).toBe(false);
+  });
+
   it('the protected-branch Deny names every CodeCommit action IAM lets codecommit:References narrow at the Write level, and the proof asks each one the developers are granted', () => {
     const codecommit = serviceData('codecommit')!;
     const writes = codecommit

@@ -6,6 +6,7 @@ import { planStages } from '../src/stages/plan';
 import { azIdPrefix } from '../src/aws/partitions';
 import { OrgFileError, XstackError, formatProblem } from '../src/errors';
 import { decodeOrgFile, loadOrgFile, MAX_ORG_FILE_BYTES, parseOrg } from '../src/org/load';
+import { codePoint, spaceName } from '../src/org/spaces';
 import { tempDir } from './helpers';
 import { accountByName, repositoryByName, type Account, type Org } from '../src/org/model';
 
@@ -309,6 +310,8 @@ const exampleMistakes: Array<[string, Record<number, string>, string[]]> = [
     [`example.yaml:73:6: (yaml): 'requireMfa' is indented 5 spaces, which does not match its siblings ('assumedBy', 'maxSessionHours', 'protectedBranches', …) at 4 spaces; expected 4 spaces before 'requireMfa', ${SIBLINGS}`],
   ],
   ["a list item's key without its ':'", { 70: '      - account tools' }, ["example.yaml:70:9: (yaml): the ':' after 'account' is missing; expected 'account: tools'"]],
+  // Its item's other keys below are its siblings, not keys it holds (review s42-mutations-4 SY11).
+  ["a list item's key without its ':' or value, its item's other keys below", { 70: '      - account' }, ["example.yaml:70:9: (yaml): the ':' after 'account' is missing; expected 'account: <value>'"]],
   ["an unclosed '['", { 7: '  region: [eu-west-1' }, ["example.yaml:7:11: (yaml): a '[' is not closed (it opens here); expected a ']' after the list's last item"]],
   ["an unclosed '{' followed by keys", { 5: '  id: {o-a1b2c3d4e5' }, ["example.yaml:5:7: (yaml): a '{' is not closed (it opens here); expected a '}' after the mapping's last entry"]],
   ['an unclosed quote', { 7: "  region: 'eu-west-1" }, ["example.yaml:7:11: (yaml): a quoted value is not closed (it opens here); expected a closing ' at the end of the value"]],
@@ -364,6 +367,14 @@ const pastedSpaces: Array<[string, Record<number, string>, string[]]> = [
     ["example.yaml:31:49: (yaml): a no-break space (U+00A0) before the '#' (a comment starts only after a plain space or a tab, so the '#' and what follows join the value), which YAML does not take as a space; expected a plain space, or quotes around the value if the # is its text"],
   ],
   ["a no-break space in a '[' list", { 71: `        roleNames: [${NBSP}"AWSReservedSSO_Developer_*"]` }, ["example.yaml:71:21: (yaml): a no-break space (U+00A0) next to the '[', which YAML does not take as a space; expected a plain space"]],
+  // Before the closing ']' too, not only after the opening '[' (review s42-mutations-4 SP7).
+  ["a no-break space before a '[' list's ']'", { 71: `        roleNames: ["AWSReservedSSO_Developer_*"${NBSP}]` }, ["example.yaml:71:49: (yaml): a no-break space (U+00A0) next to the ']', which YAML does not take as a space; expected a plain space"]],
+  // A block scalar's text ends at the first line not further right than its key: the next key is scanned (review s42-mutations-4 SP4).
+  [
+    "a no-break space in the key after a block scalar, at the block's own key's column",
+    { 30: `    description: |\n      Customer-facing web application\n    account:${NBSP}shared-services`, 31: '' },
+    ["example.yaml:32:13: (yaml): a no-break space (U+00A0) after the ':', which YAML does not take as a space; expected a plain space"],
+  ],
   // Not a space: the key reads as the right one, so the did-you-mean says which character differs.
   ['a Cyrillic о in a key', { 7: '  regi\u043en: eu-west-1' }, ["example.yaml:7:3: organization.regi\u043en: unknown key 'regi\u043en' (character 5 is U+043E, not an ASCII character; did you mean 'region'?); expected one of: id, partition, region"]],
   ['a Cyrillic е in an account name', { 13: '  d\u0435v:' }, [expect.stringMatching(/^example\.yaml:13:3: accounts\.d\u0435v: 'd\u0435v' is not a valid name \(character 2 is U\+0435, not an ASCII character\); expected an account name/) as unknown as string]],
@@ -395,6 +406,23 @@ describe('spaces YAML does not take as spaces, pasted from a page', () => {
     expect(starts.repositories[0].description).toBe(`${NBSP}Customer-facing ${NBSP}web application`);
     const block = parseOrg(exampleWith({ 31: `    description: |\n      Customer-facing${NBSP}web\n      ${NBSP}application` }), 'example.yaml');
     expect(block.repositories[0].description).toBe(`Customer-facing${NBSP}web\n${NBSP}application\n`);
+    // A comment starts after a tab as after a space (YAML's s-separate-in-line is spaces or tabs): what follows its '#'
+    // is the comment's, a no-break space before a '#' in it too (review s42-mutations-4 SP5).
+    const tabbed = parseOrg(exampleWith({ 27: `    role: tools\t# see${NBSP}#42` }), 'example.yaml');
+    expect(accountByName(tabbed, 'tools').role).toBe('tools');
+  });
+
+  it("every space separator Unicode has but the space (category Zs), and the zero-width ones, is said in the indentation, named (review s42-mutations-4 SP1)", () => {
+    const zs = Array.from({ length: 0x10000 }, (_, code) => String.fromCharCode(code)).filter((c) => c !== ' ' && /\p{Zs}/u.test(c));
+    const odd = [...zs, '\u200b', '\ufeff'];
+    expect(odd.map(codePoint)).toHaveLength(18);
+    for (const c of odd) {
+      expect(spaceName(c), codePoint(c)).toBeDefined();
+      const expected = c === '\u200b' || c === '\ufeff' ? 'nothing there (delete it)' : 'a plain space';
+      expect(problemsOf(exampleWith({ 14: `${c}   id: "222222222222"` }), 'example.yaml'), codePoint(c)).toEqual([
+        `example.yaml:14:1: (yaml): ${spaceName(c)} in the indentation, which YAML does not take as a space; expected ${expected}`,
+      ]);
+    }
   });
 });
 

@@ -8,6 +8,7 @@
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html); a condition this judge
  * does not read fails the test rather than pass.
  */
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { bootstrap } from '../src/deploy/bootstrap';
+import { setupVerdict } from '../src/deploy/setup-verdict';
 import type { Aws } from '../src/deploy/clients';
 import { readerPolicy } from '../src/deploy/reader-policy';
 import { actionData } from '../src/checks/iam-data';
@@ -311,11 +313,47 @@ describe('setup: the SERVICE_MANAGED reader role (review s32-walkthrough M3)', (
     }
   });
 
+  it("may read its own role in every target account: the setup tag a refused read looks up to say which compile's file the account runs (src/deploy/setup-verdict.ts; review s42-mutations-4 SMR3)", () => {
+    // moto evaluates no IAM: the rollout test's verdicts read the tag whatever this policy says, so it is judged here.
+    expect(compiled.setup.role).toBe('acme-xstack-reader');
+    for (const account of accounts) {
+      expect(allowedBy(setupPolicy(compiled, READER_ROLE_FILE, account), 'iam:GetRole', `arn:aws:iam::${account}:role/${compiled.setup.role}`), account).toBeDefined();
+    }
+  });
+
   it("names no other account: a source account's repository is read in the account the stack runs in only", () => {
     const [source] = compiled.org.accounts.filter((a) => a.role === 'source');
     const repository = compiled.org.repositories[0];
     const policy = setupPolicy(compiled, READER_ROLE_FILE, '999999999999');
     expect(allowedBy(policy, 'codecommit:GetRepository', `arn:aws:codecommit:${compiled.org.region}:999999999999:${repository.name}`)).toBeDefined();
     expect(allowedBy(policy, 'codecommit:GetRepository', `arn:aws:codecommit:${compiled.org.region}:${source.id}:${repository.name}`)).toBeUndefined();
+  });
+});
+
+describe("setup: what a refusal through the setup role says of the deployed file (src/deploy/setup-verdict.ts)", () => {
+  const setup = { path: 'setup/reader-role.yaml', role: 'acme-xstack-reader', digest: 'a'.repeat(64) };
+  const file = 'dist/acme/setup/reader-role.yaml';
+  const update = `update the setup StackSet with this compile's ${file} (aws cloudformation update-stack-set, README "Setup templates")`;
+  /** An IAM client answering GetRole with `answer`, or refusing it with an error of that name. */
+  const iam = (answer: { name: string } | { Role: unknown }) =>
+    ({
+      send: async () => {
+        if ('name' in answer) throw Object.assign(new Error('User: arn:aws:sts::111111111111:assumed-role/acme-xstack-reader/xstack is not authorized to perform: iam:GetRole'), { name: answer.name });
+        return answer;
+      },
+    }) as unknown as IAMClient;
+
+  it("a refused read of the role itself, named AccessDenied as IAM's query API names it, or AccessDeniedException, says a setup file older than the tag; another error only its name (review s42-mutations-4 SVD1)", async () => {
+    for (const name of ['AccessDenied', 'AccessDeniedException']) {
+      expect(await setupVerdict(iam({ name }), 'acme', setup, '111111111111')).toBe(
+        `the role acme-xstack-reader is the setup template's, whose policy is that of the compile it was deployed from, and it could not read its own tag xstack:setup-sha256 in account 111111111111 (${name}; a setup file older than the tag grants no read of the role itself): if a compile changed ${file} since, ${update}`,
+      );
+    }
+    expect(await setupVerdict(iam({ name: 'Throttling' }), 'acme', setup, '111111111111')).toContain('could not read its own tag xstack:setup-sha256 in account 111111111111 (Throttling): if a compile changed');
+  });
+
+  it('a role without the tag was made from a setup file without it, not from another compile\'s (review s42-mutations-4 SVD4)', async () => {
+    const role = { RoleName: 'acme-xstack-reader', Tags: [{ Key: 'team', Value: 'platform' }] };
+    expect(await setupVerdict(iam({ Role: role }), 'acme', setup, '111111111111')).toBe(`the role acme-xstack-reader in account 111111111111 was made from a setup file without the tag xstack:setup-sha256: ${update}, then run this again`);
   });
 });

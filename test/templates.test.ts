@@ -118,6 +118,24 @@ describe('least privilege, over every statement of every template', () => {
     expect(sessions.p.PolicyDocument.Statement.map((s: any) => s.Sid)).toEqual(['SessionManagerRegisters', 'SessionManagerChannels']);
   });
 
+  it("every instance profile holds one role, of its own template, that EC2 alone may assume, and is named as that role (review s42-mutations-4 PI3)", () => {
+    const profiles = all.flatMap(({ file, stage, t }) =>
+      Object.entries(t.Resources)
+        .filter(([, r]) => r.Type === 'AWS::IAM::InstanceProfile')
+        .map(([id, r]) => ({ where: `${file} ${stage} ${id}`, t, p: r.Properties as Record<string, any> })),
+    );
+    // The deployment targets' (each pipeline account) and the CI host's, in both example orgs.
+    expect(profiles.map((x) => x.where.split(' ')[2]).sort()).toEqual(expect.arrayContaining(['CiInstanceProfile', 'DeployTargetInstanceProfile']));
+    for (const { where, t, p } of profiles) {
+      expect(p.Roles, where).toEqual([{ Ref: expect.any(String) }]);
+      const role = t.Resources[p.Roles[0].Ref] as { Type: string; Properties: Record<string, any> } | undefined;
+      expect(role?.Type, where).toBe('AWS::IAM::Role');
+      const trust = asList(role!.Properties.AssumeRolePolicyDocument.Statement) as Array<{ Effect: string; Principal: { Service?: unknown }; Action: unknown }>;
+      expect(trust.map((s) => [s.Effect, s.Principal, s.Action]), where).toEqual([['Allow', { Service: 'ec2.amazonaws.com' }, 'sts:AssumeRole']]);
+      expect(p.InstanceProfileName, where).toEqual(role!.Properties.RoleName);
+    }
+  });
+
   it('each pipeline account\'s source role may do only the CodeCommit source action, and write only that account\'s artifacts with only its key', () => {
     const policies = resourcesOf('AWS::IAM::ManagedPolicy').filter(({ p }) => /-source-\d{12}-/.test(p.ManagedPolicyName));
     // example: 3 pipeline accounts read one source account; govcloud: 2 pipeline accounts read each of 2 source accounts.
@@ -416,6 +434,7 @@ describe('pipelines', () => {
         expect(pattern.account, pipeline.name).toEqual([source]);
         expect(pattern.resources).toEqual([{ 'Fn::Sub': `arn:\${AWS::Partition}:codecommit:\${AWS::Region}:${source}:${repository.name}` }]);
         expect(pattern.detail.referenceType).toEqual(['branch']);
+        expect([pattern.source, pattern['detail-type'], pattern.detail.event]).toEqual([['aws.codecommit'], ['CodeCommit Repository State Change'], ['referenceCreated', 'referenceUpdated']]);
         // Each account's branch, chosen by the template's conditions: one Fn::If per environment, holding in its account only.
         const [join] = pattern.detail.referenceName;
         expect(join['Fn::Join'][0]).toBe('');
@@ -431,8 +450,16 @@ describe('pipelines', () => {
           const rules = eventsTemplate.flatMap((t) => Object.values(t) as any[]).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.Description.startsWith(`Forwards pushes to ${repository.name}:${branch} `));
           expect(rules.length, `${pipeline.name} ${branch}`).toBeGreaterThan(0);
           for (const r of rules) {
-            expect(r.Properties.EventPattern.resources).toEqual([{ 'Fn::Sub': `arn:\${AWS::Partition}:codecommit:\${AWS::Region}:\${AWS::AccountId}:${repository.name}` }]);
-            expect(r.Properties.EventPattern.detail.referenceName).toEqual([branch]);
+            // The whole pattern: a branch's creation (its first push) is forwarded as its updates are, as the trigger rule
+            // starts on both; CodeCommit sends referenceCreated when a branch is made
+            // (https://docs.aws.amazon.com/codecommit/latest/userguide/monitoring-events.html; review s42-mutations-4 SE2).
+            expect(r.Properties.EventPattern).toEqual({
+              source: ['aws.codecommit'],
+              'detail-type': ['CodeCommit Repository State Change'],
+              resources: [{ 'Fn::Sub': `arn:\${AWS::Partition}:codecommit:\${AWS::Region}:\${AWS::AccountId}:${repository.name}` }],
+              detail: { referenceType: ['branch'], event: ['referenceCreated', 'referenceUpdated'], referenceName: [branch] },
+            });
+            expect(r.Properties.EventPattern.detail.event).toEqual(pattern.detail.event);
             forwards++;
           }
         }
