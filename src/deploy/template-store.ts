@@ -73,7 +73,9 @@ export async function templateSource(store: TemplateStore, stackSet: string, tem
     // PermanentRedirect (301): "The bucket that you are attempting to access must be addressed using the specified
     // endpoint" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ErrorCodeBilling.html), a bucket of the name in
     // another Region, which templateBucketState tells as another's (review s42-bootstrap m3).
-    if (name !== 'NoSuchBucket' && name !== 'AccessDenied' && name !== 'PermanentRedirect') throw putError;
+    // S3 answers a wrong-Region request with a 400 too (IllegalLocationConstraintException, AuthorizationHeaderMalformed,
+    // same table): any answer naming the bucket's Region is checked the same way.
+    if (name !== 'NoSuchBucket' && name !== 'AccessDenied' && name !== 'PermanentRedirect' && bucketRegionOf(putError) === undefined) throw putError;
     const state = await templateBucketState(store.s3, store.bucket, ExpectedBucketOwner);
     throw state === 'foreign' ? foreignBucket(store.bucket, ExpectedBucketOwner) : missingBucket(store.bucket, stackSet, templateBody, state);
   }
@@ -123,9 +125,10 @@ export const foreignBucket = (bucket: string, owner: string) =>
  * make a HeadBucket call on any bucket name to any Region in the partition, and regardless of the permissions on the
  * bucket, you will receive a response header with the correct bucket location"; "If the bucket doesn't exist or you
  * don't have permission to access it, the HEAD request returns a generic 400 Bad Request, 403 Forbidden, or 404 Not
- * Found" (same page), or S3's redirect (301), which the SDK's client does not follow. Any answer but 404 that names a
- * Region (x-amz-bucket-region) is a bucket there that this call may not use as the administrator's, whose bucket is in
- * this Region (its name says which): another's (review s42-bootstrap m3).
+ * Found" (same page), or S3's redirect (301), which the SDK's client does not follow. An answer that names another
+ * Region than this client's (x-amz-bucket-region) is a bucket there that this call may not use as the administrator's,
+ * whose bucket is in this Region (its name says which): another's (review s42-bootstrap m3). One that names this
+ * Region (a 400 or a 5xx from the bucket's own Region) says nothing of its owner: thrown (review s42-diff D2).
  */
 export async function templateBucketState(s3: S3Client, bucket: string, expectedOwner: string): Promise<'missing' | 'present' | 'foreign'> {
   try {
@@ -134,7 +137,10 @@ export async function templateBucketState(s3: S3Client, bucket: string, expected
   } catch (error) {
     const status = statusOf(error);
     if (status === 404) return 'missing';
-    if (status === 403 || bucketRegionOf(error) !== undefined) return 'foreign';
+    if (status === 403) return 'foreign';
+    // S3 names the bucket's Region on nearly every answer: only another Region than this client's says where it is.
+    const region = bucketRegionOf(error);
+    if (region !== undefined && region !== (await s3.config.region())) return 'foreign';
     throw error;
   }
 }

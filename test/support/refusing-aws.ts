@@ -15,7 +15,8 @@
  *   `refused-…` 403 without it (a refusal that says nothing of a bucket: "If the
  *   bucket doesn't exist or you don't have permission to access it, the HEAD
  *   request returns a generic 400 Bad Request, 403 Forbidden, or 404 Not
- *   Found"), `bad-…` that page's 400 with the header, `moved-…` 301 with the
+ *   Found"), `bad-…` that page's 400 naming another Region (us-west-2),
+ *   `here400-…` a 400 naming eu-west-1, the tests' own, `moved-…` 301 with the
  *   header (a bucket in another Region: S3's redirect, which the SDK's client
  *   does not follow by default; inference, no page shows HeadBucket's), anything
  *   else 404.
@@ -65,7 +66,8 @@ function assumeRole(params: URLSearchParams): { status: number; headers: Record<
 function headBucket(bucket: string): { status: number; headers: Record<string, string>; body: string } {
   if (bucket.startsWith('taken-')) return { status: 403, headers: { 'x-amz-bucket-region': 'eu-west-1' }, body: '' };
   if (bucket.startsWith('moved-')) return { status: 301, headers: { 'x-amz-bucket-region': 'us-west-2' }, body: '' };
-  if (bucket.startsWith('bad-')) return { status: 400, headers: { 'x-amz-bucket-region': 'eu-west-1' }, body: '' };
+  if (bucket.startsWith('bad-')) return { status: 400, headers: { 'x-amz-bucket-region': 'us-west-2' }, body: '' };
+  if (bucket.startsWith('here400-')) return { status: 400, headers: { 'x-amz-bucket-region': 'eu-west-1' }, body: '' };
   if (bucket.startsWith('refused-')) return { status: 403, headers: {}, body: '' };
   return { status: 404, headers: {}, body: '' };
 }
