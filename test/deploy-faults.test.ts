@@ -167,6 +167,10 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     await cfn.send(new CreateStackSetCommand({ StackSetName: 'locked', TemplateBody: key('KeyAdmin', 'one') }));
     await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'locked', Accounts: [account], Regions: [REGION], OperationId: 'create-2' }));
     expect(await status('locked')).toEqual(['OUTDATED', expect.stringContaining('MalformedPolicyDocumentException')]);
+    // A negated operator keeps out the role it names (review s42-diff D4).
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'excluded', TemplateBody: key('AWSCloudFormationStackSetExecutionRole', 'one').replace('ArnLike:', 'ArnNotLike:') }));
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'excluded', Accounts: [account], Regions: [REGION], OperationId: 'create-3' }));
+    expect(await status('excluded')).toEqual(['OUTDATED', expect.stringContaining('MalformedPolicyDocumentException')]);
   });
 
   it("a custom name is one name whatever its case for IAM's roles, instance profiles and managed policies (review s21-quotas Q5)", () => {

@@ -18,7 +18,7 @@
  *   OUs an operation, AutoDeployment and the roles by permission model, tags,
  *   Capabilities for IAM resources; each rule cites its page. Every such
  *   request is kept in `malformed`, which test/support/local-aws.ts holds
- *   empty after each test. An update naming an account with no instance is
+ *   empty after each test. A self-managed update naming an account with no instance is
  *   StackInstanceNotFoundException (moto makes the instance; review s42-layer L1).
  * - One operation per StackSet at a time: OperationInProgressException.
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html (Errors)
@@ -117,14 +117,19 @@
  * - KMS's rules on a stack's keys for the execution role (SELF_MANAGED; the
  *   role the StackSet or the UpdateStackSet names, which the StackSet keeps):
  *   a key created or whose policy changes must let that role PutKeyPolicy
- *   after ("The new key policy will not allow you to update the key policy in
- *   the future", CreateKey `Policy`), and a key the stack holds is changed
+ *   after ("the key policy must allow the principal that is making the
+ *   PutKeyPolicy request to make a subsequent PutKeyPolicy request on the KMS
+ *   key", PutKeyPolicy's and CreateKey's `Policy`; KMS's refusal, "The new key
+ *   policy will not allow you to update the key policy in the future", as the
+ *   Knowledge Center's update-key-policy-future page quotes it), and a key the stack holds is changed
  *   only as a role its current policy admits ("Unless the key policy
  *   explicitly allows it, you cannot use IAM policies to allow access to a KMS
  *   key", https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
  *   The account (root) as principal is taken as admitting the role, as no IAM
- *   policy is evaluated here; aws:PrincipalArn conditions are read, other keys
- *   not (`keyPolicyRefusal`, review s42-layer L7).
+ *   policy is evaluated here; aws:PrincipalArn conditions are read (a negated
+ *   operator as a negation, IfExists as its base), other keys not; an explicit
+ *   Deny of kms:PutKeyPolicy to the role refuses; any change to a key is taken
+ *   to need kms:PutKeyPolicy (`keyPolicyRefusal`, review s42-layer L7).
  *
  * - SERVICE_MANAGED StackSets: moto creates their stacks hidden (not in the
  *   target account's CloudFormation), so their stacks could not be read. The layer
@@ -488,9 +493,11 @@ function valuesIn(conditions: Record<string, unknown> | undefined, values: Recor
  * - A key the stack holds and the update changes is changed as that caller, which its current policy must allow:
  *   "Unless the key policy explicitly allows it, you cannot use IAM policies to allow access to a KMS key"
  *   (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
- * A statement allows the role when it allows kms:PutKeyPolicy (or kms:*, *) to the role's ARN, or to the account
- * (root, which delegates to IAM: the layer evaluates no IAM policy and takes it as allowed), and any aws:PrincipalArn
- * it is conditioned on matches the role's ARN. Other condition keys are not read. The first refusal, or undefined.
+ * A statement applies to the role when it names kms:PutKeyPolicy (or kms:*, *) and the role's ARN or the account
+ * (root, which delegates to IAM: the layer evaluates no IAM policy and takes it as allowed), and every
+ * aws:PrincipalArn condition it has holds for the role's ARN (an operator with Not negates, IfExists is its base
+ * operator, the key being present). Other condition keys are not read. An applying Deny refuses, else an applying
+ * Allow allows. Any change to a key is taken to need kms:PutKeyPolicy. The first refusal, or undefined.
  */
 function keyPolicyRefusal(newTemplate: string, currentTemplate: string | undefined, values: Record<string, string>, account: string, region: string, role: string): string | undefined {
   const keysOf = (body: string | undefined) => {
@@ -510,19 +517,23 @@ function keyPolicyRefusal(newTemplate: string, currentTemplate: string | undefin
   const roleArn = `arn:aws:iam::${account}:role/${role}`;
   const allows = (key: { policy: unknown; resolve: (v: unknown) => string[] }) => {
     const listed = (v: unknown) => (v === undefined ? [] : key.resolve(v));
-    const statements = (key.policy as { Statement?: unknown } | undefined)?.Statement;
-    return (Array.isArray(statements) ? statements : [statements]).some((st: { Effect?: string; Action?: unknown; Principal?: unknown; Condition?: Record<string, Record<string, unknown>> } | undefined) => {
-      if (st?.Effect !== 'Allow' || !listed(st.Action).some((a) => /^(\*|kms:\*|kms:PutKeyPolicy)$/i.test(a))) return false;
-      const principal = st.Principal;
-      const principals = principal === '*' ? ['*'] : listed((principal as { AWS?: unknown } | undefined)?.AWS);
-      const admitted = principals.some((p) => p === '*' || p === roleArn || p === account || p === `arn:aws:iam::${account}:root`);
-      const arnConditions = Object.entries(st.Condition ?? {}).flatMap(([operator, keys]) =>
-        Object.entries(keys ?? {})
+    type Statement = { Effect?: string; Action?: unknown; Principal?: unknown; Condition?: Record<string, Record<string, unknown>> };
+    const applies = (st: Statement) => {
+      if (!listed(st.Action).some((a) => /^(\*|kms:\*|kms:PutKeyPolicy)$/i.test(a))) return false;
+      const principals = st.Principal === '*' ? ['*'] : listed((st.Principal as { AWS?: unknown } | undefined)?.AWS);
+      if (!principals.some((p) => p === '*' || p === roleArn || p === account || p === `arn:aws:iam::${account}:root`)) return false;
+      return Object.entries(st.Condition ?? {}).every(([operator, keys]) => {
+        const base = operator.replace(/IfExists$/, '');
+        const negated = /^(Arn|String)Not/.test(base);
+        const like = /Like$/.test(base);
+        return Object.entries(keys ?? {})
           .filter(([k]) => k.toLowerCase() === 'aws:principalarn')
-          .map(([, v]) => ({ like: /Like$/.test(operator), values: listed(v) })),
-      );
-      return admitted && arnConditions.every((c) => c.values.some((v) => (c.like ? globRegExp(v).test(roleArn) : v === roleArn)));
-    });
+          .every(([, v]) => listed(v).some((value) => (like ? globRegExp(value).test(roleArn) : value === roleArn)) !== negated);
+      });
+    };
+    const raw = (key.policy as { Statement?: unknown } | undefined)?.Statement;
+    const statements = (Array.isArray(raw) ? raw : [raw]).filter((st): st is Statement => Boolean(st) && typeof st === 'object');
+    return !statements.some((st) => st.Effect === 'Deny' && applies(st)) && statements.some((st) => st.Effect === 'Allow' && applies(st));
   };
   const current = keysOf(currentTemplate);
   for (const [id, key] of keysOf(newTemplate)) {
@@ -925,8 +936,9 @@ export class StackSetsProxy {
   /** Every CloudFormation call, in order: its action, StackSet, OperationId, the SHA-256 of an inline template and the error it was answered with. */
   readonly requests: Array<{ action: string; stackSet: string; operationId?: string; callAs?: string; templateSha?: string; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; maxResults?: number; error?: string }> = [];
   /**
-   * Requests refused for their shape (`requestProblem`): each a rule of the API reference the deployer broke. Empty after
-   * every test of a file that starts the layer (test/support/local-aws.ts checks it), unless the test sent them itself.
+   * Requests refused for their shape (`requestProblem`): each a rule of the API reference the deployer broke. Kept across
+   * `reset` (a test may reset the layer midway); test/support/local-aws.ts checks it empty after each test of a file that
+   * starts the layer, and empties it, so a test that sends such requests itself empties it first.
    */
   readonly malformed: string[] = [];
   /** The most stack instances operations ran on at once. */
@@ -980,7 +992,6 @@ export class StackSetsProxy {
     this.timers.clear();
     this.faults = faults;
     this.random = seeded(faults.seed);
-    this.malformed.length = 0;
     this.operations.clear();
     this.usedIds.clear();
     this.lastOperations.clear();
@@ -1797,8 +1808,9 @@ export class StackSetsProxy {
     if (action === 'UpdateStackSet') {
       // Accounts: "If you specify accounts, you must also specify the Amazon Web Services Regions in which to update
       // StackSet instances"; Regions: "If you specify Regions, you must also specify accounts in which to update StackSet
-      // instances"; DeploymentTargets: "If you specify DeploymentTargets, you must also specify Regions"
-      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html).
+      // instances" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html). Service-managed
+      // DeploymentTargets are "The Organizations accounts in which to update associated stack instances" (same page), so
+      // read as Accounts here: that they need Regions too is the layer's reading.
       if ((has('Accounts') || targets) !== has('Regions')) return invalid('UpdateStackSet: Accounts (or DeploymentTargets) and Regions go together: specify both or neither');
       if (has('Accounts') && targets) return invalid('UpdateStackSet: specify Accounts or DeploymentTargets, not both');
     }
@@ -1836,12 +1848,14 @@ export class StackSetsProxy {
       if (bad) return invalid(`Tag ${bad[0]}=${bad[1]}: a key of 1-128 characters not starting aws:, and a value of 1-256`);
       // Capabilities: "If you have IAM resources, you can specify either capability. If you have IAM resources with
       // custom names, you must specify CAPABILITY_NAMED_IAM. If you don't specify this parameter, this action returns an
-      // InsufficientCapabilities error" (API_CreateStackSet.html and API_UpdateStackSet.html, Capabilities). A
-      // template read as text: an IAM type anywhere, a custom name as a property key (YAML or JSON).
+      // InsufficientCapabilities error" (API_CreateStackSet.html and API_UpdateStackSet.html, Capabilities, which list
+      // AccessKey, Group, InstanceProfile, Policy, Role, User and UserToGroupAddition; ManagedPolicy too, as IAM
+      // policies). A template read as text: one of those types anywhere, a custom name as a property key (YAML or JSON).
       const template = params.get('TemplateBody') ?? '';
       const capabilities = members(params, 'Capabilities');
-      const named = /^\s*"?(RoleName|GroupName|UserName|InstanceProfileName|ManagedPolicyName)"?\s*:/m.test(template);
-      const accepted = !/AWS::IAM::/.test(template) ? [] : named ? ['CAPABILITY_NAMED_IAM'] : ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'];
+      const named = /"?\b(RoleName|GroupName|UserName|InstanceProfileName|ManagedPolicyName)"?\s*:/.test(template);
+      const iam = /AWS::IAM::(AccessKey|Group|InstanceProfile|ManagedPolicy|Policy|Role|User|UserToGroupAddition)\b/.test(template);
+      const accepted = !iam ? [] : named ? ['CAPABILITY_NAMED_IAM'] : ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'];
       if (accepted.length > 0 && !accepted.some((c) => capabilities.includes(c))) return { code: 'InsufficientCapabilitiesException', message: `Requires capabilities : [${accepted[accepted.length - 1]}]` };
     }
     return undefined;
@@ -1923,8 +1937,6 @@ export class StackSetsProxy {
       if (created && !DEFAULT_ADMIN_ROLE.test(created) && !params.get('AdministrationRoleARN')) {
         return cfnError('ValidationError', 'You must specify AdministrationRoleARN: this StackSet was created with a customized administration role');
       }
-      // The StackSet keeps the roles an update names, even when its operation fails (as it keeps the template, above).
-      if (params.get('ExecutionRoleName')) this.executionRoles.set(name, params.get('ExecutionRoleName')!);
     }
     // An UpdateStackSet of a service-managed StackSet names its instances' accounts by DeploymentTargets when it names
     // any ("[Service-managed permissions] The Organizations accounts in which to update associated stack instances",
@@ -1946,6 +1958,8 @@ export class StackSetsProxy {
     const creates = action === 'CreateStackInstances' ? { accounts: this.accountsOf(params), region } : undefined;
     const op: MutatingOperation = { id, stackSet: name, action: MUTATING[action], instancesAtOnce, status: 'QUEUED', created: new Date(), results: [], ...(creates ? { creates } : {}) };
     ops.push(op);
+    // An accepted update's roles are the StackSet's from now, even when its operation fails (as its template is: header).
+    if (action === 'UpdateStackSet' && params.get('ExecutionRoleName')) this.executionRoles.set(name, params.get('ExecutionRoleName')!);
     used.add(id);
     const failsWhole = this.operationFailures.get(name);
     this.operationFailures.delete(name);
