@@ -173,4 +173,8 @@ describe('who may change a key policy, as the renamed-execution-role check reads
     expect(mayPutKeyPolicy(policy, 'app-server')).toBe(false);
     expect(mayPutKeyPolicy(policy, 'NewExec')).toBe(false);
   });
+  it('a role a negated operator names is kept out by it, not let in (review s42-diff D4)', () => {
+    const keptOut = { Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Action: 'kms:PutKeyPolicy', Resource: '*', Condition: { ArnNotLike: { 'aws:PrincipalArn': [arn('NewExec')] } } }] };
+    expect(mayPutKeyPolicy(keptOut, 'NewExec')).toBe(false);
+  });
 });

@@ -1081,7 +1081,8 @@ export function mayPutKeyPolicy(policy: unknown, roleName: string): boolean {
   return (Array.isArray(statements) ? statements : [statements]).some((st) => {
     const actions = (Array.isArray(st.Action) ? st.Action : [st.Action]).map(String);
     if (st.Effect !== 'Allow' || !actions.some((a) => /^(\*|kms:\*|kms:PutKeyPolicy)$/i.test(a))) return false;
-    const arns = Object.entries(st.Condition ?? {}).flatMap(([operator, keys]) => (/^Arn|^String/.test(operator) ? Object.entries(keys ?? {}).filter(([k]) => k.toLowerCase() === 'aws:principalarn').map(([, v]) => v) : []));
+    // A negated operator (ArnNotLike, StringNotEquals) names the roles it keeps out, not those it lets in (review s42-diff D4).
+    const arns = Object.entries(st.Condition ?? {}).flatMap(([operator, keys]) => (/^(Arn|String)(?!Not)/.test(operator) ? Object.entries(keys ?? {}).filter(([k]) => k.toLowerCase() === 'aws:principalarn').map(([, v]) => v) : []));
     const named = JSON.stringify([st.Principal, arns]).match(/:role\/[^"]*/g) ?? [];
     return named.some((n) => globRegExp(n.slice(':role/'.length)).test(roleName));
   });
