@@ -408,11 +408,20 @@ export function notDelegatedAdministrator(error: unknown, settings: StackSetSett
   return new XstackError('NOT_DELEGATED_ADMINISTRATOR', `StackSets refused the call as made by neither the management account nor a delegated administrator (${message}), which has ${causes}; xstack bootstrap checks this`, { cause: error });
 }
 
-/** CreateStackSet refused at the administrator account's quota of StackSets: what it is, and the ways out. */
-function stackSetQuotaReached(name: string, error: unknown): XstackError {
+/**
+ * CreateStackSet refused at the administrator account's quota of StackSets: what it is, and the ways out. Service-managed
+ * StackSets "are created in the management account, including StackSets that are created by delegated administrators"
+ * (CreateStackSet's CallAs, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html):
+ * theirs are the StackSets to look at, the quota's account an inference (AWS does not say which account's counts).
+ */
+function stackSetQuotaReached(name: string, settings: StackSetSettings, error: unknown): XstackError {
+  const where =
+    settings.permissionModel === 'SERVICE_MANAGED'
+      ? "the management account, where service-managed StackSets are created (a delegated administrator's included), has"
+      : 'the administrator account has';
   return new XstackError(
     'STACKSET_QUOTA_REACHED',
-    `CloudFormation refused to create StackSet ${name}: the administrator account has reached its quota of StackSets ("${(error as Error).message}"; ` +
+    `CloudFormation refused to create StackSet ${name}: ${where} reached its quota of StackSets ("${(error as Error).message}"; ` +
       `${LIMITS.stackSetsPerAdministrator.toLocaleString('en-US')} by default, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html). ` +
       `Every StackSet in the account and Region counts, other tools' too, not only this org's: delete those no longer used, or request an increase in Service Quotas; then deploy again (what is deployed stays)`,
     { cause: error },
@@ -446,7 +455,7 @@ export async function createStackSet(ctx: StackSetContext, templateBody: string,
     return true;
   } catch (error) {
     if (EXISTS_ALREADY.includes(errorName(error) ?? '')) return false;
-    if (errorName(error) === 'LimitExceededException') throw stackSetQuotaReached(ctx.name, error);
+    if (errorName(error) === 'LimitExceededException') throw stackSetQuotaReached(ctx.name, s, error);
     throw notDelegatedAdministrator(error, s) ?? error;
   }
   async function sendCreate() {
