@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { compileOrg } from '../src/compile';
@@ -174,6 +174,13 @@ describe('the StackSet execution role of an org with a permissions boundary', ()
   const HELD = ['iam:AttachRolePolicy', 'iam:CreateRole', 'iam:DeleteRole', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:PutRolePermissionsBoundary', 'iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:UpdateRole', 'iam:UpdateRoleDescription'];
   const takesTheKey = (action: string) => actionData(action)!.conditionKeys.includes('iam:PermissionsBoundary');
   const roleArn = (name: string) => `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}`;
+
+  it("the handlers' table (src/deploy/resource-permissions.ts) is what the schemas cfn-lint ships give: node test/support/resource-permissions.gen.mjs .venv regenerates it (review s42-mutations-4)", () => {
+    const venv = join(dirname(process.env.XSTACK_CFN_LINT ?? '.venv/bin/cfn-lint'), '..');
+    const run = spawnSync('node', ['test/support/resource-permissions.gen.mjs', venv, '--check'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
 
   it("IAM's reference lists the key for exactly the role handler's writes held to it, and not for its tag writes", () => {
     const handler = RESOURCE_PERMISSIONS['AWS::IAM::Role'];

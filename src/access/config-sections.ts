@@ -8,7 +8,9 @@
  * configparser): the section's name is everything between the line's first `[` and its last `]`, whatever follows it (a
  * `# comment`, a `; comment`) ignored; a name starting `profile` is split into words as a shell splits them, quotes
  * removed, and is the profile of its second word when it has two (`[profile "p"]` is `p`); `[default]` is `default`. A
- * name that splits otherwise (an open quote) is no profile. In the config file "the word profile" prefixes every
+ * name that splits otherwise (an open quote) is no profile. One difference, on purpose: the first word must be
+ * `profile` itself, as the JS SDK xstack's calls go through reads it (@smithy's parseIni), where botocore also takes
+ * `[profilex y]` as profile `y` (review s42-mutations-4 CS1). In the config file "the word profile" prefixes every
  * profile's name but the default's (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-files.html).
  */
 export function sectionProfile(line: string): string | undefined {

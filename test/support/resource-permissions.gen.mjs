@@ -3,12 +3,17 @@
 // `handlers.{create,read,update,delete}.permissions`, the IAM actions
 // CloudFormation needs for it).
 // https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html
-// Usage: node test/support/resource-permissions.gen.mjs [.venv]
+// Usage: node test/support/resource-permissions.gen.mjs [.venv] [--check]
+//   --check: write nothing; exit 1 if src/deploy/resource-permissions.ts is not what these schemas give
+//   (test/permissions-boundary.test.ts runs it).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const venv = process.argv[2] ?? '.venv';
+const args = process.argv.slice(2);
+const check = args.includes('--check');
+const venv = args.find((a) => !a.startsWith('--')) ?? '.venv';
+const OUT = 'src/deploy/resource-permissions.ts';
 const site = execFileSync(join(venv, 'bin/python'), ['-c', 'import cfnlint, os; print(os.path.dirname(cfnlint.__file__))']).toString().trim();
 const providers = join(site, 'data/schemas/providers');
 const resources = join(site, 'data/schemas/resources');
@@ -36,5 +41,18 @@ const lines = [
   '};',
   '',
 ];
-writeFileSync('src/deploy/resource-permissions.ts', lines.join('\n'));
-console.log(`${Object.keys(table).length} resource types`);
+const text = lines.join('\n');
+if (check) {
+  let current = '';
+  try {
+    current = readFileSync(OUT, 'utf8');
+  } catch {}
+  if (current !== text) {
+    console.error(`${OUT} is not current for cfn-lint's schemas: run node test/support/resource-permissions.gen.mjs ${venv}`);
+    process.exit(1);
+  }
+  console.log(`${OUT} is current (${Object.keys(table).length} resource types)`);
+} else {
+  writeFileSync(OUT, text);
+  console.log(`${Object.keys(table).length} resource types`);
+}
