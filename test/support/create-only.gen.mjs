@@ -5,9 +5,10 @@
 // Usage: node test/support/create-only.gen.mjs [.venv] [--check]
 //   --check: write nothing; exit 1 if src/deploy/create-only.ts is not what these schemas give
 //   (test/replacements.test.ts runs it).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { writeOrCheck } from './generated-file.mjs';
 
 const args = process.argv.slice(2);
 const check = args.includes('--check');
@@ -63,17 +64,4 @@ const lines = [
   '};',
   '',
 ].join('\n');
-if (check) {
-  let current = '';
-  try {
-    current = readFileSync(OUT, 'utf8');
-  } catch {}
-  if (current !== lines) {
-    console.error(`${OUT} is not current for cfn-lint's schemas: run node test/support/create-only.gen.mjs ${venv}`);
-    process.exit(1);
-  }
-  console.log(`${OUT} is current (${Object.keys(table).length} resource types)`);
-} else {
-  writeFileSync(OUT, lines);
-  console.log(`${Object.keys(table).length} resource types`);
-}
+writeOrCheck(OUT, lines, { check, regenerate: `node test/support/create-only.gen.mjs ${venv}`, summary: `${Object.keys(table).length} resource types` });

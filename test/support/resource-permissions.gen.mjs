@@ -6,9 +6,10 @@
 // Usage: node test/support/resource-permissions.gen.mjs [.venv] [--check]
 //   --check: write nothing; exit 1 if src/deploy/resource-permissions.ts is not what these schemas give
 //   (test/permissions-boundary.test.ts runs it).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { writeOrCheck } from './generated-file.mjs';
 
 const args = process.argv.slice(2);
 const check = args.includes('--check');
@@ -42,17 +43,4 @@ const lines = [
   '',
 ];
 const text = lines.join('\n');
-if (check) {
-  let current = '';
-  try {
-    current = readFileSync(OUT, 'utf8');
-  } catch {}
-  if (current !== text) {
-    console.error(`${OUT} is not current for cfn-lint's schemas: run node test/support/resource-permissions.gen.mjs ${venv}`);
-    process.exit(1);
-  }
-  console.log(`${OUT} is current (${Object.keys(table).length} resource types)`);
-} else {
-  writeFileSync(OUT, text);
-  console.log(`${Object.keys(table).length} resource types`);
-}
+writeOrCheck(OUT, text, { check, regenerate: `node test/support/resource-permissions.gen.mjs ${venv}`, summary: `${Object.keys(table).length} resource types` });
