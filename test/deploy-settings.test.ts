@@ -123,7 +123,7 @@ describe('where the StackSets live, recorded in the layout file (review s18-depl
     const given: Array<StackSetsHome | undefined> = [];
     expect((await deploy(org, env.aws(REGION), { pollMs: 5, beforeFirstOperation: (home) => given.push(home) })).stages.every((s) => s.result === 'created')).toBe(true);
     await deploy(org, env.aws(REGION), { pollMs: 5, emulator: true, beforeFirstOperation: (home) => given.push(home) });
-    expect(given).toEqual([{ account: admin, region: REGION }, undefined]);
+    expect(given).toEqual([{ account: admin, region: REGION, permissionModel: 'SELF_MANAGED' }, undefined]);
 
     // Recorded where it runs: nothing refused, nothing to change.
     expect((await deploy(recordedAt(org, { account: admin, region: REGION }), env.aws(REGION), { pollMs: 5 })).mutatingCalls).toBe(0);
@@ -151,6 +151,14 @@ describe('where the StackSets live, recorded in the layout file (review s18-depl
         expect(error?.message).toContain(`Run with credentials of account ${home.account} and --region ${home.region}. If the org has really moved: destroy it from there first, then delete "administratorAccount" and "stackSetsRegion" from generated.layout.json`);
         expect(Object.keys(aws.log.calls)).toEqual(['GetCallerIdentityCommand']);
       }
+    }
+    // The permission model the StackSets were created with, recorded: another is refused before any StackSet call, as
+    // from a delegated administrator the run would not list them (review s42-day2 D1).
+    const switched = recordedAt(compileYaml(`${generateOrgYaml(2)}stackSets:\n  permissionModel: SERVICE_MANAGED\n`), { account: admin, region: REGION, permissionModel: 'SELF_MANAGED' });
+    for (const run of [(aws: ReturnType<typeof env.aws>) => plan(switched, aws, { pollMs: 5 }), (aws: ReturnType<typeof env.aws>) => deploy(switched, aws, { pollMs: 5 })]) {
+      const aws = env.aws(REGION);
+      await expect(run(aws)).rejects.toMatchObject({ code: 'STACKSETS_ELSEWHERE', message: expect.stringContaining('were created SELF_MANAGED (org.stackSetsPermissionModel, recorded by deploy), and the org file says SERVICE_MANAGED') });
+      expect(Object.keys(aws.log.calls)).toEqual(['GetCallerIdentityCommand']);
     }
     // Against an emulator the record is not compared: its accounts are no one's.
     expect((await deploy(recordedAt(org, { account: '999999999999', region: 'eu-west-1' }), env.aws(REGION), { pollMs: 5, emulator: true })).mutatingCalls).toBe(0);

@@ -448,6 +448,41 @@ describe('the layout file records the org', () => {
     expect(serviceManaged.message).toMatch(/just delete those two lines\. SERVICE_MANAGED StackSets are held by the management account and reached from it \(callAs: SELF\) or from a delegated administrator \(DELEGATED_ADMIN\): if this run should reach them as they are, set callAs, delete those two lines, then plan, which shows whether it finds them$/);
   });
 
+  it('a permission model other than the one the record says the StackSets were created with is refused, where the run is, with the way out; a record without one, or the same one, is not (review s42-day2 D1)', () => {
+    const org = parseOrg(EXAMPLE, 'parameters/example.yaml');
+    const home = { account: '222222222222', region: 'eu-west-1' };
+    const serviceManaged = { ...org, stackSets: { ...org.stackSets, permissionModel: 'SERVICE_MANAGED' as const } };
+    expect(stackSetsElsewhereError(serviceManaged, home, home)).toBeUndefined();
+    expect(stackSetsElsewhereError(org, { ...home, permissionModel: 'SELF_MANAGED' }, home)).toBeUndefined();
+    const switched = stackSetsElsewhereError(serviceManaged, { ...home, permissionModel: 'SELF_MANAGED' }, home)!;
+    expect(switched.code).toBe('STACKSETS_ELSEWHERE');
+    expect(switched.message).toBe(
+      'nothing was changed: the layout file parameters/example.layout.json records that the StackSets of parameters/example.yaml were created SELF_MANAGED (org.stackSetsPermissionModel, recorded by deploy), and the org file says SERVICE_MANAGED. ' +
+        'AWS cannot change the permission model of a StackSet with instances, and a run with the other model may not even list them (ListStackSets: self-managed ones with CallAs SELF, service-managed ones with DELEGATED_ADMIN from a delegated administrator), so deploy would create every one again beside the running ones. ' +
+        'To change it: run destroy with the org file as it was (stackSets.permissionModel: SELF_MANAGED), then delete "stackSetsPermissionModel" from parameters/example.layout.json and deploy',
+    );
+    // Another account or Region is said first: that refusal's way out comes before this one.
+    expect(stackSetsElsewhereError(serviceManaged, { ...home, permissionModel: 'SELF_MANAGED' }, { ...home, account: '333333333333' })!.message).toContain('but this run is as account 333333333333');
+  });
+
+  it('the permission model deploy gives is recorded and read back; a record without it gains it with the next deploy; another value is refused at its line', () => {
+    const dir = tempDir('layout-model');
+    const orgFile = join(dir, 'example.yaml');
+    const file = join(dir, 'example.layout.json');
+    const committed = readFileSync('parameters/example.layout.json', 'utf8');
+    writeFileSync(orgFile, EXAMPLE);
+    const withHome = committed.replace('    "bucketGeneration": 1,\n', '    "bucketGeneration": 1,\n    "administratorAccount": "222222222222",\n    "stackSetsRegion": "us-east-1",\n');
+    writeFileSync(file, withHome);
+    const before = parseLayoutFile(withHome, file);
+    const org = { ...parseOrg(EXAMPLE, orgFile), layout: before.families, layoutRecord: before.org! };
+    const home = { account: '222222222222', region: 'us-east-1', permissionModel: 'SELF_MANAGED' as const };
+    expect(recordLayout(org, before.families, { home }).message).toBe(`layout: wrote ${file} (the permission model the StackSets were created with, SELF_MANAGED, recorded); commit it with ${orgFile}: later compiles keep each unit in the part it records`);
+    const withModel = withHome.replace('    "stackSetsRegion": "us-east-1",\n', '    "stackSetsRegion": "us-east-1",\n    "stackSetsPermissionModel": "SELF_MANAGED",\n');
+    expect(readFileSync(file, 'utf8')).toBe(withModel);
+    expect(parseLayoutFile(withModel, file).org?.stackSetsHome).toEqual(home);
+    expect(() => parseLayoutFile(withModel.replace('"SELF_MANAGED"', '"SELF"'), file)).toThrow(/org\.stackSetsPermissionModel: is "SELF"; expected SELF_MANAGED or SERVICE_MANAGED/);
+  });
+
   it('a repository gone from the org file is a note: kept in its account with its history, and adding it back fails until deleted or imported', () => {
     const record = { ...recorded.org!, repositories: new Map([...recorded.org!.repositories, ['old-tools', '111111111111']]) };
     expect(notesOf((t) => t, record)).toEqual([

@@ -181,7 +181,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   // In the Region the StackSets live in (--region), beside the calls that name it.
   const region = aws.options.region;
   const templates: TemplateStore = { s3: aws.s3(undefined, region), bucket: templateBucketName(org.prefix, identity.Account, region), region, partition: org.partition };
-  const home = options.emulator ? undefined : { account: identity.Account, region };
+  const home = options.emulator ? undefined : { account: identity.Account, region, permissionModel: org.stackSets.permissionModel };
   const recorded = org.layoutRecord?.stackSetsHome;
   const elsewhere = home && recorded ? stackSetsElsewhereError(org, recorded, home) : undefined;
   if (elsewhere) throw elsewhere;

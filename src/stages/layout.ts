@@ -16,7 +16,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { CONFLICT_MARKERS, OutputError, writeFileAtomic } from '../write';
 import { basename, dirname, extname, join } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
-import type { Org } from '../org/model';
+import type { Org, StackSetSettings } from '../org/model';
 
 export const LAYOUT_FORMAT = 'xstack-layout/1';
 
@@ -53,11 +53,16 @@ export interface RecordedOrg {
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html), so a run with other
  * credentials or another `--region` finds none of them and would create every one again beside the running ones.
  * callAs is not recorded: that page ties it to the account signed in to (SELF in the management account,
- * DELEGATED_ADMIN in a delegated administrator).
+ * DELEGATED_ADMIN in a delegated administrator). The permission model is: a run with the other one may not find the
+ * org's StackSets ("If you set the CallAs parameter to SELF while signed in to your AWS account, ListStackSets returns
+ * all self-managed StackSets in your AWS account"; DELEGATED_ADMIN, "all StackSets with service-managed permissions in
+ * the management account", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSets.html),
+ * so from a delegated administrator it would create each again (review s42-day2 D1). Records from before it have none.
  */
 export interface StackSetsHome {
   readonly account: string;
   readonly region: string;
+  readonly permissionModel?: StackSetSettings['permissionModel'];
 }
 
 /** The layout file as read: the parts, and the org's record when the file has one. */
@@ -79,7 +84,7 @@ export function recordOf(org: RecordSource, home?: StackSetsHome): RecordedOrg {
     prefix: org.prefix,
     bucketGeneration: org.bucketGeneration,
     repositories: new Map(org.repositories.map((r) => [r.name, idOf.get(r.account) ?? r.account])),
-    ...(stackSetsHome ? { stackSetsHome: { account: stackSetsHome.account, region: stackSetsHome.region } } : {}),
+    ...(stackSetsHome ? { stackSetsHome: { account: stackSetsHome.account, region: stackSetsHome.region, ...(stackSetsHome.permissionModel ? { permissionModel: stackSetsHome.permissionModel } : {}) } } : {}),
   };
 }
 
@@ -160,6 +165,7 @@ function recordText(org: RecordedOrg): string {
     `    "prefix": ${JSON.stringify(org.prefix)}`,
     `    "bucketGeneration": ${org.bucketGeneration}`,
     ...(org.stackSetsHome ? [`    "administratorAccount": ${JSON.stringify(org.stackSetsHome.account)}`, `    "stackSetsRegion": ${JSON.stringify(org.stackSetsHome.region)}`] : []),
+    ...(org.stackSetsHome?.permissionModel ? [`    "stackSetsPermissionModel": ${JSON.stringify(org.stackSetsHome.permissionModel)}`] : []),
     repositories.length === 0 ? '    "repositories": {}' : `    "repositories": {\n${repositories.join(',\n')}\n    }`,
   ];
   return `  "org": {\n${fields.join(',\n')}\n  },\n`;
@@ -299,7 +305,12 @@ function homeOf(o: Record<string, unknown>, problem: (field: string, message: st
     problem('org.stackSetsRegion', `is ${JSON.stringify(region)}`, both, '"org"', region === undefined ? '"administratorAccount"' : '"stackSetsRegion"');
     ok = false;
   }
-  return ok ? { account: account as string, region: region as string } : null;
+  const model = o.stackSetsPermissionModel;
+  if (model !== undefined && model !== 'SELF_MANAGED' && model !== 'SERVICE_MANAGED') {
+    problem('org.stackSetsPermissionModel', `is ${JSON.stringify(model)}`, 'SELF_MANAGED or SERVICE_MANAGED, as deploy writes it (or none: the next deploy records it)', '"org"', '"stackSetsPermissionModel"');
+    ok = false;
+  }
+  return ok ? { account: account as string, region: region as string, ...(model ? { permissionModel: model as StackSetsHome['permissionModel'] } : {}) } : null;
 }
 
 /** Equal records: what the file holds of the org is what this compile would write. */
@@ -361,7 +372,7 @@ export function stackSetsElsewhereError(org: Pick<Org, 'file' | 'stackSets'>, re
     recorded.account === now.account ? '' : `as account ${now.account} (its credentials: another --profile or role?)`,
     recorded.region === now.region ? '' : `in Region ${now.region} (--region, else the org file's organization.region)`,
   ].filter(Boolean);
-  if (differs.length === 0) return undefined;
+  if (differs.length === 0) return otherPermissionModelError(org, recorded, file);
   return new XstackError(
     'STACKSETS_ELSEWHERE',
     `nothing was changed: the layout file ${file} records that the StackSets of ${org.file} ${whereFrom(org)} ${recorded.account}, Region ${recorded.region} ` +
@@ -375,6 +386,23 @@ export function stackSetsElsewhereError(org: Pick<Org, 'file' | 'stackSets'>, re
 }
 
 const CREATE_STACK_SET = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html';
+
+/**
+ * The org file's permission model is not the one the layout file records its StackSets were created with (StackSetsHome):
+ * from a delegated administrator the run would not list them, and deploy would create each again beside them, its
+ * instances colliding on every custom name (review s42-day2 D1). From the management account the stages would each be
+ * refused as the deployer reads them (deployer.ts permissionModelText); refused here, before any read, either way.
+ */
+function otherPermissionModelError(org: Pick<Org, 'file' | 'stackSets'>, recorded: StackSetsHome, file: string): XstackError | undefined {
+  const wanted = org.stackSets.permissionModel;
+  if (recorded.permissionModel === undefined || recorded.permissionModel === wanted) return undefined;
+  return new XstackError(
+    'STACKSETS_ELSEWHERE',
+    `nothing was changed: the layout file ${file} records that the StackSets of ${org.file} were created ${recorded.permissionModel} (org.stackSetsPermissionModel, recorded by deploy), and the org file says ${wanted}. ` +
+      `AWS cannot change the permission model of a StackSet with instances, and a run with the other model may not even list them (ListStackSets: self-managed ones with CallAs SELF, service-managed ones with DELEGATED_ADMIN from a delegated administrator), so deploy would create every one again beside the running ones. ` +
+      `To change it: run destroy with the org file as it was (stackSets.permissionModel: ${recorded.permissionModel}), then delete "stackSetsPermissionModel" from ${file} and deploy`,
+  );
+}
 
 /**
  * What the recorded account is to the StackSets: SELF_MANAGED ones live in it; SERVICE_MANAGED ones live in the
@@ -527,6 +555,7 @@ function recordChange(recorded: RecordedOrg | undefined, now: RecordedOrg): stri
   if (!recorded) return "the org's partition, region, prefix, bucketGeneration and repositories' accounts, which the file did not record yet";
   if (recorded.bucketGeneration !== now.bucketGeneration) return `bucketGeneration ${recorded.bucketGeneration} → ${now.bucketGeneration}`;
   if (!recorded.stackSetsHome && now.stackSetsHome) return `where the StackSets live, administrator account ${now.stackSetsHome.account} and Region ${now.stackSetsHome.region}, recorded`;
+  if (!recorded.stackSetsHome?.permissionModel && now.stackSetsHome?.permissionModel) return `the permission model the StackSets were created with, ${now.stackSetsHome.permissionModel}, recorded`;
   return "the repositories' accounts recorded";
 }
 
