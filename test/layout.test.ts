@@ -358,6 +358,15 @@ describe('the layout file records the org', () => {
   const notesOf = (edit: (text: string) => string, record: RecordedOrg | null = recorded.org ?? null) =>
     compileOrg({ ...parseOrg(edit(EXAMPLE), 'parameters/example.yaml'), layout: recorded.families, ...(record ? { layoutRecord: record } : {}) }).notes;
   const DOC = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html';
+  /** The example org file in a temporary folder, and the committed layout file's text, with the paths of both. */
+  const exampleIn = (name: string) => {
+    const dir = tempDir(name);
+    const orgFile = join(dir, 'example.yaml');
+    writeFileSync(orgFile, EXAMPLE);
+    return { dir, orgFile, file: join(dir, 'example.layout.json'), committed: readFileSync('parameters/example.layout.json', 'utf8') };
+  };
+  /** A layout file's text with where the StackSets live recorded as a deploy to 222222222222, us-east-1 writes it. */
+  const withHomeIn = (committed: string) => committed.replace('    "bucketGeneration": 1,\n', '    "bucketGeneration": 1,\n    "administratorAccount": "222222222222",\n    "stackSetsRegion": "us-east-1",\n');
 
   it("records the org's partition, region, prefix, bucketGeneration and each repository's account, readably; a file without them is accepted and gains them", () => {
     expect(recorded.org).toEqual({ partition: 'aws', region: 'eu-west-1', prefix: 'acme', bucketGeneration: 1, repositories: new Map([['payments-api', '111111111111'], ['web-app', '111111111111']]) });
@@ -405,11 +414,7 @@ describe('the layout file records the org', () => {
   });
 
   it("records where the StackSets live as deploy gives it (the administrator account and Region); compile keeps it, never writes it itself, and its output is the same with it; both or neither", () => {
-    const dir = tempDir('layout-home');
-    const orgFile = join(dir, 'example.yaml');
-    const file = join(dir, 'example.layout.json');
-    const committed = readFileSync('parameters/example.layout.json', 'utf8');
-    writeFileSync(orgFile, EXAMPLE);
+    const { dir, orgFile, file, committed } = exampleIn('layout-home');
     writeFileSync(file, committed);
     const org = { ...parseOrg(EXAMPLE, orgFile), layout: recorded.families, layoutRecord: recorded.org! };
     expect(run(['compile', orgFile, '--out', join(dir, 'dist')]).status).toBe(0);
@@ -420,7 +425,7 @@ describe('the layout file records the org', () => {
     expect(readFileSync(file, 'utf8')).toBe(committed);
     // deploy: the first to know it records it, beside the rest of the record.
     expect(recordLayout(org, recorded.families, { home }).message).toBe(`layout: wrote ${file} (where the StackSets live, administrator account 222222222222 and Region us-east-1, recorded); commit it with ${orgFile}: later compiles keep each unit in the part it records`);
-    const withHome = committed.replace('    "bucketGeneration": 1,\n', '    "bucketGeneration": 1,\n    "administratorAccount": "222222222222",\n    "stackSetsRegion": "us-east-1",\n');
+    const withHome = withHomeIn(committed);
     expect(readFileSync(file, 'utf8')).toBe(withHome);
     expect(parseLayoutFile(withHome, file).org?.stackSetsHome).toEqual(home);
     // compile keeps it, writes nothing, and makes the same templates as without it; its manifest hashes the file as it is.
@@ -466,12 +471,8 @@ describe('the layout file records the org', () => {
   });
 
   it('the permission model deploy gives is recorded and read back; a record without it gains it with the next deploy; another value is refused at its line', () => {
-    const dir = tempDir('layout-model');
-    const orgFile = join(dir, 'example.yaml');
-    const file = join(dir, 'example.layout.json');
-    const committed = readFileSync('parameters/example.layout.json', 'utf8');
-    writeFileSync(orgFile, EXAMPLE);
-    const withHome = committed.replace('    "bucketGeneration": 1,\n', '    "bucketGeneration": 1,\n    "administratorAccount": "222222222222",\n    "stackSetsRegion": "us-east-1",\n');
+    const { orgFile, file, committed } = exampleIn('layout-model');
+    const withHome = withHomeIn(committed);
     writeFileSync(file, withHome);
     const before = parseLayoutFile(withHome, file);
     const org = { ...parseOrg(EXAMPLE, orgFile), layout: before.families, layoutRecord: before.org! };
