@@ -523,6 +523,20 @@ describe('the layout file records the org', () => {
     expect(notesOf(wrong)).toEqual([expect.stringMatching(/^repository payments-api in account shared-services \(111111111111\) leaves the org file: .*looks like a rename/)]);
   });
 
+  it('renamedFrom together with a move to another account is said as a move: created empty where it goes, kept where it was (review s42-day2 D5)', () => {
+    const renamed = (t: string) => t.replace('  payments-api:\n', '  payments:\n    renamedFrom: payments-api\n').replace(/repository: payments-api/g, 'repository: payments');
+    // The record has payments-api in another account, and web-app leaving that account at the same time.
+    const record = { ...recorded.org!, repositories: new Map([['payments-api', '999999999999'], ['web-app', '111111111111'], ['old-tools', '111111111111']]) };
+    const notes = notesOf(renamed, record);
+    expect(notes).toEqual([
+      `repository old-tools in account shared-services (111111111111) leaves the org file: CloudFormation takes it out of its stack but keeps it in its account, with its history (DeletionPolicy RetainExceptOnCreate: ${DOC}); adding it back later fails on "repository name already exists" until it is deleted or imported into the stack by hand`,
+      `repository payments-api is renamed payments and moves from account 999999999999 to account shared-services (111111111111): renamedFrom renames in place within one account only, so xstack creates payments empty in account shared-services (111111111111) (the history is not moved), and in account 999999999999 CloudFormation takes it out of its stack but keeps it in its account, with its history (DeletionPolicy RetainExceptOnCreate: ${DOC}); ` +
+        'keep renamedFrom: payments-api in the org file for as long as payments exists (its logical id is that name\'s), and push the history to the new one (git push --mirror) before retiring payments-api; until this is deployed, give it back its account to rename it in place',
+    ]);
+    // Neither an in-place rename of old-tools (it left the account payments goes to) nor a rename hint toward payments.
+    expect(notes.join('\n')).not.toMatch(/renamed payments in place|looks like a rename/);
+  });
+
   it('renamedFrom keeps the repository\'s logical id and its layout unit, in its part: only its RepositoryName changes, which CloudFormation updates in place', () => {
     const renamed = EXAMPLE.replace('  payments-api:\n', '  payments:\n    renamedFrom: payments-api\n').replace(/repository: payments-api/g, 'repository: payments');
     const repositoriesOf = (text: string) => {

@@ -446,12 +446,20 @@ export function recordedChangeNotes(org: Org): string[] {
   // Renamed in place (renamedFrom): each name the record has and the org file no longer does, paired with the renamed
   // repository of the same account that now has a new name: its first name, or the one such name left (a second rename).
   const renamedTo = new Map<string, Org['repositories'][number]>();
+  // Renamed and moved at once: its first name is recorded in another account. The unit (and logical id) stays its
+  // first name's, so this is a move: created empty where it goes, kept where it was (review s42-day2 D5).
+  const movedFrom = (r: Org['repositories'][number]) => {
+    const was = r.renamedFrom === undefined ? undefined : before.get(r.renamedFrom);
+    return was !== undefined && was !== now.get(r.name) ? was : undefined;
+  };
+  const renamedAway = new Map(org.repositories.filter((r) => movedFrom(r) !== undefined).map((r) => [r.renamedFrom!, r]));
   // A rename in place keeps its first name's unit (plan.ts keys it by deployedName): one the parts did not place was
   // never deployed under that name, and the repository is created new.
   const placed = new Set([...(org.layout.get('source-repositories') ?? new Map<number, readonly string[]>()).values()].flat());
   for (const r of org.repositories) {
     if (r.renamedFrom === undefined || before.has(r.name) || !placed.has(`repository ${r.renamedFrom}`)) continue;
     const id = now.get(r.name)!;
+    if (movedFrom(r) !== undefined) continue;
     const gone = [...before].filter(([name, was]) => !now.has(name) && !renamedTo.has(name) && (was === undefined || was === id)).map(([name]) => name);
     const previous = gone.includes(r.renamedFrom) ? r.renamedFrom : gone.length === 1 ? gone[0] : undefined;
     if (previous === undefined) continue;
@@ -460,11 +468,20 @@ export function recordedChangeNotes(org: Org): string[] {
       `repository ${previous} is renamed ${r.name} in place: CloudFormation updates its RepositoryName (CodeCommit's UpdateRepositoryName), so its history, branches and settings stay; keep renamedFrom: ${r.renamedFrom} in the org file for as long as it exists (its logical id is that name's), and point clones at the new name (git remote set-url)`,
     );
   }
-  const added = [...now].filter(([name]) => !before.has(name) && ![...renamedTo.values()].some((r) => r.name === name));
+  const added = [...now].filter(([name]) => !before.has(name) && ![...renamedTo.values(), ...renamedAway.values()].some((r) => r.name === name));
   const kept = `CloudFormation takes it out of its stack but keeps it in its account, with its history (DeletionPolicy RetainExceptOnCreate: ${DELETION_POLICY})`;
   for (const [name, was] of [...before].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const is = now.get(name);
     if (renamedTo.has(name)) continue;
+    const away = renamedAway.get(name);
+    if (away !== undefined) {
+      const to = account(now.get(away.name)!);
+      notes.push(
+        `repository ${name} is renamed ${away.name} and moves from ${account(was!)} to ${to}: renamedFrom renames in place within one account only, so xstack creates ${away.name} empty in ${to} (the history is not moved), and in ${account(was!)} ${kept}; ` +
+          `keep renamedFrom: ${name} in the org file for as long as ${away.name} exists (its logical id is that name's), and push the history to the new one (git push --mirror) before retiring ${name}; until this is deployed, give it back its account to rename it in place`,
+      );
+      continue;
+    }
     if (is === undefined) {
       const renamed = was === undefined ? [] : added.filter(([, id]) => id === was).map(([n]) => n);
       const rename =
