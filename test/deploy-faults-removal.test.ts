@@ -369,6 +369,50 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(failed(await deploy(changed, awsVia(), { pollMs }))).toEqual([]);
   });
 
+  it('an instance whose stack was deleted outside StackSets: its template update fails there (the layer\'s stricter reading), and the same deploy removes the instance (RetainStacks: nothing left to keep) and creates it again; converged (review s43-resume R1)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    const changed = compileYaml(withHalfAtATime(SMALL));
+    const body = (c: CompiledOrg, id: string) => JSON.stringify(renderTemplate(c.stages.find((st) => st.id === id)!.definition));
+    // A changed stage of that account whose template names no bucket or repository (what a deleted stack retains).
+    const stage = changed.stages.find((st) => st.targets.some((a) => a.id === account) && body(changed, st.id) !== body(small, st.id) && !/AWS::S3::Bucket|AWS::CodeCommit::Repository/.test(body(changed, st.id)))!;
+    const stackSet = `big-${stage.id}`;
+    await env.proxy.stackDeletedByHand(stackSet, account, REGION);
+    const from = env.proxy.requests.length;
+    const events: DeployEvent[] = [];
+    const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => events.push(e) });
+    expect(failed(s)).toEqual([]);
+    const sent = env.proxy.requests.slice(from).filter((r) => r.stackSet === stackSet && !r.action.startsWith('Describe') && !r.action.startsWith('List'));
+    expect(sent.map((r) => [r.action, r.error ?? 'ok'])).toEqual([['UpdateStackSet', 'ok'], ['DeleteStackInstances', 'ok'], ['CreateStackInstances', 'ok']]);
+    const operations = events.filter((e) => e.type === 'operation' && e.stage === stage.id).map((e) => e.type === 'operation' && [e.action, e.accounts]);
+    expect(operations).toEqual([['update-template', ['100000000001', account]], ['delete-instances (stack deleted outside StackSets)', [account]], ['create-instances', [account]]]);
+    // One live stack of the StackSet in the account, the new one: the RetainStacks delete had none left to keep.
+    const inAccount = awsVia().cloudFormation(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+    expect((await liveStacks(inAccount)).filter((x) => x.StackName === `StackSet:${stackSet}`)).toHaveLength(1);
+    // The update failed there, the StackSet held the new template (StackSets keeps it), and the new stack runs it.
+    await expectConverged(changed);
+  });
+
+  it('an instance whose stack is ROLLBACK_FAILED: its stage fails naming the delete-stack that gets past it; once a person deletes the stack, deploy removes the instance and creates it again (review s43-resume R1)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    const changed = compileYaml(withHalfAtATime(SMALL));
+    const body = (c: CompiledOrg, id: string) => JSON.stringify(renderTemplate(c.stages.find((st) => st.id === id)!.definition));
+    const stage = changed.stages.find((st) => st.targets.some((a) => a.id === account) && body(changed, st.id) !== body(small, st.id) && !/AWS::S3::Bucket|AWS::CodeCommit::Repository/.test(body(changed, st.id)))!;
+    const stackSet = `big-${stage.id}`;
+    env.proxy.stackStatus(stackSet, account, 'ROLLBACK_FAILED');
+    const stuck = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(stuck).map((x) => x.stackSet)).toEqual([stackSet]);
+    const reason = failed(stuck)[0].reasons.join('\n');
+    expect(reason).toMatch(new RegExp(`its stack \\S+ is ROLLBACK_FAILED .*, which no StackSets operation gets past: .*run 'aws cloudformation delete-stack --stack-name \\S+ --region ${REGION}' with account ${account}'s credentials .*then deploy again, which removes the instance, its stack gone, and creates it anew`));
+    // A person follows it: the stack is deleted, StackSets still lists the instance with its id.
+    await env.proxy.stackDeletedByHand(stackSet, account, REGION);
+    expect(failed(await deploy(changed, awsVia(), { pollMs }))).toEqual([]);
+    await expectConverged(changed);
+  });
+
   it('a StackSet of the org\'s name that xstack did not create is never taken over: plan says so, its stage fails naming it, it keeps its template, and destroy keeps it', async () => {
     await prepare(small);
     const cfn = awsVia().cloudFormation();

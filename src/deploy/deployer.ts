@@ -63,6 +63,7 @@ import {
   lagWindow,
   instanceResources,
   instanceStack,
+  instanceStackDeleted,
   isInstanceStackOf,
   liveStacks,
   stackResources,
@@ -644,6 +645,29 @@ function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet, asl
 const createFailed = (i: ActualInstance) => i.stackId === undefined || i.stackId === '';
 
 /**
+ * Instances to apply again whose own stack is gone, deleted outside StackSets (by hand, or by the delete-stack the way
+ * out of a ROLLBACK_FAILED stack names), while StackSets still lists them with that stack's id. What
+ * UpdateStackInstances or UpdateStackSet does with such an instance AWS does not say (it documents that "A stack
+ * instance can exist without a stack", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstance.html,
+ * and that UpdateStackInstances updates "stack instances in Amazon Web Services Regions and accounts where they already
+ * exist"); retried that way on every run, it could fail its StackSet's update on every run, with no way out named
+ * (review s43-resume R1). So the deployer takes the documented way: the instance is removed keeping its stack
+ * (DeleteStackInstances RetainStacks, "Removes the stack instances from the specified stack set, but doesn't delete
+ * the stacks", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html: here
+ * there is none left to keep) and created again (CreateStackInstances). Read through the reader role, only for the
+ * instances a run applies again: a run with none reads nothing. A stack that cannot be read is left to the retry.
+ */
+async function stacksDeletedOutside(run: Run, instances: readonly ActualInstance[]): Promise<ActualInstance[]> {
+  const out: ActualInstance[] = [];
+  for (const i of instances) {
+    if (createFailed(i)) continue;
+    const deleted = await instanceStackDeleted(accountClient(run, i.account), i.stackId!).catch(() => false);
+    if (deleted) out.push(i);
+  }
+  return out;
+}
+
+/**
  * Accounts whose instances StackSets skipped as suspended (SKIPPED_SUSPENDED_ACCOUNT) and that Organizations still
  * reports not ACTIVE (DescribeAccount, org-reads.ts `active`): an update would be skipped again, so none is sent, and a
  * run with nothing else to do makes no mutating call. Once Organizations reports the account ACTIVE, its instances are
@@ -919,7 +943,7 @@ async function stackWayOut(run: Run, stackSet: string, i: ActualInstance | undef
     case 'ROLLBACK_FAILED':
       return (
         `${state}, which no StackSets operation gets past: empty the buckets its events name, then run 'aws cloudformation delete-stack --stack-name ${stack.stackId} --region ${region}' ${as} ` +
-        `(should that end DELETE_FAILED, run it again adding --retain-resources with the resources that could not be deleted), then deploy again`
+        `(should that end DELETE_FAILED, run it again adding --retain-resources with the resources that could not be deleted), then deploy again, which removes the instance, its stack gone, and creates it anew (its resources under DeletionPolicy Retain stay, and keep their names)`
       );
     // RetainResources: "For stacks in the DELETE_FAILED state, a list of resource logical IDs that are associated with
     // the resources you want to retain. During deletion, CloudFormation deletes the stack but doesn't delete the
@@ -1171,8 +1195,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   let result: StageResult = 'unchanged';
   const races = new RaceCount(ctx);
   /** False when another operation came first: the StackSet is read again and the stage's operations computed anew. */
-  const operate = async (op: Operation, accounts: string[]): Promise<boolean> => {
-    emit({ type: 'operation', stage, action: op.action, accounts });
+  const operate = async (op: Operation, accounts: string[], action: string = op.action): Promise<boolean> => {
+    emit({ type: 'operation', stage, action, accounts });
     const outcome = await runOperation(ctx, op, accounts);
     if ('raced' in outcome) return races.count(outcome);
     result = changedBy(result);
@@ -1240,11 +1264,20 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
       actual = await readStackSet(ctx);
       templateAsSent(ctx.name, desired, actual);
     }
-    const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
     // An instance no operation reaches (its account left the OU it was created through) is not sent: it fails the stage, saying why.
     const retry = instancesToUpdate(desired, actual, asleep);
     const lost = await unreachable(run, ctx, retry.map((id) => actual.instances.get(id)!));
-    const again = retry.filter((id) => !lost.has(id));
+    let again = retry.filter((id) => !lost.has(id));
+    // One whose stack was deleted outside StackSets is removed, then created below as a missing one (stacksDeletedOutside).
+    const gone = await stacksDeletedOutside(run, again.map((id) => actual.instances.get(id)!));
+    if (gone.length > 0) {
+      for (const op of instanceOperations(await reachedThrough(run, ctx, gone), 'delete-instances', gone.map((i) => i.account), { retainStacks: true })) {
+        if (!(await operate(op, op.accounts, 'delete-instances (stack deleted outside StackSets)'))) return false;
+      }
+      actual = await readStackSet(ctx);
+      again = again.filter((id) => actual.instances.has(id));
+    }
+    const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
     // A failed create is retried as CreateStackInstances documents, the rest with UpdateStackInstances (createFailed).
     const recreate = again.filter((id) => createFailed(actual.instances.get(id)!));
     const update = again.filter((id) => !recreate.includes(id));

@@ -1245,6 +1245,20 @@ export interface InstanceStack {
   ownDeleted?: boolean;
 }
 
+/**
+ * Whether the instance's own stack is gone: CloudFormation answers it, by its id, DELETE_COMPLETE (deleted outside
+ * StackSets: by hand, or by the delete-stack the deployer names for a ROLLBACK_FAILED stack). An id CloudFormation
+ * does not answer (ValidationError) is not taken as deleted.
+ */
+export async function instanceStackDeleted(cfn: CloudFormationClient, stackId: string): Promise<boolean> {
+  try {
+    return (await cfn.send(new DescribeStacksCommand({ StackName: stackId }))).Stacks?.[0]?.StackStatus === 'DELETE_COMPLETE';
+  } catch (error) {
+    if (errorName(error) !== 'ValidationError') throw error;
+    return false;
+  }
+}
+
 export async function instanceStack(cfn: CloudFormationClient, stackSet: string, stackId: string | undefined): Promise<InstanceStack | undefined> {
   // Found by name instead of by the instance's stack id, it is another stack of the StackSet only if the instance's own
   // is known deleted (DELETE_COMPLETE by its id), not merely an id not found.

@@ -436,7 +436,19 @@
  *   deployer reads the stack's status, not them). The account's DescribeStacks answers the stack with that status,
  *   and its ListStackResources the resources named with their `<X>_FAILED` status
  *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResourceSummary.html). Cleared
- *   (`stackStatus(…, undefined)`) as a person's continue-update-rollback or delete-stack would.
+ *   (`stackStatus(…, undefined)`) as a person's continue-update-rollback would; a person's delete-stack is the next
+ *   fault, which clears it too.
+ * - An instance's stack deleted outside StackSets (`stackDeletedByHand`: a person's delete-stack, or the one the
+ *   deployer names for a ROLLBACK_FAILED stack). moto's stack is deleted, so the account's ListStacks lists it
+ *   DELETE_COMPLETE and DescribeStacks by its id answers it so ("Deleted stacks: You must specify the unique stack ID",
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html), and its custom names
+ *   are free (a StackSet whose template retains no named resource is meant). StackSets still lists the instance, with
+ *   that stack's id and its status as it was: AWS documents no change of an instance's status for it (its statuses
+ *   describe StackSets operations, API_StackInstance.html). What an UpdateStackInstances or UpdateStackSet does with
+ *   such an instance AWS does not document either: the layer takes the stricter reading, the account's part FAILED
+ *   ("Stack [<id>] does not exist"), the instance OUTDATED (VERIFY in a sandbox). A DeleteStackInstances of it, with
+ *   RetainStacks or without, succeeds (nothing is left to delete or keep), and a CreateStackInstances after it makes a
+ *   new stack.
  *
  * Faults are drawn from a seeded generator: the same seed and the same
  * request order give the same faults; `failIn` fails one account for sure.
@@ -447,7 +459,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CloudFormationClient, DescribeStacksCommand, ListStackResourcesCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, ListStackResourcesCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeOrganizationCommand, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, MoveAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { CodeCommitClient, CreateRepositoryCommand, GetRepositoryCommand } from '@aws-sdk/client-codecommit';
@@ -1008,6 +1020,7 @@ export class StackSetsProxy {
     this.untrustedAttempts.clear();
     this.stackStates.clear();
     this.stuckStackIds.clear();
+    this.deletedByHand.clear();
     this.afterRetainStacks = undefined;
     this.executionRoles.clear();
     this.retainedStacks.length = 0;
@@ -1352,6 +1365,30 @@ export class StackSetsProxy {
   }
 
   private stackStates = new Map<string, { status: StuckStatus; failedResources: string[] }>();
+
+  /** The stack of `stackSet`'s instance in `account` deleted outside StackSets, as a person's delete-stack: see the header. */
+  async stackDeletedByHand(stackSet: string, account: string, region: string): Promise<void> {
+    const cfn = new CloudFormationClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
+    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: `StackSet:${stackSet}` }))).Stacks?.[0];
+    if (!stack?.StackId) throw new Error(`stackDeletedByHand: no stack of ${stackSet} in account ${account}`);
+    await cfn.send(new DeleteStackCommand({ StackName: stack.StackId }));
+    this.stackDeleted(stackSet, account, false);
+    this.stackStates.delete(`${stackSet}/${account}`);
+    this.applied.get(account)?.delete(stackSet);
+    // The stack its creation recorded is gone: a create there after it is not a second stack beside a live one.
+    const created = this.creations.indexOf(`${stackSet}/${account}`);
+    if (created >= 0) this.creations.splice(created, 1);
+    this.deletedByHand.set(`${stackSet}/${account}`, stack.StackId);
+  }
+
+  /** stackSet/account → the id of the instance's stack `stackDeletedByHand` deleted, while StackSets still lists the instance. */
+  private deletedByHand = new Map<string, string>();
+
+  /** An instance row with the id of its stack deleted by hand (moto lists a made-up id: see the header). */
+  private withHandDeletedId(name: string, account: string, inner: string): string {
+    const id = this.deletedByHand.get(`${name}/${account}`);
+    return id === undefined ? inner : inner.replace(/<StackId>[^<]*<\/StackId>/, `<StackId>${xmlEscape(id)}</StackId>`);
+  }
   /** Stack id → stackSet/account, as DescribeStacks answered it, for ListStackResources (which names the stack by id). */
   private stuckStackIds = new Map<string, string>();
 
@@ -2227,6 +2264,13 @@ export class StackSetsProxy {
       this.counts.failedAccounts++;
       return `Stack instance in account ${account} has no stack to update: its create failed (the test layer's stricter reading; CreateStackInstances retries it)`;
     }
+    // An instance whose stack was deleted by hand: its update fails (the stricter reading), its delete has nothing to do.
+    const handDeleted = this.deletedByHand.get(`${o.name}/${account}`);
+    if (handDeleted !== undefined && (o.action === 'UpdateStackInstances' || o.action === 'UpdateStackSet')) {
+      this.counts.failedAccounts++;
+      return `Stack [${handDeleted}] does not exist (deleted outside StackSets; the test layer's stricter reading)`;
+    }
+    if (handDeleted !== undefined && deleting) return 'ok';
     // From here on the stack is created or updated in the account: a create that fails leaves what Retain keeps (header).
     const creating = !deleting && !o.motoInstances.has(account);
     const failed = async (reason: string) => {
@@ -2362,6 +2406,8 @@ export class StackSetsProxy {
       for (const account of inMoto) before.set(account, await this.keepResourceList(name, account, region));
       if (inMoto.length > 0) await send(new URLSearchParams(params), inMoto);
       for (const account of inMoto) {
+        // Its stack was deleted by hand (recorded then): the instance goes, and no stack with it.
+        if (this.deletedByHand.delete(`${name}/${account}`)) continue;
         const stack = before.get(account);
         const retained = params.get('RetainStacks') === 'true';
         // The status it keeps: moto's last, or the one `stackStatus` gives it (a DELETE_FAILED stack stays so).
@@ -2586,7 +2632,8 @@ export class StackSetsProxy {
     const rows = [...motoBody.matchAll(/<member>([\s\S]*?)<\/member>/g)].map(([, inner]) => {
       const account = tag(inner, 'Account') ?? '';
       const o = overlays.get(account);
-      return `<member>${o ? this.overlaid(inner, o) : inner}${ouXml(account)}${driftXml(account)}${lastXml(account)}</member>`;
+      const row = this.withHandDeletedId(name, account, inner);
+      return `<member>${o ? this.overlaid(row, o) : row}${ouXml(account)}${driftXml(account)}${lastXml(account)}</member>`;
     });
     for (const [account, o] of overlays) {
       if (o.phantom) rows.push(`<member><Account>${account}</Account><Region>${o.region}</Region>${this.statusXml(o)}${ouXml(account)}${lastXml(account)}</member>`);
@@ -2696,14 +2743,14 @@ export class StackSetsProxy {
       }
       return cfnError('StackInstanceNotFoundException', `The specified stack instance doesn't exist: ${name} ${account}`);
     }
-    if (!o) return moto;
+    if (!o) return moto.status === 200 ? { status: 200, body: moto.body.replace(/<StackInstance>([\s\S]*?)<\/StackInstance>/, (_w, inner: string) => `<StackInstance>${this.withHandDeletedId(name, account, inner)}</StackInstance>`) } : moto;
     if (o.phantom) {
       const overrides = Object.entries(o.phantom.overrides)
         .map(([k, v]) => `<member><ParameterKey>${xmlEscape(k)}</ParameterKey><ParameterValue>${xmlEscape(v)}</ParameterValue></member>`)
         .join('');
       return { status: 200, body: envelope('DescribeStackInstance', `<StackInstance><Account>${account}</Account><Region>${o.region}</Region><ParameterOverrides>${overrides}</ParameterOverrides>${this.statusXml(o)}</StackInstance>`) };
     }
-    return { status: 200, body: moto.body.replace(/<StackInstance>([\s\S]*?)<\/StackInstance>/, (_w, inner: string) => `<StackInstance>${this.overlaid(inner, o)}</StackInstance>`) };
+    return { status: 200, body: moto.body.replace(/<StackInstance>([\s\S]*?)<\/StackInstance>/, (_w, inner: string) => `<StackInstance>${this.overlaid(this.withHandDeletedId(name, account, inner), o)}</StackInstance>`) };
   }
 
   private statusXml(o: Overlay): string {
