@@ -468,6 +468,22 @@ describe('the reconciler against the layer', () => {
     expect(after.get(creating)).toMatchObject({ Status: 'OUTDATED' });
   });
 
+  it('an UpdateStackSet that fails as a whole: the StackSet holds the new template, its instances OUTDATED, and the same deploy applies them again; converged (review s43-resume R4)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const changed = compileYaml(withHalfAtATime(SMALL));
+    const stage = changed.stages.find((st) => changed.files.get(`templates/${st.id}.yaml`) !== small.files.get(`templates/${st.id}.yaml`))!;
+    const stackSet = `big-${stage.id}`;
+    env.proxy.failOperation(stackSet, 'The administration role could not be assumed (injected)');
+    const events: string[] = [];
+    const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.stage === stage.id && events.push(e.action) });
+    expect(failed(s)).toEqual([]);
+    expect(events).toEqual(['update-template', 'update-instances']);
+    const cfn = awsVia().cloudFormation();
+    expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: stackSet }))).StackSet?.TemplateBody).toBe(changed.files.get(`templates/${stage.id}.yaml`));
+    await expectConverged(changed);
+  });
+
   it('an instance left OUTDATED by a failed template update is applied again, although its values did not change', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

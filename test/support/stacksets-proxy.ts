@@ -208,7 +208,9 @@
  *   and DescribeStackSetOperation gives why in its StatusReason ("The status
  *   of the operation in details"), the one place AWS says it; the instances
  *   are left as they were, a create's never made (an inference: AWS documents
- *   no instance status for it).
+ *   no instance status for it). An UpdateStackSet's is the exception AWS
+ *   documents: the StackSet keeps the update and its instances are OUTDATED
+ *   (`keepFailedUpdate`).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html
  * - A failed create is retried by CreateStackInstances: "Repeating this
  *   StackSet operation with a new operation ID retries all stack instances
@@ -2002,15 +2004,38 @@ export class StackSetsProxy {
     this.operationFailures.delete(name);
     this.later(this.faults.queuedMs ?? 20, () => {
       op.status = 'RUNNING';
-      this.later(this.faults.runningMs ?? 30, () => {
+      this.later(this.faults.runningMs ?? 30, async () => {
         if (failsWhole === undefined) return this.execute(op, action, params, headers, tag(described.body, 'TemplateBody') ?? '');
         // Failed as a whole (see the header): no account attempted, no result listed, the reason on the operation.
         op.reason = failsWhole;
+        if (action === 'UpdateStackSet') await this.keepFailedUpdate(name, params, headers, failsWhole);
         op.status = 'FAILED';
         op.ended = new Date();
       });
     });
     return { status: 200, body: envelope(action, `<OperationId>${id}</OperationId>`) };
+  }
+
+  /**
+   * An UpdateStackSet that failed as a whole still updates the StackSet ("Even if the stack set operation created by
+   * updating the stack set fails (completely or partially, below or above a specified failure tolerance), the stack
+   * set is updated with your changes", API_UpdateStackSet.html), and its instances are OUTDATED ("The stack was part of
+   * a CreateStackSet or UpdateStackSet operation that failed or was stopped before the stack was created or updated",
+   * API_StackInstance.html): every instance but an INOPERABLE one (which UpdateStackSet leaves out) and a failed
+   * create's, none updated. DetailedStatus CANCELLED is the layer's (AWS documents none for it). Review s43-resume R4.
+   */
+  private async keepFailedUpdate(name: string, params: URLSearchParams, headers: IncomingMessage['headers'], reason: string): Promise<void> {
+    const region = members(params, 'Regions')[0] ?? (/Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1');
+    const overlays = this.overlays.get(name) ?? new Map<string, Overlay>();
+    this.overlays.set(name, overlays);
+    const motoInstances = await this.motoInstances(headers, name);
+    // The template (and roles) persisted, no stack updated: applyToMoto's UpdateStackSet with no account done.
+    await this.applyToMoto('UpdateStackSet', params, headers, name, [], motoInstances);
+    for (const account of motoInstances.keys()) {
+      const o = overlays.get(account);
+      if (o?.status === 'INOPERABLE' || o?.phantom) continue;
+      overlays.set(account, { status: 'OUTDATED', detailed: 'CANCELLED', reason, region });
+    }
   }
 
   /**
