@@ -754,7 +754,7 @@ describe('profiles --write: the file it is given', () => {
     expect(first.stdout.split('\n')[0]).toBe(`${config}: wrote 1 profile (the file as it was is kept as ${config}.xstack-backup)`);
     const second = profiles(['--for', 'ci', '--write', config]);
     const today = new Date().toISOString().slice(0, 10);
-    expect(second.stdout.split('\n')[0]).toBe(`${config}: wrote 1 profile (${config}.xstack-backup still holds the file as it was before xstack first wrote it, on ${today}; this write did not change it)`);
+    expect(second.stdout.split('\n')[0]).toBe(`${config}: wrote 1 profile (${config}.xstack-backup still holds the file as it was before xstack's write of ${today}; this write did not change it)`);
     expect(readFileSync(`${config}.xstack-backup`, 'utf8')).toBe('[default]\nregion = eu-west-1\n');
   });
 

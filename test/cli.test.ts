@@ -124,6 +124,11 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
     const run = xstack(['bootstrap', EXAMPLE, '--output-reader-role', 'x', '--endpoint', 'http://127.0.0.1:9']);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('xstack: bootstrap takes --output-reader-role with SERVICE_MANAGED StackSets only');
+    // With --local, before a local AWS starts: nothing on stdout (review s43-readme-run M2).
+    const local = xstack(['bootstrap', EXAMPLE, '--output-reader-role', 'x', '--local']);
+    expect(local.status).toBe(1);
+    expect(local.stdout).toBe('');
+    expect(local.stderr).toContain('xstack: bootstrap takes --output-reader-role with SERVICE_MANAGED StackSets only');
   });
 
   it('an inconsistent combination is a usage error too', () => {

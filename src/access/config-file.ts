@@ -116,5 +116,5 @@ export function backupNote(backup: NonNullable<WriteResult['backup']>): string {
     const names = passed.length <= 3 ? passed.join(', ') : `${passed.slice(0, 3).join(', ')} and ${passed.length - 3} more`;
     return `the file as it was is kept as ${backup.file}${passed.length > 0 ? `; ${names}, there already, ${passed.length === 1 ? 'was' : 'were'} left as ${passed.length === 1 ? 'it was' : 'they were'}` : ''}`;
   }
-  return `${backup.file} still holds the file as it was before xstack first wrote it, on ${backup.made.toISOString().slice(0, 10)}; this write did not change it`;
+  return `${backup.file} still holds the file as it was before xstack's write of ${backup.made.toISOString().slice(0, 10)}; this write did not change it`;
 }

@@ -550,11 +550,16 @@ export const executionPolicyName = (prefix: string, n: number) => new Names(pref
 /** The description bootstrap gives every execution policy it creates: another org's, on a shared role, is known by it. */
 export const EXECUTION_POLICY_DESCRIPTION = 'xstack: the StackSet execution role, derived from the compiled templates';
 
+/** Bootstrap's --output-reader-role is SERVICE_MANAGED's alone: refused before anything runs (the CLI checks it first too). */
+export function refuseReaderRoleOption(compiled: CompiledOrg, outputReaderRoleName: string | undefined): void {
+  if (compiled.org.stackSets.permissionModel === 'SELF_MANAGED' && outputReaderRoleName !== undefined) {
+    throw new XstackError('READER_ROLE_NOT_TAKEN', `bootstrap takes --output-reader-role with SERVICE_MANAGED StackSets only (to read the target accounts' IAM quotas with): with SELF_MANAGED it makes the reader role ${new Names(compiled.org.prefix).outputReaderRole()} itself; leave the option out`);
+  }
+}
+
 export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: BootstrapOptions = {}): Promise<BootstrapStep[]> {
   const names = new Names(compiled.org.prefix);
-  if (compiled.org.stackSets.permissionModel === 'SELF_MANAGED' && options.outputReaderRoleName !== undefined) {
-    throw new XstackError('READER_ROLE_NOT_TAKEN', `bootstrap takes --output-reader-role with SERVICE_MANAGED StackSets only (to read the target accounts' IAM quotas with): with SELF_MANAGED it makes the reader role ${names.outputReaderRole()} itself; leave the option out`);
-  }
+  refuseReaderRoleOption(compiled, options.outputReaderRoleName);
   const steps: BootstrapStep[] = [];
   const report = (step: BootstrapStep) => {
     steps.push(step);

@@ -16,7 +16,7 @@ import type { DeployEvent, RunSummary, StageResult, StageSummary } from './event
 import { existingRolesRefusal } from './existing-roles';
 import { replacementsRefusal } from './replacements';
 import { makeOrgRolesLocally } from './local-roles';
-import { bootstrap, bootstrapState, type BootstrapState, type BootstrapStep } from './bootstrap';
+import { bootstrap, bootstrapState, refuseReaderRoleOption, type BootstrapState, type BootstrapStep } from './bootstrap';
 import { boundaryPendingNote, staleBootstrapNote, tagsPendingNote, unreadableBootstrapNote } from './execution-trust';
 import { checkEndpointServices, refuseEndpointServices, type EndpointServiceCheck } from './endpoint-services';
 import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
@@ -328,6 +328,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
   const started = Date.now();
   // A stale layout is refused before anything else (with --frozen-layout recordLayout never writes).
   if (command === 'deploy' && flags.has('--frozen-layout')) recordLayout(compiled.org, compiled.layout, { frozen: true });
+  // Refused before a local AWS starts, whose line on stdout would come first (a refused command writes nothing there).
+  if (command === 'bootstrap') refuseReaderRoleOption(compiled, options.get('--output-reader-role'));
   let local: LocalAws | undefined;
   let stopRenderer: (() => void) | undefined;
   try {
@@ -371,11 +373,19 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       // The same bootstrap as on AWS (moto lets the caller into every account, as OrganizationAccountAccessRole would).
       // On stderr with --json: stdout holds the JSON document only.
       const info = flags.has('--json') ? process.stderr : process.stdout;
-      info.write('bootstrap (local):\n');
-      const steps = await bootstrap(compiled, aws, { onStep: (s) => s.status !== 'ok' && printStep(s, info), emulator });
+      // The heading with the first step it shows: a server bootstrapped before shows none (review s43-readme-run N3).
+      let headed = false;
+      const heading = () => {
+        if (!headed) info.write('bootstrap (local):\n');
+        headed = true;
+      };
+      const steps = await bootstrap(compiled, aws, { onStep: (s) => s.status !== 'ok' && (heading(), printStep(s, info)), emulator });
       if (steps.some((s) => s.status === 'missing')) throw new XstackError('BOOTSTRAP_FAILED', 'bootstrap found a missing step (above)');
       const made = await makeOrgRolesLocally(compiled, aws);
-      if (made.length > 0) info.write(`+ the roles the org file names as existing, made in the emulator's new accounts (on AWS they are the org's): ${made.join(', ')}\n`);
+      if (made.length > 0) {
+        heading();
+        info.write(`+ the roles the org file names as existing, made in the emulator's new accounts (on AWS they are the org's): ${made.join(', ')}\n`);
+      }
     }
     // The local run bootstrapped just now; on AWS, a bootstrap made for another compile is said before any operation.
     const bootstrapped = !local && (command === 'plan' || command === 'deploy') ? await bootstrapState(compiled, aws) : undefined;

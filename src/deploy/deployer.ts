@@ -2665,7 +2665,8 @@ async function detectDrift(ctx: StackSetContext, emulator: boolean): Promise<{ l
     // unknown, never drift detection off for every StackSet and exit 0 (review s37-destroy-verify V5).
     const e = error as { $fault?: string; $metadata?: { httpStatusCode?: number } };
     if (emulator && e.$fault === undefined && e.$metadata?.httpStatusCode !== undefined) {
-      return { lines: [`drift detection not available at this endpoint (${firstLine(error)}); skipped for every StackSet`], unavailable: true };
+      // The SDK's own reading of such a page (an XML parse error) says nothing to the reader: the status is what tells.
+      return { lines: [`drift detection not available at this endpoint (DetectStackSetDrift answered HTTP ${e.$metadata.httpStatusCode} with no AWS error); skipped for every StackSet`], unavailable: true };
     }
     // InvalidOperationException, "The specified operation isn't valid", is an Error of DetectStackSetDrift
     // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html); the page says no
