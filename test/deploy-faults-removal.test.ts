@@ -40,13 +40,22 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     // Out of the org file: the skipped instances go with RetainStacks; a CURRENT one's delete is skipped too (the
     // account is suspended), and the instance then goes with RetainStacks in the same run.
     const without = halfAtATime(generateOrgYaml(1));
-    const removed = await deploy(without, awsVia(), { pollMs });
+    // Each stack left is said as its delete ends (a note), not only in the summary a killed run never prints (review s43-resume R5).
+    const said: string[] = [];
+    const removed = await deploy(without, awsVia(), { pollMs, onNote: (n) => said.push(n), onEvent: (e) => e.type === 'stage-done' && said.push(`done ${e.stage}`) });
     expect(failed(removed)).toEqual([]);
     const holding = small.stages.filter((st) => st.targets.some((a) => a.id === account)).map((st) => `big-${st.id}`);
     expect(env.proxy.retainedStacks.filter((x) => x.endsWith(`/${account}`)).map((x) => x.split('/')[0]).sort()).toEqual(holding.sort());
     const told = removed.stages.flatMap((x) => x.warnings ?? []).filter((w) => w.startsWith(`account ${account} ${REGION}: instance removed from`));
     expect(told.length).toBe(holding.length);
     for (const w of told) expect(w).toContain('stays in the account');
+    expect(said.filter((n) => n.startsWith(`account ${account} ${REGION}: instance removed from`)).sort()).toEqual([...told].sort());
+    // Said before the removal's stage is done.
+    for (const stackSet of holding) {
+      const note = said.findIndex((n) => n.includes(`instance removed from ${stackSet} with RetainStacks`));
+      expect(note, stackSet).toBeGreaterThanOrEqual(0);
+      expect(said.slice(note).some((n) => n === `done ${stackSet.slice('big-'.length)}`), stackSet).toBe(true);
+    }
     const cfn = awsVia().cloudFormation();
     for (const name of holding) expect(((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).map((i) => i.Account), name).not.toContain(account);
   });

@@ -849,10 +849,15 @@ class StacksLeft {
   constructor(
     private readonly stackSet: string,
     private readonly region: string,
+    private readonly onNote?: (note: string) => void,
   ) {}
 
+  /** Each also said at once (onNote): a run killed before its summary would otherwise lose it (review s43-resume R5). */
   add(instances: readonly ActualInstance[]): void {
-    for (const i of instances) this.left.set(i.account, i);
+    for (const i of instances) {
+      if (!this.left.has(i.account)) this.onNote?.(stackLeftText(this.stackSet, this.region, i));
+      this.left.set(i.account, i);
+    }
   }
 
   has(account: string): boolean {
@@ -865,7 +870,7 @@ class StacksLeft {
   }
 }
 
-const stacksLeft = (run: Run, stackSet: string) => new StacksLeft(stackSet, run.compiled.org.region);
+const stacksLeft = (run: Run, stackSet: string) => new StacksLeft(stackSet, run.compiled.org.region, run.options.onNote);
 
 /** A summary with these warnings, in order, if there are any. */
 function withWarnings(summary: StageSummary, ...groups: Array<readonly string[] | undefined>): StageSummary {
