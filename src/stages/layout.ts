@@ -449,7 +449,7 @@ export function recordedChangeNotes(org: Org): string[] {
   // Renamed and moved at once: its first name is recorded in another account. The unit (and logical id) stays its
   // first name's, so this is a move: created empty where it goes, kept where it was (review s42-day2 D5).
   const movedFrom = (r: Org['repositories'][number]) => {
-    const was = r.renamedFrom === undefined ? undefined : before.get(r.renamedFrom);
+    const was = r.renamedFrom === undefined || before.has(r.name) ? undefined : before.get(r.renamedFrom);
     return was !== undefined && was !== now.get(r.name) ? was : undefined;
   };
   const renamedAway = new Map(org.repositories.filter((r) => movedFrom(r) !== undefined).map((r) => [r.renamedFrom!, r]));
