@@ -378,15 +378,22 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(failed(await deploy(changed, awsVia(), { pollMs }))).toEqual([]);
   });
 
-  it('an instance whose stack was deleted outside StackSets: its template update fails there (the layer\'s stricter reading), and the same deploy removes the instance (RetainStacks: nothing left to keep) and creates it again; converged (review s43-resume R1)', async () => {
+  /**
+   * The small org deployed, and a change of it: a changed stage of account 100000000002 whose template names no bucket
+   * or repository (what a deleted stack retains, in the way of a new one).
+   */
+  async function deployedWithChangedStage() {
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
     const changed = compileYaml(withHalfAtATime(SMALL));
     const body = (c: CompiledOrg, id: string) => JSON.stringify(renderTemplate(c.stages.find((st) => st.id === id)!.definition));
-    // A changed stage of that account whose template names no bucket or repository (what a deleted stack retains).
     const stage = changed.stages.find((st) => st.targets.some((a) => a.id === account) && body(changed, st.id) !== body(small, st.id) && !/AWS::S3::Bucket|AWS::CodeCommit::Repository/.test(body(changed, st.id)))!;
-    const stackSet = `big-${stage.id}`;
+    return { account, changed, stage, stackSet: `big-${stage.id}` };
+  }
+
+  it('an instance whose stack was deleted outside StackSets: its template update fails there (the layer\'s stricter reading), and the same deploy removes the instance (RetainStacks: nothing left to keep) and creates it again; converged (review s43-resume R1)', async () => {
+    const { account, changed, stage, stackSet } = await deployedWithChangedStage();
     await env.proxy.stackDeletedByHand(stackSet, account, REGION);
     const from = env.proxy.requests.length;
     const events: DeployEvent[] = [];
@@ -404,13 +411,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
   });
 
   it('an instance whose stack is ROLLBACK_FAILED: its stage fails naming the delete-stack that gets past it; once a person deletes the stack, deploy removes the instance and creates it again (review s43-resume R1)', async () => {
-    await prepare(small);
-    await deployUntilDone(small, 1);
-    const account = '100000000002';
-    const changed = compileYaml(withHalfAtATime(SMALL));
-    const body = (c: CompiledOrg, id: string) => JSON.stringify(renderTemplate(c.stages.find((st) => st.id === id)!.definition));
-    const stage = changed.stages.find((st) => st.targets.some((a) => a.id === account) && body(changed, st.id) !== body(small, st.id) && !/AWS::S3::Bucket|AWS::CodeCommit::Repository/.test(body(changed, st.id)))!;
-    const stackSet = `big-${stage.id}`;
+    const { account, changed, stackSet } = await deployedWithChangedStage();
     env.proxy.stackStatus(stackSet, account, 'ROLLBACK_FAILED');
     const stuck = await deploy(changed, awsVia(), { pollMs });
     expect(failed(stuck).map((x) => x.stackSet)).toEqual([stackSet]);
