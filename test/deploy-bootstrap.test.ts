@@ -1446,6 +1446,23 @@ describe('xstack bootstrap on moto', () => {
       detail: 'not written: 222222222222 is not ACTIVE in AWS Organizations, and nothing was set up there (above); written by the first run that sets up every account',
     });
     expect(await bootstrapState(example, env.aws())).toBe('unknown');
+    // Not SUSPENDED alone: an account closing (PENDING_CLOSURE) or not yet activated (PENDING_ACTIVATION) is not
+    // ACTIVE either, and is passed by the same way, not given the access role's advice (review s43-mutations-5 BS2).
+    const states = { '222222222222': 'PENDING_CLOSURE', '333333333333': 'PENDING_ACTIVATION' };
+    const others = await bootstrap(example, accountStates(refusedAssume(env.aws(), /::(222222222222|333333333333):role\//), states));
+    for (const [account, state] of Object.entries(states)) {
+      expect(others.find((x) => x.account === account && x.what === 'roles AWSCloudFormationStackSetExecutionRole and acme-xstack-reader'), account).toMatchObject({
+        status: 'missing',
+        detail: expect.stringMatching(new RegExp(`^not set up: account ${account} is ${state} in AWS Organizations \\(DescribeAccount\\), and STS refused its access role `)),
+      });
+    }
+    // A DescribeAccount that fails otherwise (throttled past the SDK's retries) cannot tell either: the access role's
+    // advice, not Organizations' error in its place (review s43-mutations-5 BS3).
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    await expect(bootstrap(example, accountStates(refusedAssume(env.aws(), /::222222222222:role\//), { '222222222222': throttled }))).rejects.toMatchObject({
+      code: 'ACCESS_ROLE_REFUSED',
+      message: expect.stringContaining('could not assume role arn:aws:iam::222222222222:role/OrganizationAccountAccessRole'),
+    });
     // With iamQuotas declared, the quotas read before any write passes it by too, and reads the others.
     const held = compileOrg(parseOrg(`${readFileSync('parameters/example.yaml', 'utf8')}iamQuotas: { roleTrustPolicyChars: 2048 }\n`, 'parameters/example.yaml'));
     const quotaSteps = (await bootstrap(held, accountStates(refusedAssume(env.aws(), /::222222222222:role\//), { '222222222222': 'SUSPENDED' }))).filter((x) => x.what === 'IAM quotas the org file declares (iamQuotas)');

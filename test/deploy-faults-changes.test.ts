@@ -636,6 +636,19 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(calls.filter((r) => r.error !== undefined)).toEqual([]);
   });
 
+  it("SERVICE_MANAGED from a delegated administrator at the quota of StackSets: the refusal names the management account, where service-managed StackSets are created, not 'the administrator account' (review s43-mutations-5 ST2)", async () => {
+    const { placed } = await organization();
+    const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
+    const text = serviceManaged(generateOrgYaml(2), [source, dev, prod]).replace('  permissionModel: SERVICE_MANAGED\n', '  permissionModel: SERVICE_MANAGED\n  callAs: DELEGATED_ADMIN\n');
+    const compiled = compileYaml(text);
+    env.proxy.setFaults({ seed: 1, stackSetQuota: compiled.stages.length - 1 });
+    const refused = failed(await deploy(compiled, awsVia(), { pollMs, outputReaderRoleName: 'xstack-output-reader' }));
+    expect(refused).toHaveLength(1);
+    expect(refused[0].reasons.join('\n')).toMatch(
+      new RegExp(`^CloudFormation refused to create StackSet ${refused[0].stackSet}: the management account, where service-managed StackSets are created \\(a delegated administrator's included\\), has reached its quota of StackSets \\("`),
+    );
+  });
+
   it("SERVICE_MANAGED without --output-reader-role: reads through <prefix>-xstack-reader, the setup template's role; refused, the error says to deploy that template; destroy --delete-retained names its own role (review s32-walkthrough M3)", async () => {
     const { placed } = await organization();
     const [source, dev, prod] = [await placed('source'), await placed('dev'), await placed('prod')];
@@ -1449,7 +1462,10 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const refused = failed(first);
     expect(refused).toHaveLength(1);
     expect(refused[0].reasons.join('\n')).toMatch(
-      new RegExp(`^CloudFormation refused to create StackSet ${refused[0].stackSet}: the administrator account has reached its quota of StackSets .*other tools' too.*request an increase in Service Quotas`),
+      new RegExp(
+        `^CloudFormation refused to create StackSet ${refused[0].stackSet}: the administrator account has reached its quota of StackSets \\("The quota for the resource has already been reached"; 1,000 by default, https://docs\\.aws\\.amazon\\.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits\\.html\\)\\. ` +
+          `Every StackSet in the account and Region counts, other tools' too, not only this org's: delete those no longer used, or request an increase in Service Quotas; then deploy again \\(what is deployed stays\\)$`,
+      ),
     );
     expect(first.stages.filter((x) => x.result === 'created')).toHaveLength(small.stages.length - 1);
     env.proxy.setFaults({ seed: 1, stackSetQuota: quota + 1 });

@@ -155,7 +155,15 @@ describe('where the StackSets live, recorded in the layout file (review s18-depl
     // The permission model the StackSets were created with, recorded: another is refused before any StackSet call, as
     // from a delegated administrator the run would not list them (review s42-day2 D1).
     const switched = recordedAt(compileYaml(`${generateOrgYaml(2)}stackSets:\n  permissionModel: SERVICE_MANAGED\n`), { account: admin, region: REGION, permissionModel: 'SELF_MANAGED' });
-    for (const run of [(aws: ReturnType<typeof env.aws>) => plan(switched, aws, { pollMs: 5 }), (aws: ReturnType<typeof env.aws>) => deploy(switched, aws, { pollMs: 5 })]) {
+    // destroy and bootstrap too, as in another account or Region (review s43-mutations-5 LY8: bootstrap's check read only those).
+    const switchedRuns: Array<(aws: ReturnType<typeof env.aws>) => Promise<unknown>> = [
+      (aws) => plan(switched, aws, { pollMs: 5 }),
+      (aws) => deploy(switched, aws, { pollMs: 5 }),
+      (aws) => destroyPlan(switched, aws, { pollMs: 5 }),
+      (aws) => destroy(switched, aws, { pollMs: 5 }),
+      (aws) => bootstrap(switched, aws, { sleep: async () => undefined }),
+    ];
+    for (const run of switchedRuns) {
       const aws = env.aws(REGION);
       await expect(run(aws)).rejects.toMatchObject({ code: 'STACKSETS_ELSEWHERE', message: expect.stringContaining('were created SELF_MANAGED (org.stackSetsPermissionModel, recorded by deploy), and the org file says SERVICE_MANAGED') });
       expect(Object.keys(aws.log.calls)).toEqual(['GetCallerIdentityCommand']);
@@ -184,5 +192,11 @@ describe('who may change a key policy, as the renamed-execution-role check reads
   it('a role a negated operator names is kept out by it, not let in (review s42-diff D4)', () => {
     const keptOut = { Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' }, Action: 'kms:PutKeyPolicy', Resource: '*', Condition: { ArnNotLike: { 'aws:PrincipalArn': [arn('NewExec')] } } }] };
     expect(mayPutKeyPolicy(keptOut, 'NewExec')).toBe(false);
+    // Every negated operator IAM has for an ARN, the IfExists forms included (review s43-mutations-5 KP2).
+    const under = (operator: string, name = 'NewExec') => ({ Statement: [{ ...keptOut.Statement[0], Condition: { [operator]: { 'aws:PrincipalArn': [arn(name)] } } }] });
+    for (const operator of ['ArnNotEquals', 'StringNotEquals', 'StringNotLike', 'StringNotEqualsIgnoreCase', 'ArnNotLikeIfExists', 'StringNotEqualsIfExists']) expect(mayPutKeyPolicy(under(operator), 'NewExec'), operator).toBe(false);
+    // The String operators name the roles they let in as the Arn ones do (review s43-mutations-5 KP3).
+    for (const operator of ['StringEquals', 'StringLike', 'StringEqualsIfExists', 'ArnEquals', 'ArnLikeIfExists']) expect(mayPutKeyPolicy(under(operator), 'NewExec'), operator).toBe(true);
+    expect(mayPutKeyPolicy(under('StringLike', 'New*'), 'NewExec')).toBe(true);
   });
 });

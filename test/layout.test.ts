@@ -482,6 +482,14 @@ describe('the layout file records the org', () => {
     expect(readFileSync(file, 'utf8')).toBe(withModel);
     expect(parseLayoutFile(withModel, file).org?.stackSetsHome).toEqual(home);
     expect(() => parseLayoutFile(withModel.replace('"SELF_MANAGED"', '"SELF"'), file)).toThrow(/org\.stackSetsPermissionModel: is "SELF"; expected SELF_MANAGED or SERVICE_MANAGED/);
+    // SERVICE_MANAGED too: what deploy records for such an org is read back by the next compile, not refused as a
+    // value deploy never writes (review s43-mutations-5 LY1).
+    const serviceManaged = { account: '222222222222', region: 'us-east-1', permissionModel: 'SERVICE_MANAGED' as const };
+    writeFileSync(file, withHome);
+    recordLayout(org, before.families, { home: serviceManaged });
+    const withService = readFileSync(file, 'utf8');
+    expect(withService).toBe(withModel.replace('"SELF_MANAGED"', '"SERVICE_MANAGED"'));
+    expect(parseLayoutFile(withService, file).org?.stackSetsHome).toEqual(serviceManaged);
   });
 
   it('a repository gone from the org file is a note: kept in its account with its history, and adding it back fails until deleted or imported', () => {

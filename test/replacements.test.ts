@@ -305,6 +305,14 @@ describe("a resource's type changed under its logical id", () => {
     expect(templateReplacements('s', template({ X: managed }), template({ X: handle })).refused).toHaveLength(1);
     // The same type under another logical id is a replacement CloudFormation makes: not this refusal.
     expect(templateReplacements('s', template({ A: managed }), template({ B: managed }))).toEqual({ refused: [], warnings: [] });
+    // Said once, not judged again as a replacement of the new type: two types whose custom name is the same property
+    // (Name), kept, would also read as 'keeps its custom name and changes Type' (review s43-mutations-5 RP1).
+    const project = { Type: 'AWS::CodeBuild::Project', Properties: { Name: 'acme-build' } };
+    const pipeline = { Type: 'AWS::CodePipeline::Pipeline', Properties: { Name: 'acme-build' } };
+    expect(templateReplacements('s', template({ X: project }), template({ X: pipeline }))).toEqual({
+      refused: [expect.stringMatching(/^StackSet s: resource X is AWS::CodeBuild::Project in the deployed template and AWS::CodePipeline::Pipeline in this compile: /)],
+      warnings: [],
+    });
   });
 });
 
@@ -336,6 +344,10 @@ describe('a named resource under a new logical id, with the name of one the upda
     expect(templateReplacements('s', template({ A: role('acme-a') }), template({ A: role('acme-a'), B: role('acme-b') })).refused).toEqual([]);
     const policy = { Type: 'AWS::IAM::ManagedPolicy', Properties: { ManagedPolicyName: 'acme-a', PolicyDocument: { Statement: [] } } };
     expect(templateReplacements('s', template({ A: role('acme-a') }), template({ B: policy })).refused).toEqual([]);
+    // Names are per type, even where two types call the property the same (Name): a pipeline may take a dropped
+    // project's name (review s43-mutations-5 RP2).
+    const named = (Type: string, Name: string) => ({ Type, Properties: { Name } });
+    expect(templateReplacements('s', template({ A: named('AWS::CodeBuild::Project', 'acme-a') }), template({ B: named('AWS::CodePipeline::Pipeline', 'acme-a') })).refused).toEqual([]);
   });
 });
 

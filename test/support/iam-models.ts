@@ -279,8 +279,8 @@ export function refusedPolicyVersion(aws: Aws, nth: number, message = 'A managed
   });
 }
 
-/** Organizations' DescribeAccount answers each account of `states` with that State (see the file's comment); others go to moto. */
-export function accountStates(aws: Aws, states: Record<string, string>, asked: string[] = []): Aws {
+/** Organizations' DescribeAccount answers each account of `states` with that State (see the file's comment), or fails with that error; others go to moto. */
+export function accountStates(aws: Aws, states: Record<string, string | Error>, asked: string[] = []): Aws {
   const make = aws.organizations.bind(aws);
   aws.organizations = () => {
     const client = make();
@@ -289,6 +289,7 @@ export function accountStates(aws: Aws, states: Record<string, string>, asked: s
       const id = String(args.input.AccountId);
       asked.push(id);
       const state = states[id];
+      if (state instanceof Error) throw state;
       return state === undefined ? next(args) : { output: { Account: { Id: id, State: state }, $metadata: {} }, response: {} };
     };
     client.middlewareStack.add(model as never, { step: 'initialize', name: 'accountStates' });
