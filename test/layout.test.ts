@@ -492,6 +492,23 @@ describe('the layout file records the org', () => {
     expect(parseLayoutFile(withService, file).org?.stackSetsHome).toEqual(serviceManaged);
   });
 
+  it('deploy --frozen-layout with a record of where the StackSets live but not of their permission model: a note, as for a record without either; nothing written (review s43-mutations-5 F1)', () => {
+    const { orgFile, file, committed } = exampleIn('layout-frozen-model');
+    const withHome = withHomeIn(committed);
+    writeFileSync(file, withHome);
+    const before = parseLayoutFile(withHome, file);
+    const org = { ...parseOrg(EXAMPLE, orgFile), layout: before.families, layoutRecord: before.org! };
+    const home = { account: '222222222222', region: 'us-east-1', permissionModel: 'SELF_MANAGED' as const };
+    expect(recordLayout(org, before.families, { frozen: true, home }).message).toBe(
+      `note: ${file} does not record the permission model the StackSets were created with (SELF_MANAGED), and --frozen-layout writes nothing: deploy once without --frozen-layout and commit the file, so that a later run with the other permission model is refused before it creates the org's StackSets again`,
+    );
+    expect(readFileSync(file, 'utf8')).toBe(withHome);
+    // Recorded: no note.
+    const withModel = withHome.replace('    "stackSetsRegion": "us-east-1",\n', '    "stackSetsRegion": "us-east-1",\n    "stackSetsPermissionModel": "SELF_MANAGED",\n');
+    const recorded = parseLayoutFile(withModel, file);
+    expect(recordLayout({ ...org, layout: recorded.families, layoutRecord: recorded.org! }, recorded.families, { frozen: true, home })).toEqual({});
+  });
+
   it('a repository gone from the org file is a note: kept in its account with its history, and adding it back fails until deleted or imported', () => {
     const record = { ...recorded.org!, repositories: new Map([...recorded.org!.repositories, ['old-tools', '111111111111']]) };
     expect(notesOf((t) => t, record)).toEqual([

@@ -549,7 +549,12 @@ export function recordLayout(
   // --frozen-layout writes nothing: where the StackSets live, not recorded yet, stays so (said), and is not a change refused.
   const record = recordOf(org, options.frozen ? undefined : options.home);
   const change = layoutChange(org.layout, compiled) ?? (sameRecord(org.layoutRecord, record) ? undefined : { count: recordChange(org.layoutRecord, record), named: '' });
-  if (!change) return options.frozen && options.home && !record.stackSetsHome ? { message: homeNotRecordedNote(file, options.home) } : {};
+  if (!change) {
+    if (!options.frozen || !options.home) return {};
+    if (!record.stackSetsHome) return { message: homeNotRecordedNote(file, options.home) };
+    // A record written before the permission model was recorded gains it at a deploy that may write (review s43-mutations-5 F1).
+    return record.stackSetsHome.permissionModel === undefined && options.home.permissionModel !== undefined ? { message: modelNotRecordedNote(file, options.home.permissionModel) } : {};
+  }
   const what = change.count;
   if (options.frozen) {
     throw new XstackError(
@@ -577,6 +582,10 @@ function recordChange(recorded: RecordedOrg | undefined, now: RecordedOrg): stri
 }
 
 /** deploy --frozen-layout with a layout file that does not say where the StackSets live: not written, and said. */
+const modelNotRecordedNote = (file: string, model: NonNullable<StackSetsHome['permissionModel']>) =>
+  `note: ${file} does not record the permission model the StackSets were created with (${model}), and --frozen-layout writes nothing: ` +
+  `deploy once without --frozen-layout and commit the file, so that a later run with the other permission model is refused before it creates the org's StackSets again`;
+
 const homeNotRecordedNote = (file: string, home: StackSetsHome) =>
   `note: ${file} does not record where the StackSets live (administrator account ${home.account}, Region ${home.region}), and --frozen-layout writes nothing: ` +
   `deploy once without --frozen-layout and commit the file, so that a later run with other credentials or another --region is refused before it creates the org's StackSets again`;
