@@ -426,6 +426,33 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     await expectConverged(changed);
   });
 
+  it('a hand-deleted stack whose retained bucket is still in its account: plan says the instance is created again and names the bucket; deploy refuses before it touches the instance (review s43-plan M1)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    const stackSet = 'big-pipeline-foundation';
+    const tagged = compileYaml(`${SMALL}tags:\n  CostCenter: "4711"\n`);
+    env.proxy.stackStatus(stackSet, account, 'ROLLBACK_FAILED');
+    expect(failed(await deploy(tagged, awsVia(), { pollMs })).map((x) => x.stackSet)).toEqual([stackSet]);
+    // The advised delete-stack: the stack goes, its RetainExceptOnCreate bucket stays (made here: moto does not keep it).
+    await env.proxy.stackDeletedByHand(stackSet, account, REGION);
+    const aws = awsVia(env.local.endpoint);
+    const bucket = `big-artifacts-${account}-${REGION}`;
+    await aws.s3(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`)).send(new CreateBucketCommand({ Bucket: bucket }));
+    const p = (await plan(tagged, awsVia(), { pollMs })).find((x) => x.stackSet === stackSet)!;
+    expect(p.retryAccounts).toEqual([expect.objectContaining({ account, recreate: true })]);
+    expect(p.collisions.join('\n')).toContain(`AWS::S3::Bucket ${bucket} `);
+    const text = formatPlan([p], { accountNames: new Map(), colour: false });
+    expect(text).toContain(`instance to remove and create again (its stack was deleted outside StackSets): ${account} is OUTDATED`);
+    expect(text).not.toContain('instance to apply again');
+    const from = env.proxy.requests.length;
+    const s = await deploy(tagged, awsVia(), { pollMs });
+    const reason = failed(s).find((x) => x.stackSet === stackSet)?.reasons.join('\n') ?? '';
+    expect(reason).toContain(`${stackSet}: cannot create instances while what an earlier destroy or removal kept holds their names:\n`);
+    expect(reason).toContain(`\n  AWS::S3::Bucket ${bucket} (ArtifactBucket) in account ${account}\n`);
+    expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === stackSet && r.action === 'DeleteStackInstances')).toEqual([]);
+  });
+
   it('a StackSet of the org\'s name that xstack did not create is never taken over: plan says so, its stage fails naming it, it keeps its template, and destroy keeps it', async () => {
     await prepare(small);
     const cfn = awsVia().cloudFormation();

@@ -1276,6 +1276,9 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     // One whose stack was deleted outside StackSets is removed, then created below as a missing one (stacksDeletedOutside).
     const gone = await stacksDeletedOutside(run, again.map((id) => actual.instances.get(id)!));
     if (gone.length > 0) {
+      // What the deleted stack retained is in the way of the new one: refused before the instance is touched, so that
+      // a re-run meets the same state (review s43-plan M1).
+      await refuseCollisions(run, desired, gone.map((i) => i.account));
       for (const op of instanceOperations(await reachedThrough(run, ctx, gone), 'delete-instances', gone.map((i) => i.account), { retainStacks: true })) {
         if (!(await operate(op, op.accounts, 'delete-instances (stack deleted outside StackSets)'))) return false;
       }
@@ -1896,9 +1899,10 @@ export interface StackSetPlan {
   removeFirst?: string[];
   /**
    * Instances that are not CURRENT (a failed or interrupted operation): deploy applies them again, but for an
-   * INOPERABLE one (`cannotUpdate`), which AWS excludes from updates: its reason says what gets past it.
+   * INOPERABLE one (`cannotUpdate`), which AWS excludes from updates: its reason says what gets past it. `recreate`:
+   * its stack was deleted outside StackSets, so deploy removes the instance and creates it again (stacksDeletedOutside).
    */
-  retryAccounts: Array<{ account: string; status: string; reason?: string; cannotUpdate?: true }>;
+  retryAccounts: Array<{ account: string; status: string; reason?: string; cannotUpdate?: true; recreate?: true }>;
   /** Set when a StackSet of this name exists that xstack did not create: deploy leaves it alone, and its stage fails saying so. */
   foreign?: string;
   /** Set when the StackSet has instances in Regions other than the org's: deploy refuses its stage before any operation (otherRegionsText). */
@@ -1998,12 +2002,17 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       else if (inoperable(instance)) retryAccounts.push({ account: account.id, status: 'INOPERABLE', reason: INOPERABLE_NOTE, cannotUpdate: true });
       else if (!HEALTHY_INSTANCE.has(instance.status ?? '') && !asleep.has(account.id)) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: advised(run, instance.statusReason) } : {}) });
     }
+    // Read as deploy reads them: an instance whose stack was deleted outside StackSets is removed and created again,
+    // and what that stack retained is checked with the instances to add (review s43-plan M1).
+    const gone = new Set((await stacksDeletedOutside(run, retryAccounts.filter((r) => !r.cannotUpdate).map((r) => actual.instances.get(r.account)!))).map((i) => i.account));
+    for (const r of retryAccounts) if (gone.has(r.account)) r.recreate = true;
     const removeFirst = leftFor(run, desired, actual, clearFor.get(desired.name)).map((i) => i.account);
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id) && !removeFirst.includes(id)).sort();
     const keepStacks = keptStacks(run, actual, removeAccounts);
     const leftBehind = leftByRemovals(run, actual, [...removeFirst, ...removeAccounts], keepStacks);
     const unreachableHere = await unreachableRemovals(run, context(run, desired), actual, [...removeFirst, ...removeAccounts]);
-    const found = addAccounts.length > 0 ? await retainedIn(run, desired, addAccounts) : { inTheWay: [], earlier: [] };
+    const created = [...addAccounts, ...gone];
+    const found = created.length > 0 ? await retainedIn(run, desired, created) : { inTheWay: [], earlier: [] };
     // A template update that adds a named resource already in an account with an instance (a repository dropped and named again).
     // Not for a foreign StackSet (no xstack tag): every id would count as added; deploy only says "foreign".
     if (!foreign(actual)) found.inTheWay.push(...(await retainedAdded(run, desired, actual)));

@@ -67,7 +67,14 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
       ),
     );
     lines.push(...fold(p.keepStacks ?? [], (k) => `    ${paint(33, '!')} removed keeping its stack, which stays in the account for you to delete: ${account(k.account)}: ${k.why}`, 'instances removed keeping their stacks'));
-    lines.push(...fold(p.retryAccounts.filter((r) => !r.cannotUpdate), (r) => `    instance to apply again: ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`, 'instances to apply again'));
+    lines.push(...fold(p.retryAccounts.filter((r) => !r.cannotUpdate && !r.recreate), (r) => `    instance to apply again: ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`, 'instances to apply again'));
+    lines.push(
+      ...fold(
+        p.retryAccounts.filter((r) => r.recreate),
+        (r) => `    instance to remove and create again (its stack was deleted outside StackSets): ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`,
+        'instances to create again',
+      ),
+    );
     for (const h of p.held ?? []) lines.push(`    ${paint(31, '✗')} instance deploy holds, not removing it: ${account(h.account)}: ${h.by}'s instance there stays (no operation reaches it), and its stack may still use what this one holds`);
     for (const u of p.unreachable ?? []) {
       // An early removal (before the template update) that strands its instance fails the stage, and deploy stops after its wave.
