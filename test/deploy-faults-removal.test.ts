@@ -37,8 +37,8 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(warnings.length).toBeGreaterThan(0);
     for (const w of warnings) expect(w).toMatch(new RegExp(`^account ${account} ${REGION}: OUTDATED \\(SKIPPED_SUSPENDED_ACCOUNT\\): .*suspended`));
 
-    // Out of the org file: the skipped instances go with RetainStacks; a CURRENT one's delete is skipped too (the
-    // account is suspended), and the instance then goes with RetainStacks in the same run.
+    // Out of the org file: the skipped instances go with RetainStacks, and so does a CURRENT one (Organizations reports
+    // the account suspended: review s43-plan M2).
     const without = halfAtATime(generateOrgYaml(1));
     // Each stack left is said as its delete ends (a note), not only in the summary a killed run never prints (review s43-resume R5).
     const said: string[] = [];
@@ -58,6 +58,27 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     }
     const cfn = awsVia().cloudFormation();
     for (const name of holding) expect(((await cfn.send(new ListStackInstancesCommand({ StackSetName: name }))).Summaries ?? []).map((i) => i.Account), name).not.toContain(account);
+  });
+
+  it('an account suspended while its instances are CURRENT, removed from the org file: plan says each stack stays, and deploy removes each instance with RetainStacks at once, no plain delete StackSets skips first (review s43-plan M2)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    env.proxy.suspend(account);
+    const without = compileYaml(generateOrgYaml(1));
+    const holding = small.stages.filter((st) => st.targets.some((a) => a.id === account)).map((st) => `big-${st.id}`);
+    const planned = (await plan(without, awsVia(), { pollMs })).filter((p) => p.removeAccounts.includes(account));
+    expect(planned.map((p) => p.stackSet).sort()).toEqual([...holding].sort());
+    for (const p of planned) {
+      expect(p.keepStacks, p.stackSet).toEqual([{ account, why: 'Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it' }]);
+      expect(p.leftBehind, p.stackSet).toBeUndefined();
+    }
+    const actions: string[] = [];
+    const removed = await deploy(without, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.accounts.includes(account) && actions.push(`${e.stage}: ${e.action}`) });
+    expect(failed(removed)).toEqual([]);
+    expect(actions.sort()).toEqual(holding.map((h) => `${h.slice('big-'.length)}: delete-instances (retain stacks)`).sort());
+    expect(env.proxy.retainedStacks.filter((x) => x.endsWith(`/${account}`)).map((x) => x.split('/')[0]).sort()).toEqual([...holding].sort());
+    for (const w of removed.stages.flatMap((x) => x.warnings ?? []).filter((x) => x.startsWith(`account ${account} `))) expect(w).toContain('Organizations reports the account not ACTIVE (suspended or closing), and StackSets cannot delete a stack in it');
   });
 
   it('an account added back after its instances went with RetainStacks: the kept stacks still hold their names, so plan names each and deploy refuses its creates there before any operation, with the delete-stack that gets past it; taken, with the retained buckets plan names, the next deploy converges', async () => {

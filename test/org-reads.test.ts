@@ -43,4 +43,18 @@ describe('OrganizationReads.active (DescribeAccount)', () => {
     expect(await reads.active('222222222222')).toBe(false);
     expect(asked).toEqual(ids);
   });
+
+  it('asks no other account once Organizations refuses the caller or is not in use; an account it does not know is that account alone', async () => {
+    const error = (name: string) => Object.assign(new Error(name), { name });
+    for (const name of ['AccessDeniedException', 'AWSOrganizationsNotInUseException']) {
+      const { reads, asked } = reading({ '111111111111': error(name), '222222222222': { State: 'SUSPENDED' } });
+      expect(await reads.active('111111111111')).toBeUndefined();
+      expect(await reads.active('222222222222'), name).toBeUndefined();
+      expect(asked, name).toEqual(['111111111111']);
+    }
+    const { reads, asked } = reading({ '111111111111': error('AccountNotFoundException'), '222222222222': { State: 'SUSPENDED' } });
+    expect(await reads.active('111111111111')).toBeUndefined();
+    expect(await reads.active('222222222222')).toBe(false);
+    expect(asked).toEqual(['111111111111', '222222222222']);
+  });
 });

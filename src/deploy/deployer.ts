@@ -167,6 +167,8 @@ interface Run {
   cfn: CloudFormationClient;
   /** Organizations, read once a run per question (SERVICE_MANAGED: the root, where accounts are now). */
   organization: OrganizationReads;
+  /** Accounts Organizations reports not ACTIVE, among those whose instances the run removes (noteInactive). */
+  inactive: Set<string>;
   /** Each StackSet's DescribeStackSet answer as this run first read it, for the reads before its operations (beforeOperations). */
   firstReads: FirstReads;
   /** After a refused read through the setup template's reader role: whether the account runs this compile's file, by account. */
@@ -186,7 +188,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   const recorded = org.layoutRecord?.stackSetsHome;
   const elsewhere = home && recorded ? stackSetsElsewhereError(org, recorded, home) : undefined;
   if (elsewhere) throw elsewhere;
-  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), deleterCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), firstReads: new Map(), setupVerdicts: new Map(), stranded: new Map() };
+  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), deleterCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), inactive: new Set(), firstReads: new Map(), setupVerdicts: new Map(), stranded: new Map() };
 }
 
 /**
@@ -707,7 +709,25 @@ function leftFor(run: Run, desired: DesiredStackSet, actual: ActualStackSet, acc
  * (https://repost.aws/knowledge-center/cloudformation-removal-stacksets). An INOPERABLE one's only when the caller
  * asked (--retain-failed-stacks): else it is deleted again, plainly (stacksets.ts `inoperable`).
  */
-const keepsStack = (run: Run, i: ActualInstance) => suspended(i) || (run.options.retainFailedStacks === true && inoperable(i));
+const keepsStack = (run: Run, i: ActualInstance) => skippedByStackSets(run, i) || (run.options.retainFailedStacks === true && inoperable(i));
+
+/** An instance StackSets skips: skipped as suspended already, or in an account Organizations reports not ACTIVE (noteInactive). */
+const skippedByStackSets = (run: Run, i: ActualInstance) => suspended(i) || run.inactive.has(i.account);
+
+/**
+ * Records which of these instances' accounts Organizations reports not ACTIVE (suspended, closing, closed), read
+ * before a removal decides how to delete them: an instance still CURRENT in an account suspended since would otherwise
+ * get a plain delete StackSets skips, then RetainStacks, and plan would say its stack goes (review s43-plan M2). Read
+ * only for the instances a run removes, each account once (OrganizationReads); one Organizations cannot tell of is
+ * taken as read from StackSets.
+ */
+async function noteInactive(run: Run, instances: Iterable<ActualInstance>): Promise<void> {
+  for (const i of instances) if (!suspended(i) && !run.inactive.has(i.account) && (await run.organization.active(i.account)) === false) run.inactive.add(i.account);
+}
+
+/** noteInactive for the instances of `actual` in accounts `desired` no longer targets. */
+const noteLeavingInactive = (run: Run, desired: DesiredStackSet, actual: ActualStackSet) =>
+  noteInactive(run, [...actual.instances.values()].filter((i) => !desired.stage.targets.some((a) => a.id === i.account)));
 
 /**
  * A template update none of whose instances stays (review s37-deployer D1): every instance the StackSet has that an
@@ -831,9 +851,11 @@ const INOPERABLE_NOTE =
   'to delete by hand), then add the account back';
 
 /** Why a stack stays in its account after its instance was deleted with RetainStacks. */
-function stackLeftText(stackSet: string, region: string, i: ActualInstance): string {
+function stackLeftText(stackSet: string, region: string, i: ActualInstance, inactive: ReadonlySet<string>): string {
   const why = suspended(i)
     ? 'the account is suspended (SKIPPED_SUSPENDED_ACCOUNT), and StackSets cannot delete a stack in it'
+    : inactive.has(i.account)
+      ? 'Organizations reports the account not ACTIVE (suspended or closing), and StackSets cannot delete a stack in it'
     : `a delete failed and left the instance INOPERABLE${i.statusReason ? ` (${i.statusReason})` : ''}, and --retain-failed-stacks removed it keeping its stack`;
   return `account ${i.account} ${region}: instance removed from ${stackSet} with RetainStacks, so its stack ${i.stackId ?? `StackSet-${stackSet}-…`} stays in the account: ${why}. Delete that stack in the account by hand once it can be reached`;
 }
@@ -849,13 +871,14 @@ class StacksLeft {
   constructor(
     private readonly stackSet: string,
     private readonly region: string,
+    private readonly inactive: ReadonlySet<string>,
     private readonly onNote?: (note: string) => void,
   ) {}
 
   /** Each also said at once (onNote): a run killed before its summary would otherwise lose it (review s43-resume R5). */
   add(instances: readonly ActualInstance[]): void {
     for (const i of instances) {
-      if (!this.left.has(i.account)) this.onNote?.(stackLeftText(this.stackSet, this.region, i));
+      if (!this.left.has(i.account)) this.onNote?.(stackLeftText(this.stackSet, this.region, i, this.inactive));
       this.left.set(i.account, i);
     }
   }
@@ -866,11 +889,11 @@ class StacksLeft {
 
   /** One warning per stack left, with where, why and what to do (stackLeftText). */
   warnings(): string[] {
-    return [...this.left.values()].map((i) => stackLeftText(this.stackSet, this.region, i));
+    return [...this.left.values()].map((i) => stackLeftText(this.stackSet, this.region, i, this.inactive));
   }
 }
 
-const stacksLeft = (run: Run, stackSet: string) => new StacksLeft(stackSet, run.compiled.org.region, run.options.onNote);
+const stacksLeft = (run: Run, stackSet: string) => new StacksLeft(stackSet, run.compiled.org.region, run.inactive, run.options.onNote);
 
 /** A summary with these warnings, in order, if there are any. */
 function withWarnings(summary: StageSummary, ...groups: Array<readonly string[] | undefined>): StageSummary {
@@ -1189,6 +1212,7 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   let actual = await readStackSet(beforeOperations(run, ctx));
   delete ctx.firstReads;
   // Read once: a StackSet created below has no instances.
+  await noteLeavingInactive(run, desired, actual);
   const left = leftFor(run, desired, actual, order.clearFor);
   const asleep = await stillSuspended(run, actual.instances.values());
   order.onRead?.(actual.exists && (instancesToUpdate(desired, actual, asleep).length > 0 || left.length > 0));
@@ -1428,6 +1452,7 @@ async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly De
     if (body === undefined || sha256(body) === d.templateSha) continue;
     // Its instances, read as the stage's first read (beforeOperations), for a template update that keeps none of them.
     const actual = await readStackSet(beforeOperations(run, context(run, d)));
+    await noteLeavingInactive(run, d, actual);
     const noneKept = noInstanceKept(d, actual, leftFor(run, d, actual, clearFor.get(d.name)).map((i) => i.account));
     if (noneKept) out.noneKept.push(noneKept);
     const found = bodyReplacements(d.name, body, d.templateBody);
@@ -1536,6 +1561,7 @@ async function removedStackSets(run: Run, desired: DesiredStackSet[], deployed: 
 async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instances: ActualInstance[], stackSetToo: boolean, left: StacksLeft): Promise<void> {
   const emit = run.options.onEvent ?? (() => {});
   const races = new RaceCount(ctx);
+  await noteInactive(run, instances);
   const keep = (i: ActualInstance) => keepsStack(run, i);
   let ran = false;
   let failure: OperationFailedError | undefined;
@@ -2006,6 +2032,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     // and what that stack retained is checked with the instances to add (review s43-plan M1).
     const gone = new Set((await stacksDeletedOutside(run, retryAccounts.filter((r) => !r.cannotUpdate).map((r) => actual.instances.get(r.account)!))).map((i) => i.account));
     for (const r of retryAccounts) if (gone.has(r.account)) r.recreate = true;
+    await noteLeavingInactive(run, desired, actual);
     const removeFirst = leftFor(run, desired, actual, clearFor.get(desired.name)).map((i) => i.account);
     const removeAccounts = [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id) && !removeFirst.includes(id)).sort();
     const keepStacks = keptStacks(run, actual, removeAccounts);
@@ -2071,6 +2098,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   }
   for (const { name, actual } of await removedStackSets(run, desiredList, deployed)) {
     const removeAccounts = [...actual.instances.keys()].sort();
+    await noteInactive(run, actual.instances.values());
     const keepStacks = keptStacks(run, actual, removeAccounts);
     const leftBehind = leftByRemovals(run, actual, removeAccounts, keepStacks);
     const unreachableHere = await unreachableRemovals(run, contextFor(run, name, `(removed) ${name}`), actual, removeAccounts);
@@ -2129,7 +2157,12 @@ function keptStacks(run: Run, actual: ActualStackSet, accounts: readonly string[
   return accounts.flatMap((account) => {
     const i = actual.instances.get(account);
     if (!i || !keepsStack(run, i)) return [];
-    return [{ account, why: suspended(i) ? 'the account is suspended: StackSets cannot reach it' : 'its delete failed (INOPERABLE) and --retain-failed-stacks was given' }];
+    const why = suspended(i)
+      ? 'the account is suspended: StackSets cannot reach it'
+      : run.inactive.has(account)
+        ? 'Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it'
+        : 'its delete failed (INOPERABLE) and --retain-failed-stacks was given';
+    return [{ account, why }];
   });
 }
 
@@ -2338,6 +2371,7 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
   // keeps its stack and what the stack retains; its account is not read either, as no role of a closed account gone
   // from the organization can be assumed (review s35-diff M1).
   const unsent = await notSent(run, ctx, [...actual.instances.values()]);
+  await noteInactive(run, actual.instances.values());
   for (const [account, instance] of actual.instances) {
     if (keepsStack(run, instance) || unsent.has(account)) continue;
     try {

@@ -41,6 +41,8 @@ export class OrganizationReads {
   private root?: Promise<string>;
   private placements = new Map<string, Promise<Placement>>();
   private states = new Map<string, Promise<string | undefined>>();
+  /** DescribeAccount refused this caller, or Organizations is not in use: `state` asks no more. */
+  private callerCannotRead = false;
   private management?: Promise<Management>;
   private client?: OrganizationsClient;
 
@@ -128,19 +130,26 @@ export class OrganizationReads {
     return this.state(account).then((state) => (state === undefined ? undefined : state === 'ACTIVE'));
   }
 
-  /** The account's State as DescribeAccount gives it (Status where it gives no State), read once; undefined where `active` cannot tell. */
+  /**
+   * The account's State as DescribeAccount gives it (Status where it gives no State), read once; undefined where
+   * `active` cannot tell. Once Organizations refuses this caller (AccessDenied) or is not in use, no other account is
+   * asked: the answer would be the same (a destroy reads every account's).
+   */
   state(account: string): Promise<string | undefined> {
     let known = this.states.get(account);
     if (!known) {
-      known = this.organizations()
-        .send(new DescribeAccountCommand({ AccountId: account }))
-        .then(
-          (out) => out.Account?.State ?? out.Account?.Status,
-          (error: unknown) => {
-            if (cannotTell(error)) return undefined;
-            throw error;
-          },
-        );
+      known = this.callerCannotRead
+        ? Promise.resolve(undefined)
+        : this.organizations()
+            .send(new DescribeAccountCommand({ AccountId: account }))
+            .then(
+              (out) => out.Account?.State ?? out.Account?.Status,
+              (error: unknown) => {
+                if (!cannotTell(error)) throw error;
+                if (errorName(error) !== 'AccountNotFoundException') this.callerCannotRead = true;
+                return undefined;
+              },
+            );
       this.states.set(account, known);
     }
     return known;
