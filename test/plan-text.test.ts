@@ -45,6 +45,20 @@ describe('the plan as text', () => {
     );
   });
 
+  it('a stage deploy will fail is said to stop the run after its wave; an INOPERABLE instance alone is no change deploy makes (review s43-plan m1)', () => {
+    const stuck = plan({ action: 'unchanged', retryAccounts: [{ account: '222222222222', status: 'INOPERABLE', reason: 'delete it first', cannotUpdate: true }] });
+    expect(formatPlan([stuck], { accountNames: names, colour: false })).toBe(
+      '= acme-s: unchanged\n' +
+        '    ✗ instance deploy cannot update: dev (222222222222) is INOPERABLE: delete it first\n' +
+        '    ✗ this stage fails: deploy runs the rest of its wave, then stops (no later wave, no removal)\n' +
+        '\nplan: 0 to create, 0 to update, 0 to delete, 1 unchanged — no changes\n',
+    );
+    const colliding = formatPlan([plan({ addAccounts: ['222222222222'], collisions: ['AWS::S3::Bucket b (ArtifactBucket) in account 222222222222'] })], { accountNames: names, colour: false });
+    expect(colliding).toContain('    ✗ this stage fails: deploy runs the rest of its wave, then stops (no later wave, no removal)\n');
+    // A plain update fails nothing.
+    expect(formatPlan([plan({ addAccounts: ['222222222222'] })], { accountNames: names, colour: false })).not.toContain('this stage fails');
+  });
+
   it('names the resources that move into a StackSet from another part of its family, and what such a move does', () => {
     const text = formatPlan([plan({ moves: ['AWS::Events::Rule ForwardingRuleAb1 would move from StackSet acme-source-events to acme-source-events-2'], movesAfter: ['acme-source-events'] })], { accountNames: names, colour: false });
     expect(text).toContain(

@@ -8,7 +8,7 @@ import type { CompiledOrg } from '../compile';
 import { systemErrorReason, XstackError } from '../errors';
 import { Names } from '../naming';
 import { Aws } from './clients';
-import { deploy, destroy, destroyPlan, plan, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
+import { deploy, destroy, destroyPlan, executionRoleLockedError, noInstanceKeptError, plan, refusedMovesError, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
 import { KEY_DELETION_WINDOW_DAYS } from './retained';
 import { formatPlan } from './plan-text';
 import { liveStacks } from './stacksets';
@@ -193,11 +193,17 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
   if (changes.length === 0) return;
   const stream = json ? process.stderr : process.stdout;
   printPlan(compiled, plans, stream);
-  // A deploy that would refuse is not asked about: the refusal, as deploy words it.
-  const missingRoles = plans.flatMap((p) => p.missingRoles ?? []);
-  if (missingRoles.length > 0) throw existingRolesRefusal(missingRoles);
+  // A deploy that would refuse is not asked about: the refusal, as deploy words it, in deploy's order (review s43-plan m3).
+  const refusedMoves = plans.flatMap((p) => p.refusedMoves ?? []);
+  if (refusedMoves.length > 0) throw refusedMovesError(refusedMoves);
   const refusedReplacements = plans.flatMap((p) => p.refusedReplacements ?? []);
   if (refusedReplacements.length > 0) throw replacementsRefusal(refusedReplacements);
+  const locked = plans.flatMap((p) => p.executionRoleLocked ?? []);
+  if (locked.length > 0) throw executionRoleLockedError(locked);
+  const noneKept = plans.flatMap((p) => p.noInstanceKept ?? []);
+  if (noneKept.length > 0) throw noInstanceKeptError(noneKept);
+  const missingRoles = plans.flatMap((p) => p.missingRoles ?? []);
+  if (missingRoles.length > 0) throw existingRolesRefusal(missingRoles);
   const accounts = new Set(changes.flatMap((p) => [...p.addAccounts, ...p.removeAccounts, ...(p.removeFirst ?? []), ...p.retryAccounts.map((r) => r.account)]));
   const who = await callerLine(aws, region);
   const what = `${changes.length} StackSet${changes.length === 1 ? '' : 's'} of ${compiled.org.file}${accounts.size ? ` in ${accounts.size} account${accounts.size === 1 ? '' : 's'}` : ''}`;

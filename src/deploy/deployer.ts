@@ -1860,18 +1860,14 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   let failed = false;
   const deployed = await orgStackSets(run);
   const { refused, waitsFor, holds, settling, clearFor } = await familyOrder(run, desiredList, deployed);
-  if (refused.length > 0) {
-    const shown = refused.slice(0, 10).map((m) => `  ${moveText(m)}: ${m.why}`);
-    if (refused.length > shown.length) shown.push(`  … and ${refused.length - shown.length} more (plan --json lists every one)`);
-    throw new XstackError('REFUSED_MOVE', `nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
-  }
+  if (refused.length > 0) throw refusedMovesError(refused.map((m) => `${moveText(m)}: ${m.why}`));
   const replacing = await replacementsBeforeAnyOperation(run, desiredList, deployed, clearFor);
   for (const warning of replacing.warnings) options.onNote?.(warning);
   if (replacing.refused.length > 0) throw replacementsRefusal(replacing.refused);
   // A renamed execution role the deployed key policy does not let change it: refused for the whole run, before any
   // StackSet is sent the new role (every StackSet's UpdateStackSet carries it, the earlier waves' too).
-  if (replacing.locked.length > 0) throw new XstackError('EXECUTION_ROLE_LOCKED', `nothing was changed:\n${replacing.locked.map((l) => `  ${l}`).join('\n')}`);
-  if (replacing.noneKept.length > 0) throw new XstackError('NO_INSTANCE_KEPT', `nothing was changed:\n${replacing.noneKept.map((l) => `  ${l}`).join('\n')}`);
+  if (replacing.locked.length > 0) throw executionRoleLockedError(replacing.locked);
+  if (replacing.noneKept.length > 0) throw noInstanceKeptError(replacing.noneKept);
   const missingRoles = await existingRoleFindings(run, desiredList);
   if (missingRoles.length > 0) throw existingRolesRefusal(findingsText(missingRoles));
   options.beforeFirstOperation?.(run.home);
@@ -1908,6 +1904,17 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   }
   return { stages: [...summaries.values()], calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };
 }
+
+/** REFUSED_MOVE as deploy refuses it, from plan's lines too (StackSetPlan refusedMoves): the first ten, then a count. */
+export function refusedMovesError(lines: readonly string[]): XstackError {
+  const shown = lines.slice(0, 10).map((l) => `  ${l}`);
+  if (lines.length > shown.length) shown.push(`  … and ${lines.length - shown.length} more (plan --json lists every one)`);
+  return new XstackError('REFUSED_MOVE', `nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n${shown.join('\n')}\n  ${MOVE_FIX}`);
+}
+
+export const executionRoleLockedError = (lines: readonly string[]) => new XstackError('EXECUTION_ROLE_LOCKED', `nothing was changed:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+
+export const noInstanceKeptError = (lines: readonly string[]) => new XstackError('NO_INSTANCE_KEPT', `nothing was changed:\n${lines.map((l) => `  ${l}`).join('\n')}`);
 
 export interface StackSetPlan {
   stage: string;
@@ -2051,7 +2058,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const otherModel = permissionModelText(run, desired.name, actual);
     const locked = actual.exists ? executionRoleLockedText(run, desired.name, actual) : undefined;
     const noneKept = foreign(actual) ? undefined : noInstanceKept(desired, actual, removeFirst);
-    const changed = templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.length > 0;
+    // An INOPERABLE instance in a targeted account is no change deploy makes: its stage fails (plan-text's ✗ says so).
+    const changed = templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.some((r) => !r.cannotUpdate);
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
     plans.push({

@@ -31,6 +31,15 @@ export const removesInstancesOnly = (p: StackSetPlan): boolean =>
 
 const kindOf = (p: StackSetPlan): Kind => (removesInstancesOnly(p) ? 'remove instances' : p.action);
 
+/**
+ * What fails the StackSet's stage when deploy reaches it (deployer.ts reconcileStage): an INOPERABLE instance the org
+ * file targets, a name in the way of a create, a StackSet xstack did not create, instances in other Regions, another
+ * permission model. Not the refusals of the whole run before any operation (moves, replacements, a locked execution
+ * role, no instance kept, missing roles).
+ */
+const failsStage = (p: StackSetPlan): boolean =>
+  p.retryAccounts.some((r) => r.cannotUpdate) || p.collisions.length > 0 || p.foreign !== undefined || p.otherRegions !== undefined || p.otherPermissionModel !== undefined;
+
 export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOptions): string {
   const paint = (code: number, text: string) => (options.colour ? `\u001b[${code}m${text}\u001b[0m` : text);
   const account = (id: string) => {
@@ -52,6 +61,10 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     if (p.otherPermissionModel) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.otherPermissionModel}`);
     if (p.executionRoleLocked) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.executionRoleLocked}`);
     if (p.noInstanceKept) lines.push(`    ${paint(31, '✗')} deploy refuses the org file, changing nothing: ${p.noInstanceKept}`);
+    for (const r of p.retryAccounts.filter((x) => x.cannotUpdate)) lines.push(`    ${paint(31, '✗')} instance deploy cannot update: ${account(r.account)} is ${r.status}: ${r.reason}`);
+    // What fails this stage in deploy (not the whole run before any operation, as the refusals above and below do): its
+    // wave runs on, and deploy stops after it (review s43-plan m1).
+    if (failsStage(p)) lines.push(`    ${paint(31, '✗')} this stage fails: deploy runs the rest of its wave, then stops (no later wave, no removal)`);
     if (p.action === 'unchanged') continue;
     const accounts = (ids: readonly string[]) => fold(ids, account, 'accounts').join(', ');
     if (p.rolesChange) lines.push(`    roles (sent with an UpdateStackSet, which updates every instance): ${p.rolesChange}`);
@@ -83,7 +96,6 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
         : 'which deploy cannot remove (nor, after it, the instances of the stages it removes later in that account)';
       lines.push(`    ${paint(31, '✗')} instance no operation reaches, ${effect}: ${account(u.account)}: ${u.why}`);
     }
-    for (const r of p.retryAccounts.filter((x) => x.cannotUpdate)) lines.push(`    ${paint(31, '✗')} instance deploy cannot update: ${account(r.account)} is ${r.status}: ${r.reason}`);
     if (p.foreign) lines.push(`    ${paint(31, '✗')} ${p.foreign}`);
     for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy or removal, creation will fail: ${c}`);
     for (const fix of p.collisionFixes ?? []) lines.push(`      way past it: ${fix}`);
