@@ -66,7 +66,7 @@ describe('StackSet settings besides the templates', () => {
       expect(p.rolesChange, p.stackSet).toBe(`administration role arn:aws:iam::${admin}:role/AWSCloudFormationStackSetAdministrationRole → arn:aws:iam::${admin}:role/XsAdmin, execution role AWSCloudFormationStackSetExecutionRole → XsExec`);
     }
     expect(planned.filter((p) => p.templateChanged).map((p) => p.stackSet)).toEqual(['big-pipeline-foundation']);
-    expect(formatPlan(planned, { colour: false, accountNames: new Map() })).toContain('    roles (sent with an UpdateStackSet, which updates every instance): administration role');
+    expect(formatPlan(planned, { colour: false, accountNames: new Map() })).toContain('    roles (sent with an UpdateStackSet, which updates every instance it keeps): administration role');
     const second = await deploy(renamed, env.aws(REGION), { pollMs: 5 });
     expect(second.stages.map((s) => s.result)).toEqual(planned.map(() => 'updated'));
     const cfn = env.aws(REGION).cloudFormation();

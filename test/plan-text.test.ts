@@ -55,6 +55,11 @@ describe('the plan as text', () => {
     );
     const colliding = formatPlan([plan({ addAccounts: ['222222222222'], collisions: ['AWS::S3::Bucket b (ArtifactBucket) in account 222222222222'] })], { accountNames: names, colour: false });
     expect(colliding).toContain('    ✗ this stage fails: deploy runs the rest of its wave, then stops (no later wave, no removal)\n');
+    // Tags past the StackSet's 50: deploy fails the stage before its update, not a tags line (review s43-plan m2).
+    const tagged = formatPlan([plan({ tagsChange: 'CostCenter: 4711 → 4712', tagsRefused: "the org file's tags (CostCenter: 4711 → 4712) cannot be set: over 50" })], { accountNames: names, colour: false });
+    expect(tagged).toContain("    ✗ deploy fails this stage before its update: the org file's tags (CostCenter: 4711 → 4712) cannot be set: over 50\n");
+    expect(tagged).toContain('    ✗ this stage fails: deploy runs the rest of its wave, then stops');
+    expect(tagged).not.toContain('    tags (sent with');
     // A plain update fails nothing.
     expect(formatPlan([plan({ addAccounts: ['222222222222'] })], { accountNames: names, colour: false })).not.toContain('this stage fails');
   });
@@ -94,8 +99,8 @@ describe('the plan as text', () => {
       ],
       { accountNames: names, colour: false },
     );
-    expect(text).toContain('~ acme-s: update\n    tags (sent with an UpdateStackSet, which updates every instance and passes them on to the resources that take tags): +CostCenter=4711\n');
-    expect(text).toContain('~ acme-t: update\n    roles (sent with an UpdateStackSet, which updates every instance): execution role acme-exec → acme-exec-2\n');
+    expect(text).toContain('~ acme-s: update\n    tags (sent with an UpdateStackSet, which updates every instance it keeps and passes them on to the resources that take tags): +CostCenter=4711\n');
+    expect(text).toContain('~ acme-t: update\n    roles (sent with an UpdateStackSet, which updates every instance it keeps): execution role acme-exec → acme-exec-2\n');
     expect(text).toContain('~ acme-u: update\n    - Old: 1\n    + New: 2\n');
     expect(text).toContain('\nplan: 0 to create, 3 to update, 0 to delete, 0 unchanged\n');
   });

@@ -165,7 +165,7 @@ describe('tags on moto', () => {
     const byName = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
     expect(planned.map((p) => [p.stackSet, p.action, p.tagsChange, p.templateChanged]).sort(byName)).toEqual(first.stages.map((s) => [`acme-${s.id}`, 'update', 'CostCenter: 4711 → 4712, +data=internal, -owner', false]).sort(byName));
     expect(formatPlan(planned, { accountNames: new Map(), colour: false })).toContain(
-      '~ acme-pipelines: update\n    tags (sent with an UpdateStackSet, which updates every instance and passes them on to the resources that take tags): CostCenter: 4711 → 4712, +data=internal, -owner',
+      '~ acme-pipelines: update\n    tags (sent with an UpdateStackSet, which updates every instance it keeps and passes them on to the resources that take tags): CostCenter: 4711 → 4712, +data=internal, -owner',
     );
     await deploy(second, env.aws(), options);
     const after = await tagsOf(pipelines);

@@ -1952,6 +1952,8 @@ export interface StackSetPlan {
   rolesChange?: string;
   /** The org file's tags the StackSet does not have as they are, in words (`+Key=value`, `Key: old → new`, `-Key`): sent with an UpdateStackSet. */
   tagsChange?: string;
+  /** The org file's tags past the 50 a StackSet may have (tags others added): deploy fails the stage before its update. */
+  tagsRefused?: string;
   /**
    * Of the instances to remove, those removed with RetainStacks, their stacks left in their accounts (`keepsStack`):
    * a suspended account's, and an INOPERABLE one's under --retain-failed-stacks; `why` says which.
@@ -2056,7 +2058,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const roles = rolesChange(context(run, desired), actual);
     const tagged = actual.exists && !foreign(actual) ? updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(desired.stage.id)!, run.compiled.org.tags) : {};
     const otherModel = permissionModelText(run, desired.name, actual);
-    const locked = actual.exists ? executionRoleLockedText(run, desired.name, actual) : undefined;
+    // As deploy: a StackSet xstack did not create is left alone, its key policy never read (review s43-plan n1).
+    const locked = actual.exists && !foreign(actual) ? executionRoleLockedText(run, desired.name, actual) : undefined;
     const noneKept = foreign(actual) ? undefined : noInstanceKept(desired, actual, removeFirst);
     // An INOPERABLE instance in a targeted account is no change deploy makes: its stage fails (plan-text's ✗ says so).
     const changed = templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.some((r) => !r.cannotUpdate);
@@ -2080,7 +2083,9 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(locked ? { executionRoleLocked: locked } : {}),
       ...(noneKept ? { noInstanceKept: noneKept } : {}),
       ...(roles ? { rolesChange: roles } : {}),
-      ...(tagged.change ? { tagsChange: tagged.tooMany ? `${tagged.change} (cannot be set: ${tagged.tooMany})` : tagged.change } : {}),
+      ...(tagged.change ? { tagsChange: tagged.change } : {}),
+      // deploy fails the stage before its update (STACKSET_TAGS in reconcileStage): said as such (review s43-plan m2).
+      ...(tagged.change && tagged.tooMany ? { tagsRefused: `the org file's tags (${tagged.change}) cannot be set: ${tagged.tooMany}; remove tags others added to it, or some of the org file's` } : {}),
       collisions: found.inTheWay.map(retainedText),
       ...(moving.length > 0 ? { refusedMoves: moving } : {}),
       ...(entering.length > 0 ? { moves: entering.map(moveText), movesAfter: [...new Set(entering.map((m) => m.from))].sort(), ...heldSeconds(holds.get(desired.name)) } : {}),
