@@ -933,6 +933,36 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect((await deploy(two, awsVia(), options)).mutatingCalls).toBe(0);
   });
 
+  it('SERVICE_MANAGED: an instance to apply again that no operation reaches (its account left the OU it was created through) is a ✗ in plan, with the stop line, not "apply again"; deploy fails the stage sending nothing for it (review s43-plan m6)', async () => {
+    const { organizations, root, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
+    const moved = accounts[3];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
+    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    const stackSet = 'big-pipelines';
+    await createdThroughOu(stackSet, root, moved);
+    // A tag change fails there: the instance is OUTDATED, to apply again.
+    const tagged = compileYaml(serviceManaged(`${generateOrgYaml(3)}tags:\n  CostCenter: "4711"\n`, accounts));
+    env.proxy.failIn(moved.id, true, stackSet);
+    expect(failed(await deploy(tagged, awsVia(), options)).map((x) => x.stackSet)).toEqual([stackSet]);
+    env.proxy.failIn(moved.id, false, stackSet);
+    const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
+    const p = (await plan(tagged, awsVia(), options)).find((x) => x.stackSet === stackSet)!;
+    // The failure cancelled the others (failure tolerance 0): they are applied again; the moved one cannot be.
+    expect(p.retryAccounts.filter((r) => r.unreachable)).toEqual([expect.objectContaining({ account: moved.id, status: 'OUTDATED', unreachable: expect.stringContaining(`the account has moved out of it (now under ${elsewhere} < ${root})`) })]);
+    const text = formatPlan([p], { colour: false, accountNames: new Map() });
+    expect(text).toContain(`✗ instance no operation reaches, which deploy cannot apply again: ${moved.id} is OUTDATED: `);
+    expect(text).toContain('✗ this stage fails: deploy runs the rest of its wave, then stops');
+    expect(text).not.toContain(`instance to apply again: ${moved.id}`);
+    const sent: string[] = [];
+    const s = await deploy(tagged, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.stage === 'pipelines' && sent.push(...e.accounts) });
+    expect(failed(s).map((x) => x.stackSet)).toEqual([stackSet]);
+    expect(failed(s)[0].reasons.join('\n')).toContain(`the account has moved out of it (now under ${elsewhere} < ${root})`);
+    expect(sent).not.toContain(moved.id);
+  });
+
   it('SERVICE_MANAGED: a removal left with one instance no operation reaches and one its delete did not remove (the account moved between the reads) fails as not deleted, not stranded, and the removals after it stop; the next run finds both unreachable (review s35-diff m6)', async () => {
     const { organizations, root, placed } = await organization();
     const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];

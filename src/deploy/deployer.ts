@@ -1934,8 +1934,9 @@ export interface StackSetPlan {
    * Instances that are not CURRENT (a failed or interrupted operation): deploy applies them again, but for an
    * INOPERABLE one (`cannotUpdate`), which AWS excludes from updates: its reason says what gets past it. `recreate`:
    * its stack was deleted outside StackSets, so deploy removes the instance and creates it again (stacksDeletedOutside).
+   * `unreachable`: no operation reaches it (SERVICE_MANAGED: why), so deploy does not send it and the stage fails.
    */
-  retryAccounts: Array<{ account: string; status: string; reason?: string; cannotUpdate?: true; recreate?: true }>;
+  retryAccounts: Array<{ account: string; status: string; reason?: string; cannotUpdate?: true; recreate?: true; unreachable?: string }>;
   /** Set when a StackSet of this name exists that xstack did not create: deploy leaves it alone, and its stage fails saying so. */
   foreign?: string;
   /** Set when the StackSet has instances in Regions other than the org's: deploy refuses its stage before any operation (otherRegionsText). */
@@ -2037,9 +2038,13 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       else if (inoperable(instance)) retryAccounts.push({ account: account.id, status: 'INOPERABLE', reason: INOPERABLE_NOTE, cannotUpdate: true });
       else if (!HEALTHY_INSTANCE.has(instance.status ?? '') && !asleep.has(account.id)) retryAccounts.push({ account: account.id, status: instance.status ?? 'UNKNOWN', ...(instance.statusReason ? { reason: advised(run, instance.statusReason) } : {}) });
     }
-    // Read as deploy reads them: an instance whose stack was deleted outside StackSets is removed and created again,
-    // and what that stack retained is checked with the instances to add (review s43-plan M1).
-    const gone = new Set((await stacksDeletedOutside(run, retryAccounts.filter((r) => !r.cannotUpdate).map((r) => actual.instances.get(r.account)!))).map((i) => i.account));
+    // Read as deploy reads them: one no operation reaches is not sent, and fails the stage (review s43-plan m6); one
+    // whose stack was deleted outside StackSets is removed and created again, and what that stack retained is checked
+    // with the instances to add (review s43-plan M1).
+    for (const u of await unreachableRemovals(run, context(run, desired), actual, retryAccounts.filter((r) => !r.cannotUpdate).map((r) => r.account), 'the instances to apply again')) {
+      retryAccounts.find((r) => r.account === u.account)!.unreachable = u.why;
+    }
+    const gone = new Set((await stacksDeletedOutside(run, retryAccounts.filter((r) => !r.cannotUpdate && !r.unreachable).map((r) => actual.instances.get(r.account)!))).map((i) => i.account));
     for (const r of retryAccounts) if (gone.has(r.account)) r.recreate = true;
     await noteLeavingInactive(run, desired, actual);
     const removeFirst = leftFor(run, desired, actual, clearFor.get(desired.name)).map((i) => i.account);
@@ -2062,7 +2067,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const locked = actual.exists && !foreign(actual) ? executionRoleLockedText(run, desired.name, actual) : undefined;
     const noneKept = foreign(actual) ? undefined : noInstanceKept(desired, actual, removeFirst);
     // An INOPERABLE instance in a targeted account is no change deploy makes: its stage fails (plan-text's ✗ says so).
-    const changed = templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.some((r) => !r.cannotUpdate);
+    const changed = templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.some((r) => !r.cannotUpdate && !r.unreachable);
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
     plans.push({
@@ -2140,14 +2145,14 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
  * this caller cannot read (ListRoots, ListParents) is a note, not a failed plan (review s35-diff m1): deploy reads it
  * again.
  */
-async function unreachableRemovals(run: Run, ctx: StackSetContext, actual: ActualStackSet, accounts: readonly string[]): Promise<Array<{ account: string; why: string }>> {
+async function unreachableRemovals(run: Run, ctx: StackSetContext, actual: ActualStackSet, accounts: readonly string[], what = 'the instances to remove'): Promise<Array<{ account: string; why: string }>> {
   let why: Map<string, string>;
   try {
     why = await unreachable(run, ctx, accounts.map((id) => actual.instances.get(id)!));
   } catch (error) {
     if (!cannotTell(error)) throw error;
     // One text for every StackSet: the command line says a note once.
-    run.options.onNote?.(`could not read the organization (${errorName(error)}), so whether the instances to remove are still reached (an account gone from the organization or out of its OU) is not told: deploy reads it, and needs organizations:ListRoots and ListParents`);
+    run.options.onNote?.(`could not read the organization (${errorName(error)}), so whether ${what} are still reached (an account gone from the organization or out of its OU) is not told: deploy reads it, and needs organizations:ListRoots and ListParents`);
     return [];
   }
   return [...why].sort(([a], [b]) => compareText(a, b)).map(([account, text]) => ({ account, why: text }));

@@ -38,7 +38,7 @@ const kindOf = (p: StackSetPlan): Kind => (removesInstancesOnly(p) ? 'remove ins
  * role, no instance kept, missing roles).
  */
 const failsStage = (p: StackSetPlan): boolean =>
-  p.retryAccounts.some((r) => r.cannotUpdate) || p.collisions.length > 0 || p.foreign !== undefined || p.otherRegions !== undefined || p.otherPermissionModel !== undefined || p.tagsRefused !== undefined;
+  p.retryAccounts.some((r) => r.cannotUpdate || r.unreachable) || p.collisions.length > 0 || p.foreign !== undefined || p.otherRegions !== undefined || p.otherPermissionModel !== undefined || p.tagsRefused !== undefined;
 
 export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOptions): string {
   const paint = (code: number, text: string) => (options.colour ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -62,6 +62,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     if (p.executionRoleLocked) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.executionRoleLocked}`);
     if (p.noInstanceKept) lines.push(`    ${paint(31, '✗')} deploy refuses the org file, changing nothing: ${p.noInstanceKept}`);
     for (const r of p.retryAccounts.filter((x) => x.cannotUpdate)) lines.push(`    ${paint(31, '✗')} instance deploy cannot update: ${account(r.account)} is ${r.status}: ${r.reason}`);
+    for (const r of p.retryAccounts.filter((x) => x.unreachable)) lines.push(`    ${paint(31, '✗')} instance no operation reaches, which deploy cannot apply again: ${account(r.account)} is ${r.status}: ${r.unreachable}`);
     // What fails this stage in deploy (not the whole run before any operation, as the refusals above and below do): its
     // wave runs on, and deploy stops after it (review s43-plan m1).
     if (failsStage(p)) lines.push(`    ${paint(31, '✗')} this stage fails: deploy runs the rest of its wave, then stops (no later wave, no removal)`);
@@ -82,7 +83,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
       ),
     );
     lines.push(...fold(p.keepStacks ?? [], (k) => `    ${paint(33, '!')} removed keeping its stack, which stays in the account for you to delete: ${account(k.account)}: ${k.why}`, 'instances removed keeping their stacks'));
-    lines.push(...fold(p.retryAccounts.filter((r) => !r.cannotUpdate && !r.recreate), (r) => `    instance to apply again: ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`, 'instances to apply again'));
+    lines.push(...fold(p.retryAccounts.filter((r) => !r.cannotUpdate && !r.recreate && !r.unreachable), (r) => `    instance to apply again: ${account(r.account)} is ${r.status}${r.reason ? `: ${r.reason}` : ''}`, 'instances to apply again'));
     lines.push(
       ...fold(
         p.retryAccounts.filter((r) => r.recreate),
