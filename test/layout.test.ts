@@ -15,7 +15,7 @@ import { OrgFileError } from '../src/errors';
 import type { Account } from '../src/org/model';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import { familyStages, type Unit } from '../src/stages/family';
-import { duplicateKeys, layoutPath, layoutText, parseLayout, parseLayoutFile, recordLayout, recordOf, stackSetsElsewhereError, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
+import { duplicateKeys, layoutPath, layoutText, parseLayout, parseLayoutFile, recordLayout, recordOf, stackSetsElsewhereError, unrecordedHomeNote, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
 import { sha256 } from '../src/hash';
 import type { Stage } from '../src/stages/model';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
@@ -490,6 +490,21 @@ describe('the layout file records the org', () => {
     const withService = readFileSync(file, 'utf8');
     expect(withService).toBe(withModel.replace('"SELF_MANAGED"', '"SERVICE_MANAGED"'));
     expect(parseLayoutFile(withService, file).org?.stackSetsHome).toEqual(serviceManaged);
+  });
+
+  it('plan notes what only deploy records and the layout file lacks (where the StackSets live, their permission model): deploy writes it even with nothing else to change (review s43-plan m4)', () => {
+    const { orgFile, file, committed } = exampleIn('layout-plan-note');
+    const org = (text: string) => ({ file: orgFile, layoutRecord: parseLayoutFile(text, file).org });
+    expect(unrecordedHomeNote(org(committed))).toBe(
+      `note: ${file} does not record where the StackSets live (administrator account, Region, permission model): the next deploy writes it (without --frozen-layout), even with nothing else to change; commit it then`,
+    );
+    const withHome = withHomeIn(committed);
+    expect(unrecordedHomeNote(org(withHome))).toBe(
+      `note: ${file} does not record the permission model the StackSets were created with: the next deploy writes it (without --frozen-layout), even with nothing else to change; commit it then`,
+    );
+    const withModel = withHome.replace('    "stackSetsRegion": "us-east-1",\n', '    "stackSetsRegion": "us-east-1",\n    "stackSetsPermissionModel": "SELF_MANAGED",\n');
+    expect(withModel).not.toBe(withHome);
+    expect(unrecordedHomeNote(org(withModel))).toBeUndefined();
   });
 
   it('deploy --frozen-layout with a record of where the StackSets live but not of their permission model: a note, as for a record without either; nothing written (review s43-mutations-5 F1)', () => {

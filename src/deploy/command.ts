@@ -20,7 +20,7 @@ import { bootstrap, bootstrapState, refuseReaderRoleOption, type BootstrapState,
 import { boundaryPendingNote, staleBootstrapNote, tagsPendingNote, unreadableBootstrapNote } from './execution-trust';
 import { checkEndpointServices, refuseEndpointServices, type EndpointServiceCheck } from './endpoint-services';
 import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
-import { layoutChange, layoutPath, recordLayout, type StackSetsHome } from '../stages/layout';
+import { layoutChange, layoutPath, recordLayout, unrecordedHomeNote, type StackSetsHome } from '../stages/layout';
 import { signalExitCode } from '../write';
 import { isAwsEndpoint } from '../aws/endpoint';
 
@@ -402,6 +402,10 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       const endpoints = local ? undefined : await endpointServices(compiled, aws);
       const change = layoutChange(compiled.org.layout, compiled.layout);
       if (change) process.stderr.write(`note: ${layoutPath(compiled.org.file)} does not hold this compile: ${change.count}${change.named}; deploy and compile write it\n`);
+      // What only deploy records (where the StackSets live, their permission model): written even when nothing else
+      // changes, so said here too (review s43-plan m4). An emulator's run records neither.
+      const unrecorded = emulator ? undefined : unrecordedHomeNote(compiled.org);
+      if (unrecorded) process.stderr.write(`${unrecorded}\n`);
       const problems = endpoints?.problems ?? [];
       if (flags.has('--json')) process.stdout.write(`${JSON.stringify({ stackSets: plans, ...(problems.length > 0 ? { problems } : {}) }, null, 2)}\n`);
       else {

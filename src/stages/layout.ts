@@ -582,6 +582,17 @@ function recordChange(recorded: RecordedOrg | undefined, now: RecordedOrg): stri
 }
 
 /** deploy --frozen-layout with a layout file that does not say where the StackSets live: not written, and said. */
+/**
+ * plan's note when the layout file does not record what only deploy records (where the StackSets live, their
+ * permission model): the next deploy writes the file even when nothing else changes (review s43-plan m4).
+ */
+export function unrecordedHomeNote(org: { readonly file: string; readonly layoutRecord?: RecordedOrg | null }): string | undefined {
+  const home = org.layoutRecord?.stackSetsHome;
+  if (home?.permissionModel !== undefined) return undefined;
+  const what = home ? 'the permission model the StackSets were created with' : 'where the StackSets live (administrator account, Region, permission model)';
+  return `note: ${layoutPath(org.file)} does not record ${what}: the next deploy writes it (without --frozen-layout), even with nothing else to change; commit it then`;
+}
+
 const modelNotRecordedNote = (file: string, model: NonNullable<StackSetsHome['permissionModel']>) =>
   `note: ${file} does not record the permission model the StackSets were created with (${model}), and --frozen-layout writes nothing: ` +
   `deploy once without --frozen-layout and commit the file, so that a later run with the other permission model is refused before it creates the org's StackSets again`;
