@@ -1055,7 +1055,11 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     await expect(awsVia().cloudFormation().send(new CreateStackSetCommand({ StackSetName: 'too-big', TemplateBody: large.files.get('templates/source-identity.yaml') }))).rejects.toMatchObject({
       name: 'ValidationError',
     });
-    // No bucket yet: the stage fails naming what to run; nothing of it is created.
+    // No bucket yet: plan says the stage fails, with deploy's words (review s43-plan m5) ...
+    const planned = (await plan(large, awsVia(), { pollMs })).find((p) => p.stage === 'source-identity')!;
+    expect(planned.templateBucket).toMatch(/its template is \d+ bytes, over CloudFormation's 51200 for a template passed inline, .*which does not exist: run 'xstack bootstrap'/);
+    expect(formatPlan([planned], { accountNames: new Map(), colour: false })).toContain('✗ this stage fails: deploy runs the rest of its wave, then stops');
+    // ... and it does, naming what to run; nothing of it is created.
     const before = await deploy(large, awsVia(), { pollMs });
     expect(failed(before).map((f) => f.stage)).toEqual(['source-identity']);
     expect(failed(before)[0].reasons.join('\n')).toMatch(/its template is \d+ bytes, over CloudFormation's 51200 for a template passed inline, .*run 'xstack bootstrap'/);
@@ -1121,6 +1125,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const foreign = new RegExp(`S3 bucket ${bucket} exists but account ${admin} does not own it \\(S3 refused a call with ExpectedBucketOwner ${admin}: Access Denied\\)`);
     await expect(bootstrap(large, awsVia())).rejects.toThrow(foreign);
     await expect(bootstrap(large, awsVia(), { dryRun: true })).rejects.toMatchObject({ code: 'TEMPLATE_BUCKET_FOREIGN' });
+    expect((await plan(large, awsVia(), { pollMs })).find((p) => p.stage === 'source-identity')!.templateBucket).toMatch(foreign);
     const s = await deploy(large, awsVia(), { pollMs });
     expect(failed(s).map((f) => f.stage)).toEqual(['source-identity']);
     expect(failed(s)[0].reasons.join('\n')).toMatch(foreign);

@@ -43,7 +43,7 @@ import { createTags, updateTags } from '../aws/tags';
 import { AssumeRoleError, roleOf, type Aws } from './clients';
 import { sha256 } from '../hash';
 import { desiredStackSets, type DesiredStackSet } from './desired';
-import { templateBucketName, templateSource, type TemplateStore } from './template-store';
+import { templateBucketName, templateBucketProblem, templateSource, type TemplateStore } from './template-store';
 import { InstanceOperationBudget } from './instance-budget';
 import { cannotTell, MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 import type { BootstrapState } from './bootstrap';
@@ -1955,6 +1955,8 @@ export interface StackSetPlan {
   tagsChange?: string;
   /** The org file's tags past the 50 a StackSet may have (tags others added): deploy fails the stage before its update. */
   tagsRefused?: string;
+  /** A template over the inline limit whose bucket is missing or another's (template-store.ts): deploy fails the stage. */
+  templateBucket?: string;
   /**
    * Of the instances to remove, those removed with RetainStacks, their stacks left in their accounts (`keepsStack`):
    * a suspended account's, and an INOPERABLE one's under --retain-failed-stacks; `why` says which.
@@ -2063,6 +2065,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const roles = rolesChange(context(run, desired), actual);
     const tagged = actual.exists && !foreign(actual) ? updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(desired.stage.id)!, run.compiled.org.tags) : {};
     const otherModel = permissionModelText(run, desired.name, actual);
+    // A template deploy sends through the bucket, which must be the administrator's: read once a run (review s43-plan m5).
+    const bucketProblem = templateChanged && !foreign(actual) ? await templateBucketProblem(run.templates, desired.name, desired.templateBody) : undefined;
     // As deploy: a StackSet xstack did not create is left alone, its key policy never read (review s43-plan n1).
     const locked = actual.exists && !foreign(actual) ? executionRoleLockedText(run, desired.name, actual) : undefined;
     const noneKept = foreign(actual) ? undefined : noInstanceKept(desired, actual, removeFirst);
@@ -2085,6 +2089,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
       ...(actual.elsewhere ? { otherRegions: otherRegionsText(run, desired.name, actual.elsewhere) } : {}),
       ...(otherModel ? { otherPermissionModel: otherModel } : {}),
+      ...(bucketProblem ? { templateBucket: bucketProblem } : {}),
       ...(locked ? { executionRoleLocked: locked } : {}),
       ...(noneKept ? { noInstanceKept: noneKept } : {}),
       ...(roles ? { rolesChange: roles } : {}),

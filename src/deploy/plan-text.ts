@@ -34,11 +34,11 @@ const kindOf = (p: StackSetPlan): Kind => (removesInstancesOnly(p) ? 'remove ins
 /**
  * What fails the StackSet's stage when deploy reaches it (deployer.ts reconcileStage): an INOPERABLE instance the org
  * file targets, a name in the way of a create, a StackSet xstack did not create, instances in other Regions, another
- * permission model, tags past the StackSet's 50. Not the refusals of the whole run before any operation (moves, replacements, a locked execution
+ * permission model, tags past the StackSet's 50, a template bucket missing or another's. Not the refusals of the whole run before any operation (moves, replacements, a locked execution
  * role, no instance kept, missing roles).
  */
 const failsStage = (p: StackSetPlan): boolean =>
-  p.retryAccounts.some((r) => r.cannotUpdate || r.unreachable) || p.collisions.length > 0 || p.foreign !== undefined || p.otherRegions !== undefined || p.otherPermissionModel !== undefined || p.tagsRefused !== undefined;
+  p.retryAccounts.some((r) => r.cannotUpdate || r.unreachable) || p.collisions.length > 0 || p.foreign !== undefined || p.otherRegions !== undefined || p.otherPermissionModel !== undefined || p.tagsRefused !== undefined || p.templateBucket !== undefined;
 
 export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOptions): string {
   const paint = (code: number, text: string) => (options.colour ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -72,6 +72,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     if (p.rolesChange) lines.push(`    roles (sent with an UpdateStackSet, which updates every instance it keeps): ${p.rolesChange}`);
     if (p.tagsChange && !p.tagsRefused) lines.push(`    tags (sent with an UpdateStackSet, which updates every instance it keeps and passes them on to the resources that take tags): ${p.tagsChange}`);
     if (p.tagsRefused) lines.push(`    ${paint(31, '✗')} deploy fails this stage before its update: ${p.tagsRefused}`);
+    if (p.templateBucket) lines.push(`    ${paint(31, '✗')} deploy fails this stage at its first operation: ${p.templateBucket}`);
     if (p.addAccounts.length) lines.push(`    instances to add: ${accounts(p.addAccounts)}`);
     if (p.removeFirst?.length) lines.push(`    ${refusing ? 'once no move is refused (✗ in this plan), ' : ''}instances to remove first, before its template update (another part of its family creates resources there): ${accounts(p.removeFirst)}`);
     if (p.removeAccounts.length) lines.push(`    instances to remove (after every create and update, in reverse rollout order): ${accounts(p.removeAccounts)}`);

@@ -102,6 +102,19 @@ const unreadableTemplate = (store: TemplateStore, key: string, stackSet: string)
     `${stackSet}: its template was put in S3 bucket ${store.bucket}, but these credentials may not read it back (HeadObject on ${key}: 403), and CloudFormation reads a TemplateURL with the caller's access: grant s3:GetObject on arn:${store.partition}:s3:::${store.bucket}/templates/* to the identity that deploys, then run again`,
   );
 
+/**
+ * What plan says of a template that goes through the bucket (review s43-plan m5): undefined when the bucket is the
+ * administrator's; else deploy's own refusal, which fails the stage at its first operation. A read, never a put: a
+ * bucket the caller may not write (refused PutObject) is deploy's to find.
+ */
+export async function templateBucketProblem(store: TemplateStore, stackSet: string, templateBody: string): Promise<string | undefined> {
+  if (!needsTemplateBucket(templateBody)) return undefined;
+  const owner = templateBucketOwner(store.bucket);
+  const state = await templateBucketState(store.s3, store.bucket, owner);
+  if (state === 'present') return undefined;
+  return (state === 'foreign' ? foreignBucket(store.bucket, owner) : missingBucket(store.bucket, stackSet, templateBody, state)).message;
+}
+
 const missingBucket = (bucket: string, stackSet: string, body: string, state: 'missing' | 'present') =>
   new XstackError(
     'TEMPLATE_BUCKET_MISSING',
