@@ -483,6 +483,10 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     await cfn.send(new CreateStackSetCommand({ StackSetName: name, TemplateBody }));
     const planned = (await plan(small, awsVia(), { pollMs })).find((x) => x.stackSet === name)!;
     expect(planned.foreign).toMatch(/^StackSet big-\S+ exists but xstack did not create it \(it has no xstack:stackset tag\)/);
+    // Deploy sends it nothing: no change, its ✗ and the stop line say why (review s43-plan n2).
+    expect(planned.action).toBe('unchanged');
+    const text = formatPlan([planned], { accountNames: new Map(), colour: false });
+    expect(text).toContain(`    ✗ ${planned.foreign}\n    ✗ this stage fails: deploy runs the rest of its wave, then stops`);
     const run = await deploy(small, awsVia(), { pollMs });
     expect(failed(run).find((x) => x.stackSet === name)?.reasons).toEqual([planned.foreign]);
     expect((await cfn.send(new DescribeStackSetCommand({ StackSetName: name }))).StackSet?.TemplateBody).toBe(TemplateBody);

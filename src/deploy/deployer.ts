@@ -2071,7 +2071,11 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const locked = actual.exists && !foreign(actual) ? executionRoleLockedText(run, desired.name, actual) : undefined;
     const noneKept = foreign(actual) ? undefined : noInstanceKept(desired, actual, removeFirst);
     // An INOPERABLE instance in a targeted account is no change deploy makes: its stage fails (plan-text's ✗ says so).
-    const changed = templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.some((r) => !r.cannotUpdate && !r.unreachable);
+    // A StackSet deploy leaves alone, failing its stage (foreign, other Regions, another permission model), gets no
+    // operation: no change, its ✗ says why (review s43-plan n2).
+    const leftAlone = foreign(actual) || actual.elsewhere !== undefined || otherModel !== undefined;
+    const changed =
+      !leftAlone && (templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.some((r) => !r.cannotUpdate && !r.unreachable));
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
     plans.push({

@@ -59,6 +59,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     // Read with its instances (deployer.ts otherRegionsText): deploy refuses the stage before any operation, changed or not.
     if (p.otherRegions) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.otherRegions.replace(/\n/g, '\n      ')}`);
     if (p.otherPermissionModel) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.otherPermissionModel}`);
+    if (p.foreign) lines.push(`    ${paint(31, '✗')} ${p.foreign}`);
     if (p.executionRoleLocked) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.executionRoleLocked}`);
     if (p.noInstanceKept) lines.push(`    ${paint(31, '✗')} deploy refuses the org file, changing nothing: ${p.noInstanceKept}`);
     for (const r of p.retryAccounts.filter((x) => x.cannotUpdate)) lines.push(`    ${paint(31, '✗')} instance deploy cannot update: ${account(r.account)} is ${r.status}: ${r.reason}`);
@@ -100,7 +101,6 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
         : 'which deploy cannot remove (nor, after it, the instances of the stages it removes later in that account)';
       lines.push(`    ${paint(31, '✗')} instance no operation reaches, ${effect}: ${account(u.account)}: ${u.why}`);
     }
-    if (p.foreign) lines.push(`    ${paint(31, '✗')} ${p.foreign}`);
     for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy or removal, creation will fail: ${c}`);
     for (const fix of p.collisionFixes ?? []) lines.push(`      way past it: ${fix}`);
     // Read from the deployed template (replacements.ts): deploy refuses before any operation; each line has its way out.
