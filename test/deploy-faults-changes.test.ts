@@ -954,7 +954,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(p.retryAccounts.filter((r) => r.unreachable)).toEqual([expect.objectContaining({ account: moved.id, status: 'OUTDATED', unreachable: expect.stringContaining(`the account has moved out of it (now under ${elsewhere} < ${root})`) })]);
     const text = formatPlan([p], { colour: false, accountNames: new Map() });
     expect(text).toContain(`✗ instance no operation reaches, which deploy cannot apply again: ${moved.id} is OUTDATED: `);
-    expect(text).toContain('✗ this stage fails: deploy runs the rest of its wave, then stops');
+    expect(text).toContain('✗ this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops');
     expect(text).not.toContain(`instance to apply again: ${moved.id}`);
     const sent: string[] = [];
     const s = await deploy(tagged, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.stage === 'pipelines' && sent.push(...e.accounts) });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StackSetPlan } from '../src/deploy/deployer';
 import { FOLD_AFTER, formatPlan } from '../src/deploy/plan-text';
+import { planRefusal } from '../src/deploy/command';
 
 const plan = (over: Partial<StackSetPlan>): StackSetPlan => ({
   stage: 's',
@@ -50,18 +51,35 @@ describe('the plan as text', () => {
     expect(formatPlan([stuck], { accountNames: names, colour: false })).toBe(
       '= acme-s: unchanged\n' +
         '    ✗ instance deploy cannot update: dev (222222222222) is INOPERABLE: delete it first\n' +
-        '    ✗ this stage fails: deploy runs the rest of its wave, then stops (no later wave, no removal)\n' +
-        '\nplan: 0 to create, 0 to update, 0 to delete, 1 unchanged — no changes\n',
+        '    ✗ this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops (no later wave, no removal)\n' +
+        '\nplan: 0 to create, 0 to update, 0 to delete, 1 unchanged — no changes; 1 stage fails (✗ above)\n',
     );
     const colliding = formatPlan([plan({ addAccounts: ['222222222222'], collisions: ['AWS::S3::Bucket b (ArtifactBucket) in account 222222222222'] })], { accountNames: names, colour: false });
-    expect(colliding).toContain('    ✗ this stage fails: deploy runs the rest of its wave, then stops (no later wave, no removal)\n');
+    expect(colliding).toContain('    ✗ this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops (no later wave, no removal)\n');
     // Tags past the StackSet's 50: deploy fails the stage before its update, not a tags line (review s43-plan m2).
     const tagged = formatPlan([plan({ tagsChange: 'CostCenter: 4711 → 4712', tagsRefused: "the org file's tags (CostCenter: 4711 → 4712) cannot be set: over 50" })], { accountNames: names, colour: false });
     expect(tagged).toContain("    ✗ deploy fails this stage before its update: the org file's tags (CostCenter: 4711 → 4712) cannot be set: over 50\n");
-    expect(tagged).toContain('    ✗ this stage fails: deploy runs the rest of its wave, then stops');
+    expect(tagged).toContain('    ✗ this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops');
     expect(tagged).not.toContain('    tags (sent with');
     // A plain update fails nothing.
     expect(formatPlan([plan({ addAccounts: ['222222222222'] })], { accountNames: names, colour: false })).not.toContain('this stage fails');
+  });
+
+  it('deploy --require-approval any-change refuses from the plan what deploy refuses before any operation, in its order, rather than asking (review s43-plan m3)', () => {
+    const move = 'AWS::CodeCommit::Repository RepositoryB would move from StackSet acme-source-repositories to acme-source-repositories-2: retained under its name';
+    const every = [
+      plan({ stackSet: 'acme-a', missingRoles: ['role x is not there'] }),
+      plan({ stackSet: 'acme-b', noInstanceKept: 'StackSet acme-b: keeps none' }),
+      plan({ stackSet: 'acme-c', executionRoleLocked: 'StackSet acme-c: key policy keeps the old role' }),
+      plan({ stackSet: 'acme-d', refusedReplacements: ['StackSet acme-d: a named role replaced'] }),
+      plan({ stackSet: 'acme-e', refusedMoves: [move] }),
+    ];
+    const codes: string[] = [];
+    for (let n = every.length; n > 0; n--) codes.push((planRefusal(every.slice(0, n)) as { code?: string }).code ?? '');
+    expect(codes).toEqual(['REFUSED_MOVE', 'REFUSED_REPLACEMENT', 'EXECUTION_ROLE_LOCKED', 'NO_INSTANCE_KEPT', 'EXISTING_ROLES_NOT_FOUND']);
+    expect(planRefusal(every)!.message).toContain(`nothing was changed: this org file moves resources between the StackSets of one family that no deploy can move:\n  ${move}\n`);
+    expect(planRefusal(every.slice(0, 3))!.message).toBe('nothing was changed:\n  StackSet acme-c: key policy keeps the old role');
+    expect(planRefusal([plan({ addAccounts: ['222222222222'] })])).toBeUndefined();
   });
 
   it('names the resources that move into a StackSet from another part of its family, and what such a move does', () => {

@@ -193,17 +193,9 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
   if (changes.length === 0) return;
   const stream = json ? process.stderr : process.stdout;
   printPlan(compiled, plans, stream);
-  // A deploy that would refuse is not asked about: the refusal, as deploy words it, in deploy's order (review s43-plan m3).
-  const refusedMoves = plans.flatMap((p) => p.refusedMoves ?? []);
-  if (refusedMoves.length > 0) throw refusedMovesError(refusedMoves);
-  const refusedReplacements = plans.flatMap((p) => p.refusedReplacements ?? []);
-  if (refusedReplacements.length > 0) throw replacementsRefusal(refusedReplacements);
-  const locked = plans.flatMap((p) => p.executionRoleLocked ?? []);
-  if (locked.length > 0) throw executionRoleLockedError(locked);
-  const noneKept = plans.flatMap((p) => p.noInstanceKept ?? []);
-  if (noneKept.length > 0) throw noInstanceKeptError(noneKept);
-  const missingRoles = plans.flatMap((p) => p.missingRoles ?? []);
-  if (missingRoles.length > 0) throw existingRolesRefusal(missingRoles);
+  // A deploy that would refuse is not asked about: the refusal, as deploy words it.
+  const refusal = planRefusal(plans);
+  if (refusal) throw refusal;
   const accounts = new Set(changes.flatMap((p) => [...p.addAccounts, ...p.removeAccounts, ...(p.removeFirst ?? []), ...p.retryAccounts.map((r) => r.account)]));
   const who = await callerLine(aws, region);
   const what = `${changes.length} StackSet${changes.length === 1 ? '' : 's'} of ${compiled.org.file}${accounts.size ? ` in ${accounts.size} account${accounts.size === 1 ? '' : 's'}` : ''}`;
@@ -211,6 +203,22 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
     throw new XstackError('NOT_CONFIRMED', `deploy would change ${what} ${who}; there is no terminal to ask on, so nothing was changed: pass --yes (or --require-approval never) to deploy without asking`);
   }
   if (!(await confirm(`\nDeploy: change ${what} ${who}? Type 'yes': `, stream))) throw new XstackError('NOT_CONFIRMED', 'deploy was not confirmed; nothing was changed');
+}
+
+/**
+ * What deploy would refuse before any operation, as it words it and in its order (deployer.ts deploy: moves,
+ * replacements, a locked execution role, no instance kept, missing roles), read from the plan: what
+ * --require-approval any-change throws instead of asking (review s43-plan m3).
+ */
+export function planRefusal(plans: readonly StackSetPlan[]): Error | undefined {
+  const all = (field: 'refusedMoves' | 'refusedReplacements' | 'missingRoles') => plans.flatMap((p) => p[field] ?? []);
+  const each = (field: 'executionRoleLocked' | 'noInstanceKept') => plans.flatMap((p) => p[field] ?? []);
+  if (all('refusedMoves').length > 0) return refusedMovesError(all('refusedMoves'));
+  if (all('refusedReplacements').length > 0) return replacementsRefusal(all('refusedReplacements'));
+  if (each('executionRoleLocked').length > 0) return executionRoleLockedError(each('executionRoleLocked'));
+  if (each('noInstanceKept').length > 0) return noInstanceKeptError(each('noInstanceKept'));
+  if (all('missingRoles').length > 0) return existingRolesRefusal(all('missingRoles'));
+  return undefined;
 }
 
 /** destroy: every StackSet it removes, with its accounts, and who and where, before the question. */

@@ -663,7 +663,11 @@ async function stacksDeletedOutside(run: Run, instances: readonly ActualInstance
   const out: ActualInstance[] = [];
   for (const i of instances) {
     if (createFailed(i)) continue;
-    const deleted = await instanceStackDeleted(accountClient(run, i.account), i.stackId!).catch(() => false);
+    // A read refused or failed (an AWS answer, a role not assumed) leaves it to the retry; anything else is a fault.
+    const deleted = await instanceStackDeleted(accountClient(run, i.account), i.stackId!).catch((error: unknown) => {
+      if (error instanceof AssumeRoleError || (error as { $metadata?: unknown }).$metadata !== undefined) return false;
+      throw error;
+    });
     if (deleted) out.push(i);
   }
   return out;
@@ -740,7 +744,7 @@ const noteLeavingInactive = (run: Run, desired: DesiredStackSet, actual: ActualS
  * deploys that get past it. A suspended account's instance (skipped by StackSets), an INOPERABLE one (left out of
  * updates), or one deleted before the update (`removedFirst`, leftFor) is not reached, and does not count.
  */
-function noInstanceKept(desired: DesiredStackSet, actual: ActualStackSet, removedFirst: readonly string[]): string | undefined {
+function noInstanceKept(run: Run, desired: DesiredStackSet, actual: ActualStackSet, removedFirst: readonly string[]): string | undefined {
   if (!actual.exists || actual.templateBody === undefined || sha256(actual.templateBody) === desired.templateSha) return undefined;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
   // As deploy's update reads them (reconcile): every instance but an INOPERABLE one, less those a family part deletes
@@ -748,8 +752,8 @@ function noInstanceKept(desired: DesiredStackSet, actual: ActualStackSet, remove
   // it, and StackSets skips it).
   const updated = [...actual.instances.values()].filter((i) => !inoperable(i) && !removedFirst.includes(i.account));
   if (updated.some((i) => wanted.has(i.account))) return undefined;
-  // Sent to every instance: harm only where it runs (StackSets skips a suspended account).
-  const reached = updated.filter((i) => !suspended(i)).map((i) => i.account);
+  // Sent to every instance: harm only where it runs (StackSets skips a suspended account, also one still CURRENT there).
+  const reached = updated.filter((i) => !skippedByStackSets(run, i)).map((i) => i.account);
   if (reached.length === 0) return undefined;
   const coming = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
   const way =
@@ -926,7 +930,17 @@ async function stackWayOut(run: Run, stackSet: string, i: ActualInstance | undef
       `read stack ${i.stackId ?? `StackSet-${stackSet}-…`} in that account's CloudFormation (${region})`
     );
   }
-  if (!stack) return undefined;
+  // Its own stack answered neither by its id nor by name: deleted outside StackSets long enough ago that CloudFormation
+  // no longer answers it ("Deleted stacks: You must specify the unique stack ID", and deleted stacks are listed "for 90
+  // days", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html, API_ListStacks.html),
+  // which stacksDeletedOutside cannot tell from a stack it may not read (review s43-diff m6).
+  if (!stack) {
+    if (!i.stackId) return undefined;
+    return (
+      `its stack ${i.stackId} is not in account ${i.account} (CloudFormation answers it neither by its id nor as a stack of this StackSet by name: deleted outside StackSets, over 90 days ago?): ` +
+      `remove the instance keeping its stack, 'aws cloudformation delete-stack-instances --stack-set-name ${stackSet} --accounts ${i.account} --regions ${region} --retain-stacks' (SERVICE_MANAGED: --deployment-targets with the account and its OU, and --call-as), then deploy again, which creates it anew`
+    );
+  }
   const as = `with account ${i.account}'s credentials`;
   // StackSets lists no stack for this instance (its create failed), yet the account has an active stack of this
   // StackSet: not the instance's, but one an earlier removal with RetainStacks left there ("Removes the stack instances
@@ -971,7 +985,7 @@ async function stackWayOut(run: Run, stackSet: string, i: ActualInstance | undef
     case 'ROLLBACK_FAILED':
       return (
         `${state}, which no StackSets operation gets past: empty the buckets its events name, then run 'aws cloudformation delete-stack --stack-name ${stack.stackId} --region ${region}' ${as} ` +
-        `(should that end DELETE_FAILED, run it again adding --retain-resources with the resources that could not be deleted), then deploy again, which removes the instance, its stack gone, and creates it anew (its resources under DeletionPolicy Retain stay, and keep their names)`
+        `(should that end DELETE_FAILED, run it again adding --retain-resources with the resources that could not be deleted), then deploy again, which removes the instance, its stack gone, and creates it anew (its resources under DeletionPolicy Retain stay and keep their names: deploy names them and refuses first while they are in the way)`
       );
     // RetainResources: "For stacks in the DELETE_FAILED state, a list of resource logical IDs that are associated with
     // the resources you want to retain. During deletion, CloudFormation deletes the stack but doesn't delete the
@@ -1313,7 +1327,9 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     // A failed create is retried as CreateStackInstances documents, the rest with UpdateStackInstances (createFailed).
     const recreate = again.filter((id) => createFailed(actual.instances.get(id)!));
     const update = again.filter((id) => !recreate.includes(id));
-    if (missing.length > 0) await refuseCollisions(run, desired, missing);
+    // Those just removed for a stack deleted outside StackSets were checked before it (review s43-diff n5).
+    const unchecked = missing.filter((id) => !gone.some((g) => g.account === id));
+    if (unchecked.length > 0) await refuseCollisions(run, desired, unchecked);
     // Every account in one operation of each kind (SERVICE_MANAGED: 50 OUs an operation); the org's operation preferences pace it.
     // Creates reach an account through the organization root, retried creates and updates through the instance's own root or OU.
     for (const op of instanceOperations(await reachedThrough(run, ctx, missing.map((account) => ({ account }))), 'create-instances', missing)) {
@@ -1453,7 +1469,7 @@ async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly De
     // Its instances, read as the stage's first read (beforeOperations), for a template update that keeps none of them.
     const actual = await readStackSet(beforeOperations(run, context(run, d)));
     await noteLeavingInactive(run, d, actual);
-    const noneKept = noInstanceKept(d, actual, leftFor(run, d, actual, clearFor.get(d.name)).map((i) => i.account));
+    const noneKept = noInstanceKept(run, d, actual, leftFor(run, d, actual, clearFor.get(d.name)).map((i) => i.account));
     if (noneKept) out.noneKept.push(noneKept);
     const found = bodyReplacements(d.name, body, d.templateBody);
     out.refused.push(...found.refused);
@@ -2065,11 +2081,14 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const roles = rolesChange(context(run, desired), actual);
     const tagged = actual.exists && !foreign(actual) ? updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(desired.stage.id)!, run.compiled.org.tags) : {};
     const otherModel = permissionModelText(run, desired.name, actual);
-    // A template deploy sends through the bucket, which must be the administrator's: read once a run (review s43-plan m5).
-    const bucketProblem = templateChanged && !foreign(actual) ? await templateBucketProblem(run.templates, desired.name, desired.templateBody) : undefined;
+    // A template deploy sends through the bucket, which must be the administrator's: read for each StackSet whose
+    // changed template goes through it (review s43-plan m5).
+    const bucket = templateChanged && !foreign(actual) && !actual.elsewhere && !otherModel ? await templateBucketProblem(run.templates, desired.name, desired.templateBody) : {};
+    if (bucket.note) run.options.onNote?.(bucket.note);
+    const bucketProblem = bucket.fails;
     // As deploy: a StackSet xstack did not create is left alone, its key policy never read (review s43-plan n1).
     const locked = actual.exists && !foreign(actual) ? executionRoleLockedText(run, desired.name, actual) : undefined;
-    const noneKept = foreign(actual) ? undefined : noInstanceKept(desired, actual, removeFirst);
+    const noneKept = foreign(actual) ? undefined : noInstanceKept(run, desired, actual, removeFirst);
     // An INOPERABLE instance in a targeted account is no change deploy makes: its stage fails (plan-text's ✗ says so).
     // A StackSet deploy leaves alone, failing its stage (foreign, other Regions, another permission model), gets no
     // operation: no change, its ✗ says why (review s43-plan n2).
@@ -2160,7 +2179,7 @@ async function unreachableRemovals(run: Run, ctx: StackSetContext, actual: Actua
     why = await unreachable(run, ctx, accounts.map((id) => actual.instances.get(id)!));
   } catch (error) {
     if (!cannotTell(error)) throw error;
-    // One text for every StackSet: the command line says a note once.
+    // One text for every StackSet and `what` (the instances to remove, to apply again): the command line says each once.
     run.options.onNote?.(`could not read the organization (${errorName(error)}), so whether ${what} are still reached (an account gone from the organization or out of its OU) is not told: deploy reads it, and needs organizations:ListRoots and ListParents`);
     return [];
   }

@@ -133,7 +133,8 @@ export class OrganizationReads {
   /**
    * The account's State as DescribeAccount gives it (Status where it gives no State), read once; undefined where
    * `active` cannot tell. Once Organizations refuses this caller (AccessDenied) or is not in use, no other account is
-   * asked: the answer would be the same (a destroy reads every account's).
+   * asked (a destroy reads every account's): a caller refused for some accounts only (a policy naming accounts) then
+   * reads the rest as "cannot tell" too, which costs only the plain delete StackSets skips before RetainStacks.
    */
   state(account: string): Promise<string | undefined> {
     let known = this.states.get(account);

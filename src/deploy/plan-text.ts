@@ -66,7 +66,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     for (const r of p.retryAccounts.filter((x) => x.unreachable)) lines.push(`    ${paint(31, '✗')} instance no operation reaches, which deploy cannot apply again: ${account(r.account)} is ${r.status}: ${r.unreachable}`);
     // What fails this stage in deploy (not the whole run before any operation, as the refusals above and below do): its
     // wave runs on, and deploy stops after it (review s43-plan m1).
-    if (failsStage(p)) lines.push(`    ${paint(31, '✗')} this stage fails: deploy runs the rest of its wave, then stops (no later wave, no removal)`);
+    if (failsStage(p)) lines.push(`    ${paint(31, '✗')} this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops (no later wave, no removal)`);
     if (p.action === 'unchanged') continue;
     const accounts = (ids: readonly string[]) => fold(ids, account, 'accounts').join(', ');
     // Narrowed to the instances it keeps when some leave (deployer.ts reconcileStage): "every instance it keeps" (review s43-plan n3).
@@ -117,6 +117,9 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
   const n = (k: Kind) => plans.filter((p) => kindOf(p) === k).length;
   const none = plans.every((p) => p.action === 'unchanged');
   const removing = n('remove instances') > 0 ? `, ${n('remove instances')} to remove instances from` : '';
-  lines.push('', `plan: ${n('create')} to create, ${n('update')} to update${removing}, ${n('delete')} to delete, ${n('unchanged')} unchanged${none ? ' — no changes' : ''}`);
+  // A stage deploy fails is said beside "no changes" (review s43-diff m2).
+  const failing = plans.filter(failsStage).length;
+  const fails = failing > 0 ? `; ${failing} stage${failing === 1 ? '' : 's'} fail${failing === 1 ? 's' : ''} (✗ above)` : '';
+  lines.push('', `plan: ${n('create')} to create, ${n('update')} to update${removing}, ${n('delete')} to delete, ${n('unchanged')} unchanged${none ? ' — no changes' : ''}${fails}`);
   return `${lines.join('\n')}\n`;
 }

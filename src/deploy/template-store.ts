@@ -107,12 +107,18 @@ const unreadableTemplate = (store: TemplateStore, key: string, stackSet: string)
  * administrator's; else deploy's own refusal, which fails the stage at its first operation. A read, never a put: a
  * bucket the caller may not write (refused PutObject) is deploy's to find.
  */
-export async function templateBucketProblem(store: TemplateStore, stackSet: string, templateBody: string): Promise<string | undefined> {
-  if (!needsTemplateBucket(templateBody)) return undefined;
+export async function templateBucketProblem(store: TemplateStore, stackSet: string, templateBody: string): Promise<{ fails?: string; note?: string }> {
+  if (!needsTemplateBucket(templateBody)) return {};
   const owner = templateBucketOwner(store.bucket);
-  const state = await templateBucketState(store.s3, store.bucket, owner);
-  if (state === 'present') return undefined;
-  return (state === 'foreign' ? foreignBucket(store.bucket, owner) : missingBucket(store.bucket, stackSet, templateBody, state)).message;
+  const state = await headBucket(store.s3, store.bucket, owner);
+  if (state === 'missing') return { fails: missingBucket(store.bucket, stackSet, templateBody, state).message };
+  if (state === 'elsewhere') return { fails: foreignBucket(store.bucket, owner).message };
+  // A 403 is another account's bucket, or a caller without s3:ListBucket whose put deploy makes and passes: not told
+  // apart here, so not a failure (review s43-diff m1).
+  if (state === 'refused') {
+    return { note: `S3 answered HeadBucket of the template bucket ${store.bucket} with 403: either another account owns it (deploy then fails the stage, TEMPLATE_BUCKET_FOREIGN), or this identity may not s3:ListBucket it (deploy's put passes): plan cannot tell which` };
+  }
+  return {};
 }
 
 const missingBucket = (bucket: string, stackSet: string, body: string, state: 'missing' | 'present') =>
@@ -144,16 +150,22 @@ export const foreignBucket = (bucket: string, owner: string) =>
  * Region (a 400 or a 5xx from the bucket's own Region) says nothing of its owner: thrown (review s42-diff D2).
  */
 export async function templateBucketState(s3: S3Client, bucket: string, expectedOwner: string): Promise<'missing' | 'present' | 'foreign'> {
+  const state = await headBucket(s3, bucket, expectedOwner);
+  return state === 'refused' || state === 'elsewhere' ? 'foreign' : state;
+}
+
+/** HeadBucket's answer as templateBucketState reads it, a 403 ('refused') told apart from another Region's bucket. */
+async function headBucket(s3: S3Client, bucket: string, expectedOwner: string): Promise<'missing' | 'present' | 'refused' | 'elsewhere'> {
   try {
     await s3.send(new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner }));
     return 'present';
   } catch (error) {
     const status = statusOf(error);
     if (status === 404) return 'missing';
-    if (status === 403) return 'foreign';
+    if (status === 403) return 'refused';
     // S3 names the bucket's Region on nearly every answer: only another Region than this client's says where it is.
     const region = bucketRegionOf(error);
-    if (region !== undefined && region !== (await s3.config.region())) return 'foreign';
+    if (region !== undefined && region !== (await s3.config.region())) return 'elsewhere';
     throw error;
   }
 }

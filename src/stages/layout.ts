@@ -581,7 +581,6 @@ function recordChange(recorded: RecordedOrg | undefined, now: RecordedOrg): stri
   return "the repositories' accounts recorded";
 }
 
-/** deploy --frozen-layout with a layout file that does not say where the StackSets live: not written, and said. */
 /**
  * plan's note when the layout file does not record what only deploy records (where the StackSets live, their
  * permission model): the next deploy writes the file even when nothing else changes (review s43-plan m4).
@@ -593,10 +592,12 @@ export function unrecordedHomeNote(org: { readonly file: string; readonly layout
   return `note: ${layoutPath(org.file)} does not record ${what}: the next deploy writes it (without --frozen-layout), even with nothing else to change; commit it then`;
 }
 
+/** deploy --frozen-layout with a record of where the StackSets live but not of their permission model: not written, and said (review s43-mutations-5 F1). */
 const modelNotRecordedNote = (file: string, model: NonNullable<StackSetsHome['permissionModel']>) =>
   `note: ${file} does not record the permission model the StackSets were created with (${model}), and --frozen-layout writes nothing: ` +
   `deploy once without --frozen-layout and commit the file, so that a later run with the other permission model is refused before it creates the org's StackSets again`;
 
+/** deploy --frozen-layout with a layout file that does not say where the StackSets live: not written, and said. */
 const homeNotRecordedNote = (file: string, home: StackSetsHome) =>
   `note: ${file} does not record where the StackSets live (administrator account ${home.account}, Region ${home.region}), and --frozen-layout writes nothing: ` +
   `deploy once without --frozen-layout and commit the file, so that a later run with other credentials or another --region is refused before it creates the org's StackSets again`;

@@ -1023,6 +1023,7 @@ export class StackSetsProxy {
     this.stackStates.clear();
     this.stuckStackIds.clear();
     this.deletedByHand.clear();
+    this.expiredStackIds.clear();
     this.afterRetainStacks = undefined;
     this.executionRoles.clear();
     this.retainedStacks.length = 0;
@@ -1368,8 +1369,12 @@ export class StackSetsProxy {
 
   private stackStates = new Map<string, { status: StuckStatus; failedResources: string[] }>();
 
-  /** The stack of `stackSet`'s instance in `account` deleted outside StackSets, as a person's delete-stack: see the header. */
-  async stackDeletedByHand(stackSet: string, account: string, region: string): Promise<void> {
+  /**
+   * The stack of `stackSet`'s instance in `account` deleted outside StackSets, as a person's delete-stack: see the
+   * header. `expired`: deleted long ago, so that DescribeStacks by its id answers it no longer (ValidationError, "does
+   * not exist"), as for a stack deleted over 90 days before (deleted stacks are listed "for 90 days", API_ListStacks.html).
+   */
+  async stackDeletedByHand(stackSet: string, account: string, region: string, { expired = false } = {}): Promise<void> {
     const cfn = new CloudFormationClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
     const stack = (await cfn.send(new DescribeStacksCommand({ StackName: `StackSet:${stackSet}` }))).Stacks?.[0];
     if (!stack?.StackId) throw new Error(`stackDeletedByHand: no stack of ${stackSet} in account ${account}`);
@@ -1381,7 +1386,11 @@ export class StackSetsProxy {
     const created = this.creations.indexOf(`${stackSet}/${account}`);
     if (created >= 0) this.creations.splice(created, 1);
     this.deletedByHand.set(`${stackSet}/${account}`, stack.StackId);
+    if (expired) this.expiredStackIds.add(stack.StackId);
   }
+
+  /** Stack ids DescribeStacks no longer answers (stackDeletedByHand `expired`). */
+  private expiredStackIds = new Set<string>();
 
   /** stackSet/account → the id of the instance's stack `stackDeletedByHand` deleted, while StackSets still lists the instance. */
   private deletedByHand = new Map<string, string>();
@@ -1755,6 +1764,7 @@ export class StackSetsProxy {
         return this.stuckResources(params, this.stackResources(action, 'StackResourceSummaries', params, moto));
       }
       case 'DescribeStacks': {
+        if (this.expiredStackIds.has(params.get('StackName') ?? '')) return cfnError('ValidationError', `Stack with id ${params.get('StackName')} does not exist`);
         if (this.stackStates.size === 0 && this.retainedStackIds.size === 0) return undefined;
         const described = await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')));
         const kept = this.retainedStackIds.get(params.get('StackName') ?? '');
