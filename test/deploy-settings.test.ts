@@ -81,6 +81,9 @@ describe('StackSet settings besides the templates', () => {
     const refusedPlan = await plan(serviceManaged, env.aws(REGION), { pollMs: 5 });
     for (const p of refusedPlan) expect(p.otherPermissionModel, p.stackSet).toBe(`StackSet ${p.stackSet} was created SELF_MANAGED, and the org file says SERVICE_MANAGED: AWS cannot change the permission model of a StackSet with instances, so nothing was sent to it; run destroy with the org file as it was (stackSets.permissionModel: SELF_MANAGED), then deploy`);
     expect(formatPlan(refusedPlan, { colour: false, accountNames: new Map() })).toContain('✗ deploy refuses: StackSet big-pipelines was created SELF_MANAGED');
+    // Nothing is sent to them: no change, each with the stop line (review s43-plan n2, s43-diff n3).
+    expect(refusedPlan.map((p) => p.action)).toEqual(refusedPlan.map(() => 'unchanged'));
+    expect(formatPlan(refusedPlan, { colour: false, accountNames: new Map() })).toContain(`; ${refusedPlan.length} stages fail (✗ above)`);
     const refused = await deploy(serviceManaged, env.aws(REGION), { pollMs: 5 });
     expect(refused.mutatingCalls).toBe(0);
     expect(refused.stages[0]).toMatchObject({ stage: 'pipeline-identity', result: 'failed', reasons: [refusedPlan[0].otherPermissionModel] });
