@@ -591,6 +591,15 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
   }
 
   /** generateOrgYaml's org as SERVICE_MANAGED, its accounts (source, then the pipeline accounts in order) given ids and OUs. */
+  /** A SERVICE_MANAGED org of three pipeline accounts, each in an OU of its own, deployed; `moved`, the last, to be moved out. */
+  async function threeDeployed() {
+    const { organizations, root, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(3), accounts)), awsVia(), options))).toEqual([]);
+    return { organizations, root, accounts, moved: accounts[3], options };
+  }
+
   const serviceManaged = (text: string, accounts: Array<{ id: string; ou: string }>) => {
     const [source, ...pipeline] = accounts;
     let out = text
@@ -884,12 +893,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
   });
 
   it('SERVICE_MANAGED: an instance an earlier xstack created through an OU, whose account has left that OU, is said to be unreachable with the way out, and nothing is sent for it; back in the OU, it is deleted', async () => {
-    const { organizations, root, placed } = await organization();
-    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
-    const moved = accounts[3];
-    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
-    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
-    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    const { organizations, root, accounts, moved, options } = await threeDeployed();
     const stage = 'pipelines';
     const stackSet = `big-${stage}`;
     const cfn = awsVia().cloudFormation();
@@ -934,12 +938,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
   });
 
   it('SERVICE_MANAGED: an instance to apply again that no operation reaches (its account left the OU it was created through) is a ✗ in plan, with the stop line, not "apply again"; deploy fails the stage sending nothing for it (review s43-plan m6)', async () => {
-    const { organizations, root, placed } = await organization();
-    const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
-    const moved = accounts[3];
-    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
-    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
-    expect(failed(await deploy(three, awsVia(), options))).toEqual([]);
+    const { organizations, root, accounts, moved, options } = await threeDeployed();
     const stackSet = 'big-pipelines';
     await createdThroughOu(stackSet, root, moved);
     // A tag change fails there: the instance is OUTDATED, to apply again.
