@@ -490,6 +490,8 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     await aws.s3(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`)).send(new CreateBucketCommand({ Bucket: bucket }));
     const p = (await plan(tagged, awsVia(), { pollMs })).find((x) => x.stackSet === stackSet)!;
     expect(p.retryAccounts).toEqual([expect.objectContaining({ account, recreate: true })]);
+    // Its wave, for --json readers (review s43-plan n4).
+    expect(p.wave).toBe(tagged.rollout.waveOf.get('pipeline-foundation'));
     expect(p.collisions.join('\n')).toContain(`AWS::S3::Bucket ${bucket} `);
     const text = formatPlan([p], { accountNames: new Map(), colour: false });
     expect(text).toContain(`instance to remove and create again (its stack was deleted outside StackSets): ${account} is OUTDATED`);

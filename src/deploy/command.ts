@@ -10,7 +10,7 @@ import { Names } from '../naming';
 import { Aws } from './clients';
 import { deploy, destroy, destroyPlan, executionRoleLockedError, noInstanceKeptError, plan, refusedMovesError, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
 import { KEY_DELETION_WINDOW_DAYS } from './retained';
-import { formatPlan } from './plan-text';
+import { failsStage, formatPlan } from './plan-text';
 import { liveStacks } from './stacksets';
 import type { DeployEvent, RunSummary, StageResult, StageSummary } from './events';
 import { existingRolesRefusal } from './existing-roles';
@@ -190,8 +190,12 @@ async function callerLine(aws: Aws, region: string): Promise<string> {
 async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, options: Parameters<typeof plan>[2], json: boolean): Promise<void> {
   const plans = await plan(compiled, aws, { ...options, onEvent: undefined });
   const changes = plans.filter((p) => p.action !== 'unchanged');
-  if (changes.length === 0) return;
   const stream = json ? process.stderr : process.stdout;
+  // Nothing to ask about; a stage deploy will fail is still shown before it does (review s43-diff m2).
+  if (changes.length === 0) {
+    if (plans.some(failsStage)) printPlan(compiled, plans, stream);
+    return;
+  }
   printPlan(compiled, plans, stream);
   // A deploy that would refuse is not asked about: the refusal, as deploy words it.
   const refusal = planRefusal(plans);

@@ -1935,6 +1935,8 @@ export const noInstanceKeptError = (lines: readonly string[]) => new XstackError
 export interface StackSetPlan {
   stage: string;
   stackSet: string;
+  /** The rollout wave it is deployed in (a removed StackSet's as deployed: its removal's order); `runsLast` says a later one. */
+  wave?: number;
   /** `delete`: the stage is gone from the org file; its instances and the StackSet go, after everything else. */
   action: 'create' | 'update' | 'unchanged' | 'delete';
   templateChanged: boolean;
@@ -2100,6 +2102,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     plans.push({
       stage: desired.stage.id,
       stackSet: desired.name,
+      wave: waves.get(desired.name)!,
       action: !actual.exists ? 'create' : changed ? 'update' : 'unchanged',
       templateChanged,
       ...(templateChanged ? { templateDiff: await templateDiff(actual.templateBody, desired.templateBody) } : {}),
@@ -2152,6 +2155,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     plans.push({
       stage: `(removed) ${name}`,
       stackSet: name,
+      ...(actual.wave !== undefined ? { wave: actual.wave } : {}),
       action: 'delete',
       templateChanged: false,
       addAccounts: [],

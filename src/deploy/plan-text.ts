@@ -37,7 +37,7 @@ const kindOf = (p: StackSetPlan): Kind => (removesInstancesOnly(p) ? 'remove ins
  * permission model, tags past the StackSet's 50, a template bucket missing or another's. Not the refusals of the whole run before any operation (moves, replacements, a locked execution
  * role, no instance kept, missing roles).
  */
-const failsStage = (p: StackSetPlan): boolean =>
+export const failsStage = (p: StackSetPlan): boolean =>
   p.retryAccounts.some((r) => r.cannotUpdate || r.unreachable) || p.collisions.length > 0 || p.foreign !== undefined || p.otherRegions !== undefined || p.otherPermissionModel !== undefined || p.tagsRefused !== undefined || p.templateBucket !== undefined;
 
 export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOptions): string {
