@@ -215,13 +215,17 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
  * --require-approval any-change throws instead of asking (review s43-plan m3).
  */
 export function planRefusal(plans: readonly StackSetPlan[]): Error | undefined {
-  const all = (field: 'refusedMoves' | 'refusedReplacements' | 'missingRoles') => plans.flatMap((p) => p[field] ?? []);
-  const each = (field: 'executionRoleLocked' | 'noInstanceKept') => plans.flatMap((p) => p[field] ?? []);
-  if (all('refusedMoves').length > 0) return refusedMovesError(all('refusedMoves'));
-  if (all('refusedReplacements').length > 0) return replacementsRefusal(all('refusedReplacements'));
-  if (each('executionRoleLocked').length > 0) return executionRoleLockedError(each('executionRoleLocked'));
-  if (each('noInstanceKept').length > 0) return noInstanceKeptError(each('noInstanceKept'));
-  if (all('missingRoles').length > 0) return existingRolesRefusal(all('missingRoles'));
+  const refusals: Array<[keyof StackSetPlan & ('refusedMoves' | 'refusedReplacements' | 'executionRoleLocked' | 'noInstanceKept' | 'missingRoles'), (lines: string[]) => Error]> = [
+    ['refusedMoves', refusedMovesError],
+    ['refusedReplacements', replacementsRefusal],
+    ['executionRoleLocked', executionRoleLockedError],
+    ['noInstanceKept', noInstanceKeptError],
+    ['missingRoles', existingRolesRefusal],
+  ];
+  for (const [field, refusal] of refusals) {
+    const lines = plans.flatMap((p) => p[field] ?? []);
+    if (lines.length > 0) return refusal(lines);
+  }
   return undefined;
 }
 

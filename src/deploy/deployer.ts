@@ -730,8 +730,10 @@ async function noteInactive(run: Run, instances: Iterable<ActualInstance>): Prom
 }
 
 /** noteInactive for the instances of `actual` in accounts `desired` no longer targets. */
-const noteLeavingInactive = (run: Run, desired: DesiredStackSet, actual: ActualStackSet) =>
-  noteInactive(run, [...actual.instances.values()].filter((i) => !desired.stage.targets.some((a) => a.id === i.account)));
+const noteLeavingInactive = (run: Run, desired: DesiredStackSet, actual: ActualStackSet) => {
+  const wanted = new Set(desired.stage.targets.map((a) => a.id));
+  return noteInactive(run, [...actual.instances.values()].filter((i) => !wanted.has(i.account)));
+};
 
 /**
  * A template update none of whose instances stays (review s37-deployer D1): every instance the StackSet has that an

@@ -102,15 +102,19 @@ const unreadableTemplate = (store: TemplateStore, key: string, stackSet: string)
     `${stackSet}: its template was put in S3 bucket ${store.bucket}, but these credentials may not read it back (HeadObject on ${key}: 403), and CloudFormation reads a TemplateURL with the caller's access: grant s3:GetObject on arn:${store.partition}:s3:::${store.bucket}/templates/* to the identity that deploys, then run again`,
   );
 
+/** Each store's HeadBucket, asked once: plan asks for every changed template over the inline limit (a family's parts). */
+const bucketStates = new WeakMap<TemplateStore, Promise<Awaited<ReturnType<typeof headBucket>>>>();
+
 /**
- * What plan says of a template that goes through the bucket (review s43-plan m5): undefined when the bucket is the
- * administrator's; else deploy's own refusal, which fails the stage at its first operation. A read, never a put: a
- * bucket the caller may not write (refused PutObject) is deploy's to find.
+ * What plan says of a template that goes through the bucket (review s43-plan m5): nothing when the bucket is the
+ * administrator's; `fails`, deploy's own refusal, which fails the stage at its first operation; `note`, when S3's
+ * answer cannot tell. A read, never a put: a bucket the caller may not write (refused PutObject) is deploy's to find.
  */
 export async function templateBucketProblem(store: TemplateStore, stackSet: string, templateBody: string): Promise<{ fails?: string; note?: string }> {
   if (!needsTemplateBucket(templateBody)) return {};
   const owner = templateBucketOwner(store.bucket);
-  const state = await headBucket(store.s3, store.bucket, owner);
+  if (!bucketStates.has(store)) bucketStates.set(store, headBucket(store.s3, store.bucket, owner));
+  const state = await bucketStates.get(store)!;
   if (state === 'missing') return { fails: missingBucket(store.bucket, stackSet, templateBody, state).message };
   if (state === 'elsewhere') return { fails: foreignBucket(store.bucket, owner).message };
   // A 403 is another account's bucket, or a caller without s3:ListBucket whose put deploy makes and passes: not told
