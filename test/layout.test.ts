@@ -367,6 +367,17 @@ describe('the layout file records the org', () => {
   };
   /** A layout file's text with where the StackSets live recorded as a deploy to 222222222222, us-east-1 writes it. */
   const withHomeIn = (committed: string) => committed.replace('    "bucketGeneration": 1,\n', '    "bucketGeneration": 1,\n    "administratorAccount": "222222222222",\n    "stackSetsRegion": "us-east-1",\n');
+  /** withHomeIn's text with the permission model recorded too, SELF_MANAGED, as deploy writes it. */
+  const withModelIn = (withHome: string) => withHome.replace('    "stackSetsRegion": "us-east-1",\n', '    "stackSetsRegion": "us-east-1",\n    "stackSetsPermissionModel": "SELF_MANAGED",\n');
+  /** The example in a temporary folder whose layout file records where the StackSets live (withHomeIn), read back as a compile reads it. */
+  const exampleWithHome = (name: string) => {
+    const { orgFile, file, committed } = exampleIn(name);
+    const withHome = withHomeIn(committed);
+    writeFileSync(file, withHome);
+    const before = parseLayoutFile(withHome, file);
+    const org = { ...parseOrg(EXAMPLE, orgFile), layout: before.families, layoutRecord: before.org! };
+    return { orgFile, file, withHome, before, org, home: { account: '222222222222', region: 'us-east-1', permissionModel: 'SELF_MANAGED' as const } };
+  };
 
   it("records the org's partition, region, prefix, bucketGeneration and each repository's account, readably; a file without them is accepted and gains them", () => {
     expect(recorded.org).toEqual({ partition: 'aws', region: 'eu-west-1', prefix: 'acme', bucketGeneration: 1, repositories: new Map([['payments-api', '111111111111'], ['web-app', '111111111111']]) });
@@ -471,14 +482,9 @@ describe('the layout file records the org', () => {
   });
 
   it('the permission model deploy gives is recorded and read back; a record without it gains it with the next deploy; another value is refused at its line', () => {
-    const { orgFile, file, committed } = exampleIn('layout-model');
-    const withHome = withHomeIn(committed);
-    writeFileSync(file, withHome);
-    const before = parseLayoutFile(withHome, file);
-    const org = { ...parseOrg(EXAMPLE, orgFile), layout: before.families, layoutRecord: before.org! };
-    const home = { account: '222222222222', region: 'us-east-1', permissionModel: 'SELF_MANAGED' as const };
+    const { orgFile, file, withHome, before, org, home } = exampleWithHome('layout-model');
     expect(recordLayout(org, before.families, { home }).message).toBe(`layout: wrote ${file} (the permission model the StackSets were created with, SELF_MANAGED, recorded); commit it with ${orgFile}: later compiles keep each unit in the part it records`);
-    const withModel = withHome.replace('    "stackSetsRegion": "us-east-1",\n', '    "stackSetsRegion": "us-east-1",\n    "stackSetsPermissionModel": "SELF_MANAGED",\n');
+    const withModel = withModelIn(withHome);
     expect(readFileSync(file, 'utf8')).toBe(withModel);
     expect(parseLayoutFile(withModel, file).org?.stackSetsHome).toEqual(home);
     expect(() => parseLayoutFile(withModel.replace('"SELF_MANAGED"', '"SELF"'), file)).toThrow(/org\.stackSetsPermissionModel: is "SELF"; expected SELF_MANAGED or SERVICE_MANAGED/);
@@ -502,24 +508,19 @@ describe('the layout file records the org', () => {
     expect(unrecordedHomeNote(org(withHome))).toBe(
       `note: ${file} does not record the permission model the StackSets were created with: the next deploy writes it (without --frozen-layout), even with nothing else to change; commit it then`,
     );
-    const withModel = withHome.replace('    "stackSetsRegion": "us-east-1",\n', '    "stackSetsRegion": "us-east-1",\n    "stackSetsPermissionModel": "SELF_MANAGED",\n');
+    const withModel = withModelIn(withHome);
     expect(withModel).not.toBe(withHome);
     expect(unrecordedHomeNote(org(withModel))).toBeUndefined();
   });
 
   it('deploy --frozen-layout with a record of where the StackSets live but not of their permission model: a note, as for a record without either; nothing written (review s43-mutations-5 F1)', () => {
-    const { orgFile, file, committed } = exampleIn('layout-frozen-model');
-    const withHome = withHomeIn(committed);
-    writeFileSync(file, withHome);
-    const before = parseLayoutFile(withHome, file);
-    const org = { ...parseOrg(EXAMPLE, orgFile), layout: before.families, layoutRecord: before.org! };
-    const home = { account: '222222222222', region: 'us-east-1', permissionModel: 'SELF_MANAGED' as const };
+    const { file, withHome, before, org, home } = exampleWithHome('layout-frozen-model');
     expect(recordLayout(org, before.families, { frozen: true, home }).message).toBe(
       `note: ${file} does not record the permission model the StackSets were created with (SELF_MANAGED), and --frozen-layout writes nothing: deploy once without --frozen-layout and commit the file, so that a later run with the other permission model is refused before it creates the org's StackSets again`,
     );
     expect(readFileSync(file, 'utf8')).toBe(withHome);
     // Recorded: no note.
-    const withModel = withHome.replace('    "stackSetsRegion": "us-east-1",\n', '    "stackSetsRegion": "us-east-1",\n    "stackSetsPermissionModel": "SELF_MANAGED",\n');
+    const withModel = withModelIn(withHome);
     const recorded = parseLayoutFile(withModel, file);
     expect(recordLayout({ ...org, layout: recorded.families, layoutRecord: recorded.org! }, recorded.families, { frozen: true, home })).toEqual({});
   });
