@@ -296,7 +296,7 @@ function arnProblem(option: string, arn: string | undefined, partition: Partitio
   const pattern = (part: string) => /[*?]/.test(part);
   const otherPartition = (given: string) => `${option} ${arn}: partition '${given}' is not the org's; its ARNs are arn:${partition}:…`;
   const notAPrincipal = (service: string) => `${option} ${arn}: a principal's ARN is IAM's or STS's (service '${service}' has none); expected e.g. arn:${partition}:iam::123456789012:role/NAME`;
-  // explain's * spans colons (arn:aws:kms:* is every KMS request): the parts from the first that holds a wildcard on
+  // explain's * spans colons (arn:${partition}:kms:* is every KMS request): the parts from the first that holds a wildcard on
   // are not the parts they stand at, so only those before it are checked (review s38-helpers-diff H1).
   const wild = parts.findIndex(pattern);
   if (wild >= 0 && wild < 5) {

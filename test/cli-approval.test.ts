@@ -142,6 +142,11 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'xstack-edited-'));
     const edited = join(dir, 'example.yaml');
     writeFileSync(edited, readFileSync(EXAMPLE, 'utf8').replace('description: Payments service', 'description: Payments service, edited'));
+    // A template-only change: the question counts the accounts its update reaches, as it does those it adds to (review s43-plan).
+    const repositories = example.stages.find((s) => s.id === 'source-repositories')!;
+    const asked = await xstack(['deploy', edited]);
+    expect(asked.stdout).toContain(`~ ${example.org.prefix}-source-repositories: update`);
+    expect(asked.stderr).toContain(`xstack: deploy would change 1 StackSet of ${edited} in ${repositories.targets.length} account${repositories.targets.length === 1 ? '' : 's'} as ${caller}`);
     const deployed = await xstack(['deploy', edited, '--yes']);
     expect(deployed.code).toBe(0);
     // No compile before it: deploy records the layout it deploys, before its first operation.

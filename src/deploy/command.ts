@@ -200,7 +200,7 @@ async function approveDeploy(compiled: CompiledOrg, aws: Aws, region: string, op
   // A deploy that would refuse is not asked about: the refusal, as deploy words it.
   const refusal = planRefusal(plans);
   if (refusal) throw refusal;
-  const accounts = new Set(changes.flatMap((p) => [...p.addAccounts, ...p.removeAccounts, ...(p.removeFirst ?? []), ...p.retryAccounts.map((r) => r.account)]));
+  const accounts = new Set(changes.flatMap((p) => [...p.addAccounts, ...p.removeAccounts, ...(p.removeFirst ?? []), ...(p.updateAccounts ?? []), ...p.retryAccounts.map((r) => r.account)]));
   const who = await callerLine(aws, region);
   const what = `${changes.length} StackSet${changes.length === 1 ? '' : 's'} of ${compiled.org.file}${accounts.size ? ` in ${accounts.size} account${accounts.size === 1 ? '' : 's'}` : ''}`;
   if (!process.stdin.isTTY) {

@@ -1946,6 +1946,12 @@ export interface StackSetPlan {
   addAccounts: string[];
   removeAccounts: string[];
   /**
+   * The accounts whose instances its UpdateStackSet updates, when the template, the roles or the tags change: every
+   * instance it keeps but an INOPERABLE one, which UpdateStackSet leaves out (deployer.ts reconcileStage). What the
+   * approval question counts beside the instances added, removed and applied again (review s43-plan).
+   */
+  updateAccounts?: string[];
+  /**
    * Instances deleted before this StackSet's template update, not after every create and update: accounts it no
    * longer targets where another part of its family creates resources (deployer.ts `leftFor`).
    */
@@ -2101,7 +2107,12 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       !leftAlone && (templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.some((r) => !r.cannotUpdate && !r.unreachable));
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
-    plans.push({
+    // As reconcileStage sends it: after the early removals, to the instances it keeps, INOPERABLE ones left out.
+    const updateAccounts =
+      actual.exists && changed && (templateChanged || roles !== undefined || tagged.change !== undefined)
+        ? [...actual.instances.values()].filter((i) => !inoperable(i) && !removeFirst.includes(i.account) && desired.stage.targets.some((a) => a.id === i.account)).map((i) => i.account).sort()
+        : [];
+    const entry: StackSetPlan = {
       stage: desired.stage.id,
       stackSet: desired.name,
       wave: waves.get(desired.name)!,
@@ -2110,6 +2121,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(templateChanged ? { templateDiff: await templateDiff(actual.templateBody, desired.templateBody) } : {}),
       addAccounts,
       removeAccounts,
+      ...(updateAccounts.length > 0 ? { updateAccounts } : {}),
       ...(removeFirst.length > 0 ? { removeFirst } : {}),
       retryAccounts,
       ...(keepStacks.length > 0 ? { keepStacks } : {}),
@@ -2133,7 +2145,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(rolesHere.length > 0 ? { missingRoles: rolesHere } : {}),
       ...(replacing?.refused.length ? { refusedReplacements: replacing.refused } : {}),
       ...(replacing?.warnings.length ? { replacementWarnings: replacing.warnings } : {}),
-    });
+    };
+    plans.push(leftAlone ? sentNothing(entry) : entry);
   }
   // Roles an update deletes while another StackSet's policy is attached to them: said with the StackSet that deletes
   // them, unless deploy runs that update last, which it says instead.
@@ -2171,6 +2184,19 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
   }
   markHeld(plans, waves);
   return plans;
+}
+
+/**
+ * The plan of a StackSet deploy leaves alone, failing its stage (foreign, other Regions, another permission model):
+ * none of the instances, diff, roles or tags of a change it does not make, which --json would read as one (review
+ * s43-plan n2, its JSON half); its ✗ says why. The run's refusals before any operation are kept: deploy makes them
+ * for such a StackSet too (but a foreign one, for which none is read).
+ */
+function sentNothing(p: StackSetPlan): StackSetPlan {
+  const kept = ['foreign', 'otherRegions', 'otherPermissionModel', 'missingRoles', 'executionRoleLocked', 'noInstanceKept', 'refusedReplacements', 'replacementWarnings', 'refusedMoves'] as const;
+  const plan: StackSetPlan = { stage: p.stage, stackSet: p.stackSet, ...(p.wave !== undefined ? { wave: p.wave } : {}), action: p.action, templateChanged: p.templateChanged, addAccounts: [], removeAccounts: [], retryAccounts: [], collisions: [] };
+  for (const field of kept) if (p[field] !== undefined) Object.assign(plan, { [field]: p[field] });
+  return plan;
 }
 
 /**
