@@ -141,6 +141,15 @@ describe('rollout to the local emulator', () => {
     // The instance list is read by the stage, and by the pre-flight for each foundation: that cache holds DescribeStackSet only.
     expect(again.calls.ListStackInstancesCommand).toBe(example.stages.length + foundations);
     expect(again.calls.GetRoleCommand).toBeUndefined();
+    // Reads are O(StackSets) (issue 12): these four and no other, none per account (no stack, account, role or bucket
+    // read; no AssumeRole), for deploy and for plan alike.
+    const stackSetReads = ['DescribeStackSetCommand', 'GetCallerIdentityCommand', 'ListStackInstancesCommand', 'ListStackSetsCommand'];
+    expect(Object.keys(again.calls).sort()).toEqual(stackSetReads);
+    expect(again.calls.GetCallerIdentityCommand + again.calls.ListStackSetsCommand).toBe(2);
+    const reader = env.aws();
+    expect((await plan(example, reader, options)).every((p) => p.action === 'unchanged')).toBe(true);
+    expect(Object.keys(reader.log.calls).sort()).toEqual(stackSetReads);
+    expect(reader.log.calls.ListStackInstancesCommand).toBeLessThanOrEqual(example.stages.length + foundations);
   });
 
   it("a template update whose StackSet's wave changed updates its xstack:wave tag, keeping every other tag; one without a template change leaves its tags alone", async () => {
