@@ -114,15 +114,19 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     for (const p of plans.filter((x) => x.action !== 'unchanged')) expect(operations.some((o) => planOf(o.stage) === p), p.stackSet).toBe(true);
   });
 
-  it('destroy with an account suspended while its instances are CURRENT: each of its instances goes with RetainStacks at once, no plain delete first (review s43-diff m5)', async () => {
+  it('destroy with an account suspended while its instances are CURRENT: each of its instances goes with RetainStacks at once, no plain delete first (review s43-diff m5), as destroy\'s list before its question says', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const account = '100000000002';
     env.proxy.suspend(account);
+    const holding = small.stages.filter((st) => st.targets.some((a) => a.id === account));
+    // The question before it says so: each of that account's stacks stays, and no other.
+    const planned = await destroyPlan(small, awsVia(), { pollMs });
+    expect(planned.remove.filter((r) => r.keepStacks).map((r) => r.stackSet).sort()).toEqual(holding.map((st) => `big-${st.id}`).sort());
+    for (const r of planned.remove.filter((x) => x.keepStacks)) expect(r.keepStacks).toEqual([{ account, why: expect.stringMatching(/not ACTIVE/) }]);
     const actions: string[] = [];
     const destroyed = await destroy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.accounts.includes(account) && actions.push(e.action) });
     expect(destroyed.stages.filter((x) => x.result === 'failed')).toEqual([]);
-    const holding = small.stages.filter((st) => st.targets.some((a) => a.id === account));
     expect(actions).toEqual(holding.map(() => 'delete-instances (retain stacks)'));
   });
 

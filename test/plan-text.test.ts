@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StackSetPlan } from '../src/deploy/deployer';
-import { FOLD_AFTER, formatPlan } from '../src/deploy/plan-text';
+import { FOLD_AFTER, formatDestroyRemovals, formatPlan } from '../src/deploy/plan-text';
 import { planRefusal } from '../src/deploy/command';
 
 const plan = (over: Partial<StackSetPlan>): StackSetPlan => ({
@@ -168,5 +168,27 @@ describe('the plan as text', () => {
     expect(formatPlan(plans, { accountNames: names, colour: true })).toContain('\u001b[32m+\u001b[0m acme-s: create');
     expect(formatPlan(plans, { accountNames: names, colour: true })).toContain('\u001b[31m-\u001b[0m acme-s: delete');
     expect(formatPlan(plans, { accountNames: names, colour: false })).not.toContain('\u001b[');
+  });
+});
+
+describe("destroy's list before its question", () => {
+  it('names each StackSet with its accounts, the stacks it leaves (!) and the instances it cannot remove (✗), by name and id', () => {
+    const lines = formatDestroyRemovals(
+      [
+        { stackSet: 'acme-s', accounts: ['222222222222', '444444444444'], keepStacks: [{ account: '444444444444', why: 'Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it' }] },
+        { stackSet: 'acme-t', accounts: ['555555555555'], gone: true, unreachable: [{ account: '555555555555', why: 'its account left the organization' }] },
+        { stackSet: 'acme-u', accounts: [] },
+      ],
+      { accountNames: names, deleteRetained: false },
+    );
+    expect(lines).toEqual([
+      '  - acme-s: 2 instances (dev 222222222222, prod 444444444444)\n' +
+        '      ! removed keeping its stack, which stays in the account with all it holds, for you to delete: prod 444444444444: Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it',
+      "  - acme-t: 1 instance (555555555555 (not in the org file)) (gone from the org file)\n      ✗ instance no operation reaches, which destroy cannot remove, so the StackSet stays (its other instances go; other StackSets' in that account are not sent): 555555555555 (not in the org file): its account left the organization",
+      '  - acme-u: 0 instances',
+    ]);
+    expect(formatDestroyRemovals([{ stackSet: 'acme-t', accounts: [], gone: true }], { accountNames: names, deleteRetained: true })).toEqual([
+      '  - acme-t: 0 instances (gone from the org file: what its stacks retain is found by its deployed template, and deleted too)',
+    ]);
   });
 });

@@ -10,7 +10,7 @@ import { Names } from '../naming';
 import { Aws } from './clients';
 import { deploy, destroy, destroyPlan, executionRoleLockedError, noInstanceKeptError, plan, refusedMovesError, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
 import { KEY_DELETION_WINDOW_DAYS } from './retained';
-import { failsStage, formatPlan } from './plan-text';
+import { failsStage, formatDestroyRemovals, formatPlan } from './plan-text';
 import { liveStacks } from './stacksets';
 import type { DeployEvent, RunSummary, StageResult, StageSummary } from './events';
 import { existingRolesRefusal } from './existing-roles';
@@ -235,11 +235,7 @@ async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, o
   const who = await callerLine(aws, region);
   // As deployed, not as compiled: StackSets of stages gone from the org file, and instances in accounts it no longer names.
   const { remove, kept } = await destroyPlan(compiled, aws, options);
-  const names = new Map(compiled.org.accounts.map((a) => [a.id, a.name]));
-  const account = (id: string) => (names.has(id) ? `${names.get(id)} ${id}` : `${id} (not in the org file)`);
-  // A stage gone from the org file: its StackSet is removed without looking for what its stacks retain (review s31-destroy M2).
-  const gone = (r: (typeof remove)[number]) => (r.gone ? (options.deleteRetained ? ' (gone from the org file: what its stacks retain is found by its deployed template, and deleted too)' : ' (gone from the org file)') : '');
-  const listing = remove.map((r) => `  - ${r.stackSet}: ${r.accounts.length} instance${r.accounts.length === 1 ? '' : 's'}${r.accounts.length > 0 ? ` (${r.accounts.map(account).join(', ')})` : ''}${gone(r)}`);
+  const listing = formatDestroyRemovals(remove, { accountNames: new Map(compiled.org.accounts.map((a) => [a.id, a.name])), deleteRetained: options.deleteRetained === true });
   const flowLogs = compiled.stages.some((s) => s.module === 'ci-network');
   const next = `'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}`;
   const retained = options.deleteRetained

@@ -2367,7 +2367,16 @@ async function destroyStage(run: Run, d: DesiredStackSet, options: DestroyOption
 /** What destroy would remove, in its order, and what it would keep: read from AWS, as destroy reads it. */
 export interface DestroyPlan {
   /** Each StackSet with the accounts of its instances: those of stages gone from the org file first, then the rest in reverse rollout order. */
-  remove: Array<{ stackSet: string; accounts: string[]; /** A stage gone from the org file: what its stacks retain is found by its deployed template alone (review s31-destroy M2). */ gone?: true }>;
+  remove: Array<{
+    stackSet: string;
+    accounts: string[];
+    /** A stage gone from the org file: what its stacks retain is found by its deployed template alone (review s31-destroy M2). */
+    gone?: true;
+    /** Of its instances, those removed with RetainStacks, their stacks (and all they hold) left in their accounts, with why (keptStacks). */
+    keepStacks?: Array<{ account: string; why: string }>;
+    /** Of its instances, those no operation reaches (SERVICE_MANAGED: whyUnreachable), which destroy cannot remove, with why. */
+    unreachable?: Array<{ account: string; why: string }>;
+  }>;
   kept: Array<{ stackSet: string; why: string }>;
 }
 
@@ -2383,18 +2392,28 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
   await noteManagementAccountForDestroy(run);
   const plan: DestroyPlan = { remove: [], kept: [] };
   const { removed, desired } = await destroyOrder(run);
+  // As destroy removes them (removeFrom): a stack StackSets cannot reach stays, and an instance no operation reaches is
+  // not sent, failing its removal (as plan says for deploy's removals, review s43-plan M2, m6).
+  const removal = async (ctx: StackSetContext, actual: ActualStackSet, gone: boolean): Promise<DestroyPlan['remove'][number]> => {
+    const accounts = byAccount(actual).map((i) => i.account);
+    await noteInactive(run, actual.instances.values());
+    const keepStacks = keptStacks(run, actual, accounts);
+    const unreachableHere = await unreachableRemovals(run, ctx, actual, accounts);
+    return { stackSet: ctx.name, accounts, ...(gone ? { gone: true as const } : {}), ...(keepStacks.length > 0 ? { keepStacks } : {}), ...(unreachableHere.length > 0 ? { unreachable: unreachableHere } : {}) };
+  };
   for (const { name, actual } of removed) {
     const kept = keptGone(actual, options);
     if (kept) plan.kept.push({ stackSet: name, why: kept });
-    else plan.remove.push({ stackSet: name, accounts: byAccount(actual).map((i) => i.account), gone: true });
+    else plan.remove.push(await removal(contextFor(run, name, `(removed) ${name}`), actual, true));
   }
   for (const d of desired) {
-    const actual = await readStackSet(context(run, d));
+    const ctx = context(run, d);
+    const actual = await readStackSet(ctx);
     if (!actual.exists) continue;
     const kept = keptReason(d, options);
     if (kept) plan.kept.push({ stackSet: d.name, why: kept });
     else if (foreign(actual)) plan.kept.push({ stackSet: d.name, why: foreignText(d.name) });
-    else plan.remove.push({ stackSet: d.name, accounts: byAccount(actual).map((i) => i.account) });
+    else plan.remove.push(await removal(ctx, actual, false));
   }
   return plan;
 }

@@ -3,7 +3,7 @@
  * id, long lists folded (`--json` has everything), colour on a terminal unless
  * NO_COLOR is set (https://no-color.org/), as terraform and cdk colour theirs.
  */
-import type { StackSetPlan } from './deployer';
+import type { DestroyPlan, StackSetPlan } from './deployer';
 import { MOVE_FIX, orderedMoveNote } from './moves';
 
 export interface PlanTextOptions {
@@ -122,4 +122,25 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
   const fails = failing > 0 ? `; ${failing} stage${failing === 1 ? '' : 's'} fail${failing === 1 ? 's' : ''} (✗ above)` : '';
   lines.push('', `plan: ${n('create')} to create, ${n('update')} to update${removing}, ${n('delete')} to delete, ${n('unchanged')} unchanged${none ? ' — no changes' : ''}${fails}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * destroy's list of what it removes, before its question: each StackSet with its instances' accounts (by name and id,
+ * as the org file names them), the stacks it leaves and the instances it cannot remove, as the plan says them for
+ * deploy's removals.
+ */
+export function formatDestroyRemovals(remove: DestroyPlan['remove'], options: { accountNames: ReadonlyMap<string, string>; deleteRetained: boolean }): string[] {
+  const account = (id: string) => (options.accountNames.has(id) ? `${options.accountNames.get(id)} ${id}` : `${id} (not in the org file)`);
+  // A stage gone from the org file: its StackSet is removed without looking for what its stacks retain (review s31-destroy M2).
+  const gone = (r: DestroyPlan['remove'][number]) =>
+    r.gone ? (options.deleteRetained ? ' (gone from the org file: what its stacks retain is found by its deployed template, and deleted too)' : ' (gone from the org file)') : '';
+  return remove.map((r) =>
+    [
+      `  - ${r.stackSet}: ${r.accounts.length} instance${r.accounts.length === 1 ? '' : 's'}${r.accounts.length > 0 ? ` (${r.accounts.map(account).join(', ')})` : ''}${gone(r)}`,
+      ...(r.keepStacks ?? []).map((k) => `      ! removed keeping its stack, which stays in the account with all it holds, for you to delete: ${account(k.account)}: ${k.why}`),
+      ...(r.unreachable ?? []).map(
+        (u) => `      ✗ instance no operation reaches, which destroy cannot remove, so the StackSet stays (its other instances go; other StackSets' in that account are not sent): ${account(u.account)}: ${u.why}`,
+      ),
+    ].join('\n'),
+  );
 }
