@@ -222,6 +222,28 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     expect(await instance()).toMatchObject({ Status: 'CURRENT' });
   });
 
+  // A failed create met by a template change: AWS's page retries it with UpdateStackSet (stacksets-troubleshooting.html,
+  // "Edit StackSet details ... Use current template"); the layer's default fails that retry. Deploy converges in one run
+  // either way, and sends a create only where the update did not make the stack (review s44-verify row 9).
+  it.each([
+    ['as AWS documents it, UpdateStackSet makes the stack and deploy sends no create', true],
+    ["under the layer's stricter reading, UpdateStackSet fails it and deploy's CreateStackInstances makes it", false],
+  ])('an instance whose create failed, then a template change: %s', async (_, updateStackSetCreates) => {
+    await prepare(small);
+    const account = '100000000001';
+    env.proxy.failIn(account, true, 'big-pipelines');
+    expect(failed(await deploy(small, awsVia(), { pollMs })).map((x) => x.stackSet)).toEqual(['big-pipelines']);
+    env.proxy.failIn(account, false, 'big-pipelines');
+    env.proxy.setFaults({ seed: 1, updateStackSetCreates });
+    const changed = compileYaml(SMALL.replace('      env0001: main', '      env0001: trunk'));
+    const actions: string[] = [];
+    const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.stage === 'pipelines' && actions.push(e.action) });
+    expect(failed(s)).toEqual([]);
+    expect(actions).toEqual(updateStackSetCreates ? ['update-template'] : ['update-template', 'create-instances']);
+    expect(env.proxy.creations.filter((c) => c === `big-pipelines/${account}`)).toHaveLength(1);
+    await expectConverged(changed);
+  });
+
   it('a policy principal naming a role that does not exist fails the instance', async () => {
     await prepare(small);
     const cfn = awsVia().cloudFormation();

@@ -224,11 +224,15 @@
  *   whether it makes a stack its create never left is not documented, so the
  *   layer takes the stricter reading and fails the account (README, VERIFY).
  *   UpdateStackSet's retry of such an instance either makes the stack or
- *   fails; the layer fails it too (the deployer's CreateStackInstances then
- *   makes it), never a SUCCEEDED result beside an instance still FAILED: the
- *   stricter reading again, though UpdateStackSet's OperationId says it
- *   "retries all stack instances whose status is OUTDATED" (README, VERIFY;
- *   review s42-layer L6).
+ *   fails; the layer fails it by default (the deployer's CreateStackInstances
+ *   then makes it), never a SUCCEEDED result beside an instance still FAILED:
+ *   the stricter reading again (review s42-layer L6). AWS documents the other:
+ *   its troubleshooting page retries a failed create with "Edit StackSet
+ *   details ... Use current template", an UpdateStackSet, whose OperationId
+ *   "retries all stack instances whose status is OUTDATED"
+ *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-troubleshooting.html);
+ *   the fault `updateStackSetCreates` makes the stack so, and the deployer's
+ *   tests run both (review s44-verify row 9).
  * - An instance gone under an update (`goneBeforeUpdate`): another deployer
  *   deletes it just before our UpdateStackInstances naming it, which is then
  *   refused with StackInstanceNotFoundException ("The specified stack
@@ -372,9 +376,9 @@
  *   list an instance right after its create
  *   (hashicorp/terraform-provider-aws#40649): it answers as before an
  *   operation until that long after the operation ended. `describeLagMs`
- *   (VERIFY; DescribeStackSetOperation "provides strongly consistent reads",
- *   API_DescribeStackSetOperation.html): OperationNotFoundException for that
- *   long after a start.
+ *   (contrary to the page, robustness only: DescribeStackSetOperation
+ *   "provides strongly consistent reads", API_DescribeStackSetOperation.html):
+ *   OperationNotFoundException for that long after a start.
  * - ListStacks in pages of `stacksPageSize` with a NextToken, when set; a
  *   deleted stack listed unless StackStatusFilter leaves DELETE_COMPLETE out
  *   ("Summary information for stacks that have been deleted is kept for 90
@@ -615,7 +619,11 @@ export interface Faults {
    * operation until this long after it ended.
    */
   readLagMs?: number;
-  /** VERIFY (its page says strongly consistent): DescribeStackSetOperation answers OperationNotFoundException this long after a start. */
+  /**
+   * Contrary to AWS's page, a robustness fault only, never on by default: DescribeStackSetOperation answers
+   * OperationNotFoundException this long after a start, though it "provides strongly consistent reads"
+   * (API_DescribeStackSetOperation.html; review s44-verify row 13).
+   */
   describeLagMs?: number;
   /**
    * VERIFY (StackInstanceSummary.LastOperationId is "The last unique ID of a StackSet operation performed on a stack
@@ -634,6 +642,15 @@ export interface Faults {
    * StaleRequestException.
    */
   usedIdAlreadyExistsAfterOthers?: boolean;
+  /**
+   * AWS's documented retry of a failed create, in place of the stricter reading (see the header): an UpdateStackSet
+   * makes the stack of an instance whose create failed, and the account SUCCEEDS. "In the Actions menu, choose Edit
+   * StackSet details to retry creating or updating stacks ... keep the default option, Use current template"
+   * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-troubleshooting.html), UpdateStackSet
+   * whose OperationId "retries all stack instances whose status is OUTDATED" (API_UpdateStackSet.html). SELF_MANAGED
+   * StackSets only (review s44-verify row 9).
+   */
+  updateStackSetCreates?: boolean;
 }
 
 /** The Region's VPC endpoint services, where they differ from moto's (see the header). Full service names. */
@@ -682,7 +699,7 @@ type MutatingOperation = Operation & { action: Action };
 /** What this layer knows about an instance beyond moto: a failure, or an instance whose stack was never created. */
 interface Overlay {
   status: 'OUTDATED' | 'INOPERABLE';
-  detailed: 'FAILED' | 'CANCELLED' | 'INOPERABLE' | 'SKIPPED_SUSPENDED_ACCOUNT';
+  detailed: 'FAILED' | 'CANCELLED' | 'PENDING' | 'INOPERABLE' | 'SKIPPED_SUSPENDED_ACCOUNT';
   reason: string;
   region: string;
   /** An instance whose create failed: listed by CloudFormation, absent from moto. */
@@ -1873,8 +1890,8 @@ export class StackSetsProxy {
       }
       if (action === 'CreateStackInstances' && filter === 'UNION') return invalid('AccountFilterType UNION is not supported for CreateStackInstances operations');
       // "The maximum number of organizational unit (OUs) supported by a CreateStackInstances operation is 50", and the
-      // same of Update- and DeleteStackInstances (their pages); of UpdateStackSet, whose page says nothing of it, an
-      // inference. AWS documents no error code for it: ValidationError (VERIFY).
+      // same of Update- and DeleteStackInstances and of UpdateStackSet (their pages; UpdateStackSet's says so now,
+      // review s44-verify row 18). AWS documents no error code for it: ValidationError (VERIFY).
       const ous = members(params, 'DeploymentTargets.OrganizationalUnitIds').length;
       if (ous > 50) return invalid(`The maximum number of organizational units (OUs) supported by a ${action} operation is 50 (${ous} given)`);
     }
@@ -2076,9 +2093,12 @@ export class StackSetsProxy {
   private async resolveCreateTargets(name: string, params: URLSearchParams, headers: IncomingMessage['headers']): Promise<URLSearchParams | string> {
     const ous = members(params, 'DeploymentTargets.OrganizationalUnitIds');
     if (ous.length === 0) return 'StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target';
-    const filter = params.get('DeploymentTargets.AccountFilterType') ?? 'NONE';
-    if (filter !== 'INTERSECTION' && filter !== 'NONE') return `AccountFilterType ${filter} is not modelled by the StackSets test layer`;
     const listed = members(params, 'DeploymentTargets.Accounts');
+    // Not given, UNION: "This is the default value if AccountFilterType is not provided"
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html), which without
+    // Accounts targets the OUs alone, as NONE (review s44-verify row 35). The deployer always sends INTERSECTION.
+    const filter = params.get('DeploymentTargets.AccountFilterType') ?? (listed.length > 0 ? 'UNION' : 'NONE');
+    if (filter !== 'INTERSECTION' && filter !== 'NONE') return `AccountFilterType ${filter} is not modelled by the StackSets test layer`;
     const { under, management } = await this.membership(ous, headers);
     const targets = (filter === 'INTERSECTION' ? listed.filter((a) => under.has(a)) : [...under.keys()]).filter((a) => a !== management);
     const recorded = this.instanceOus.get(name) ?? new Map<string, string>();
@@ -2201,7 +2221,7 @@ export class StackSetsProxy {
             stacks.set(key, kept);
             for (const k of this.keptStacks.values()) if (k.stackSet === name && k.account === account && k.applied === undefined) k.applied = key;
           }
-        } else if (action !== 'UpdateStackSet' || motoInstances.has(account)) stacks.set(name, template);
+        } else if (action !== 'UpdateStackSet' || motoInstances.has(account) || this.faults.updateStackSetCreates) stacks.set(name, template);
       }
       for (const account of ok) {
         if (action === 'DeleteStackInstances') {
@@ -2220,8 +2240,10 @@ export class StackSetsProxy {
       // keep their stack and template, OUTDATED (API_UpdateStackSet.html, Accounts).
       if (action === 'UpdateStackSet' && this.accountsOf(params).length > 0 && params.has('TemplateBody')) {
         for (const account of [...motoInstances.keys()].filter((a) => !accounts.includes(a) && !overlays.has(a))) {
-          // CANCELLED and this reason are the layer's: UpdateStackSet documents only that such instances are OUTDATED (inference).
-          overlays.set(account, { status: 'OUTDATED', detailed: 'CANCELLED', reason: 'Not updated: the StackSet update named other accounts', region });
+          // UpdateStackSet documents only that such instances are OUTDATED; PENDING is what a user saw AWS list for them
+          // (aws-cloudformation/cloudformation-coverage-roadmap#1751: "will go into Status: OUTDATED, DetailedStatus:
+          // PENDING"), a field report, not a page; the reason is the layer's (review s44-verify row 22).
+          overlays.set(account, { status: 'OUTDATED', detailed: 'PENDING', reason: 'Not updated: the StackSet update named other accounts', region });
         }
       }
     } catch (error) {
@@ -2295,7 +2317,7 @@ export class StackSetsProxy {
     // An instance whose create failed has no stack: UpdateStackInstances is not documented to make one (see the header).
     // Nor does the layer make one on UpdateStackSet, whose retry of an OUTDATED instance either makes the stack or fails
     // (API_UpdateStackSet.html, OperationId): it fails, never a SUCCEEDED result beside a still FAILED instance (review s16-models F6).
-    if ((o.action === 'UpdateStackInstances' || o.action === 'UpdateStackSet') && !o.motoInstances.has(account) && o.overlays.get(account)?.phantom) {
+    if ((o.action === 'UpdateStackInstances' || (o.action === 'UpdateStackSet' && !this.faults.updateStackSetCreates)) && !o.motoInstances.has(account) && o.overlays.get(account)?.phantom) {
       this.counts.failedAccounts++;
       return `Stack instance in account ${account} has no stack to update: its create failed (the test layer's stricter reading; CreateStackInstances retries it)`;
     }
@@ -2431,6 +2453,17 @@ export class StackSetsProxy {
       const out = await this.motoCall(headers, p);
       if (out.status !== 200) throw new Error(`moto UpdateStackSet: ${tag(out.body, 'Message') ?? out.body}`);
       await this.updateStacks(headers, name, ok.filter((a) => motoInstances.has(a)), (a) => motoInstances.get(a)!);
+      // `updateStackSetCreates`: the stacks of instances whose create failed, made with the StackSet's template as it now is.
+      const made = ok.filter((a) => !motoInstances.has(a));
+      if (made.length > 0) {
+        if (this.serviceManaged.has(name)) throw new Error('the test layer makes a failed create\'s stack on UpdateStackSet for SELF_MANAGED StackSets only');
+        const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
+        const create = new URLSearchParams({ Action: 'CreateStackInstances', Version: '2010-05-15', StackSetName: name, 'Regions.member.1': region });
+        made.forEach((a, i) => create.set(`Accounts.member.${i + 1}`, a));
+        const out = await this.motoCall(headers, create);
+        if (out.status !== 200) throw new Error(`moto CreateStackInstances: ${tag(out.body, 'Message') ?? out.body}`);
+        for (const a of made) this.creations.push(`${name}/${a}`);
+      }
       return;
     }
     if (ok.length === 0) return;
