@@ -341,7 +341,8 @@
  *   PARTIAL_SUCCESS ("completed without exceeding the failure tolerance") with
  *   FailedStackInstancesCount, and those accounts' results FAILED
  *   (API_StackSetDriftDetectionDetails.html); their instances list no
- *   DriftStatus (what AWS lists for them is not documented).
+ *   DriftStatus, or NOT_CHECKED, when asked (what AWS lists for them is not
+ *   documented; NOT_CHECKED is a value it documents).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html
  * - ListStackInstances in pages of 100, or of `instancesPageSize` (MaxResults 1-100)
  *   with a NextToken; each instance with the LastOperationId of
@@ -979,11 +980,11 @@ export class StackSetsProxy {
   private rivals = new Map<string, 'stale' | 'same-change'>();
   /** Drift detections that end FAILED, each with the accounts it checked before it failed. */
   private driftFailures = new Map<string, readonly string[]>();
-  private driftPartial = new Map<string, { accounts: Set<string>; region: string }>();
+  private driftPartial = new Map<string, { accounts: Set<string>; region: string; listed?: 'NOT_CHECKED' }>();
   private driftRefusals = new Set<string>();
   private drifted = new Set<string>();
   /** Each StackSet's detections that succeeded, oldest first: when, what each left out, and which accounts had drifted then. */
-  private driftRounds = new Map<string, Array<{ at: Date; partial: ReadonlySet<string>; skipped: ReadonlySet<string>; only?: ReadonlySet<string>; drifted: ReadonlySet<string> }>>();
+  private driftRounds = new Map<string, Array<{ at: Date; partial: ReadonlySet<string>; partialListed?: 'NOT_CHECKED'; skipped: ReadonlySet<string>; only?: ReadonlySet<string>; drifted: ReadonlySet<string> }>>();
   private driftSkips = new Set<string>();
   /** The template each live stack was last given: account → StackSet → template (see the header's custom names). */
   private applied = new Map<string, Map<string, string>>();
@@ -1319,9 +1320,13 @@ export class StackSetsProxy {
     this.driftFailures.set(stackSet, checked);
   }
 
-  /** Drift detection on `stackSet` fails in `accounts` and ends SUCCEEDED, PARTIAL_SUCCESS (see the header). */
-  partialDrift(stackSet: string, accounts: readonly string[], region: string): void {
-    this.driftPartial.set(stackSet, { accounts: new Set(accounts), region });
+  /**
+   * Drift detection on `stackSet` fails in `accounts` and ends SUCCEEDED, PARTIAL_SUCCESS (see the header); their
+   * instances then list no DriftStatus, or with `listed` NOT_CHECKED, a value ListStackInstances documents ("hasn't
+   * checked", API_StackInstanceSummary.html; review s44-verify row 25).
+   */
+  partialDrift(stackSet: string, accounts: readonly string[], region: string, listed?: 'NOT_CHECKED'): void {
+    this.driftPartial.set(stackSet, { accounts: new Set(accounts), region, ...(listed ? { listed } : {}) });
   }
 
   /**
@@ -2690,8 +2695,9 @@ export class StackSetsProxy {
     const ouXml = (account: string) => (ous?.has(account) ? `<OrganizationalUnitId>${ous.get(account)}</OrganizationalUnitId>` : '');
     const rounds = this.driftRounds.get(name) ?? [];
     const driftXml = (account: string) => {
-      // The latest detection failed there: no status. Else the latest that checked it (not passed over by skipDrift).
-      if (rounds.length === 0 || rounds.at(-1)!.partial.has(account)) return '';
+      // The latest detection failed there: no status (or NOT_CHECKED, partialDrift). Else the latest that checked it (not passed over by skipDrift).
+      if (rounds.length === 0) return '';
+      if (rounds.at(-1)!.partial.has(account)) return rounds.at(-1)!.partialListed ? `<DriftStatus>${rounds.at(-1)!.partialListed}</DriftStatus>` : '';
       const checked = rounds.findLast((r) => !r.skipped.has(account) && !r.partial.has(account) && (!r.only || r.only.has(account)));
       return checked ? `<DriftStatus>${checked.drifted.has(account) ? 'DRIFTED' : 'IN_SYNC'}</DriftStatus><LastDriftCheckTimestamp>${checked.at.toISOString()}</LastDriftCheckTimestamp>` : '';
     };
@@ -2776,7 +2782,7 @@ export class StackSetsProxy {
         } else if (op.status === 'SUCCEEDED') op.drift = { status: 'COMPLETED', failed: 0 };
         const ofThis = (keys: Iterable<string>) => new Set([...keys].filter((k) => k.startsWith(`${name}/`)).map((k) => k.slice(name.length + 1)));
         const rounds = () => this.driftRounds.get(name) ?? this.driftRounds.set(name, []).get(name)!;
-        if (op.status === 'SUCCEEDED') rounds().push({ at: op.ended!, partial: new Set(failed), skipped: ofThis(this.driftSkips), drifted: ofThis(this.drifted) });
+        if (op.status === 'SUCCEEDED') rounds().push({ at: op.ended!, partial: new Set(failed), ...(partial?.listed ? { partialListed: partial.listed } : {}), skipped: ofThis(this.driftSkips), drifted: ofThis(this.drifted) });
         // A detection that failed after checking some instances: theirs are this detection's, every other one's stays.
         else if (failing && failing.length > 0) rounds().push({ at: op.ended!, partial: new Set(), skipped: new Set(), only: new Set(failing), drifted: ofThis(this.drifted) });
       });
