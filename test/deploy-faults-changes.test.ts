@@ -4,14 +4,13 @@
  * parts), SERVICE_MANAGED targets through Organizations, and the API's errors and quotas the reconciler must meet.
  */
 import { CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackInstancesCommand, DescribeStackInstanceCommand, DescribeStackSetCommand, DescribeStackSetOperationCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
-import { CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, DescribeOrganizationCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient, RemoveAccountFromOrganizationCommand } from '@aws-sdk/client-organizations';
+import { CreateOrganizationalUnitCommand, DescribeOrganizationCommand, MoveAccountCommand, RemoveAccountFromOrganizationCommand } from '@aws-sdk/client-organizations';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
 import { deploy, destroy, destroyPlan, plan, refusedMovesError, verify, verifyExitCode } from '../src/deploy/deployer';
 import type { RunSummary } from '../src/deploy/events';
-import { LOCAL_CREDENTIALS } from '../src/deploy/local';
 import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { RETAINED_MOVE_WHY } from '../src/deploy/moves';
@@ -20,9 +19,9 @@ import { LIMIT_ATTEMPTS } from '../src/deploy/stacksets';
 import { refusedAssume, refusedToRole } from './support/iam-models';
 import { deploySetup } from './support/setup-stack';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withHalfAtATime } from './support/fault-rollouts';
+import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, serviceManaged, withHalfAtATime, FAMILY_ORG as ORG, FAMILY_ORG_TWO_ACCOUNTS as TWO, withLayout } from './support/fault-rollouts';
 
-const { env, awsVia, prepare, keptRepository, deployUntilDone, expectConverged, callsFrom } = faultRollouts();
+const { env, awsVia, prepare, keptRepository, organization, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom } = faultRollouts();
 
 describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, the API\'s errors', () => {
   it('plan says what an account leaving the org file leaves there: its retained buckets by name and its key (review s14-day2 M7)', async () => {
@@ -149,18 +148,6 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(failed(refused)[0].reasons.join('\n')).toContain('AWS::CodeCommit::Repository lib (RepositoryLib) in account 900000000000');
     expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-source-repositories' && r.action === 'UpdateStackSet')).toEqual([]);
   });
-
-  /** The small org deployed, and the org's own instance role app-server in each pipeline account (deploy reads it there before any operation: existing-roles.ts). */
-  async function smallWithInstanceRole(): Promise<void> {
-    await prepare(small);
-    await deployUntilDone(small, 1);
-    const { CreateRoleCommand } = await import('@aws-sdk/client-iam');
-    const aws = awsVia(env.local.endpoint);
-    for (const account of ['100000000001', '100000000002']) {
-      const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
-      await aws.iam(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`)).send(new CreateRoleCommand({ RoleName: 'app-server', AssumeRolePolicyDocument: trust }));
-    }
-  }
 
   it("switching to deploymentTargets.instanceRoles: pipeline-identity's update, which deletes big-deploy-target, runs after pipeline-foundation's detaches the artifacts policy from it; plan says so and warns of nothing (review s32-day2 M2)", async () => {
     await smallWithInstanceRole();
@@ -413,16 +400,8 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
   });
 
   describe('resources moving between the parts of a family (a layout file edited or lost)', () => {
-    // Three pipelines of one source account in one pipeline account; the layout puts them in two parts of the pipelines family.
-    const ORG =
-      'organization:\n  id: o-bench12345\n  partition: aws\n  region: us-east-1\nprefix: big\naccounts:\n' +
-      '  alpha:\n    id: "900000000001"\n    role: source\n  env0001:\n    id: "100000000001"\n    role: pipeline\n    environment: env0001\n' +
-      'repositories:\n  app-a:\n    account: alpha\n  app-b:\n    account: alpha\n  app-c:\n    account: alpha\n' +
-      'pipelines:\n' +
-      ['a', 'b', 'c'].map((x) => `  app-${x}:\n    repository: app-${x}\n    branches:\n      env0001: main\n    deploy:\n      type: codedeploy\n`).join('');
     const withParts = (...parts: string[][]) => {
-      const org = parseOrg(ORG, 'generated.yaml');
-      const compiled = compileOrg({ ...org, layout: new Map([['pipelines', new Map(parts.map((units, i) => [i + 1, units.map((u) => `pipeline ${u}`)]))]]) });
+      const compiled = withLayout(ORG, ...parts);
       expect(compiled.stages.filter((st) => st.part?.family === 'pipelines').map((st) => st.id)).toEqual(parts.map((_, i) => (i === 0 ? 'pipelines' : `pipelines-${i + 1}`)));
       return compiled;
     };
@@ -470,13 +449,6 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
       await expectConverged(after);
     });
 
-    // app-b deploys to env0002 only: once it moves, big-pipelines-2 no longer targets env0002.
-    const TWO = ORG.replace('repositories:', '  env0002:\n    id: "100000000002"\n    role: pipeline\n    environment: env0002\nrepositories:').replace(
-      '  app-b:\n    repository: app-b\n    branches:\n      env0001: main\n',
-      '  app-b:\n    repository: app-b\n    branches:\n      env0002: main\n',
-    );
-    const withLayout = (text: string, ...parts: string[][]) =>
-      compileOrg({ ...parseOrg(text, 'generated.yaml'), layout: new Map([['pipelines', new Map(parts.map((units, i) => [i + 1, units.map((u) => `pipeline ${u}`)]))]]) });
     /** Deploys `text` with app-b in the second part, then moves it to the first: the early delete of big-pipelines-2's instance in env0002 comes before both template updates. */
     async function moveEmptyingAnAccount(text: string, env2: string, options: { pollMs: number; outputReaderRoleName?: string }) {
       const before = withLayout(text, ['app-a'], ['app-b', 'app-c']);
@@ -554,22 +526,6 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     });
   });
 
-  /** A fresh moto Organization whose accounts each sit in an OU of their own. */
-  async function organization() {
-    await env.local.reset();
-    env.proxy.reset({ seed: 1 });
-    const organizations = new OrganizationsClient({ region: REGION, endpoint: env.local.endpoint, credentials: LOCAL_CREDENTIALS });
-    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
-    const root = (await organizations.send(new ListRootsCommand({}))).Roots![0].Id!;
-    const placed = async (name: string) => {
-      const id = (await organizations.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }))).CreateAccountStatus!.AccountId!;
-      const ou = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: name }))).OrganizationalUnit!.Id!;
-      await organizations.send(new MoveAccountCommand({ AccountId: id, SourceParentId: root, DestinationParentId: ou }));
-      return { id, ou };
-    };
-    return { organizations, root, placed };
-  }
-
   /**
    * `account`'s instance of `stackSet` as an earlier xstack made it: through the account's OU, not the root (deleted
    * through the root, then created again), each operation waited for.
@@ -590,7 +546,6 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await settled(cfn.send(new CreateStackInstancesCommand(targets(account.ou))));
   }
 
-  /** generateOrgYaml's org as SERVICE_MANAGED, its accounts (source, then the pipeline accounts in order) given ids and OUs. */
   /** A SERVICE_MANAGED org of three pipeline accounts, each in an OU of its own, deployed; `moved`, the last, to be moved out. */
   async function threeDeployed() {
     const { organizations, root, placed } = await organization();
@@ -599,17 +554,6 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(3), accounts)), awsVia(), options))).toEqual([]);
     return { organizations, root, accounts, moved: accounts[3], options };
   }
-
-  const serviceManaged = (text: string, accounts: Array<{ id: string; ou: string }>) => {
-    const [source, ...pipeline] = accounts;
-    let out = text
-      .replace('repositories:', 'stackSets:\n  permissionModel: SERVICE_MANAGED\nrepositories:')
-      .replace('id: "900000000000"\n    role: source', `id: "${source.id}"\n    role: source\n    organizationalUnit: ${source.ou}`);
-    pipeline.forEach((a, i) => {
-      out = out.replace(`id: "${100000000001 + i}"\n    role: pipeline`, `id: "${a.id}"\n    role: pipeline\n    organizationalUnit: ${a.ou}`);
-    });
-    return out;
-  };
 
   it('SERVICE_MANAGED end to end: instances targeted by OU, no overrides', async () => {
     const { placed } = await organization();

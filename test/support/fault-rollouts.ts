@@ -4,6 +4,7 @@
  * prepare, deploy until done, check that it converged). Three files, so that vitest runs them side by side.
  */
 import { ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
+import { CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { expect } from 'vitest';
 import { generateOrgYaml } from '../../bench/generate-org.mjs';
@@ -44,6 +45,34 @@ export const withDevelopers = (text: string) =>
 export const withoutLib = (text: string) =>
   text.replace(/  lib:\n    account: source\n/, '').replace(/  lib:\n    repository: lib\n    branches:\n(      .*\n)+    deploy:\n(      .*\n)+/, '');
 
+/** Three pipelines of one source account in one pipeline account, for a layout (withLayout) to put in parts of the pipelines family. */
+export const FAMILY_ORG =
+  'organization:\n  id: o-bench12345\n  partition: aws\n  region: us-east-1\nprefix: big\naccounts:\n' +
+  '  alpha:\n    id: "900000000001"\n    role: source\n  env0001:\n    id: "100000000001"\n    role: pipeline\n    environment: env0001\n' +
+  'repositories:\n  app-a:\n    account: alpha\n  app-b:\n    account: alpha\n  app-c:\n    account: alpha\n' +
+  'pipelines:\n' +
+  ['a', 'b', 'c'].map((x) => `  app-${x}:\n    repository: app-${x}\n    branches:\n      env0001: main\n    deploy:\n      type: codedeploy\n`).join('');
+/** FAMILY_ORG with a second pipeline account that app-b alone deploys to: once app-b moves, big-pipelines-2 no longer targets env0002. */
+export const FAMILY_ORG_TWO_ACCOUNTS = FAMILY_ORG.replace('repositories:', '  env0002:\n    id: "100000000002"\n    role: pipeline\n    environment: env0002\nrepositories:').replace(
+  '  app-b:\n    repository: app-b\n    branches:\n      env0001: main\n',
+  '  app-b:\n    repository: app-b\n    branches:\n      env0002: main\n',
+);
+/** `text` compiled with a layout that puts the pipelines `parts` name (`app-a`, …) in the parts of the pipelines family, in order. */
+export const withLayout = (text: string, ...parts: string[][]) =>
+  compileOrg({ ...parseOrg(text, 'generated.yaml'), layout: new Map([['pipelines', new Map(parts.map((units, i) => [i + 1, units.map((u) => `pipeline ${u}`)]))]]) });
+
+/** generateOrgYaml's org as SERVICE_MANAGED, its accounts (source, then the pipeline accounts in order) given ids and OUs. */
+export const serviceManaged = (text: string, accounts: Array<{ id: string; ou: string }>) => {
+  const [source, ...pipeline] = accounts;
+  let out = text
+    .replace('repositories:', 'stackSets:\n  permissionModel: SERVICE_MANAGED\nrepositories:')
+    .replace('id: "900000000000"\n    role: source', `id: "${source.id}"\n    role: source\n    organizationalUnit: ${source.ou}`);
+  pipeline.forEach((a, i) => {
+    out = out.replace(`id: "${100000000001 + i}"\n    role: pipeline`, `id: "${a.id}"\n    role: pipeline\n    organizationalUnit: ${a.ou}`);
+  });
+  return out;
+};
+
 /** Registers the file's hooks (useLocalAws) and gives the steps bound to its local AWS. */
 export function faultRollouts() {
   // No reset before each test: each test's prepare() resets them, with the faults it runs under.
@@ -83,6 +112,34 @@ export function faultRollouts() {
     });
   }
 
+  /** A fresh moto Organization whose accounts each sit in an OU of their own. */
+  async function organization() {
+    await env.local.reset();
+    env.proxy.reset({ seed: 1 });
+    const organizations = new OrganizationsClient({ region: REGION, endpoint: env.local.endpoint, credentials: LOCAL_CREDENTIALS });
+    await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const root = (await organizations.send(new ListRootsCommand({}))).Roots![0].Id!;
+    const placed = async (name: string) => {
+      const id = (await organizations.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }))).CreateAccountStatus!.AccountId!;
+      const ou = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: name }))).OrganizationalUnit!.Id!;
+      await organizations.send(new MoveAccountCommand({ AccountId: id, SourceParentId: root, DestinationParentId: ou }));
+      return { id, ou };
+    };
+    return { organizations, root, placed };
+  }
+
+  /** The small org deployed, and the org's own instance role app-server in each pipeline account (deploy reads it there before any operation: existing-roles.ts). */
+  async function smallWithInstanceRole(): Promise<void> {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const { CreateRoleCommand } = await import('@aws-sdk/client-iam');
+    const aws = awsVia(env.local.endpoint);
+    for (const account of ['100000000001', '100000000002']) {
+      const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+      await aws.iam(await aws.assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`)).send(new CreateRoleCommand({ RoleName: 'app-server', AssumeRolePolicyDocument: trust }));
+    }
+  }
+
   /** Re-runs deploy until it succeeds; returns how many runs it took. */
   async function deployUntilDone(compiled: CompiledOrg, maxRuns: number, options: { pollMs: number; outputReaderRoleName?: string; retainFailedStacks?: boolean } = { pollMs }): Promise<{ runs: number; last: RunSummary; reasons: string[] }> {
     const reasons: string[] = [];
@@ -119,7 +176,7 @@ export function faultRollouts() {
   /** An Aws whose CloudFormation calls stop for good after the n-th mutating call has been answered: the process "dies" there. */
   const killingAws = (after: number) => new KillingAws(env.proxy.endpoint, after);
 
-  return { env, awsVia, prepare, probeContext, keptRepository, deployUntilDone, expectConverged, callsFrom, killingAws };
+  return { env, awsVia, prepare, probeContext, keptRepository, organization, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom, killingAws };
 }
 
 class KillingAws extends Aws {
