@@ -85,7 +85,8 @@ function disagreements({ plans, events, requests, summary }: Observed): string[]
         case 'delete-stack-set':
           return p.action === 'delete';
         case 'update-template':
-          return p.templateChanged || p.rolesChange !== undefined || p.tagsChange !== undefined;
+          // To the accounts plan says it updates (updateAccounts: every instance kept but an INOPERABLE one), all of them.
+          return (p.templateChanged || p.rolesChange !== undefined || p.tagsChange !== undefined) && within(o.accounts, p.updateAccounts ?? []) && within(p.updateAccounts ?? [], o.accounts);
         case 'create-instances':
           return within(o.accounts, [...p.addAccounts, ...retried(p)]);
         case 'update-instances':
