@@ -520,7 +520,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     // Deploy sends it nothing: no change, its ✗ and the stop line say why (review s43-plan n2).
     expect(planned.action).toBe('unchanged');
     // Nor in --json: none of the instances or the diff of a change deploy does not make (review s43-plan n2).
-    expect(planned).toMatchObject({ addAccounts: [], removeAccounts: [], retryAccounts: [], collisions: [] });
+    expect(planned).toMatchObject({ templateChanged: false, addAccounts: [], removeAccounts: [], retryAccounts: [], collisions: [] });
     expect(planned.templateDiff).toBeUndefined();
     const text = formatPlan([planned], { accountNames: new Map(), colour: false });
     expect(text).toContain(`    ✗ ${planned.foreign}\n    ✗ this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops`);

@@ -2188,13 +2188,13 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
 
 /**
  * The plan of a StackSet deploy leaves alone, failing its stage (foreign, other Regions, another permission model):
- * none of the instances, diff, roles or tags of a change it does not make, which --json would read as one (review
- * s43-plan n2, its JSON half); its ✗ says why. The run's refusals before any operation are kept: deploy makes them
+ * none of the template change, instances, roles or tags of a change it does not make, which --json would read as one
+ * (review s43-plan n2, its JSON half); its ✗ says why. The run's refusals before any operation are kept: deploy makes them
  * for such a StackSet too (but a foreign one, for which none is read).
  */
 function sentNothing(p: StackSetPlan): StackSetPlan {
   const kept = ['foreign', 'otherRegions', 'otherPermissionModel', 'missingRoles', 'executionRoleLocked', 'noInstanceKept', 'refusedReplacements', 'replacementWarnings', 'refusedMoves'] as const;
-  const plan: StackSetPlan = { stage: p.stage, stackSet: p.stackSet, ...(p.wave !== undefined ? { wave: p.wave } : {}), action: p.action, templateChanged: p.templateChanged, addAccounts: [], removeAccounts: [], retryAccounts: [], collisions: [] };
+  const plan: StackSetPlan = { stage: p.stage, stackSet: p.stackSet, ...(p.wave !== undefined ? { wave: p.wave } : {}), action: p.action, templateChanged: false, addAccounts: [], removeAccounts: [], retryAccounts: [], collisions: [] };
   for (const field of kept) if (p[field] !== undefined) Object.assign(plan, { [field]: p[field] });
   return plan;
 }
