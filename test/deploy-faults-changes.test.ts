@@ -3,7 +3,7 @@
  * models): changes of the org file (accounts leaving, repositories dropped, renamed or moved between a family's
  * parts), SERVICE_MANAGED targets through Organizations, and the API's errors and quotas the reconciler must meet.
  */
-import { CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackInstancesCommand, DescribeStackInstanceCommand, DescribeStackSetCommand, DescribeStackSetOperationCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
+import { CreateStackSetCommand, DescribeStackInstanceCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { CreateOrganizationalUnitCommand, DescribeOrganizationCommand, MoveAccountCommand, RemoveAccountFromOrganizationCommand } from '@aws-sdk/client-organizations';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ import { deploySetup } from './support/setup-stack';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, serviceManaged, withHalfAtATime, FAMILY_ORG as ORG, FAMILY_ORG_TWO_ACCOUNTS as TWO, withLayout } from './support/fault-rollouts';
 
-const { env, awsVia, prepare, keptRepository, organization, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom } = faultRollouts();
+const { env, awsVia, prepare, keptRepository, organization, createdThroughOu, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom } = faultRollouts();
 
 describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, the API\'s errors', () => {
   it('plan says what an account leaving the org file leaves there: its retained buckets by name and its key (review s14-day2 M7)', async () => {
@@ -525,26 +525,6 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
       expect(aws.log.mutating).toBe(0);
     });
   });
-
-  /**
-   * `account`'s instance of `stackSet` as an earlier xstack made it: through the account's OU, not the root (deleted
-   * through the root, then created again), each operation waited for.
-   */
-  async function createdThroughOu(stackSet: string, root: string, account: { id: string; ou: string }) {
-    const cfn = awsVia().cloudFormation();
-    const settled = async (started: Promise<{ OperationId?: string }>) => {
-      const OperationId = (await started).OperationId!;
-      for (;;) {
-        const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId, CallAs: 'SELF' }))).StackSetOperation?.Status;
-        if (status === 'SUCCEEDED') return;
-        if (status !== 'QUEUED' && status !== 'RUNNING') throw new Error(`operation ${OperationId} ${status}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
-    const targets = (ou: string) => ({ StackSetName: stackSet, DeploymentTargets: { OrganizationalUnitIds: [ou], Accounts: [account.id], AccountFilterType: 'INTERSECTION' as const }, Regions: [REGION], CallAs: 'SELF' as const });
-    await settled(cfn.send(new DeleteStackInstancesCommand({ ...targets(root), RetainStacks: false })));
-    await settled(cfn.send(new CreateStackInstancesCommand(targets(account.ou))));
-  }
 
   /** A SERVICE_MANAGED org of three pipeline accounts, each in an OU of its own, deployed; `moved`, the last, to be moved out. */
   async function threeDeployed() {

@@ -19,7 +19,7 @@ import { generateOrgYaml } from '../bench/generate-org.mjs';
 import type { CompiledOrg } from '../src/compile';
 import { deploy, plan, type StackSetPlan } from '../src/deploy/deployer';
 import type { DeployEvent, RunSummary } from '../src/deploy/events';
-import { FAMILY_ORG, FAMILY_ORG_TWO_ACCOUNTS, REGION, SMALL, compileYaml, failed, faultRollouts, pollMs, serviceManaged, small, withDevelopers, withHalfAtATime, withLayout } from './support/fault-rollouts';
+import { FAMILY_ORG, FAMILY_ORG_TWO_ACCOUNTS, REGION, SMALL, compileYaml, failed, faultRollouts, operationLine, pollMs, serviceManaged, small, withDevelopers, withHalfAtATime, withLayout, withoutEnv2 } from './support/fault-rollouts';
 import { createStackSetRoles } from './support/stackset-roles';
 
 const { env, awsVia, prepare, organization, smallWithInstanceRole, deployUntilDone } = faultRollouts();
@@ -69,7 +69,7 @@ function disagreements({ plans, events, requests, summary }: Observed): string[]
       failedUpdate.set(event.stage, operations.findLast((o) => o.stage === event.stage && o.action === 'update-template')?.accounts ?? []);
     } else if (event.type === 'operation') operations.push({ ...event, wave, index, afterFailedUpdate: failedUpdate.get(event.stage) ?? [] });
   });
-  const said = (o: Operation) => `${o.stage}: ${o.action} [${o.accounts.join(', ')}]`;
+  const said = operationLine;
 
   // Every operation is one plan listed, of its kind, for its accounts, in its phase.
   for (const o of operations) {
@@ -161,10 +161,7 @@ function disagreements({ plans, events, requests, summary }: Observed): string[]
 }
 
 /** The observation's operations, `stage: action [accounts]` each, in order. */
-const operationsOf = (o: Observed) => o.events.flatMap(({ event: e }) => (e.type === 'operation' ? [`${e.stage}: ${e.action} [${e.accounts.join(', ')}]`] : []));
-
-/** generateOrgYaml's text without the pipeline account env0002 (100000000002) and its branches. */
-const withoutEnv2 = (text: string) => text.replace(/  env0002:\n(    .*\n)+/, '').replace(/      env0002: \S+\n/g, '');
+const operationsOf = (o: Observed) => o.events.flatMap(({ event: e }) => (e.type === 'operation' ? [operationLine(e)] : []));
 const TAGS = 'tags:\n  CostCenter: "4711"\n';
 
 describe('plan says what deploy does: every operation one plan listed, every change planned made, in the order plan gives', () => {

@@ -3,7 +3,7 @@
  * per test file, moto's server with the layer in front of it and the steps every test takes on them (reset and
  * prepare, deploy until done, check that it converged). Three files, so that vitest runs them side by side.
  */
-import { ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
+import { CreateStackInstancesCommand, DeleteStackInstancesCommand, DescribeStackSetOperationCommand, ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
 import { CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { expect } from 'vitest';
@@ -41,6 +41,10 @@ export const failed = (s: RunSummary) => s.stages.filter((x) => x.result === 'fa
 /** An org file with developer access from a tools account: the access-roles stage, which the org without it does not have. */
 export const withDevelopers = (text: string) =>
   `${text.replace('repositories:', '  tools:\n    id: "800000000000"\n    role: tools\nrepositories:')}access:\n  developers:\n    assumedBy:\n      - account: tools\n        roleNames: ["Developer*"]\n    requireMfa: false\n`;
+/** generateOrgYaml's text without the pipeline account env0002 (100000000002) and its branches. */
+export const withoutEnv2 = (text: string) => text.replace(/  env0002:\n(    .*\n)+/, '').replace(/      env0002: \S+\n/g, '');
+/** A run's operation event as one line, `stage: action [accounts]`, as the invariant tests compare and print them. */
+export const operationLine = (o: { stage: string; action: string; accounts: readonly string[] }) => `${o.stage}: ${o.action} [${o.accounts.join(', ')}]`;
 /** A generated org file without its `lib` repository and pipeline. */
 export const withoutLib = (text: string) =>
   text.replace(/  lib:\n    account: source\n/, '').replace(/  lib:\n    repository: lib\n    branches:\n(      .*\n)+    deploy:\n(      .*\n)+/, '');
@@ -128,6 +132,26 @@ export function faultRollouts() {
     return { organizations, root, placed };
   }
 
+  /**
+   * `account`'s instance of `stackSet` as an earlier xstack made it: through the account's OU, not the root (deleted
+   * through the root, then created again), each operation waited for.
+   */
+  async function createdThroughOu(stackSet: string, root: string, account: { id: string; ou: string }) {
+    const cfn = awsVia().cloudFormation();
+    const settled = async (started: Promise<{ OperationId?: string }>) => {
+      const OperationId = (await started).OperationId!;
+      for (;;) {
+        const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId, CallAs: 'SELF' }))).StackSetOperation?.Status;
+        if (status === 'SUCCEEDED') return;
+        if (status !== 'QUEUED' && status !== 'RUNNING') throw new Error(`operation ${OperationId} ${status}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const targets = (ou: string) => ({ StackSetName: stackSet, DeploymentTargets: { OrganizationalUnitIds: [ou], Accounts: [account.id], AccountFilterType: 'INTERSECTION' as const }, Regions: [REGION], CallAs: 'SELF' as const });
+    await settled(cfn.send(new DeleteStackInstancesCommand({ ...targets(root), RetainStacks: false })));
+    await settled(cfn.send(new CreateStackInstancesCommand(targets(account.ou))));
+  }
+
   /** The small org deployed, and the org's own instance role app-server in each pipeline account (deploy reads it there before any operation: existing-roles.ts). */
   async function smallWithInstanceRole(): Promise<void> {
     await prepare(small);
@@ -176,7 +200,7 @@ export function faultRollouts() {
   /** An Aws whose CloudFormation calls stop for good after the n-th mutating call has been answered: the process "dies" there. */
   const killingAws = (after: number) => new KillingAws(env.proxy.endpoint, after);
 
-  return { env, awsVia, prepare, probeContext, keptRepository, organization, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom, killingAws };
+  return { env, awsVia, prepare, probeContext, keptRepository, organization, createdThroughOu, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom, killingAws };
 }
 
 class KillingAws extends Aws {
