@@ -67,7 +67,17 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     env.proxy.suspend(account);
     const without = compileYaml(generateOrgYaml(1));
     const holding = small.stages.filter((st) => st.targets.some((a) => a.id === account)).map((st) => `big-${st.id}`);
-    const planned = (await plan(without, awsVia(), { pollMs })).filter((p) => p.removeAccounts.includes(account));
+    // Organizations refusing DescribeAccount, plan cannot tell the account is suspended: it says so, once (review s44-destroy D1).
+    env.proxy.denyOrganizations('DescribeAccount');
+    const notes: string[] = [];
+    const blind = (await plan(without, awsVia(), { pollMs, onNote: (n) => notes.push(n) })).filter((p) => p.removeAccounts.includes(account));
+    expect(blind.filter((p) => p.keepStacks)).toEqual([]);
+    expect(notes.filter((n) => n.startsWith('could not ask Organizations whether the accounts are ACTIVE (DescribeAccount: AccessDenied'))).toHaveLength(1);
+    expect(notes.join('\n')).toContain('deploy then finds it skipped and removes it keeping its stack');
+    env.proxy.allowOrganizations('DescribeAccount');
+    notes.length = 0;
+    const planned = (await plan(without, awsVia(), { pollMs, onNote: (n) => notes.push(n) })).filter((p) => p.removeAccounts.includes(account));
+    expect(notes.filter((n) => n.startsWith('could not ask Organizations'))).toEqual([]);
     expect(planned.map((p) => p.stackSet).sort()).toEqual([...holding].sort());
     for (const p of planned) {
       expect(p.keepStacks, p.stackSet).toEqual([{ account, why: 'Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it' }]);

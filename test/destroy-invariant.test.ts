@@ -47,23 +47,17 @@ async function planThenDestroy(compiled: CompiledOrg, options: DestroyOptions = 
 }
 
 /**
- * Where destroy and its list disagree, one line each (empty: they agree). `byEarlier` (the default): an account an
- * earlier StackSet's entry says no operation reaches is taken as not sent for the later ones too, as the printed list
- * says ("other StackSets' in that account are not sent"); false: only what each entry says of its own instances.
+ * Where destroy and its list disagree, one line each (empty: they agree). The accounts no operation reaches for a
+ * StackSet are those its entry says: its own `unreachable`, and those it `held`s for an earlier StackSet's (review
+ * s44-destroy D2: the list once said only the earlier entry's "other StackSets' in that account are not sent").
  */
-function disagreements({ planned, operations, summary }: Observed, { byEarlier = true } = {}): string[] {
+function disagreements({ planned, operations, summary }: Observed): string[] {
   const out: string[] = [];
   const stackSetOf = (stage: string) => summary.stages.find((s) => s.stage === stage)?.stackSet ?? stage.replace(/^\(removed\) /, '');
   const resultOf = (stackSet: string) => summary.stages.find((s) => s.stackSet === stackSet)?.result;
   const kept = new Set(planned.kept.map((k) => k.stackSet));
   const accountsOf = (xs: ReadonlyArray<{ account: string }> | undefined) => (xs ?? []).map((x) => x.account);
-  // Accounts no operation reaches for each listed StackSet: its own unreachable, and every earlier one's.
-  const unreached = new Map<string, Set<string>>();
-  const stranded = new Set<string>();
-  for (const r of planned.remove) {
-    for (const a of accountsOf(r.unreachable)) stranded.add(a);
-    unreached.set(r.stackSet, new Set(byEarlier ? stranded : accountsOf(r.unreachable)));
-  }
+  const unreached = new Map(planned.remove.map((r) => [r.stackSet, new Set([...accountsOf(r.unreachable), ...accountsOf(r.held)])]));
   const within = (accounts: readonly string[], allowed: readonly string[]) => accounts.every((a) => allowed.includes(a));
 
   for (const o of operations) {
@@ -162,10 +156,28 @@ describe('destroy does what its list says: every operation on a StackSet it list
     await prepare(small);
     await deployUntilDone(small, 1);
     env.proxy.suspend('100000000002');
-    const o = await planThenDestroy(small);
+    const notes: string[] = [];
+    const o = await planThenDestroy(small, { onNote: (n) => notes.push(n) });
     expect(failed(o.summary)).toEqual([]);
     expect(disagreements(o)).toEqual([]);
     expect(o.planned.remove.filter((r) => r.keepStacks).map((r) => r.stackSet)).toEqual(['big-pipelines', 'big-pipeline-foundation', 'big-pipeline-identity']);
+    // Organizations told of the account: no note that it could not.
+    expect(notes.filter((n) => n.startsWith('could not ask Organizations'))).toEqual([]);
+    expect(operationsOf(o)).toContain('pipelines: delete-instances (retain stacks) [100000000002]');
+  });
+
+  it('an account suspended, and a caller Organizations will not tell of it (DescribeAccount refused): the list shows its instances deleted and says, once, that such a stack would stay; destroy skips them, then removes them with RetainStacks (review s44-destroy D1)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    env.proxy.suspend('100000000002');
+    env.proxy.denyOrganizations('DescribeAccount');
+    const notes: string[] = [];
+    const o = await planThenDestroy(small, { onNote: (n) => notes.push(n) });
+    expect(failed(o.summary)).toEqual([]);
+    expect(o.planned.remove.filter((r) => r.keepStacks)).toEqual([]);
+    expect(notes.filter((n) => n.startsWith('could not ask Organizations whether the accounts are ACTIVE (DescribeAccount: AccessDenied'))).toHaveLength(1);
+    expect(notes.join('\n')).toContain('destroy then finds it skipped and removes it keeping its stack, which stays in the account (organizations:DescribeAccount lets this say so)');
+    // What the note warns of: the suspended account's instances are kept with their stacks, after the skipped plain delete.
     expect(operationsOf(o)).toContain('pipelines: delete-instances (retain stacks) [100000000002]');
   });
 
@@ -237,7 +249,7 @@ describe('destroy does what its list says: every operation on a StackSet it list
     expect(failed(o.summary).every((x) => x.stranded?.join() === leaver)).toBe(true);
   });
 
-  it('SERVICE_MANAGED, an account moved out of the OU its pipelines instance was created through: that instance listed as no operation reaching it, none sent, nor for the earlier StackSets\' instances there (as the list says: "other StackSets\' in that account are not sent")', async () => {
+  it('SERVICE_MANAGED, an account moved out of the OU its pipelines instance was created through: that instance listed as no operation reaching it, none sent, nor for the earlier StackSets\' instances there, each listed as held', async () => {
     const { organizations, root, placed } = await organization();
     const accounts = [await placed('source'), await placed('dev'), await placed('prod'), await placed('test')];
     const moved = accounts[3];
@@ -250,6 +262,11 @@ describe('destroy does what its list says: every operation on a StackSet it list
     const o = await planThenDestroy(compiled, options);
     expect(disagreements(o)).toEqual([]);
     expect(o.planned.remove.filter((r) => r.unreachable).map((r) => [r.stackSet, r.unreachable!.map((u) => u.account)])).toEqual([['big-pipelines', [moved.id]]]);
+    // The earlier StackSets' instances there, each held in its own entry (review s44-destroy D2).
+    expect(o.planned.remove.filter((r) => r.held).map((r) => [r.stackSet, r.held])).toEqual(['big-pipeline-foundation', 'big-pipeline-identity'].map((x) => [x, [{ account: moved.id, by: 'big-pipelines' }]]));
+    expect(formatDestroyRemovals(o.planned.remove, { accountNames: new Map(), deleteRetained: false }).join('\n')).toContain(
+      `      ✗ instance destroy holds, not removing it, so the StackSet stays: ${moved.id} (not in the org file): big-pipelines's instance there stays (no operation reaches it), and its stack may still use what this one holds`,
+    );
     expect(failed(o.summary).map((x) => [x.stackSet, x.stranded])).toEqual(['big-pipelines', 'big-pipeline-foundation', 'big-pipeline-identity'].map((x) => [x, [moved.id]]));
     expect(o.summary.stages.filter((x) => x.result === 'not-run')).toEqual([]);
   });

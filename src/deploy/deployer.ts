@@ -2183,6 +2183,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     });
   }
   markHeld(plans, waves);
+  if (plans.some((p) => p.removeAccounts.length > 0 || (p.removeFirst ?? []).length > 0)) noteStatesUnread(run, 'deploy');
   return plans;
 }
 
@@ -2376,6 +2377,11 @@ export interface DestroyPlan {
     keepStacks?: Array<{ account: string; why: string }>;
     /** Of its instances, those no operation reaches (SERVICE_MANAGED: whyUnreachable), which destroy cannot remove, with why. */
     unreachable?: Array<{ account: string; why: string }>;
+    /**
+     * Of its instances, those destroy holds (notSent): in an account where a StackSet it removes before this one (`by`)
+     * keeps an instance no operation reaches, whose stack may still use what this one holds.
+     */
+    held?: Array<{ account: string; by: string }>;
   }>;
   kept: Array<{ stackSet: string; why: string }>;
 }
@@ -2394,12 +2400,24 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
   const { removed, desired } = await destroyOrder(run);
   // As destroy removes them (removeFrom): a stack StackSets cannot reach stays, and an instance no operation reaches is
   // not sent, failing its removal (as plan says for deploy's removals, review s43-plan M2, m6).
+  // An instance a StackSet removed earlier keeps (no operation reaches it) holds that account's instances of the later
+  // ones, which destroy does not send (notSent), as plan's markHeld says of deploy's removals (review s44-destroy D2).
+  const stranded = new Map<string, string>();
   const removal = async (ctx: StackSetContext, actual: ActualStackSet, gone: boolean): Promise<DestroyPlan['remove'][number]> => {
     const accounts = byAccount(actual).map((i) => i.account);
     await noteInactive(run, actual.instances.values());
     const keepStacks = keptStacks(run, actual, accounts);
     const unreachableHere = await unreachableRemovals(run, ctx, actual, accounts);
-    return { stackSet: ctx.name, accounts, ...(gone ? { gone: true as const } : {}), ...(keepStacks.length > 0 ? { keepStacks } : {}), ...(unreachableHere.length > 0 ? { unreachable: unreachableHere } : {}) };
+    const held = accounts.filter((a) => stranded.has(a) && !unreachableHere.some((u) => u.account === a)).map((account) => ({ account, by: stranded.get(account)! }));
+    for (const u of unreachableHere) if (!stranded.has(u.account)) stranded.set(u.account, ctx.name);
+    return {
+      stackSet: ctx.name,
+      accounts,
+      ...(gone ? { gone: true as const } : {}),
+      ...(keepStacks.length > 0 ? { keepStacks } : {}),
+      ...(unreachableHere.length > 0 ? { unreachable: unreachableHere } : {}),
+      ...(held.length > 0 ? { held } : {}),
+    };
   };
   for (const { name, actual } of removed) {
     const kept = keptGone(actual, options);
@@ -2415,7 +2433,23 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
     else if (foreign(actual)) plan.kept.push({ stackSet: d.name, why: foreignText(d.name) });
     else plan.remove.push(await removal(ctx, actual, false));
   }
+  // An account Organizations would not tell of may be suspended: its instances then go as destroy finds them, a plain
+  // delete StackSets skips, then RetainStacks, the stacks staying; said once (review s44-destroy D1).
+  if (plan.remove.some((r) => r.accounts.length > 0)) noteStatesUnread(run, 'destroy');
   return plan;
+}
+
+/**
+ * plan and destroy's list, when Organizations refused to tell whether accounts are ACTIVE (DescribeAccount): an instance
+ * to remove in a suspended or closing account is shown as deleted, while the run, finding it skipped, removes it with
+ * RetainStacks and its stack stays (review s44-destroy D1). Said once a run.
+ */
+function noteStatesUnread(run: Run, command: 'deploy' | 'destroy'): void {
+  const refused = run.organization.refusedStates();
+  if (!refused) return;
+  run.options.onNote?.(
+    `could not ask Organizations whether the accounts are ACTIVE (DescribeAccount: ${refused}), so an instance to remove in a suspended or closing account is shown as deleted: ${command} then finds it skipped and removes it keeping its stack, which stays in the account (organizations:DescribeAccount lets this say so)`,
+  );
 }
 
 interface FoundRetained {

@@ -43,6 +43,8 @@ export class OrganizationReads {
   private states = new Map<string, Promise<string | undefined>>();
   /** DescribeAccount refused this caller, or Organizations is not in use: `state` asks no more. */
   private callerCannotRead = false;
+  /** The error of DescribeAccount's refusal of this caller (AccessDenied, say), not Organizations not in use: `refusedStates`. */
+  private stateRefusal?: string;
   private management?: Promise<Management>;
   private client?: OrganizationsClient;
 
@@ -148,12 +150,21 @@ export class OrganizationReads {
               (error: unknown) => {
                 if (!cannotTell(error)) throw error;
                 if (errorName(error) !== 'AccountNotFoundException') this.callerCannotRead = true;
+                if (errorName(error) !== 'AccountNotFoundException' && errorName(error) !== 'AWSOrganizationsNotInUseException') this.stateRefusal ??= errorName(error);
                 return undefined;
               },
             );
       this.states.set(account, known);
     }
     return known;
+  }
+
+  /**
+   * Why `state` could not tell of accounts in an organization: the name of DescribeAccount's refusal of this caller,
+   * once one was asked (undefined when every answer came, or Organizations is not in use: no organization to tell of).
+   */
+  refusedStates(): string | undefined {
+    return this.stateRefusal;
   }
 
   private async parentOf(child: string): Promise<Parent | undefined> {

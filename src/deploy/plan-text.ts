@@ -141,6 +141,9 @@ export function formatDestroyRemovals(remove: DestroyPlan['remove'], options: { 
       ...(r.unreachable ?? []).map(
         (u) => `      ✗ instance no operation reaches, which destroy cannot remove, so the StackSet stays (its other instances go; other StackSets' in that account are not sent): ${account(u.account)}: ${u.why}`,
       ),
+      ...(r.held ?? []).map(
+        (h) => `      ✗ instance destroy holds, not removing it, so the StackSet stays: ${account(h.account)}: ${h.by}'s instance there stays (no operation reaches it), and its stack may still use what this one holds`,
+      ),
     ].join('\n'),
   );
 }
