@@ -1,5 +1,5 @@
 /**
- * verify and plan agree on whether the deployed org is as the org file says: on each shape of deployed org below, plan
+ * verify and plan agree on whether the deployed org is as the org file says: on each shape of deployed org below (SELF_MANAGED, and one SERVICE_MANAGED), plan
  * and verify (with the org file's own manifest hashes, as `xstack verify ORG_FILE` takes them) read the same StackSets
  * through the StackSets layer in front of moto's server (deploy-faults.test.ts says what the layer models), and
  * `disagreements` compares them:
@@ -15,16 +15,17 @@
  * unchanged) are asserted as they are, each with its finding's name, so that a fix shows here.
  */
 import { CreateStackInstancesCommand, CreateStackSetCommand } from '@aws-sdk/client-cloudformation';
+import { RemoveAccountFromOrganizationCommand } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import type { CompiledOrg } from '../src/compile';
 import { deploy, plan, verify, verifyExitCode, type StackSetPlan, type VerifyResult } from '../src/deploy/deployer';
 import { failsStage } from '../src/deploy/plan-text';
-import { REGION, SMALL, compileYaml, failed, faultRollouts, manifestHashes, pollMs, small, withDevelopers, withHalfAtATime, withoutEnv2 } from './support/fault-rollouts';
+import { REGION, SMALL, compileYaml, failed, faultRollouts, manifestHashes, pollMs, serviceManaged, small, withDevelopers, withHalfAtATime, withoutEnv2 } from './support/fault-rollouts';
 import { createStackSetRoles } from './support/stackset-roles';
 
-const { env, awsVia, prepare, deployUntilDone } = faultRollouts();
+const { env, awsVia, prepare, organization, deployUntilDone } = faultRollouts();
 
 type Options = { pollMs: number; outputReaderRoleName?: string };
 
@@ -50,6 +51,7 @@ function planWords(p: StackSetPlan): string {
   if (p.addAccounts.length) parts.push(`add ${p.addAccounts.join(' ')}`);
   if (p.removeAccounts.length) parts.push(`remove ${p.removeAccounts.join(' ')}`);
   if (p.removeFirst?.length) parts.push(`remove first ${p.removeFirst.join(' ')}`);
+  if (p.unreachable?.length) parts.push(`✗ no operation reaches ${p.unreachable.map((u) => u.account).join(' ')}`);
   for (const r of p.retryAccounts) parts.push(`${r.cannotUpdate ? '✗ cannot update' : r.unreachable ? '✗ unreachable' : r.recreate ? 'recreate' : 'apply again'} ${r.account} (${r.status})`);
   if (p.rolesChange) parts.push(`roles: ${p.rolesChange}`);
   if (p.tagsChange) parts.push(`tags: ${p.tagsChange}`);
@@ -175,6 +177,21 @@ describe('verify and plan agree on whether the org is as the org file says', () 
     env.proxy.failIn('100000000002', false, 'big-pipelines');
     await deployUntilDone(without, 1);
     expectClean(await judge(without));
+  });
+
+  it('SERVICE_MANAGED: converged, both clean; an account gone from the organization and from the org file: verify names its instances untargeted, plan removes them and fails each stage (✗ no operation reaches them)', async () => {
+    const { organizations, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const leaver = accounts[2].id;
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const compiled = compileYaml(serviceManaged(generateOrgYaml(2), accounts));
+    expect(failed(await deploy(compiled, awsVia(), options))).toEqual([]);
+    expectClean(await judge(compiled, options));
+    await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: leaver }));
+    const j = await judge(compileYaml(serviceManaged(generateOrgYaml(1), accounts.slice(0, 2))), options);
+    expect(disagreements(j)).toEqual([]);
+    expect(j.plans.filter((p) => p.unreachable?.some((u) => u.account === leaver)).length).toBeGreaterThan(0);
+    expect(j.result.differences.filter((d) => d.endsWith(`instance in ${leaver}, which the org does not target`)).length).toBeGreaterThan(0);
   });
 
   it('a drifted stack: verify names it (exit 2), plan has nothing to change (it reads StackSets, not stacks: README, verify runs drift detection); deploy changes nothing, so it stays drifted', async () => {
