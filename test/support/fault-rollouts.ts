@@ -45,6 +45,9 @@ export const withDevelopers = (text: string) =>
 export const withoutEnv2 = (text: string) => text.replace(/  env0002:\n(    .*\n)+/, '').replace(/      env0002: \S+\n/g, '');
 /** A run's operation event as one line, `stage: action [accounts]`, as the invariant tests compare and print them. */
 export const operationLine = (o: { stage: string; action: string; accounts: readonly string[] }) => `${o.stage}: ${o.action} [${o.accounts.join(', ')}]`;
+/** The manifest's SHA-256 of each file the compile writes, by path: what verify compares with (`xstack verify ORG_FILE` reads them so). */
+export const manifestHashes = (compiled: CompiledOrg): Map<string, string> =>
+  new Map(Object.entries((JSON.parse(compiled.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> }).files).map(([path, f]) => [path, f.sha256]));
 /** A generated org file without its `lib` repository and pipeline. */
 export const withoutLib = (text: string) =>
   text.replace(/  lib:\n    account: source\n/, '').replace(/  lib:\n    repository: lib\n    branches:\n(      .*\n)+    deploy:\n(      .*\n)+/, '');
