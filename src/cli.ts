@@ -608,7 +608,7 @@ function registerAws(program: Command, act: Act): void {
   withAwsOptions(program.command('plan'))
     .summary('what deploy would do, per StackSet; changes nothing')
     .argument(ORG_FILE, 'organization file')
-    .option('--detailed-exitcode', 'exit 0: no changes, 2: changes, 1: error')
+    .option('--detailed-exitcode', 'exit 0: no changes, 2: changes or a stage deploy would fail (✗), 1: error')
     .option('--retain-failed-stacks', `plan as deploy with this flag would run: ${RETAIN_FAILED_STACKS_HELP}`)
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('plan', file, opts)));
   withAwsOptions(program.command('deploy'))
@@ -732,7 +732,7 @@ const EXIT_CODES_HELP = `
 Exit codes:
   0   success
   1   error (invalid organization file, AWS error, refused output folder, …; verify: a StackSet's drift unknown)
-  2   changes or differences (plan --detailed-exitcode, verify)
+  2   changes or a failing stage (plan --detailed-exitcode), differences or drift (verify)
   64  usage error (unknown command or option, missing argument)
   130 stopped by Ctrl-C (143: SIGTERM); output folders whole, and a deploy or destroy finished by running it again`;
 

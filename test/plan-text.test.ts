@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StackSetPlan } from '../src/deploy/deployer';
-import { FOLD_AFTER, formatDestroyRemovals, formatPlan } from '../src/deploy/plan-text';
-import { planRefusal } from '../src/deploy/command';
+import { FOLD_AFTER, formatDestroyRemovals, formatPlan, planExitCode } from '../src/deploy/plan-text';
+import { planRefusal, verifySummary } from '../src/deploy/command';
 
 const plan = (over: Partial<StackSetPlan>): StackSetPlan => ({
   stage: 's',
@@ -190,5 +190,25 @@ describe("destroy's list before its question", () => {
     expect(formatDestroyRemovals([{ stackSet: 'acme-t', accounts: [], gone: true }], { accountNames: names, deleteRetained: true })).toEqual([
       '  - acme-t: 0 instances (gone from the org file: what its stacks retain is found by its deployed template, and deleted too)',
     ]);
+  });
+});
+
+describe('exit codes and last lines', () => {
+  it('plan --detailed-exitcode: 2 for a change, and for a stage deploy fails with nothing to change (a StackSet it leaves alone, an INOPERABLE instance); 0 otherwise (review s44-verify-plan V6)', () => {
+    expect(planExitCode([plan({ action: 'unchanged' })])).toBe(0);
+    expect(planExitCode([plan({ action: 'unchanged' }), plan({ action: 'update', templateChanged: true })])).toBe(2);
+    expect(planExitCode([plan({ action: 'unchanged', foreign: 'StackSet acme-s exists but xstack did not create it' })])).toBe(2);
+    expect(planExitCode([plan({ action: 'unchanged', retryAccounts: [{ account: '222222222222', status: 'INOPERABLE', cannotUpdate: true }] })])).toBe(2);
+  });
+
+  it("verify's last line: drifted instances counted with the way out, beside the differences and the drift it could not tell (review s44-verify-plan V7)", () => {
+    const result = { differences: [], drift: [], driftUnknown: [], drifted: [] };
+    expect(verifySummary(result)).toBe('verify: deployed StackSets match the manifest');
+    expect(verifySummary({ ...result, drifted: ['acme-s 222222222222 eu-west-1'] })).toBe(
+      'verify: deployed StackSets match the manifest; 1 instance drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts on its stack says what changed, to undo there',
+    );
+    expect(verifySummary({ ...result, differences: ['a', 'b'], drifted: ['x', 'y'], driftUnknown: ['acme-t'] })).toBe(
+      'verify: 2 difference(s); 2 instances drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts on each stack says what changed, to undo there; drift unknown for acme-t',
+    );
   });
 });

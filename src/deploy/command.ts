@@ -8,9 +8,9 @@ import type { CompiledOrg } from '../compile';
 import { systemErrorReason, XstackError } from '../errors';
 import { Names } from '../naming';
 import { Aws } from './clients';
-import { deploy, destroy, destroyPlan, executionRoleLockedError, noInstanceKeptError, plan, refusedMovesError, verify, verifyExitCode, type DestroyOptions, type StackSetPlan } from './deployer';
+import { deploy, destroy, destroyPlan, executionRoleLockedError, noInstanceKeptError, plan, refusedMovesError, verify, verifyExitCode, type DestroyOptions, type StackSetPlan, type VerifyResult } from './deployer';
 import { KEY_DELETION_WINDOW_DAYS } from './retained';
-import { failsStage, formatDestroyRemovals, formatPlan } from './plan-text';
+import { failsStage, formatDestroyRemovals, formatPlan, planExitCode } from './plan-text';
 import { liveStacks } from './stacksets';
 import type { DeployEvent, RunSummary, StageResult, StageSummary } from './events';
 import { existingRolesRefusal } from './existing-roles';
@@ -229,6 +229,24 @@ export function planRefusal(plans: readonly StackSetPlan[]): Error | undefined {
   return undefined;
 }
 
+/**
+ * verify's last line: its differences, its drifted instances with the way out (deploy does not undo drift: a stack
+ * update with its template unchanged changes nothing; review s44-verify-plan V7, the line said "match" beside exit 2),
+ * and the StackSets whose drift it could not tell. StackSet drift detection "performs drift detection on the stack
+ * associated with each stack instance" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html),
+ * whose resources' drift DescribeStackResourceDrifts then returns (API_DetectStackDrift.html).
+ */
+export function verifySummary(result: VerifyResult): string {
+  const { differences, drifted, driftUnknown } = result;
+  const matched = differences.length === 0 ? 'deployed StackSets match the manifest' : `${differences.length} difference(s)`;
+  const drift =
+    drifted.length > 0
+      ? `; ${drifted.length} instance${drifted.length === 1 ? '' : 's'} drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts on ${drifted.length === 1 ? 'its stack says' : 'each stack says'} what changed, to undo there`
+      : '';
+  const unknown = driftUnknown.length > 0 ? `; drift unknown for ${driftUnknown.join(', ')}` : '';
+  return `verify: ${matched}${drift}${unknown}`;
+}
+
 /** destroy: every StackSet it removes, with its accounts, and who and where, before the question. */
 async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, options: DestroyOptions, json: boolean): Promise<void> {
   const stream = json ? process.stderr : process.stdout;
@@ -424,8 +442,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
         printPlan(compiled, plans);
         if (endpoints) process.stdout.write(endpointProblemText(endpoints));
       }
-      const changes = plans.some((p) => p.action !== 'unchanged');
-      return flags.has('--detailed-exitcode') && changes ? 2 : 0;
+      return flags.has('--detailed-exitcode') ? planExitCode(plans) : 0;
     }
     if (command === 'verify') {
       const hashes = expectedHashes(compiled, options.get('--manifest'));
@@ -434,8 +451,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       else {
         for (const d of result.differences) process.stdout.write(`✗ ${d}\n`);
         for (const d of result.drift) process.stdout.write(`  drift: ${d}\n`);
-        const unknown = result.driftUnknown.length > 0 ? `; drift unknown for ${result.driftUnknown.join(', ')}` : '';
-        process.stdout.write(`\nverify: ${result.differences.length === 0 ? 'deployed StackSets match the manifest' : `${result.differences.length} difference(s)`}${unknown}\n`);
+        process.stdout.write(`\n${verifySummary(result)}\n`);
       }
       return verifyExitCode(result);
     }

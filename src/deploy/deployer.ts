@@ -2757,6 +2757,18 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
     const expected = manifestHashes.get(`templates/${desired.stage.id}.yaml`);
     const deployedSha = sha256(actual.templateBody ?? '');
     if (expected !== deployedSha) differences.push(`${desired.name}: deployed template sha256 ${deployedSha} differs from the manifest's ${expected ?? '(not in manifest)'}`);
+    // What else deploy sets or refuses, read as plan reads it (review s44-verify-plan V1-V4: verify called a StackSet
+    // clean that plan updates, or whose stage deploy fails): instances in other Regions, another permission model,
+    // the org file's roles and tags. Not for a StackSet xstack did not create, whose template already differs.
+    if (!foreign(actual)) {
+      if (actual.elsewhere) differences.push(`${desired.name}: ${otherRegionsText(run, desired.name, actual.elsewhere)}`);
+      const otherModel = permissionModelText(run, desired.name, actual);
+      if (otherModel) differences.push(`${desired.name}: ${otherModel}`);
+      const roles = rolesChange(ctx, actual);
+      if (roles) differences.push(`${desired.name}: its roles are not the org file's (${roles}): deploy sends them with an UpdateStackSet`);
+      const tagged = updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(desired.stage.id)!, run.compiled.org.tags);
+      if (tagged.change) differences.push(`${desired.name}: its tags are not the org file's (${tagged.change}): deploy sends them with an UpdateStackSet`);
+    }
     for (const account of desired.stage.targets) {
       const instance = actual.instances.get(account.id);
       if (!instance) differences.push(`${desired.name}: no instance in ${account.name} (${account.id}) ${region}`);

@@ -40,6 +40,13 @@ const kindOf = (p: StackSetPlan): Kind => (removesInstancesOnly(p) ? 'remove ins
 export const failsStage = (p: StackSetPlan): boolean =>
   p.retryAccounts.some((r) => r.cannotUpdate || r.unreachable) || p.collisions.length > 0 || p.foreign !== undefined || p.otherRegions !== undefined || p.otherPermissionModel !== undefined || p.tagsRefused !== undefined || p.templateBucket !== undefined;
 
+/**
+ * plan --detailed-exitcode: 2 when deploy would change something or fail a stage (✗: a StackSet it leaves alone, an
+ * INOPERABLE instance, …), so that a CI that deploys on 2 meets the failure rather than reading "no changes" (review
+ * s44-verify-plan V6: a foreign StackSet gave plan 0 and verify 2); else 0.
+ */
+export const planExitCode = (plans: readonly StackSetPlan[]): 0 | 2 => (plans.some((p) => p.action !== 'unchanged' || failsStage(p)) ? 2 : 0);
+
 export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOptions): string {
   const paint = (code: number, text: string) => (options.colour ? `\u001b[${code}m${text}\u001b[0m` : text);
   const account = (id: string) => {
