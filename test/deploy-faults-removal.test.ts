@@ -470,6 +470,9 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(failed(s)).toEqual([]);
     const sent = env.proxy.requests.slice(from).filter((r) => r.stackSet === stackSet && !r.action.startsWith('Describe') && !r.action.startsWith('List'));
     expect(sent.map((r) => [r.action, r.error ?? 'ok'])).toEqual([['UpdateStackSet', 'ok'], ['DeleteStackInstances', 'ok'], ['CreateStackInstances', 'ok']]);
+    // Removed keeping its stack, the documented way ("Removes the stack instances from the specified stack set, but
+    // doesn't delete the stacks"), not a plain delete of a stack AWS no longer has (review s44-mutations-6 SD4).
+    expect(sent.find((r) => r.action === 'DeleteStackInstances')?.retainStacks).toBe(true);
     const operations = events.filter((e) => e.type === 'operation' && e.stage === stage.id).map((e) => e.type === 'operation' && [e.action, e.accounts]);
     expect(operations).toEqual([['update-template', ['100000000001', account]], ['delete-instances (stack deleted outside StackSets)', [account]], ['create-instances', [account]]]);
     // One live stack of the StackSet in the account, the new one: the RetainStacks delete had none left to keep.
@@ -493,6 +496,31 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     for (let status = ''; status !== 'SUCCEEDED'; status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId }))).StackSetOperation?.Status ?? '') await new Promise((r) => setTimeout(r, 20));
     expect(failed(await deploy(changed, awsVia(), { pollMs }))).toEqual([]);
     await expectConverged(changed);
+  });
+
+  it('an instance to apply again whose own stack is there, or may not be read (DescribeStacks refused: an AWS answer), is applied again, never removed and created again, and the refused read fails neither plan nor deploy (review s44-mutations-6 SD1, SD2)', async () => {
+    const { account, changed, stage, stackSet } = await deployedWithChangedStage();
+    // Its template update fails there: the instance is OUTDATED, to apply again, its stack still there.
+    env.proxy.failIn(account, true, stackSet);
+    expect(failed(await deploy(changed, awsVia(), { pollMs })).map((x) => x.stackSet)).toEqual([stackSet]);
+    env.proxy.failIn(account, false, stackSet);
+    const inAccount = awsVia().cloudFormation(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+    const [live] = (await liveStacks(inAccount)).filter((x) => x.StackName === `StackSet:${stackSet}`);
+    expect(live?.StackId).toBeDefined();
+    const retried = async () => (await plan(changed, awsVia(), { pollMs })).find((x) => x.stackSet === stackSet)!.retryAccounts;
+    const read = await retried();
+    expect(read).toEqual([expect.objectContaining({ account, status: 'OUTDATED' })]);
+    expect(read[0].recreate).toBeUndefined();
+    // A reader that may not DescribeStacks: left to the retry, not a failed plan, nor a stack taken as deleted.
+    env.proxy.deny('DescribeStacks');
+    const unread = await retried();
+    expect(unread).toEqual([expect.objectContaining({ account, status: 'OUTDATED' })]);
+    expect(unread[0].recreate).toBeUndefined();
+    const operations: string[] = [];
+    const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.stage === stage.id && operations.push(`${e.action} ${e.accounts.join(',')}`) });
+    expect(failed(s)).toEqual([]);
+    expect(operations).toEqual([`update-instances ${account}`]);
+    expect((await liveStacks(inAccount)).filter((x) => x.StackName === `StackSet:${stackSet}`).map((x) => x.StackId)).toEqual([live.StackId]);
   });
 
   it('an instance whose stack is ROLLBACK_FAILED: its stage fails naming the delete-stack that gets past it; once a person deletes the stack, deploy removes the instance and creates it again (review s43-resume R1)', async () => {
