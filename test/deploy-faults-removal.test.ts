@@ -296,6 +296,8 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const back: CompiledOrg = { ...without, stages: without.stages.map((st) => (st.id === inoperable.stage ? { ...st, targets: [...st.targets, target] } : st)) };
     const planned = (await plan(back, awsVia(), { pollMs })).find((x) => x.stackSet === `big-${inoperable.stage}`)!;
     expect(planned.retryAccounts).toEqual([expect.objectContaining({ account, status: 'INOPERABLE', cannotUpdate: true, reason: expect.stringContaining('remove the account from the org file') })]);
+    // No operation of deploy reaches it (its stage fails): no change, not an update (review s44-mutations-6 PL1).
+    expect(planned.action).toBe('unchanged');
     const updated: string[] = [];
     const again = await deploy(back, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action === 'update-instances' && updated.push(...e.accounts) });
     expect(failed(again).map((x) => x.stage)).toEqual([inoperable.stage]);
@@ -631,6 +633,9 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(deletedIn.length).toBeGreaterThan(0);
     expect(deletedIn).not.toContain(account);
     expect(warnings.some((w) => w.startsWith(`account ${account} `) && w.includes('stays in the account'))).toBe(true);
+    // A stack that stays keeps what it retains: its account is not read, nor said to hold what a delete there retained
+    // and no run looked for (notLookedInText), the CURRENT instances' included (review s44-mutations-6 IN6).
+    expect(warnings.filter((w) => w.startsWith(`account ${account}`) && !w.includes('stays in the account'))).toEqual([]);
   });
 
   it('destroy --delete-retained finds every retained resource of a stack however many it has (ListStackResources, every page; DescribeStackResources stops at its cap)', async () => {
@@ -999,7 +1004,12 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const three = compileYaml(generateOrgYaml(3));
     const planned = (await plan(three, awsVia(), { pollMs })).find((x) => x.stackSet === 'big-pipeline-identity')!;
     expect(planned.otherRegions).toContain(`account ${account} ${other}`);
-    expect(formatPlan([planned], { accountNames: new Map(), colour: false })).toContain(`✗ deploy refuses: StackSet big-pipeline-identity has instances in Regions other than ${REGION}`);
+    const text = formatPlan([planned], { accountNames: new Map(), colour: false });
+    expect(text).toContain(`✗ deploy refuses: StackSet big-pipeline-identity has instances in Regions other than ${REGION}`);
+    // Left alone by deploy, its stage failed: no change (not the account's create), with the stop line and counted (review s44-mutations-6 PT3, PL3).
+    expect(planned.action).toBe('unchanged');
+    expect(text).toContain('    ✗ this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops');
+    expect(text).toMatch(/— no changes; 1 stage fails \(✗ above\)\n$/);
     const from = env.proxy.requests.length;
     const s = await deploy(three, awsVia(), { pollMs });
     const stage = s.stages.find((x) => x.stackSet === 'big-pipeline-identity')!;
@@ -1086,6 +1096,24 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(deletions.map(([stage, action]) => `${stage} ${action}`)).toContain('(removed) big-access-roles delete-stack-set');
     expect(s.stages.find((x) => x.stackSet === 'big-access-roles')?.result).toBe('deleted');
     await expectConverged(reduced);
+  });
+
+  it("a removed stage's StackSet with an account suspended while its instance is CURRENT: plan says its stack stays, as deploy removes it with RetainStacks at once; its wave is the one it was deployed in (review s44-mutations-6 IN5, WV1)", async () => {
+    const two = compileYaml(withDevelopers(generateOrgYaml(2)));
+    await prepare(two);
+    await deployUntilDone(two, 1);
+    // The developers' tools account, which only the access-callers StackSet targets, is suspended; then developer access goes.
+    const tools = '800000000000';
+    expect(two.stages.filter((st) => st.targets.some((a) => a.id === tools)).map((st) => st.id)).toEqual(['access-callers']);
+    env.proxy.suspend(tools);
+    const reduced = compileYaml(generateOrgYaml(2));
+    const removed = (await plan(reduced, awsVia(), { pollMs })).find((x) => x.stackSet === 'big-access-callers')!;
+    expect(removed).toMatchObject({ action: 'delete', removeAccounts: [tools], keepStacks: [{ account: tools, why: 'Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it' }] });
+    expect(removed.wave).toBe(two.rollout.waveOf.get('access-callers'));
+    const actions: string[] = [];
+    const s = await deploy(reduced, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.accounts.includes(tools) && actions.push(`${e.stage}: ${e.action}`) });
+    expect(failed(s)).toEqual([]);
+    expect(actions).toEqual(['(removed) big-access-callers: delete-instances (retain stacks)']);
   });
 
   it('destroy deletes the StackSets of stages removed from the org file first, the latest wave first (review s40-mutations-2 DD8)', async () => {
