@@ -509,19 +509,20 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const inAccount = awsVia().cloudFormation(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
     const [live] = (await liveStacks(inAccount)).filter((x) => x.StackName === `StackSet:${stackSet}`);
     expect(live?.StackId).toBeDefined();
-    const retried = async () => (await plan(changed, awsVia(), { pollMs })).find((x) => x.stackSet === stackSet)!.retryAccounts;
+    // (The other account's instance may be OUTDATED too, its part cancelled by the failure: only this one is read here.)
+    const retried = async () => (await plan(changed, awsVia(), { pollMs })).find((x) => x.stackSet === stackSet)!.retryAccounts.find((r) => r.account === account);
     const read = await retried();
-    expect(read).toEqual([expect.objectContaining({ account, status: 'OUTDATED' })]);
-    expect(read[0].recreate).toBeUndefined();
+    expect(read).toMatchObject({ status: 'OUTDATED' });
+    expect(read?.recreate).toBeUndefined();
     // A reader that may not DescribeStacks: left to the retry, not a failed plan, nor a stack taken as deleted.
     env.proxy.deny('DescribeStacks');
     const unread = await retried();
-    expect(unread).toEqual([expect.objectContaining({ account, status: 'OUTDATED' })]);
-    expect(unread[0].recreate).toBeUndefined();
+    expect(unread).toMatchObject({ status: 'OUTDATED' });
+    expect(unread?.recreate).toBeUndefined();
     const operations: string[] = [];
-    const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.stage === stage.id && operations.push(`${e.action} ${e.accounts.join(',')}`) });
+    const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.stage === stage.id && e.accounts.includes(account) && operations.push(e.action) });
     expect(failed(s)).toEqual([]);
-    expect(operations).toEqual([`update-instances ${account}`]);
+    expect(operations).toEqual(['update-instances']);
     expect((await liveStacks(inAccount)).filter((x) => x.StackName === `StackSet:${stackSet}`).map((x) => x.StackId)).toEqual([live.StackId]);
   });
 
