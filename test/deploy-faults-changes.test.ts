@@ -327,6 +327,25 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect([pipelines.templateChanged, pipelines.removeAccounts, pipelines.noInstanceKept]).toEqual([true, ['100000000001'], undefined]);
   });
 
+  it("NO_INSTANCE_KEPT counts an instance still CURRENT in an account Organizations reports not ACTIVE as one StackSets skips: its StackSet's only account, suspended and replaced, the template changing, is not refused; plan says its stack stays (review s43-diff n4, s44-mutations-6 NK1)", async () => {
+    const ONE = generateOrgYaml(1);
+    const CHANGED = ONE.replace('      applicationTagKey: Application\n  lib:', '      applicationTagKey: Release\n  lib:');
+    const one = compileYaml(ONE);
+    const moved = compileYaml(CHANGED.replace('id: "100000000001"', 'id: "100000000003"'));
+    const both = compileYaml(CHANGED.replace('  env0001:\n', '  env0003:\n    id: "100000000003"\n    role: pipeline\n    environment: env0003\n  env0001:\n').replaceAll('      env0001: main\n', '      env0001: main\n      env0003: main\n'));
+    await prepare(both);
+    await deployUntilDone(one, 1);
+    // The leaving account suspended since, its instances CURRENT: the update would run nowhere it harms (StackSets skips it).
+    env.proxy.suspend('100000000001');
+    const p = await plan(moved, awsVia(), { pollMs });
+    expect(p.filter((x) => x.noInstanceKept)).toEqual([]);
+    const pipelines = p.find((x) => x.stage === 'pipelines')!;
+    expect([pipelines.templateChanged, pipelines.removeAccounts, pipelines.addAccounts]).toEqual([true, ['100000000001'], ['100000000003']]);
+    expect(pipelines.keepStacks).toEqual([{ account: '100000000001', why: 'Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it' }]);
+    const s = await deploy(moved, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+  });
+
   it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);
@@ -955,6 +974,12 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(text).toContain(`✗ instance no operation reaches, which deploy cannot apply again: ${moved.id} is OUTDATED: `);
     expect(text).toContain('✗ this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops');
     expect(text).not.toContain(`instance to apply again: ${moved.id}`);
+    // Once the others are applied again (by a deploy whose stage fails for the moved one), that one alone is no change:
+    // no operation of deploy reaches it (review s44-mutations-6 PL2).
+    expect(failed(await deploy(tagged, awsVia(), options)).map((x) => x.stackSet)).toEqual([stackSet]);
+    const alone = (await plan(tagged, awsVia(), options)).find((x) => x.stackSet === stackSet)!;
+    expect(alone.retryAccounts.map((r) => r.account)).toEqual([moved.id]);
+    expect(alone.action).toBe('unchanged');
     const sent: string[] = [];
     const s = await deploy(tagged, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.stage === 'pipelines' && sent.push(...e.accounts) });
     expect(failed(s).map((x) => x.stackSet)).toEqual([stackSet]);
