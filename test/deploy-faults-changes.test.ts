@@ -1088,17 +1088,25 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(destroyed.stages.filter((x) => x.result === 'deleted').length).toBeGreaterThan(0);
   });
 
-  it('plan: an organization the caller may not read (ListRoots refused) is a note about the instances to remove, not a failed plan (review s35-diff m1)', async () => {
+  it('plan: an organization the caller may not read (ListRoots refused) is a note about the instances to remove, and one about those to apply again, not a failed plan (review s35-diff m1, s44-mutations-6 NT1)', async () => {
     const { placed } = await organization();
     const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
     const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
     expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(2), accounts)), awsVia(), options))).toEqual([]);
+    // A tag change that fails in the first pipeline account: its instance is OUTDATED, to apply again.
+    const tags = 'tags:\n  CostCenter: "4711"\n';
+    env.proxy.failIn(accounts[1].id, true, 'big-pipelines');
+    expect(failed(await deploy(compileYaml(serviceManaged(`${generateOrgYaml(2)}${tags}`, accounts)), awsVia(), options)).map((x) => x.stackSet)).toEqual(['big-pipelines']);
+    env.proxy.failIn(accounts[1].id, false, 'big-pipelines');
     env.proxy.denyOrganizations('ListRoots');
     const notes: string[] = [];
-    const planned = await plan(compileYaml(serviceManaged(generateOrgYaml(1), accounts.slice(0, 2))), awsVia(), { ...options, onNote: (n) => notes.push(n) });
+    const planned = await plan(compileYaml(serviceManaged(`${generateOrgYaml(1)}${tags}`, accounts.slice(0, 2))), awsVia(), { ...options, onNote: (n) => notes.push(n) });
     expect(planned.some((p) => p.removeAccounts.includes(accounts[2].id))).toBe(true);
+    expect(planned.find((p) => p.stackSet === 'big-pipelines')?.retryAccounts.map((r) => r.account)).toContain(accounts[1].id);
     expect(planned.filter((p) => p.unreachable)).toEqual([]);
     expect(notes.some((n) => n.startsWith('could not read the organization (AccessDeniedException), so whether the instances to remove are still reached')), notes.join('\n')).toBe(true);
+    // The retry's own note, naming what it is not told of (the command line says each text once).
+    expect(notes.some((n) => n.startsWith('could not read the organization (AccessDeniedException), so whether the instances to apply again are still reached')), notes.join('\n')).toBe(true);
   });
 
   it('SERVICE_MANAGED destroy --delete-retained: an account gone from the organization, where no role can be assumed, is not read; it strands only its own instances (review s35-diff M1)', async () => {
