@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
+import { CreateStackInstancesCommand, DeleteStackInstancesCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
@@ -109,6 +109,42 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).not.toContain('plan:');
     expect(again.stdout).toMatch(/summary: \d+ unchanged/);
+  });
+
+  it('deploy with nothing to change but a stage it will fail shows the plan first, its ✗ lines counted, without asking (review s43-diff m2, s44-mutations-6 CM1)', async () => {
+    // An instance by hand in another Region than the org file's: deploy leaves that StackSet alone and fails its stage.
+    const cfn = aws.cloudFormation();
+    // One whose template names nothing global (no IAM): moto creates its stack in the other Region too.
+    const stackSet = `${example.org.prefix}-source-events`;
+    const account = example.stages.find((st) => st.id === 'source-events')!.targets[0].id;
+    const other = example.org.region === 'us-west-2' ? 'us-east-1' : 'us-west-2';
+    const instances = async () => ((await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet }))).Summaries ?? []).filter((i) => i.Region === other).map((i) => i.Account);
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: stackSet, Accounts: [account], Regions: [other] }));
+    expect(await instances()).toEqual([account]);
+    try {
+      const run = await xstack(['deploy', EXAMPLE]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(`= ${stackSet}: unchanged\n    ✗ deploy refuses: StackSet ${stackSet} has instances in Regions other than ${example.org.region}`);
+      expect(run.stdout).toMatch(/plan: 0 to create, 0 to update, 0 to delete, \d+ unchanged — no changes; 1 stage fails \(✗ above\)\n/);
+      expect(run.stderr).not.toContain('there is no terminal to ask on');
+    } finally {
+      await cfn.send(new DeleteStackInstancesCommand({ StackSetName: stackSet, Accounts: [account], Regions: [other], RetainStacks: false }));
+    }
+    expect(await instances()).toEqual([]);
+  });
+
+  it('deploy that would refuse before any operation gives the refusal, as deploy words it, instead of asking (review s43-plan m3, s44-mutations-6 CM2)', async () => {
+    // A key administrator named on a path its role does not have: EXISTING_ROLES_NOT_FOUND.
+    const dir = mkdtempSync(join(tmpdir(), 'xstack-refused-'));
+    const edited = join(dir, 'example.yaml');
+    writeFileSync(edited, readFileSync(EXAMPLE, 'utf8').replace('keyAdministratorRoles:\n  - platform-admin\n', 'keyAdministratorRoles:\n  - ops/platform-admin\n'));
+    const before = await stackSetNames();
+    const run = await xstack(['deploy', edited]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/plan: \d+ to create, \d+ to update/);
+    expect(run.stderr).toMatch(/^xstack: nothing was changed: the org file names roles that are not there as named:\n {2}.*ops\/platform-admin/);
+    expect(run.stderr).not.toContain('there is no terminal to ask on');
+    expect(await stackSetNames()).toEqual(before);
   });
 
   it('destroy without a terminal: lists every StackSet with its accounts, who and where, and removes nothing', async () => {

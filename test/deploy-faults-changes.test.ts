@@ -314,6 +314,25 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect([pipelines.templateChanged, pipelines.removeAccounts, pipelines.noInstanceKept]).toEqual([true, ['100000000001'], undefined]);
   });
 
+  it("NO_INSTANCE_KEPT counts an instance still CURRENT in an account Organizations reports not ACTIVE as one StackSets skips: its StackSet's only account, suspended and replaced, the template changing, is not refused; plan says its stack stays (review s43-diff n4, s44-mutations-6 NK1)", async () => {
+    const ONE = generateOrgYaml(1);
+    const CHANGED = ONE.replace('      applicationTagKey: Application\n  lib:', '      applicationTagKey: Release\n  lib:');
+    const one = compileYaml(ONE);
+    const moved = compileYaml(CHANGED.replace('id: "100000000001"', 'id: "100000000003"'));
+    const both = compileYaml(CHANGED.replace('  env0001:\n', '  env0003:\n    id: "100000000003"\n    role: pipeline\n    environment: env0003\n  env0001:\n').replaceAll('      env0001: main\n', '      env0001: main\n      env0003: main\n'));
+    await prepare(both);
+    await deployUntilDone(one, 1);
+    // The leaving account suspended since, its instances CURRENT: the update would run nowhere it harms (StackSets skips it).
+    env.proxy.suspend('100000000001');
+    const p = await plan(moved, awsVia(), { pollMs });
+    expect(p.filter((x) => x.noInstanceKept)).toEqual([]);
+    const pipelines = p.find((x) => x.stage === 'pipelines')!;
+    expect([pipelines.templateChanged, pipelines.removeAccounts, pipelines.addAccounts]).toEqual([true, ['100000000001'], ['100000000003']]);
+    expect(pipelines.keepStacks).toEqual([{ account: '100000000001', why: 'Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it' }]);
+    const s = await deploy(moved, awsVia(), { pollMs });
+    expect(failed(s)).toEqual([]);
+  });
+
   it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);
@@ -879,6 +898,12 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(text).toContain(`✗ instance no operation reaches, which deploy cannot apply again: ${moved.id} is OUTDATED: `);
     expect(text).toContain('✗ this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops');
     expect(text).not.toContain(`instance to apply again: ${moved.id}`);
+    // Once the others are applied again (by a deploy whose stage fails for the moved one), that one alone is no change:
+    // no operation of deploy reaches it (review s44-mutations-6 PL2).
+    expect(failed(await deploy(tagged, awsVia(), options)).map((x) => x.stackSet)).toEqual([stackSet]);
+    const alone = (await plan(tagged, awsVia(), options)).find((x) => x.stackSet === stackSet)!;
+    expect(alone.retryAccounts.map((r) => r.account)).toEqual([moved.id]);
+    expect(alone.action).toBe('unchanged');
     const sent: string[] = [];
     const s = await deploy(tagged, awsVia(), { ...options, onEvent: (e) => e.type === 'operation' && e.stage === 'pipelines' && sent.push(...e.accounts) });
     expect(failed(s).map((x) => x.stackSet)).toEqual([stackSet]);
@@ -994,17 +1019,25 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(destroyed.stages.filter((x) => x.result === 'deleted').length).toBeGreaterThan(0);
   });
 
-  it('plan: an organization the caller may not read (ListRoots refused) is a note about the instances to remove, not a failed plan (review s35-diff m1)', async () => {
+  it('plan: an organization the caller may not read (ListRoots refused) is a note about the instances to remove, and one about those to apply again, not a failed plan (review s35-diff m1, s44-mutations-6 NT1)', async () => {
     const { placed } = await organization();
     const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
     const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
     expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(2), accounts)), awsVia(), options))).toEqual([]);
+    // A tag change that fails in the first pipeline account: its instance is OUTDATED, to apply again.
+    const tags = 'tags:\n  CostCenter: "4711"\n';
+    env.proxy.failIn(accounts[1].id, true, 'big-pipelines');
+    expect(failed(await deploy(compileYaml(serviceManaged(`${generateOrgYaml(2)}${tags}`, accounts)), awsVia(), options)).map((x) => x.stackSet)).toEqual(['big-pipelines']);
+    env.proxy.failIn(accounts[1].id, false, 'big-pipelines');
     env.proxy.denyOrganizations('ListRoots');
     const notes: string[] = [];
-    const planned = await plan(compileYaml(serviceManaged(generateOrgYaml(1), accounts.slice(0, 2))), awsVia(), { ...options, onNote: (n) => notes.push(n) });
+    const planned = await plan(compileYaml(serviceManaged(`${generateOrgYaml(1)}${tags}`, accounts.slice(0, 2))), awsVia(), { ...options, onNote: (n) => notes.push(n) });
     expect(planned.some((p) => p.removeAccounts.includes(accounts[2].id))).toBe(true);
+    expect(planned.find((p) => p.stackSet === 'big-pipelines')?.retryAccounts.map((r) => r.account)).toContain(accounts[1].id);
     expect(planned.filter((p) => p.unreachable)).toEqual([]);
     expect(notes.some((n) => n.startsWith('could not read the organization (AccessDeniedException), so whether the instances to remove are still reached')), notes.join('\n')).toBe(true);
+    // The retry's own note, naming what it is not told of (the command line says each text once).
+    expect(notes.some((n) => n.startsWith('could not read the organization (AccessDeniedException), so whether the instances to apply again are still reached')), notes.join('\n')).toBe(true);
   });
 
   it('SERVICE_MANAGED destroy --delete-retained: an account gone from the organization, where no role can be assumed, is not read; it strands only its own instances (review s35-diff M1)', async () => {

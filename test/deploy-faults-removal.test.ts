@@ -277,6 +277,8 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const back: CompiledOrg = { ...without, stages: without.stages.map((st) => (st.id === inoperable.stage ? { ...st, targets: [...st.targets, target] } : st)) };
     const planned = (await plan(back, awsVia(), { pollMs })).find((x) => x.stackSet === `big-${inoperable.stage}`)!;
     expect(planned.retryAccounts).toEqual([expect.objectContaining({ account, status: 'INOPERABLE', cannotUpdate: true, reason: expect.stringContaining('remove the account from the org file') })]);
+    // No operation of deploy reaches it (its stage fails): no change, not an update (review s44-mutations-6 PL1).
+    expect(planned.action).toBe('unchanged');
     const updated: string[] = [];
     const again = await deploy(back, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.action === 'update-instances' && updated.push(...e.accounts) });
     expect(failed(again).map((x) => x.stage)).toEqual([inoperable.stage]);
@@ -451,6 +453,9 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(failed(s)).toEqual([]);
     const sent = env.proxy.requests.slice(from).filter((r) => r.stackSet === stackSet && !r.action.startsWith('Describe') && !r.action.startsWith('List'));
     expect(sent.map((r) => [r.action, r.error ?? 'ok'])).toEqual([['UpdateStackSet', 'ok'], ['DeleteStackInstances', 'ok'], ['CreateStackInstances', 'ok']]);
+    // Removed keeping its stack, the documented way ("Removes the stack instances from the specified stack set, but
+    // doesn't delete the stacks"), not a plain delete of a stack AWS no longer has (review s44-mutations-6 SD4).
+    expect(sent.find((r) => r.action === 'DeleteStackInstances')?.retainStacks).toBe(true);
     const operations = events.filter((e) => e.type === 'operation' && e.stage === stage.id).map((e) => e.type === 'operation' && [e.action, e.accounts]);
     expect(operations).toEqual([['update-template', ['100000000001', account]], ['delete-instances (stack deleted outside StackSets)', [account]], ['create-instances', [account]]]);
     // One live stack of the StackSet in the account, the new one: the RetainStacks delete had none left to keep.
@@ -474,6 +479,32 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     for (let status = ''; status !== 'SUCCEEDED'; status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: stackSet, OperationId }))).StackSetOperation?.Status ?? '') await new Promise((r) => setTimeout(r, 20));
     expect(failed(await deploy(changed, awsVia(), { pollMs }))).toEqual([]);
     await expectConverged(changed);
+  });
+
+  it('an instance to apply again whose own stack is there, or may not be read (DescribeStacks refused: an AWS answer), is applied again, never removed and created again, and the refused read fails neither plan nor deploy (review s44-mutations-6 SD1, SD2)', async () => {
+    const { account, changed, stage, stackSet } = await deployedWithChangedStage();
+    // Its template update fails there: the instance is OUTDATED, to apply again, its stack still there.
+    env.proxy.failIn(account, true, stackSet);
+    expect(failed(await deploy(changed, awsVia(), { pollMs })).map((x) => x.stackSet)).toEqual([stackSet]);
+    env.proxy.failIn(account, false, stackSet);
+    const inAccount = awsVia().cloudFormation(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+    const [live] = (await liveStacks(inAccount)).filter((x) => x.StackName === `StackSet:${stackSet}`);
+    expect(live?.StackId).toBeDefined();
+    // (The other account's instance may be OUTDATED too, its part cancelled by the failure: only this one is read here.)
+    const retried = async () => (await plan(changed, awsVia(), { pollMs })).find((x) => x.stackSet === stackSet)!.retryAccounts.find((r) => r.account === account);
+    const read = await retried();
+    expect(read).toMatchObject({ status: 'OUTDATED' });
+    expect(read?.recreate).toBeUndefined();
+    // A reader that may not DescribeStacks: left to the retry, not a failed plan, nor a stack taken as deleted.
+    env.proxy.deny('DescribeStacks');
+    const unread = await retried();
+    expect(unread).toMatchObject({ status: 'OUTDATED' });
+    expect(unread?.recreate).toBeUndefined();
+    const operations: string[] = [];
+    const s = await deploy(changed, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.stage === stage.id && e.accounts.includes(account) && operations.push(e.action) });
+    expect(failed(s)).toEqual([]);
+    expect(operations).toEqual(['update-instances']);
+    expect((await liveStacks(inAccount)).filter((x) => x.StackName === `StackSet:${stackSet}`).map((x) => x.StackId)).toEqual([live.StackId]);
   });
 
   it('an instance whose stack is ROLLBACK_FAILED: its stage fails naming the delete-stack that gets past it; once a person deletes the stack, deploy removes the instance and creates it again (review s43-resume R1)', async () => {
@@ -587,6 +618,9 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(deletedIn.length).toBeGreaterThan(0);
     expect(deletedIn).not.toContain(account);
     expect(warnings.some((w) => w.startsWith(`account ${account} `) && w.includes('stays in the account'))).toBe(true);
+    // A stack that stays keeps what it retains: its account is not read, nor said to hold what a delete there retained
+    // and no run looked for (notLookedInText), the CURRENT instances' included (review s44-mutations-6 IN6).
+    expect(warnings.filter((w) => w.startsWith(`account ${account}`) && !w.includes('stays in the account'))).toEqual([]);
   });
 
   it('destroy --delete-retained finds every retained resource of a stack however many it has (ListStackResources, every page; DescribeStackResources stops at its cap)', async () => {
@@ -955,7 +989,12 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const three = compileYaml(generateOrgYaml(3));
     const planned = (await plan(three, awsVia(), { pollMs })).find((x) => x.stackSet === 'big-pipeline-identity')!;
     expect(planned.otherRegions).toContain(`account ${account} ${other}`);
-    expect(formatPlan([planned], { accountNames: new Map(), colour: false })).toContain(`✗ deploy refuses: StackSet big-pipeline-identity has instances in Regions other than ${REGION}`);
+    const text = formatPlan([planned], { accountNames: new Map(), colour: false });
+    expect(text).toContain(`✗ deploy refuses: StackSet big-pipeline-identity has instances in Regions other than ${REGION}`);
+    // Left alone by deploy, its stage failed: no change (not the account's create), with the stop line and counted (review s44-mutations-6 PT3, PL3).
+    expect(planned.action).toBe('unchanged');
+    expect(text).toContain('    ✗ this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops');
+    expect(text).toMatch(/— no changes; 1 stage fails \(✗ above\)\n$/);
     const from = env.proxy.requests.length;
     const s = await deploy(three, awsVia(), { pollMs });
     const stage = s.stages.find((x) => x.stackSet === 'big-pipeline-identity')!;
@@ -1042,6 +1081,24 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(deletions.map(([stage, action]) => `${stage} ${action}`)).toContain('(removed) big-access-roles delete-stack-set');
     expect(s.stages.find((x) => x.stackSet === 'big-access-roles')?.result).toBe('deleted');
     await expectConverged(reduced);
+  });
+
+  it("a removed stage's StackSet with an account suspended while its instance is CURRENT: plan says its stack stays, as deploy removes it with RetainStacks at once; its wave is the one it was deployed in (review s44-mutations-6 IN5, WV1)", async () => {
+    const two = compileYaml(withDevelopers(generateOrgYaml(2)));
+    await prepare(two);
+    await deployUntilDone(two, 1);
+    // The developers' tools account, which only the access-callers StackSet targets, is suspended; then developer access goes.
+    const tools = '800000000000';
+    expect(two.stages.filter((st) => st.targets.some((a) => a.id === tools)).map((st) => st.id)).toEqual(['access-callers']);
+    env.proxy.suspend(tools);
+    const reduced = compileYaml(generateOrgYaml(2));
+    const removed = (await plan(reduced, awsVia(), { pollMs })).find((x) => x.stackSet === 'big-access-callers')!;
+    expect(removed).toMatchObject({ action: 'delete', removeAccounts: [tools], keepStacks: [{ account: tools, why: 'Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it' }] });
+    expect(removed.wave).toBe(two.rollout.waveOf.get('access-callers'));
+    const actions: string[] = [];
+    const s = await deploy(reduced, awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.accounts.includes(tools) && actions.push(`${e.stage}: ${e.action}`) });
+    expect(failed(s)).toEqual([]);
+    expect(actions).toEqual(['(removed) big-access-callers: delete-instances (retain stacks)']);
   });
 
   it('destroy deletes the StackSets of stages removed from the org file first, the latest wave first (review s40-mutations-2 DD8)', async () => {

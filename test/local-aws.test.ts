@@ -129,6 +129,8 @@ describe('xstack local: one local AWS for every --local command while it runs', 
     expect(verified.status).toBe(0);
     const planned = xstack(['plan', EXAMPLE, '--local', '--detailed-exitcode']);
     expect(planned.status, planned.stdout + planned.stderr).toBe(0);
+    // Bootstrapped by the deploy: its steps all ok, so no heading with nothing under it (review s43-readme-run N3, s44-mutations-6 CM5).
+    expect(planned.stdout).not.toContain('bootstrap (local):');
     const destroyed = xstack(['destroy', EXAMPLE, '--local', '--yes']);
     expect(destroyed.status, destroyed.stdout + destroyed.stderr).toBe(0);
     expect(destroyed.stdout).toMatch(/summary: 9 deleted, 1 kept/);

@@ -7,7 +7,7 @@ import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS, needsTemplateBucket } from '../src/limits';
 import { Aws } from '../src/deploy/clients';
-import { templateBucketName, templateBucketState, templateSource, type TemplateStore } from '../src/deploy/template-store';
+import { foreignBucket, templateBucketName, templateBucketProblem, templateBucketState, templateSource, type TemplateStore } from '../src/deploy/template-store';
 import { startRefusingAws, type RefusingAws } from './support/refusing-aws';
 
 const refused = (status: number) => Object.assign(new Error(status === 404 ? 'NotFound' : 'Forbidden'), { name: status === 404 ? 'NotFound' : 'Forbidden', $metadata: { httpStatusCode: status } });
@@ -134,5 +134,36 @@ describe("a template bucket's name taken in another Region", () => {
     // Another error, naming no Region, is S3's as it came: no HeadBucket.
     const other = answer('SlowDown', 503, {});
     expect(await putAnswered(other)).toEqual({ calls: ['PutObjectCommand'], error: other });
+  });
+
+  it("plan's reading (templateBucketProblem): a bucket in another Region fails the stage with deploy's refusal, as a missing one does; a 403 is a note; a template passed inline asks nothing; one HeadBucket a store, however many templates ask (review s43-plan m5, s43-diff m1, s44-mutations-6 TS1, TS2, TS4)", async () => {
+    /** A store of the bucket named `start-…` through the fake S3, counting the calls. */
+    const counted = (start: string) => {
+      const client = s3();
+      const calls: string[] = [];
+      const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+      (client as unknown as { send: (command: unknown) => Promise<unknown> }).send = (command) => {
+        calls.push((command as object).constructor.name);
+        return send(command);
+      };
+      return { store: { s3: client, bucket: name(start), region: 'eu-west-1', partition: 'aws' } as TemplateStore, calls };
+    };
+    for (const start of ['moved', 'bad']) {
+      const { store } = counted(start);
+      expect(await templateBucketProblem(store, 'acme-pipelines', large), start).toEqual({ fails: foreignBucket(name(start), '111111111111').message });
+    }
+    const missing = counted('acme');
+    expect((await templateBucketProblem(missing.store, 'acme-pipelines', large)).fails).toMatch(/^acme-pipelines: its template is \d+ bytes, over CloudFormation's 51200 for a template passed inline, so it goes through S3 bucket acme-xstack-templates-111111111111-eu-west-1, which does not exist: run 'xstack bootstrap'/);
+    // Asked once for the store: a second template (a family's other part) reads the same answer.
+    expect((await templateBucketProblem(missing.store, 'acme-pipelines-2', large)).fails).toMatch(/^acme-pipelines-2: its template is/);
+    expect(missing.calls).toEqual(['HeadBucketCommand']);
+    const refused = counted('refused');
+    expect(await templateBucketProblem(refused.store, 'acme-pipelines', large)).toEqual({
+      note: `S3 answered HeadBucket of the template bucket ${name('refused')} with 403: either another account owns it (deploy then fails the stage, TEMPLATE_BUCKET_FOREIGN), or this identity may not s3:ListBucket it (deploy's put passes): plan cannot tell which`,
+    });
+    // Inline: nothing asked, nothing said, whatever the bucket.
+    const inline = counted('moved');
+    expect(await templateBucketProblem(inline.store, 'acme-pipelines', 'Resources: {}\n')).toEqual({});
+    expect(inline.calls).toEqual([]);
   });
 });

@@ -966,7 +966,7 @@ export class StackSetsProxy {
   /** Rollout-time model (operation-time.ts): each operation run is recorded there, accounting only (nothing waits for it). */
   clock?: ModelClock;
   /** Every CloudFormation call, in order: its action, StackSet, OperationId, the SHA-256 of an inline template and the error it was answered with. */
-  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; callAs?: string; templateSha?: string; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; maxResults?: number; error?: string }> = [];
+  readonly requests: Array<{ action: string; stackSet: string; operationId?: string; callAs?: string; templateSha?: string; retainStacks?: boolean; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; maxResults?: number; error?: string }> = [];
   /**
    * Requests refused for their shape (`requestProblem`): each a rule of the API reference the deployer broke. Kept across
    * `reset` (a test may reset the layer midway); test/support/local-aws.ts checks it empty after each test of a file that
@@ -1502,6 +1502,8 @@ export class StackSetsProxy {
         ...(params.has('MaxResults') ? { maxResults: Number(params.get('MaxResults')) } : {}),
         // Which template a request sent, where it was sent inline: tells two writers' updates apart.
         ...(params.has('TemplateBody') ? { templateSha: sha256(params.get('TemplateBody')!) } : {}),
+        // A delete's RetainStacks, which moto ignores (see RetainStacks above): what the deployer asked for.
+        ...(action === 'DeleteStackInstances' ? { retainStacks: params.get('RetainStacks') === 'true' } : {}),
         ...(action === 'UpdateStackSet' && [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')].length > 0 ? { accounts: [...members(params, 'Accounts'), ...members(params, 'DeploymentTargets.Accounts')] } : {}),
         ...(action === 'UpdateStackSet' && members(params, 'DeploymentTargets.OrganizationalUnitIds').length > 0
           ? { deploymentTargets: { organizationalUnits: members(params, 'DeploymentTargets.OrganizationalUnitIds'), filter: params.get('DeploymentTargets.AccountFilterType') ?? 'NONE' } }
