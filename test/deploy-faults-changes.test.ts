@@ -1036,6 +1036,11 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(planned.find((p) => p.stackSet === 'big-pipelines')?.retryAccounts.map((r) => r.account)).toContain(accounts[1].id);
     expect(planned.filter((p) => p.unreachable)).toEqual([]);
     expect(notes.some((n) => n.startsWith('could not read the organization (AccessDeniedException), so whether the instances to remove are still reached')), notes.join('\n')).toBe(true);
+    // destroy's list says the same of destroy, not of deploy (review s44-diff M6).
+    const destroyNotes: string[] = [];
+    await destroyPlan(compileYaml(serviceManaged(generateOrgYaml(2), accounts)), awsVia(), { ...options, onNote: (n) => destroyNotes.push(n) });
+    // One text for every StackSet: the command line says it once.
+    expect([...new Set(destroyNotes.filter((n) => n.startsWith('could not read the organization (AccessDeniedException)')))]).toEqual([expect.stringMatching(/is not told: destroy reads it, and needs organizations:ListRoots and ListParents$/)]);
     // The retry's own note, naming what it is not told of (the command line says each text once).
     expect(notes.some((n) => n.startsWith('could not read the organization (AccessDeniedException), so whether the instances to apply again are still reached')), notes.join('\n')).toBe(true);
   });

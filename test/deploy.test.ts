@@ -182,6 +182,13 @@ describe('rollout to the local emulator', () => {
     const refused = planned.find((p) => p.stackSet === name)!;
     expect(refused.tagsRefused).toMatch(/^the org file's tags \(\+CostCenter=4711\) cannot be set: with the \d+ tags others added to it, the StackSet would have \d+, over the 50 CloudFormation allows; remove tags others added to it, or some of the org file's$/);
     expect(planned.filter((p) => p.tagsRefused).map((p) => p.stackSet)).toEqual([name]);
+    // No update is sent there, so the approval question counts none of its accounts (review s44-diff M3); the others' are.
+    expect(refused.updateAccounts).toBeUndefined();
+    expect(planned.filter((p) => p.stackSet !== name).every((p) => (p.updateAccounts ?? []).length > 0)).toBe(true);
+    // verify says the same tags are not the org file's, and that they cannot be set (review s44-diff M1).
+    const manifest = JSON.parse(tagged.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const differences = (await verify(tagged, env.aws(), new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256])), options)).differences;
+    expect(differences.find((d) => d.startsWith(`${name}: its tags`))).toMatch(/^acme-pipeline-identity: its tags are not the org file's \(\+CostCenter=4711\), and cannot be set: with the \d+ tags others added to it/);
     const text = formatPlan([refused], { accountNames: new Map(), colour: false });
     expect(text).toContain(`    ✗ deploy fails this stage before its update: ${refused.tagsRefused}\n`);
     expect(text).toContain('    ✗ this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops');

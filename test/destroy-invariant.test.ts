@@ -176,7 +176,7 @@ describe('destroy does what its list says: every operation on a StackSet it list
     expect(failed(o.summary)).toEqual([]);
     expect(o.planned.remove.filter((r) => r.keepStacks)).toEqual([]);
     expect(notes.filter((n) => n.startsWith('could not ask Organizations whether the accounts are ACTIVE (DescribeAccount: AccessDenied'))).toHaveLength(1);
-    expect(notes.join('\n')).toContain('destroy then finds it skipped and removes it keeping its stack, which stays in the account (organizations:DescribeAccount lets this say so)');
+    expect(notes.join('\n')).toContain("destroy then finds it skipped and removes it keeping its stack, which stays in the account (DescribeAccount answers the organization's management account and a delegated administrator only, given organizations:DescribeAccount)");
     // What the note warns of: the suspended account's instances are kept with their stacks, after the skipped plain delete.
     expect(operationsOf(o)).toContain('pipelines: delete-instances (retain stacks) [100000000002]');
   });

@@ -184,7 +184,7 @@ describe("destroy's list before its question", () => {
     expect(lines).toEqual([
       '  - acme-s: 2 instances (dev 222222222222, prod 444444444444)\n' +
         '      ! removed keeping its stack, which stays in the account with all it holds, for you to delete: prod 444444444444: Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it',
-      "  - acme-t: 1 instance (555555555555 (not in the org file)) (gone from the org file)\n      ✗ instance no operation reaches, which destroy cannot remove, so the StackSet stays (its other instances go; other StackSets' in that account are not sent): 555555555555 (not in the org file): its account left the organization",
+      "  - acme-t: 1 instance (555555555555 (not in the org file)) (gone from the org file)\n      ✗ instance no operation reaches, which destroy cannot remove, so the StackSet stays (its other instances go; the StackSets it removes after this one send nothing to that account): 555555555555 (not in the org file): its account left the organization",
       '  - acme-u: 0 instances',
     ]);
     expect(formatDestroyRemovals([{ stackSet: 'acme-t', accounts: [], gone: true }], { accountNames: names, deleteRetained: true })).toEqual([

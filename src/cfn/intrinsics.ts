@@ -30,7 +30,7 @@ export const PSEUDO = {
 } as const;
 
 /**
- * The stack's own unique id, the last part of `AWS::StackId` (the page's example, partition as a pseudo parameter: "arn:${AWS::Partition}:cloudformation:us-west-2:123456789012:stack/
+ * The stack's own unique id, the last part of `AWS::StackId` (the page's example, its partition written as the pseudo parameter: "arn:${AWS::Partition}:cloudformation:us-west-2:123456789012:stack/
  * teststack/51af3dc0-da77-11e4-872e-1234567890ab", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html#cfn-pseudo-param-stackid):
  * new with every stack, so a name that ends in it is never the name of a resource an earlier stack kept.
  */

@@ -442,7 +442,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
         printPlan(compiled, plans);
         if (endpoints) process.stdout.write(endpointProblemText(endpoints));
       }
-      return flags.has('--detailed-exitcode') ? planExitCode(plans) : 0;
+      // Deploy refuses an org whose endpoint services are missing (✗ above): as a stage it would fail, 2 (review s44-diff M5).
+      return flags.has('--detailed-exitcode') ? (problems.length > 0 ? 2 : planExitCode(plans)) : 0;
     }
     if (command === 'verify') {
       const hashes = expectedHashes(compiled, options.get('--manifest'));

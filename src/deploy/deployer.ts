@@ -2084,7 +2084,8 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const found = created.length > 0 ? await retainedIn(run, desired, created) : { inTheWay: [], earlier: [] };
     // A template update that adds a named resource already in an account with an instance (a repository dropped and named again).
     // Not for a foreign StackSet (no xstack tag): every id would count as added; deploy only says "foreign".
-    if (!foreign(actual)) found.inTheWay.push(...(await retainedAdded(run, desired, actual)));
+    const addedInTheWay = foreign(actual) ? [] : await retainedAdded(run, desired, actual);
+    found.inTheWay.push(...addedInTheWay);
     const moving = refused.filter((m) => m.to === desired.name).map((m) => `${moveText(m)}: ${m.why}`);
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
     const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
@@ -2108,8 +2109,12 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
     // As reconcileStage sends it: after the early removals, to the instances it keeps, INOPERABLE ones left out.
+    // Not where the stage fails before its update (tags past 50, a name the update adds in the way, the template
+    // bucket): none is sent.
+    // SERVICE_MANAGED past the 50 OUs an operation takes, deploy's update reaches every instance (keptTargets): rare, not counted.
+    const beforeUpdate = (tagged.change !== undefined && tagged.tooMany !== undefined) || addedInTheWay.length > 0 || bucketProblem !== undefined;
     const updateAccounts =
-      actual.exists && changed && (templateChanged || roles !== undefined || tagged.change !== undefined)
+      actual.exists && changed && !beforeUpdate && (templateChanged || roles !== undefined || tagged.change !== undefined)
         ? [...actual.instances.values()].filter((i) => !inoperable(i) && !removeFirst.includes(i.account) && desired.stage.targets.some((a) => a.id === i.account)).map((i) => i.account).sort()
         : [];
     const entry: StackSetPlan = {
@@ -2206,14 +2211,14 @@ function sentNothing(p: StackSetPlan): StackSetPlan {
  * this caller cannot read (ListRoots, ListParents) is a note, not a failed plan (review s35-diff m1): deploy reads it
  * again.
  */
-async function unreachableRemovals(run: Run, ctx: StackSetContext, actual: ActualStackSet, accounts: readonly string[], what = 'the instances to remove'): Promise<Array<{ account: string; why: string }>> {
+async function unreachableRemovals(run: Run, ctx: StackSetContext, actual: ActualStackSet, accounts: readonly string[], what = 'the instances to remove', command: 'deploy' | 'destroy' = 'deploy'): Promise<Array<{ account: string; why: string }>> {
   let why: Map<string, string>;
   try {
     why = await unreachable(run, ctx, accounts.map((id) => actual.instances.get(id)!));
   } catch (error) {
     if (!cannotTell(error)) throw error;
     // One text for every StackSet and `what` (the instances to remove, to apply again): the command line says each once.
-    run.options.onNote?.(`could not read the organization (${errorName(error)}), so whether ${what} are still reached (an account gone from the organization or out of its OU) is not told: deploy reads it, and needs organizations:ListRoots and ListParents`);
+    run.options.onNote?.(`could not read the organization (${errorName(error)}), so whether ${what} are still reached (an account gone from the organization or out of its OU) is not told: ${command} reads it, and needs organizations:ListRoots and ListParents`);
     return [];
   }
   return [...why].sort(([a], [b]) => compareText(a, b)).map(([account, text]) => ({ account, why: text }));
@@ -2406,10 +2411,12 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
   const removal = async (ctx: StackSetContext, actual: ActualStackSet, gone: boolean): Promise<DestroyPlan['remove'][number]> => {
     const accounts = byAccount(actual).map((i) => i.account);
     await noteInactive(run, actual.instances.values());
-    const keepStacks = keptStacks(run, actual, accounts);
-    const unreachableHere = await unreachableRemovals(run, ctx, actual, accounts);
+    const unreachableHere = await unreachableRemovals(run, ctx, actual, accounts, 'the instances to remove', 'destroy');
     const held = accounts.filter((a) => stranded.has(a) && !unreachableHere.some((u) => u.account === a)).map((account) => ({ account, by: stranded.get(account)! }));
     for (const u of unreachableHere) if (!stranded.has(u.account)) stranded.set(u.account, ctx.name);
+    // Not sent at all (notSent comes before any delete): not said to be removed keeping its stack either.
+    const notSent = new Set([...unreachableHere, ...held].map((x) => x.account));
+    const keepStacks = keptStacks(run, actual, accounts).filter((k) => !notSent.has(k.account));
     return {
       stackSet: ctx.name,
       accounts,
@@ -2442,13 +2449,16 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
 /**
  * plan and destroy's list, when Organizations refused to tell whether accounts are ACTIVE (DescribeAccount): an instance
  * to remove in a suspended or closing account is shown as deleted, while the run, finding it skipped, removes it with
- * RetainStacks and its stack stays (review s44-destroy D1). Said once a run.
+ * RetainStacks and its stack stays (review s44-destroy D1). Said once a run. DescribeAccount "can be called only from
+ * the organization's management account or by a member account that is a delegated administrator"
+ * (https://docs.aws.amazon.com/organizations/latest/APIReference/API_DescribeAccount.html): a SELF_MANAGED
+ * administrator in another member account meets this whatever its policy says.
  */
 function noteStatesUnread(run: Run, command: 'deploy' | 'destroy'): void {
   const refused = run.organization.refusedStates();
   if (!refused) return;
   run.options.onNote?.(
-    `could not ask Organizations whether the accounts are ACTIVE (DescribeAccount: ${refused}), so an instance to remove in a suspended or closing account is shown as deleted: ${command} then finds it skipped and removes it keeping its stack, which stays in the account (organizations:DescribeAccount lets this say so)`,
+    `could not ask Organizations whether the accounts are ACTIVE (DescribeAccount: ${refused}), so an instance to remove in a suspended or closing account is shown as deleted: ${command} then finds it skipped and removes it keeping its stack, which stays in the account (DescribeAccount answers the organization's management account and a delegated administrator only, given organizations:DescribeAccount)`,
   );
 }
 
@@ -2765,9 +2775,10 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
       const otherModel = permissionModelText(run, desired.name, actual);
       if (otherModel) differences.push(`${desired.name}: ${otherModel}`);
       const roles = rolesChange(ctx, actual);
-      if (roles) differences.push(`${desired.name}: its roles are not the org file's (${roles}): deploy sends them with an UpdateStackSet`);
+      // What deploy then does (sends them, or refuses: a locked execution role, tags past 50) is plan's to say.
+      if (roles) differences.push(`${desired.name}: its roles are not the org file's (${roles})`);
       const tagged = updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(desired.stage.id)!, run.compiled.org.tags);
-      if (tagged.change) differences.push(`${desired.name}: its tags are not the org file's (${tagged.change}): deploy sends them with an UpdateStackSet`);
+      if (tagged.change) differences.push(`${desired.name}: its tags are not the org file's (${tagged.change})${tagged.tooMany ? `, and cannot be set: ${tagged.tooMany}` : ''}`);
     }
     for (const account of desired.stage.targets) {
       const instance = actual.instances.get(account.id);

@@ -41,6 +41,7 @@ export class OrganizationReads {
   private root?: Promise<string>;
   private placements = new Map<string, Promise<Placement>>();
   private states = new Map<string, Promise<string | undefined>>();
+  private ouParents = new Map<string, Promise<Parent | undefined>>();
   /** DescribeAccount refused this caller, or Organizations is not in use: `state` asks no more. */
   private callerCannotRead = false;
   /** The error of DescribeAccount's refusal of this caller (AccessDenied, say), not Organizations not in use: `refusedStates`. */
@@ -106,7 +107,8 @@ export class OrganizationReads {
     const ancestors: string[] = [];
     try {
       for (let child = account; ; ) {
-        const parent = await this.parentOf(child);
+        // An OU's parent is asked once a run, however many accounts sit under it (1,000 accounts in a few OUs).
+        const parent = await (child === account ? this.parentOf(child) : this.parentOfOu(child));
         if (!parent?.Id) return { unknown: `Organizations listed no parent of ${child}` };
         ancestors.push(parent.Id);
         if (parent.Type === 'ROOT') return { ancestors };
@@ -165,6 +167,15 @@ export class OrganizationReads {
    */
   refusedStates(): string | undefined {
     return this.stateRefusal;
+  }
+
+  private parentOfOu(ou: string): Promise<Parent | undefined> {
+    let known = this.ouParents.get(ou);
+    if (!known) {
+      known = this.parentOf(ou);
+      this.ouParents.set(ou, known);
+    }
+    return known;
   }
 
   private async parentOf(child: string): Promise<Parent | undefined> {

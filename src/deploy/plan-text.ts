@@ -55,6 +55,13 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
   };
   const fold = <T>(items: readonly T[], show: (x: T) => string, what: string): string[] =>
     items.length <= FOLD_AFTER ? items.map(show) : [...items.slice(0, FOLDED_SHOWN).map(show), `… and ${items.length - FOLDED_SHOWN} more ${what} (--json lists every one)`];
+  // Refusals of the whole run before any operation, read from the deployed template (replacements.ts) and the family's
+  // moves (moves.ts); each with its way out.
+  const runRefusals = (p: StackSetPlan): string[] => [
+    ...(p.refusedReplacements ?? []).map((r) => `    ${paint(31, '✗')} deploy refuses: ${r}`),
+    ...fold(p.refusedMoves ?? [], (m) => `    ${paint(31, '✗')} deploy refuses: ${m}`, 'moves'),
+    ...(p.refusedMoves?.length ? [`      way past it: ${MOVE_FIX}`] : []),
+  ];
   const lines: string[] = [];
   // One refused move stops the whole deploy: no other move happens either.
   const refusing = plans.some((p) => (p.refusedMoves ?? []).length > 0);
@@ -74,7 +81,11 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     // What fails this stage in deploy (not the whole run before any operation, as the refusals above and below do): its
     // wave runs on, and deploy stops after it (review s43-plan m1).
     if (failsStage(p)) lines.push(`    ${paint(31, '✗')} this stage fails: deploy runs the rest of its wave but the stages that wait on it, then stops (no later wave, no removal)`);
-    if (p.action === 'unchanged') continue;
+    // A StackSet deploy leaves alone keeps the run's refusals (deployer.ts sentNothing), which refuse the whole run.
+    if (p.action === 'unchanged') {
+      lines.push(...runRefusals(p));
+      continue;
+    }
     const accounts = (ids: readonly string[]) => fold(ids, account, 'accounts').join(', ');
     // Narrowed to the instances it keeps when some leave (deployer.ts reconcileStage): "every instance it keeps" (review s43-plan n3).
     if (p.rolesChange) lines.push(`    roles (sent with an UpdateStackSet, which updates every instance it keeps): ${p.rolesChange}`);
@@ -110,12 +121,9 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     }
     for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy or removal, creation will fail: ${c}`);
     for (const fix of p.collisionFixes ?? []) lines.push(`      way past it: ${fix}`);
-    // Read from the deployed template (replacements.ts): deploy refuses before any operation; each line has its way out.
-    for (const r of p.refusedReplacements ?? []) lines.push(`    ${paint(31, '✗')} deploy refuses: ${r}`);
+    lines.push(...runRefusals(p));
     for (const w of p.replacementWarnings ?? []) lines.push(`    ${paint(33, '!')} ${w}`);
     if (p.runsLast) lines.push(`    ${p.runsLast}`);
-    lines.push(...fold(p.refusedMoves ?? [], (m) => `    ${paint(31, '✗')} deploy refuses: ${m}`, 'moves'));
-    if (p.refusedMoves?.length) lines.push(`      way past it: ${MOVE_FIX}`);
     lines.push(...fold(p.moves ?? [], (m) => `    ${paint(33, '!')} ${m}`, 'moves'));
     if (p.moves?.length) lines.push(`      ${refusing ? 'once no move is refused (✗ in this plan), ' : ''}${orderedMoveNote(p.movesAfter ?? [], p.movesHoldSeconds)}`);
     for (const r of p.retained ?? []) lines.push(`    retained by an earlier destroy or removal, of an earlier bucket generation, no longer used (delete it when its data is not needed): ${r}`);
@@ -146,7 +154,7 @@ export function formatDestroyRemovals(remove: DestroyPlan['remove'], options: { 
       `  - ${r.stackSet}: ${r.accounts.length} instance${r.accounts.length === 1 ? '' : 's'}${r.accounts.length > 0 ? ` (${r.accounts.map(account).join(', ')})` : ''}${gone(r)}`,
       ...(r.keepStacks ?? []).map((k) => `      ! removed keeping its stack, which stays in the account with all it holds, for you to delete: ${account(k.account)}: ${k.why}`),
       ...(r.unreachable ?? []).map(
-        (u) => `      ✗ instance no operation reaches, which destroy cannot remove, so the StackSet stays (its other instances go; other StackSets' in that account are not sent): ${account(u.account)}: ${u.why}`,
+        (u) => `      ✗ instance no operation reaches, which destroy cannot remove, so the StackSet stays (its other instances go; the StackSets it removes after this one send nothing to that account): ${account(u.account)}: ${u.why}`,
       ),
       ...(r.held ?? []).map(
         (h) => `      ✗ instance destroy holds, not removing it, so the StackSet stays: ${account(h.account)}: ${h.by}'s instance there stays (no operation reaches it), and its stack may still use what this one holds`,
