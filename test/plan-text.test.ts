@@ -171,6 +171,14 @@ describe('the plan as text', () => {
   });
 });
 
+describe('a StackSet deploy leaves alone', () => {
+  it("still shows the run's refusals it carries (refused replacements and moves), which refuse the whole run (review s44-diff M4)", () => {
+    const text = formatPlan([plan({ action: 'unchanged', otherRegions: 'elsewhere', refusedReplacements: ['a custom-named bucket replaced'], refusedMoves: ['a repository moving'] })], { accountNames: names, colour: false });
+    expect(text).toContain('    ✗ deploy refuses: a custom-named bucket replaced\n');
+    expect(text).toContain('    ✗ deploy refuses: a repository moving\n      way past it: ');
+  });
+});
+
 describe("destroy's list before its question", () => {
   it('names each StackSet with its accounts, the stacks it leaves (!) and the instances it cannot remove (✗), by name and id', () => {
     const lines = formatDestroyRemovals(
