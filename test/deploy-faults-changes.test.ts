@@ -21,7 +21,7 @@ import { deploySetup } from './support/setup-stack';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, serviceManaged, withHalfAtATime, FAMILY_ORG as ORG, FAMILY_ORG_TWO_ACCOUNTS as TWO, withLayout } from './support/fault-rollouts';
 
-const { env, awsVia, prepare, keptRepository, organization, createdThroughOu, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom } = faultRollouts();
+const { env, awsVia, prepare, keptRepository, organization, serviceManagedDeployed, createdThroughOu, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom } = faultRollouts();
 
 describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, the API\'s errors', () => {
   it('plan says what an account leaving the org file leaves there: its retained buckets by name and its key (review s14-day2 M7)', async () => {
@@ -983,14 +983,10 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
   });
 
   it('SERVICE_MANAGED destroy: an account gone from the organization strands only its own instances: every StackSet is reached, each keeps only that instance, those without one are deleted (review s34-sm-day2 M1)', async () => {
-    const { organizations, placed } = await organization();
-    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
-    const leaver = accounts[2].id;
-    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
     // No template update before (as in the test above): moto then fails the delete of a role a policy was attached to
     // by the update (DeleteConflict) in every account, an account gone or not.
-    const compiled = compileYaml(serviceManaged(generateOrgYaml(2), accounts));
-    expect(failed(await deploy(compiled, awsVia(), options))).toEqual([]);
+    const { organizations, accounts, options, compiled } = await serviceManagedDeployed();
+    const leaver = accounts[2].id;
     await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: leaver }));
     // destroy's list before its question names that instance in each StackSet that has one, as one it cannot remove.
     const planned = await destroyPlan(compiled, awsVia(), options);
@@ -1020,10 +1016,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
   });
 
   it('plan: an organization the caller may not read (ListRoots refused) is a note about the instances to remove, and one about those to apply again, not a failed plan (review s35-diff m1, s44-mutations-6 NT1)', async () => {
-    const { placed } = await organization();
-    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
-    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
-    expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(2), accounts)), awsVia(), options))).toEqual([]);
+    const { accounts, options } = await serviceManagedDeployed();
     // A tag change that fails in the first pipeline account: its instance is OUTDATED, to apply again.
     const tags = 'tags:\n  CostCenter: "4711"\n';
     env.proxy.failIn(accounts[1].id, true, 'big-pipelines');
@@ -1094,11 +1087,8 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
   });
 
   it('a suspended account\'s skipped instances are not sent again while Organizations reports it SUSPENDED (a re-run makes no mutating call), and are applied once it reports it ACTIVE', async () => {
-    const { placed } = await organization();
-    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const { accounts, options } = await serviceManagedDeployed();
     const sleeper = accounts[2].id;
-    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
-    expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(2), accounts)), awsVia(), options))).toEqual([]);
     env.proxy.suspend(sleeper);
     const changed = compileYaml(withHalfAtATime(serviceManaged(generateOrgYaml(2), accounts)));
     const skipped = await deploy(changed, awsVia(), options);

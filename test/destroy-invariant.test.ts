@@ -26,7 +26,7 @@ import { formatDestroyRemovals } from '../src/deploy/plan-text';
 import { refusedAssume } from './support/iam-models';
 import { SMALL, compileYaml, failed, faultRollouts, operationLine, pollMs, serviceManaged, small, withDevelopers, withoutEnv2 } from './support/fault-rollouts';
 
-const { env, awsVia, prepare, organization, createdThroughOu, deployUntilDone } = faultRollouts();
+const { env, awsVia, prepare, organization, serviceManagedDeployed, createdThroughOu, deployUntilDone } = faultRollouts();
 
 type Operation = Extract<DeployEvent, { type: 'operation' }>;
 
@@ -235,12 +235,8 @@ describe('destroy does what its list says: every operation on a StackSet it list
   });
 
   it('SERVICE_MANAGED, an account gone from the organization: its instances listed as no operation reaching them, none sent, every other StackSet and instance removed', async () => {
-    const { organizations, placed } = await organization();
-    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const { organizations, accounts, options, compiled } = await serviceManagedDeployed();
     const leaver = accounts[2].id;
-    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
-    const compiled = compileYaml(serviceManaged(generateOrgYaml(2), accounts));
-    expect(failed(await deploy(compiled, awsVia(), options))).toEqual([]);
     await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: leaver }));
     const o = await planThenDestroy(compiled, options);
     expect(disagreements(o)).toEqual([]);

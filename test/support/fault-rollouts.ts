@@ -136,6 +136,20 @@ export function faultRollouts() {
   }
 
   /**
+   * SERVICE_MANAGED, deployed: an organization with a source, a dev and a prod account, each in an OU of its own, and
+   * the two-pipeline-account org deployed through them (the reader role xstack-output-reader): what the tests of
+   * accounts that leave or sleep start from.
+   */
+  async function serviceManagedDeployed() {
+    const { organizations, root, placed } = await organization();
+    const accounts = [await placed('source'), await placed('dev'), await placed('prod')];
+    const options = { pollMs, outputReaderRoleName: 'xstack-output-reader' };
+    const compiled = compileYaml(serviceManaged(generateOrgYaml(2), accounts));
+    expect(failed(await deploy(compiled, awsVia(), options))).toEqual([]);
+    return { organizations, root, accounts, options, compiled };
+  }
+
+  /**
    * `account`'s instance of `stackSet` as an earlier xstack made it: through the account's OU, not the root (deleted
    * through the root, then created again), each operation waited for.
    */
@@ -203,7 +217,7 @@ export function faultRollouts() {
   /** An Aws whose CloudFormation calls stop for good after the n-th mutating call has been answered: the process "dies" there. */
   const killingAws = (after: number) => new KillingAws(env.proxy.endpoint, after);
 
-  return { env, awsVia, prepare, probeContext, keptRepository, organization, createdThroughOu, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom, killingAws };
+  return { env, awsVia, prepare, probeContext, keptRepository, organization, serviceManagedDeployed, createdThroughOu, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom, killingAws };
 }
 
 class KillingAws extends Aws {
