@@ -456,6 +456,10 @@
  *   ("Stack [<id>] does not exist"), the instance OUTDATED (VERIFY in a sandbox). A DeleteStackInstances of it, with
  *   RetainStacks or without, succeeds (nothing is left to delete or keep), and a CreateStackInstances after it makes a
  *   new stack.
+ * - An instance's StackId is its stack's, as AWS lists it: moto lists an id of its own making, which names no stack, so
+ *   the layer gives each instance the id of the stack it made in the account (DescribeStacks after each create), and
+ *   a read of that stack by id meets the live stack and its status (review s44-mutations-6 SS2: only a deleted stack
+ *   was ever read).
  *
  * Faults are drawn from a seeded generator: the same seed and the same
  * request order give the same faults; `failIn` fails one account for sure.
@@ -1041,6 +1045,7 @@ export class StackSetsProxy {
     this.stackStates.clear();
     this.stuckStackIds.clear();
     this.deletedByHand.clear();
+    this.liveStackIds.clear();
     this.expiredStackIds.clear();
     this.afterRetainStacks = undefined;
     this.executionRoles.clear();
@@ -1417,9 +1422,21 @@ export class StackSetsProxy {
   /** stackSet/account → the id of the instance's stack `stackDeletedByHand` deleted, while StackSets still lists the instance. */
   private deletedByHand = new Map<string, string>();
 
-  /** An instance row with the id of its stack deleted by hand (moto lists a made-up id: see the header). */
-  private withHandDeletedId(name: string, account: string, inner: string): string {
-    const id = this.deletedByHand.get(`${name}/${account}`);
+  /** stackSet/account → the id of the stack the instance's create made in moto (see the header). */
+  private liveStackIds = new Map<string, string>();
+
+  /** Records the id of the stack each of these accounts' instance of `stackSet` has in moto, after its create. */
+  private async recordStackIds(stackSet: string, accounts: readonly string[], region: string): Promise<void> {
+    for (const account of accounts) {
+      const cfn = new CloudFormationClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
+      const id = await cfn.send(new DescribeStacksCommand({ StackName: `StackSet:${stackSet}` })).then((o) => o.Stacks?.[0]?.StackId, () => undefined);
+      if (id) this.liveStackIds.set(`${stackSet}/${account}`, id);
+    }
+  }
+
+  /** An instance row with its stack's id (moto lists a made-up one: see the header), the deleted one's after stackDeletedByHand. */
+  private withStackId(name: string, account: string, inner: string): string {
+    const id = this.deletedByHand.get(`${name}/${account}`) ?? this.liveStackIds.get(`${name}/${account}`);
     return id === undefined ? inner : inner.replace(/<StackId>[^<]*<\/StackId>/, `<StackId>${xmlEscape(id)}</StackId>`);
   }
   /** Stack id → stackSet/account, as DescribeStacks answered it, for ListStackResources (which names the stack by id). */
@@ -2470,6 +2487,7 @@ export class StackSetsProxy {
         const out = await this.motoCall(headers, create);
         if (out.status !== 200) throw new Error(`moto CreateStackInstances: ${tag(out.body, 'Message') ?? out.body}`);
         for (const a of made) this.creations.push(`${name}/${a}`);
+        await this.recordStackIds(name, made, region);
       }
       return;
     }
@@ -2481,6 +2499,7 @@ export class StackSetsProxy {
       for (const account of inMoto) before.set(account, await this.keepResourceList(name, account, region));
       if (inMoto.length > 0) await send(new URLSearchParams(params), inMoto);
       for (const account of inMoto) {
+        this.liveStackIds.delete(`${name}/${account}`);
         // Its stack was deleted by hand (recorded then): the instance goes, and no stack with it.
         if (this.deletedByHand.delete(`${name}/${account}`)) continue;
         const stack = before.get(account);
@@ -2504,6 +2523,7 @@ export class StackSetsProxy {
       p.set('Action', 'CreateStackInstances');
       await send(p, create);
       for (const a of create) this.creations.push(`${name}/${a}`);
+      await this.recordStackIds(name, create, members(params, 'Regions')[0] ?? 'us-east-1');
     }
     if (update.length > 0 && action === 'UpdateStackInstances') {
       await send(new URLSearchParams(params), update);
@@ -2708,7 +2728,7 @@ export class StackSetsProxy {
     const rows = [...motoBody.matchAll(/<member>([\s\S]*?)<\/member>/g)].map(([, inner]) => {
       const account = tag(inner, 'Account') ?? '';
       const o = overlays.get(account);
-      const row = this.withHandDeletedId(name, account, inner);
+      const row = this.withStackId(name, account, inner);
       return `<member>${o ? this.overlaid(row, o) : row}${ouXml(account)}${driftXml(account)}${lastXml(account)}</member>`;
     });
     for (const [account, o] of overlays) {
@@ -2819,14 +2839,14 @@ export class StackSetsProxy {
       }
       return cfnError('StackInstanceNotFoundException', `The specified stack instance doesn't exist: ${name} ${account}`);
     }
-    if (!o) return moto.status === 200 ? { status: 200, body: moto.body.replace(/<StackInstance>([\s\S]*?)<\/StackInstance>/, (_w, inner: string) => `<StackInstance>${this.withHandDeletedId(name, account, inner)}</StackInstance>`) } : moto;
+    if (!o) return moto.status === 200 ? { status: 200, body: moto.body.replace(/<StackInstance>([\s\S]*?)<\/StackInstance>/, (_w, inner: string) => `<StackInstance>${this.withStackId(name, account, inner)}</StackInstance>`) } : moto;
     if (o.phantom) {
       const overrides = Object.entries(o.phantom.overrides)
         .map(([k, v]) => `<member><ParameterKey>${xmlEscape(k)}</ParameterKey><ParameterValue>${xmlEscape(v)}</ParameterValue></member>`)
         .join('');
       return { status: 200, body: envelope('DescribeStackInstance', `<StackInstance><Account>${account}</Account><Region>${o.region}</Region><ParameterOverrides>${overrides}</ParameterOverrides>${this.statusXml(o)}</StackInstance>`) };
     }
-    return { status: 200, body: moto.body.replace(/<StackInstance>([\s\S]*?)<\/StackInstance>/, (_w, inner: string) => `<StackInstance>${this.overlaid(this.withHandDeletedId(name, account, inner), o)}</StackInstance>`) };
+    return { status: 200, body: moto.body.replace(/<StackInstance>([\s\S]*?)<\/StackInstance>/, (_w, inner: string) => `<StackInstance>${this.overlaid(this.withStackId(name, account, inner), o)}</StackInstance>`) };
   }
 
   private statusXml(o: Overlay): string {
