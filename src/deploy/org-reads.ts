@@ -9,6 +9,7 @@
  */
 import { DescribeAccountCommand, DescribeOrganizationCommand, ListParentsCommand, ListRootsCommand, type OrganizationsClient, type Parent } from '@aws-sdk/client-organizations';
 import { errorName, XstackError } from '../errors';
+import { madeOnce } from '../memo';
 
 
 /** Answers that mean "this caller cannot tell", not a failure of the rollout. */
@@ -41,7 +42,6 @@ export class OrganizationReads {
   private root?: Promise<string>;
   private placements = new Map<string, Promise<Placement>>();
   private states = new Map<string, Promise<string | undefined>>();
-  private ouParents = new Map<string, Promise<Parent | undefined>>();
   /** DescribeAccount refused this caller, or Organizations is not in use: `state` asks no more. */
   private callerCannotRead = false;
   /** The error of DescribeAccount's refusal of this caller (AccessDenied, say), not Organizations not in use: `refusedStates`. */
@@ -151,8 +151,12 @@ export class OrganizationReads {
               (out) => out.Account?.State ?? out.Account?.Status,
               (error: unknown) => {
                 if (!cannotTell(error)) throw error;
-                if (errorName(error) !== 'AccountNotFoundException') this.callerCannotRead = true;
-                if (errorName(error) !== 'AccountNotFoundException' && errorName(error) !== 'AWSOrganizationsNotInUseException') this.stateRefusal ??= errorName(error);
+                const name = errorName(error);
+                if (name !== 'AccountNotFoundException') {
+                  this.callerCannotRead = true;
+                  // Not in use: no organization whose accounts could be told of (nothing to note).
+                  if (name !== 'AWSOrganizationsNotInUseException') this.stateRefusal ??= name;
+                }
                 return undefined;
               },
             );
@@ -169,14 +173,8 @@ export class OrganizationReads {
     return this.stateRefusal;
   }
 
-  private parentOfOu(ou: string): Promise<Parent | undefined> {
-    let known = this.ouParents.get(ou);
-    if (!known) {
-      known = this.parentOf(ou);
-      this.ouParents.set(ou, known);
-    }
-    return known;
-  }
+  /** An OU's parent, asked once a run (parentOf). */
+  private readonly parentOfOu = madeOnce((ou: string) => this.parentOf(ou));
 
   private async parentOf(child: string): Promise<Parent | undefined> {
     let token: string | undefined;
