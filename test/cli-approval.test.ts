@@ -169,7 +169,7 @@ describe('deploy and destroy ask first', { timeout: 240_000 }, () => {
     const plain = await xstack(['destroy', EXAMPLE]);
     expect(plain.stdout).toContain(`stay (a deploy after this needs 'bucketGeneration: ${example.org.bucketGeneration + 1}' in ${example.org.file}), without their bucket policies, so the artifact buckets' access logs are no longer delivered; repositories stay.`);
     const pipelineIdentity = example.stages.find((s) => s.id === 'pipeline-identity')!;
-    expect(lines).toContain(`  - ${example.org.prefix}-pipeline-identity: ${pipelineIdentity.targets.length} instances (${pipelineIdentity.targets.map((a) => `${a.name} ${a.id}`).join(', ')})`);
+    expect(lines).toContain(`  - ${example.org.prefix}-pipeline-identity: ${pipelineIdentity.targets.length} instances (${pipelineIdentity.targets.map((a) => `${a.name} (${a.id})`).join(', ')})`);
     expect(run.stderr).toBe('xstack: destroy needs confirmation and there is no terminal to ask on; nothing was changed: pass --yes\n');
     expect((await stackSetNames()).length).toBe(example.stages.length);
   });

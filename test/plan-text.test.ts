@@ -159,7 +159,7 @@ describe('the plan as text', () => {
     const text = formatPlan([plan({ action: 'create', addAccounts: ids, retryAccounts: ids.map((account) => ({ account, status: 'OUTDATED' })) })], { accountNames: names, colour: false });
     expect(text.split('\n').length).toBeLessThan(20);
     expect(text).toContain('… and 995 more accounts (--json lists every one)');
-    expect(text).toContain('… and 995 more instances to apply again (--json lists every one)');
+    expect(text).toContain('\n    … and 995 more instances to apply again (--json lists every one)\n');
     expect(formatPlan([plan({ addAccounts: ids.slice(0, FOLD_AFTER) })], { accountNames: names, colour: false })).not.toContain('more accounts');
   });
 
@@ -190,14 +190,29 @@ describe("destroy's list before its question", () => {
       { accountNames: names, deleteRetained: false },
     );
     expect(lines).toEqual([
-      '  - acme-s: 2 instances (dev 222222222222, prod 444444444444)\n' +
-        '      ! removed keeping its stack, which stays in the account with all it holds, for you to delete: prod 444444444444: Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it',
+      '  - acme-s: 2 instances (dev (222222222222), prod (444444444444))\n' +
+        '      ! removed keeping its stack, which stays in the account with all it holds, for you to delete: prod (444444444444): Organizations reports the account not ACTIVE (suspended or closing): StackSets cannot reach it',
       "  - acme-t: 1 instance (555555555555 (not in the org file)) (gone from the org file)\n      ✗ instance no operation reaches, which destroy cannot remove, so the StackSet stays (its other instances go; the StackSets it removes after this one send nothing to that account): 555555555555 (not in the org file): its account left the organization",
       '  - acme-u: 0 instances',
     ]);
     expect(formatDestroyRemovals([{ stackSet: 'acme-t', accounts: [], gone: true }], { accountNames: names, deleteRetained: true })).toEqual([
       '  - acme-t: 0 instances (gone from the org file: what its stacks retain is found by its deployed template, and deleted too)',
     ]);
+  });
+
+  it("folds a StackSet's long lists as the plan does, naming where the whole list is read (its --json is the run's summary) (review s44-diff C3)", () => {
+    const ids = Array.from({ length: FOLD_AFTER + 1 }, (_, i) => String(100000000000 + i));
+    const [listed] = formatDestroyRemovals([{ stackSet: 'acme-s', accounts: ids, keepStacks: ids.map((account) => ({ account, why: 'suspended' })) }], { accountNames: names, deleteRetained: false });
+    const shown = ids.slice(0, 5).map((id) => `${id} (not in the org file)`);
+    const whole = 'aws cloudformation list-stack-instances --stack-set-name acme-s lists every one';
+    expect(listed.split('\n')).toEqual([
+      `  - acme-s: ${ids.length} instances (${shown.join(', ')}, … and ${ids.length - 5} more accounts (${whole}))`,
+      ...shown.map((a) => `      ! removed keeping its stack, which stays in the account with all it holds, for you to delete: ${a}: suspended`),
+      `      … and ${ids.length - 5} more instances removed keeping their stacks (${whole})`,
+    ]);
+    // At the fold's edge, every one is listed.
+    const [edge] = formatDestroyRemovals([{ stackSet: 'acme-s', accounts: ids.slice(0, FOLD_AFTER) }], { accountNames: names, deleteRetained: false });
+    expect(edge).toBe(`  - acme-s: ${FOLD_AFTER} instances (${ids.slice(0, FOLD_AFTER).map((id) => `${id} (not in the org file)`).join(', ')})`);
   });
 });
 
@@ -213,10 +228,10 @@ describe('exit codes and last lines', () => {
     const result = { differences: [], drift: [], driftUnknown: [], drifted: [] };
     expect(verifySummary(result)).toBe('verify: deployed StackSets match the manifest');
     expect(verifySummary({ ...result, drifted: ['acme-s 222222222222 eu-west-1'] })).toBe(
-      'verify: deployed StackSets match the manifest; 1 instance drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts on its stack says what changed, to undo there',
+      'verify: deployed StackSets match the manifest; 1 instance drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts --stack-name with its stack named above, in its account and Region, says what changed, to undo there',
     );
     expect(verifySummary({ ...result, differences: ['a', 'b'], drifted: ['x', 'y'], driftUnknown: ['acme-t'] })).toBe(
-      'verify: 2 difference(s); 2 instances drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts on each stack says what changed, to undo there; drift unknown for acme-t',
+      'verify: 2 difference(s); 2 instances drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts --stack-name with each stack named above, in the instance\'s account and Region, says what changed, to undo there; drift unknown for acme-t',
     );
   });
 });

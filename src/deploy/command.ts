@@ -241,7 +241,7 @@ export function verifySummary(result: VerifyResult): string {
   const matched = differences.length === 0 ? 'deployed StackSets match the manifest' : `${differences.length} difference(s)`;
   const drift =
     drifted.length > 0
-      ? `; ${drifted.length} instance${drifted.length === 1 ? '' : 's'} drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts on ${drifted.length === 1 ? 'its stack says' : 'each stack says'} what changed, to undo there`
+      ? `; ${drifted.length} instance${drifted.length === 1 ? '' : 's'} drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts --stack-name with ${drifted.length === 1 ? 'its stack' : 'each stack'} named above, in ${drifted.length === 1 ? 'its' : 'the instance\'s'} account and Region, says what changed, to undo there`
       : '';
   const unknown = driftUnknown.length > 0 ? `; drift unknown for ${driftUnknown.join(', ')}` : '';
   return `verify: ${matched}${drift}${unknown}`;

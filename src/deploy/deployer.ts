@@ -2938,7 +2938,10 @@ async function detectDrift(ctx: StackSetContext, emulator: boolean): Promise<{ l
       }
       if (i.DriftStatus !== 'DRIFTED') continue;
       drifted.push(`${ctx.name} ${i.Account} ${i.Region}`);
-      lines.push(`${ctx.name}: instance in ${i.Account} ${i.Region} has drifted`);
+      // Its stack by id, which DescribeStackResourceDrifts takes as its StackName ("the name of the stack", a name or
+      // its unique id, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResourceDrifts.html),
+      // run in the instance's account and Region: what verify's last line tells to read (review s44-diff W3).
+      lines.push(`${ctx.name}: instance in ${i.Account} ${i.Region} has drifted${i.StackId ? `: its stack ${i.StackId}` : ''}`);
     }
     token = page.NextToken;
   } while (token);

@@ -47,14 +47,25 @@ export const failsStage = (p: StackSetPlan): boolean =>
  */
 export const planExitCode = (plans: readonly StackSetPlan[]): 0 | 2 => (plans.some((p) => p.action !== 'unchanged' || failsStage(p)) ? 2 : 0);
 
-export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOptions): string {
-  const paint = (code: number, text: string) => (options.colour ? `\u001b[${code}m${text}\u001b[0m` : text);
-  const account = (id: string) => {
-    const name = options.accountNames.get(id);
+/** An account as the plan names it: `name (id)` as the org file names it, else its id. */
+const accountLabel =
+  (names: ReadonlyMap<string, string>) =>
+  (id: string): string => {
+    const name = names.get(id);
     return name ? `${name} (${id})` : id;
   };
-  const fold = <T>(items: readonly T[], show: (x: T) => string, what: string): string[] =>
-    items.length <= FOLD_AFTER ? items.map(show) : [...items.slice(0, FOLDED_SHOWN).map(show), `… and ${items.length - FOLDED_SHOWN} more ${what} (--json lists every one)`];
+
+/** A long list's first FOLDED_SHOWN entries and a count of the rest, indented as they are, with where the whole list is read. */
+function fold<T>(items: readonly T[], show: (x: T) => string, what: string, whole = '--json lists every one'): string[] {
+  if (items.length <= FOLD_AFTER) return items.map(show);
+  const shown = items.slice(0, FOLDED_SHOWN).map(show);
+  const indent = /^ */.exec(shown[0])![0];
+  return [...shown, `${indent}… and ${items.length - FOLDED_SHOWN} more ${what} (${whole})`];
+}
+
+export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOptions): string {
+  const paint = (code: number, text: string) => (options.colour ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const account = accountLabel(options.accountNames);
   // Refusals of the whole run before any operation, read from the deployed template (replacements.ts) and the family's
   // moves (moves.ts); each with its way out.
   const runRefusals = (p: StackSetPlan): string[] => [
@@ -145,20 +156,26 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
  * deploy's removals.
  */
 export function formatDestroyRemovals(remove: DestroyPlan['remove'], options: { accountNames: ReadonlyMap<string, string>; deleteRetained: boolean }): string[] {
-  const account = (id: string) => (options.accountNames.has(id) ? `${options.accountNames.get(id)} ${id}` : `${id} (not in the org file)`);
+  const named = accountLabel(options.accountNames);
+  // destroy also reaches accounts the org file no longer names (the StackSet's instances are read, not the file).
+  const account = (id: string) => (options.accountNames.has(id) ? named(id) : `${id} (not in the org file)`);
   // A stage gone from the org file: its StackSet is removed without looking for what its stacks retain (review s31-destroy M2).
   const gone = (r: DestroyPlan['remove'][number]) =>
     r.gone ? (options.deleteRetained ? ' (gone from the org file: what its stacks retain is found by its deployed template, and deleted too)' : ' (gone from the org file)') : '';
-  return remove.map((r) =>
-    [
-      `  - ${r.stackSet}: ${r.accounts.length} instance${r.accounts.length === 1 ? '' : 's'}${r.accounts.length > 0 ? ` (${r.accounts.map(account).join(', ')})` : ''}${gone(r)}`,
-      ...(r.keepStacks ?? []).map((k) => `      ! removed keeping its stack, which stays in the account with all it holds, for you to delete: ${account(k.account)}: ${k.why}`),
+  // Long lists folded as the plan folds them (a 1,000-account org's StackSet would print a thousand names; review s44-diff C3);
+  // what destroy cannot remove is listed whole, as the plan lists its ✗ lines.
+  // destroy's --json is its run's summary, not this list: the whole list is the StackSet's instances.
+  return remove.map((r) => {
+    const whole = `aws cloudformation list-stack-instances --stack-set-name ${r.stackSet} lists every one`;
+    return [
+      `  - ${r.stackSet}: ${r.accounts.length} instance${r.accounts.length === 1 ? '' : 's'}${r.accounts.length > 0 ? ` (${fold(r.accounts, account, 'accounts', whole).join(', ')})` : ''}${gone(r)}`,
+      ...fold(r.keepStacks ?? [], (k) => `      ! removed keeping its stack, which stays in the account with all it holds, for you to delete: ${account(k.account)}: ${k.why}`, 'instances removed keeping their stacks', whole),
       ...(r.unreachable ?? []).map(
         (u) => `      ✗ instance no operation reaches, which destroy cannot remove, so the StackSet stays (its other instances go; the StackSets it removes after this one send nothing to that account): ${account(u.account)}: ${u.why}`,
       ),
       ...(r.held ?? []).map(
         (h) => `      ✗ instance destroy holds, not removing it, so the StackSet stays: ${account(h.account)}: ${h.by}'s instance there stays (no operation reaches it), and its stack may still use what this one holds`,
       ),
-    ].join('\n'),
-  );
+    ].join('\n');
+  });
 }
