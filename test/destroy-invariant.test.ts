@@ -22,6 +22,7 @@ import type { CompiledOrg } from '../src/compile';
 import type { Aws } from '../src/deploy/clients';
 import { deploy, destroy, destroyPlan, type DestroyOptions, type DestroyPlan } from '../src/deploy/deployer';
 import type { DeployEvent, RunSummary } from '../src/deploy/events';
+import { OrganizationReads } from '../src/deploy/org-reads';
 import { formatDestroyRemovals } from '../src/deploy/plan-text';
 import { refusedAssume } from './support/iam-models';
 import { SMALL, compileYaml, failed, faultRollouts, operationLine, pollMs, serviceManaged, small, withDevelopers, withoutEnv2 } from './support/fault-rollouts';
@@ -37,8 +38,9 @@ interface Observed {
   summary: RunSummary;
 }
 
-async function planThenDestroy(compiled: CompiledOrg, options: DestroyOptions = {}, aws: () => Aws = awsVia): Promise<Observed> {
+async function planThenDestroy(compiled: CompiledOrg, options: DestroyOptions = {}, aws: () => Aws = awsVia, betweenListAndRun?: () => void): Promise<Observed> {
   const planned = await destroyPlan(compiled, aws(), { pollMs, ...options });
+  betweenListAndRun?.();
   // The list as approveDestroy prints it: one entry a StackSet, in the order given.
   expect(formatDestroyRemovals(planned.remove, { accountNames: new Map(), deleteRetained: false })).toHaveLength(planned.remove.length);
   const operations: Operation[] = [];
@@ -179,6 +181,35 @@ describe('destroy does what its list says: every operation on a StackSet it list
     expect(notes.join('\n')).toContain("destroy then finds it skipped and removes it keeping its stack, which stays in the account (DescribeAccount answers the organization's management account and a delegated administrator only, given organizations:DescribeAccount)");
     // What the note warns of: the suspended account's instances are kept with their stacks, after the skipped plain delete.
     expect(operationsOf(o)).toContain('pipelines: delete-instances (retain stacks) [100000000002]');
+  });
+
+  it("the list and the run given one set of Organizations' answers, as the CLI gives them: each account's state read once, not once for the list and again for destroy; the run does what the list said", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    env.proxy.suspend('100000000002');
+    const asked: string[] = [];
+    const organization = new OrganizationReads(() => {
+      const client = awsVia().organizations();
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'DescribeAccountCommand') asked.push((args.input as { AccountId: string }).AccountId);
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+      return client;
+    });
+    // Organizations stops answering once the list is read: a run that asked again could not tell the account is
+    // suspended, and would first send it a plain delete (StackSets skips it), as the D1 case above does.
+    const o = await planThenDestroy(small, { organization }, awsVia, () => env.proxy.denyOrganizations('DescribeAccount'));
+    env.proxy.allowOrganizations('DescribeAccount');
+    expect(failed(o.summary)).toEqual([]);
+    expect(disagreements(o)).toEqual([]);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked).toEqual([...new Set(asked)]);
+    expect(o.planned.remove.filter((r) => r.keepStacks).map((r) => r.stackSet)).toEqual(['big-pipelines', 'big-pipeline-foundation', 'big-pipeline-identity']);
+    expect(operationsOf(o)).toContain('pipelines: delete-instances (retain stacks) [100000000002]');
+    expect(operationsOf(o)).toContain('pipelines: delete-instances [100000000001]');
   });
 
   it("an account suspended, with --delete-retained: RetainStacks there as listed, and nothing retained deleted in that account (its stacks stay with what they hold)", async () => {

@@ -11,6 +11,7 @@ import { Aws } from './clients';
 import { deploy, destroy, destroyPlan, executionRoleLockedError, noInstanceKeptError, plan, refusedMovesError, verify, verifyExitCode, type DestroyOptions, type StackSetPlan, type VerifyResult } from './deployer';
 import { KEY_DELETION_WINDOW_DAYS } from './retained';
 import { failsStage, formatDestroyRemovals, formatPlan, planExitCode } from './plan-text';
+import { OrganizationReads } from './org-reads';
 import { liveStacks } from './stacksets';
 import type { DeployEvent, RunSummary, StageResult, StageSummary } from './events';
 import { existingRolesRefusal } from './existing-roles';
@@ -397,7 +398,9 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     // An endpoint other than AWS's own is an emulator's (xstack local, moto): its accounts are not where the org lives.
     const endpoint = options.get('--endpoint') ?? process.env.AWS_ENDPOINT_URL;
     const emulator = Boolean(local || (endpoint && !isAwsEndpoint(endpoint)));
-    const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent, onNote, retainFailedStacks: flags.has('--retain-failed-stacks'), emulator };
+    // One set of Organizations' answers for the command: a question's reads are its run's (DeployOptions.organization).
+    const organization = new OrganizationReads(() => aws.organizations());
+    const deployOptions = { outputReaderRoleName: readerRole, pollMs: local ? 50 : 5_000, onEvent: renderer?.onEvent, onNote, retainFailedStacks: flags.has('--retain-failed-stacks'), emulator, organization };
     if (command === 'bootstrap') {
       const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), replaceExecutionTrust: flags.has('--replace-execution-trust'), replaceAdministrationTrust: flags.has('--replace-administration-trust'), allowDeleteRetained: flags.has('--allow-delete-retained'), outputReaderRoleName: readerRole, onStep: flags.has('--json') ? undefined : printStep, emulator });
       const changes = steps.filter((s) => s.status === 'change').length;

@@ -125,6 +125,12 @@ export interface DeployOptions {
    */
   instanceOperationQuota?: number;
   /**
+   * Organizations' answers to start from (the CLI gives a command's question and its run the same: destroy's list, and
+   * plan before deploy's question, read each account's state and place once for both, and the run does what they
+   * showed; at 1,000 accounts, a thousand DescribeAccount calls fewer). Default: a run's own.
+   */
+  organization?: OrganizationReads;
+  /**
    * What the last bootstrap set up, as the caller read it before any operation (bootstrap.ts bootstrapState): an
    * instance StackSets could not reach through its execution role is told what to do in the same terms
    * (execution-trust.ts). Unread: the advice covers both a bootstrap not run and IAM not propagated yet.
@@ -188,7 +194,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   const recorded = org.layoutRecord?.stackSetsHome;
   const elsewhere = home && recorded ? stackSetsElsewhereError(org, recorded, home) : undefined;
   if (elsewhere) throw elsewhere;
-  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), deleterCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: new OrganizationReads(() => aws.organizations()), inactive: new Set(), firstReads: new Map(), setupVerdicts: new Map(), stranded: new Map() };
+  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), deleterCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: options.organization ?? new OrganizationReads(() => aws.organizations()), inactive: new Set(), firstReads: new Map(), setupVerdicts: new Map(), stranded: new Map() };
 }
 
 /**
