@@ -35,17 +35,18 @@ async function bootstrapped(compiled, aws) {
  * account it creates an id of its own: `ids` maps the generated org's ids to them (the same id, the same account, for
  * every org file of one size), and the org file's organization id is moto's.
  */
-async function inOrganization(local) {
+async function inOrganization(local, generateOrgYaml) {
   const organizations = new OrganizationsClient({ region: 'us-east-1', endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
   const { Organization } = await organizations.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
   const ids = new Map();
-  return async (yaml) => {
+  return async (size) => {
+    const yaml = generateOrgYaml(size, { organizationId: Organization.Id });
     for (const [, generated] of yaml.matchAll(/^ {4}id: "(\d{12})"$/gm)) {
       if (ids.has(generated)) continue;
       const created = await organizations.send(new CreateAccountCommand({ AccountName: `bench-${generated}`, Email: `bench-${generated}@example.com` }));
       ids.set(generated, created.CreateAccountStatus.AccountId);
     }
-    return yaml.replace(/^ {2}id: o-bench12345$/m, `  id: ${Organization.Id}`).replace(/^ {4}id: "(\d{12})"$/gm, (_, generated) => `    id: "${ids.get(generated)}"`);
+    return yaml.replace(/^ {4}id: "(\d{12})"$/gm, (_, generated) => `    id: "${ids.get(generated)}"`);
   };
 }
 
@@ -54,8 +55,8 @@ async function cleanRollouts(local, generateOrgYaml, sizes) {
   const mutatingOf = (calls) => Object.fromEntries(Object.entries(calls).filter(([k]) => /^(Create|Update|Delete)Stack/.test(k)));
   for (const n of sizes) {
     await local.reset();
-    const member = await inOrganization(local);
-    const compiled = compileOrg(parseOrg(await member(generateOrgYaml(n)), `generated-${n}.yaml`));
+    const member = await inOrganization(local, generateOrgYaml);
+    const compiled = compileOrg(parseOrg(await member(n), `generated-${n}.yaml`));
     const aws = () => new Aws({ region: compiled.org.region, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
     await bootstrapped(compiled, aws());
     let t = Date.now();
@@ -66,10 +67,10 @@ async function cleanRollouts(local, generateOrgYaml, sizes) {
     const again = await deploy(compiled, aws(), { pollMs: 10 });
     const againSeconds = (Date.now() - t) / 1000;
     // One more pipeline account (it tracks main, as half the accounts do), then a template change (every pipeline's deployment config).
-    const grown = compileOrg(parseOrg(await member(generateOrgYaml(n + 1)), `generated-${n + 1}.yaml`));
+    const grown = compileOrg(parseOrg(await member(n + 1), `generated-${n + 1}.yaml`));
     await bootstrapped(grown, aws());
     const added = await deploy(grown, aws(), { pollMs: 10 });
-    const changedText = (await member(generateOrgYaml(n + 1))).replaceAll('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n');
+    const changedText = (await member(n + 1)).replaceAll('      type: codedeploy\n', '      type: codedeploy\n      deploymentConfig: CodeDeployDefault.HalfAtATime\n');
     const changed = await deploy(compileOrg(parseOrg(changedText, `generated-${n + 1}.yaml`)), aws(), { pollMs: 10 });
     for (const r of [added, changed]) if (r.stages.some((s) => s.result === 'failed')) throw new Error(JSON.stringify(r.stages.filter((s) => s.result === 'failed')));
     rows.push({ n, stackSets: compiled.stages.length, firstSeconds, first: first.calls, againSeconds, again: again.calls, againMutating: again.mutatingCalls, added: mutatingOf(added.calls), changed: mutatingOf(changed.calls) });

@@ -17,7 +17,7 @@
  * finished by running again.
  */
 import { compareText } from '../order';
-import { markHeld } from './held';
+import { markHeld, Strandings } from './held';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { DescribeStackInstanceCommand, type CloudFormationClient, type StackSummary } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -2416,13 +2416,12 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
   // not sent, failing its removal (as plan says for deploy's removals, review s43-plan M2, m6).
   // An instance a StackSet removed earlier keeps (no operation reaches it) holds that account's instances of the later
   // ones, which destroy does not send (notSent), as plan's markHeld says of deploy's removals (review s44-destroy D2).
-  const stranded = new Map<string, string>();
+  const stranded = new Strandings();
   const removal = async (ctx: StackSetContext, actual: ActualStackSet, gone: boolean): Promise<DestroyPlan['remove'][number]> => {
     const accounts = byAccount(actual).map((i) => i.account);
     await noteInactive(run, actual.instances.values());
     const unreachableHere = await unreachableRemovals(run, ctx, actual, accounts, 'the instances to remove', 'destroy');
-    const held = accounts.filter((a) => stranded.has(a) && !unreachableHere.some((u) => u.account === a)).map((account) => ({ account, by: stranded.get(account)! }));
-    for (const u of unreachableHere) if (!stranded.has(u.account)) stranded.set(u.account, ctx.name);
+    const held = stranded.next(ctx.name, accounts, unreachableHere.map((u) => u.account));
     // Not sent at all (notSent comes before any delete): not said to be removed keeping its stack either.
     const notSent = new Set([...unreachableHere, ...held].map((x) => x.account));
     const keepStacks = keptStacks(run, actual, accounts).filter((k) => !notSent.has(k.account));

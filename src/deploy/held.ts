@@ -13,12 +13,30 @@ import type { StackSetPlan } from './deployer';
  * (review s36-diff M1): nothing of it is held, and plan-text says the run stops there.
  */
 export function markHeld(plans: readonly StackSetPlan[], waves: ReadonlyMap<string, number>): void {
-  const stranded = new Map<string, string>();
+  const stranded = new Strandings();
   const order = plans.filter((p) => p.removeAccounts.length > 0).sort((a, b) => waves.get(b.stackSet)! - waves.get(a.stackSet)! || compareText(a.stackSet, b.stackSet));
   for (const p of order) {
     const own = (p.unreachable ?? []).map((u) => u.account).filter((account) => p.removeAccounts.includes(account));
-    const held = p.removeAccounts.filter((account) => stranded.has(account) && !own.includes(account)).map((account) => ({ account, by: stranded.get(account)! }));
+    const held = stranded.next(p.stackSet, p.removeAccounts, own);
     if (held.length > 0) p.held = held;
-    for (const account of own) if (!stranded.has(account)) stranded.set(account, p.stackSet);
+  }
+}
+
+/**
+ * The instances a run's removals strand, in the order it makes them: deploy's (markHeld, for plan) and destroy's
+ * (deployer.ts destroyPlan, for its list) hold a StackSet's instance in an account where an earlier one stranded its own.
+ */
+export class Strandings {
+  /** Account → the StackSet whose instance there no operation reaches, the first of the run's. */
+  private readonly by = new Map<string, string>();
+
+  /**
+   * The next StackSet's removal: of its `accounts`, those held (an earlier StackSet stranded an instance there), with
+   * that StackSet; its own `unreachable` accounts are not held but stranded, recorded for the StackSets after it.
+   */
+  next(stackSet: string, accounts: readonly string[], unreachable: readonly string[]): Array<{ account: string; by: string }> {
+    const held = accounts.filter((account) => this.by.has(account) && !unreachable.includes(account)).map((account) => ({ account, by: this.by.get(account)! }));
+    for (const account of unreachable) if (!this.by.has(account)) this.by.set(account, stackSet);
+    return held;
   }
 }
