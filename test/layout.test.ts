@@ -319,8 +319,14 @@ describe('xstack compile and the layout file', () => {
     expect(stale.status).toBe(1);
     expect(stale.stderr).toMatch(/does not hold this compile: 2 units placed \(source-events: rule acme-codecommit-fwd-\w+-1 placed in part 1; pipelines: pipeline extra-app placed in part 1\)/);
     expect(stale.stderr).toContain(`the layout file ${file} does not hold this compile`);
-    expect(stale.stderr).toContain(`run xstack compile ${org} without --frozen-layout and commit ${file}`);
+    // Said once: compile's own last line says what it left (review s38-lead-diff: "nothing was changed" then "… was left as it was").
+    expect(stale.stderr).toMatch(new RegExp(`; run xstack compile ${org.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} without --frozen-layout and commit \\S+\\n\\S+ was left as it was\\.\\n$`));
+    expect(stale.stderr).not.toContain('nothing was changed');
     expect(readFileSync(file, 'utf8')).toBe(recorded);
+    // deploy says what it left: AWS as it was.
+    const deploy = run(['deploy', org, '--frozen-layout', '--local']);
+    expect(deploy.status).toBe(1);
+    expect(deploy.stderr).toContain(`; nothing was changed in AWS: run xstack compile ${org} without --frozen-layout and commit ${file}, then deploy\n`);
   });
 
   it('a layout path that is not a readable file is an error naming it', () => {

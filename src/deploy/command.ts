@@ -364,7 +364,7 @@ function sayWhenInterrupted(command: 'deploy' | 'destroy', local: LocalAws | und
 export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verify' | 'bootstrap', compiled: CompiledOrg, flags: Set<string>, options: Map<string, string>): Promise<number> {
   const started = Date.now();
   // A stale layout is refused before anything else (with --frozen-layout recordLayout never writes).
-  if (command === 'deploy' && flags.has('--frozen-layout')) recordLayout(compiled.org, compiled.layout, { frozen: true });
+  if (command === 'deploy' && flags.has('--frozen-layout')) recordLayout(compiled.org, compiled.layout, { frozen: true, command: 'deploy' });
   // Refused before a local AWS starts, whose line on stdout would come first (a refused command writes nothing there).
   if (command === 'bootstrap') refuseReaderRoleOption(compiled, options.get('--output-reader-role'));
   let local: LocalAws | undefined;
@@ -472,7 +472,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     // A layout file that cannot be written stops the deploy here: what it rolled out would be recorded nowhere, and a
     // compile from another checkout could place its units elsewhere (pipelines made anew, repository moves refused).
     const recordLayoutOnce = (home: StackSetsHome | undefined) => {
-      const { message, warning } = recordLayout(compiled.org, compiled.layout, { frozen: flags.has('--frozen-layout'), ...(home ? { home } : {}) });
+      const { message, warning } = recordLayout(compiled.org, compiled.layout, { frozen: flags.has('--frozen-layout'), command: 'deploy', ...(home ? { home } : {}) });
       if (warning) {
         throw new XstackError('LAYOUT_NOT_WRITTEN', `${warning.replace(/^warning: /, '')}; nothing was changed in AWS: deploy from a writable checkout (or commit the layout file and deploy with --frozen-layout)`);
       }

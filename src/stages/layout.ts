@@ -536,14 +536,16 @@ export function duplicateKeys(text: string): Array<{ path: string[]; key: string
  * Records a compile's layout beside its org file when the file does not hold
  * it yet (atomically: a reader sees the old file or the new one). `frozen`
  * (compile and deploy --frozen-layout, for CI): a layout that would change is
- * an error instead, naming what the file does not record. A file that cannot
+ * an error instead, naming what the file does not record (and, for a deploy,
+ * that nothing was changed in AWS; compile's own line says what it left of
+ * its output folder). A file that cannot
  * be written is a warning, not a failed compile: the compile's output does not
  * depend on the write (a read-only checkout whose layout is current writes nothing).
  */
 export function recordLayout(
   org: RecordSource & { readonly file: string; readonly layout?: Layout },
   compiled: Layout,
-  options: { frozen?: boolean; home?: StackSetsHome } = {},
+  options: { frozen?: boolean; home?: StackSetsHome; command?: 'compile' | 'deploy' } = {},
 ): { message?: string; warning?: string } {
   const file = layoutPath(org.file);
   // --frozen-layout writes nothing: where the StackSets live, not recorded yet, stays so (said), and is not a change refused.
@@ -559,7 +561,7 @@ export function recordLayout(
   if (options.frozen) {
     throw new XstackError(
       'LAYOUT_OUT_OF_DATE',
-      `${org.layout ? `the layout file ${file} does not hold this compile` : `there is no layout file ${file}`}: ${what}${change.named}; nothing was changed: run xstack compile ${org.file} without --frozen-layout and commit ${file}`,
+      `${org.layout ? `the layout file ${file} does not hold this compile` : `there is no layout file ${file}`}: ${what}${change.named}; ${options.command === 'deploy' ? 'nothing was changed in AWS: ' : ''}run xstack compile ${org.file} without --frozen-layout and commit ${file}${options.command === 'deploy' ? ', then deploy' : ''}`,
     );
   }
   try {
