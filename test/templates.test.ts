@@ -338,6 +338,19 @@ describe('key administrators (review m12)', () => {
   });
 });
 
+describe('GovCloud Regions (review s45-govcloud G2)', () => {
+  it("an org in us-gov-east-1 is told the two checks GovCloud's pages settle for us-gov-west-1 only (the agent bucket, the FIPS Git host); one in us-gov-west-1 is not", () => {
+    const west = readFileSync('parameters/govcloud.yaml', 'utf8');
+    const east = west.replace('region: us-gov-west-1', 'region: us-gov-east-1');
+    expect(east).not.toBe(west);
+    const notesOf = (text: string) => compileOrg(parseOrg(text, 'gov.yaml')).stages.find((s) => s.id === 'pipeline-foundation')!.notes;
+    expect(notesOf(west).filter((n) => n.includes('us-gov-east-1'))).toEqual([]);
+    expect(notesOf(east)).toContainEqual(
+      "us-gov-east-1: two things GovCloud's pages list for us-gov-west-1 only, to check once before the first deploy: the CodeDeploy agent bucket aws-codedeploy-us-gov-east-1 the deployment targets install from (aws s3 ls s3://aws-codedeploy-us-gov-east-1/latest/ --region us-gov-east-1), and the FIPS Git host git-codecommit-fips.us-gov-east-1.amazonaws.com that xstack profiles and the Jenkins image name (nslookup it); README, \"Not yet\", GovCloud",
+    );
+  });
+});
+
 describe('protected branches (README review 1)', () => {
   it('developers without protectedBranches are told, once, that they may write to the branches the pipelines deploy from; with them, nothing is said', () => {
     const example = readFileSync('parameters/example.yaml', 'utf8');

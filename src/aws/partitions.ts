@@ -75,6 +75,23 @@ export const codeCommitGitHost = (partition: Partition, region: string): string 
   `git-codecommit${usesFipsCodeCommit(partition) ? '-fips' : ''}.${region}.amazonaws.com`;
 
 /**
+ * What AWS's GovCloud pages settle for us-gov-west-1 only, said at compile for an org in us-gov-east-1 (review
+ * s45-govcloud G2): GovCloud's CodeDeploy page lists the agent's bucket `aws-codedeploy-us-gov-west-1` alone
+ * (https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/govcloud-codedeploy.html), where the templates read
+ * `aws-codedeploy-${AWS::Region}`; CodeCommit's table of Git connection endpoints lists a FIPS Git host in GovCloud for
+ * us-gov-west-1 only (https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html), where codeCommitGitHost
+ * names `git-codecommit-fips.<region>`. Each with the one check that settles it.
+ */
+export function unsettledRegionNote(region: string): string | undefined {
+  if (region !== 'us-gov-east-1') return undefined;
+  return (
+    'us-gov-east-1: two things GovCloud\'s pages list for us-gov-west-1 only, to check once before the first deploy: ' +
+    'the CodeDeploy agent bucket aws-codedeploy-us-gov-east-1 the deployment targets install from (aws s3 ls s3://aws-codedeploy-us-gov-east-1/latest/ --region us-gov-east-1), ' +
+    'and the FIPS Git host git-codecommit-fips.us-gov-east-1.amazonaws.com that xstack profiles and the Jenkins image name (nslookup it); README, "Not yet", GovCloud'
+  );
+}
+
+/**
  * The part of a Region's AZ IDs before `-az<N>`: `use1` for us-east-1, `apne1`
  * for ap-northeast-1, `usgw1` for us-gov-west-1. AWS's page says "the first
  * three letters of the Region code, followed by the number at the end of the

@@ -13,7 +13,7 @@
  * accounts share operations. The order is not declared here: the graph
  * derives it from what each stage uses.
  */
-import { usesFipsCodeCommit } from '../aws/partitions';
+import { unsettledRegionNote, usesFipsCodeCommit } from '../aws/partitions';
 import { AccountSwitch } from '../cfn/account-switch';
 import type { TemplateDefinition } from '../cfn/template';
 import { CompileError } from '../errors';
@@ -250,7 +250,7 @@ export function planStages(org: Org): Stage[] {
       uses('pipeline-identity', org.deploymentTargets.instanceRoles ? "this account's pipeline role" : "this account's pipeline and deployment-target roles"),
       ...identityStages.map((st) => uses(st.id, 'the source roles and event forwarders it names as principals')),
     ],
-    notes: org.keyAdministratorRoles.length === 0 ? [keyAdministratorNote(org.stackSets)] : [],
+    notes: [...(org.keyAdministratorRoles.length === 0 ? [keyAdministratorNote(org.stackSets)] : []), ...[unsettledRegionNote(org.region)].filter((n) => n !== undefined)],
   });
 
   const eventUnits = madeInTurn(feeds, (source) => {
