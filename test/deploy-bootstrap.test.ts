@@ -11,7 +11,7 @@ import { renderTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { organizationHeldPolicies } from '../src/stages/plan';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
-import { accountsOutsideTheOrg, organizationHeldSteps, administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, delegatedAdministratorStep, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, trustedAccessStep, type BootstrapStep } from '../src/deploy/bootstrap';
+import { accountsOutsideTheOrg, attachedPackStatements, organizationHeldSteps, administrationPolicy, administrationTrust, bootstrap, ensureAdministrationPolicy, inTurn, isOwnLegacyPolicy, bootstrapDigest, bootstrapState, bootstrapTag, delegatedAdministratorStep, deployedOrgTemplates, EXECUTION_POLICY_DESCRIPTION, executionTrust, keptStatements, packWriteOrder, STACKSETS_SERVICE_PRINCIPAL, trustDropped, trustedAccessStep, type BootstrapStep } from '../src/deploy/bootstrap';
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { readerPolicy } from '../src/deploy/reader-policy';
@@ -27,7 +27,7 @@ import { serviceData } from '../src/checks/iam-data';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { accountStates, eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedStackSetsCall, refusedToRole, rootCaller, shortPages } from './support/iam-models';
+import { accountStates, bucketNotYetSeen, eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedStackSetsCall, refusedToRole, rootCaller, shortPages } from './support/iam-models';
 import { deploySetup } from './support/setup-stack';
 import { unreadableBootstrapNote } from '../src/deploy/execution-trust';
 import { templateBucketName } from '../src/deploy/template-store';
@@ -907,6 +907,56 @@ describe('xstack bootstrap on moto', () => {
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status !== 'ok')).toEqual([]);
   });
 
+  it("SELF_MANAGED: the execution role's other managed policies count against IAM's quota of policies a role takes: past it, that account is refused before any write, naming them; within it, written (review s45-bootstrap B1)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    const account = '222222222222';
+    const role = 'AWSCloudFormationStackSetExecutionRole';
+    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+    const ours = ((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []).map((a) => a.PolicyArn!);
+    expect(ours.length).toBeGreaterThan(0);
+    // One of this org's packs detached (the run must attach it again), and two policies attached by hand.
+    await iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: ours[0] }));
+    const document = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iam:GetRole', Resource: '*' }] });
+    const others: string[] = [];
+    for (const name of ['by-hand-1', 'by-hand-2']) {
+      const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: document }))).Policy!.Arn!;
+      await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
+      others.push(arn);
+    }
+    const withQuota = (quota: number) => ({ ...compiled, org: { ...compiled.org, iamQuotas: { ...compiled.org.iamQuotas, managedPoliciesPerRole: quota } } });
+    // The compile alone fits (its packs), the role does not: its packs and the two others are one over.
+    const aws = env.aws();
+    const refused = await bootstrap(withQuota(ours.length + 1), aws);
+    expect(refused.filter((s) => s.status === 'missing' && s.what === `execution role ${role}: managed policies`)).toEqual([
+      {
+        account,
+        what: `execution role ${role}: managed policies`,
+        status: 'missing',
+        detail: `not written: this org's execution policy takes ${ours.length} managed policies, and the role holds 2 others (${others.join(', ')}), over IAM's quota of ${ours.length + 1} managed policies attached to a role; AWS raises it up to 25 on request (then set iamQuotas.managedPoliciesPerRole in the org file); detach what the role no longer needs (the steps below name each), or set stackSets.executionRoleName in the org file to a role of this org's own, then run bootstrap again`,
+      },
+    ]);
+    expect(refused.filter((s) => s.account === account && s.what.startsWith('managed policy arn:')).map((s) => s.what)).toEqual(others.map((arn) => `managed policy ${arn} on ${role}`));
+    expect(aws.log.calls.AttachRolePolicyCommand ?? 0).toBe(0);
+    // At the quota exactly, the pack is attached again.
+    const written = await bootstrap(withQuota(ours.length + 2), env.aws());
+    expect(written.filter((s) => s.what === `execution role ${role}: managed policies`)).toEqual([]);
+    expect(written).toContainEqual({ account, what: `attach ${ours[0].split('/').pop()} to ${role}`, status: 'change' });
+  });
+
+  it("SELF_MANAGED: the packs granted now, kept while instances are not CURRENT, are read or the run stops: only NoSuchEntity means no execution role, not a refused read (review s45-bootstrap B4)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    const account = '222222222222';
+    const credentials = await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`);
+    expect((await attachedPackStatements(env.aws().iam(credentials), account, compiled)).length).toBeGreaterThan(0);
+    // Read as "no role", a refused GetRole made the kept names none, and bootstrap narrowed the policy under running instances.
+    const refused = refusedCall(env.aws(), 'GetRoleCommand', 'iam:GetRole').iam(credentials);
+    await expect(attachedPackStatements(refused, account, compiled)).rejects.toMatchObject({ name: 'AccessDenied' });
+    const elsewhere = { ...compiled, org: { ...compiled.org, stackSets: { ...compiled.org.stackSets, executionRoleName: 'acme-no-such-role' } } };
+    expect(await attachedPackStatements(env.aws().iam(credentials), account, elsewhere)).toEqual([]);
+  });
+
   it("SELF_MANAGED: IAM's lists read page by page (IAM may answer fewer items than asked): with one item a page, a second run still finds every pack attached and changes nothing", async () => {
     const compiled = compileFile('parameters/example.yaml');
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
@@ -1550,6 +1600,21 @@ describe('xstack bootstrap on moto', () => {
     expect((await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0].ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
     expect((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules).toEqual([expect.objectContaining({ ID: 'expire-templates', Status: 'Enabled', Filter: { Prefix: 'templates/' }, Expiration: { Days: 90 } })]);
     expect(bucketSteps(await bootstrap(large, env.aws()))).toEqual(['ok template bucket B', 'ok template bucket B: TLS-only bucket policy left out']);
+  });
+
+  it('the template bucket just created: a setting S3 answers NoSuchBucket for (not yet seen) is tried again, and every setting is applied in one run (review s45-bootstrap B2)', async () => {
+    const large = compileGenerated(40);
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const bucket = templateBucketName(large.org.prefix, admin, 'eu-west-1');
+    const refused: string[] = [];
+    const waits: number[] = [];
+    const steps = await bootstrap(large, bucketNotYetSeen(env.aws(), 3, refused), { sleep: async (ms) => void waits.push(ms) });
+    expect(steps.filter((x) => x.status === 'missing')).toEqual([]);
+    expect(refused).toEqual([`GetPublicAccessBlockCommand ${bucket}`, `GetPublicAccessBlockCommand ${bucket}`, `GetPublicAccessBlockCommand ${bucket}`]);
+    expect(waits.slice(-3)).toEqual([1000, 2000, 4000]);
+    const s3 = env.aws().s3(undefined, 'eu-west-1');
+    expect((await s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket }))).PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules).toEqual([expect.objectContaining({ ID: 'expire-templates' })]);
   });
 
   it("trusted access is read from CloudFormation's own record (DescribeOrganizationsAccess); Organizations' list of enabled principals only where that cannot be read (review s27-bootstrap M1)", () => {

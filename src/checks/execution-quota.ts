@@ -4,10 +4,12 @@
  * writes the role's derived policy (src/deploy/execution-policy.ts) as
  * managed policies of at most 6,144 characters each (`packPolicies`) and
  * attaches them all to the role, in every target account; IAM attaches at
- * most `managedPoliciesPerRole` managed policies to a role (10, 20 on
- * request). Past that, bootstrap would stop at AttachRolePolicy in the first
- * account, after creating the policies (moto enforces neither quota, so no
- * local run shows it). SERVICE_MANAGED execution roles are made by StackSets
+ * most `managedPoliciesPerRole` managed policies to a role (its default and
+ * what AWS raises it to: ADJUSTABLE_IAM_QUOTAS). Past that, bootstrap would
+ * stop at AttachRolePolicy in the first account, after creating the policies
+ * (moto enforces neither quota, so no local run shows it). Only this org's
+ * policies are counted here: the role's others, in an account, are
+ * bootstrap's to count before it writes (review s45-bootstrap B1). SERVICE_MANAGED execution roles are made by StackSets
  * or by the org's own template, not by bootstrap: nothing to check here.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
  */

@@ -57,7 +57,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { templatePath, type CompiledOrg } from '../compile';
-import { LIMITS } from '../limits';
+import { LIMITS, raiseAdvice } from '../limits';
 import { DEFAULT_STACKSETS } from '../org/load';
 import { needsTemplateBucket } from '../limits';
 import { foreignBucket, templateBucketName, templateBucketState } from './template-store';
@@ -81,7 +81,7 @@ import { sha256 } from '../hash';
 import { globRegExp } from '../checks/service-authorization';
 import { executionQuotaProblems } from '../checks/execution-quota';
 import { readerPolicy, readerPolicyName } from './reader-policy';
-import { namedExistingRoles } from './existing-roles';
+import { isNoSuchEntity, namedExistingRoles } from './existing-roles';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads, type Management } from './org-reads';
 import type { PlainStatement } from '../checks/documents';
 import { createTagList, ensureBucketTags, ensurePolicyTags, ensureRoleTags, MAX_IAM_TAGS, tagsText, type OrgTags } from './bootstrap-tags';
@@ -597,7 +597,7 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
     )) === 'refused'
   )
     return steps;
-  await ensureTemplateBucket(compiled, aws, identity.Account, Boolean(options.dryRun), report);
+  await ensureTemplateBucket(compiled, aws, identity.Account, Boolean(options.dryRun), report, options.sleep ?? pause);
   return steps;
 }
 
@@ -679,7 +679,7 @@ async function announceAdministrator(compiled: CompiledOrg, aws: Aws, here: { ac
  * SSE-S3, TLS only, objects expiring after 90 days (CloudFormation reads a
  * template when the StackSet call is made and keeps its own copy).
  */
-export async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: string, dry: boolean, report: (s: BootstrapStep) => void) {
+export async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admin: string, dry: boolean, report: (s: BootstrapStep) => void, sleep: (ms: number) => Promise<void> = pause) {
   const large = compiled.stages.filter((stage) => needsTemplateBucket(compiled.files.get(templatePath(stage))!));
   if (large.length === 0) return;
   const { org } = compiled;
@@ -722,7 +722,10 @@ export async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admi
     await ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
     return ensureBucketTags(s3, bucket, admin, org.tags, { account: admin, dry, report });
   }
-  await ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
+  // "Bucket configurations have an eventual consistency model" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel):
+  // a call just after CreateBucket may still be answered NoSuchBucket, tried again a while (review s45-bootstrap B2).
+  const created = <T>(call: () => Promise<T>) => whileNotSeen(NOT_YET_SEEN_WAITS_MS, sleep, (error) => (error as { name?: string }).name === 'NoSuchBucket', call);
+  await ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report, created);
 }
 
 /** JSON with every object's keys sorted: a policy S3 gives back in another key order is the same policy. */
@@ -751,26 +754,37 @@ const BLOCK_ALL = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublic
  * GetBucketPolicy NoSuchBucketPolicy: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
  * Lifecycle rules and policy statements of others are kept: only xstack's own rule and statement are written.
  */
-async function ensureBucketSettings(s3: S3Client, bucket: string, admin: string, partition: string, endpoint: string | undefined, dry: boolean, report: (s: BootstrapStep) => void) {
+async function ensureBucketSettings(
+  s3: S3Client,
+  bucket: string,
+  admin: string,
+  partition: string,
+  endpoint: string | undefined,
+  dry: boolean,
+  report: (s: BootstrapStep) => void,
+  /** Each call, as the bucket's state allows it (just created: tried again while S3 has not seen it yet). */
+  seen: <T>(call: () => Promise<T>) => Promise<T> = (call) => call(),
+) {
+  const send = ((command: Parameters<S3Client['send']>[0]) => seen(() => s3.send(command))) as S3Client['send'];
   // CreateBucket has no ExpectedBucketOwner (API_CreateBucket.html); every call after it does (template-store.ts).
   const owned = { Bucket: bucket, ExpectedBucketOwner: admin };
   const change = (setting: string, detail: string) => report({ account: admin, what: `template bucket ${bucket}: ${setting}`, status: 'change', detail });
 
-  const block = await readSetting(() => s3.send(new GetPublicAccessBlockCommand(owned)), 'NoSuchPublicAccessBlockConfiguration');
+  const block = await readSetting(() => send(new GetPublicAccessBlockCommand(owned)), 'NoSuchPublicAccessBlockConfiguration');
   const blocked = block?.PublicAccessBlockConfiguration;
   if (!Object.entries(BLOCK_ALL).every(([k, v]) => blocked?.[k as keyof typeof BLOCK_ALL] === v)) {
     change('public access block', blocked ? 'block all four kinds of public access' : 'create');
-    if (!dry) await s3.send(new PutPublicAccessBlockCommand({ ...owned, PublicAccessBlockConfiguration: BLOCK_ALL }));
+    if (!dry) await send(new PutPublicAccessBlockCommand({ ...owned, PublicAccessBlockConfiguration: BLOCK_ALL }));
   }
 
-  const encryption = await readSetting(() => s3.send(new GetBucketEncryptionCommand(owned)), 'ServerSideEncryptionConfigurationNotFoundError');
+  const encryption = await readSetting(() => send(new GetBucketEncryptionCommand(owned)), 'ServerSideEncryptionConfigurationNotFoundError');
   const rules = encryption?.ServerSideEncryptionConfiguration?.Rules ?? [];
   if (!(rules.length === 1 && rules[0].ApplyServerSideEncryptionByDefault?.SSEAlgorithm === 'AES256')) {
     change('default encryption', `SSE-S3${rules.length > 0 ? ` (was ${rules.map((r) => r.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).join(', ')})` : ''}`);
-    if (!dry) await s3.send(new PutBucketEncryptionCommand({ ...owned, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+    if (!dry) await send(new PutBucketEncryptionCommand({ ...owned, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
   }
 
-  const lifecycleRead = await readSetting(() => s3.send(new GetBucketLifecycleConfigurationCommand(owned)), 'NoSuchLifecycleConfiguration');
+  const lifecycleRead = await readSetting(() => send(new GetBucketLifecycleConfigurationCommand(owned)), 'NoSuchLifecycleConfiguration');
   const lifecycle = lifecycleRead?.Rules ?? [];
   const ours = lifecycle.find((r) => r.ID === TEMPLATE_LIFECYCLE_RULE.ID);
   if (!ours || ours.Status !== 'Enabled' || ours.Filter?.Prefix !== 'templates/' || ours.Expiration?.Days !== 90) {
@@ -778,7 +792,7 @@ async function ensureBucketSettings(s3: S3Client, bucket: string, admin: string,
     const others = lifecycle.filter((r) => r.ID !== TEMPLATE_LIFECYCLE_RULE.ID);
     // The configuration's own setting kept with the other rules (PutBucketLifecycleConfiguration replaces the whole).
     const minimumSize = lifecycleRead?.TransitionDefaultMinimumObjectSize;
-    if (!dry) await s3.send(new PutBucketLifecycleConfigurationCommand({ ...owned, ...(minimumSize ? { TransitionDefaultMinimumObjectSize: minimumSize } : {}), LifecycleConfiguration: { Rules: [...others, TEMPLATE_LIFECYCLE_RULE] as LifecycleRule[] } }));
+    if (!dry) await send(new PutBucketLifecycleConfigurationCommand({ ...owned, ...(minimumSize ? { TransitionDefaultMinimumObjectSize: minimumSize } : {}), LifecycleConfiguration: { Rules: [...others, TEMPLATE_LIFECYCLE_RULE] as LifecycleRule[] } }));
   }
 
   // TLS only: against AWS every call is HTTPS. The local emulator is reached over plain HTTP and enforces
@@ -790,14 +804,14 @@ async function ensureBucketSettings(s3: S3Client, bucket: string, admin: string,
   const bucketArn = `arn:${partition}:s3:::${bucket}`;
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
   const tlsOnly = { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } };
-  const text = (await readSetting(() => s3.send(new GetBucketPolicyCommand(owned)), 'NoSuchBucketPolicy'))?.Policy;
+  const text = (await readSetting(() => send(new GetBucketPolicyCommand(owned)), 'NoSuchBucketPolicy'))?.Policy;
   const parsed = text ? (JSON.parse(text) as { Id?: string; Statement?: Array<{ Sid?: string }> }) : undefined;
   const statements = ([] as Array<{ Sid?: string }>).concat(parsed?.Statement ?? []);
   const current = statements.find((st) => st.Sid === tlsOnly.Sid);
   if (current && canonical(current) === canonical(tlsOnly)) return;
   change('TLS-only bucket policy', current ? 'update statement DenyInsecureTransport' : text ? 'add statement DenyInsecureTransport' : 'create');
   const policy = { Version: '2012-10-17', ...(parsed?.Id ? { Id: parsed.Id } : {}), Statement: [...statements.filter((st) => st.Sid !== tlsOnly.Sid), tlsOnly] };
-  if (!dry) await s3.send(new PutBucketPolicyCommand({ ...owned, Policy: JSON.stringify(policy) }));
+  if (!dry) await send(new PutBucketPolicyCommand({ ...owned, Policy: JSON.stringify(policy) }));
 }
 
 /**
@@ -1836,6 +1850,32 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
     for (const p of await attachedPolicies(iam, role)) attached.add(p.PolicyArn!);
   }
   const packs = packPolicies(resolved.Statement);
+  const ownPack = ownPackNumber(org, account);
+  const others = [...attached].filter((arn) => ownPack(arn) === undefined).sort();
+  if (others.length > 0) {
+    // IAM's quota of managed policies attached to a role counts every one attached, not only this org's packs, which
+    // alone the compile counts (execution-quota.ts): another org's on a role both use, AWS's AdministratorAccess kept,
+    // one attached by hand. Past it AttachRolePolicy fails ("Cannot exceed quota for PoliciesPerRole") after the
+    // packs are created, and again at every run: refused before any write in the account (review s45-bootstrap B1).
+    // Until the packs past the ones derived now are detached, after the writes, they count too.
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html ("Managed policies per role")
+    const ours = new Set([...attached].map(ownPack).filter((n) => n !== undefined));
+    for (let n = 1; n <= packs.length; n++) ours.add(n);
+    const quota = quotaOf(org, 'managedPoliciesPerRole');
+    if (others.length + ours.size > quota) {
+      report({
+        account,
+        what: `execution role ${role}: managed policies`,
+        status: 'missing',
+        detail:
+          `not written: this org's execution policy takes ${packs.length} managed policies${ours.size > packs.length ? ` (${ours.size} while its packs past them are still attached)` : ''}, and the role holds ${others.length} others (${others.join(', ')}), ` +
+          `over IAM's quota of ${quota} managed policies attached to a role${raiseAdvice('managedPoliciesPerRole', quota)}; detach what the role no longer needs (the steps below name each), ` +
+          `or set stackSets.executionRoleName in the org file to a role of this org's own, then run bootstrap again`,
+      });
+      await reportPoliciesNotOurs(iam, account, compiled, attached, report);
+      return;
+    }
+  }
   // Read every pack first, then write them in an order that never leaves a statement out (packWriteOrder).
   const held: Array<{ name: string; arn: string; defaultVersion?: string; document?: string }> = [];
   for (const [i] of packs.entries()) {
@@ -1895,14 +1935,20 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
   // This org's packs past the ones derived now (the policy shrank): xstack attached them, and detaching deletes nothing
   // (the policy stays, unattached). Only `policy/<prefix>-stackset-execution-<n>` of this account, by this org's
   // prefix: two orgs may share the default execution role, and another org's packs on it are that org's.
-  const names = new Names(org.prefix);
   const own = `arn:${org.partition}:iam::${account}:policy/`;
-  const numbered = [...attached].map((arn) => ({ arn, n: arn.startsWith(own) ? names.executionPolicyNumber(arn.slice(own.length)) : undefined }));
+  const numbered = [...attached].map((arn) => ({ arn, n: ownPack(arn) }));
   for (const { arn } of numbered.filter(({ n }) => n !== undefined && n > packs.length).sort((a, b) => a.n! - b.n!)) {
     report({ account, what: `detach ${arn.slice(own.length)} from ${role}`, status: 'change', detail: `no longer derived (the policy now takes ${packs.length}); the policy is kept, unattached` });
     if (!dry) await iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
   }
   if (existed) await reportPoliciesNotOurs(iam, account, compiled, attached, report);
+}
+
+/** This org's execution policy pack a policy ARN names (`policy/<prefix>-stackset-execution-<n>` of the account, on no path): its number. */
+function ownPackNumber(org: CompiledOrg['org'], account: string): (arn: string) => number | undefined {
+  const names = new Names(org.prefix);
+  const own = `arn:${org.partition}:iam::${account}:policy/`;
+  return (arn) => (arn.startsWith(own) && !arn.slice(own.length).includes('/') ? names.executionPolicyNumber(arn.slice(own.length)) : undefined);
 }
 
 /** An execution policy pack of another org (another prefix): in this account, on no path, created by bootstrap (its description). */
@@ -1940,11 +1986,12 @@ async function reportPoliciesNotOurs(iam: IAMClient, account: string, compiled: 
   const role = org.stackSets.executionRoleName;
   const names = new Names(org.prefix);
   const own = `arn:${org.partition}:iam::${account}:policy/`;
+  const ownPack = ownPackNumber(org, account);
   const reach = `the role is then not least privilege, and the audit report's execution role reach does not hold in account ${account}`;
   const instead = `or set stackSets.executionRoleName in the org file to a role of xstack's own (bootstrap creates it); xstack never detaches or deletes what it did not make`;
   for (const arn of [...attached].sort()) {
     const name = arn.split('/').pop()!;
-    if (arn.startsWith(own) && !arn.slice(own.length).includes('/') && names.executionPolicyNumber(name) !== undefined) continue;
+    if (ownPack(arn) !== undefined) continue;
     const otherOrg = await otherOrgPack(iam, arn, own);
     if (otherOrg !== undefined) {
       report({ account, what: `managed policy ${name} on ${role}`, status: 'ok', detail: `another org's execution policy (prefix ${otherOrg}) on the role both orgs use: this org's StackSets run with its grants too` });
@@ -2081,16 +2128,15 @@ export function packWriteOrder(current: ReadonlyArray<readonly IamStatement[]>, 
 }
 
 /** The statements of this org's packs attached to the execution role in the account now (none when the role is missing). */
-async function attachedPackStatements(iam: IAMClient, account: string, compiled: CompiledOrg): Promise<IamStatement[]> {
+export async function attachedPackStatements(iam: IAMClient, account: string, compiled: CompiledOrg): Promise<IamStatement[]> {
   const { org } = compiled;
   const role = org.stackSets.executionRoleName;
   if (!(await roleExists(iam, role))) return [];
-  const names = new Names(org.prefix);
-  const own = `arn:${org.partition}:iam::${account}:policy/`;
+  const ownPack = ownPackNumber(org, account);
   const out: IamStatement[] = [];
   for (const p of await attachedPolicies(iam, role)) {
     const arn = p.PolicyArn!;
-    if (!arn.startsWith(own) || names.executionPolicyNumber(arn.slice(own.length)) === undefined) continue;
+    if (ownPack(arn) === undefined) continue;
     const version = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId;
     if (!version) continue;
     const text = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: version }))).PolicyVersion?.Document;
@@ -2153,8 +2199,12 @@ async function roleExists(iam: IAMClient, role: string): Promise<boolean> {
   try {
     await iam.send(new GetRoleCommand({ RoleName: role }));
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // Only NoSuchEntity says there is no role (https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html,
+    // Errors); a refused or throttled read is not one, and read as one it dropped the names kept while instances are
+    // not CURRENT (review s45-bootstrap B4).
+    if (isNoSuchEntity(error)) return false;
+    throw error;
   }
 }
 

@@ -297,3 +297,33 @@ export function accountStates(aws: Aws, states: Record<string, string | Error>, 
   };
   return aws;
 }
+
+/**
+ * S3 just after CreateBucket: "Bucket configurations have an eventual consistency model"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel), and callers meet NoSuchBucket
+ * (404) on a call made right after a create that succeeded (redpanda-data/redpanda#8490, aws-ia/taskcat#421): the
+ * `calls` calls on a bucket after this client's CreateBucket of it are answered so, each recorded in `refused`.
+ */
+export function bucketNotYetSeen(aws: Aws, calls: number, refused: string[] = []): Aws {
+  const make = aws.s3.bind(aws);
+  const created = new Map<string, number>();
+  aws.s3 = (...args: Parameters<Aws['s3']>) => {
+    const client = make(...args);
+    const model: Middleware = (next, context) => async (args) => {
+      const name = context.commandName ?? '';
+      const bucket = String(args.input.Bucket ?? '');
+      const left = created.get(bucket) ?? 0;
+      if (name !== 'CreateBucketCommand' && left > 0) {
+        created.set(bucket, left - 1);
+        refused.push(`${name} ${bucket}`);
+        throw refusal('NoSuchBucket', 404, 'The specified bucket does not exist');
+      }
+      const out = await next(args);
+      if (name === 'CreateBucketCommand') created.set(bucket, calls);
+      return out;
+    };
+    client.middlewareStack.add(model as never, { step: 'initialize', name: 'bucketNotYetSeen' });
+    return client;
+  };
+  return aws;
+}
