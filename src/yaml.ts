@@ -38,35 +38,16 @@ const escaped = (c: string): string => {
 const isReservedWord = (s: string) => s.length <= LONGEST_RESERVED_WORD && RESERVED_WORDS.has(s.toLowerCase());
 const isPlain = (s: string) => PLAIN.test(s) && !isReservedWord(s);
 
-/**
- * Where the writer puts a template: its text, or only the count of its UTF-8
- * bytes (sizing a family's units for packing: yamlBytes). One writer serves
- * both, so a size is always the size of the text that is written.
- */
-interface Output {
-  /** Text known to be ASCII: indentation, punctuation, plain strings, numbers. */
-  ascii(text: string): void;
-  /** A string written double-quoted (`quoted`): ASCII too (UNSAFE_IN_QUOTES). */
-  quoted(value: string): void;
-}
-
-class Text implements Output {
+/** Where the writer puts a template's text. */
+class Text {
   text = '';
+  /** Text known to be ASCII: indentation, punctuation, plain strings, numbers. */
   ascii(text: string): void {
     this.text += text;
   }
+  /** A string written double-quoted (`quoted`): ASCII too (UNSAFE_IN_QUOTES). */
   quoted(value: string): void {
     this.text += quoted(value);
-  }
-}
-
-class ByteCount implements Output {
-  bytes = 0;
-  ascii(text: string): void {
-    this.bytes += text.length;
-  }
-  quoted(value: string): void {
-    this.bytes += quotedLength(value);
   }
 }
 
@@ -76,7 +57,7 @@ const ESCAPED_IN_QUOTES = /["\\\x00-\x1f\x7f-\uffff]/;
 /** The bytes of `quoted(s)`, ASCII throughout, without writing it where it is `s` in quotes: most strings a template quotes (`*`, dates, text with `: `). */
 const quotedLength = (s: string): number => (ESCAPED_IN_QUOTES.test(s) ? quoted(s).length : s.length + 2);
 
-function writeScalar(out: Output, value: unknown): void {
+function writeScalar(out: Text, value: unknown): void {
   if (typeof value === 'string') {
     // isPlain admits ASCII characters only.
     if (isPlain(value)) out.ascii(value);
@@ -94,7 +75,7 @@ const isCollection = (v: unknown): v is object => typeof v === 'object' && v !==
 /**
  * How a line starts at a depth: a key's indentation, a list item's, each
  * also as the first line under `key:`. Made once, not for every key and
- * item written (sizing a family's units writes every template twice).
+ * item written.
  */
 interface LineStarts {
   key: string;
@@ -112,7 +93,7 @@ function lineStarts(depth: number): LineStarts {
 }
 
 /** `value`, which follows `key:` or `- ` on the current line; nested lines start at `depth` (two spaces each). */
-function write(out: Output, value: unknown, depth: number, inSequence: boolean): void {
+function write(out: Text, value: unknown, depth: number, inSequence: boolean): void {
   if (!isCollection(value)) {
     out.ascii(' ');
     writeScalar(out, value);
@@ -147,7 +128,7 @@ function write(out: Output, value: unknown, depth: number, inSequence: boolean):
   if (first) out.ascii(' {}\n');
 }
 
-function writeTemplate<O extends Output>(data: unknown, out: O): O {
+function writeTemplate(data: unknown, out: Text): Text {
   if (!isCollection(data) || Array.isArray(data)) throw new Error('a template is a map');
   for (const [key, value] of Object.entries(data)) {
     if (value === undefined) continue;
@@ -160,8 +141,63 @@ function writeTemplate<O extends Output>(data: unknown, out: O): O {
 
 export const toYaml = (data: unknown): string => writeTemplate(data, new Text()).text;
 
-/** Buffer.byteLength(toYaml(data)), without building the text. */
-export const yamlBytes = (data: unknown): number => writeTemplate(data, new ByteCount()).bytes;
+/**
+ * Buffer.byteLength(toYaml(data)), without building the text: the writer's
+ * walk, adding up the length of each piece `write` and `writeScalar` would
+ * write. A family measures every unit it packs, as much data as the stages'
+ * templates hold: a walk of its own makes a call for each node, where the
+ * writer writing to a counter made one for each piece (three or four for a
+ * key and its value). test/yaml.test.ts holds the two to the same bytes,
+ * over every template of the example orgs too.
+ */
+export function yamlBytes(data: unknown): number {
+  if (!isCollection(data) || Array.isArray(data)) throw new Error('a template is a map');
+  let bytes = 0;
+  for (const [key, value] of Object.entries(data)) {
+    // `key:` and its value.
+    if (value !== undefined) bytes += scalarBytes(key) + 1 + bytesOf(value, 1, false);
+  }
+  return bytes;
+}
+
+/** What writeScalar writes of `value` (every character it writes is ASCII). */
+function scalarBytes(value: unknown): number {
+  if (typeof value === 'string') return isPlain(value) ? value.length : quotedLength(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`cannot write ${value} to a template`);
+    return String(value).length;
+  }
+  if (typeof value === 'boolean') return value ? 4 : 5;
+  if (value === null) return 4;
+  throw new Error(`cannot write a ${typeof value} to a template`);
+}
+
+/** What `write(out, value, depth, inSequence)` writes; each line start as lineStarts(depth) has it (`indent` spaces). */
+function bytesOf(value: unknown, depth: number, inSequence: boolean): number {
+  // ` <scalar>\n`
+  if (!isCollection(value)) return scalarBytes(value) + 2;
+  const indent = 2 * depth;
+  if (Array.isArray(value)) {
+    // ` []\n`
+    if (value.length === 0) return 4;
+    // The first item ` -` or `\n<indent>-`, the others `<indent>-`, each followed by its value.
+    let bytes = inSequence ? 2 : indent + 2;
+    for (let i = 0; i < value.length; i++) bytes += (i > 0 ? indent + 1 : 0) + bytesOf(value[i] === undefined ? null : value[i], depth + 1, true);
+    return bytes;
+  }
+  let bytes = 0;
+  let first = true;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    // The first key ` ` or `\n<indent>`, the others `<indent>`; then `key:` and its value.
+    bytes += (!first ? indent : inSequence ? 1 : indent + 1) + scalarBytes(key) + 1 + bytesOf(v, depth + 1, false);
+    first = false;
+  }
+  // ` {}\n`
+  return first ? 4 : bytes;
+}
 
 /** Templates read back as CloudFormation reads them (YAML 1.1). The library is loaded here, not at start: compiling never reads YAML back. */
 export function fromYaml(text: string): unknown {
