@@ -24,7 +24,7 @@ import { globRegExp } from './checks/service-authorization';
 import { packageRoot } from './package-root';
 import { discardStaged, fileTargetProblem, lockOutput, outputRootProblem, replaceOwnedFolder, settleSignals, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
 import { sharedIamNames } from './org/overlap';
-import { generateProfiles, profileBlock, renderGitEnvironment, renderProfileConfig, ssoSignInMismatch, type ProfileIdentity } from './access/profiles';
+import { CREDENTIAL_SOURCES, generateProfiles, profileBlock, renderGitEnvironment, renderProfileConfig, ssoSignInMismatch, type CredentialSource, type ProfileIdentity } from './access/profiles';
 import { backupNote, configFileProblem, writeProfiles } from './access/config-file';
 import { explain, renderAnswers, unreadContextKeys } from './audit/explain';
 import { sourceRevision } from './audit/revision';
@@ -353,6 +353,7 @@ function parseContext(text: string): Record<string, string[]> {
 interface ProfilesOptions {
   for: 'developer' | 'maintainer' | 'ci';
   sourceProfile?: string;
+  credentialSource?: CredentialSource;
   ssoSession?: string;
   ssoAccountId?: string;
   ssoRole?: string;
@@ -366,17 +367,20 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
   const sso = [opts.ssoSession, opts.ssoAccountId, opts.ssoRole];
   let identity: ProfileIdentity;
   if (opts.for === 'ci') {
-    if (opts.sourceProfile || opts.sessionName || sso.some(Boolean)) throw new UsageError('--source-profile, --sso-* and --session-name apply to --for developer or maintainer only');
+    if (opts.sourceProfile || opts.credentialSource || opts.sessionName || sso.some(Boolean)) throw new UsageError('--source-profile, --credential-source, --sso-* and --session-name apply to --for developer or maintainer only');
     identity = { kind: 'ci' };
   } else if (sso.some(Boolean)) {
     if (!sso.every(Boolean)) throw new UsageError('--sso-session, --sso-account-id and --sso-role go together');
-    if (opts.sourceProfile) throw new UsageError('--source-profile and --sso-* are two ways of signing in; give one');
+    if (opts.sourceProfile || opts.credentialSource) throw new UsageError(`${opts.sourceProfile ? '--source-profile' : '--credential-source'} and --sso-* are two ways of signing in; give one`);
     if (!/^\d{12}$/.test(opts.ssoAccountId!)) throw new UsageError(`--sso-account-id '${opts.ssoAccountId}' is not a 12-digit account id`);
     // sso_role_name is the permission set's name, as `aws configure sso` writes it; the role Identity Center provisions
     // from it (AWSReservedSSO_<set>_<suffix>) signs in but gets no credentials (GetRoleCredentials takes the set's name).
     const provisioned = /^AWSReservedSSO_(.+)_[0-9a-f]+$/.exec(opts.ssoRole!);
     if (provisioned) throw new UsageError(`--sso-role '${opts.ssoRole}' is the role IAM Identity Center provisions; give the permission set's name, '${provisioned[1]}'`);
     identity = { kind: 'developer-sso', ssoSession: opts.ssoSession!, ssoAccountId: opts.ssoAccountId!, ssoRoleName: opts.ssoRole! };
+  } else if (opts.credentialSource) {
+    if (opts.sourceProfile) throw new UsageError('--source-profile and --credential-source are two ways of signing in; give one');
+    identity = { kind: 'developer-credential-source', credentialSource: opts.credentialSource };
   } else identity = { kind: 'developer', sourceProfile: opts.sourceProfile ?? 'default' };
   // AssumeRole's RoleSessionName: "[\w+=,.@-]*", 2 to 64 characters (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
   if (opts.sessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(opts.sessionName)) {
@@ -393,7 +397,13 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
     if (problem) throw new OutputError(problem);
     const missing = missingBaseSection(opts.write, identity);
     const result = writeProfiles(opts.write, block, generated.profiles, org.prefix);
-    if (missing) process.stderr.write(`xstack: warning: ${opts.write} has no ${missing}, which the profiles sign in through: ${identity.kind === 'developer-sso' ? 'add it (aws configure sso-session), then aws sso login' : 'add it, or give --source-profile the profile that holds your credentials'}\n`);
+    if (missing) {
+      const fix =
+        identity.kind === 'developer-sso'
+          ? `add it (aws configure sso-session), then aws sso login --sso-session ${identity.ssoSession}`
+          : 'add it, or give --source-profile the profile that holds your credentials (credentials only in the environment are never a source profile\'s: give --credential-source Environment)';
+      process.stderr.write(`xstack: warning: ${opts.write} has no ${missing}, which the profiles sign in through: ${fix}\n`);
+    }
     out(result.changed ? `${opts.write}: wrote ${generated.profiles.length} profile${generated.profiles.length === 1 ? '' : 's'}${result.backup ? ` (${backupNote(result.backup)})` : ''}\n` : `${opts.write}: already up to date\n`);
     out(renderGitEnvironment(generated, ''));
     out(`clone URLs (git-remote-codecommit):\n${generated.cloneUrls.map((c) => `  git clone ${c.url}\n`).join('')}`);
@@ -414,12 +424,15 @@ function missingBaseSection(file: string, identity: ProfileIdentity): string | u
   const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split(/\r?\n/).map((line) => line.trim().replace(/\s+/g, ' ')) : []);
   const config = lines(file);
   if (identity.kind === 'developer-sso') return config.includes(`[sso-session ${identity.ssoSession}]`) ? undefined : `[sso-session ${identity.ssoSession}] section`;
-  // The default profile's credentials may come from the environment.
-  if (identity.sourceProfile === 'default') return undefined;
-  // A profile may also be only in the credentials file (`[name]`, its keys): the SDKs' AWS_SHARED_CREDENTIALS_FILE, else
-  // the one beside the config (https://docs.aws.amazon.com/sdkref/latest/guide/file-location.html).
+  if (identity.kind === 'developer-credential-source') return undefined;
+  // A source profile is read from the files alone, never the environment's credentials, the default one too (review
+  // s45-profiles P1: botocore resolves it with the environment left out). A profile may also be only in the credentials
+  // file (`[name]`, its keys): the SDKs' AWS_SHARED_CREDENTIALS_FILE, else the one beside the config
+  // (https://docs.aws.amazon.com/sdkref/latest/guide/file-location.html). The config names the default profile `[default]`.
   const credentials = process.env.AWS_SHARED_CREDENTIALS_FILE || join(dirname(file), 'credentials');
-  return lines(credentials).includes(`[${identity.sourceProfile}]`) || config.includes(`[profile ${identity.sourceProfile}]`) ? undefined : `[profile ${identity.sourceProfile}] section (nor ${credentials} a [${identity.sourceProfile}] one)`;
+  const { sourceProfile } = identity;
+  const inConfig = config.includes(`[profile ${sourceProfile}]`) || (sourceProfile === 'default' && config.includes('[default]'));
+  return lines(credentials).includes(`[${sourceProfile}]`) || inConfig ? undefined : `[${sourceProfile === 'default' ? 'default' : `profile ${sourceProfile}`}] section (nor ${credentials} a [${sourceProfile}] one)`;
 }
 
 interface AwsCommandOptions {
@@ -574,6 +587,7 @@ function registerProfiles(program: Command, act: Act): void {
     .argument(ORG_FILE, 'organization file')
     .addOption(new Option('--for <WHO>', 'whose profiles (maintainer: the role that writes the protected branches)').choices(['developer', 'maintainer', 'ci']).makeOptionMandatory())
     .option('--source-profile <NAME>', "developer, maintainer: profile holding the base credentials (default 'default')")
+    .addOption(new Option('--credential-source <WHERE>', "developer, maintainer: base credentials from the environment or the host instead of a profile (credential_source)").choices([...CREDENTIAL_SOURCES]))
     .option('--sso-session <S>', 'developer, maintainer: IAM Identity Center session name (with --sso-account-id, --sso-role)')
     .option('--sso-account-id <ID>', 'developer, maintainer: account of the IAM Identity Center role')
     .option('--sso-role <NAME>', "developer, maintainer: the IAM Identity Center permission set's name, e.g. Developer (sso_role_name; not the AWSReservedSSO_… role)")

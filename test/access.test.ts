@@ -906,7 +906,7 @@ describe('xstack profiles on stdout', () => {
     const sso = ['--for', 'developer', '--sso-session', 'corp', '--sso-account-id', '555555555555', '--sso-role', 'Developer'];
     const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', ...sso, '--session-name', 'alice@example.com', '--write', file], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stderr).toBe(`xstack: warning: ${file} has no [sso-session corp] section, which the profiles sign in through: add it (aws configure sso-session), then aws sso login\n`);
+    expect(run.stderr).toBe(`xstack: warning: ${file} has no [sso-session corp] section, which the profiles sign in through: add it (aws configure sso-session), then aws sso login --sso-session corp\n`);
     const sections = JSON.parse(botocoreRead(file).stdout) as Record<string, Record<string, string>>;
     expect(sections['profile acme-shared-services-developer'].role_session_name).toBe('alice@example.com');
     expect(sections['profile acme-sso'].role_session_name).toBeUndefined();
@@ -919,6 +919,43 @@ describe('xstack profiles on stdout', () => {
     expect(withSource(join(dir, 'third-config'))).toBe('');
     const bad = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--session-name', 'a b'], { encoding: 'utf8' });
     expect([bad.status, bad.stderr.split('\n')[0]]).toEqual([64, "xstack: --session-name 'a b' is not a role session name: 2 to 64 of letters, digits and +=,.@_- (e.g. your user name)"]);
+  });
+
+  /** How botocore (git-remote-codecommit's SDK) resolves a profile's credentials, with the environment given: the method, or the error's class and text. No call is made (an assumed role's credentials are fetched on first use). */
+  const botocoreCredentials = (file: string, profile: string, env: Record<string, string> = {}) => {
+    const py =
+      'import sys, botocore.session\n' +
+      'try:\n  c = botocore.session.Session(profile=sys.argv[1]).get_credentials()\n  print(c.method if c else "none")\n' +
+      'except Exception as e:\n  print(type(e).__name__ + ": " + str(e))';
+    const run = spawnSync('.venv/bin/python', ['-c', py, profile], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tempDir('home'), AWS_CONFIG_FILE: file, AWS_SHARED_CREDENTIALS_FILE: join(dirname(file), 'credentials'), AWS_EC2_METADATA_DISABLED: 'true', ...env } });
+    expect(run.status, run.stderr).toBe(0);
+    return run.stdout.trim();
+  };
+
+  it('credentials only in the environment are never a source profile\'s: the default source profile missing is warned of, and --credential-source Environment makes profiles botocore resolves from them; a --source-profile naming a written profile is refused (review s45-profiles P1, P2)', () => {
+    const dir = tempDir('credential-source');
+    const keys = { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE00', AWS_SECRET_ACCESS_KEY: 'x' };
+    const plain = join(dir, 'config');
+    writeFileSync(plain, '[profile other]\nregion = eu-west-1\n');
+    const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--write', plain], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe(
+      `xstack: warning: ${plain} has no [default] section (nor ${join(dir, 'credentials')} a [default] one), which the profiles sign in through: add it, or give --source-profile the profile that holds your credentials (credentials only in the environment are never a source profile's: give --credential-source Environment)\n`,
+    );
+    // What the warning is about: botocore leaves the environment out of a source profile.
+    expect(botocoreCredentials(plain, 'acme-shared-services-developer', keys)).toMatch(/^InvalidConfigError: .*source_profile "default"/);
+    const fromEnvironment = join(tempDir('credential-source-env'), 'config');
+    const written = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--credential-source', 'Environment', '--write', fromEnvironment], { encoding: 'utf8' });
+    expect([written.status, written.stderr]).toEqual([0, '']);
+    const sections = JSON.parse(botocoreRead(fromEnvironment).stdout) as Record<string, Record<string, string>>;
+    expect(sections['profile acme-shared-services-developer']).toMatchObject({ role_arn: 'arn:aws:iam::111111111111:role/acme-developer', credential_source: 'Environment' });
+    expect(sections['profile acme-shared-services-developer'].source_profile).toBeUndefined();
+    expect(botocoreCredentials(fromEnvironment, 'acme-shared-services-developer', keys)).toBe('assume-role');
+    // A profile made to source itself has no keys of its own: botocore's InfiniteLoopConfigError at the first clone.
+    const itself = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--source-profile', 'acme-shared-services-developer'], { encoding: 'utf8' });
+    expect([itself.status, itself.stderr]).toEqual([1, "xstack: --source-profile acme-shared-services-developer is one of the profiles this writes, which would then take its credentials from itself; give the profile that holds your own credentials\n"]);
+    const both = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--source-profile', 'x', '--credential-source', 'Environment'], { encoding: 'utf8' });
+    expect([both.status, both.stderr.split('\n')[0]]).toEqual([64, 'xstack: --source-profile and --credential-source are two ways of signing in; give one']);
   });
 
   it('--for maintainer: profiles of the maintainer role in a block of their own, so a person who is both keeps the developer profiles', () => {

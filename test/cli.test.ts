@@ -134,7 +134,7 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
   it('an inconsistent combination is a usage error too', () => {
     const run = xstack(['profiles', EXAMPLE, '--for', 'ci', '--sso-role', 'x']);
     expect(run.status).toBe(64);
-    expect(run.stderr).toBe("xstack: --source-profile, --sso-* and --session-name apply to --for developer or maintainer only\n(run 'xstack profiles --help' for usage)\n");
+    expect(run.stderr).toBe("xstack: --source-profile, --credential-source, --sso-* and --session-name apply to --for developer or maintainer only\n(run 'xstack profiles --help' for usage)\n");
   });
 
   it("--sso-role takes the permission set's name, not the role IAM Identity Center provisions from it", () => {

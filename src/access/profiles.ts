@@ -12,9 +12,20 @@ import { namesOnePermissionSet } from '../iam/role-path';
 import { Names } from '../naming';
 import type { Org, RoleSource } from '../org/model';
 
+/** credential_source's values (https://docs.aws.amazon.com/sdkref/latest/guide/feature-assume-role-credentials.html). */
+export const CREDENTIAL_SOURCES = ['Environment', 'Ec2InstanceMetadata', 'EcsContainer'] as const;
+export type CredentialSource = (typeof CREDENTIAL_SOURCES)[number];
+
 export type ProfileIdentity =
   /** A person whose base credentials are another profile (keys, SSO, …). */
   | { kind: 'developer'; sourceProfile: string }
+  /**
+   * A person whose base credentials are the environment's (aws-vault exec, a federation script's exports), or the host's:
+   * `credential_source`, which a source profile never is ("Environment … retrieve source credentials from environment
+   * variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"; not with source_profile in one profile,
+   * https://docs.aws.amazon.com/sdkref/latest/guide/feature-assume-role-credentials.html).
+   */
+  | { kind: 'developer-credential-source'; credentialSource: CredentialSource }
   /** A person signing in with IAM Identity Center: a base SSO profile, then one role profile per account. */
   | { kind: 'developer-sso'; ssoSession: string; ssoAccountId: string; ssoRoleName: string }
   /** CI: its own credentials (instance profile, EKS Pod Identity or IRSA), then the pull-only role. */
@@ -134,6 +145,7 @@ export function generateProfiles(org: Org, identity: ProfileIdentity, options: P
     });
     base = ['source_profile', ssoProfile];
   } else if (identity.kind === 'developer') base = ['source_profile', identity.sourceProfile];
+  else if (identity.kind === 'developer-credential-source') base = ['credential_source', identity.credentialSource];
   else base = ciBase(org, names, profiles, fips);
 
   const cloneUrls: CloneUrl[] = [];
@@ -149,6 +161,11 @@ export function generateProfiles(org: Org, identity: ProfileIdentity, options: P
   const profileNames = profiles.map((p) => p.name);
   const twice = profileNames.find((name, i) => profileNames.indexOf(name) !== i);
   if (twice) throw new ProfilesError(`two profiles would be named ${twice} (an account's name makes the name of another profile); rename the account in ${org.file}`);
+  // A role profile sourcing itself holds no keys of its own: botocore refuses it at the first clone (InfiniteLoopConfigError;
+  // review s45-profiles P2).
+  if (identity.kind === 'developer' && profileNames.includes(identity.sourceProfile)) {
+    throw new ProfilesError(`--source-profile ${identity.sourceProfile} is one of the profiles this writes, which would then take its credentials from itself; give the profile that holds your own credentials`);
+  }
   return { profiles, cloneUrls, gitEnvironment: gitEnvironment(org) };
 }
 
