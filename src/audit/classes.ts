@@ -32,6 +32,25 @@ export const weight = (x: { readonly accounts?: readonly string[] }): number => 
 export const tokenise = (text: string, account: string, token: string): string => (text.includes(account) ? text.replaceAll(account, token) : text);
 
 /**
+ * Whether `text` with `account` written as `token` reads `written`, as `tokenise` would write it (each occurrence,
+ * left to right, none overlapping the one before), compared in place rather than written.
+ */
+export function readsTokenised(written: string, text: string, account: string, token: string): boolean {
+  let i = 0;
+  let j = 0;
+  for (let at = text.indexOf(account); ; at = text.indexOf(account, i)) {
+    // The text before the next occurrence (or to its end), as it stands.
+    const end = at < 0 ? text.length : at;
+    if (written.length - j < end - i) return false;
+    for (; i < end; i++, j++) if (text.charCodeAt(i) !== written.charCodeAt(j)) return false;
+    if (at < 0) return j === written.length;
+    if (!written.startsWith(token, j)) return false;
+    i += account.length;
+    j += token.length;
+  }
+}
+
+/**
  * A list with `account` written as `token`: the list itself when none of its texts names the account, as
  * most of a class's statements' lists (nothing mutates them).
  */

@@ -14,7 +14,7 @@ import { readOperator } from './evaluate';
 import { roleSourceSamples } from './samples';
 import { callerPolicyOf } from '../../templates/access-callers';
 import type { Stage } from '../stages/model';
-import { classifyAccounts, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
+import { classifyAccounts, readsTokenised, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
 
 /** `federated`: an identity provider's users (a web identity or SAML assertion it vouches for), by the provider's ARN. */
@@ -354,21 +354,23 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
     }
     // Its label too: the logical id of a member's resource carries the member's id. Members of a
     // class may sit in several parts of one stage (source-identity-x, -2, …): the stage is not compared.
-    // forClass makes a new object: set on it rather than copied again (the same fields, in the same order).
-    const statement = forClass(g, member, c);
-    statement.account = g.account;
-    statement.policy = tokenise(g.policy, member, c.token);
-    statement.madeFor = c.token;
-    const key = `${c.token}\u0000${statement.policy}`;
+    const policy = tokenise(g.policy, member, c.token);
+    const key = `${c.token}\u0000${policy}`;
     let alike = groups.get(key);
     if (!alike) groups.set(key, (alike = []));
     let group: Group | undefined;
     for (const x of alike) {
-      if (!sameStatement(x.statement, statement)) continue;
+      if (!readsAsClass(x.statement, g, member, c.token)) continue;
       group = x;
       break;
     }
     if (!group) {
+      // Only a statement that starts a group is written as the class's: the others are compared with it in place.
+      // forClass makes a new object: set on it rather than copied again (the same fields, in the same order).
+      const statement = forClass(g, member, c);
+      statement.account = g.account;
+      statement.policy = policy;
+      statement.madeFor = c.token;
       alike.push((group = { c, statement, members: [] }));
       kept.push(group);
     }
@@ -428,34 +430,45 @@ function membersIn(text: string | undefined, classes: ReadonlyMap<string, Accoun
 }
 
 /**
- * Whether two statements read the same, but for their stage (a split stage's parts) and members (a thousand ids):
- * what their JSON would tell, field by field and in order, without writing it.
+ * Whether a class's statement reads the same as one member's statement `g` made the class's (forClass, with its
+ * account, policy and madeFor set as byMember sets them), but for their stage (a split stage's parts) and members
+ * (a thousand ids): what their JSON would tell, field by field and in order, without writing `g` as the class's
+ * (most of a class's statements are compared, and only the first of each group is kept).
  */
-function sameStatement(a: ResolvedStatement, b: ResolvedStatement): boolean {
+function readsAsClass(x: ResolvedStatement, g: ResolvedStatement, member: string, token: string): boolean {
+  const as = (written: string | undefined, text: string | undefined) => (written === undefined || text === undefined ? written === text : readsTokenised(written, text, member, token));
   return (
-    a.account === b.account &&
-    a.policy === b.policy &&
-    a.kind === b.kind &&
-    a.effect === b.effect &&
-    a.attachedTo === b.attachedTo &&
-    a.madeFor === b.madeFor &&
-    sameList(a.actions, b.actions) &&
-    sameList(a.resources, b.resources) &&
-    samePrincipals(a.principals, b.principals) &&
-    sameConditions(a.conditions, b.conditions)
+    x.account === g.account &&
+    as(x.policy, g.policy) &&
+    x.kind === g.kind &&
+    x.effect === g.effect &&
+    as(x.attachedTo, g.attachedTo) &&
+    x.madeFor === token &&
+    sameList(x.actions, g.actions) &&
+    sameLists(x.resources, g.resources, as) &&
+    samePrincipals(x.principals, g.principals, as) &&
+    sameConditions(x.conditions, g.conditions, as)
   );
 }
 
-function samePrincipals(a: readonly PrincipalRef[], b: readonly PrincipalRef[]): boolean {
+/** Two lists the same, item by item, by `same`. */
+function sameLists(a: readonly string[], b: readonly string[], same: (a: string, b: string) => boolean): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!samePrincipal(a[i], b[i])) return false;
+  for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
   return true;
 }
 
-function samePrincipal(a: PrincipalRef, b: PrincipalRef): boolean {
+function samePrincipals(a: readonly PrincipalRef[], b: readonly PrincipalRef[], same: (a: string, b: string) => boolean): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!samePrincipal(a[i], b[i], same)) return false;
+  return true;
+}
+
+/** `same` compares AWS principals' ARNs, the only principals a class's statement writes its token in (asClass). */
+function samePrincipal(a: PrincipalRef, b: PrincipalRef, same: (a: string, b: string) => boolean): boolean {
   switch (a.kind) {
     case 'aws':
-      return b.kind === 'aws' && a.arn === b.arn;
+      return b.kind === 'aws' && same(a.arn, b.arn);
     case 'service':
       return b.kind === 'service' && a.service === b.service;
     case 'federated':
@@ -465,14 +478,14 @@ function samePrincipal(a: PrincipalRef, b: PrincipalRef): boolean {
   }
 }
 
-/** Same operators, keys and values in the same order (as JSON compares them). */
-function sameConditions(a: ResolvedStatement['conditions'], b: ResolvedStatement['conditions']): boolean {
+/** Same operators, keys and values (by `same`) in the same order (as JSON compares them). */
+function sameConditions(a: ResolvedStatement['conditions'], b: ResolvedStatement['conditions'], same: (a: string, b: string) => boolean): boolean {
   const operators = Object.keys(a);
   if (!sameList(operators, Object.keys(b))) return false;
   for (const operator of operators) {
     const keys = Object.keys(a[operator]);
     if (!sameList(keys, Object.keys(b[operator]))) return false;
-    for (const key of keys) if (!sameList(a[operator][key], b[operator][key])) return false;
+    for (const key of keys) if (!sameLists(a[operator][key], b[operator][key], same)) return false;
   }
   return true;
 }

@@ -499,16 +499,20 @@ function pipelineAccountPaths(
   executionKeyActions?: ReadonlySet<string>,
 ): AccessPath[] {
   const administrators = [org.stackSets.executionRoleName, ...org.keyAdministratorRoles];
+  // Asked of every pipeline account, made once: a role name none of the administrators is, and the access log bucket's
+  // ARN as one expression (the resolver compiles an expression once, by the object's identity).
+  const otherRoleNamed = otherRoleName(administrators);
+  const accessLogBucketArn = { 'Fn::GetAtt': ['AccessLogBucket', 'Arn'] };
   return perPipelineAccount(org, classes, (account) => {
     const base: PipelineAccountEnvironment = {
       partition: org.partition,
       region: org.region,
       account: account.id,
       artifactBucketArn: output('pipeline-foundation', account.id, 'ArtifactBucketArn'),
-      accessLogBucketArn: String(resolver.resolve('pipeline-foundation', account.id, { 'Fn::GetAtt': ['AccessLogBucket', 'Arn'] })),
+      accessLogBucketArn: String(resolver.resolve('pipeline-foundation', account.id, accessLogBucketArn)),
       artifactKeyArn: output('pipeline-foundation', account.id, 'ArtifactKeyArn'),
       keyAdministrator: '',
-      otherRole: `arn:${org.partition}:iam::${account.id}:role/${otherRoleName(administrators)}`,
+      otherRole: `arn:${org.partition}:iam::${account.id}:role/${otherRoleNamed}`,
     };
     return PIPELINE_ACCOUNT_NEEDS.flatMap((need) => {
       if (!need.perKeyAdministrator) return [{ purpose: need.purpose, fields: fieldsOf(need, base, account.id) }];

@@ -267,9 +267,10 @@ type RegExps = Record<Flags, Map<string, RegExp>>;
 const regExps = (): RegExps => ({ '': new Map(), i: new Map(), r: new Map() });
 const atomic = regExps();
 const over = regExps();
-const cached = (cache: RegExps, flags: Flags, pattern: string, make: () => RegExp) => {
+/** `make` a function of the module, not a closure: asked for every glob the proof matches (hundreds of thousands), made once per pattern. */
+const cached = (cache: RegExps, flags: Flags, pattern: string, make: (pattern: string, flags: Flags) => RegExp) => {
   let re = cache[flags].get(pattern);
-  if (!re) cache[flags].set(pattern, (re = make()));
+  if (!re) cache[flags].set(pattern, (re = make(pattern, flags)));
   return re;
 };
 
@@ -326,39 +327,40 @@ export const unitsMatch = (pattern: string, value: string, flags: Flags = ''): b
  * (bootstrap's `<prefix>-source-????????????`, naming.ts `shapes`): a yes so found holds for every member, whose id
  * those twelve `?` match as well.
  */
-const unitsGlob = (pattern: string, flags: Flags) =>
-  cached(atomic, flags, pattern, () => {
-    // A token (the mark and its class's character) literally.
-    const source = pattern.replace(UNITS_SPECIAL, (c, at: number) =>
-      c[0] === TOKEN_MARK
-        ? c
-        : c === '*' || c === '?'
-          ? wildcard(c, flags, pattern, at, c === '*' ? '.' : NOT_TOKEN)
-          : c.length === ID_LENGTH
-            ? `(?:${TOKEN_MARK}[\\uE100-\\uEFFF]|${flags === 'r' ? '[^:\\uE000-\\uEFFF]' : NOT_TOKEN}{${ID_LENGTH}})`
-            : escaped(c),
-    );
-    return new RegExp(`^${source}$`, globFlags(flags));
-  });
+const unitsGlob = (pattern: string, flags: Flags) => cached(atomic, flags, pattern, unitsRegExp);
+function unitsRegExp(pattern: string, flags: Flags): RegExp {
+  // A token (the mark and its class's character) literally.
+  const source = pattern.replace(UNITS_SPECIAL, (c, at: number) =>
+    c[0] === TOKEN_MARK
+      ? c
+      : c === '*' || c === '?'
+        ? wildcard(c, flags, pattern, at, c === '*' ? '.' : NOT_TOKEN)
+        : c.length === ID_LENGTH
+          ? `(?:${TOKEN_MARK}[\\uE100-\\uEFFF]|${flags === 'r' ? '[^:\\uE000-\\uEFFF]' : NOT_TOKEN}{${ID_LENGTH}})`
+          : escaped(c),
+  );
+  return new RegExp(`^${source}$`, globFlags(flags));
+}
 /** A character of no token: what `?` takes with tokens as units. */
 const NOT_TOKEN = '[^\\uE000-\\uEFFF]';
 const UNITS_SPECIAL = new RegExp(`\\?{${ID_LENGTH}}|${TOKEN_MARK}[^]?|${GLOB_SPECIAL.source}`, 'g');
 
 const LOOSE_SPECIAL = new RegExp(`[0-9${SOME_DIGIT}]|${GLOB_SPECIAL.source}`, 'g');
 /** The pattern over expanded texts, a pattern digit matching an unknown one. */
-const looseGlob = (pattern: string, flags: Flags) =>
-  cached(over, flags, pattern, () => {
-    const expanded = expand(pattern);
-    const source = expanded.replace(LOOSE_SPECIAL, (c, at: number) =>
-      c === '*' || c === '?' ? wildcard(c, flags, expanded, at, '.') : c === SOME_DIGIT ? '[0-9\\uF000]' : isDigit(c) ? `[${c}\\uF000]` : escaped(c),
-    );
-    return new RegExp(`^${source}$`, globFlags(flags));
-  });
+const looseGlob = (pattern: string, flags: Flags) => cached(over, flags, pattern, looseRegExp);
+function looseRegExp(pattern: string, flags: Flags): RegExp {
+  const expanded = expand(pattern);
+  const source = expanded.replace(LOOSE_SPECIAL, (c, at: number) =>
+    c === '*' || c === '?' ? wildcard(c, flags, expanded, at, '.') : c === SOME_DIGIT ? '[0-9\\uF000]' : isDigit(c) ? `[${c}\\uF000]` : escaped(c),
+  );
+  return new RegExp(`^${source}$`, globFlags(flags));
+}
 
 const concrete = regExps();
 /** A glob pattern without tokens as a regular expression (`i`: case-insensitive, for actions). */
-export const concreteGlob = (pattern: string, flags: Flags): RegExp =>
-  cached(concrete, flags, pattern, () => new RegExp(`^${pattern.replace(GLOB_SPECIAL, (c, at: number) => (c === '*' || c === '?' ? wildcard(c, flags, pattern, at, '.') : escaped(c)))}$`, globFlags(flags)));
+export const concreteGlob = (pattern: string, flags: Flags): RegExp => cached(concrete, flags, pattern, concreteRegExp);
+const concreteRegExp = (pattern: string, flags: Flags): RegExp =>
+  new RegExp(`^${pattern.replace(GLOB_SPECIAL, (c, at: number) => (c === '*' || c === '?' ? wildcard(c, flags, pattern, at, '.') : escaped(c)))}$`, globFlags(flags));
 
 /**
  * Whether a token in `s` stands where lookups by exact equality can see it:
