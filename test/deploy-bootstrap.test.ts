@@ -718,6 +718,19 @@ describe("the execution role's trust, and what rewriting it would drop (pure)", 
   });
 });
 
+/**
+ * The example bootstrapped with nothing missing, and IAM in its account 222222222222 through the access role: its
+ * execution role's name, and a policy document to attach there by hand.
+ */
+async function bootstrappedExample() {
+  const compiled = compileFile('parameters/example.yaml');
+  expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+  const account = '222222222222';
+  const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+  const document = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iam:GetRole', Resource: '*' }] });
+  return { compiled, account, role: 'AWSCloudFormationStackSetExecutionRole', iam, document };
+}
+
 describe('xstack bootstrap on moto', () => {
   it('SELF_MANAGED: the administration role and each account\'s execution role with the derived policies; a second run changes nothing; deploy works after it', async () => {
     const compiled = compileFile('parameters/example.yaml');
@@ -868,12 +881,7 @@ describe('xstack bootstrap on moto', () => {
   });
 
   it("SELF_MANAGED: packs past the ones now derived (the policy shrank) are detached, this org's only; another org's packs on the shared role stay, said ok; look-alikes bootstrap did not make stay, reported missing", async () => {
-    const compiled = compileFile('parameters/example.yaml');
-    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
-    const account = '222222222222';
-    const role = 'AWSCloudFormationStackSetExecutionRole';
-    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
-    const document = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iam:GetRole', Resource: '*' }] });
+    const { compiled, account, role, iam, document } = await bootstrappedExample();
     // An earlier bootstrap's 9th pack (exact ARNs took more), a pack of another org (prefix acme-team) on the same default
     // role, as bootstrap makes them (their description); then the same names made by hand: one on a path, one without it.
     const made = [
@@ -908,16 +916,11 @@ describe('xstack bootstrap on moto', () => {
   });
 
   it("SELF_MANAGED: the execution role's other managed policies count against IAM's quota of policies a role takes: past it, that account is refused before any write, naming them; within it, written (review s45-bootstrap B1)", async () => {
-    const compiled = compileFile('parameters/example.yaml');
-    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
-    const account = '222222222222';
-    const role = 'AWSCloudFormationStackSetExecutionRole';
-    const iam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`));
+    const { compiled, account, role, iam, document } = await bootstrappedExample();
     const ours = ((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []).map((a) => a.PolicyArn!);
     expect(ours.length).toBeGreaterThan(0);
     // One of this org's packs detached (the run must attach it again), and two policies attached by hand.
     await iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: ours[0] }));
-    const document = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iam:GetRole', Resource: '*' }] });
     const others: string[] = [];
     for (const name of ['by-hand-1', 'by-hand-2']) {
       const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: document }))).Policy!.Arn!;
