@@ -718,6 +718,25 @@ describe("the execution role's trust, and what rewriting it would drop (pure)", 
   });
 });
 
+/** `aws` with every stack instance in `account` listed OUTDATED (ListStackInstances), as after a deploy that failed there. */
+function listedOutdated(aws: Aws, account: string): Aws {
+  const cloudFormation = aws.cloudFormation.bind(aws);
+  aws.cloudFormation = (...args: Parameters<typeof cloudFormation>) => {
+    const client = cloudFormation(...args);
+    client.middlewareStack.add(
+      (next, context) => async (input) => {
+        const result = await next(input);
+        const output = result.output as { Summaries?: Array<{ Account?: string; Status?: string }> };
+        if (context.commandName === 'ListStackInstancesCommand') for (const i of output.Summaries ?? []) if (i.Account === account) i.Status = 'OUTDATED';
+        return result;
+      },
+      { step: 'initialize' },
+    );
+    return client;
+  };
+  return aws;
+}
+
 /**
  * The example bootstrapped with nothing missing, and IAM in its account 222222222222 through the access role: its
  * execution role's name, and a policy document to attach there by hand.
@@ -828,21 +847,7 @@ describe('xstack bootstrap on moto', () => {
     expect((await deploy(renamed, env.aws(), { pollMs: 5 })).stages.filter((st) => st.result === 'failed')).toEqual([]);
     // The pipeline account's instance left OUTDATED (a deploy that failed there runs the old template still): the names
     // the policy grants now stay, said so, until every instance is CURRENT; run twice, the same.
-    const outdated = env.aws();
-    const cloudFormation = outdated.cloudFormation.bind(outdated);
-    outdated.cloudFormation = (...args: Parameters<typeof cloudFormation>) => {
-      const client = cloudFormation(...args);
-      client.middlewareStack.add(
-        (next, context) => async (input) => {
-          const result = await next(input);
-          const output = result.output as { Summaries?: Array<{ Account?: string; Status?: string }> };
-          if (context.commandName === 'ListStackInstancesCommand') for (const i of output.Summaries ?? []) if (i.Account === account) i.Status = 'OUTDATED';
-          return result;
-        },
-        { step: 'initialize' },
-      );
-      return client;
-    };
+    const outdated = listedOutdated(env.aws(), account);
     for (let run = 0; run < 2; run++) {
       const behind = await bootstrap(renamed, outdated);
       const keptNow = behind.find((st) => st.account === account && st.what === 'execution policy keeps the names it grants now');
@@ -941,10 +946,16 @@ describe('xstack bootstrap on moto', () => {
     ]);
     expect(refused.filter((s) => s.account === account && s.what.startsWith('managed policy arn:')).map((s) => s.what)).toEqual(others.map((arn) => `managed policy ${arn} on ${role}`));
     expect(aws.log.calls.AttachRolePolicyCommand ?? 0).toBe(0);
+    // Not recorded as set up: plan and deploy would read it current and meet the missing pack mid-rollout (review s45-diff D1).
+    expect(refused.find((s) => s.what === 'role AWSCloudFormationStackSetAdministrationRole: tag xstack:bootstrap:acme')).toMatchObject({ status: 'missing', detail: expect.stringContaining(`the execution policies of ${account} were not written, past the role's quota of managed policies`) });
+    expect(await bootstrapState(withQuota(ours.length + 1), env.aws())).not.toBe('current');
     // At the quota exactly, the pack is attached again.
     const written = await bootstrap(withQuota(ours.length + 2), env.aws());
     expect(written.filter((s) => s.what === `execution role ${role}: managed policies`)).toEqual([]);
     expect(written).toContainEqual({ account, what: `attach ${ours[0].split('/').pop()} to ${role}`, status: 'change' });
+    // With nothing left to attach, nothing IAM could refuse: the quota the org declares is not held against what IAM took (s45-diff D3).
+    const again = await bootstrap(withQuota(ours.length + 1), env.aws());
+    expect(again.filter((s) => s.what === `execution role ${role}: managed policies`)).toEqual([]);
   });
 
   it("SELF_MANAGED: the packs granted now, kept while instances are not CURRENT, are read or the run stops: only NoSuchEntity means no execution role, not a refused read (review s45-bootstrap B4)", async () => {
@@ -1477,6 +1488,17 @@ describe('xstack bootstrap on moto', () => {
     const seen: BootstrapStep[] = [];
     await expect(bootstrap(example, refusedAssume(env.aws(), /::666666666666:role\//), { onStep: (x) => seen.push(x) })).rejects.toMatchObject({ code: 'ACCESS_ROLE_REFUSED' });
     for (const account of targetsOf(example)) expect(seen.some((x) => x.account === account && x.what === 'role AWSCloudFormationStackSetExecutionRole'), account).toBe(true);
+  });
+
+  it("a target account that is suspended while an instance is not CURRENT: the read of the names kept passes it by, and every other account is set up (review s45-diff D2: the read's refusal stopped the whole run)", async () => {
+    const example = compileFile('parameters/example.yaml');
+    expect((await bootstrap(example, env.aws())).filter((x) => x.status === 'missing')).toEqual([]);
+    expect((await deploy(example, env.aws(), { pollMs: 5 })).stages.filter((x) => x.result === 'failed')).toEqual([]);
+    // Every instance of 333333333333 listed OUTDATED (a deploy that failed there): bootstrap reads what each account's policy grants now.
+    const behind = listedOutdated(accountStates(refusedAssume(env.aws(), /::222222222222:role\//), { '222222222222': 'SUSPENDED' }), '333333333333');
+    const steps = await bootstrap(example, behind);
+    expect(steps.find((x) => x.account === '222222222222')).toMatchObject({ what: 'roles AWSCloudFormationStackSetExecutionRole and acme-xstack-reader', status: 'missing' });
+    for (const account of targetsOf(example).filter((a) => a !== '222222222222')) expect(steps.find((x) => x.account === account && x.what === 'role AWSCloudFormationStackSetExecutionRole')?.status, account).toBe('ok');
   });
 
   it("a target account that is suspended: a missing step naming its state and what to do, the accounts after it set up, the record not written; once ACTIVE again, the next run sets it up and writes the record (review s42-bootstrap M1)", async () => {

@@ -985,7 +985,16 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account) => {
       const accountIam = aws.iam(credentialsOf(account), org.region);
       const wanted = resolvePolicy(forAccount(statements, account), { partition: org.partition, account, region: org.region }).Statement;
-      const kept = keptStatements(await attachedPackStatements(accountIam, account, compiled), wanted);
+      let granted: IamStatement[];
+      try {
+        granted = await attachedPackStatements(accountIam, account, compiled);
+      } catch (error) {
+        // An account not ACTIVE is passed by where the accounts are set up, said there; it keeps no other from being
+        // set up (review s42-bootstrap M1, s45-diff D2).
+        if (error instanceof AccountNotActive) return;
+        throw error;
+      }
+      const kept = keptStatements(granted, wanted);
       if (kept.length > 0) keptByAccount.set(account, kept);
     });
   }
@@ -1053,6 +1062,8 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   const trustWritten = new Set<string>();
   const policyWritten = new Set<string>();
   const trustRefused = new Set<string>();
+  // Accounts whose execution policies were not written, past the role's quota of managed policies (ensureExecutionPolicies).
+  const policiesRefused = new Set<string>();
   const readerName = new Names(org.prefix).outputReaderRole();
   const label = (p: string) => `${p} (${p === adminRoleArn ? 'administration role' : p === caller ? 'running this bootstrap' : 'an earlier caller'})`;
   /**
@@ -1120,7 +1131,7 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
         detail: `instances not CURRENT in ${behind.map((d) => `${d.stackSet} (${d.notCurrent.join(', ')})`).join(', ')}: names kept until every instance is CURRENT (they may still run an earlier template, whose names the next deploy removes): ${[...new Set(kept.flatMap((k) => k.Resource))].sort().join(', ')}`,
       });
     }
-    await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, { dry, report, sleep, roleCreated: executionRole === 'created' });
+    if ((await ensureExecutionPolicies(accountIam, account, compiled, statements, kept, { dry, report, sleep, roleCreated: executionRole === 'created' })) === 'refused') policiesRefused.add(account);
   };
   await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
     try {
@@ -1144,11 +1155,12 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     }
   });
   // Last, once every account is as wanted: what plan and deploy compare with (bootstrapState).
-  if (trustRefused.size === 0 && notActive.size === 0) await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites, boundaryPending, tagsLeft);
+  if (trustRefused.size === 0 && notActive.size === 0 && policiesRefused.size === 0) await ensureBootstrapTag(iam, admin, compiled, legacyRemoved, adminWrites, boundaryPending, tagsLeft);
   else {
     const why = [
       ...(trustRefused.size > 0 ? [`the execution role's or the reader role's trust was left as it is in ${[...trustRefused].sort().join(', ')} (above), where this org's policies were not given to it`] : []),
       ...(notActive.size > 0 ? [`${[...notActive].sort().join(', ')} ${notActive.size === 1 ? 'is' : 'are'} not ACTIVE in AWS Organizations, and nothing was set up there (above)`] : []),
+      ...(policiesRefused.size > 0 ? [`the execution policies of ${[...policiesRefused].sort().join(', ')} were not written, past the role's quota of managed policies (above)`] : []),
     ];
     report({
       account: admin,
@@ -1837,7 +1849,7 @@ export async function ensureAdministrationPolicy(iam: IAMClient, admin: string, 
 }
 
 /** The derived policy as managed policies (it is larger than an inline policy may be), attached to the execution role. */
-async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled: CompiledOrg, statements: ExecutionStatement[], kept: readonly IamStatement[], { dry, report, sleep, roleCreated }: Writes) {
+async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled: CompiledOrg, statements: ExecutionStatement[], kept: readonly IamStatement[], { dry, report, sleep, roleCreated }: Writes): Promise<'refused' | undefined> {
   const { org } = compiled;
   // The account's own policy: the names of the resources its instances create, not every account's (forAccount).
   const resolved = resolvePolicy(forAccount(statements, account), { partition: org.partition, account, region: org.region });
@@ -1852,14 +1864,16 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
   const packs = packPolicies(resolved.Statement);
   const ownPack = ownPackNumber(org, account);
   const others = [...attached].filter((arn) => ownPack(arn) === undefined).sort();
-  if (others.length > 0) {
+  const ours = new Set([...attached].map(ownPack).filter((n) => n !== undefined));
+  const toAttach = packs.filter((_, i) => !ours.has(i + 1)).length;
+  if (others.length > 0 && toAttach > 0) {
     // IAM's quota of managed policies attached to a role counts every one attached, not only this org's packs, which
     // alone the compile counts (execution-quota.ts): another org's on a role both use, AWS's AdministratorAccess kept,
     // one attached by hand. Past it AttachRolePolicy fails ("Cannot exceed quota for PoliciesPerRole") after the
-    // packs are created, and again at every run: refused before any write in the account (review s45-bootstrap B1).
-    // Until the packs past the ones derived now are detached, after the writes, they count too.
+    // packs are created, and again at every run: refused before any execution policy is written in the account (review
+    // s45-bootstrap B1). Until the packs past the ones derived now are detached, after the writes, they count too. With
+    // nothing to attach there is nothing IAM could refuse (its quota may be above the one the org declares).
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html ("Managed policies per role")
-    const ours = new Set([...attached].map(ownPack).filter((n) => n !== undefined));
     for (let n = 1; n <= packs.length; n++) ours.add(n);
     const quota = quotaOf(org, 'managedPoliciesPerRole');
     if (others.length + ours.size > quota) {
@@ -1873,7 +1887,7 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
           `or set stackSets.executionRoleName in the org file to a role of this org's own, then run bootstrap again`,
       });
       await reportPoliciesNotOurs(iam, account, compiled, attached, report);
-      return;
+      return 'refused';
     }
   }
   // Read every pack first, then write them in an order that never leaves a statement out (packWriteOrder).
