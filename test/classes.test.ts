@@ -3,7 +3,7 @@ import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { analyseAccess, type AccessAnalysis } from '../src/audit/paths';
 import { buildReport } from '../src/audit/report';
 import { toMarkdown } from '../src/audit/render';
-import { weight } from '../src/audit/classes';
+import { readsTokenised, tokenise, weight } from '../src/audit/classes';
 import { collectGrants, type ResolvedStatement } from '../src/audit/grants';
 import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { Resolver } from '../src/audit/resolve';
@@ -373,5 +373,28 @@ describe("a class's token as twelve `?`", () => {
     expect(unitsMatch(role('acme-source-????????????'), role('acme-source-100000000001'))).toBe(true);
     expect(unitsMatch(role('acme-source-???????????'), role(`acme-source-${T}`))).toBe(false);
     expect(unitsMatch(role('acme-source-?'), role(`acme-source-${T}`))).toBe(false);
+  });
+});
+
+describe('readsTokenised: a text compared with its tokenised form in place (review s45-diff D6)', () => {
+  it('answers as comparing with tokenise(text) would, over texts built from the account, its pieces and the token (seeded)', () => {
+    const account = '111122223333';
+    const token = '\uE000\uE101';
+    const pieces = [account, '1111', '2222', '3333', '1', ':', 'arn:aws:iam::', token, '/role/x', ''];
+    let seed = 45;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const textOf = () => Array.from({ length: next(6) }, () => pieces[next(pieces.length)]).join('');
+    let agreeing = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const text = textOf();
+      const tokenised = tokenise(text, account, token);
+      // Its own tokenised form, another text's, and near misses of its own (a character dropped or changed).
+      const candidates = [tokenised, tokenise(textOf(), account, token), tokenised.slice(1), `${tokenised}x`, tokenised.replace(token, account)];
+      for (const written of candidates) {
+        expect(readsTokenised(written, text, account, token), JSON.stringify({ written, text })).toBe(written === tokenised);
+        if (written === tokenised) agreeing++;
+      }
+    }
+    expect(agreeing).toBeGreaterThan(20_000);
   });
 });

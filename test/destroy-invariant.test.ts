@@ -201,8 +201,7 @@ describe('destroy does what its list says: every operation on a StackSet it list
     });
     // Organizations stops answering once the list is read: a run that asked again could not tell the account is
     // suspended, and would first send it a plain delete (StackSets skips it), as the D1 case above does.
-    const o = await planThenDestroy(small, { organization }, awsVia, () => env.proxy.denyOrganizations('DescribeAccount'));
-    env.proxy.allowOrganizations('DescribeAccount');
+    const o = await planThenDestroy(small, { organization }, awsVia, () => env.proxy.denyOrganizations('DescribeAccount')).finally(() => env.proxy.allowOrganizations('DescribeAccount'));
     expect(failed(o.summary)).toEqual([]);
     expect(disagreements(o)).toEqual([]);
     expect(asked.length).toBeGreaterThan(0);

@@ -210,6 +210,10 @@ describe("destroy's list before its question", () => {
       ...shown.map((a) => `      ! removed keeping its stack, which stays in the account with all it holds, for you to delete: ${a}: suspended`),
       `      … and ${ids.length - 5} more instances removed keeping their stacks (${whole})`,
     ]);
+    // Where the StackSets live, and as whom, in the command that lists them (review s45-diff D5).
+    const [elsewhere] = formatDestroyRemovals([{ stackSet: 'acme-s', accounts: ids }], { accountNames: names, deleteRetained: false, region: 'eu-west-1', callAs: 'DELEGATED_ADMIN' });
+    expect(elsewhere).toContain('(aws cloudformation list-stack-instances --stack-set-name acme-s --region eu-west-1 --call-as DELEGATED_ADMIN lists every one)');
+    expect(formatDestroyRemovals([{ stackSet: 'acme-s', accounts: ids }], { accountNames: names, deleteRetained: false, region: 'eu-west-1', callAs: 'SELF' })[0]).toContain('--stack-set-name acme-s --region eu-west-1 lists every one)');
     // At the fold's edge, every one is listed.
     const [edge] = formatDestroyRemovals([{ stackSet: 'acme-s', accounts: ids.slice(0, FOLD_AFTER) }], { accountNames: names, deleteRetained: false });
     expect(edge).toBe(`  - acme-s: ${FOLD_AFTER} instances (${ids.slice(0, FOLD_AFTER).map((id) => `${id} (not in the org file)`).join(', ')})`);

@@ -254,7 +254,7 @@ async function approveDestroy(compiled: CompiledOrg, aws: Aws, region: string, o
   const who = await callerLine(aws, region);
   // As deployed, not as compiled: StackSets of stages gone from the org file, and instances in accounts it no longer names.
   const { remove, kept } = await destroyPlan(compiled, aws, options);
-  const listing = formatDestroyRemovals(remove, { accountNames: new Map(compiled.org.accounts.map((a) => [a.id, a.name])), deleteRetained: options.deleteRetained === true });
+  const listing = formatDestroyRemovals(remove, { accountNames: new Map(compiled.org.accounts.map((a) => [a.id, a.name])), deleteRetained: options.deleteRetained === true, region, callAs: compiled.org.stackSets.callAs });
   const flowLogs = compiled.stages.some((s) => s.module === 'ci-network');
   const next = `'bucketGeneration: ${compiled.org.bucketGeneration + 1}' in ${compiled.org.file}`;
   const retained = options.deleteRetained

@@ -155,7 +155,10 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
  * as the org file names them), the stacks it leaves and the instances it cannot remove, as the plan says them for
  * deploy's removals.
  */
-export function formatDestroyRemovals(remove: DestroyPlan['remove'], options: { accountNames: ReadonlyMap<string, string>; deleteRetained: boolean }): string[] {
+export function formatDestroyRemovals(
+  remove: DestroyPlan['remove'],
+  options: { accountNames: ReadonlyMap<string, string>; deleteRetained: boolean; /** Where the StackSets live, for the command that lists every instance. */ region?: string; callAs?: string },
+): string[] {
   const named = accountLabel(options.accountNames);
   // destroy also reaches accounts the org file no longer names (the StackSet's instances are read, not the file).
   const account = (id: string) => (options.accountNames.has(id) ? named(id) : `${id} (not in the org file)`);
@@ -166,7 +169,7 @@ export function formatDestroyRemovals(remove: DestroyPlan['remove'], options: { 
   // what destroy cannot remove is listed whole, as the plan lists its ✗ lines.
   // destroy's --json is its run's summary, not this list: the whole list is the StackSet's instances.
   return remove.map((r) => {
-    const whole = `aws cloudformation list-stack-instances --stack-set-name ${r.stackSet} lists every one`;
+    const whole = `aws cloudformation list-stack-instances --stack-set-name ${r.stackSet}${options.region ? ` --region ${options.region}` : ''}${options.callAs && options.callAs !== 'SELF' ? ` --call-as ${options.callAs}` : ''} lists every one`;
     return [
       `  - ${r.stackSet}: ${r.accounts.length} instance${r.accounts.length === 1 ? '' : 's'}${r.accounts.length > 0 ? ` (${fold(r.accounts, account, 'accounts', whole).join(', ')})` : ''}${gone(r)}`,
       ...fold(r.keepStacks ?? [], (k) => `      ! removed keeping its stack, which stays in the account with all it holds, for you to delete: ${account(k.account)}: ${k.why}`, 'instances removed keeping their stacks', whole),
