@@ -705,6 +705,10 @@ export async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admi
   const tags = createTagList(org.tags);
   report({ account: admin, what, status: 'change', ...(tags ? { detail: `create, tagged ${tagsText(org.tags)}` } : {}) });
   if (dry) return;
+  // "Bucket configurations have an eventual consistency model" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel):
+  // a call just after CreateBucket (this run's, or another's in between) may still be answered NoSuchBucket, tried
+  // again a while (review s45-bootstrap B2, s45-diff D11).
+  const created = <T>(call: () => Promise<T>) => whileNotSeen(NOT_YET_SEEN_WAITS_MS, sleep, (error) => (error as { name?: string }).name === 'NoSuchBucket', call);
   try {
     // Tagged with the create call, for an SCP that refuses an untagged s3:CreateBucket (bootstrap-tags.ts).
     const configuration = { ...(region === 'us-east-1' ? {} : { LocationConstraint: region as BucketLocationConstraint }), ...(tags ? { Tags: tags } : {}) };
@@ -719,12 +723,9 @@ export async function ensureTemplateBucket(compiled: CompiledOrg, aws: Aws, admi
     if ((error as { name?: string }).name === 'BucketAlreadyExists') throw foreignBucket(bucket, admin);
     if ((error as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw error;
     // Ours already (a run in between): its tags as for any existing bucket.
-    await ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report);
+    await ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report, created);
     return ensureBucketTags(s3, bucket, admin, org.tags, { account: admin, dry, report });
   }
-  // "Bucket configurations have an eventual consistency model" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel):
-  // a call just after CreateBucket may still be answered NoSuchBucket, tried again a while (review s45-bootstrap B2).
-  const created = <T>(call: () => Promise<T>) => whileNotSeen(NOT_YET_SEEN_WAITS_MS, sleep, (error) => (error as { name?: string }).name === 'NoSuchBucket', call);
   await ensureBucketSettings(s3, bucket, admin, org.partition, aws.options.endpoint, dry, report, created);
 }
 
@@ -765,6 +766,7 @@ async function ensureBucketSettings(
   /** Each call, as the bucket's state allows it (just created: tried again while S3 has not seen it yet). */
   seen: <T>(call: () => Promise<T>) => Promise<T> = (call) => call(),
 ) {
+  // S3Client's send as its promise form, each command's output typed as send types it (the callback forms unused).
   const send = ((command: Parameters<S3Client['send']>[0]) => seen(() => s3.send(command))) as S3Client['send'];
   // CreateBucket has no ExpectedBucketOwner (API_CreateBucket.html); every call after it does (template-store.ts).
   const owned = { Bucket: bucket, ExpectedBucketOwner: admin };
