@@ -1271,6 +1271,10 @@ describe('xstack bootstrap on moto', () => {
     await expect(bootstrap(inIt, members(refusedAssume(env.aws(), /:role\/deployer-access$/)), { accessRoleName: 'deployer-access' })).rejects.toThrow(
       new RegExp(`Bootstrap reaches account \\d{12} through role deployer-access \\(--access-role\\): it must exist there and trust account ${admin}, the one bootstrap runs in$`),
     );
+    // The setup template's role, which the setup StackSet puts account by account: an account without its instance is said so (review s45-setup S1).
+    await expect(bootstrap(inIt, members(refusedAssume(env.aws(), /:role\/acme-xstack-access$/)), { accessRoleName: 'acme-xstack-access' })).rejects.toThrow(
+      /through role acme-xstack-access \(--access-role\): it must exist there and trust account \d{12}, the one bootstrap runs in; it is the setup template's role: if the setup StackSet has no instance in account \d{12} yet \(an account the org file gained\), add one \(aws cloudformation create-stack-instances naming the account, README "Setup templates"\)$/,
+    );
   });
 
   it('before a deploy records the administrator account, bootstrap names the account it makes it, and says so louder in the management account (review s32-walkthrough M2)', async () => {

@@ -826,7 +826,7 @@ function accessRole(aws: Aws, org: CompiledOrg['org'], admin: string, account: s
     try {
       return await provider();
     } catch (error) {
-      throw await accessRoleRefused(error, aws, account, admin, named, organization);
+      throw await accessRoleRefused(error, aws, account, admin, named, organization, new Names(org.prefix).bootstrapAccessRole());
     }
   };
 }
@@ -868,7 +868,7 @@ const CONTROL_TOWER_ACCESS_ROLE = 'AWSControlTowerExecution';
  * https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html): an invited account
  * has none, and another administrator account is not trusted. Any other failure is passed on as it is.
  */
-async function accessRoleRefused(error: unknown, aws: Aws, account: string, admin: string, named: string | undefined, organization: OrganizationReads): Promise<unknown> {
+async function accessRoleRefused(error: unknown, aws: Aws, account: string, admin: string, named: string | undefined, organization: OrganizationReads, setupRole: string): Promise<unknown> {
   const cause = error instanceof AssumeRoleError ? (error.cause as { name?: string } | undefined) : undefined;
   // The root user is refused whatever the role (AssumeRoleError says what to do): no advice about the role.
   if (!(error instanceof AssumeRoleError) || cause?.name !== 'AccessDenied' || isRootRefusal(cause)) return error;
@@ -890,7 +890,10 @@ async function accessRoleRefused(error: unknown, aws: Aws, account: string, admi
   }
   // By the role's name, not by whether it was given: the CLI passes the default by name (--access-role's default).
   if (named && named !== DEFAULT_ACCESS_ROLE) {
-    return new XstackError('ACCESS_ROLE_REFUSED', `${error.message}. Bootstrap reaches account ${account} through role ${named} (--access-role): it must exist there and trust account ${admin}, the one bootstrap runs in`, { cause: error });
+    // The setup template's role is there where the setup StackSet has an instance, which it targets account by account
+    // (README "Setup templates"): an account the org file gained has none until one is added (review s45-setup S1).
+    const setup = named === setupRole ? `; it is the setup template's role: if the setup StackSet has no instance in account ${account} yet (an account the org file gained), add one (aws cloudformation create-stack-instances naming the account, README "Setup templates")` : '';
+    return new XstackError('ACCESS_ROLE_REFUSED', `${error.message}. Bootstrap reaches account ${account} through role ${named} (--access-role): it must exist there and trust account ${admin}, the one bootstrap runs in${setup}`, { cause: error });
   }
   const management = await new OrganizationReads(() => aws.organizations()).managementAccount().catch(() => ({ unknown: '' }));
   const trusted = 'id' in management ? `the management account (${management.id})` : 'the management account';
