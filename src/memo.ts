@@ -17,3 +17,19 @@ export function madeOnce<K, V>(make: (key: K) => V, made: { get(key: K): V | und
     return value;
   };
 }
+
+/**
+ * A store for madeOnce whose keys are texts of no one run (a module's cache of pure answers, kept for the life of the
+ * process): forgotten whole once it holds `limit` entries, so that a process compiling many orgs does not keep every
+ * org's texts. Forgetting changes no answer, only when it is made again.
+ */
+export function forgetfulStore<K, V>(limit: number): { get(key: K): V | undefined; set(key: K, value: V): unknown } {
+  const made = new Map<K, V>();
+  return {
+    get: (key) => made.get(key),
+    set: (key, value) => {
+      if (made.size >= limit) made.clear();
+      return made.set(key, value);
+    },
+  };
+}

@@ -8,7 +8,7 @@
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
 import { type Flags, concreteGlob, decidedByMembers, hasToken, isToken, prefixOf, same, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
-import { madeOnce } from '../memo';
+import { forgetfulStore, madeOnce } from '../memo';
 import { AWS_OWNED_ACCOUNT, OTHER_ACCOUNT } from '../services/needs';
 import { lacksResourceOwnerKeys } from '../checks/iam-data';
 
@@ -400,10 +400,12 @@ function splitArn(text: string): string[] | undefined {
 /*
  * arnFields and splitArn, each text's answer made once (null for undefined, which madeOnce would ask again): the
  * proof compares the same few thousand patterns and principals' ARNs tens of thousands of times, and splitting both
- * for each comparison made a tenth of its garbage. Nothing mutates the lists.
+ * for each comparison made a tenth of its garbage. Nothing mutates the lists. Module-wide, so bounded: a process that
+ * compiles many orgs (a test run) forgets them past ARN_TEXTS_KEPT texts (review s45-diff D8).
  */
-const arnFieldsMade = madeOnce((pattern: string): readonly string[] | null => arnFields(pattern) ?? null);
-const splitArnMade = madeOnce((text: string): readonly string[] | null => splitArn(text) ?? null);
+const ARN_TEXTS_KEPT = 100_000;
+const arnFieldsMade = madeOnce((pattern: string): readonly string[] | null => arnFields(pattern) ?? null, forgetfulStore(ARN_TEXTS_KEPT));
+const splitArnMade = madeOnce((text: string): readonly string[] | null => splitArn(text) ?? null, forgetfulStore(ARN_TEXTS_KEPT));
 const arnFieldsOf = (pattern: string): readonly string[] | undefined => arnFieldsMade(pattern) ?? undefined;
 const splitArnOnce = (text: string): readonly string[] | undefined => splitArnMade(text) ?? undefined;
 
