@@ -9,6 +9,7 @@
  * that a misspelt flag in CI never reads as drift.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
@@ -31,7 +32,7 @@ import { sourceRevision } from './audit/revision';
 import { previousOrgNotes, readPreviousModel } from './audit/since';
 import { recordLayout } from './stages/layout';
 import { registerLocal } from './local-command';
-import { regionProblem, type Partition } from './aws/partitions';
+import { regionProblem, usesFipsCodeCommit, type Partition } from './aws/partitions';
 import { endpointProblem } from './aws/endpoint';
 
 /** A mistake in how xstack was called: exits 64 with a hint to --help. */
@@ -391,6 +392,14 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
   const block = profileBlock(org, { ...options, ci: identity.kind === 'ci' });
   const mismatch = ssoSignInMismatch(org, identity, options);
   if (mismatch) process.stderr.write(`xstack: warning: ${mismatch}\n`);
+  if (identity.kind === 'developer' && usesFipsCodeCommit(org.partition)) {
+    const config = opts.write ?? (process.env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config'));
+    if (signsInWithSso(config, identity.sourceProfile)) {
+      process.stderr.write(
+        `xstack: warning: the source profile ${identity.sourceProfile} in ${config} signs in with IAM Identity Center, whose sign-in the FIPS endpoints these profiles select cannot reach (portal.sso-fips and oidc-fips hosts do not exist): use --sso-session, --sso-account-id and --sso-role instead (README, "Developer and CI access")\n`,
+      );
+    }
+  }
   if (opts.write) {
     // Checked before the file is read for its base section: a folder given for the file is said so, not a read error.
     const problem = configFileProblem(opts.write);
@@ -412,6 +421,23 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
     out(renderProfileConfig(block, generated));
   }
   return EXIT.ok;
+}
+
+/**
+ * Whether a config file's profile signs in with IAM Identity Center (an `sso_` setting in its section): in GovCloud
+ * its sign-in would go to FIPS hosts that do not exist once the profiles built on it select FIPS endpoints
+ * (aws/aws-cli#9026; review s45-profiles P5). The section found as missingBaseSection finds it.
+ */
+function signsInWithSso(file: string, profile: string): boolean {
+  if (!existsSync(file) || statSync(file).isDirectory()) return false;
+  const headers = profile === 'default' ? ['[default]', '[profile default]'] : [`[profile ${profile}]`];
+  let inSection = false;
+  for (const raw of readFileSync(file, 'utf8').split(/\r?\n/)) {
+    const line = raw.trim().replace(/\s+/g, ' ');
+    if (line.startsWith('[')) inSection = headers.includes(line);
+    else if (inSection && /^sso_\w+ ?=/.test(line)) return true;
+  }
+  return false;
 }
 
 /**

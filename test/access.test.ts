@@ -958,6 +958,17 @@ describe('xstack profiles on stdout', () => {
     expect([both.status, both.stderr.split('\n')[0]]).toEqual([64, 'xstack: --source-profile and --credential-source are two ways of signing in; give one']);
   });
 
+  it('GovCloud: a --source-profile that signs in with IAM Identity Center is warned of, as its sign-in cannot reach FIPS hosts; one with keys is not; outside GovCloud neither (review s45-profiles P5)', () => {
+    const file = join(tempDir('gov-sso-source'), 'config');
+    writeFileSync(file, '[profile corp-sso]\nsso_session = corp\nsso_account_id = 555555555555\nsso_role_name = Developer\n[profile corp-keys]\nregion = us-gov-west-1\n');
+    const warned = (org: string, source: string) => spawnSync('node', [CLI, 'profiles', org, '--for', 'developer', '--source-profile', source, '--write', file], { encoding: 'utf8' }).stderr;
+    expect(warned('parameters/govcloud.yaml', 'corp-sso')).toBe(
+      `xstack: warning: the source profile corp-sso in ${file} signs in with IAM Identity Center, whose sign-in the FIPS endpoints these profiles select cannot reach (portal.sso-fips and oidc-fips hosts do not exist): use --sso-session, --sso-account-id and --sso-role instead (README, "Developer and CI access")\n`,
+    );
+    expect(warned('parameters/govcloud.yaml', 'corp-keys')).toBe('');
+    expect(warned('parameters/example.yaml', 'corp-sso')).toBe('');
+  });
+
   it('--for maintainer: profiles of the maintainer role in a block of their own, so a person who is both keeps the developer profiles', () => {
     const file = join(tempDir('maintainer'), 'config');
     const sso = (role: string) => ['--sso-session', 'corp', '--sso-account-id', '555555555555', '--sso-role', role, '--write', file];
