@@ -423,17 +423,19 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
   return EXIT.ok;
 }
 
+/** A config file's lines as its section headers read, the blanks between their words as one space (`[profile  x]` is `[profile x]`); none for no file. */
+const configLines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split(/\r?\n/).map((line) => line.trim().replace(/\s+/g, ' ')) : []);
+
 /**
  * Whether a config file's profile signs in with IAM Identity Center (an `sso_` setting in its section): in GovCloud
  * its sign-in would go to FIPS hosts that do not exist once the profiles built on it select FIPS endpoints
  * (aws/aws-cli#9026; review s45-profiles P5). The section found as missingBaseSection finds it.
  */
 function signsInWithSso(file: string, profile: string): boolean {
-  if (!existsSync(file) || statSync(file).isDirectory()) return false;
+  if (existsSync(file) && statSync(file).isDirectory()) return false;
   const headers = profile === 'default' ? ['[default]', '[profile default]'] : [`[profile ${profile}]`];
   let inSection = false;
-  for (const raw of readFileSync(file, 'utf8').split(/\r?\n/)) {
-    const line = raw.trim().replace(/\s+/g, ' ');
+  for (const line of configLines(file)) {
     if (line.startsWith('[')) inSection = headers.includes(line);
     else if (inSection && /^sso_\w+ ?=/.test(line)) return true;
   }
@@ -446,9 +448,7 @@ function signsInWithSso(file: string, profile: string): boolean {
  */
 function missingBaseSection(file: string, identity: ProfileIdentity): string | undefined {
   if (identity.kind === 'ci') return undefined;
-  // A file's lines as its section headers read, the blanks between their words as one space: `[profile  x]` is `[profile x]`.
-  const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split(/\r?\n/).map((line) => line.trim().replace(/\s+/g, ' ')) : []);
-  const config = lines(file);
+  const config = configLines(file);
   if (identity.kind === 'developer-sso') return config.includes(`[sso-session ${identity.ssoSession}]`) ? undefined : `[sso-session ${identity.ssoSession}] section`;
   if (identity.kind === 'developer-credential-source') return undefined;
   // A source profile is read from the files alone, never the environment's credentials, the default one too (review
@@ -458,7 +458,7 @@ function missingBaseSection(file: string, identity: ProfileIdentity): string | u
   const credentials = process.env.AWS_SHARED_CREDENTIALS_FILE || join(dirname(file), 'credentials');
   const { sourceProfile } = identity;
   const inConfig = config.includes(`[profile ${sourceProfile}]`) || (sourceProfile === 'default' && config.includes('[default]'));
-  return lines(credentials).includes(`[${sourceProfile}]`) || inConfig ? undefined : `[${sourceProfile === 'default' ? 'default' : `profile ${sourceProfile}`}] section (nor ${credentials} a [${sourceProfile}] one)`;
+  return configLines(credentials).includes(`[${sourceProfile}]`) || inConfig ? undefined : `[${sourceProfile === 'default' ? 'default' : `profile ${sourceProfile}`}] section (nor ${credentials} a [${sourceProfile}] one)`;
 }
 
 interface AwsCommandOptions {
