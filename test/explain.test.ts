@@ -44,6 +44,25 @@ describe('xstack explain', () => {
     });
   }
 
+  it("a deployed key's own ARN is read as the org's key of that account, as key/* is, and the answer says so", () => {
+    const c = compileFile('parameters/example.yaml');
+    const prod = c.org.accounts.find((a) => a.environment === 'prod')!.id;
+    const ask = explainer(c);
+    // The id `deploy` prints for the key (made by KMS at create): the compiled policies name the key by its logical id.
+    const deployed = `arn:aws:kms:${c.org.region}:${prod}:key/80703bda-727f-4c7a-9c86-dcd116277dcc`;
+    const decrypt = ask({ action: 'kms:Decrypt', resource: deployed });
+    const byPattern = ask({ action: 'kms:Decrypt', resource: `arn:aws:kms:${c.org.region}:${prod}:key/*` });
+    const allowed = (answers: Answer[]) => new Set(answers.filter((a) => a.allowed).map((a) => a.principal));
+    expect(allowed(decrypt).size).toBeGreaterThan(0);
+    expect(allowed(decrypt)).toEqual(allowed(byPattern));
+    for (const a of decrypt) expect([a.resource, a.readAs]).toEqual([deployed, 'pipeline-foundation/ArtifactKey']);
+    expect(renderAnswers(decrypt)).toContain("read as: the org's pipeline-foundation/ArtifactKey in that account");
+    // Not a key of the org: another account's key, an alias (a resource of its own), a key id with a path in it.
+    for (const other of [`arn:aws:kms:${c.org.region}:999999999999:key/80703bda`, `arn:aws:kms:${c.org.region}:${prod}:alias/acme-artifacts`, `${deployed}/x`]) {
+      expect(ask({ action: 'kms:Decrypt', resource: other }).some((a) => a.allowed || a.readAs), other).toBe(false);
+    }
+  });
+
   it('wildcards: who may decrypt with the prod artifact key, and every refused push names the Deny', () => {
     const c = compileFile('parameters/example.yaml');
     const prod = c.org.accounts.find((a) => a.environment === 'prod')!.id;

@@ -60,6 +60,11 @@ export interface Answer {
    * named none, so it was asked for each branch the statements or protectedBranches name, and for another.
    */
   branchChosen?: 'named' | 'another';
+  /**
+   * The model's resource the question's ARN was read as: one whose id AWS makes when it creates it (a KMS key's,
+   * `key/{pipeline-foundation/ArtifactKey}` in the model), which the compiled templates cannot know (generatedIdReading).
+   */
+  readAs?: string;
 }
 
 const label = (g: ResolvedStatement) => `${g.stage}: ${g.policy}`;
@@ -204,6 +209,10 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
     ? { ...named, principal: named.principal?.replaceAll(member!, token), resource: named.resource?.replaceAll(member!, token), ...(named.context ? { context: tokeniseLists(named.context, member!, token) } : {}) }
     : named;
   const plain = (s: string) => (token ? s.replaceAll(token, member!) : s).replace(TOKEN, '{account}');
+  const reading = generatedIdReading(resources, query.resource);
+  if (reading) return ask(org, { access, grants, index, resources, orgRoles, bootstrapped, classes }, { ...asked_, resource: plain(reading.arn) }).map((a) =>
+    a.resource === plain(reading.arn) ? { ...a, resource: asked_.resource!, readAs: reading.logical } : a,
+  );
   const fits = (q: string | undefined, candidate: string, caseInsensitive = false) => fitsEither(q, candidate, caseInsensitive) || fitsEither(q, plain(candidate), caseInsensitive);
   const answers: Answer[] = [];
   const answer = (request: Request, path?: AccessPath, branchChosen?: Answer['branchChosen']): Answer => {
@@ -357,6 +366,26 @@ const AWS_OWNED_RESOURCES = [...Object.values(AWS_OWNED_BUCKETS).map((b) => b.ob
   (text) => new RegExp(`^${text.replace(/[.*+?^()|[\]\\]/g, (c) => (c === '*' ? '.+' : `\\${c}`)).replace(/\$\{AWS::(Partition|Region)\}/g, '[a-z0-9-]+')}$`),
 );
 
+/**
+ * A resource whose id AWS makes when it creates it is in the model by its logical id (`…:key/{pipeline-foundation/ArtifactKey}`,
+ * src/audit/reach.ts): an exact ARN of its shape with a concrete id (what `deploy` prints, or the console shows) is
+ * that resource, the one of its kind the template makes in that account, so the question is asked of it and the
+ * answer says so (review s46-cli M1: a deployed key's ARN was answered REFUSED for every role its policy admits).
+ * Undefined for any other question, and where the account holds several such resources of the kind (none does).
+ */
+function generatedIdReading(resources: readonly OrgResource[], query: string | undefined): { arn: string; logical: string } | undefined {
+  if (query === undefined || /[*?{}]/.test(query)) return undefined;
+  const found: Array<{ arn: string; logical: string }> = [];
+  for (const r of resources) {
+    const open = r.arn.lastIndexOf('/{');
+    if (open < 0 || !r.arn.endsWith('}')) continue;
+    const prefix = r.arn.slice(0, open + 1);
+    const id = query.slice(prefix.length);
+    if (query.startsWith(prefix) && id.length > 0 && !/[/:]/.test(id)) found.push({ arn: r.arn, logical: r.arn.slice(open + 2, -1) });
+  }
+  return found.length === 1 ? found[0] : undefined;
+}
+
 /** The resources the query names: the org's, a bucket's objects as one sample object, an object of a bucket or a document of AWS's own, or exactly what was asked. */
 function resourceProbes(resources: readonly OrgResource[], query: string | undefined, fits: Fits): Array<{ arn: string; account: string; exact?: boolean }> {
   const owner = (arn: string) =>
@@ -413,6 +442,7 @@ export function renderAnswers(answers: readonly Answer[]): string {
   const lines: string[] = [];
   for (const a of answers) {
     lines.push(`${a.allowed ? 'ALLOWED' : a.undecided ? 'UNDECIDED' : 'REFUSED'}  ${a.principal}  ${a.action}  ${a.resource}`);
+    if (a.readAs) lines.push(`  read as: the org's ${a.readAs} in that account (its id is made when it is created, so the compiled policies name it by its logical id)`);
     if (a.path) lines.push(`  access path: ${a.path}${a.accounts ? ` (proved for each of ${a.accounts.length} accounts)` : ''}`);
     const context = Object.entries(a.context).map(([k, v]) => `${k}=${v.join('|')}`);
     lines.push(`  request context: ${context.join(', ') || '(none)'}${a.branchChosen ? ` ${BRANCH_CHOSEN[a.branchChosen]}` : ''}`);
