@@ -141,6 +141,12 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     expected: /pipelines\.web-app\.deploy\.deploymentConfig: is not one of AWS's configurations for EC2\/On-Premises, .*; expected CodeDeployDefault\.OneAtATime, CodeDeployDefault\.HalfAtATime, CodeDeployDefault\.AllAtOnce, or the name of a custom configuration/,
   },
   { name: "a branch holding '#{', CodePipeline's variable syntax in its source action's BranchName", edit: (t) => t.replace('dev: main', 'dev: "feature#{x}"'), expected: /pipelines\.web-app\.branches\.dev: contains '#\{', which CodePipeline reads in an action's configuration as the start of a variable/ },
+  { name: "a branch named HEAD, which git refuses (review s46-cli m6)", edit: (t) => t.replace('dev: main', 'dev: HEAD'), expected: /pipelines\.web-app\.branches\.dev: 'HEAD' is not a branch name \(git refuses it/ },
+  {
+    name: "a branch written as its full ref, which the trigger rule would never match (review s46-cli m6)",
+    edit: (t) => t.replace('dev: main', 'dev: refs/heads/develop'),
+    expected: /pipelines\.web-app\.branches\.dev: starts with 'refs\/': write the branch's short name \('develop'\), as CodePipeline's source action and CodeCommit's events name it; expected a git branch name/,
+  },
   { name: 'a branch of 40 hexadecimal digits (a commit id to CodeCommit)', edit: (t) => t.replace('dev: main', `dev: ${'0123456789abcdef0123'.repeat(2)}`), expected: /pipelines\.web-app\.branches\.dev: is 40 hexadecimal digits, which CodeCommit does not accept as a branch name/ },
   {
     name: "sso: true with the permission set's own name, which no IAM Identity Center role has (review s38-cli M4)",

@@ -116,6 +116,14 @@ export function branchNameProblem(name: string): string | undefined {
   if (name.includes('..')) return "contains '..'";
   if (name.includes('@{')) return "contains '@{'";
   if (name === '@') return "'@' alone is not a branch name";
+  // `git check-ref-format --branch HEAD` refuses it ("'HEAD' is not a valid branch name"): HEAD names the checkout.
+  if (name === 'HEAD') return "'HEAD' is not a branch name (git refuses it: it names the checked-out commit)";
+  // Branches are named short in both places xstack writes them: the source action's BranchName ("The name of the
+  // branch", https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeCommit.html) and the trigger
+  // rules' referenceName, which CodeCommit's events give short ("referenceName": "main", beside "referenceFullName":
+  // "refs/heads/main": https://docs.aws.amazon.com/codecommit/latest/userguide/monitoring-events.html). A pipeline on
+  // `refs/heads/main` would never start (review s46-cli m6).
+  if (name.startsWith('refs/')) return `starts with 'refs/': write the branch's short name (${name.startsWith('refs/heads/') && name.length > 11 ? `'${name.slice(11)}'` : "'main', not 'refs/heads/main'"}), as CodePipeline's source action and CodeCommit's events name it`;
   if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return 'has an empty path component';
   if (name.startsWith('-')) return "starts with '-'";
   if (name.endsWith('.')) return "ends with '.'";
