@@ -84,12 +84,27 @@ const SYSTEM_ERRORS: Record<string, string> = {
   ENAMETOOLONG: 'a name in the path is too long for the file system',
   ELOOP: 'too many symbolic links in the path, perhaps links that point at each other',
   EXDEV: 'a rename the file system cannot make in place',
+  EDQUOT: 'the disk quota is used up',
+  EFBIG: 'a file would be larger than this system allows (ulimit -f)',
+  EIO: 'an input/output error of the device',
+  EMFILE: 'too many open files (ulimit -n)',
+  ENFILE: 'too many open files on this system',
 };
 
-/** What a failed file-system call means, in words (`permission denied`), or undefined when it is not one. */
+/**
+ * What a failed file-system call means, in words (`permission denied`), or undefined when it is not one. A code not
+ * in the list above, of a system call (ETXTBSY, EREMOTEIO, …), is the machine's refusal all the same, not xstack's
+ * fault: node's own words for it (`EIO: i/o error, write` → `i/o error (EIO)`), so that the command says it in one line
+ * as for the listed ones, not as an internal error (review s46-cli m2).
+ */
 export const systemErrorReason = (error: unknown): string | undefined => {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code ? SYSTEM_ERRORS[code] : undefined;
+  const e = error as NodeJS.ErrnoException | undefined;
+  const code = e?.code;
+  if (!code) return undefined;
+  if (SYSTEM_ERRORS[code]) return SYSTEM_ERRORS[code];
+  if (e.syscall === undefined || !/^E[A-Z0-9]+$/.test(code)) return undefined;
+  const words = new RegExp(`^${code}: ([^,]+)`).exec(e.message)?.[1];
+  return `${words ?? 'the system refused it'} (${code})`;
 };
 
 /** The shared config and credentials files, where the AWS CLI and SDKs look for them. */
@@ -124,7 +139,8 @@ export function userMessage(error: unknown, options: { profile?: unknown; endpoi
   if (!(error instanceof Error)) return undefined;
   const e = error as NodeJS.ErrnoException;
   const code = codeOf(error);
-  if (e.syscall && e.path && code && SYSTEM_ERRORS[code]) return `${e.path}: ${SYSTEM_ERRORS[code]}`;
+  const systemReason = e.syscall && e.path ? systemErrorReason(e) : undefined;
+  if (systemReason) return `${e.path}: ${systemReason}`;
   const profile = typeof options.profile === 'string' ? options.profile : (process.env.AWS_PROFILE ?? undefined);
   if (e.name === 'CredentialsProviderError' || /could not load credentials|Could not resolve credentials/i.test(e.message)) {
     if (profile) {

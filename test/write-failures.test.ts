@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from './helpers';
 
-/** While set, a write into this folder writes half its text, then fails with ENOSPC. */
+/** While set, a write into this folder writes half its text, then fails with ENOSPC (or `failWriteCode`'s error). */
 let failWritesIn: string | undefined;
+let failWriteCode: { code: string; message: string } = { code: 'ENOSPC', message: 'ENOSPC: no space left on device' };
 /** While set, the n-th rename from now fails with EACCES (1: the next one). */
 let failRename: number | undefined;
 vi.mock('node:fs', async (original) => {
@@ -16,7 +17,7 @@ vi.mock('node:fs', async (original) => {
   const writeFileSync = ((path: string, data: string, options?: unknown) => {
     if (failWritesIn !== undefined && String(path).startsWith(failWritesIn)) {
       fs.writeFileSync(path, String(data).slice(0, Math.floor(String(data).length / 2)), options as never);
-      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      throw Object.assign(new Error(`${failWriteCode.message}, write`), { code: failWriteCode.code, syscall: 'write' });
     }
     return fs.writeFileSync(path, data, options as never);
   }) as typeof fs.writeFileSync;
@@ -47,6 +48,28 @@ describe('a write that fails part-way', () => {
     expect(readFileSync(file, 'utf8')).toBe('[profile old]\nregion = eu-west-1\n');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir)).toEqual(['config']);
+  });
+
+  it("the machine's other refusals (a disk quota, an error of the device, one node names only by its code) are said in a line, not as xstack's fault (review s46-cli m2)", () => {
+    const dir = tempDir('write-refusals');
+    const file = join(dir, 'config');
+    writeFileSync(file, 'before\n');
+    const cases = [
+      { code: 'EDQUOT', message: 'EDQUOT: disk quota exceeded', said: /could not write .*config \(the disk quota is used up\); it was left as it was/ },
+      { code: 'EIO', message: 'EIO: i/o error', said: /\(an input\/output error of the device\)/ },
+      { code: 'EREMOTEIO', message: 'EREMOTEIO: remote I/O error', said: /\(remote I\/O error \(EREMOTEIO\)\); it was left as it was/ },
+    ];
+    for (const { code, message, said } of cases) {
+      failWritesIn = dir;
+      failWriteCode = { code, message };
+      try {
+        expect(() => writeFileAtomic(file, 'after\n', `--write ${file}`), code).toThrow(said);
+      } finally {
+        failWritesIn = undefined;
+        failWriteCode = { code: 'ENOSPC', message: 'ENOSPC: no space left on device' };
+      }
+      expect(readFileSync(file, 'utf8')).toBe('before\n');
+    }
   });
 
   it('a folder: when the new output cannot be moved in, the earlier one is put back, and nothing is left beside it', () => {
