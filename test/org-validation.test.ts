@@ -203,6 +203,17 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [developer]\n    maxSessionHours: 4\n`,
     expected: /access\.developers\.maxSessionHours: 4 cannot take effect: developers assume the developer role from another role's session \(role chaining\), which AWS limits to one hour.*; expected maxSessionHours: 1, or leave it out/,
   },
+  {
+    // The range's message offers only what the rule across fields then accepts (review s46-cli m4: 13 was told "1 to 12").
+    name: 'a developer session past IAM range, told the one value role chaining allows',
+    edit: (t) => `${t}access:\n  developers:\n    assumedBy:\n      - account: src\n        roleNames: [developer]\n    maxSessionHours: 13\n`,
+    expected: /access\.developers\.maxSessionHours: 13 is out of range; expected maxSessionHours: 1, or leave it out \(role chaining/,
+  },
+  {
+    name: "EventBridge rules below any Region's default, told the org's Region's default is the least",
+    edit: (t) => `${t}eventBridgeQuotas:\n  rulesPerBus: 50\n`,
+    expected: /eventBridgeQuotas\.rulesPerBus: 50 is out of range; expected a whole number from the org's Region's default up to 100000 \(EventBridge's default is 300 rules per event bus/,
+  },
   { name: 'bucket generation 0', edit: (t) => `${t}bucketGeneration: 0\n`, expected: /^org\.yaml:23:19: bucketGeneration: / },
   { name: 'a look-alike letter in a name (Cyrillic е)', edit: (t) => t.replace('repository: web-app', 'repository: w\u0435b-app'), expected: /repository: 'w\u0435b-app' is not valid \(character 2 is U\+0435, not an ASCII character\)/ },
   { name: 'artifacts kept a week', edit: (t) => `${t}artifactRetentionDays: 7\n`, expected: /^org\.yaml:23:24: artifactRetentionDays: .*7.*30/ },

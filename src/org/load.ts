@@ -329,7 +329,7 @@ const accessSchema = obj(
           assumedBy: required(roleSources('developer')),
           // Refused in validateAccess, with the reason: role chaining.
           requireMfa: optional(acceptsOnly(bool(), { const: false, description: "false: developers assume the developer role from another role's session (role chaining), which carries no aws:MultiFactorAuthPresent, so true is refused" })),
-          maxSessionHours: optional(acceptsOnly(int({ min: 1, max: 12 }), { maximum: 1, description: '1: role chaining, by which developers assume the developer role, limits a session to one hour, so more is refused' })),
+          maxSessionHours: optional(acceptsOnly(int({ min: 1, max: 12, expected: 'maxSessionHours: 1, or leave it out (role chaining, by which developers assume the developer role, limits a session to one hour)' }), { maximum: 1, description: '1: role chaining, by which developers assume the developer role, limits a session to one hour, so more is refused' })),
           protectedBranches: optional(list(protectedBranchName)),
           maintainers: optional(roleSources('maintainer')),
           // The console's repository list, on "*": every repository name of the source account (git needs none of it).
@@ -461,7 +461,7 @@ export const orgSchema = partialObj(
     eventBridgeQuotas: optional(
       obj({
         rulesPerBus: optional(
-          acceptsOnly(int({ min: 100, max: 100000 }), {
+          acceptsOnly(int({ min: 100, max: 100000, expected: `a whole number from the org's Region's default up to 100000 (${DEFAULT_RULES_PER_BUS_NOTE})` }), {
             description: `a whole number from the org's Region's default to 100000: ${DEFAULT_RULES_PER_BUS_NOTE} (checked by xstack compile, not by this schema)`,
           }),
         ),

@@ -143,8 +143,9 @@ export function bool(): Check<boolean> {
   }, { type: 'boolean' });
 }
 
-export function int(rule: { min: number; max?: number }): Check<number> {
-  const expected = rule.max === undefined ? `a whole number of at least ${rule.min}` : `a whole number from ${rule.min} to ${rule.max}`;
+/** `expected`: what is right where a rule across fields narrows the range (a value in min..max it would refuse must not be offered as right). */
+export function int(rule: { min: number; max?: number; expected?: string }): Check<number> {
+  const expected = rule.expected ?? (rule.max === undefined ? `a whole number of at least ${rule.min}` : `a whole number from ${rule.min} to ${rule.max}`);
   return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'scalar' || typeof node.value !== 'number' || !Number.isInteger(node.value)) {
