@@ -477,6 +477,22 @@ describe("a user's files in an output folder are never lost", () => {
     }
   });
 
+  it('an org file not named .yaml or .yml is refused, naming the name to give it, and nothing is written (review s46-cli m5)', () => {
+    const dir = tempDir('org-extension');
+    // ex.json beside ex.yml: the same-name check holds YAML names apart, so the two would share a folder and a layout file.
+    for (const name of ['ex.json', 'ex.txt', 'ex']) {
+      cpSync(EXAMPLE, join(dir, name));
+      const run = xstack(['compile', name, '--out', 'dist'], dir);
+      expect(run.status, name).toBe(1);
+      expect(run.stderr).toBe(`xstack: ${name}: an org file is YAML named <name>.yaml or <name>.yml, whose <name> names its output folder (dist/<name>/) and its layout file (<name>.layout.json); rename it to ex.yaml\nNothing was written.\n`);
+      expect(existsSync(join(dir, 'dist')), name).toBe(false);
+      expect(existsSync(join(dir, 'ex.layout.json')), name).toBe(false);
+    }
+    // Either case of the two extensions is one.
+    cpSync(EXAMPLE, join(dir, 'upper.YML'));
+    expect(xstack(['compile', 'upper.YML', '--out', 'dist'], dir).status).toBe(0);
+  });
+
   it('one org file named twice is compiled once, not refused as clashing with itself', () => {
     const dir = tempDir('twice');
     cpSync(EXAMPLE, join(dir, 'org.yaml'));

@@ -19,7 +19,7 @@ import { Names, nameProblem } from '../naming';
 import { DEFAULT_ARTIFACT_RETENTION_DAYS, deployedName, firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { acceptsOnly, bool, closest, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
-import { movedOrgProblems, readLayout } from '../stages/layout';
+import { movedOrgProblems, ORG_FILE_EXTENSIONS, readLayout } from '../stages/layout';
 import { CONFLICT_MARKERS } from '../write';
 
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
@@ -520,6 +520,11 @@ export function loadOrgFile(file: string): Org {
   // A folder ('.', '..') is said as one, as any folder given is below, not as a file to rename (review s30-cli m11).
   if (nameProblem && !isFolder(file)) {
     throw new XstackError('ORG_FILE_NAME', `${file}: an org file's name without its extension names its output folder (dist/<name>/), and '${name}' ${nameProblem}; rename the file, e.g. to org.yaml`);
+  }
+  // Only .yaml and .yml files are held apart from another file of their name (sameNameProblem): ex.json beside ex.yml
+  // would compile to one folder and share ex.layout.json unseen (review s46-cli m5).
+  if (!isFolder(file) && !ORG_FILE_EXTENSIONS.includes(extname(file).toLowerCase())) {
+    throw new XstackError('ORG_FILE_NAME', `${file}: an org file is YAML named <name>.yaml or <name>.yml, whose <name> names its output folder (dist/<name>/) and its layout file (<name>.layout.json); rename it to ${name}.yaml`);
   }
   let bytes: Buffer;
   try {

@@ -96,7 +96,7 @@ export function recordOf(org: RecordSource, home?: StackSetsHome): RecordedOrg {
 export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `${basename(orgFile, extname(orgFile))}.layout.json`);
 
 /** The extensions org files are found by (compile's default: parameters/*.yaml and *.yml). */
-const ORG_FILE_EXTENSIONS = ['.yaml', '.yml'];
+export const ORG_FILE_EXTENSIONS: readonly string[] = ['.yaml', '.yml'];
 
 /**
  * The names in `orgFile`'s folder; in one that may be entered but not listed (mode 0711), the names the org file's
