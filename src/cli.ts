@@ -571,7 +571,7 @@ function registerAudit(program: Command, act: Act): void {
     .command('audit')
     .summary("write the auditor's bundle (report.html, report.md, rollout.svg, audit.json)")
     .description(
-      "Writes the auditor's bundle to audit/<org>/ (a folder outside the compile's dist/<org>/, whose manifest.json hashes every file in it), " +
+      "Writes the auditor's bundle to audit/<org>/, a folder of its own outside dist/<org>/ (the compile's manifest.json there hashes every file of dist/<org>/), " +
         "recording the source's git revision when run in a git work tree. --since PREVIOUS " +
         '(a previous dist/<org>/ or its manifest.json) adds "Changes since": resources added, removed or replaced, ' +
         'grants and trust entries added or removed, paths newly allowed or refused.',

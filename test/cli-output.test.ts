@@ -477,18 +477,25 @@ describe("a user's files in an output folder are never lost", () => {
     }
   });
 
-  it('an org file not named .yaml or .yml is refused, naming the name to give it, and nothing is written (review s46-cli m5)', () => {
+  it('an org file not named .yaml, .yml or .json is refused, naming the name to give it; a .json one beside a .yml of its name is refused as one name (review s46-cli m5)', () => {
     const dir = tempDir('org-extension');
-    // ex.json beside ex.yml: the same-name check holds YAML names apart, so the two would share a folder and a layout file.
-    for (const name of ['ex.json', 'ex.txt', 'ex']) {
+    // The same-name check holds those three apart: ex.txt beside ex.yml would share a folder and a layout file unseen.
+    for (const name of ['ex.txt', 'ex']) {
       cpSync(EXAMPLE, join(dir, name));
       const run = xstack(['compile', name, '--out', 'dist'], dir);
       expect(run.status, name).toBe(1);
-      expect(run.stderr).toBe(`xstack: ${name}: an org file is YAML named <name>.yaml or <name>.yml, whose <name> names its output folder (dist/<name>/) and its layout file (<name>.layout.json); rename it to ex.yaml\nNothing was written.\n`);
+      expect(run.stderr).toBe(`xstack: ${name}: an org file is named <name>.yaml, <name>.yml or <name>.json, whose <name> names its output folder (dist/<name>/) and its layout file (<name>.layout.json); rename it to ex.yaml\nNothing was written.\n`);
       expect(existsSync(join(dir, 'dist')), name).toBe(false);
       expect(existsSync(join(dir, 'ex.layout.json')), name).toBe(false);
     }
-    // Either case of the two extensions is one.
+    cpSync(EXAMPLE, join(dir, 'ex.json'));
+    cpSync(EXAMPLE, join(dir, 'ex.yml'));
+    for (const name of ['ex.json', 'ex.yml']) {
+      const run = xstack(['compile', name, '--out', 'dist'], dir);
+      expect(run.status, name).toBe(1);
+      expect(run.stderr, name).toMatch(/have one name without their extension, so they would compile to one folder/);
+    }
+    // Any case of the extensions.
     cpSync(EXAMPLE, join(dir, 'upper.YML'));
     expect(xstack(['compile', 'upper.YML', '--out', 'dist'], dir).status).toBe(0);
   });

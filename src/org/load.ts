@@ -244,7 +244,7 @@ const repositorySchema = obj(
 const pipelineSchema = obj(
   {
     repository: required(repositoryName),
-    branches: required(mapOf(branchName, { keyExpected: `an environment name (${NAME_EXPECTED})`, keyPattern: NAME, min: 1 })),
+    branches: required(mapOf(branchName, { keyExpected: `an environment name (${NAME_EXPECTED})`, keyPattern: NAME, min: 1, valueExpected: 'the branch its pipeline account deploys' })),
     deploy: required(
       obj(
         {
@@ -476,7 +476,7 @@ export const orgSchema = partialObj(
     // iam:CreateRole without its boundary.
     permissionsBoundary: optional(str({ expected: BOUNDARY_EXPECTED, pattern: BOUNDARY_PATTERN, refine: boundaryProblem })),
     // On every StackSet, and so on its stacks and the resources that take tags (src/aws/tags.ts).
-    tags: optional(mapOf(str({ expected: ORG_TAG_VALUE_EXPECTED, pattern: ORG_TAG_VALUE }), { keyExpected: ORG_TAG_KEY_EXPECTED, keyPattern: ORG_TAG_KEY, keyRefine: orgTagKeyProblem })),
+    tags: optional(mapOf(str({ expected: ORG_TAG_VALUE_EXPECTED, pattern: ORG_TAG_VALUE }), { keyExpected: ORG_TAG_KEY_EXPECTED, keyPattern: ORG_TAG_KEY, keyRefine: orgTagKeyProblem, valueExpected: "the tag's value" })),
     access: optional(accessSchema),
   },
   'an organization file: organization, prefix, accounts, repositories, pipelines',
@@ -521,10 +521,10 @@ export function loadOrgFile(file: string): Org {
   if (nameProblem && !isFolder(file)) {
     throw new XstackError('ORG_FILE_NAME', `${file}: an org file's name without its extension names its output folder (dist/<name>/), and '${name}' ${nameProblem}; rename the file, e.g. to org.yaml`);
   }
-  // Only .yaml and .yml files are held apart from another file of their name (sameNameProblem): ex.json beside ex.yml
-  // would compile to one folder and share ex.layout.json unseen (review s46-cli m5).
+  // Only files of these extensions are held apart from another file of their name (sameNameProblem): ex.txt beside
+  // ex.yml would compile to one folder and share ex.layout.json unseen (review s46-cli m5).
   if (!isFolder(file) && !ORG_FILE_EXTENSIONS.includes(extname(file).toLowerCase())) {
-    throw new XstackError('ORG_FILE_NAME', `${file}: an org file is YAML named <name>.yaml or <name>.yml, whose <name> names its output folder (dist/<name>/) and its layout file (<name>.layout.json); rename it to ${name}.yaml`);
+    throw new XstackError('ORG_FILE_NAME', `${file}: an org file is named <name>.yaml, <name>.yml or <name>.json, whose <name> names its output folder (dist/<name>/) and its layout file (<name>.layout.json); rename it to ${name}.yaml`);
   }
   let bytes: Buffer;
   try {

@@ -206,17 +206,21 @@ export interface MapRule {
   /** Further rule on a key, returning a message when it is wrong: the same rule as where the name is referenced. */
   keyRefine?: (key: string) => string | undefined;
   min?: number;
+  /** What each name maps to, in words: `its settings` unless given (`its branch`, `the tag's value`). */
+  valueExpected?: string;
 }
+
+const mapping = (rule: MapRule) => `a mapping of ${rule.keyExpected} to ${rule.valueExpected ?? 'its settings'}`;
 
 /** A mapping from user-chosen names to values of one shape, order kept. */
 export function mapOf<T>(value: Check<T>, rule: MapRule): Check<Array<[string, T]>> {
   return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'map') {
-      ctx.report(path, `is ${describe(node)}, not a mapping`, `a mapping of ${rule.keyExpected} to settings`, node);
+      ctx.report(path, `is ${describe(node)}, not a mapping`, mapping(rule), node);
       return undefined;
     }
-    if (node.entries.length < (rule.min ?? 0)) ctx.report(path, 'is empty', `at least ${rule.min} entry`, node);
+    if (node.entries.length < (rule.min ?? 0)) ctx.report(path, 'is empty', `at least ${rule.min} ${rule.min === 1 ? 'entry' : 'entries'}`, node);
     const out: Array<[string, T]> = [];
     for (const { key, keyNode, value: child } of pairs(node, path, ctx)) {
       const childPath = `${path}.${key}`;
@@ -234,7 +238,7 @@ export function mapOf<T>(value: Check<T>, rule: MapRule): Check<Array<[string, T
     return out;
   }, {
     type: 'object',
-    description: `a mapping of ${rule.keyExpected} to settings`,
+    description: mapping(rule),
     propertyNames: { pattern: rule.keyPattern.source },
     additionalProperties: value.schema,
     ...(rule.min ? { minProperties: rule.min } : {}),

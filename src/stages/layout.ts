@@ -95,8 +95,11 @@ export function recordOf(org: RecordSource, home?: StackSetsHome): RecordedOrg {
  */
 export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `${basename(orgFile, extname(orgFile))}.layout.json`);
 
-/** The extensions org files are found by (compile's default: parameters/*.yaml and *.yml). */
-export const ORG_FILE_EXTENSIONS: readonly string[] = ['.yaml', '.yml'];
+/**
+ * The extensions an org file may have, in any case: YAML's two, and JSON's (JSON is YAML). Files of one name with any
+ * two of them are held apart (sameNameProblem); compile's default finds parameters/*.yaml and *.yml only.
+ */
+export const ORG_FILE_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json'];
 
 /**
  * The names in `orgFile`'s folder; in one that may be entered but not listed (mode 0711), the names the org file's
