@@ -26,7 +26,7 @@ import { packageRoot } from './package-root';
 import { discardStaged, fileTargetProblem, lockOutput, outputRootProblem, replaceOwnedFolder, settleSignals, stageOwnedFolder, swapStaged, OutputError, writeFileAtomic, type Owner, type Staged } from './write';
 import { sharedIamNames } from './org/overlap';
 import { CREDENTIAL_SOURCES, generateProfiles, profileBlock, renderGitEnvironment, renderProfileConfig, ssoSignInMismatch, type CredentialSource, type ProfileIdentity } from './access/profiles';
-import { backupNote, configFileProblem, writeProfiles } from './access/config-file';
+import { backupNote, configFileProblem, makeDefaultConfigFolder, writeProfiles } from './access/config-file';
 import { explain, renderAnswers, unreadContextKeys } from './audit/explain';
 import { sourceRevision } from './audit/revision';
 import { previousOrgNotes, readPreviousModel } from './audit/since';
@@ -402,6 +402,7 @@ function profilesCommand(file: string, opts: ProfilesOptions): number {
   }
   if (opts.write) {
     // Checked before the file is read for its base section: a folder given for the file is said so, not a read error.
+    makeDefaultConfigFolder(opts.write);
     const problem = configFileProblem(opts.write);
     if (problem) throw new OutputError(problem);
     const missing = missingBaseSection(opts.write, identity);

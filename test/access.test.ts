@@ -891,6 +891,17 @@ describe('xstack profiles on stdout', () => {
     expect(botocoreProfiles(file)).toEqual(['acme-shared-services-developer', 'default']);
   });
 
+  it('--write ~/.aws/config on a machine without ~/.aws makes the folder (owner only), as aws configure would; another missing folder is still refused (review s46-cli N5)', () => {
+    const home = tempDir('fresh-home');
+    const env = { ...process.env, HOME: home };
+    const typo = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--write', join(home, '.awz', 'config')], { encoding: 'utf8', env });
+    expect([typo.status, typo.stderr]).toEqual([1, `xstack: --write ${join(home, '.awz', 'config')}: the folder ${join(home, '.awz')} does not exist; create it first, or correct the path\n`]);
+    const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--write', join(home, '.aws', 'config')], { encoding: 'utf8', env });
+    expect(run.status, run.stderr).toBe(0);
+    expect(statSync(join(home, '.aws')).mode & 0o777).toBe(0o700);
+    expect(readFileSync(join(home, '.aws', 'config'), 'utf8')).toContain('[profile acme-shared-services-developer]');
+  });
+
   it("a header botocore does not read as the profile (a space before 'profile', an open quote) is no clash, as for the AWS CLI", () => {
     const file = join(tempDir('not-a-profile'), 'config');
     writeFileSync(file, "[default]\nregion = eu-west-1\n[ profile acme-shared-services-developer ]\nregion = eu-west-1\n[profile 'acme-shared-services-developer]\nregion = eu-west-1\n");

@@ -1,7 +1,7 @@
 /** Writes profiles into an AWS config file: checked first (configFileProblem), backup, atomic replace, no write when nothing changes. */
-import { constants, copyFileSync, existsSync, readFileSync, realpathSync, statSync, utimesSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, utimesSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { systemErrorReason } from '../errors';
 import { BESIDE, fileTargetProblem, OutputError, roomBesideProblem, writeFileAtomic } from '../write';
 import { holdsXstackBlock, mergeIntoConfig, ProfilesError, type Profile } from './profiles';
@@ -40,12 +40,24 @@ export function configFileProblem(file: string): string | undefined {
 }
 
 /**
+ * ~/.aws, where the AWS CLI and SDKs look for the config file (https://docs.aws.amazon.com/sdkref/latest/guide/file-location.html),
+ * is made when missing, as `aws configure` would (only the owner may read it, as the file): a fresh machine following the
+ * README's `--write ~/.aws/config` was refused (review s46-cli N5). Any other missing folder stays a refusal: a typo'd
+ * path is not created.
+ */
+export function makeDefaultConfigFolder(file: string): void {
+  const folder = join(homedir(), '.aws');
+  if (resolve(dirname(file)) === folder && !existsSync(folder)) mkdirSync(folder, { mode: 0o700 });
+}
+
+/**
  * The backup is the file as it was before xstack first wrote to it, kept: a later write (other options, another org)
  * would otherwise replace it with a file xstack had already changed. A config that holds no xstack block has not been
  * written by xstack (or no longer holds what it wrote), so a `.xstack-backup` beside it may be anything, a file of the
  * user's own: the backup is then made afresh, under a name no file has yet (review s38-cli m11).
  */
 export function writeProfiles(file: string, orgName: string, profiles: readonly Profile[], prefix: string): WriteResult {
+  makeDefaultConfigFolder(file);
   const problem = configFileProblem(file);
   if (problem) throw new OutputError(problem);
   // Before the backup is made: a refusal leaves nothing beside the file (review s38-delta D7).
