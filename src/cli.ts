@@ -187,12 +187,14 @@ function compileCommand(given: string[], opts: CompileCommandOptions): number {
   try {
     // Then the layout: a dist/ written from a layout is never left without it (a compile that reads it makes the same dist/).
     // A layout --frozen-layout refuses stops here, every staged folder thrown away.
-    let recorded: Array<ReturnType<typeof recordLayout>>;
+    const recorded: Array<ReturnType<typeof recordLayout>> = [];
     try {
-      recorded = compiled.map((c) => recordLayout(c.org, c.layout, { frozen: opts.frozenLayout }));
+      for (const c of compiled) recorded.push(recordLayout(c.org, c.layout, { frozen: opts.frozenLayout }));
     } catch (error) {
       for (const s of staged) discardStaged(s);
-      throw error;
+      // An earlier org's layout file written before a later one failed (a full disk): said, as the swap's failure says it.
+      const written = recorded.filter((r) => r.message).length;
+      throw written > 0 && error instanceof OutputError ? new OutputError(`${error.message}; no folder was replaced, and ${written} layout file${written === 1 ? ' was' : 's were'} written: run compile again`) : error;
     }
     const warnings: string[] = [];
     const swapped: string[] = [];

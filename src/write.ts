@@ -415,7 +415,8 @@ export function fileTargetProblem(file: string, option: string): string | undefi
   if (!existsSync(parent)) return `${option} ${file}: the folder ${parent} does not exist; create it first, or correct the path`;
   if (!statSync(parent).isDirectory()) return `${option} ${file}: ${parent} is not a folder; correct the path`;
   const code = accessError(parent);
-  if (code) return `${option} ${file}: ${notWritable(parent, code)}; fix its permissions, or choose another path`;
+  // A path the user gave (an option) may be another; the layout file's is fixed, beside its org file.
+  if (code) return `${option} ${file}: ${notWritable(parent, code)}; fix its permissions${option.startsWith('--') ? ', or choose another path' : ''}`;
   return readOnlyProblem(file, file, option);
 }
 

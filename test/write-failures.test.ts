@@ -2,7 +2,7 @@
 // written beside its target and renamed over it, so a full disk mid-write truncates nothing; a folder whose new
 // output cannot be moved in gets its earlier output back. node:fs's writeFileSync and renameSync are wrapped to fail
 // as a full disk or a refused rename would.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from './helpers';
@@ -69,6 +69,41 @@ describe('a write that fails part-way', () => {
         failWriteCode = { code: 'ENOSPC', message: 'ENOSPC: no space left on device' };
       }
       expect(readFileSync(file, 'utf8')).toBe('before\n');
+    }
+  });
+
+  it("compile: a layout file a full disk refuses stops the compile before dist/ is swapped, exit 1, dist/ and the layout as they were (review s46-cli m1: a warning, exit 0, the manifest recording a layout not on disk)", async () => {
+    const { main } = await import('../src/cli');
+    const dir = tempDir('layout-full-disk');
+    const orgDir = join(dir, 'org');
+    mkdirSync(orgDir);
+    const orgFile = join(orgDir, 'example.yaml');
+    cpSync('parameters/example.yaml', orgFile);
+    const out = join(dir, 'dist');
+    const quiet = [vi.spyOn(process.stdout, 'write').mockReturnValue(true), vi.spyOn(process.stderr, 'write').mockReturnValue(true)];
+    try {
+      expect(await main(['compile', orgFile, '--out', out])).toBe(0);
+      const manifest = readFileSync(join(out, 'example', 'manifest.json'), 'utf8');
+      // A first compile again (its layout file gone): the write of the new one fails.
+      writeFileSync(orgFile, `${readFileSync(orgFile, 'utf8')}\n# edited\n`);
+      const layoutFile = join(orgDir, 'example.layout.json');
+      const { rmSync } = await import('node:fs');
+      rmSync(layoutFile);
+      failWritesIn = orgDir;
+      try {
+        expect(await main(['compile', orgFile, '--out', out])).toBe(1);
+      } finally {
+        failWritesIn = undefined;
+      }
+      const said = quiet[1].mock.calls.map((c) => String(c[0])).join('');
+      expect(said).toMatch(/could not write .*example\.layout\.json \(no space left on the device\); nothing was written: it would record this compile's /);
+      expect(readFileSync(join(out, 'example', 'manifest.json'), 'utf8')).toBe(manifest);
+      expect(existsSync(layoutFile)).toBe(false);
+      expect(readdirSync(orgDir)).toEqual(['example.yaml']);
+      expect(readdirSync(dir).sort()).toEqual(['dist', 'org']);
+      expect(readdirSync(out)).toEqual(['example']);
+    } finally {
+      for (const spy of quiet) spy.mockRestore();
     }
   });
 

@@ -13,7 +13,7 @@
  * output again.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { CONFLICT_MARKERS, OutputError, writeFileAtomic } from '../write';
+import { CONFLICT_MARKERS, fileTargetProblem, OutputError, writeFileAtomic } from '../write';
 import { basename, dirname, extname, join } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
 import type { Org, StackSetSettings } from '../org/model';
@@ -567,12 +567,17 @@ export function recordLayout(
       `${org.layout ? `the layout file ${file} does not hold this compile` : `there is no layout file ${file}`}: ${what}${change.named}; ${options.command === 'deploy' ? 'nothing was changed in AWS: ' : ''}run xstack compile ${org.file} without --frozen-layout and commit ${file}${options.command === 'deploy' ? ', then deploy' : ''}`,
     );
   }
+  // A checkout xstack may not write (a read-only file or folder: a compile in a read-only clone) is warned of, and the
+  // command goes on (compile) or stops (deploy); a write that fails there all the same (a full disk, an I/O error)
+  // throws, before any dist/ is swapped (review s46-cli m1: it was a warning, exit 0, and dist/'s manifest recorded a
+  // layout the disk did not hold).
+  const unwritable = fileTargetProblem(file, 'the layout file');
+  if (unwritable) return { warning: `warning: ${unwritable}; this compile has ${what}, and a later one may place them elsewhere: write the file from a writable checkout and commit it` };
   try {
     writeFileAtomic(file, layoutText(compiled, record), 'the layout file');
   } catch (error) {
-    // An OutputError names the file and why ("could not write FILE (permission denied); nothing was written").
-    const why = error instanceof OutputError ? error.message : `could not write the layout file ${file} (${(error as Error).message})`;
-    return { warning: `warning: ${why}; this compile has ${what}, and a later one may place them elsewhere: write the file from a writable checkout and commit it` };
+    // An OutputError names the file and why ("could not write FILE (no space left on the device); it was left as it was").
+    throw error instanceof OutputError ? new OutputError(`${error.message}: it would record this compile's ${what}`) : error;
   }
   return { message: `layout: wrote ${file} (${what}); commit it with ${org.file}: later compiles keep each unit in the part it records` };
 }
