@@ -51,13 +51,19 @@ const markerHead = (owner: Pick<Owner, 'command' | 'org'>) => `Written by xstack
 /**
  * The marker's text: deterministic (it is committed with dist/), and says what to do. A folder with a manifest.json
  * has the manifest's SHA-256 in its marker: the manifest records every other file's, but not its own, and an edit to
- * it would be lost at the next run (review s38-cli M9).
+ * it would be lost at the next run (review s38-cli M9). A folder without one (audit's) has each file's SHA-256 there
+ * instead, so that an auditor's note in its report is refused as compile refuses one, not lost (review s46-cli m3).
  */
-export const markerText = (owner: Owner, manifest?: string) =>
+export const markerText = (owner: Owner, manifest?: string, files?: ReadonlyMap<string, string>) =>
   `${markerHead(owner)}. xstack replaces this folder as a whole on every run, ` +
   `and refuses to while it holds a file xstack did not write: keep your own files elsewhere.\n${ORG_FILE_LINE}${owner.orgFile}\n` +
-  (manifest === undefined ? '' : `${MANIFEST_LINE}${sha256(manifest)}\n`);
-const MANIFEST_LINE = `${MANIFEST} SHA-256: `;
+  (manifest !== undefined
+    ? hashLine(MANIFEST, sha256(manifest))
+    : [...(files ?? new Map<string, string>())].sort(([a], [b]) => compareText(a, b)).map(([path, text]) => hashLine(path, sha256(text))).join(''));
+const hashLine = (path: string, hash: string) => `${path} SHA-256: ${hash}\n`;
+/** A marker's lines of files and their SHA-256, after its organization file's line. */
+const HASH_LINE = /^(.+) SHA-256: ([0-9a-f]{64})$/gm;
+const recordedHashes = (marker: string): Array<[string, string]> => [...marker.matchAll(HASH_LINE)].map((m) => [m[1]!, m[2]!]);
 
 /**
  * The files of the marked folder `dir` that xstack writes without recording them in its manifest, changed since: the
@@ -70,12 +76,13 @@ function changedMarks(dir: string, owner: Owner): string[] {
   // The name as far as the words after it: an org file's stem may hold a quote or a parenthesis (bob's.yaml).
   const named = /^Written by xstack \((compile|audit) of organization '([^\n]*)'\)\. xstack replaces /.exec(marker);
   const orgFile = marker.split('\n').find((l) => l.startsWith(ORG_FILE_LINE))?.slice(ORG_FILE_LINE.length);
-  const recorded = /^manifest\.json SHA-256: ([0-9a-f]{64})$/m.exec(marker)?.[1];
+  const hashes = recordedHashes(marker);
+  const recorded = hashes.find(([path]) => path === MANIFEST)?.[1];
   const changed: string[] = [];
   if (recorded !== undefined && existsSync(join(dir, MANIFEST)) && !asWritten(join(dir, MANIFEST), recorded)) changed.push(join(dir, MANIFEST));
   const owners: Array<Pick<Owner, 'command' | 'org'>> = [owner, ...(named ? [{ command: named[1] as Owner['command'], org: named[2]! }] : [])];
   const written = owners.flatMap((o) => [
-    ...(orgFile === undefined ? [] : [markerText({ ...o, orgFile }) + (recorded === undefined ? '' : `${MANIFEST_LINE}${recorded}\n`)]),
+    ...(orgFile === undefined ? [] : [markerText({ ...o, orgFile }) + hashes.map(([path, hash]) => hashLine(path, hash)).join('')]),
     `${markerHead(o)}. xstack replaces this folder as a whole on every run: keep nothing else in it.\n`,
   ]);
   if (existsSync(join(dir, MARKER)) && !written.includes(marker)) changed.push(join(dir, MARKER));
@@ -208,7 +215,11 @@ function entriesOf(dir: string) {
  */
 function writtenFiles(dir: string, files: ReadonlyMap<string, string>): Map<string, string | undefined> | string {
   const manifest = join(dir, MANIFEST);
-  if (!existsSync(manifest)) return new Map([...files.keys()].map((path) => [path, undefined]));
+  if (!existsSync(manifest)) {
+    // The files the marker records with their SHA-256 (audit's folder); a marker written before it recorded them, none.
+    const recorded = new Map<string, string | undefined>(recordedHashes(readOr(join(dir, MARKER), '').replaceAll('\r\n', '\n')));
+    return new Map([...files.keys(), ...recorded.keys()].map((path) => [path, recorded.get(path)]));
+  }
   try {
     const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as { format?: unknown; files?: Record<string, { sha256?: unknown }> };
     if (parsed.format !== 'xstack-manifest/1' || typeof parsed.files !== 'object' || parsed.files === null) throw new Error('not an xstack manifest');
@@ -786,7 +797,7 @@ export function stageOwnedFolder(dir: string, files: ReadonlyMap<string, string>
     staged.warnings.push(...removeLeftovers(dir, owner));
     mkdirSync(staged.tmp);
     // Marked before anything else, so that a leftover of this run is recognised as ours.
-    writeFileSync(join(staged.tmp, MARKER), markerText(owner, files.get(MANIFEST)));
+    writeFileSync(join(staged.tmp, MARKER), markerText(owner, files.get(MANIFEST), files.has(MANIFEST) ? undefined : files));
     for (const [path, content] of files) {
       const target = join(staged.tmp, path);
       mkdirSync(dirname(target), { recursive: true });

@@ -532,6 +532,22 @@ describe('changes since a previous compile', () => {
     expect(() => cli('parameters/example.yaml', '--since', out, '--out', tempDir('audit-none'))).toThrow(/audit\/audit\.json not found; expected a dist\/<org>\/ folder/);
   });
 
+  it("audit refuses to replace its folder while a file in it was edited (an auditor's note in report.md), as compile refuses for dist/, and replaces it once restored (review s46-cli m3)", () => {
+    const out = tempDir('audit-edited');
+    const run = (...args: string[]) => spawnSync('node', ['.build/src/cli.js', 'audit', ...args], { encoding: 'utf8' });
+    expect(run('parameters/example.yaml', '--out', out).status).toBe(0);
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    const marker = readFileSync(join(out, '.xstack-output'), 'utf8');
+    // Each file's SHA-256 is recorded beside the marker's words (no manifest in this folder).
+    for (const file of ['audit.json', 'report.html', 'report.md', 'rollout.svg']) expect(marker).toContain(`${file} SHA-256: ${sha256(readFileSync(join(out, file), 'utf8'))}\n`);
+    writeFileSync(join(out, 'report.md'), `${report}\nAuditor's note: checked with the owners.\n`);
+    const again = run('parameters/example.yaml', '--out', out);
+    expect([again.status, again.stderr]).toEqual([1, expect.stringMatching(new RegExp(`holds files changed since xstack wrote them \\(${join(out, 'report.md').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)`))]);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain("Auditor's note");
+    writeFileSync(join(out, 'report.md'), report);
+    expect(run('parameters/example.yaml', '--out', out).status).toBe(0);
+  });
+
   it("audit --since another org's compile (another prefix or partition) is refused, naming both values; the same org from a renamed file is compared with a note at the top of the section; an org file given for the compile is told what is expected (review s38-cli M5, m12)", () => {
     const run = (...args: string[]) => spawnSync('node', ['.build/src/cli.js', 'audit', ...args], { encoding: 'utf8' });
     const other = run('parameters/example.yaml', '--since', 'dist/govcloud', '--out', tempDir('since-other'));
