@@ -737,12 +737,13 @@ describe('the org file as bytes', () => {
     const offset = text.indexOf('Zxrich') + 1;
     text[offset] = 0xfc;
     const file = write(text);
-    expect(problemsOfFile(file)).toEqual([`${file}:16:1: (encoding): byte 0xFC at byte offset ${offset} is not valid UTF-8 (is the file Latin-1 or Windows-1252?); expected UTF-8 text (save the file as UTF-8)`]);
+    // Column 19: the byte after "    description: Z", counted in characters (review s46-cli N2).
+    expect(problemsOfFile(file)).toEqual([`${file}:16:19: (encoding): byte 0xFC at byte offset ${offset} is not valid UTF-8 (is the file Latin-1 or Windows-1252?); expected UTF-8 text (save the file as UTF-8)`]);
   });
 
   it('refuses a truncated sequence and an overlong encoding, and UTF-16', () => {
-    expect(problemsOfFile(write(Buffer.concat([Buffer.from('prefix: a'), Buffer.from([0xe2, 0x82])])))[0]).toMatch(/:1:1: \(encoding\): byte 0xE2 at byte offset 9 is not valid UTF-8/);
-    expect(problemsOfFile(write(Buffer.concat([Buffer.from('a: 1\nb: '), Buffer.from([0xc0, 0xaf])])))[0]).toMatch(/:2:1: \(encoding\): byte 0xC0 at byte offset 8 is not valid UTF-8/);
+    expect(problemsOfFile(write(Buffer.concat([Buffer.from('prefix: a'), Buffer.from([0xe2, 0x82])])))[0]).toMatch(/:1:10: \(encoding\): byte 0xE2 at byte offset 9 is not valid UTF-8/);
+    expect(problemsOfFile(write(Buffer.concat([Buffer.from('a: 1\nb: '), Buffer.from([0xc0, 0xaf])])))[0]).toMatch(/:2:4: \(encoding\): byte 0xC0 at byte offset 8 is not valid UTF-8/);
     expect(problemsOfFile(write(Buffer.from(`\ufeff${VALID}`, 'utf16le')))[0]).toMatch(/:1:1: \(encoding\): the file is UTF-16; expected UTF-8/);
   });
 

@@ -575,9 +575,12 @@ export function decodeOrgFile(bytes: Uint8Array, file: string): string {
     // Valid UTF-8 that still did not decode (a text longer than V8's longest string): not the file's encoding.
     if (offset === undefined) throw new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${file} as text: ${(error as Error).message}`, { cause: error });
     const line = bytes.subarray(0, offset).reduce((n, b) => n + (b === 0x0a ? 1 : 0), 1);
+    // The column in characters, as an editor counts them: the line's bytes before it are valid UTF-8 (review s46-cli N2).
+    const lineStart = bytes.lastIndexOf(0x0a, offset - 1) + 1;
+    const column = [...new TextDecoder('utf-8').decode(bytes.subarray(lineStart, offset))].length + 1;
     const hex = bytes[offset].toString(16).toUpperCase().padStart(2, '0');
     throw new OrgFileError([
-      { file, line, field: '(encoding)', message: `byte 0x${hex} at byte offset ${offset} is not valid UTF-8 (is the file Latin-1 or Windows-1252?)`, expected: 'UTF-8 text (save the file as UTF-8)' },
+      { file, line, column, field: '(encoding)', message: `byte 0x${hex} at byte offset ${offset} is not valid UTF-8 (is the file Latin-1 or Windows-1252?)`, expected: 'UTF-8 text (save the file as UTF-8)' },
     ]);
   }
 }

@@ -211,8 +211,10 @@ export function parseLayoutFile(text: string, file: string): LayoutFile {
     data = JSON.parse(text);
   } catch (error) {
     const at = /position (\d+)/.exec((error as Error).message);
-    const line = at ? text.slice(0, Number(at[1])).split('\n').length : undefined;
-    throw new OrgFileError([{ file, ...(line ? { line } : {}), field: '(file)', message: `not JSON: ${(error as Error).message}`, expected: fix }], 'the layout file');
+    const before = at ? text.slice(0, Number(at[1])) : undefined;
+    // Its line and column, from the parser's position (review s46-cli N2: the column was always 1).
+    const place = before === undefined ? {} : { line: before.split('\n').length, column: [...before.slice(before.lastIndexOf('\n') + 1)].length + 1 };
+    throw new OrgFileError([{ file, ...place, field: '(file)', message: `not JSON: ${(error as Error).message}`, expected: fix }], 'the layout file');
   }
   const problems: Problem[] = [];
   // JSON.parse keeps the last of two equal keys: a family or part number written twice would lose units unseen.
