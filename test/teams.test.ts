@@ -179,7 +179,7 @@ describe('rows folded by team', () => {
     ]);
   });
 
-  it('rows are told apart by each cell, not by their cells run together: a cell holding the character that joins them is never merged', () => {
+  it('rows are told apart by each cell, not by their cells run together: x\\u0000y, z and x, y\\u0000z are two rows', () => {
     const [a] = teams.list;
     const [dev, staging] = a.pipelineAccounts;
     const rows = mergeAccountRows([{ cells: ['x\u0000y', 'z'], account: dev, merge: true }, { cells: ['x', 'y\u0000z'], account: staging, merge: true }], (x) => x, fold);

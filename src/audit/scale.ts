@@ -135,8 +135,8 @@ interface Merged<T> {
 }
 
 /**
- * The entries of one folded text (cellsKey): one per team (or none), then, once every row is read, grouped by the
- * accounts of its team each holds for. Rows are found by their text once, and an entry keeps no text of its own.
+ * The entries of rows whose cells read alike folded (KeyNode): one per team (or none), then, once every row is read,
+ * grouped by the accounts of its team each holds for. An entry keeps no text of its own.
  */
 interface Alike<T> {
   byTeam: Map<Team | undefined, Merged<T>>;
@@ -150,21 +150,48 @@ function accountNames(team: Team, accounts: readonly string[], name = team.accou
   return names;
 }
 
-/** What joins a row's cells into its key: a row with a cell that holds it stands alone, as a literal one does. */
-const CELL_SEPARATOR = '\u0000';
-
 /**
- * Cells as one text, to key rows by, as folded: with its account as the placeholder (`account`, when given), then the
- * team's placeholders. Equal exactly when the folded cells are (none holds the separator). The cells are joined, then
- * folded as one text: the same text as folding each and joining them, as nothing folded spans the separator (an id is
- * digits or a class's token, of private-use characters, a team's key a name's letters, digits and hyphens; and the
- * separator, neither a letter, a digit nor a hyphen, bounds a key at a cell's start or end as the text's start or end
- * would). Four scans of a row, not four of each of its cells.
+ * Rows by how their cells read folded, cell by cell: a node for each folded cell, the rows alike at the node of their
+ * last cell, so two rows meet exactly when their folded cells are equal one by one. Found so, no key text is made of a
+ * row's cells joined (then folded, copied and hashed whole): ~9 million characters at 250 teams for the access matrix
+ * alone, most of them two-byte (a class's token is), where a cell of a row often is the same text as another row's
+ * (a class's principal, a resource), which folds to itself or is hashed once.
  */
-function cellsKey(cells: readonly string[], account: string | undefined, team: Team | undefined): string {
-  const joined = cells.join(CELL_SEPARATOR);
-  const shaped = account === undefined ? joined : generalise(joined, account);
-  return team ? team.toPlaceholders(shaped) : shaped;
+interface KeyNode<T> {
+  next?: Map<string, KeyNode<T>>;
+  alike?: Alike<T>;
+}
+
+/** A cell as folded: with its row's account as the placeholder (`account`, when given), then the team's placeholders. */
+function foldedCell(cell: string, account: string | undefined, team: Team | undefined): string {
+  const general = account === undefined ? cell : generalise(cell, account);
+  return team ? team.toPlaceholders(general) : general;
+}
+
+/** The cells of the row before, as folded, by column: a table's rows in turn often hold the same principal, resource or purpose. */
+interface LastRow {
+  account?: string;
+  team?: Team;
+  cells: string[];
+  folded: string[];
+}
+
+/** The rows alike with one whose cells are `cells` (folded for `account` and `team`), found or made in `keys`. */
+function alikeIn<T>(keys: KeyNode<T>, last: LastRow, cells: readonly string[], account: string | undefined, team: Team | undefined): Alike<T> {
+  if (last.account !== account || last.team !== team) {
+    last.account = account;
+    last.team = team;
+    last.cells.length = 0;
+  }
+  let node = keys;
+  for (let c = 0; c < cells.length; c++) {
+    const cell = last.cells[c] === cells[c] ? last.folded[c] : (last.folded[c] = foldedCell((last.cells[c] = cells[c]), account, team));
+    const next = (node.next ??= new Map());
+    let child = next.get(cell);
+    if (!child) next.set(cell, (child = {}));
+    node = child;
+  }
+  return (node.alike ??= { byTeam: new Map() });
 }
 
 /**
@@ -183,7 +210,8 @@ function cellsKey(cells: readonly string[], account: string | undefined, team: T
 export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, fold?: TeamFold): string[][] {
   // Entries in the order they are first met, found by how their cells read folded and their team (none for rows of no team).
   const entries: Array<Merged<T>> = [];
-  const byText = new Map<string, Alike<T>>();
+  const keys: KeyNode<T> = {};
+  const last: LastRow = { cells: [], folded: [] };
   // Loops by index: the first tables are made before this is optimised, when each step of an iterator makes an object (~35,000 rows at 250 teams).
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
@@ -197,9 +225,7 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const byAccount = account !== '' && (merge || inTeam !== undefined) && team?.source.id !== account;
     // Rows of a team are keyed by their text with the team's placeholders: a team's values written back into it give
     // exactly the text it was made from (teams.ts), so two rows of one team read the same folded exactly when they do unfolded.
-    const key = cellsKey(cells, byAccount ? account : undefined, team);
-    let alike = byText.get(key);
-    if (!alike) byText.set(key, (alike = { byTeam: new Map() }));
+    const alike = alikeIn(keys, last, cells, byAccount ? account : undefined, team);
     const entry = alike.byTeam.get(team);
     const teamAccounts = inTeam?.accounts ?? [];
     if (entry) {
@@ -250,14 +276,10 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
 const shapedCells = (cells: string[], { byAccount, account }: Merged<unknown>): string[] => (byAccount ? cells.map((c) => generalise(c, account)) : cells);
 
 const LITERAL = Symbol('literal');
-const isLiteralCell = (cell: string) => holdsPlaceholder(cell) || cell.includes(CELL_SEPARATOR);
 
-/**
- * The team and accounts a row is made for, undefined outside the teams; LITERAL when a cell holds a placeholder of its
- * own, or the separator of keys (no org text does, but then its key could read as another row's): it is never merged.
- */
+/** The team and accounts a row is made for, undefined outside the teams; LITERAL when a cell holds a placeholder of its own: it is never merged. */
 function inTeamAccounts(cells: readonly string[], account: string, rowTeam: Team | undefined, fold: TeamFold | undefined): TeamAccounts | undefined | typeof LITERAL {
-  if (cells.some(isLiteralCell)) return LITERAL;
+  if (cells.some(holdsPlaceholder)) return LITERAL;
   return rowTeam || account === '' ? undefined : fold?.of(account);
 }
 
