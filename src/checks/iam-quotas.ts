@@ -84,10 +84,20 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
   // review s22-names N3); one problem per pair of resources, with the accounts where they meet.
   const holders = new Map<string, Map<string, string>>();
   const clashes = new Map<string, { kind: string; name: string; accounts: string[] }>();
+  // Each name's key written once: a stage names its resources alike in most of its accounts, and a key made anew for
+  // each account is a new text to hash at every lookup.
+  const keysByKind = new Map<string, Map<string, string>>();
+  const keyOf = (kind: string, name: string) => {
+    let keys = keysByKind.get(kind);
+    if (!keys) keysByKind.set(kind, (keys = new Map()));
+    let key = keys.get(name);
+    if (key === undefined) keys.set(name, (key = `${kind} ${name.toLowerCase()}`));
+    return key;
+  };
   const claim = (account: string, kind: string, name: unknown, holder: string) => {
     if (typeof name !== 'string') return;
     const names = holders.get(account) ?? holders.set(account, new Map()).get(account)!;
-    const key = `${kind} ${name.toLowerCase()}`;
+    const key = keyOf(kind, name);
     const first = names.get(key);
     if (first === undefined) names.set(key, holder);
     else if (first !== holder) {
