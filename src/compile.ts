@@ -83,12 +83,12 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
 
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
-    problems.push(...checkPolicies(template, stageValues(resolver, stage, template)).map((f) => `${stage.id}: ${formatFinding(f)}`));
+    const yaml = toYaml(template);
+    problems.push(...checkPolicies(template, stageValues(resolver, stage, template), yaml).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, resolver, roles));
     if (org.permissionsBoundary !== undefined) {
       for (const id of unboundedRoles(template.Resources, org.permissionsBoundary)) problems.push(`${stage.id}: internal: role ${id} lacks the org's permissions boundary ${org.permissionsBoundary}`);
     }
-    const yaml = toYaml(template);
     problems.push(...limitProblems(stage, template, yaml));
     files.set(templatePath(stage), yaml);
     if (stage.accountValues.length > 0) files.set(valuesPath(stage), valuesFile(org, stage));

@@ -173,6 +173,40 @@ describe('resource policy sizes at compile time', () => {
     }
   });
 
+  it('an expression reading nothing of an account but its id is measured as it resolves there, once per id length (and as itself for an id not of digits); one reading more, in each account', () => {
+    const p = planned(generateTeamsOrgYaml(100));
+    const stage = 'pipeline-foundation';
+    const document = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'S',
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::b-${AWS::AccountId}-${AWS::Region}/*' },
+          Condition: { StringEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' }, 'aws:PrincipalTag/team': { 'Fn::If': ['FedByT001Source', 't1', 'another-team'] } } },
+        },
+      ],
+    };
+    const written = (account: string) =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'S',
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: `arn:${p.org.partition}:s3:::b-${account}-${p.org.region}/*`,
+            Condition: { StringEquals: { 'aws:ResourceAccount': account, 'aws:PrincipalTag/team': p.resolver.holds(stage, 'FedByT001Source', account) ? 't1' : 'another-team' } },
+          },
+        ],
+      }).length;
+    const fed = p.resolver.accountsWhere(stage, 'FedByT001Source');
+    const other = p.stages.find((s) => s.id === stage)!.targets.map((a) => a.id).find((a) => !fed.includes(a))!;
+    const size = policySizes(p.resolver, stage)(document);
+    for (const account of [fed[0], other, '2001', '2002', '201', 'a"b', fed[0]]) expect(size(account), account).toBe(written(account));
+  });
+
   it('a pipeline account\'s policies are measured as they resolve there: items of other accounts\' source accounts are absent, not counted', () => {
     const p = planned(generateTeamsOrgYaml(100));
     const sizes = policySizes(p.resolver, 'pipeline-foundation');

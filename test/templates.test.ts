@@ -10,6 +10,7 @@ import { accountByName, accountOfEnvironment, repositoryByName } from '../src/or
 import { logicalId } from '../src/cfn/resources';
 import { conditionHolds } from '../src/cfn/account-switch';
 import { renderTemplate } from '../src/cfn/template';
+import { toYaml } from '../src/yaml';
 import { globRegExp } from '../src/checks/service-authorization';
 import { compileFile, ORG_FILES, templatesOf } from './helpers';
 
@@ -585,6 +586,18 @@ describe('rules catch what they are for', () => {
   ])('%s fires on %#', (rule, t, item) => {
     const findings = checkTemplate(t as CfnTemplate);
     expect(findings.map((f) => `${f.rule} ${f.item}`)).toContain(`${rule} ${item}`);
+  });
+
+  it('finds a literal partition (XS009) given the template\'s text as the compile writes it, plain or quoted, in a policy or elsewhere; passes over a text without one', () => {
+    const literal = [
+      identity({ Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }),
+      identity({ Action: 's3:GetObject', Resource: 'arn:aws-us-gov:s3:::b: "x"' }),
+      template('AWS::SNS::Topic', { TopicName: 't', Tags: [{ Key: 'k', Value: 'see arn:aws:iam::123456789012:root' }] }),
+    ];
+    for (const t of literal) expect(checkTemplate(t, toYaml(t)).filter((f) => f.rule === 'XS009')).toEqual(checkTemplate(t).filter((f) => f.rule === 'XS009'));
+    for (const t of literal) expect(checkTemplate(t, toYaml(t)).map((f) => f.rule)).toContain('XS009');
+    const clean = identity({ Action: 's3:GetObject', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::b/*' } });
+    expect(checkTemplate(clean, toYaml(clean))).toEqual(checkTemplate(clean));
   });
 
   it('finds a statement wherever a template holds a policy: a role\'s inline policy, a Statement of one object, a VPC endpoint\'s policy; a bare "*" principal is "*" (review s41-mutations-3-cfn DC1-DC4)', () => {

@@ -82,6 +82,9 @@ export function all<T, R>(parts: readonly PerAccount<T>[], f: (values: T[]) => R
   });
 }
 
+/** Whether a list item is `Fn::If [condition, item, AWS::NoValue]`, an item only some accounts keep (account-switch.ts). */
+const keptInSomeAccounts = (e: unknown): boolean => ((e as { 'Fn::If'?: [string, unknown, unknown] } | null)?.['Fn::If']?.[2] as { Ref?: string } | null)?.Ref === 'AWS::NoValue';
+
 /** The accounts a condition of the shape `Fn::Equals [AWS::AccountId, id]`, or an Fn::Or of such, holds in; undefined for any other shape. */
 function accountSetOf(expression: unknown): Set<string> | undefined {
   const e = expression as Record<string, unknown[]>;
@@ -349,7 +352,8 @@ export class Resolver {
    * asked in every account. Undefined for any other list.
    */
   private switchedList(stageId: string, list: readonly unknown[]): Compiled | undefined {
-    if (list.length < 2) return undefined;
+    // Most lists (a statement's resources) hold no such item: told without a record made for each of their items.
+    if (list.length < 2 || !list.some(keptInSomeAccounts)) return undefined;
     const items = list.map((e) => {
       const branches = (e as { 'Fn::If'?: [string, unknown, unknown] } | null)?.['Fn::If'];
       if (!branches || (branches[2] as { Ref?: string } | null)?.Ref !== 'AWS::NoValue') return { item: e };

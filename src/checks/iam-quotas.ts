@@ -84,10 +84,20 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
   // review s22-names N3); one problem per pair of resources, with the accounts where they meet.
   const holders = new Map<string, Map<string, string>>();
   const clashes = new Map<string, { kind: string; name: string; accounts: string[] }>();
+  // Each name's key written once: a stage names its resources alike in most of its accounts, and a key made anew for
+  // each account is a new text to hash at every lookup.
+  const keysByKind = new Map<string, Map<string, string>>();
+  const keyOf = (kind: string, name: string) => {
+    let keys = keysByKind.get(kind);
+    if (!keys) keysByKind.set(kind, (keys = new Map()));
+    let key = keys.get(name);
+    if (key === undefined) keys.set(name, (key = `${kind} ${name.toLowerCase()}`));
+    return key;
+  };
   const claim = (account: string, kind: string, name: unknown, holder: string) => {
     if (typeof name !== 'string') return;
     const names = holders.get(account) ?? holders.set(account, new Map()).get(account)!;
-    const key = `${kind} ${name.toLowerCase()}`;
+    const key = keyOf(kind, name);
     const first = names.get(key);
     if (first === undefined) names.set(key, holder);
     else if (first !== holder) {
@@ -190,23 +200,61 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
  * A policy's size as IAM counts it: its JSON without white space, with an
  * account's values in place of the template's expressions. Each document is
  * walked once: what no account changes is counted then, and only the
- * expressions that differ by account are resolved per account.
+ * expressions that differ by account are resolved per account. Those that
+ * read nothing of an account but its id (`readsOnlyAccountId`) are resolved
+ * once per id length: an id of digits changes their JSON only by its length
+ * (JSON escapes no digit), and the org file's ids are all 12 digits.
  */
 export function policySizes(resolver: Resolver, stageId: string): (document: unknown) => (account: string) => number {
   return (document) => {
     const varying: Compiled[] = [];
+    const byOwnId: Compiled[] = [];
     const fixedChars = fixedSize(document, (expression) => {
       const c = resolver.compile(stageId, expression);
       if (c.fixed !== undefined) return jsonLength(c.fixed);
-      varying.push(c);
+      (readsOnlyAccountId(expression) ? byOwnId : varying).push(c);
       return 0;
     });
+    // Id length → the characters of the expressions in byOwnId, for an id of digits; any other id is measured as itself.
+    const byIdLength = new Map<number, number>();
     return (account) => {
       let chars = fixedChars;
+      if (byOwnId.length > 0) {
+        const digits = DIGITS.test(account);
+        let own = digits ? byIdLength.get(account.length) : undefined;
+        if (own === undefined) {
+          own = 0;
+          for (let i = 0; i < byOwnId.length; i++) own += jsonLength(byOwnId[i].at(account));
+          if (digits) byIdLength.set(account.length, own);
+        }
+        chars += own;
+      }
       for (let i = 0; i < varying.length; i++) chars += jsonLength(varying[i].at(account));
       return chars;
     };
   };
+}
+
+const DIGITS = /^[0-9]+$/;
+/** The references of an Fn::Sub text (`${name}`). */
+const SUB_REFERENCE = /\$\{([^}]*)\}/g;
+/** The pseudo parameters the resolver reads as the account's id, or as the org's one value (its partition, its Region). */
+const ACCOUNT_ID_AND_ORG_VALUES: ReadonlySet<string> = new Set(['AWS::AccountId', 'AWS::Partition', 'AWS::Region']);
+
+/** Whether an expression reads nothing of an account but its id: `Ref: AWS::AccountId`, or a Sub text of it, the partition and the Region. */
+function readsOnlyAccountId(expression: object): boolean {
+  const e = expression as Record<string, unknown>;
+  let only: string | undefined;
+  for (const k in e) {
+    if (!Object.hasOwn(e, k)) continue;
+    if (only !== undefined) return false;
+    only = k;
+  }
+  if (only === 'Ref') return e.Ref === 'AWS::AccountId';
+  const text = only === 'Fn::Sub' ? e['Fn::Sub'] : undefined;
+  if (typeof text !== 'string') return false;
+  for (const [, name] of text.matchAll(SUB_REFERENCE)) if (!ACCOUNT_ID_AND_ORG_VALUES.has(name)) return false;
+  return true;
 }
 
 /** The length of `JSON.stringify(value)`, strings and lists counted without writing them: a 1,000-account stage counts each role's values in each account. */

@@ -20,11 +20,11 @@ interface PolicyCheck {
   /** What the report calls this family of rules. */
   family: string;
   rules: readonly CheckedRule[];
-  run(template: CfnTemplate, valuesOf: ValuesOf): Finding[];
+  run(template: CfnTemplate, valuesOf: ValuesOf, text: string | undefined): Finding[];
 }
 
 const POLICY_CHECKS: readonly PolicyCheck[] = [
-  { family: 'least privilege', rules: [...RULES, ...TEMPLATE_RULES], run: (template) => checkTemplate(template) },
+  { family: 'least privilege', rules: [...RULES, ...TEMPLATE_RULES], run: (template, _valuesOf, text) => checkTemplate(template, text) },
   { family: "IAM's Service Authorization Reference", rules: SERVICE_AUTHORIZATION_RULES, run: (template, valuesOf) => checkServiceAuthorization(template, valuesOf) },
 ];
 
@@ -34,12 +34,16 @@ export const CHECKED_RULES: ReadonlyArray<CheckedRule & { family: string }> = PO
 /** The families in the order they run, each with its rules' ids. */
 export const CHECK_FAMILIES: ReadonlyArray<{ family: string; ids: readonly string[] }> = POLICY_CHECKS.map((c) => ({ family: c.family, ids: c.rules.map((r) => r.id) }));
 
-/** Runs every policy check on a template; `valuesOf` resolves its expressions (literal values when left out). */
-export function checkPolicies(template: CfnTemplate, valuesOf: ValuesOf = literalValues): Finding[] {
+/**
+ * Runs every policy check on a template; `valuesOf` resolves its expressions (literal values when left out); `text` is
+ * the template as the compile writes it (yaml.ts `toYaml`), where the caller has it: the checks read the template,
+ * and the text only to pass over what it shows cannot be found.
+ */
+export function checkPolicies(template: CfnTemplate, valuesOf: ValuesOf = literalValues, text?: string): Finding[] {
   const findings: Finding[] = [];
   for (const check of POLICY_CHECKS) {
     const declared = new Set(check.rules.map((r) => r.id));
-    for (const f of check.run(template, valuesOf)) {
+    for (const f of check.run(template, valuesOf, text)) {
       if (!declared.has(f.rule)) throw new Error(`policy check (${check.family}) reported rule ${f.rule}, which it does not declare: add it to its rules (src/checks/policy-checks.ts) so the report lists it`);
       findings.push(f);
     }

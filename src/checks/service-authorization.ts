@@ -419,38 +419,50 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
   if (actions.length === 0) return [];
   const findings: Found[] = [];
   const any = resources.includes('*');
-  const served = new Set<KnownAction>();
+  // The ARN formats of the actions' resource types, each once (actions share them: a dozen S3 object actions, one
+  // format), in the actions' order: each resource is matched against these, not against every type of every action.
+  const formats: string[] = [];
+  for (const a of actions) {
+    for (const r of a.action.resourceTypes) {
+      const format = a.service.resourceTypes.get(r.name)?.arn;
+      if (format && !formats.includes(format)) formats.push(format);
+    }
+  }
+  // The formats some resource matches: an action is served when one of its types' formats is among them.
+  const matchedFormats = new Set<string>();
+  let whollyUnknown = false;
   for (const written of resources) {
     if (written === '*') continue;
     const value = unknownAsWildcard(written);
     if (value === '*') {
       // Wholly unknown: it may be any ARN.
-      actions.forEach((a) => served.add(a));
+      whollyUnknown = true;
       continue;
     }
-    const matches = formatMatcher(value);
+    const fields = arnFields(value);
     let matched = false;
-    for (const a of actions) {
-      // Once the resource is matched, an action some resource already serves is not asked again: a statement of many
-      // resources (the execution role's) is matched per resource until one action takes it, not against every action.
-      if (matched && served.has(a)) continue;
-      if (a.action.resourceTypes.some((r) => matches(a.service.resourceTypes.get(r.name)?.arn))) {
+    for (const format of formats) {
+      // Once the resource is matched, a format some resource already matches is not asked again: a statement of many
+      // resources (the execution role's) is matched per resource until one format takes it, and against the formats
+      // no resource has matched yet, which may serve another action.
+      if (matched && matchedFormats.has(format)) continue;
+      if (fields && fieldsMatch(compileFormat(format), fields)) {
         matched = true;
-        served.add(a);
+        matchedFormats.add(format);
       }
     }
     if (!matched) {
-      const expected = [...new Set(actions.flatMap((a) => a.action.resourceTypes.map((r) => a.service.resourceTypes.get(r.name)?.arn).filter((f): f is string => !!f)))];
       findings.push({
         rule: 'XS012',
         item: `Resource::${written}`,
-        message: `matches no resource type of ${actionNames(actions)}${expected.length ? `; expected ${expected.join(' or ')}` : ' (they take only "*")'}`,
+        message: `matches no resource type of ${actionNames(actions)}${formats.length ? `; expected ${formats.join(' or ')}` : ' (they take only "*")'}`,
       });
     }
   }
+  const served = (a: KnownAction) => whollyUnknown || a.action.resourceTypes.some((r) => matchedFormats.has(a.service.resourceTypes.get(r.name)?.arn ?? ''));
   if (!any) {
     for (const a of actions) {
-      if (served.has(a)) continue;
+      if (served(a)) continue;
       const types = a.action.resourceTypes.map((r) => r.name);
       findings.push({
         rule: 'XS012',

@@ -1068,47 +1068,77 @@ export function targetAccounts(org: Org, stages: readonly Stage[]): string[] {
 
 /**
  * The accounts whose policies are alike (the same statements and names, in Sub form), each group with its policy:
- * what the compile counts and checks once per group (1,000 alike pipeline accounts are one group). Made by walking
- * each scope once, as positions in the statements' lists, not by filtering every statement for every group; the
- * last answer is kept for the same statements and accounts (the compile asks twice: the choice of names, the quota).
+ * what the compile counts and checks once per group (1,000 alike pipeline accounts are one group). Made from the
+ * distinct scopes (the sets of accounts resources are granted in, each shared by the resources of a unit or a name):
+ * each scope's accounts are walked once, not once for every resource it scopes, and the accounts in the same scopes
+ * have the same resources, so each such signature's policy is made once. The last answer is kept for the same
+ * statements and accounts (the compile asks twice: the choice of names, the quota).
  */
 export function accountPolicies(statements: readonly ExecutionStatement[], accounts: readonly string[]): Array<{ accounts: string[]; statements: ExecutionStatement[] }> {
   const accountsKey = accounts.join(',');
   const known = lastGroups.get(statements);
   if (known && known.accountsKey === accountsKey) return known.groups;
-  const wanted = new Set(accounts);
-  // Account → statement index → the positions of its scoped resources there, in the statement's order.
-  const scoped = new Map<string, Map<number, number[]>>();
   // Statement index → the positions of its resources without a scope (granted in every account).
   const everywhere = new Map<number, number[]>();
+  // Each distinct scope → the statement indexes and positions of the resources it scopes, in the statements' order.
+  const scopes = new Map<ReadonlySet<string>, Array<[statement: number, at: number]>>();
   statements.forEach((s, i) => {
     if (!s.scope) return;
     const all: number[] = [];
     s.Resource.forEach((r, at) => {
       const where = s.scope!.get(r);
       if (!where) return void all.push(at);
-      for (const account of where) {
-        if (!wanted.has(account)) continue;
-        let own = scoped.get(account);
-        if (!own) scoped.set(account, (own = new Map()));
-        const list = own.get(i);
-        if (list) list.push(at);
-        else own.set(i, [at]);
-      }
+      const scoped = scopes.get(where);
+      if (scoped) scoped.push([i, at]);
+      else scopes.set(where, [[i, at]]);
     });
     everywhere.set(i, all);
   });
+  // Account → the scopes it is in (their indexes, in the order of `scopes`), for the accounts asked about.
+  const wanted = new Set(accounts);
+  const scopesOf = new Map<string, number[]>();
+  const positions = [...scopes.values()];
+  let index = 0;
+  for (const where of scopes.keys()) {
+    for (const account of where) {
+      if (!wanted.has(account)) continue;
+      const of = scopesOf.get(account);
+      if (of) of.push(index);
+      else scopesOf.set(account, [index]);
+    }
+    index++;
+  }
+  // By the positions an account is granted (statement `i: at,at;…`), as one text; each signature's found once.
   const groups = new Map<string, { accounts: string[]; statements: ExecutionStatement[] }>();
+  const bySignature = new Map<string, { accounts: string[]; statements: ExecutionStatement[] }>();
   for (const account of accounts) {
-    const own = scoped.get(account);
-    const key = own ? [...own].map(([i, list]) => `${i}:${list.join(',')}`).join(';') : '';
-    const group = groups.get(key);
-    if (group) group.accounts.push(account);
-    else groups.set(key, { accounts: [account], statements: statementsAt(statements, everywhere, own) });
+    const of = scopesOf.get(account);
+    const signature = of ? of.join(',') : '';
+    let group = bySignature.get(signature);
+    if (!group) {
+      const own = of ? ownPositions(of, positions) : undefined;
+      const key = own ? [...own].map(([i, list]) => `${i}:${list.join(',')}`).join(';') : '';
+      group = groups.get(key);
+      if (!group) groups.set(key, (group = { accounts: [], statements: statementsAt(statements, everywhere, own) }));
+      bySignature.set(signature, group);
+    }
+    group.accounts.push(account);
   }
   const out = [...groups.values()];
   lastGroups.set(statements, { accountsKey, groups: out });
   return out;
+}
+
+/** Statement index → the positions of its resources in the scopes `of` (indexes into `positions`), both ascending. */
+function ownPositions(of: readonly number[], positions: ReadonlyArray<ReadonlyArray<readonly [number, number]>>): Map<number, number[]> {
+  const pairs = of.flatMap((d) => positions[d]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const own = new Map<number, number[]>();
+  for (const [i, at] of pairs) {
+    const list = own.get(i);
+    if (list) list.push(at);
+    else own.set(i, [at]);
+  }
+  return own;
 }
 
 const lastGroups = new WeakMap<readonly ExecutionStatement[], { accountsKey: string; groups: Array<{ accounts: string[]; statements: ExecutionStatement[] }> }>();
