@@ -154,7 +154,9 @@ export function pipeline({ names, pipeline: p, sourceAccountId, branch, environm
             ActionTypeId: { Category: 'Deploy', Owner: 'AWS', Provider: 'CodeDeploy', Version: '1' },
             Configuration: { ApplicationName: ref('CodeDeployApplication'), DeploymentGroupName: ref('DeploymentGroup') },
             InputArtifacts: [{ Name: SOURCE_ARTIFACT }],
-            Namespace: 'DeployVariables',
+            // No Namespace: the CodeDeploy action's reference lists no output variables
+            // (https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeDeploy.html), and a namespace
+            // would tell a reader of the template that some exist (review s46-templates m3). The source action's has them.
             RunOrder: 1,
           },
         ],
