@@ -57,6 +57,9 @@ describe('xstack explain', () => {
     expect(allowed(decrypt)).toEqual(allowed(byPattern));
     for (const a of decrypt) expect([a.resource, a.readAs]).toEqual([deployed, 'pipeline-foundation/ArtifactKey']);
     expect(renderAnswers(decrypt)).toContain("read as: the org's pipeline-foundation/ArtifactKey in that account");
+    // The declared path's other key of the account is that key, refused to the source role as the matrix says.
+    const other = ask({ action: 'kms:Decrypt', resource: `arn:aws:kms:${c.org.region}:${prod}:key/someone-elses` });
+    expect(other.some((a) => a.allowed || a.readAs)).toBe(false);
     // Not a key of the org: another account's key, an alias (a resource of its own), a key id with a path in it.
     for (const other of [`arn:aws:kms:${c.org.region}:999999999999:key/80703bda`, `arn:aws:kms:${c.org.region}:${prod}:alias/acme-artifacts`, `${deployed}/x`]) {
       expect(ask({ action: 'kms:Decrypt', resource: other }).some((a) => a.allowed || a.readAs), other).toBe(false);

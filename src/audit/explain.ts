@@ -209,7 +209,8 @@ function ask(org: Org, { access, grants, index, resources, orgRoles, bootstrappe
     ? { ...named, principal: named.principal?.replaceAll(member!, token), resource: named.resource?.replaceAll(member!, token), ...(named.context ? { context: tokeniseLists(named.context, member!, token) } : {}) }
     : named;
   const plain = (s: string) => (token ? s.replaceAll(token, member!) : s).replace(TOKEN, '{account}');
-  const reading = generatedIdReading(resources, query.resource);
+  // A key a declared path names by its own id (the proof's `key/someone-elses`, another key of the account) is that key.
+  const reading = access.paths.some((p) => p.resource === query.resource) ? undefined : generatedIdReading(resources, query.resource);
   if (reading) return ask(org, { access, grants, index, resources, orgRoles, bootstrapped, classes }, { ...asked_, resource: plain(reading.arn) }).map((a) =>
     a.resource === plain(reading.arn) ? { ...a, resource: asked_.resource!, readAs: reading.logical } : a,
   );
@@ -442,7 +443,7 @@ export function renderAnswers(answers: readonly Answer[]): string {
   const lines: string[] = [];
   for (const a of answers) {
     lines.push(`${a.allowed ? 'ALLOWED' : a.undecided ? 'UNDECIDED' : 'REFUSED'}  ${a.principal}  ${a.action}  ${a.resource}`);
-    if (a.readAs) lines.push(`  read as: the org's ${a.readAs} in that account (its id is made when it is created, so the compiled policies name it by its logical id)`);
+    if (a.readAs) lines.push(`  read as: the org's ${a.readAs} in that account (its id is made when it is created, so the compiled policies name it by its logical id; another key of the account is asked as key/someone-elses)`);
     if (a.path) lines.push(`  access path: ${a.path}${a.accounts ? ` (proved for each of ${a.accounts.length} accounts)` : ''}`);
     const context = Object.entries(a.context).map(([k, v]) => `${k}=${v.join('|')}`);
     lines.push(`  request context: ${context.join(', ') || '(none)'}${a.branchChosen ? ` ${BRANCH_CHOSEN[a.branchChosen]}` : ''}`);
