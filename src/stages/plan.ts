@@ -137,7 +137,7 @@ export function planStages(org: Org): Stage[] {
     ...familyStages(
       { id: stageId('source-repositories'), module: 'source-repositories', description: 'xstack source-repositories: CodeCommit repositories of the source accounts' },
       madeInTurn(sources, (src) =>
-        repositoriesOf(src.account).map((repository, i) =>
+        madeEach(repositoriesOf(src.account), (repository, i) =>
           unit(
             src.account,
             sourceRepositories([repository]),
@@ -163,13 +163,15 @@ export function planStages(org: Org): Stage[] {
     // unit and shifts none. Grouped as the units of up to 249 roles (the forwarder in the first) xstack made before
     // it kept layouts, which a first compile packs as one.
     const group = (i: number) => `account ${s.id} source roles ${Math.floor(i / SOURCE_ROLES_PER_TEMPLATE)}`;
-    return [
-      unit(s, sourceIdentity({ names, consumers: [], forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } }), {
-        key: `account ${s.id} event forwarder`,
-        packGroup: group(0),
-        notes,
-      }),
-      ...source.consumers.map((c, i) =>
+    return chained(
+      [
+        unit(s, sourceIdentity({ names, consumers: [], forwarding: { form: forwarding, busAccountIds: source.consumers.map((c) => c.id) } }), {
+          key: `account ${s.id} event forwarder`,
+          packGroup: group(0),
+          notes,
+        }),
+      ],
+      madeEach(source.consumers, (c, i) =>
         unit(s, sourceIdentity({ names, consumers: [[c.id, source.readBy.get(c.id) ?? []]] }), {
           key: `account ${s.id} source role ${c.id}`,
           label: `source role of ${c.name} in ${s.name}`,
@@ -177,7 +179,7 @@ export function planStages(org: Org): Stage[] {
           uses: [uses('pipeline-identity', 'the pipeline roles its source roles trust')],
         }),
       ),
-    ];
+    );
   });
   // Each feeding source account's events dead-letter queue, a unit of its own, after every other unit of the family:
   // where no layout places units, those before it pack as they did before it existed.
@@ -257,7 +259,8 @@ export function planStages(org: Org): Stage[] {
     const s = source.account;
     // A unit a rule, named by its repository, branch and chunk of targets: a branch tracked anew adds a rule and
     // shifts none. Grouped as the units of up to 300 rules xstack made before it kept layouts, for a first compile.
-    return forwardingRules(source).map(
+    return madeEach(
+      forwardingRules(source),
       (rule, i): Unit => ({
         key: `rule ${names.forwardingRule(rule.repository, rule.branch, rule.chunk)}`,
         packGroup: `account ${s.id} rules ${Math.floor(i / RULES_PER_TEMPLATE)}`,
@@ -588,9 +591,16 @@ function planSources(org: Org): SourceAccountPlan[] {
  * The units `make` makes of each item, each made when a family reads it:
  * familyStages renders a unit before it reads the next, so that a unit's
  * definition is garbage once rendered instead of living until all are made.
+ * `make` gives an item's units as madeEach does where it makes many (a source
+ * account's roles, rules or repositories), not as a list made at once.
  */
-function* madeInTurn<T, U>(items: Iterable<T>, make: (item: T) => readonly U[]): Generator<U> {
+function* madeInTurn<T, U>(items: Iterable<T>, make: (item: T) => Iterable<U>): Generator<U> {
   for (const item of items) yield* make(item);
+}
+
+/** `make` of each item in turn, each made when read: a list's units made one at a time, not all before the first is rendered. */
+function* madeEach<T, U>(items: readonly T[], make: (item: T, index: number) => U): Generator<U> {
+  for (let i = 0; i < items.length; i++) yield make(items[i], i);
 }
 
 /** The items of each iterable in turn. */
