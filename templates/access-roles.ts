@@ -9,7 +9,7 @@
 import { arn, type Value } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type Resource from 'cloudform-types/types/resource';
-import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
+import { newRecord, type OutputSpec, type TemplateDefinition } from '../src/cfn/template';
 import { ciAssumeReaderGrant, CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY, STS_TAG_SESSION } from '../src/iam/grants';
 import { policyDocument, rolesOfOtherAccounts, statement, type Conditions } from '../src/iam/policy';
 import type { Names } from '../src/naming';
@@ -152,7 +152,8 @@ function peopleRole(
 export function accessRoles(input: AccessRolesInput): TemplateDefinition {
   const { names, developers } = input;
   const repositoryArns = input.repositories.map((r) => arn(`codecommit:\${AWS::Region}:\${AWS::AccountId}:${r}`));
-  const resources: Record<string, Resource> = {};
+  // Keyed by logical ids of its own: a newRecord (src/cfn/template.ts says why).
+  const resources = newRecord<Resource>();
   const outputs: Record<string, OutputSpec> = {};
 
   if (developers) {

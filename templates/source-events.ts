@@ -8,7 +8,7 @@
 import Rule from 'cloudform-types/types/events/rule';
 import { deadLetterConfig } from '../src/cfn/dead-letter';
 import { arn } from '../src/cfn/intrinsics';
-import type { TemplateDefinition } from '../src/cfn/template';
+import { newRecord, type TemplateDefinition } from '../src/cfn/template';
 import type { Names } from '../src/naming';
 import { logicalId } from '../src/cfn/resources';
 import { CODECOMMIT_BRANCH_EVENT } from '../src/iam/grants';
@@ -25,7 +25,8 @@ export interface ForwardingRule {
 export const TARGETS_PER_RULE = 5;
 
 export function sourceEvents(names: Names, rules: readonly ForwardingRule[]): TemplateDefinition {
-  const resources: Record<string, Rule> = {};
+  // Keyed by logical ids of its own: a newRecord (src/cfn/template.ts says why).
+  const resources = newRecord<Rule>();
   for (const rule of rules) {
     if (rule.targetAccountIds.length > TARGETS_PER_RULE) {
       throw new Error(`internal: rule ${rule.repository}:${rule.branch} #${rule.chunk} has ${rule.targetAccountIds.length} targets, over ${TARGETS_PER_RULE}`);

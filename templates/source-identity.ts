@@ -20,7 +20,7 @@ import type Resource from 'cloudform-types/types/resource';
 import { eventsDeadLetterQueue } from '../src/cfn/dead-letter';
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { logicalId, role } from '../src/cfn/resources';
-import type { OutputSpec, ParameterSpec, TemplateDefinition } from '../src/cfn/template';
+import { newRecord, type OutputSpec, type ParameterSpec, type TemplateDefinition } from '../src/cfn/template';
 import type { Form } from '../src/forms';
 import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, CODECOMMIT_SOURCE_ACTION, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, STS_ASSUME_ROLE } from '../src/iam/grants';
 import { policyDocument, rolesOfOtherAccounts, serviceTrust, statement } from '../src/iam/policy';
@@ -55,7 +55,8 @@ export const sourceRoleIds = (accountId: string) => ({
 export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
   const { names, forwarding } = input;
   const parameters: Record<string, ParameterSpec> = {};
-  const resources: Record<string, Resource> = {};
+  // Keyed by logical ids of its own: a newRecord (src/cfn/template.ts says why).
+  const resources = newRecord<Resource>();
   const outputs: Record<string, OutputSpec> = {};
 
   for (const [account, repositories] of input.consumers) {

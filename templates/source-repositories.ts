@@ -9,7 +9,7 @@ import Repository from 'cloudform-types/types/codeCommit/repository';
 import { retain } from '../src/cfn/extensions';
 import { arn } from '../src/cfn/intrinsics';
 import { logicalId } from '../src/cfn/resources';
-import type { CfnResource, OutputSpec, TemplateDefinition } from '../src/cfn/template';
+import { newRecord, type CfnResource, type OutputSpec, type TemplateDefinition } from '../src/cfn/template';
 import { deployedName, type Repository as RepositoryModel } from '../src/org/model';
 
 /** Whether Python's float() (which cfn-lint's range check applies) takes the name: its grammar, in a name's characters. */
@@ -17,7 +17,8 @@ export const readsAsNumber = (name: string) =>
   /^-?(?:(?:\d(?:_?\d)*)?\.\d(?:_?\d)*|\d(?:_?\d)*\.?)(?:[eE]-?\d(?:_?\d)*)?$/.test(name) || /^-?(?:inf|infinity|nan)$/i.test(name);
 
 export function sourceRepositories(repositories: readonly RepositoryModel[]): TemplateDefinition {
-  const resources: Record<string, Repository> = {};
+  // Keyed by logical ids of its own: a newRecord (src/cfn/template.ts says why).
+  const resources = newRecord<Repository>();
   const outputs: Record<string, OutputSpec> = {};
   for (const repository of repositories) {
     // The name it was first deployed under (renamedFrom): the same resource, so a rename is CodeCommit's

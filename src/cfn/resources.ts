@@ -4,6 +4,7 @@ import Role from 'cloudform-types/types/iam/role';
 import type { PolicyDocument } from '../iam/policy';
 import { ref } from './intrinsics';
 import { rolePolicy } from '../naming';
+import { newRecord } from './template';
 
 export interface RoleProps {
   name: string;
@@ -43,7 +44,9 @@ export function role(id: string, props: RoleProps): Record<string, Role | Manage
     const exceptions = exceptionsFor(doc);
     return exceptions.length > 0 ? (r.metadata(exceptionMetadata(exceptions)) as R) : r;
   };
-  const resources: Record<string, Role | ManagedPolicy> = { [id]: withExceptions(resource, props.trust) };
+  // Keyed by logical ids of its own: a newRecord (template.ts says why).
+  const resources = newRecord<Role | ManagedPolicy>();
+  resources[id] = withExceptions(resource, props.trust);
   for (const policy of props.policies ?? []) {
     resources[logicalId(id, policy.name)] = withExceptions(
       new ManagedPolicy({

@@ -21,7 +21,7 @@
  */
 import { AccountSwitch } from '../cfn/account-switch';
 import { CompileError } from '../errors';
-import { byKey, idRecord, plain, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
+import { byKey, idRecord, newRecord, plain, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import type { FamilyLayout } from './layout';
@@ -410,9 +410,9 @@ function refuseSharedNames(family: Family, units: readonly PlacedUnit[]): void {
 function merge(description: string, units: readonly PlacedUnit[], targets: readonly Account[]): TemplateDefinition {
   // The family's own conditions (where each unit runs) are named around the units' (a pipeline's branch conditions).
   const sw = new AccountSwitch(targets, new Map(units.flatMap((u) => Object.entries(u.rendered.template.Conditions ?? {}))));
-  const resources: Record<string, CfnResource> = {};
-  const outputs: Record<string, OutputSpec> = {};
-  const conditions: Record<string, unknown> = {};
+  const resources = newRecord<CfnResource>();
+  const outputs = newRecord<OutputSpec>();
+  const conditions = newRecord<unknown>();
   const addConditions = (from: Readonly<Record<string, unknown>>) => {
     for (const [name, expression] of Object.entries(from)) {
       if (name in conditions && JSON.stringify(conditions[name]) !== JSON.stringify(expression)) throw new Error(`internal: condition ${name} means two things in one family`);
