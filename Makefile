@@ -42,14 +42,10 @@ chromium:
 
 setup: $(NODE_STAMP) $(VENV_STAMP) chromium
 
-# Built beside .build/ and swapped in whole, so that the CLI runs as it was while tsc works (or after it fails). The CLI
-# is then made one file, its own modules bundled by esbuild (packages stay required from node_modules): node resolves
-# and reads ~150 fewer files at each start, ~25 ms of every command (bench/RESULTS.md, forty-sixth session). The other
-# modules stay in .build/ for the benchmarks that load them.
+# Built beside .build/ and swapped in whole, so that the CLI runs as it was while tsc works (or after it fails).
 $(BUILD): $(NODE_STAMP) $(SOURCES)
 	rm -rf .build.new .build.old
 	npx tsc -p tsconfig.json --outDir .build.new
-	npx esbuild .build.new/src/cli.js --bundle --platform=node --target=node20 --packages=external --outfile=.build.new/src/cli.js --allow-overwrite --log-level=warning
 	chmod +x .build.new/src/cli.js
 	if [ -e .build ]; then mv .build .build.old; fi
 	mv .build.new .build
