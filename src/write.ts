@@ -268,7 +268,8 @@ function strayFiles(dir: string, files: ReadonlyMap<string, string>, owner: Owne
   const unmerged = edited.find((file) => CONFLICT_MARKERS.test(readOr(file, '')));
   if (unmerged) return conflicted(dir, unmerged);
   const what = [foreign.length > 0 ? `files xstack did not write (${listed(foreign)})` : '', edited.length > 0 ? `files changed since xstack wrote them (${listed(edited)})` : ''];
-  const restore = edited.length > 0 ? ` (git checkout -- ${dir} restores a committed folder)` : '';
+  // The audit folder is not committed (.gitignore), dist/<org>/ is.
+  const restore = edited.length > 0 && owner.command === 'compile' ? ` (git checkout -- ${dir} restores a committed folder)` : '';
   return `${dir} holds ${what.filter(Boolean).join(' and ')}; xstack replaces this folder as a whole, so nothing was written: move them out of ${dir} to keep them, or delete them${restore}, then run again`;
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupNote, writeProfiles } from '../src/access/config-file';
@@ -894,12 +894,26 @@ describe('xstack profiles on stdout', () => {
   it('--write ~/.aws/config on a machine without ~/.aws makes the folder (owner only), as aws configure would; another missing folder is still refused (review s46-cli N5)', () => {
     const home = tempDir('fresh-home');
     const env = { ...process.env, HOME: home };
+    // The credentials file is refused, and nothing is made for it.
+    const credentials = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--write', join(home, '.aws', 'credentials')], { encoding: 'utf8', env });
+    expect(credentials.status).toBe(1);
+    expect(existsSync(join(home, '.aws'))).toBe(false);
     const typo = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--write', join(home, '.awz', 'config')], { encoding: 'utf8', env });
     expect([typo.status, typo.stderr]).toEqual([1, `xstack: --write ${join(home, '.awz', 'config')}: the folder ${join(home, '.awz')} does not exist; create it first, or correct the path\n`]);
     const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--write', join(home, '.aws', 'config')], { encoding: 'utf8', env });
     expect(run.status, run.stderr).toBe(0);
     expect(statSync(join(home, '.aws')).mode & 0o777).toBe(0o700);
     expect(readFileSync(join(home, '.aws', 'config'), 'utf8')).toContain('[profile acme-shared-services-developer]');
+    // The home folder reached through a link, either way round (review s46-diff m3).
+    const real = tempDir('real-home');
+    const linked = join(tempDir('linked-home'), 'home');
+    symlinkSync(real, linked);
+    for (const [HOME, written] of [[linked, join(real, '.aws', 'config')], [real, join(linked, '.aws', 'config')]]) {
+      rmSync(join(real, '.aws'), { recursive: true, force: true });
+      const through = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--write', written], { encoding: 'utf8', env: { ...process.env, HOME } });
+      expect(through.status, through.stderr).toBe(0);
+      expect(statSync(join(real, '.aws')).mode & 0o777).toBe(0o700);
+    }
   });
 
   it("a header botocore does not read as the profile (a space before 'profile', an open quote) is no clash, as for the AWS CLI", () => {

@@ -488,13 +488,17 @@ describe("a user's files in an output folder are never lost", () => {
       expect(existsSync(join(dir, 'dist')), name).toBe(false);
       expect(existsSync(join(dir, 'ex.layout.json')), name).toBe(false);
     }
+    // A JSON org file beside a YAML one of its name is refused; the YAML one compiles beside a JSON file, which may be
+    // anything (a CloudFormation parameters file: review s46-diff m1), and a compile of that JSON is then refused.
     cpSync(EXAMPLE, join(dir, 'ex.json'));
     cpSync(EXAMPLE, join(dir, 'ex.yml'));
-    for (const name of ['ex.json', 'ex.yml']) {
-      const run = xstack(['compile', name, '--out', 'dist'], dir);
-      expect(run.status, name).toBe(1);
-      expect(run.stderr, name).toMatch(/have one name without their extension, so they would compile to one folder/);
-    }
+    const json = xstack(['compile', 'ex.json', '--out', 'dist'], dir);
+    expect([json.status, json.stderr]).toEqual([1, expect.stringMatching(/have one name without their extension, so they would compile to one folder/)]);
+    const yml = xstack(['compile', 'ex.yml', '--out', 'dist'], dir);
+    expect(yml.status, yml.stderr).toBe(0);
+    // A backup's name is told the name it had (review s46-diff n4).
+    cpSync(EXAMPLE, join(dir, 'ex.yaml.bak'));
+    expect(xstack(['compile', 'ex.yaml.bak', '--out', 'dist'], dir).stderr).toMatch(/; rename it to ex\.yaml\n/);
     // Any case of the extensions.
     cpSync(EXAMPLE, join(dir, 'upper.YML'));
     expect(xstack(['compile', 'upper.YML', '--out', 'dist'], dir).status).toBe(0);
@@ -587,6 +591,27 @@ describe('single files (schema --out, the layout file, profiles --write)', () =>
     expect(run.stdout).toContain('bootstrap (local):');
     expect(run.stdout).not.toMatch(/wave 1|create-stack-set|StackSet acme-/);
     expect(readdirSync(dir).sort()).toEqual(['org.layout.json', 'org.yaml']);
+  });
+
+  it('deploy refuses before its first operation when a full disk refuses the layout file (LAYOUT_NOT_WRITTEN, nothing changed in AWS; review s46-diff m2)', () => {
+    const dir = tempDir('layout-full-disk');
+    writeFileSync(join(dir, 'org.yaml'), readFileSync(EXAMPLE, 'utf8'));
+    // The layout file's write fails as on a full disk (node's fs, patched before the CLI loads).
+    const preload = join(dir, 'full-disk.cjs');
+    writeFileSync(
+      preload,
+      "const fs = require('node:fs'); const write = fs.writeFileSync;\n" +
+        "fs.writeFileSync = function (path, ...rest) { if (String(path).includes('.layout.json.xstack-tmp-')) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' }); return write.call(this, path, ...rest); };\n",
+    );
+    const run = spawnSync('node', ['-r', preload, CLI, 'deploy', 'org.yaml', '--local', '--yes'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, XSTACK_MOTO_SERVER: resolve(process.env.XSTACK_MOTO_SERVER ?? '.venv/bin/moto_server') },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^xstack: could not write org\.layout\.json \(no space left on the device\); nothing was written: it would record .*; nothing was changed in AWS: deploy again once it can be written\n$/);
+    expect(run.stdout).not.toMatch(/wave 1|create-stack-set|StackSet acme-/);
+    expect(readdirSync(dir).sort()).toEqual(['full-disk.cjs', 'org.yaml']);
   });
 
   it('a folder where the file should be is refused in one line; a link stays a link, the file it points to written', () => {

@@ -147,6 +147,11 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
     edit: (t) => t.replace('dev: main', 'dev: refs/heads/develop'),
     expected: /pipelines\.web-app\.branches\.dev: starts with 'refs\/': write the branch's short name \('develop'\), as CodePipeline's source action and CodeCommit's events name it; expected a git branch name/,
   },
+  {
+    name: 'a full ref whose short name would be refused too is told the form, not that name (review s46-diff n3)',
+    edit: (t) => t.replace('dev: main', 'dev: refs/heads/refs/x'),
+    expected: /pipelines\.web-app\.branches\.dev: starts with 'refs\/': write the branch's short name \('main', not 'refs\/heads\/main'\)/,
+  },
   { name: 'a branch of 40 hexadecimal digits (a commit id to CodeCommit)', edit: (t) => t.replace('dev: main', `dev: ${'0123456789abcdef0123'.repeat(2)}`), expected: /pipelines\.web-app\.branches\.dev: is 40 hexadecimal digits, which CodeCommit does not accept as a branch name/ },
   {
     name: "sso: true with the permission set's own name, which no IAM Identity Center role has (review s38-cli M4)",

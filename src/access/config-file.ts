@@ -46,8 +46,13 @@ export function configFileProblem(file: string): string | undefined {
  * path is not created.
  */
 export function makeDefaultConfigFolder(file: string): void {
-  const folder = join(homedir(), '.aws');
-  if (resolve(dirname(file)) === folder && !existsSync(folder)) mkdirSync(folder, { mode: 0o700 });
+  const folder = dirname(resolve(file));
+  // The home folder however it is reached (a link to it, or $HOME a link): compared once links are followed (review s46-diff m3).
+  const real = (path: string) => (existsSync(path) ? realpathSync(path) : resolve(path));
+  if (basename(folder) !== '.aws' || existsSync(folder) || real(dirname(folder)) !== real(homedir())) return;
+  // Not for the credentials file, which --write refuses (credentialsFileProblem): nothing is made for a refused run.
+  if (credentialsFileProblem(file)) return;
+  mkdirSync(folder, { mode: 0o700 });
 }
 
 /**

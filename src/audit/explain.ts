@@ -378,6 +378,8 @@ function generatedIdReading(resources: readonly OrgResource[], query: string | u
   if (query === undefined || /[*?{}]/.test(query)) return undefined;
   const found: Array<{ arn: string; logical: string }> = [];
   for (const r of resources) {
+    // KMS keys only: the one resource whose id AWS makes that the model names so (review s46-diff n2).
+    if (r.kind !== 'key') continue;
     const open = r.arn.lastIndexOf('/{');
     if (open < 0 || !r.arn.endsWith('}')) continue;
     const prefix = r.arn.slice(0, open + 1);

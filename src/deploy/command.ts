@@ -22,7 +22,7 @@ import { boundaryPendingNote, staleBootstrapNote, tagsPendingNote, unreadableBoo
 import { checkEndpointServices, refuseEndpointServices, type EndpointServiceCheck } from './endpoint-services';
 import { LOCAL_CREDENTIALS, runningSharedAws, startLocalAws, type LocalAws } from './local';
 import { layoutChange, layoutPath, recordLayout, unrecordedHomeNote, type StackSetsHome } from '../stages/layout';
-import { signalExitCode } from '../write';
+import { OutputError, signalExitCode } from '../write';
 import { isAwsEndpoint } from '../aws/endpoint';
 
 const SYMBOL: Record<StageResult, string> = { created: '+', updated: '~', 'instances-removed': '-', unchanged: '=', failed: '✗', 'not-run': '·', deleted: '-', kept: '·' };
@@ -472,7 +472,15 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     // A layout file that cannot be written stops the deploy here: what it rolled out would be recorded nowhere, and a
     // compile from another checkout could place its units elsewhere (pipelines made anew, repository moves refused).
     const recordLayoutOnce = (home: StackSetsHome | undefined) => {
-      const { message, warning } = recordLayout(compiled.org, compiled.layout, { frozen: flags.has('--frozen-layout'), command: 'deploy', ...(home ? { home } : {}) });
+      let recorded: ReturnType<typeof recordLayout>;
+      try {
+        recorded = recordLayout(compiled.org, compiled.layout, { frozen: flags.has('--frozen-layout'), command: 'deploy', ...(home ? { home } : {}) });
+      } catch (error) {
+        // A write that failed (a full disk) stops the deploy as a read-only file does (review s46-diff m2).
+        if (error instanceof OutputError) throw new XstackError('LAYOUT_NOT_WRITTEN', `${error.message}; nothing was changed in AWS: deploy again once it can be written`);
+        throw error;
+      }
+      const { message, warning } = recorded;
       if (warning) {
         throw new XstackError('LAYOUT_NOT_WRITTEN', `${warning.replace(/^warning: /, '')}; nothing was changed in AWS: deploy from a writable checkout (or commit the layout file and deploy with --frozen-layout)`);
       }

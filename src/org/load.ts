@@ -123,7 +123,11 @@ export function branchNameProblem(name: string): string | undefined {
   // rules' referenceName, which CodeCommit's events give short ("referenceName": "main", beside "referenceFullName":
   // "refs/heads/main": https://docs.aws.amazon.com/codecommit/latest/userguide/monitoring-events.html). A pipeline on
   // `refs/heads/main` would never start (review s46-cli m6).
-  if (name.startsWith('refs/')) return `starts with 'refs/': write the branch's short name (${name.startsWith('refs/heads/') && name.length > 11 ? `'${name.slice(11)}'` : "'main', not 'refs/heads/main'"}), as CodePipeline's source action and CodeCommit's events name it`;
+  if (name.startsWith('refs/')) {
+    const short = name.startsWith('refs/heads/') ? name.slice('refs/heads/'.length) : undefined;
+    const hint = short && !short.startsWith('refs/') && branchNameProblem(short) === undefined ? `'${short}'` : "'main', not 'refs/heads/main'";
+    return `starts with 'refs/': write the branch's short name (${hint}), as CodePipeline's source action and CodeCommit's events name it`;
+  }
   if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return 'has an empty path component';
   if (name.startsWith('-')) return "starts with '-'";
   if (name.endsWith('.')) return "ends with '.'";
@@ -524,7 +528,7 @@ export function loadOrgFile(file: string): Org {
   // Only files of these extensions are held apart from another file of their name (sameNameProblem): ex.txt beside
   // ex.yml would compile to one folder and share ex.layout.json unseen (review s46-cli m5).
   if (!isFolder(file) && !ORG_FILE_EXTENSIONS.includes(extname(file).toLowerCase())) {
-    throw new XstackError('ORG_FILE_NAME', `${file}: an org file is named <name>.yaml, <name>.yml or <name>.json, whose <name> names its output folder (dist/<name>/) and its layout file (<name>.layout.json); rename it to ${name}.yaml`);
+    throw new XstackError('ORG_FILE_NAME', `${file}: an org file is named <name>.yaml, <name>.yml or <name>.json, whose <name> names its output folder (dist/<name>/) and its layout file (<name>.layout.json); rename it to ${name.replace(/\.(ya?ml|json)$/i, '')}.yaml`);
   }
   let bytes: Buffer;
   try {

@@ -95,11 +95,14 @@ export function recordOf(org: RecordSource, home?: StackSetsHome): RecordedOrg {
  */
 export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `${basename(orgFile, extname(orgFile))}.layout.json`);
 
+/** YAML's two extensions, in any case: compile's default finds parameters/*.yaml and *.yml. */
+const YAML_EXTENSIONS: readonly string[] = ['.yaml', '.yml'];
 /**
- * The extensions an org file may have, in any case: YAML's two, and JSON's (JSON is YAML). Files of one name with any
- * two of them are held apart (sameNameProblem); compile's default finds parameters/*.yaml and *.yml only.
+ * The extensions an org file may have, in any case: YAML's two, and JSON's (JSON is YAML). A YAML org file is held
+ * apart from another YAML file of its name, a JSON one from any of them (sameNameProblem): a JSON file beside a YAML
+ * org file may be anything (a CloudFormation parameters file), so it refuses only its own compile (review s46-diff m1).
  */
-export const ORG_FILE_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json'];
+export const ORG_FILE_EXTENSIONS: readonly string[] = [...YAML_EXTENSIONS, '.json'];
 
 /**
  * The names in `orgFile`'s folder; in one that may be entered but not listed (mode 0711), the names the org file's
@@ -109,7 +112,7 @@ function siblingNames(orgFile: string, stem: string): string[] {
   try {
     return readdirSync(dirname(orgFile));
   } catch {
-    return [...ORG_FILE_EXTENSIONS, extname(orgFile)].map((e) => `${stem}${e}`).filter((name) => existsSync(join(dirname(orgFile), name)));
+    return [...YAML_EXTENSIONS, extname(orgFile)].map((e) => `${stem}${e}`).filter((name) => existsSync(join(dirname(orgFile), name)));
   }
 }
 
@@ -124,7 +127,7 @@ export function sameNameProblem(orgFile: string): XstackError | undefined {
   const stem = basename(orgFile, extension);
   const self = statSync(orgFile, { throwIfNoEntry: false });
   // Any case of the extensions (example.YAML beside example.yaml), the file's own too (review s38-helpers-diff H6).
-  const named = (name: string) => basename(name, extname(name)) === stem && [...ORG_FILE_EXTENSIONS, extension.toLowerCase()].includes(extname(name).toLowerCase());
+  const named = (name: string) => basename(name, extname(name)) === stem && [...YAML_EXTENSIONS, extension.toLowerCase()].includes(extname(name).toLowerCase());
   const other = siblingNames(orgFile, stem)
     .filter((name) => name !== basename(orgFile) && named(name))
     .sort()
@@ -543,9 +546,11 @@ export function duplicateKeys(text: string): Array<{ path: string[]; key: string
  * (compile and deploy --frozen-layout, for CI): a layout that would change is
  * an error instead, naming what the file does not record (and, for a deploy,
  * that nothing was changed in AWS; compile's own line says what it left of
- * its output folder). A file that cannot
- * be written is a warning, not a failed compile: the compile's output does not
- * depend on the write (a read-only checkout whose layout is current writes nothing).
+ * its output folder). A file in a checkout xstack may not write (read-only)
+ * is a warning, not a failed compile: the compile's output does not depend on
+ * the write (a read-only checkout whose layout is current writes nothing); a
+ * write that fails all the same (a full disk) throws, before anything else is
+ * replaced.
  */
 export function recordLayout(
   org: RecordSource & { readonly file: string; readonly layout?: Layout },
