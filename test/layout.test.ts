@@ -228,6 +228,14 @@ describe('the layout file', () => {
 
   it('names the line of text that is not JSON', () => {
     expect(problemsOf('{\n  "format": "xstack-layout/1",\n  "families": {,\n}')).toEqual([expect.stringMatching(/^3 \(file\): not JSON/)]);
+    // And its column (review s46-cli N2): the 'x' after `1 ` on line 2.
+    let problems: ReadonlyArray<{ line?: number; column?: number }> = [];
+    try {
+      parseLayoutFile('{\n  "format": 1 x\n}', 'x.layout.json');
+    } catch (error) {
+      problems = (error as OrgFileError).problems;
+    }
+    expect(problems.map((p) => [p.line, p.column])).toEqual([[2, 15]]);
   });
 
   it('names each wrong field with its line, all at once', () => {

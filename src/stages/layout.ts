@@ -95,6 +95,10 @@ export function recordOf(org: RecordSource, home?: StackSetsHome): RecordedOrg {
  */
 export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `${basename(orgFile, extname(orgFile))}.layout.json`);
 
+/** The line (from 1) of `text` at `index`, and its column in characters (from 1). */
+const lineAt = (text: string, index: number) => text.slice(0, index).split('\n').length;
+const columnAt = (text: string, index: number) => [...text.slice(text.lastIndexOf('\n', index - 1) + 1, index)].length + 1;
+
 /** YAML's two extensions, in any case: compile's default finds parameters/*.yaml and *.yml. */
 const YAML_EXTENSIONS: readonly string[] = ['.yaml', '.yml'];
 /**
@@ -203,7 +207,7 @@ export function parseLayoutFile(text: string, file: string): LayoutFile {
   // A merge of two branches that each placed units: keep both sides' units, not a new file (which would re-pack the org).
   const conflict = CONFLICT_MARKERS.exec(text);
   if (conflict) {
-    const line = text.slice(0, conflict.index).split('\n').length;
+    const line = lineAt(text, conflict.index);
     throw new OrgFileError(
       [{ file, line, field: '(file)', message: 'holds an unresolved merge conflict (git)', expected: "both sides' units kept: remove the conflict markers keeping every unit either side placed (a unit in two parts: the part of the branch deployed first), then compile" }],
       'the layout file',
@@ -214,9 +218,8 @@ export function parseLayoutFile(text: string, file: string): LayoutFile {
     data = JSON.parse(text);
   } catch (error) {
     const at = /position (\d+)/.exec((error as Error).message);
-    const before = at ? text.slice(0, Number(at[1])) : undefined;
     // Its line and column, from the parser's position (review s46-cli N2: the column was always 1).
-    const place = before === undefined ? {} : { line: before.split('\n').length, column: [...before.slice(before.lastIndexOf('\n') + 1)].length + 1 };
+    const place = at ? { line: lineAt(text, Number(at[1])), column: columnAt(text, Number(at[1])) } : {};
     throw new OrgFileError([{ file, ...place, field: '(file)', message: `not JSON: ${(error as Error).message}`, expected: fix }], 'the layout file');
   }
   const problems: Problem[] = [];
@@ -231,7 +234,7 @@ export function parseLayoutFile(text: string, file: string): LayoutFile {
       i = text.indexOf(needle, i);
       if (i < 0) return {};
     }
-    return { line: text.slice(0, i).split('\n').length };
+    return { line: lineAt(text, i) };
   };
   const problem = (field: string, message: string, expected: string, ...needles: string[]) => problems.push({ file, ...lineOf(needles), field, message, expected });
   const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -334,7 +337,7 @@ function lineIn(text: string, ...patterns: RegExp[]): number | undefined {
     if (!found) return undefined;
     from = found.index;
   }
-  return text.slice(0, from).split('\n').length;
+  return lineAt(text, from);
 }
 
 /**
@@ -514,7 +517,6 @@ export function recordedChangeNotes(org: Org): string[] {
 /** Keys an object of a JSON text holds twice, with both lines (the text is valid JSON: JSON.parse read it). */
 export function duplicateKeys(text: string): Array<{ path: string[]; key: string; line: number; firstLine: number }> {
   const found: Array<{ path: string[]; key: string; line: number; firstLine: number }> = [];
-  const lineAt = (index: number) => text.slice(0, index).split('\n').length;
   /** An object (its keys at their offsets, whether a key comes next) or an array (its next index). */
   const stack: Array<{ path: string[]; keys?: Map<string, number>; keyNext: boolean; last: string }> = [];
   // Strings whole, and the characters that open, close and separate: what JSON's structure is made of.
@@ -526,7 +528,7 @@ export function duplicateKeys(text: string): Array<{ path: string[]; key: string
       if (!top?.keys || !top.keyNext) continue;
       const key = t.includes('\\') ? (JSON.parse(t) as string) : t.slice(1, -1);
       const first = top.keys.get(key);
-      if (first !== undefined) found.push({ path: top.path, key, line: lineAt(m.index), firstLine: lineAt(first) });
+      if (first !== undefined) found.push({ path: top.path, key, line: lineAt(text, m.index), firstLine: lineAt(text, first) });
       else top.keys.set(key, m.index);
       top.last = key;
       top.keyNext = false;
