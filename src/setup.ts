@@ -55,7 +55,7 @@ export function setupTemplate(org: Org, stages: readonly Stage[]): SetupTemplate
     const template = renderTemplate(serviceManagedReader({ names, reads: readerPolicyForEveryAccount({ org, stages }), readsQuotas: declaredQuotas(org).length > 0 }));
     return tagged(READER_ROLE_FILE, template, 'ReaderRole', names.outputReaderRole());
   }
-  const definition = bootstrapAccess({ names, executionRoleName: org.stackSets.executionRoleName, readsQuotas: declaredQuotas(org).length > 0, tags: org.tags.length > 0 });
+  const definition = bootstrapAccess({ names, executionRoleName: org.stackSets.executionRoleName, tags: org.tags.length > 0 });
   return tagged(BOOTSTRAP_ACCESS_FILE, renderTemplate(definition), 'BootstrapAccessRole', names.bootstrapAccessRole());
 }
 

@@ -27,8 +27,6 @@ export interface BootstrapAccessInput {
   names: Names;
   /** The StackSet execution role bootstrap makes in each target account (stackSets.executionRoleName). */
   executionRoleName: string;
-  /** The org file declares IAM quotas, which bootstrap reads in each target account first (account-quotas.ts). */
-  readsQuotas: boolean;
   /** The org file declares tags, which bootstrap gives its roles and policies (bootstrap-tags.ts). */
   tags: boolean;
 }
@@ -46,9 +44,9 @@ export const SETUP_PARAMETERS = {
   },
 };
 
-/** Why a setup role reads IAM's account summary on "*": bootstrap checks the quotas the org file declares (account-quotas.ts). */
+/** Why a setup role reads IAM's account summary on "*": bootstrap checks the account's IAM quotas (account-quotas.ts). */
 export const READ_QUOTAS_REASON =
-  "iam:GetAccountSummary takes no resource type, so \"*\" (Service Authorization Reference, list_awsidentityandaccessmanagementiam.html): bootstrap reads the account's IAM quotas the org file declares";
+  "iam:GetAccountSummary takes no resource type, so \"*\" (Service Authorization Reference, list_awsidentityandaccessmanagementiam.html): bootstrap reads the account's IAM quotas the org file declares, and the room they leave for what the org makes";
 
 /**
  * The trust: the administrator account's roles that run xstack, named by aws:PrincipalArn with the account's root as
@@ -57,7 +55,7 @@ export const READ_QUOTAS_REASON =
 export const setupTrust = () =>
   policyDocument([statement({ sid: 'TrustXstackCallers', actions: ['sts:AssumeRole'], ...rolesOfOtherAccounts(arn('iam::${AdministratorAccountId}:root'), ref('TrustedRoleArns')) })]);
 
-export function bootstrapAccess({ names, executionRoleName, readsQuotas, tags }: BootstrapAccessInput): TemplateDefinition {
+export function bootstrapAccess({ names, executionRoleName, tags }: BootstrapAccessInput): TemplateDefinition {
   const here = (resource: string) => arn(`iam::\${AWS::AccountId}:${resource}`);
   const [execution, reader] = [executionRoleName, names.outputReaderRole()];
   const roles = [here(`role/${execution}`), here(`role/${reader}`)];
@@ -83,9 +81,17 @@ export function bootstrapAccess({ names, executionRoleName, readsQuotas, tags }:
     statement({ sid: 'WriteExecutionPolicies', actions: ['iam:CreatePolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions', 'iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', ...(tags ? ['iam:TagPolicy', 'iam:ListPolicyTags'] : [])], resources: [packs] }),
     // Another org's packs on a shared execution role are told by their description (bootstrap.ts otherOrgPack).
     statement({ sid: 'ReadExecutionPolicies', actions: ['iam:GetPolicy'], resources: [here('policy/*-stackset-execution-*')] }),
+    // The account's quotas and its use of them (account-quotas.ts); GetAccountSummary takes no resource type: "*" is its
+    // only resource (the same page).
+    statement({ sid: 'ReadQuotas', actions: ['iam:GetAccountSummary'], resources: ['*'] }),
+    // Near a quota, which of the org's roles, policies and instance profiles exist already (account-quotas.ts checkRoom):
+    // every one of them is named <prefix>-… (naming.ts), at path /.
+    statement({
+      sid: 'ReadOrgEntities',
+      actions: ['iam:GetRole', 'iam:GetPolicy', 'iam:GetInstanceProfile'],
+      resources: [here(`role/${names.prefix}-*`), here(`policy/${names.prefix}-*`), here(`instance-profile/${names.prefix}-*`)],
+    }),
   ];
-  // GetAccountSummary takes no resource type: "*" is its only resource (the same page).
-  if (readsQuotas) statements.push(statement({ sid: 'ReadQuotas', actions: ['iam:GetAccountSummary'], resources: ['*'] }));
   return {
     description: `xstack setup (SELF_MANAGED): the role xstack bootstrap --access-role ${names.bootstrapAccessRole()} reaches this account through; deploy once, from the management account or the StackSets delegated administrator, to every target account`,
     parameters: SETUP_PARAMETERS,
@@ -94,7 +100,7 @@ export function bootstrapAccess({ names, executionRoleName, readsQuotas, tags }:
       description: `xstack bootstrap's way into this account: writes the StackSet execution role ${executionRoleName}, this org's execution policies and the reader role, nothing else`,
       trust: setupTrust(),
       policies: [{ name: 'writes', document: policyDocument(statements) }],
-      ...(readsQuotas ? { exceptions: [{ rule: 'XS002', statement: 'ReadQuotas', reason: READ_QUOTAS_REASON }] } : {}),
+      exceptions: [{ rule: 'XS002', statement: 'ReadQuotas', reason: READ_QUOTAS_REASON }],
     }),
     outputs: { BootstrapAccessRoleArn: { description: 'The role bootstrap assumes here (--access-role takes its name)', value: getAtt('BootstrapAccessRole', 'Arn') } },
   };

@@ -2,7 +2,7 @@
  * The execution role's derived policy (pure) and `xstack bootstrap` against
  * moto's server: SELF_MANAGED roles created and kept, SERVICE_MANAGED checks.
  */
-import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient, CreatePolicyVersionCommand, CreateRoleCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient, CreatePolicyVersionCommand, CreateRoleCommand, GetAccountSummaryCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand, UntagRoleCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateAccountCommand, CreateOrganizationCommand, DescribeOrganizationCommand, EnableAWSServiceAccessCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { accountsOutsideTheOrg, attachedPackStatements, organizationHeldSteps, a
 import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { readerPolicy } from '../src/deploy/reader-policy';
-import { checkAccountQuotas } from '../src/deploy/account-quotas';
+import { checkAccountQuotas, checkRoom } from '../src/deploy/account-quotas';
 import type { AdjustableIamQuota } from '../src/limits';
 import { Names } from '../src/naming';
 import { deploy, plan } from '../src/deploy/deployer';
@@ -27,7 +27,7 @@ import { serviceData } from '../src/checks/iam-data';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { accountStates, bucketNotYetSeen, eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedStackSetsCall, refusedToRole, rootCaller, shortPages } from './support/iam-models';
+import { accountStates, bucketNotYetSeen, entitiesInUse, eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedStackSetsCall, refusedToRole, rootCaller, shortPages } from './support/iam-models';
 import { deploySetup } from './support/setup-stack';
 import { unreadableBootstrapNote } from '../src/deploy/execution-trust';
 import { templateBucketName } from '../src/deploy/template-store';
@@ -331,6 +331,48 @@ describe('the execution role policy derived from the compiled templates', () => 
     await expect(ensureAdministrationPolicy(iam, '000000000000', base, accounts, undefined, writes)).rejects.toThrow('refused by an SCP');
     expect(calls).toContain('DeleteRolePolicyCommand assume-execution-roles');
     expect(inline.get('assume-execution-roles')).toBe(JSON.stringify(legacy));
+  });
+
+  it("the room under IAM's quotas (checkRoom): from the summary alone while all the org makes fits; past it, each entity read by name and the missing ones counted; a read IAM refuses leaves it unknown, not short", async () => {
+    const error = (name: string) => Object.assign(new Error(name), { name, $fault: 'client', $metadata: { httpStatusCode: name === 'AccessDenied' ? 403 : 404 } });
+    const account = (SummaryMap: Record<string, number>, existing: string[], refused?: string) => {
+      const reads: string[] = [];
+      const iam = new IAMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+      iam.middlewareStack.add(
+        (_next, context) => async (args) => {
+          if (context.commandName === 'GetAccountSummaryCommand') return { output: { SummaryMap, $metadata: {} } } as never;
+          const input = args.input as Record<string, string>;
+          const name = input.RoleName ?? input.InstanceProfileName ?? input.PolicyArn;
+          reads.push(`${context.commandName} ${name}`);
+          if (context.commandName === refused) throw error('AccessDenied');
+          if (!existing.includes(name)) throw error('NoSuchEntity');
+          return { output: { $metadata: {} } } as never;
+        },
+        { step: 'initialize' },
+      );
+      return { iam, reads };
+    };
+    const made = { roles: new Set(['r1', 'r2', 'r3']), policies: new Set(['p1']), instanceProfiles: new Set<string>() };
+    const at = { partition: 'aws-us-gov', account: '123456789012' };
+    const summary = { Roles: 997, RolesQuota: 1000, Policies: 10, PoliciesQuota: 1500, InstanceProfiles: 999, InstanceProfilesQuota: 1000 };
+    const fits = account(summary, []);
+    // Instance profiles: none to make, nothing said of them.
+    expect(await checkRoom(fits.iam, summary, made, at)).toEqual({ room: ['roles 997 + 3 of 1000', 'customer managed policies 10 + 1 of 1500'], short: [], unknown: [] });
+    expect(fits.reads).toEqual([]);
+    const tight = { ...summary, Roles: 998 };
+    const oneThere = account(tight, ['r2']);
+    expect(await checkRoom(oneThere.iam, tight, made, at)).toEqual({ room: ['roles 998 + 2 of 1000', 'customer managed policies 10 + 1 of 1500'], short: [], unknown: [] });
+    expect(oneThere.reads).toEqual(['GetRoleCommand r1', 'GetRoleCommand r2', 'GetRoleCommand r3']);
+    const noneThere = await checkRoom(account(tight, []).iam, tight, made, at);
+    expect(noneThere.short).toEqual([expect.stringMatching(/^the account holds 998 roles of its quota of 1000 \(GetAccountSummary: Roles, RolesQuota\), and this org makes 3 more here that are not there yet \(r1, r2, r3\): past 2 of them IAM refuses/)]);
+    // A policy by its ARN in the account's partition.
+    const policies = { ...summary, Policies: 1500 };
+    const policyThere = account(policies, [`arn:aws-us-gov:iam::123456789012:policy/p1`]);
+    expect((await checkRoom(policyThere.iam, policies, made, at)).room).toContain('customer managed policies 1500 + 0 of 1500');
+    const unreadable = await checkRoom(account(tight, [], 'GetRoleCommand').iam, tight, made, at);
+    expect(unreadable).toMatchObject({ short: [], unknown: [expect.stringMatching(/^the account holds 998 roles of its quota of 1000 .*, and this org makes 3 here: more than 2 of them not there yet would be refused .*; which exist could not be read \(AccessDenied\)$/)] });
+    // A summary without a kind's keys says nothing of its room.
+    expect(await checkRoom(account({}, []).iam, {}, made, at)).toEqual({ room: [], short: [], unknown: [] });
   });
 
   it("an account's quotas against the declared ones (GetAccountSummary's SummaryMap): held at or above, short below, and short where the summary has no such key (nothing says the account holds it)", async () => {
@@ -1597,9 +1639,44 @@ describe('xstack bootstrap on moto', () => {
     expect(bootstrapDigest(raised)).not.toBe(bootstrapDigest(held));
     expect(bootstrapDigest(compileFile('parameters/example.yaml'))).not.toBe(bootstrapDigest(held));
 
+    // None declared: no quota step, but the summary is still read once in each target account, for the room the org's
+    // roles, policies and instance profiles need there (review s45-bootstrap B3, the test below).
     const plain = env.aws();
-    await bootstrap(compileFile('parameters/example.yaml'), plain);
-    expect(plain.log.calls.GetAccountSummaryCommand ?? 0).toBe(0);
+    const plainSteps = await bootstrap(compileFile('parameters/example.yaml'), plain);
+    expect(plainSteps.filter((s) => s.what === 'IAM quotas the org file declares (iamQuotas)')).toEqual([]);
+    expect(plain.log.calls.GetAccountSummaryCommand).toBe(5);
+  });
+
+  it("an account without room under IAM's quotas for the roles the org makes there refuses the run before any write, naming the figures; the org's roles already there are counted once (review s45-bootstrap B3)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const staging = '333333333333';
+    const roomStep = (steps: BootstrapStep[]) => steps.find((s) => s.account === staging && s.what === 'room under IAM quotas for the roles, customer managed policies and instance profiles this org makes');
+    // What moto holds in the account before any run, read as bootstrap reads it.
+    const iamIn = async (aws: Aws) => aws.iam(await aws.assume(`arn:aws:iam::${staging}:role/OrganizationAccountAccessRole`));
+    const rolesIn = async () => (await (await iamIn(env.aws())).send(new GetAccountSummaryCommand({}))).SummaryMap!.Roles!;
+    const before = await rolesIn();
+    // The staging account makes 4 roles from the templates and bootstrap's 2 (the execution and reader roles): 6, none there yet.
+    const full = entitiesInUse(env.aws(), { [staging]: { Roles: 1000 - before - 5 } });
+    const refused = await bootstrap(compiled, full);
+    expect(roomStep(refused)).toEqual({
+      account: staging,
+      what: expect.any(String),
+      status: 'missing',
+      detail: expect.stringMatching(
+        /^the account holds 995 roles of its quota of 1000 \(GetAccountSummary: Roles, RolesQuota\), and this org makes 6 more here that are not there yet \(acme-deploy-target, acme-pipeline, acme-web-app-codedeploy, … 3 more\): past 5 of them IAM refuses the create with LimitExceeded partway through a rollout \(https:\/\/docs\.aws\.amazon\.com\/IAM\/latest\/UserGuide\/reference_iam-quotas\.html\); delete roles the account no longer needs, or request an increase of its quota for this account in Service Quotas, then run bootstrap again; nothing was changed$/,
+      ),
+    });
+    for (const command of ['CreateRoleCommand', 'PutRolePolicyCommand', 'CreatePolicyCommand']) expect(full.log.calls[command] ?? 0).toBe(0);
+    expect(await bootstrapState(compiled, env.aws())).toBe('unknown');
+    // With room, the figures (one more role): the run goes on, and sets the account up.
+    const roomy = await bootstrap(compiled, entitiesInUse(env.aws(), { [staging]: { Roles: 1000 - before - 6 } }));
+    expect(roomStep(roomy)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^room \(in the account \+ to make, of the quota\): roles 994 \+ 6 of 1000, customer managed policies \d+ \+ \d+ of 1500, instance profiles \d+ \+ 1 of 1000$/) });
+    expect(await bootstrapState(compiled, env.aws())).toBe('current');
+    // Bootstrap's two roles are there now, and counted in the summary: at 999 (the other 4 past the room), the run reads
+    // each of the 6 by name and counts the 4 missing ones only.
+    const near = entitiesInUse(env.aws(), { [staging]: { Roles: 1000 - (await rolesIn()) - 4 } });
+    const again = await bootstrap(compiled, near);
+    expect(roomStep(again)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/: roles 996 \+ 4 of 1000,/) });
   });
 
   it('SELF_MANAGED with the forwarder held to the organization (104 pipeline accounts): a pipeline account Organizations does not list is a missing step naming it (review s39-readme)', async () => {

@@ -30,7 +30,7 @@ import { fromYaml, toYaml } from '../src/yaml';
 import { sha256 } from '../src/hash';
 import { compileFile, tempDir } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { refusedCall, refusedToRole } from './support/iam-models';
+import { entitiesInUse, refusedCall, refusedToRole } from './support/iam-models';
 import { deploySetup } from './support/setup-stack';
 
 interface PolicyStatement {
@@ -127,7 +127,9 @@ function request(call: IamCall): { action: string; resource: string; context: Re
         ? input.PolicyArn
         : typeof input.PolicyName === 'string'
           ? `arn:aws:iam::${account}:policy/${input.PolicyName}`
-          : '*';
+          : typeof input.InstanceProfileName === 'string'
+            ? `arn:aws:iam::${account}:instance-profile/${input.InstanceProfileName}`
+            : '*';
   return { action: `iam:${command}`, resource, context: typeof input.PolicyArn === 'string' && typeof input.RoleName === 'string' ? { 'iam:PolicyARN': input.PolicyArn } : {} };
 }
 
@@ -152,8 +154,14 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
     expect(new Set(calls.map((c) => c.account))).toEqual(new Set(targets));
     // The writes the first run makes are among them, so the judgement below is of bootstrap's real work.
     const commands = new Set(calls.map((c) => c.command));
-    for (const command of ['CreateRole', 'PutRolePolicy', 'CreatePolicy', 'AttachRolePolicy', 'GetRole', 'ListAttachedRolePolicies']) expect(commands, command).toContain(command);
-    for (const command of ['GetAccountSummary', 'ListRoleTags', 'ListPolicyTags']) expect(commands.has(command), command).toBe(compiled === declared);
+    for (const command of ['CreateRole', 'PutRolePolicy', 'CreatePolicy', 'AttachRolePolicy', 'GetRole', 'ListAttachedRolePolicies', 'GetAccountSummary']) expect(commands, command).toContain(command);
+    for (const command of ['ListRoleTags', 'ListPolicyTags']) expect(commands.has(command), command).toBe(compiled === declared);
+    // An account near its quotas: the org's roles, policies and instance profiles read by name (account-quotas.ts checkRoom).
+    const near = Object.fromEntries(targets.map((a) => [a, { Roles: 995, Policies: 1495, InstanceProfiles: 1000 }]));
+    await bootstrap(compiled, entitiesInUse(recordTargetAccountIam(env.aws(), calls), near));
+    const read = new Set(calls.map((c) => c.command));
+    for (const command of ['GetPolicy', 'GetInstanceProfile']) expect(read, command).toContain(command);
+    expect(calls.filter((c) => c.command === 'GetRole' && c.input.RoleName === 'acme-pipeline').length).toBeGreaterThan(0);
     for (const call of calls) {
       const { action, resource, context } = request(call);
       expect(allowedBy(setupPolicy(compiled, BOOTSTRAP_ACCESS_FILE, call.account), action, resource, context), `${call.account}: ${action} on ${resource} ${JSON.stringify(context)}`).toBeDefined();
@@ -193,7 +201,7 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
     // IAM's refusal names the caller: here the access role's session in the first target account bootstrap reads (111111111111).
     const asAccessRole = () => refusedToRole(env.aws(), 'iam', 'GetAccountSummaryCommand', 'iam:GetAccountSummary', 'acme-xstack-access');
     const refusal = (message: string) => expect(bootstrap(declared, asAccessRole(), { accessRoleName: 'acme-xstack-access' })).rejects.toMatchObject({ code: 'ACCESS_ROLE_POLICY_REFUSED', message: expect.stringContaining(message) });
-    const reaches = "Bootstrap reaches the target accounts through acme-xstack-access, the setup template's role (iamQuotas or tags declared, or another execution role name, change its policy): ";
+    const reaches = "Bootstrap reaches the target accounts through acme-xstack-access, the setup template's role (tags declared, another execution role name, or an xstack whose bootstrap reads or writes more change its policy): ";
     // No setup role to read (moto's STS assumes a role that does not exist): the advice stays conditional.
     await refusal(`${reaches}the role acme-xstack-access is the setup template's, whose policy is that of the compile it was deployed from, and it could not read its own tag xstack:setup-sha256 in account 111111111111 (NoSuchEntityException)`);
     await refusal('if a compile changed dist/declared/setup/bootstrap-access.yaml since, update the setup StackSet with this compile\'s dist/declared/setup/bootstrap-access.yaml (aws cloudformation update-stack-set, README "Setup templates")');

@@ -12,11 +12,31 @@
  * InstanceProfilesQuota and PoliciesQuota (the customer managed policies):
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html
  *
- * Only declared quotas are read: a quota the org file leaves out is IAM's
- * default, which the compile already holds every account to.
+ * The same summary holds the account's use of the quotas of entities (review s45-bootstrap B3): "Roles: The number of
+ * IAM roles in the AWS account", "Policies: The number of customer managed policies in the AWS account",
+ * "InstanceProfiles: The number of instance profiles in the AWS account" (same page). The compile counts only what
+ * xstack makes; an account that already holds others (another tool's, a team's own) can have too little room left for
+ * it, and IAM refuses the create past its quota with LimitExceeded (CreateRole, CreatePolicy, CreateInstanceProfile:
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html), in the middle of a rollout. `checkRoom`
+ * compares the room with what the compile makes there that is not there yet.
  */
-import { GetAccountSummaryCommand, type IAMClient, type SummaryKeyType } from '@aws-sdk/client-iam';
+import {
+  GetAccountSummaryCommand,
+  GetInstanceProfileCommand,
+  GetPolicyCommand,
+  GetRoleCommand,
+  type IAMClient,
+  type SummaryKeyType,
+} from '@aws-sdk/client-iam';
 import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, type AdjustableIamQuota } from '../limits';
+import { errorName } from '../errors';
+import type { IamEntities } from './iam-entities';
+import { isNoSuchEntity } from './existing-roles';
+
+export type AccountSummary = Partial<Record<SummaryKeyType, number>>;
+
+/** The account's IAM usage and quotas (GetAccountSummary's SummaryMap). */
+export const readAccountSummary = async (iam: IAMClient): Promise<AccountSummary> => (await iam.send(new GetAccountSummaryCommand({}))).SummaryMap ?? {};
 
 export { declaredQuotas } from '../limits';
 
@@ -37,8 +57,11 @@ export interface QuotaCheck {
 }
 
 /** The account's quotas (GetAccountSummary) against `declared`. A key the summary lacks is short: nothing says the account holds it. */
-export async function checkAccountQuotas(iam: IAMClient, declared: ReadonlyArray<[AdjustableIamQuota, number]>): Promise<QuotaCheck> {
-  const summary = (await iam.send(new GetAccountSummaryCommand({}))).SummaryMap ?? {};
+export async function checkAccountQuotas(iam: IAMClient, declared: ReadonlyArray<[AdjustableIamQuota, number]>, summary?: AccountSummary): Promise<QuotaCheck> {
+  return declaredAgainst(summary ?? (await readAccountSummary(iam)), declared);
+}
+
+function declaredAgainst(summary: AccountSummary, declared: ReadonlyArray<[AdjustableIamQuota, number]>): QuotaCheck {
   const held: string[] = [];
   const short: string[] = [];
   for (const [quota, value] of declared) {
@@ -51,4 +74,83 @@ export async function checkAccountQuotas(iam: IAMClient, declared: ReadonlyArray
       );
   }
   return { held, short };
+}
+
+/** Each kind of entity the compile makes: its count and quota in the summary, and the read that says whether one exists. */
+const ENTITIES: ReadonlyArray<{
+  kind: keyof IamEntities;
+  what: string;
+  used: SummaryKeyType;
+  quota: SummaryKeyType;
+  /** IAM's read of one entity by name (its API page: a missing one is NoSuchEntity). */
+  read: (iam: IAMClient, name: string, at: { partition: string; account: string }) => Promise<unknown>;
+}> = [
+  { kind: 'roles', what: 'roles', used: 'Roles', quota: 'RolesQuota', read: (iam, RoleName) => iam.send(new GetRoleCommand({ RoleName })) },
+  {
+    kind: 'policies',
+    what: 'customer managed policies',
+    used: 'Policies',
+    quota: 'PoliciesQuota',
+    // The templates' managed policies have no Path: their ARN is policy/<name> (IAM identifiers,
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns).
+    read: (iam, name, { partition, account }) => iam.send(new GetPolicyCommand({ PolicyArn: `arn:${partition}:iam::${account}:policy/${name}` })),
+  },
+  { kind: 'instanceProfiles', what: 'instance profiles', used: 'InstanceProfiles', quota: 'InstanceProfilesQuota', read: (iam, InstanceProfileName) => iam.send(new GetInstanceProfileCommand({ InstanceProfileName })) },
+];
+
+export interface RoomCheck {
+  /** Each kind with room, as `roles 37 + 12 of 1000`: in the account, to make (at most: those read and found missing), the quota. */
+  readonly room: readonly string[];
+  /** Each kind the account has no room for, as advice naming the figures: the run is refused. */
+  readonly short: readonly string[];
+  /** Each kind whose room depends on which of the compile's entities exist, which IAM did not say (a read refused). */
+  readonly unknown: readonly string[];
+}
+
+/**
+ * Whether the account has room under IAM's quotas for the entities `made` there (the compile's, and bootstrap's own in
+ * SELF_MANAGED). Those that exist already are counted in the summary: only when the account's count and all of
+ * `made` are past the quota are they read by name (GetRole, GetPolicy, GetInstanceProfile), and only the missing ones
+ * count. A kind the summary does not count is not checked.
+ */
+export async function checkRoom(iam: IAMClient, summary: AccountSummary, made: IamEntities, at: { partition: string; account: string }): Promise<RoomCheck> {
+  const room: string[] = [];
+  const short: string[] = [];
+  const unknown: string[] = [];
+  for (const e of ENTITIES) {
+    const used = summary[e.used];
+    const quota = summary[e.quota];
+    const names = [...made[e.kind]];
+    if (used === undefined || quota === undefined || names.length === 0) continue;
+    if (used + names.length <= quota) {
+      room.push(`${e.what} ${used} + ${names.length} of ${quota}`);
+      continue;
+    }
+    const missing: string[] = [];
+    let refused: unknown;
+    for (const name of names) {
+      try {
+        await e.read(iam, name, at);
+      } catch (error) {
+        if (isNoSuchEntity(error)) missing.push(name);
+        else if (['AccessDenied', 'AccessDeniedException'].includes(errorName(error) ?? '')) {
+          refused = error;
+          break;
+        } else throw error;
+      }
+    }
+    const figures = `the account holds ${used} ${e.what} of its quota of ${quota} (GetAccountSummary: ${e.used}, ${e.quota})`;
+    if (refused !== undefined) {
+      unknown.push(
+        `${figures}, and this org makes ${names.length} here: more than ${quota - used} of them not there yet would be refused with LimitExceeded partway through a rollout (${IAM_QUOTAS_DOC}); which exist could not be read (${(refused as Error).message})`,
+      );
+    } else if (used + missing.length <= quota) room.push(`${e.what} ${used} + ${missing.length} of ${quota}`);
+    else {
+      const shown = missing.slice(0, 3).join(', ') + (missing.length > 3 ? `, … ${missing.length - 3} more` : '');
+      short.push(
+        `${figures}, and this org makes ${missing.length} more here that are not there yet (${shown}): past ${quota - used} of them IAM refuses the create with LimitExceeded partway through a rollout (${IAM_QUOTAS_DOC}); delete ${e.what} the account no longer needs, or request an increase of its quota for this account in Service Quotas, then run bootstrap again`,
+      );
+    }
+  }
+  return { room, short, unknown };
 }

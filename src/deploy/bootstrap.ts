@@ -61,7 +61,8 @@ import { LIMITS, raiseAdvice } from '../limits';
 import { DEFAULT_STACKSETS } from '../org/load';
 import { needsTemplateBucket } from '../limits';
 import { foreignBucket, templateBucketName, templateBucketState } from './template-store';
-import { checkAccountQuotas, declaredQuotas } from './account-quotas';
+import { checkAccountQuotas, checkRoom, declaredQuotas, readAccountSummary } from './account-quotas';
+import { iamEntitiesByAccount, noIamEntities, type IamEntities } from './iam-entities';
 import { errorName, XstackError } from '../errors';
 import { layoutPath, stackSetsElsewhereError } from '../stages/layout';
 import { organizationHeldPolicies, type OrganizationHeldPolicy } from '../stages/plan';
@@ -591,7 +592,7 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
     (await bootstrapSelfManaged(compiled, aws, identity.Account, await callerPrincipal(aws.iam(), identity.Arn), options, report).catch(async (error: unknown) =>
       Promise.reject(
         options.accessRoleName === names.bootstrapAccessRole()
-          ? await setupRoleRefused(error, compiled, aws, names.bootstrapAccessRole(), 'ACCESS_ROLE_POLICY_REFUSED', `Bootstrap reaches the target accounts through ${names.bootstrapAccessRole()}, the setup template's role (iamQuotas or tags declared, or another execution role name, change its policy)`)
+          ? await setupRoleRefused(error, compiled, aws, names.bootstrapAccessRole(), 'ACCESS_ROLE_POLICY_REFUSED', `Bootstrap reaches the target accounts through ${names.bootstrapAccessRole()}, the setup template's role (tags declared, another execution role name, or an xstack whose bootstrap reads or writes more change its policy)`)
           : error,
       ),
     )) === 'refused'
@@ -645,7 +646,11 @@ async function serviceManagedQuotas(compiled: CompiledOrg, aws: Aws, unreachable
         }`;
   // Not the management account nor one outside the organization: no StackSet instance is made there, the setup
   // template's neither (each reported above).
-  return quotasRefused(compiled, targetAccounts(compiled).filter((a) => !unreachable.includes(a)), credentialsOf, report, aws, unread);
+  // The room for the templates' entities too (the StackSets' own execution role is AWS's, there after the first deploy):
+  // the reader may read the summary, not the entities, so an account near its quotas is a missing step, not a refusal.
+  const templateEntities = iamEntitiesByAccount(compiled);
+  const madeIn = (account: string) => templateEntities.get(account) ?? noIamEntities();
+  return quotasRefused(compiled, targetAccounts(compiled).filter((a) => !unreachable.includes(a)), credentialsOf, report, aws, unread, madeIn);
 }
 
 /**
@@ -914,9 +919,12 @@ async function accessRoleRefused(error: unknown, aws: Aws, account: string, admi
 }
 
 /**
- * The IAM quotas the org file declares, read in each target account before any write (account-quotas.ts): an account
- * whose own quota is lower refuses the run, nothing written, as a template it cannot hold would fail partway through
- * the rollout. Nothing is read when the org file declares none.
+ * Each target account's IAM summary, read before any write (account-quotas.ts): the quotas the org file declares,
+ * where it declares some (an account whose own quota is lower refuses the run, nothing written, as a template it cannot
+ * hold would fail partway through the rollout); and the room left under the quotas of roles, customer managed policies
+ * and instance profiles for what `madeIn` an account (review s45-bootstrap B3): an account without it refuses the run
+ * the same way. Where IAM does not say which of them exist already, a missing step says so and the run goes on.
+ * `madeIn` undefined: the quotas the org file declares only, nothing read when it declares none.
  */
 async function quotasRefused(
   compiled: CompiledOrg,
@@ -925,29 +933,48 @@ async function quotasRefused(
   report: (s: BootstrapStep) => void,
   aws: Aws,
   unreachable: (error: unknown) => string | undefined = () => undefined,
+  madeIn?: (account: string) => IamEntities,
 ): Promise<'refused' | undefined> {
   const declared = declaredQuotas(compiled.org);
-  if (declared.length === 0) return undefined;
-  const what = QUOTAS_STEP;
+  if (declared.length === 0 && !madeIn) return undefined;
   let refused = false;
   await inTurn(accounts, ACCOUNTS_AT_ONCE, report, async (account, report) => {
+    const iam = aws.iam(credentialsOf(account), compiled.org.region);
     // Where the role that reads them may not be assumed and the caller says how to go on: a missing step, the other
     // accounts still read (SERVICE_MANAGED: the setup template's reader, which bootstrap does not make; SELF_MANAGED:
     // an account that is not ACTIVE).
-    const checked = await checkAccountQuotas(aws.iam(credentialsOf(account), compiled.org.region), declared).catch((error: unknown) => {
+    const summary = await readAccountSummary(iam).catch((error: unknown) => {
       const unread = unreachable(error);
       if (unread !== undefined) return { unread };
       throw error;
     });
-    if ('unread' in checked) return report({ account, what, status: 'missing', detail: checked.unread });
-    const { held, short } = checked;
+    // Unread, the room is not said again: the account's other steps say why it is not set up (SELF_MANAGED), and a
+    // SERVICE_MANAGED read is made for declared quotas only.
+    if ('unread' in summary) {
+      if (declared.length > 0) report({ account, what: QUOTAS_STEP, status: 'missing', detail: summary.unread as string });
+      return;
+    }
+    if (declared.length > 0) {
+      const { held, short } = await checkAccountQuotas(iam, declared, summary);
+      if (short.length > 0) refused = true;
+      report({ account, what: QUOTAS_STEP, status: short.length > 0 ? 'missing' : 'ok', detail: short.length > 0 ? `${short.join('; ')}; nothing was changed` : `held: ${held.join(', ')}` });
+    }
+    if (!madeIn) return;
+    const { room, short, unknown } = await checkRoom(iam, summary, madeIn(account), { partition: compiled.org.partition, account });
     if (short.length > 0) refused = true;
-    report({ account, what, status: short.length > 0 ? 'missing' : 'ok', detail: short.length > 0 ? `${short.join('; ')}; nothing was changed` : `held: ${held.join(', ')}` });
+    const detail =
+      short.length > 0
+        ? `${short.join('; ')}; nothing was changed`
+        : unknown.length > 0
+          ? `${unknown.join('; ')}; bootstrap goes on, and a deploy may meet it`
+          : `room (in the account + to make, of the quota): ${room.length > 0 ? room.join(', ') : 'nothing to make'}`;
+    report({ account, what: ROOM_STEP, status: short.length > 0 || unknown.length > 0 ? 'missing' : 'ok', detail });
   });
   return refused ? 'refused' : undefined;
 }
 
 const QUOTAS_STEP = 'IAM quotas the org file declares (iamQuotas)';
+const ROOM_STEP = 'room under IAM quotas for the roles, customer managed policies and instance profiles this org makes';
 
 /** Accounts any stage deploys to. */
 const targetAccounts = (compiled: CompiledOrg) => [...new Set(compiled.stages.flatMap((s) => s.targets.map((a) => a.id)))].sort();
@@ -1026,7 +1053,18 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
     );
   }
   const quotasNotRead = (error: unknown) => (error instanceof AccountNotActive ? `not read: ${error.message}; bootstrap sets up nothing there` : undefined);
-  if ((await quotasRefused(compiled, accounts, credentialsOf, report, aws, quotasNotRead)) === 'refused') return 'refused';
+  // What the account is to hold: the templates' roles, policies and instance profiles, and bootstrap's own (the execution
+  // and reader roles, the execution policy's packs, as ensureExecutionPolicies derives them).
+  const templateEntities = iamEntitiesByAccount(compiled);
+  const madeIn = (account: string): IamEntities => {
+    const made = templateEntities.get(account) ?? noIamEntities();
+    made.roles.add(s.executionRoleName).add(new Names(org.prefix).outputReaderRole());
+    const resolved = resolvePolicy(forAccount(statements, account), { partition: org.partition, account, region: org.region });
+    const packs = packPolicies([...resolved.Statement, ...(keptByAccount.get(account) ?? [])]).length;
+    for (let n = 1; n <= packs; n++) made.policies.add(executionPolicyName(org.prefix, n));
+    return made;
+  };
+  if ((await quotasRefused(compiled, accounts, credentialsOf, report, aws, quotasNotRead, madeIn)) === 'refused') return 'refused';
   const sleep = options.sleep ?? pause;
   // A tag step left `missing` (past IAM's 50) keeps the org's tags out of the record (ensureBootstrapTag).
   let tagsLeft = false;

@@ -24,6 +24,7 @@
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles), and a
  *   new role is not seen at once (same eventual-consistency page); reported for about a minute in
  *   hashicorp/terraform#4709 and opstrace/opstrace#88.
+ * - `entitiesInUse`: GetAccountSummary counts roles, policies and instance profiles moto does not hold (see it).
  * - `refusedCall`: IAM refuses one action to the caller (AccessDenied), as it does one no policy of the caller allows;
  *   `refusedToRole`: to a role in the target accounts' clients, naming its session.
  * - `refusedStackSetsCall`: StackSets answers the caller's own call as made by no delegated administrator.
@@ -196,7 +197,16 @@ export function eventuallyConsistent(aws: Aws, model: Propagation): Aws {
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
  */
 export function refusedToRole(aws: Aws, service: 'iam' | 'cloudFormation', command: string, action: string, role: string): Aws {
-  // The account of each assumed role's credentials, from AssumeRole's answers: the refusal names the session there.
+  const { sts, accountOf } = assumedAccounts('refusedToRole');
+  const model = (credentials: unknown): Middleware => (next, context) => async (args) => {
+    if (credentials === undefined || context.commandName !== command) return next(args);
+    throw refusal('AccessDenied', 403, `User: arn:aws:sts::${await accountOf(credentials)}:assumed-role/${role}/xstack is not authorized to perform: ${action} on resource: *`);
+  };
+  return service === 'iam' ? withMiddleware(aws, model, sts) : withMiddleware(aws, undefined, sts, model);
+}
+
+/** The account of each assumed role's credentials, from AssumeRole's answers (an STS middleware records them). */
+function assumedAccounts(model: string): { sts: Middleware; accountOf: (credentials: unknown) => Promise<string> } {
   const accountOfKey = new Map<string, string>();
   const sts: Middleware = (next, context) => async (args) => {
     const out = (await next(args)) as { output?: { Credentials?: { AccessKeyId?: string } } };
@@ -204,14 +214,36 @@ export function refusedToRole(aws: Aws, service: 'iam' | 'cloudFormation', comma
     if (context.commandName === 'AssumeRoleCommand' && key) accountOfKey.set(key, String(args.input.RoleArn).split(':')[4]);
     return out;
   };
-  const model = (credentials: unknown): Middleware => (next, context) => async (args) => {
-    if (credentials === undefined || context.commandName !== command) return next(args);
+  const accountOf = async (credentials: unknown) => {
     const resolved = (typeof credentials === 'function' ? await (credentials as () => Promise<{ accessKeyId: string }>)() : credentials) as { accessKeyId: string };
     const account = accountOfKey.get(resolved.accessKeyId);
-    if (account === undefined) throw new Error(`refusedToRole: credentials ${resolved.accessKeyId} come from no AssumeRole this model saw`);
-    throw refusal('AccessDenied', 403, `User: arn:aws:sts::${account}:assumed-role/${role}/xstack is not authorized to perform: ${action} on resource: *`);
+    if (account === undefined) throw new Error(`${model}: credentials ${resolved.accessKeyId} come from no AssumeRole this model saw`);
+    return account;
   };
-  return service === 'iam' ? withMiddleware(aws, model, sts) : withMiddleware(aws, undefined, sts, model);
+  return { sts, accountOf };
+}
+
+/**
+ * IAM counts entities moto does not hold in the accounts `extra` names (assumed roles' clients): GetAccountSummary's
+ * `Roles`, `Policies` and `InstanceProfiles` that many higher, as in an account that already holds others' roles and
+ * policies (another tool's, a team's own), which count against the same quotas: "Roles: The number of IAM roles in the
+ * AWS account", "Policies: The number of customer managed policies in the AWS account"
+ * (https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html). Their quotas stay moto's, AWS's
+ * defaults (RolesQuota 1000, PoliciesQuota 1500, InstanceProfilesQuota 1000).
+ */
+export function entitiesInUse(aws: Aws, extra: Record<string, Partial<Record<'Roles' | 'Policies' | 'InstanceProfiles', number>>>): Aws {
+  const { sts, accountOf } = assumedAccounts('entitiesInUse');
+  return withMiddleware(
+    aws,
+    (credentials) => (next, context) => async (args) => {
+      const out = (await next(args)) as { output?: { SummaryMap?: Record<string, number> } };
+      const more = context.commandName === 'GetAccountSummaryCommand' && credentials !== undefined ? extra[await accountOf(credentials)] : undefined;
+      const summary = out.output?.SummaryMap;
+      if (more && summary) for (const [key, n] of Object.entries(more)) summary[key] = (summary[key] ?? 0) + n;
+      return out;
+    },
+    sts,
+  );
 }
 
 /**
