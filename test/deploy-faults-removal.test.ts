@@ -635,6 +635,29 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect([kinds('AWS::S3::Bucket'), kinds('AWS::KMS::Key')]).toEqual([4, 2]);
   });
 
+  it("destroy --delete-retained leaves a bucket of the retained name that another account owns now (deleted by hand, its name taken): every S3 call of the deletion carries the account's ExpectedBucketOwner (bucket owner condition, modelled by the layer; review s47-deploy-api 4)", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [account] = PIPELINE_ACCOUNTS;
+    const [name] = await bucketsOf(account);
+    // Emptied and deleted by hand in its account, then the name taken by another account, which puts an object in it.
+    const own = awsVia().s3(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+    const { DeleteObjectsCommand, ListObjectVersionsCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const versions = await own.send(new ListObjectVersionsCommand({ Bucket: name }));
+    const objects = [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+    if (objects.length > 0) await own.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: objects } }));
+    await own.send(new DeleteBucketCommand({ Bucket: name }));
+    const other = awsVia();
+    const squatter = other.s3(await other.assume('arn:aws:iam::999999999999:role/squatter'));
+    await squatter.send(new CreateBucketCommand({ Bucket: name }));
+    await squatter.send(new PutObjectCommand({ Bucket: name, Key: 'theirs.txt', Body: 'not xstack' }));
+    const destroyed = await destroy(small, awsVia(), { pollMs, deleteRetained: true });
+    expect(failed(destroyed).flatMap((x) => x.reasons).join('\n')).toContain(
+      `account ${account}: AWS::S3::Bucket ${name} (AccessLogBucket): AccessDenied: S3 refused to list it with ExpectedBucketOwner ${account}: either another account owns a bucket of this name now`,
+    );
+    expect((await squatter.send(new ListObjectsV2Command({ Bucket: name }))).Contents?.map((o) => o.Key)).toEqual(['theirs.txt']);
+  });
+
   /** Runs destroy until no stage fails (moto may fail the first delete of a pipeline-identity stack once: see the suspended-account test); the last run. */
   const destroyUntilDone = async (compiled: CompiledOrg, options: { deleteRetained?: boolean; onEvent?: (e: DeployEvent) => void }) => {
     const results = new Map<string, string[]>();

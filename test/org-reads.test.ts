@@ -58,3 +58,28 @@ describe('OrganizationReads.active (DescribeAccount)', () => {
     expect(asked).toEqual(['111111111111', '222222222222']);
   });
 });
+
+describe('OrganizationReads.rootId (ListRoots)', () => {
+  /** Reads whose ListRoots answers `pages` in turn, each page's NextToken the next one's index; the tokens sent, in order. */
+  function roots(pages: Array<{ Roots: Array<{ Id: string }> }>): { reads: OrganizationReads; sent: Array<string | undefined> } {
+    const sent: Array<string | undefined> = [];
+    const client = {
+      send: async (command: { input: { NextToken?: string } }) => {
+        sent.push(command.input.NextToken);
+        const at = command.input.NextToken === undefined ? 0 : Number(command.input.NextToken);
+        return { ...pages[at], ...(at + 1 < pages.length ? { NextToken: String(at + 1) } : {}), $metadata: {} };
+      },
+    };
+    return { reads: new OrganizationReads(() => client as unknown as OrganizationsClient), sent };
+  }
+
+  it('reads past a page that comes back empty with a NextToken, as the API reference says a List* call may answer (review s47-deploy-api 1); no root on any page is NO_ORGANIZATION_ROOT', async () => {
+    const later = roots([{ Roots: [] }, { Roots: [] }, { Roots: [{ Id: 'r-ab12' }] }]);
+    expect(await later.reads.rootId()).toBe('r-ab12');
+    expect(later.sent).toEqual([undefined, '1', '2']);
+    // Asked once a run.
+    expect(await later.reads.rootId()).toBe('r-ab12');
+    expect(later.sent).toHaveLength(3);
+    await expect(roots([{ Roots: [] }, { Roots: [] }]).reads.rootId()).rejects.toMatchObject({ code: 'NO_ORGANIZATION_ROOT' });
+  });
+});

@@ -56,12 +56,22 @@ export class OrganizationReads {
     return (this.client ??= this.connect());
   }
 
-  /** The organization's root id (an organization has one: "Lists the roots that are defined in the current organization"). */
+  /**
+   * The organization's root id (an organization has one: "Lists the roots that are defined in the current
+   * organization"), read page by page: "These operations can occasionally return an empty set of results even when
+   * there are more results available. The NextToken response parameter value is null only when there are no more
+   * results to display" (https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListRoots.html).
+   */
   rootId(): Promise<string> {
     this.root ??= (async () => {
-      const id = (await this.organizations().send(new ListRootsCommand({}))).Roots?.[0]?.Id;
-      if (!id) throw new XstackError('NO_ORGANIZATION_ROOT', 'Organizations ListRoots listed no root: SERVICE_MANAGED StackSets create instances through the organization root');
-      return id;
+      let token: string | undefined;
+      do {
+        const page = await this.organizations().send(new ListRootsCommand({ NextToken: token }));
+        const id = page.Roots?.[0]?.Id;
+        if (id) return id;
+        token = page.NextToken;
+      } while (token);
+      throw new XstackError('NO_ORGANIZATION_ROOT', 'Organizations ListRoots listed no root: SERVICE_MANAGED StackSets create instances through the organization root');
     })();
     return this.root;
   }

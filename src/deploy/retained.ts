@@ -225,21 +225,32 @@ const unless =
 /**
  * S3 deletes a bucket only once it holds nothing: "All objects (including all object versions and delete markers) in
  * the bucket must be deleted before the bucket itself can be deleted"
- * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html).
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html). Each call names the account the bucket was
+ * retained in as its owner: bucket names are global and freed by a delete, so a retained bucket deleted by hand may
+ * be another account's by now, and S3 then refuses the call (403) rather than empty that one ("We recommend using
+ * bucket owner condition whenever you perform a supported S3 operation and know the account ID of the expected bucket
+ * owner", https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html; review s47-deploy-api 4).
  */
 async function emptyAndDeleteBucket(aws: Aws, target: Target, Bucket: string): Promise<void> {
   const s3 = aws.s3(target.credentials, target.region);
+  const ExpectedBucketOwner = target.account;
   let keyMarker: string | undefined;
   let versionMarker: string | undefined;
   for (;;) {
-    const page = await s3.send(new ListObjectVersionsCommand({ Bucket, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket, ExpectedBucketOwner, KeyMarker: keyMarker, VersionIdMarker: versionMarker })).catch((error: unknown) => {
+      // S3 answers a wrong owner as it answers a read this identity may not make (403): both said, nothing deleted.
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== 403) throw error;
+      const message = `S3 refused to list it with ExpectedBucketOwner ${target.account}: either another account owns a bucket of this name now (the retained one deleted by hand, its name taken: not this org's to empty), or this identity may not s3:ListBucketVersions it; nothing in it was deleted`;
+      throw Object.assign(new Error(message, { cause: error }), { name: errorName(error) ?? 'AccessDenied' });
+    });
     const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
     // DeleteObjects takes at most 1,000 keys a call. It answers 200 even when some keys fail: "In quiet mode, the
     // response includes only keys for which the delete operation encountered an error"
     // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html), so those are named here, not left
     // to a bare BucketNotEmpty from DeleteBucket (an object under Object Lock, or one this identity may not delete).
     for (let i = 0; i < objects.length; i += 1000) {
-      const out = await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: objects.slice(i, i + 1000), Quiet: true } }));
+      const out = await s3.send(new DeleteObjectsCommand({ Bucket, ExpectedBucketOwner, Delete: { Objects: objects.slice(i, i + 1000), Quiet: true } }));
       const errors = out.Errors ?? [];
       if (errors.length > 0) {
         const shown = errors.slice(0, 3).map((e) => `${e.Key}${e.VersionId ? ` (version ${e.VersionId})` : ''}: ${e.Code ?? 'error'}${e.Message ? ` ${e.Message}` : ''}`);
@@ -250,7 +261,7 @@ async function emptyAndDeleteBucket(aws: Aws, target: Target, Bucket: string): P
     keyMarker = page.NextKeyMarker;
     versionMarker = page.NextVersionIdMarker;
   }
-  await s3.send(new DeleteBucketCommand({ Bucket }));
+  await s3.send(new DeleteBucketCommand({ Bucket, ExpectedBucketOwner }));
 }
 
 /**
