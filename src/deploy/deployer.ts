@@ -1254,7 +1254,9 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     return true;
   };
 
-  if (!actual.exists) {
+  /** The StackSet made where it is missing: false when another tool's took its name meanwhile. */
+  const created = async (): Promise<boolean> => {
+    if (actual.exists) return true;
     emit({ type: 'operation', stage, action: 'create-stack-set', accounts: [] });
     const wave = run.compiled.rollout.waveOf.get(stage)!;
     if (await createStackSet(ctx, desired.templateBody, wave)) {
@@ -1263,11 +1265,12 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
       if (needsTemplateBucket(desired.templateBody)) templateAsSent(ctx.name, desired, await readStackSet(ctx));
       // As created: its tags too, so that the tag check below finds nothing to send again (and keeps xstack:stackset).
       actual = { exists: true, templateBody: desired.templateBody, wave, xstack: true, tags: createTags(ctx.name, wave, ctx.tags), instances: new Map() };
-    } else {
-      actual = await readStackSet(ctx); // another deploy created it first, or another tool
-      if (foreign(actual)) return leftAlone();
+      return true;
     }
-  }
+    actual = await readStackSet(ctx); // another deploy created it first, or another tool
+    return !foreign(actual);
+  };
+  if (!(await created())) return leftAlone();
   const { region } = run.compiled.org;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
   // A stack left behind (an account suspended meanwhile, or an instance that turned INOPERABLE under
@@ -1355,8 +1358,12 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     return true;
   };
   // After a race the StackSet is read again before anything is sent: the other operation may have made some of this
-  // stage's changes, or others. RaceCount ends this after BUSY_ATTEMPTS races.
-  while (!(await reconcile())) actual = await readStackSet(ctx);
+  // stage's changes, or others, or deleted it (stacksets.ts stackSetGone: made again). RaceCount ends this after
+  // BUSY_ATTEMPTS races.
+  while (!(await reconcile())) {
+    actual = await readStackSet(ctx);
+    if (!(await created())) return leftAlone();
+  }
   if (result !== 'unchanged') actual = await readStackSet(ctx);
   const extra = [...actual.instances.keys()].filter((id) => !wanted.has(id)).sort();
   if (extra.length > 0) removals.push({ stage, stackSet: desired.name, wave: run.compiled.rollout.waveOf.get(stage)!, instances: extra.map((id) => actual.instances.get(id)!), stackSetToo: false });

@@ -739,9 +739,15 @@ export type OperationOutcome = { operationId: string } | { raced: string; reason
  * holds while it runs.
  */
 export async function runOperation(ctx: StackSetContext, op: Operation, accounts: readonly string[]): Promise<OperationOutcome> {
-  const last = await lastOperation(ctx);
   const idAction = ctx.destroying && op.action === 'delete-instances' ? 'destroy-instances' : op.action;
-  const base = operationId(ctx.name, ctx.stackSetId ?? (await stackSetIdOf(ctx)), idAction, op, last?.id ?? '');
+  let base: string;
+  try {
+    const last = await lastOperation(ctx);
+    base = operationId(ctx.name, ctx.stackSetId ?? (await stackSetIdOf(ctx)), idAction, op, last?.id ?? '');
+  } catch (error) {
+    if (errorName(error) === 'StackSetNotFoundException') return stackSetGone(ctx);
+    throw error;
+  }
   let id = freshId(ctx, base);
   const template = op.action === 'update-template' ? await ctx.templateSource(op.templateBody) : undefined;
   const common = () => ({ StackSetName: ctx.name, OperationId: id, OperationPreferences: operationPreferences(ctx.settings, ctx.region), ...callAs(ctx.settings) });
@@ -879,6 +885,10 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
         ctx.refusedIds?.add(id);
         return { raced: (await lastOperation(ctx))?.id ?? 'unknown', reason: 'an instance the operation names is gone since the StackSet was read', other: true };
       }
+      if (name === 'StackSetNotFoundException') {
+        ctx.refusedIds?.add(id);
+        return stackSetGone(ctx);
+      }
       throw error;
     }
   }
@@ -893,6 +903,19 @@ function freshId(ctx: StackSetContext, id: string): string {
   let n = 1;
   while (ctx.refusedIds.has(`${id}-s${n}`)) n++;
   return `${id}-s${n}`;
+}
+
+/**
+ * StackSetNotFoundException, "The specified StackSet doesn't exist", before or as an operation starts: an Error of
+ * ListStackSetOperations, UpdateStackSet, CreateStackInstances, UpdateStackInstances and DeleteStackInstances
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html, Errors; and
+ * API_CreateStackInstances.html, API_UpdateStackSet.html, API_ListStackSetOperations.html). Deleted since this run read
+ * it (another destroy, a person), so nothing was started: as with a race, the caller reads it again and computes anew
+ * (deploy creates it again; a removal finds nothing left to remove). The id read before is the old StackSet's.
+ */
+function stackSetGone(ctx: StackSetContext): OperationOutcome {
+  ctx.stackSetId = undefined;
+  return { raced: 'none', reason: 'the StackSet is gone since this run read it (deleted by another run or a person)', other: true };
 }
 
 /** The StackSetId, for a context that has not read the StackSet yet (a removal's). */

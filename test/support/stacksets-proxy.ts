@@ -319,7 +319,8 @@
  *   UpdateStackSet, CreateStackInstances, UpdateStackInstances,
  *   DeleteStackInstances or DetectStackSetDrift (`invalidOperation`), and
  *   StackSetNotFoundException on DescribeStackSetOperation while an operation
- *   is waited for (`goneWhileWaiting`).
+ *   is waited for (`goneWhileWaiting`), and on an operation's start, the
+ *   StackSet deleted by another run just before (`deletedBeforeOperation`).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html,
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackSetOperation.html
  * - Drift detection (DetectStackSetDrift, which moto lacks): an operation
@@ -1084,6 +1085,7 @@ export class StackSetsProxy {
     this.driftRefusals.clear();
     this.invalidOperations.clear();
     this.goneAtWait.clear();
+    this.goneAtStart.clear();
     this.drifted.clear();
     this.driftRounds.clear();
     this.driftSkips.clear();
@@ -1319,6 +1321,18 @@ export class StackSetsProxy {
   }
 
   private goneAtWait = new Set<string>();
+
+  /**
+   * Another run deletes `stackSet` (one without instances) just before our next `action` on it, which is answered
+   * StackSetNotFoundException, "The specified StackSet doesn't exist" (an Error of UpdateStackSet, CreateStackInstances,
+   * UpdateStackInstances, DeleteStackInstances and ListStackSetOperations:
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html, Errors).
+   */
+  deletedBeforeOperation(stackSet: string, action: string): void {
+    this.goneAtStart.set(stackSet, action);
+  }
+
+  private goneAtStart = new Map<string, string>();
 
   /** Drift detection on `stackSet` ends FAILED, having checked `checked` first (their statuses and times are this detection's). */
   failDrift(stackSet: string, checked: readonly string[] = []): void {
@@ -1713,6 +1727,12 @@ export class StackSetsProxy {
       return cfnError('InvalidOperationException', `The specified operation isn't valid (${action} on StackSet ${name}, refused once by the test layer)`);
     }
     if (action === 'DescribeStackSetOperation' && this.goneAtWait.delete(name)) return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
+    if (this.goneAtStart.get(name) === action) {
+      this.goneAtStart.delete(name);
+      const out = await call({ Action: 'DeleteStackSet' });
+      if (out.status !== 200) throw new Error(`moto DeleteStackSet: ${tag(out.body, 'Message') ?? out.body}`);
+      return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
+    }
     if (this.delegatedStackSets.has(name) && params.get('CallAs') !== 'DELEGATED_ADMIN' && action !== 'CreateStackSet') {
       return cfnError('StackSetNotFoundException', `StackSet ${name} not found (in the caller's own account: it was created with CallAs DELEGATED_ADMIN, so it is the management account's)`);
     }
