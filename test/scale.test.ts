@@ -100,6 +100,19 @@ describe('orgs with many pipeline accounts', () => {
     expect(md(large)).toContain('| every pipeline account (40) | pipeline-identity, pipeline-foundation, pipelines |');
   });
 
+  it("release control by account class: a branch one environment of a class deploys is that account's own row, the others' folded", () => {
+    const text = generateOrgYaml(20).replace('      env0007: main\n', '      env0007: hotfix\n');
+    const md = compileOrg(parseOrg(text, 'generated-20-hotfix.yaml')).files.get('audit/report.md')!;
+    const rows = md.split('<a id="release"></a>')[1].split('<a id=')[0].split('\n').filter((l) => l.startsWith('| app (source) |') || l.startsWith('| lib (source) |'));
+    expect(rows.filter((r) => r.startsWith('| app (source) | 100000000007 | hotfix | no |'))).toHaveLength(1);
+    expect(rows.find((r) => r.includes('| hotfix |'))).toContain('arn:aws:iam::100000000007:role/big-app-trigger');
+    // A pipeline's first environment (its own item: no later one) folds with the others deploying main: 9 of app's, 10 of lib's.
+    expect(rows.filter((r) => r.startsWith('| app (source) | {account} | main | no |') && r.endsWith('(the same in each of 9 accounts) |'))).toHaveLength(1);
+    expect(rows.filter((r) => r.startsWith('| lib (source) | {account} | main | no |') && r.endsWith('(the same in each of 10 accounts) |'))).toHaveLength(1);
+    expect(rows).toHaveLength(5);
+    expect(md).not.toMatch(/[\uE000-\uEFFF]/u);
+  });
+
   it('1,000 accounts without an organization id: a clear compile error, no output', () => {
     expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(CompileError);
     expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(/source account 'source': the explicit event forwarder policy would need \d+ characters of managed policy \(limit 6144\)[\s\S]*Set organization.id/);

@@ -17,6 +17,8 @@ import type { AccessAnalysis } from './paths';
 import type { ReachEntry } from './reach';
 import type { ReportInput, Section } from './report';
 import { ACCOUNTS_LISTED, mergeAccountRows, teamsToFold, type TeamFold } from './scale';
+import { forEachIdWithin } from './classes';
+import { TOKEN_MARK } from './symbolic';
 
 const GIT_PUSH = 'codecommit:GitPush';
 /**
@@ -61,30 +63,57 @@ export function releaseControlSection(input: ReleaseInput): Section {
   // Many accounts and no teams: an account by its id alone, so that the environments deploying one branch are one row
   // (an org of teams names each, which folds to {team}-prod, whether or not this report folds by team).
   const byId = many && !fold && teamsToFold(org) === undefined;
-  const items = org.pipelines.flatMap((p) => {
-    const repository = repositoryByName(org, p.repository);
-    const source = accountByName(org, repository.account);
-    return p.branches.map(([environment, branch], i) => ({ p, source, account: accountOfEnvironment(org, environment), branch, later: i > 0 }));
-  });
-  const rows = mergeAccountRows(items, ({ p, source, account, branch, later }) => {
+  // The cells of an item's row, `shown` written for its account's id: the id, or a class's token (byClass below).
+  const cellsOf = ({ p, source, account, branch, later }: ReleaseItem, shown: string): string[] => {
     const repositoryArn = `arn:${org.partition}:codecommit:${org.region}:${source.id}:${p.repository}`;
     const ref = input.classOf(account.id) ?? account.id;
     const isProtected = protectedBranches.includes(branch);
-    return {
-      cells: [
-        `${p.repository} (${source.name})`,
-        byId ? account.id : `${account.name} (${account.id})`,
-        branch,
-        isProtected ? 'yes' : later && protectedBranches.length > 0 ? 'no ⚠ (a later environment)' : 'no',
-        writers(repositoryArn, source, branch),
-        starters(p.name, ref, byId ? account.id : account.name).replaceAll(ref, account.id),
-        // By id (many accounts, one row for all), the environment as words: each account has its own.
-        deploysTo(p, byId ? "<the account's environment>" : account.environment!),
-      ],
-      account: account.id,
-      merge: many,
-    };
-  }, fold);
+    return [
+      `${p.repository} (${source.name})`,
+      byId ? shown : `${account.name} (${account.id})`,
+      branch,
+      isProtected ? 'yes' : later && protectedBranches.length > 0 ? 'no ⚠ (a later environment)' : 'no',
+      writers(repositoryArn, source, branch),
+      starters(p.name, ref, byId ? shown : account.name).replaceAll(ref, shown),
+      // By id (many accounts, one row for all), the environment as words: each account has its own.
+      deploysTo(p, byId ? "<the account's environment>" : account.environment!),
+    ];
+  };
+  const items: ReleaseItem[] = [];
+  // By id, the environments of an account class that deploy one branch of a pipeline are one item, the class's, its
+  // token written for the id (byClass): each of their rows would be made, folded, and merged into the same one.
+  const ofClass = new Map<string, ReleaseItem | null>();
+  for (const [n, p] of org.pipelines.entries()) {
+    const repository = repositoryByName(org, p.repository);
+    const source = accountByName(org, repository.account);
+    for (const [i, [environment, branch]] of p.branches.entries()) {
+      const item: ReleaseItem = { p, source, account: accountOfEnvironment(org, environment), branch, later: i > 0 };
+      const token = byId ? input.classOf(item.account.id) : undefined;
+      if (token === undefined) {
+        items.push(item);
+        continue;
+      }
+      const key = `${n} ${i > 0} ${branch} ${token}`;
+      let known = ofClass.get(key);
+      if (known === undefined) {
+        // Asked once per class, pipeline and branch: whether the item may stand for the members' (else each is its own).
+        const made: ReleaseItem = { ...item, byClass: { token, first: item, count: 0 } };
+        ofClass.set(key, (known = readsForEachMember(cellsOf(made, token), (shown) => cellsOf(made, shown), token, input.classOf) ? made : null));
+      }
+      if (known === null) items.push(item);
+      // The class's item stands where its first environment's would.
+      else if (known.byClass!.count++ === 0) items.push(known);
+    }
+  }
+  // A class item of one environment is that environment's own.
+  const rows = mergeAccountRows(
+    items.map((x) => (x.byClass?.count === 1 ? x.byClass.first : x)),
+    (item) => {
+      const shown = item.byClass?.token ?? item.account.id;
+      return { cells: cellsOf(item, shown), account: shown, merge: many, ...(item.byClass ? { accounts: item.byClass.count } : {}) };
+    },
+    fold,
+  );
   return {
     id: 'release',
     title: 'Release control: which branch each environment deploys, and who may change it',
@@ -105,6 +134,49 @@ export function releaseControlSection(input: ReleaseInput): Section {
       { kind: 'table', head: ['repository', 'environment (account)', 'branch', 'protected', 'who may write the branch', 'who may start or change the pipeline', 'deploys to the instances tagged'], rows },
     ],
   };
+}
+
+/** A pipeline's branch in an environment; with `byClass`, in each environment of a class's accounts that deploys it. */
+interface ReleaseItem {
+  p: Pipeline;
+  source: { id: string; name: string };
+  account: { id: string; name: string; environment?: string };
+  branch: string;
+  later: boolean;
+  /** The class's token, written for the account's id; its first environment's item; how many environments it stands for. */
+  byClass?: { token: string; first: ReleaseItem; count: number };
+}
+
+/**
+ * Whether a class item's row, folded, is each member's row folded (a member's id and the token both written as
+ * {account}), so that the item may stand for them: the cells made for the token (`cells`) hold it only where the row
+ * writes the account (`made` for any other text writes that text there and nothing else differs), never beside a
+ * digit or another token, and name no member's id. A member's row is then those cells with its id for the token.
+ */
+function readsForEachMember(cells: readonly string[], made: (shown: string) => readonly string[], token: string, classOf: (account: string) => string | undefined): boolean {
+  // A text of no account and no class (a token's mark with no class character after it).
+  const other = TOKEN_MARK;
+  const elsewhere = made(other);
+  for (let c = 0; c < cells.length; c++) {
+    const cell = cells[c];
+    if (cell.replaceAll(token, other) !== elsewhere[c]) return false;
+    for (let at = cell.indexOf(token); at >= 0; at = cell.indexOf(token, at + token.length)) {
+      if (beside(cell, at - 1) || beside(cell, at + token.length)) return false;
+    }
+    let named = false;
+    forEachIdWithin(cell, (id) => {
+      named ||= classOf(id) === token;
+    });
+    if (named) return false;
+  }
+  return true;
+}
+
+/** Whether the character at `i` (none past either end) is a digit or a token's. */
+function beside(text: string, i: number): boolean {
+  if (i < 0 || i >= text.length) return false;
+  const c = text.charCodeAt(i);
+  return (c >= 48 && c <= 57) || text[i] === TOKEN_MARK;
 }
 
 /**
