@@ -27,7 +27,7 @@ import { serviceData } from '../src/checks/iam-data';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { accountStates, bucketNotYetSeen, entitiesInUse, eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedStackSetsCall, refusedToRole, rootCaller, shortPages } from './support/iam-models';
+import { accountStates, bucketNotYetSeen, createdTwice, entitiesInUse, eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedStackSetsCall, refusedToRole, rootCaller, shortPages } from './support/iam-models';
 import { deploySetup } from './support/setup-stack';
 import { unreadableBootstrapNote } from '../src/deploy/execution-trust';
 import { templateBucketName } from '../src/deploy/template-store';
@@ -1677,6 +1677,18 @@ describe('xstack bootstrap on moto', () => {
     const near = entitiesInUse(env.aws(), { [staging]: { Roles: 1000 - (await rolesIn()) - 4 } });
     const again = await bootstrap(compiled, near);
     expect(roomStep(again)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/: roles 996 \+ 4 of 1000,/) });
+  });
+
+  it.each(['CreateRoleCommand', 'CreatePolicyCommand'])("%s refused EntityAlreadyExists for what the run read missing (made meanwhile, or the SDK's resend after a lost answer): BOOTSTRAP_CONFLICT naming the account and what, nothing after it written there; the next run finishes (review s47-deploy-api 3)", async (command) => {
+    const compiled = compileFile('parameters/example.yaml');
+    const refused: string[] = [];
+    const run = bootstrap(compiled, createdTwice(env.aws(), command, refused));
+    await expect(run).rejects.toMatchObject({ code: 'BOOTSTRAP_CONFLICT' });
+    const [what] = refused;
+    await expect(run).rejects.toThrow(new RegExp(`^account \\d{12}: IAM refused to create (role|managed policy) ${what.split(' ')[1]}, which it holds now though this run read it missing \\(.*already exists\\.\\): another bootstrap of this org or someone else made it in between, .*; run bootstrap again: it reads the account anew$`));
+    expect(await bootstrapState(compiled, env.aws())).toBe('unknown');
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    expect(await bootstrapState(compiled, env.aws())).toBe('current');
   });
 
   it('SELF_MANAGED with the forwarder held to the organization (104 pipeline accounts): a pipeline account Organizations does not list is a missing step naming it (review s39-readme)', async () => {

@@ -116,6 +116,17 @@ describe("the IAM client's retries", () => {
     expect(requests).toBe(1);
   });
 
+  it("ConcurrentModification (IAM: 'Wait a few minutes and submit your request again', HTTP 409) is retried by the SDK as a transient error, then the call goes through (review s47-deploy-api 3)", async () => {
+    success = IAM_SUCCESS;
+    script = [errorXml('ConcurrentModification', 409), errorXml('ConcurrentModification', 409)];
+    const out = await aws().iam().send(createVersion);
+    expect(out.PolicyVersion?.VersionId).toBe('v2');
+    expect(out.$metadata.attempts).toBe(3);
+    // Past the client's attempts, the error to the caller.
+    script = Array.from({ length: 3 }, () => errorXml('ConcurrentModification', 409));
+    await expect(aws(3).iam().send(createVersion)).rejects.toMatchObject({ name: 'ConcurrentModificationException', $metadata: { attempts: 3 } });
+  });
+
   it('throttling is still retried by the SDK, then the call goes through', async () => {
     success = IAM_SUCCESS;
     script = [errorXml('Throttling')];

@@ -1750,7 +1750,7 @@ async function ensureRole(iam: IAMClient, account: string, name: string, trustFo
   if (!exists) {
     const created = createTagList(tags);
     report({ account, what: `role ${name}`, status: 'change', detail: ['create', created ? `tagged ${tagsText(tags)}` : undefined, trust.detail].filter(Boolean).join('; ') });
-    if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: description, ...(created ? { Tags: created } : {}) })));
+    if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: description, ...(created ? { Tags: created } : {}) }))).catch(madeMeanwhile(account, `role ${name}`));
     return 'created';
   }
   let change: RoleChange = 'same';
@@ -1957,7 +1957,7 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
     if (!defaultVersion) {
       const tags = createTagList(org.tags);
       report({ account, what: `managed policy ${name}`, status: 'change', detail: `create (${pack.length} statements)${tags ? `, tagged ${tagsText(org.tags)}` : ''}` });
-      if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: EXECUTION_POLICY_DESCRIPTION, ...(tags ? { Tags: tags } : {}) }));
+      if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: EXECUTION_POLICY_DESCRIPTION, ...(tags ? { Tags: tags } : {}) })).catch(madeMeanwhile(account, `managed policy ${name}`));
       policyCreated = true;
     } else if (sameDocument(current, wanted)) report({ account, what: `managed policy ${name}`, status: 'ok' });
     else {
@@ -2000,6 +2000,25 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
   }
   if (existed) await reportPoliciesNotOurs(iam, account, compiled, attached, report);
 }
+
+/**
+ * IAM refusing to create what this run read as missing, EntityAlreadyExists ("The request was rejected because it
+ * attempted to create a resource that already exists", https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+ * and API_CreatePolicy.html, Errors): another bootstrap of this org or a person made it in between, or the SDK sent
+ * the create again after losing the answer to a first try that made it (IAM's creates take no idempotency token;
+ * review s47-deploy-api 3). What it holds is not known to be what this run wanted, so the account stops there, and a
+ * run again reads it anew.
+ */
+const madeMeanwhile =
+  (account: string, what: string) =>
+  (error: unknown): never => {
+    if (errorName(error) !== 'EntityAlreadyExistsException') throw error;
+    throw new XstackError(
+      'BOOTSTRAP_CONFLICT',
+      `account ${account}: IAM refused to create ${what}, which it holds now though this run read it missing (${(error as Error).message}): another bootstrap of this org or someone else made it in between, or IAM answered a create the SDK sent again after losing the answer to the first. Nothing after it was written in this account; run bootstrap again: it reads the account anew`,
+      { cause: error },
+    );
+  };
 
 /** This org's execution policy pack a policy ARN names (`policy/<prefix>-stackset-execution-<n>` of the account, on no path): its number. */
 function ownPackNumber(org: CompiledOrg['org'], account: string): (arn: string) => number | undefined {

@@ -128,9 +128,16 @@ export class QuotaIsNotThrottling implements RetryStrategyV2 {
     return this.adaptive.acquireInitialRetryToken(scope);
   }
 
-  /** Refusing the token ends the retries: the SDK then throws the call's own error. */
+  /**
+   * Refusing the token ends the retries: the SDK then throws the call's own error. ConcurrentModificationException is
+   * retried as a transient error, with the SDK's backoff: IAM's "The request was rejected because multiple requests to
+   * change this object were submitted simultaneously. Wait a few minutes and submit your request again"
+   * (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html, Errors; also CreatePolicy, TagRole,
+   * UntagRole, TagPolicy), which the SDK counts as a client error and throws at once (review s47-deploy-api 3).
+   */
   refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
     if (info.error?.name === 'LimitExceededException') return Promise.reject(new Error('a quota refusal is not retried by the SDK'));
+    if (info.error?.name === 'ConcurrentModificationException') return this.adaptive.refreshRetryTokenForRetry(token as StandardRetryToken, { ...info, errorType: 'TRANSIENT' });
     return this.adaptive.refreshRetryTokenForRetry(token as StandardRetryToken, info);
   }
 

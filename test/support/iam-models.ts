@@ -24,6 +24,7 @@
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles), and a
  *   new role is not seen at once (same eventual-consistency page); reported for about a minute in
  *   hashicorp/terraform#4709 and opstrace/opstrace#88.
+ * - `createdTwice`: a create made, its answer lost, the SDK's resend refused EntityAlreadyExists (see it).
  * - `entitiesInUse`: GetAccountSummary counts roles, policies and instance profiles moto does not hold (see it).
  * - `refusedCall`: IAM refuses one action to the caller (AccessDenied), as it does one no policy of the caller allows;
  *   `refusedToRole`: to a role in the target accounts' clients, naming its session.
@@ -244,6 +245,24 @@ export function entitiesInUse(aws: Aws, extra: Record<string, Partial<Record<'Ro
     },
     sts,
   );
+}
+
+/**
+ * IAM makes what the first `command` (CreateRoleCommand, CreatePolicyCommand) asks, and the answer is lost: the SDK's
+ * resend meets EntityAlreadyExists, 409 ("The request was rejected because it attempted to create a resource that
+ * already exists", https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html, Errors), as a second
+ * bootstrap's create in between would. IAM's creates take no idempotency token. Each refusal is recorded in `refused`.
+ */
+export function createdTwice(aws: Aws, command: string, refused: string[] = []): Aws {
+  let done = false;
+  return withMiddleware(aws, () => (next, context) => async (args) => {
+    if (done || context.commandName !== command) return next(args);
+    done = true;
+    await next(args);
+    const name = String(args.input.RoleName ?? args.input.PolicyName);
+    refused.push(`${command} ${name}`);
+    throw refusal('EntityAlreadyExistsException', 409, `${command === 'CreateRoleCommand' ? 'Role' : 'A policy called'} ${name} already exists.`);
+  });
 }
 
 /**
