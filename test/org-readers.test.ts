@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseOrg } from '../src/org/load';
-import { ALIAS_MESSAGE, readPositioned, readQuick, type SourceNode } from '../src/org/source';
+import { readBlockYaml } from '../src/org/block-yaml';
+import { ALIAS_MESSAGE, readJsYaml, readPositioned, readQuick, type SourceNode } from '../src/org/source';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 import { ORG_FILES } from './helpers';
 
@@ -168,6 +169,107 @@ describe('the quick and the positioned org-file readers', () => {
     const read = readPositioned(bomb);
     expect(read.errors.map((e) => read.lines.linePos(e.offset).line)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(() => parseOrg(bomb, 'bomb.yaml')).toThrow(/^10 problems in the organization file:\n {2}bomb\.yaml:1:\d+: \(yaml\): &a0: anchors and aliases/);
+  });
+});
+
+/** A small, seeded generator of the documents a block reader meets: nested mappings and lists, their keys and scalars in tricky forms, a line sometimes spoilt. */
+function blockDocuments(count: number): string[] {
+  // mulberry32: the same documents on every run.
+  let seed = 12;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
+  const KEYS = ['a', 'key', 'a:b', 'x.y', 'tag/k', 'e@f', 'name-1', 'A_b', '$x', 'http://x', '-a', '1', '10', 'true', 'null', '~', '1e3', '0x1F', '__proto__', 'a b', '"q"', "'q'", 'a#b', '(p)', 'a ', ''];
+  const VALUES = [
+    ...['', 'x', 'x y', '1', '-1', '+1', '0123', '0o17', '0x1F', '1e3', '.5', '1.', '.inf', '-.INF', '.nan', 'true', 'False', 'null', '~', 'yes', '2001-12-14', '12:30', '1_000', '0b1'],
+    // Spaces YAML does not take as spaces: the value's own (String's trim would drop them).
+    ...['\u00a0x', 'x\u00a0', '\u2003', 'x\u00a0#c', '"\u00a0"', '[\u00a0a]', '\u00a0'],
+    ...['"q"', "'q'", "'it''s'", '"a: b"', '"a #b"', '"unterminated', 'a: b', 'a:b', 'a #c', 'a#c', 'x:', 'b"c', "Don't!", 'é', 'a  ', '#c', 'a, b', '<<', '- x', '-x', '? x', ':x'],
+    ...['[a, b]', '[]', '[ ]', '["x", 2]', '[a,]', '[a, [b]]', '[a #b]', '[a, "b #c"]', '[a] x', '[a] #c', '{}', '{a: 1}', '|', '>', '&x', '*x', '%x', '@x', '`x'],
+  ];
+  // Mostly names and values an org file holds, so that most documents are read; the rest to be declined or refused.
+  const ORG_LIKE = ['x', 'x y', '1', '-1', '"q"', "'q'", '"a: b"', '[a, b]', '[]', 'a #c', 'true', '~', '1.5', 'arn:aws:iam::1:role/x', 'x, y', '"a #b"', '0123', '.5', '-x', '=x', '(p)', 'x"y', "Don't!", ''];
+  const key = () => (random() < 0.85 ? pick(KEYS.slice(0, 9)) : pick(KEYS));
+  const value = () => (random() < 0.85 ? pick(ORG_LIKE) : pick(VALUES));
+  type Tree = { scalar: string } | { map: Array<[string, Tree]> } | { list: Tree[] };
+  const tree = (depth: number): Tree => {
+    if (depth > 3 || random() < 0.3) return { scalar: value() };
+    const size = 1 + Math.floor(random() * 3);
+    return random() < 0.6 ? { map: Array.from({ length: size }, () => [key(), tree(depth + 1)] as [string, Tree]) } : { list: Array.from({ length: size }, () => tree(depth + 1)) };
+  };
+  const write = (t: Tree, indent: number, step: number, out: string[]): void => {
+    const pad = ' '.repeat(indent);
+    if ('map' in t) {
+      for (const [key, value] of t.map) {
+        if ('scalar' in value) out.push(`${pad}${key}: ${value.scalar}`);
+        else {
+          out.push(`${pad}${key}:${random() < 0.1 ? ' # c' : ''}`);
+          // A list may start at its key's indentation.
+          write(value, 'list' in value && random() < 0.4 ? indent : indent + step, step, out);
+        }
+      }
+    } else if ('list' in t) {
+      for (const item of t.list) {
+        if ('scalar' in item) out.push(`${pad}- ${item.scalar}`);
+        else if ('map' in item) {
+          const lines: string[] = [];
+          write(item, indent + 2, step, lines);
+          if (lines.length > 0) lines[0] = `${pad}- ${lines[0].slice(indent + 2)}`;
+          out.push(...lines);
+        } else {
+          out.push(`${pad}-`);
+          write(item, indent + step, step, out);
+        }
+      }
+    }
+  };
+  return Array.from({ length: count }, () => {
+    const lines: string[] = [];
+    write({ map: [[key(), tree(0)], [key(), tree(0)]] }, 0, pick([2, 2, 4, 1, 3]), lines);
+    if (random() < 0.3) {
+      const i = Math.floor(random() * lines.length);
+      const r = random();
+      lines[i] = r < 0.3 ? ` ${lines[i]}` : r < 0.5 ? lines[i].replace(/^ /, '') : r < 0.7 ? lines[i] + pick([' #x', ' x', '"', ':', '  ', ' [a]']) : r < 0.85 ? lines[i].replace(': ', ':') : `  ${pick(['# c', 'x', '- y'])}`;
+    }
+    return `${lines.join('\n')}\n`;
+  });
+}
+
+describe('the block reader', () => {
+  const generated = blockDocuments(4000);
+
+  it.each(cases)('reads as js-yaml and the positioned reader do wherever it answers: %s', (name, text) => {
+    const block = readQuick(text) && readBlockYaml(text);
+    if (!block) return;
+    expect(shape(block.root), name).toEqual(shape(readJsYaml(text)?.root));
+    expect(shape(block.root), name).toEqual(shape(readPositioned(text).root));
+  });
+
+  it('reads the files users write, so that js-yaml is not needed', () => {
+    for (const [name, text] of cases.slice(0, ORG_FILES.length + 1)) expect(readBlockYaml(text), name).toBeDefined();
+    expect(readBlockYaml(generateOrgYaml(1000))).toBeDefined();
+  });
+
+  it('reads generated documents as js-yaml does wherever it answers, and answers none js-yaml refuses', () => {
+    let answered = 0;
+    for (const text of generated) {
+      const block = readQuick(text) && readBlockYaml(text);
+      if (!block) continue;
+      answered++;
+      const quick = readJsYaml(text);
+      expect(quick, text).toBeDefined();
+      expect(shape(block.root), text).toEqual(shape(quick?.root));
+    }
+    // The generator spoils many documents on purpose (about one in nine is read): a reader that declined all would pass the rest.
+    expect(answered).toBeGreaterThan(generated.length / 10);
+  });
+
+  it('declines what it does not read itself: block scalars, flow mappings, escapes, tabs, a document marker', () => {
+    for (const text of ['a: |\n  x\n', 'a: {b: 1}\n', 'a: "\\t"\n', 'a:\n\tb: 1\n', '---\na: 1\n', 'a: b\n  c\n', 'a:\n  b: 1\n c: 2\n']) expect(readBlockYaml(text), text).toBeUndefined();
   });
 });
 

@@ -6,17 +6,21 @@
  * (js-yaml) knows no positions and is six times faster cold; `parseOrg` uses
  * it first and re-reads a file positioned as soon as anything is wrong with
  * it, so a file is only ever accepted on the quick reader's word when both
- * would accept it alike. test/org-readers.test.ts holds the two to that.
+ * would accept it alike. The block YAML org files are written in, the quick
+ * reader reads without js-yaml, as js-yaml reads it (./block-yaml.ts).
+ * test/org-readers.test.ts holds the readers to that.
  *
  * Both readers are bounded: anchors and aliases (`&name`, `*name`) are
  * refused, since an org file needs none and a few lines of nested aliases
  * expand to gigabytes (the "billion laughs"); the quick reader stops at the
  * first anchor, the positioned one reports each without resolving any.
  */
-import jsYaml from 'js-yaml';
+import type * as JsYaml from 'js-yaml';
 import type { LineCounter, Node as YamlNode } from 'yaml';
 import { codePoint, oddSpaces } from './spaces';
 import { syntaxProblems, VALID_YAML, type SyntaxProblem } from './syntax-errors';
+import { readBlockYaml } from './block-yaml';
+import { CORE_SCALAR_TYPES, MAX_DEPTH, UNORDERED_KEY } from './yaml-core';
 
 export type SourceNode = ScalarNode | MapNode | SeqNode | OtherNode;
 export interface ScalarNode {
@@ -48,9 +52,6 @@ export interface OtherNode {
   kind: 'other';
   offset?: number;
 }
-
-/** Deeper than any org file goes. */
-const MAX_DEPTH = 32;
 
 export const ALIAS_MESSAGE = 'anchors and aliases (&name, *name) are not accepted in an organization file; write the settings out in full';
 
@@ -171,53 +172,42 @@ function warned(text: string, warning: { code: string; message: string; pos: [nu
   return { offset, message: warning.message.split('\n')[0], expected: VALID_YAML };
 }
 
-/**
- * YAML 1.2's core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution)
- * as the `yaml` library applies it by default, where a float has a `.` or an
- * exponent (`!!float 1` stays a string there). js-yaml's own core schema
- * reads more forms as numbers (`0b1`, `1_000`); the two readers must type
- * every scalar alike.
- */
-const coreSchema = (() => {
-  const scalar = (tag: string, resolve: (s: string) => boolean, construct: (s: string) => unknown) =>
-    new jsYaml.Type(`tag:yaml.org,2002:${tag}`, { kind: 'scalar', resolve: (s: string | null) => resolve(s ?? ''), construct: (s: string | null) => construct(s ?? '') });
-  const NULL = /^(?:~|null|Null|NULL)?$/;
-  const BOOL = /^(?:true|True|TRUE|false|False|FALSE)$/;
-  const INT = /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/;
-  const FLOAT = /^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
-  const int = (s: string) => (s.startsWith('0o') ? parseInt(s.slice(2), 8) : s.startsWith('0x') ? parseInt(s.slice(2), 16) : parseInt(s, 10));
-  const float = (s: string) => (/\.nan$/i.test(s) ? NaN : /inf$/i.test(s) ? (s.startsWith('-') ? -Infinity : Infinity) : parseFloat(s));
-  return jsYaml.FAILSAFE_SCHEMA.extend({
-    implicit: [
-      scalar('null', (s) => NULL.test(s), () => null),
-      scalar('bool', (s) => BOOL.test(s), (s) => s[0] === 't' || s[0] === 'T'),
-      scalar('int', (s) => INT.test(s), int),
-      scalar('float', (s) => FLOAT.test(s), float),
-    ],
-  });
-})();
+/** The core schema as js-yaml's: made with js-yaml, on its first use. */
+let jsYamlCoreSchema: JsYaml.Schema | undefined;
+const coreSchemaOf = (jsYaml: typeof JsYaml): JsYaml.Schema =>
+  (jsYamlCoreSchema ??= jsYaml.FAILSAFE_SCHEMA.extend({
+    implicit: CORE_SCALAR_TYPES.map(
+      ({ tag, resolve, construct }) => new jsYaml.Type(`tag:yaml.org,2002:${tag}`, { kind: 'scalar', resolve: (s: string | null) => resolve(s ?? ''), construct: (s: string | null) => construct(s ?? '') }),
+    ),
+  }));
 
-/** Keys a JavaScript object would not keep in file order (`2`, `10`), or would treat specially. */
-const UNORDERED_KEY = /^(?:0|[1-9][0-9]{0,9})$|^__proto__$/;
 
 /**
  * js-yaml's reading without positions, or undefined where it cannot stand in
  * for the positioned reader: a syntax error, a duplicate key, an unknown tag,
  * more than one document, an anchor, or a key whose order a plain object would lose; and a file that holds what
  * only the positioned reader reports (a tag, a directive, a merge key, a control character, a no-break space where
- * YAML expects a space).
+ * YAML expects a space). The block YAML org files are written in is read as js-yaml reads it, without js-yaml
+ * (./block-yaml.ts): twenty milliseconds less for a 1,000-account file, and js-yaml is not loaded.
  */
 export function readQuick(text: string): { root: SourceNode | undefined } | undefined {
   // A control character in a comment too: js-yaml reads only scalars for them, and the positioned reader refuses it.
   // A no-break space or the like where YAML expects a space: the positioned reader says where (./spaces.ts).
   if (ONLY_POSITIONED.test(text) || CONTROL.test(text) || oddSpaces(text).length > 0) return undefined;
+  return readBlockYaml(text) ?? readJsYaml(text);
+}
+
+/** readQuick's reading by js-yaml, after its checks of the text (exported for the test that holds the readers alike). */
+export function readJsYaml(text: string): { root: SourceNode | undefined } | undefined {
+  // Loaded on first use: the block reader reads the files users write.
+  const jsYaml = require('js-yaml') as typeof JsYaml;
   let data: unknown;
   try {
     // Thrown at the first anchor: aliases are refused, and the positioned reader says where.
-    const listener = (event: jsYaml.EventType, state: jsYaml.State) => {
+    const listener = (event: JsYaml.EventType, state: JsYaml.State) => {
       if (event === 'close' && (state as unknown as { anchor: string | null }).anchor !== null) throw new Error('anchor');
     };
-    data = jsYaml.load(text, { schema: coreSchema, listener });
+    data = jsYaml.load(text, { schema: coreSchemaOf(jsYaml), listener });
   } catch {
     return undefined;
   }
