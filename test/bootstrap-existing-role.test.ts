@@ -18,6 +18,13 @@ import { useLocalAws } from './support/local-aws';
 process.env.MOTO_IAM_LOAD_MANAGED_POLICIES = 'true';
 const env = useLocalAws({ beforeAll: async () => void delete process.env.MOTO_IAM_LOAD_MANAGED_POLICIES });
 
+/**
+ * For the tests whose bootstraps reach every target account (41 in the generated org): each run reads each account's
+ * IAM summary first (account-quotas.ts), and moto builds an account's IAM, here with AWS's managed policies loaded, at
+ * its first call there (about a second each on this machine).
+ */
+const BOOTSTRAPS_EVERY_ACCOUNT = 300_000;
+
 const account = '222222222222';
 const role = 'AWSCloudFormationStackSetExecutionRole';
 const administratorAccess = 'arn:aws:iam::aws:policy/AdministratorAccess';
@@ -173,7 +180,7 @@ describe('xstack bootstrap on moto, meeting an execution role it did not make', 
     expect(widened.find((s) => s.what === `role ${administrationRole}`)?.detail).toMatch(new RegExp(`^update trust policy; trusts every StackSet of ${admin} now \\(--replace-administration-trust\\), instead of: Service cloudformation\\.amazonaws\\.com under its condition `));
     // xstack's own trust, read back, is no narrower than itself: a later bootstrap leaves it.
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
-  });
+  }, BOOTSTRAPS_EVERY_ACCOUNT);
 
   it('SELF_MANAGED: an administration or execution role made by hand at a path other than / is refused, named with its path, nothing written to it: StackSets and xstack name it by an ARN without one (review s27-bootstrap m2)', async () => {
     const compiled = compileFile('parameters/example.yaml');
@@ -200,7 +207,7 @@ describe('xstack bootstrap on moto, meeting an execution role it did not make', 
     await targetIam.send(new CreateRoleCommand({ RoleName: executionRoleName, Path: '/stacksets/', AssumeRolePolicyDocument: trust }));
     const again = await bootstrap(compiled, env.aws());
     expect(again.filter((st) => st.status === 'missing' && st.account === target).map((st) => [st.what, st.detail?.slice(0, 40)])).toEqual([[`role ${executionRoleName}`, 'it exists at path /stacksets/, while Sta']]);
-  });
+  }, BOOTSTRAPS_EVERY_ACCOUNT);
 
   it("SELF_MANAGED: the administration role's other policies: AWS's sample AssumeRole-AWSCloudFormationStackSetExecutionRole is left and said; AdministratorAccess and any other inline policy are missing, with the command that removes each; nothing of theirs changed", async () => {
     const compiled = compileFile('parameters/example.yaml');
