@@ -371,6 +371,9 @@ describe('the execution role policy derived from the compiled templates', () => 
     expect((await checkRoom(policyThere.iam, policies, made, at)).room).toContain('customer managed policies 1500 + 0 of 1500');
     const unreadable = await checkRoom(account(tight, [], 'GetRoleCommand').iam, tight, made, at);
     expect(unreadable).toMatchObject({ short: [], unknown: [expect.stringMatching(/^the account holds 998 roles of its quota of 1000 .*, and this org makes 3 here: more than 2 of them not there yet would be refused .*; which exist could not be read \(AccessDenied\)$/)] });
+    // At the quota already: every missing one is refused.
+    const atQuota = { ...summary, Roles: 1000 };
+    expect((await checkRoom(account(atQuota, ['r1']).iam, atQuota, made, at)).short).toEqual([expect.stringMatching(/makes 2 more here that are not there yet \(r2, r3\): IAM refuses the create of each with LimitExceeded/)]);
     // A summary without a kind's keys says nothing of its room.
     expect(await checkRoom(account({}, []).iam, {}, made, at)).toEqual({ room: [], short: [], unknown: [] });
   });

@@ -142,13 +142,13 @@ export async function checkRoom(iam: IAMClient, summary: AccountSummary, made: I
     const figures = `the account holds ${used} ${e.what} of its quota of ${quota} (GetAccountSummary: ${e.used}, ${e.quota})`;
     if (refused !== undefined) {
       unknown.push(
-        `${figures}, and this org makes ${names.length} here: more than ${quota - used} of them not there yet would be refused with LimitExceeded partway through a rollout (${IAM_QUOTAS_DOC}); which exist could not be read (${(refused as Error).message})`,
+        `${figures}, and this org makes ${names.length} here: ${quota > used ? `more than ${quota - used} of them` : 'any of them'} not there yet would be refused with LimitExceeded partway through a rollout (${IAM_QUOTAS_DOC}); which exist could not be read (${(refused as Error).message})`,
       );
     } else if (used + missing.length <= quota) room.push(`${e.what} ${used} + ${missing.length} of ${quota}`);
     else {
       const shown = missing.slice(0, 3).join(', ') + (missing.length > 3 ? `, … ${missing.length - 3} more` : '');
       short.push(
-        `${figures}, and this org makes ${missing.length} more here that are not there yet (${shown}): past ${quota - used} of them IAM refuses the create with LimitExceeded partway through a rollout (${IAM_QUOTAS_DOC}); delete ${e.what} the account no longer needs, or request an increase of its quota for this account in Service Quotas, then run bootstrap again`,
+        `${figures}, and this org makes ${missing.length} more here that are not there yet (${shown}): ${quota > used ? `past ${quota - used} of them IAM refuses the create` : 'IAM refuses the create of each'} with LimitExceeded partway through a rollout (${IAM_QUOTAS_DOC}); delete ${e.what} the account no longer needs, or request an increase of its quota for this account in Service Quotas, then run bootstrap again`,
       );
     }
   }
