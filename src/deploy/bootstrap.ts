@@ -1057,12 +1057,14 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   // and reader roles, the execution policy's packs, as ensureExecutionPolicies derives them).
   const templateEntities = iamEntitiesByAccount(compiled);
   const madeIn = (account: string): IamEntities => {
-    const made = templateEntities.get(account) ?? noIamEntities();
-    made.roles.add(s.executionRoleName).add(new Names(org.prefix).outputReaderRole());
+    const templates = templateEntities.get(account) ?? noIamEntities();
     const resolved = resolvePolicy(forAccount(statements, account), { partition: org.partition, account, region: org.region });
     const packs = packPolicies([...resolved.Statement, ...(keptByAccount.get(account) ?? [])]).length;
-    for (let n = 1; n <= packs; n++) made.policies.add(executionPolicyName(org.prefix, n));
-    return made;
+    return {
+      roles: new Set([...templates.roles, s.executionRoleName, new Names(org.prefix).outputReaderRole()]),
+      policies: new Set([...templates.policies, ...Array.from({ length: packs }, (_, i) => executionPolicyName(org.prefix, i + 1))]),
+      instanceProfiles: templates.instanceProfiles,
+    };
   };
   if ((await quotasRefused(compiled, accounts, credentialsOf, report, aws, quotasNotRead, madeIn)) === 'refused') return 'refused';
   const sleep = options.sleep ?? pause;
