@@ -889,12 +889,20 @@ function removeQuietly(path: string): void {
  * (`--write ~/.aws` for `~/.aws/config`), and so is a file this user may not write (readOnlyProblem); a failed write
  * leaves the file as it was and no temporary file behind.
  */
-export function writeFileAtomic(file: string, text: string, option: string, mode?: number): void {
+/**
+ * The file a path's links lead to, followed to their end, also when that file does not exist yet (a link into a
+ * dotfiles folder, not yet made): what writeFileAtomic writes. Undefined for links in a loop (still a link after 40
+ * hops, Linux's limit, path_resolution(7)), which the rename would replace.
+ */
+export function linkTarget(file: string): string | undefined {
   let target = file;
-  // A link followed to its end, also when that file does not exist yet (a link into a dotfiles folder, not yet made).
   for (let hops = 0; hops < 40 && lstatOrUndefined(target)?.isSymbolicLink(); hops++) target = resolve(dirname(target), readlinkSync(target));
-  // Still a link after 40 (Linux's limit, path_resolution(7)): links in a loop, which the rename would replace.
-  if (lstatOrUndefined(target)?.isSymbolicLink()) throw new OutputError(`could not write ${file} (${systemErrorReason({ code: 'ELOOP' })}); it was left as it was`);
+  return lstatOrUndefined(target)?.isSymbolicLink() ? undefined : target;
+}
+
+export function writeFileAtomic(file: string, text: string, option: string, mode?: number): void {
+  const target = linkTarget(file);
+  if (target === undefined) throw new OutputError(`could not write ${file} (${systemErrorReason({ code: 'ELOOP' })}); it was left as it was`);
   if (existsSync(target) && statSync(target).isDirectory()) throw new OutputError(folderNotFile(file, option));
   const readOnly = readOnlyProblem(target, file, option);
   if (readOnly) throw new OutputError(readOnly);

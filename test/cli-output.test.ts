@@ -837,6 +837,26 @@ describe('profiles --write: the file it is given', () => {
     expect(compile.status, compile.stderr).toBe(0);
     expect(compile.stderr).toContain(refusal('the layout file', layout));
     expect(readFileSync(layout, 'utf8')).toBe(layoutText);
+    // A layout file that is a link to a writable file in a folder xstack may not write (where the write's temporary file
+    // would go): warned of the same, naming the file the link leads to (the check follows the link, as the write does;
+    // review s46-diff n7: it checked the link's own folder, and the write failed the compile).
+    const linked = join(dir, 'linked');
+    mkdirSync(linked);
+    chmodSync(linked, 0o777);
+    const linkedOrg = join(linked, 'example.yaml');
+    writeFileSync(linkedOrg, readFileSync(EXAMPLE));
+    const keptDir = join(dir, 'kept');
+    mkdirSync(keptDir);
+    const kept = join(keptDir, 'example.layout.json');
+    writeFileSync(kept, layoutText);
+    if (asUser.uid !== undefined) chownSync(kept, asUser.uid, asUser.gid);
+    chmodSync(keptDir, 0o555);
+    symlinkSync(kept, join(linked, 'example.layout.json'));
+    const viaLink = xstackAsUser(['compile', linkedOrg, '--out', join(dir, 'dist-linked')]);
+    chmodSync(keptDir, 0o755);
+    expect(viaLink.status, viaLink.stderr).toBe(0);
+    expect(viaLink.stderr).toContain(`warning: the layout file ${kept}: `);
+    expect(readFileSync(kept, 'utf8')).toBe(layoutText);
   });
 });
 

@@ -13,7 +13,7 @@
  * output again.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { CONFLICT_MARKERS, fileTargetProblem, OutputError, writeFileAtomic } from '../write';
+import { CONFLICT_MARKERS, fileTargetProblem, linkTarget, OutputError, writeFileAtomic } from '../write';
 import { basename, dirname, extname, join } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
 import type { Org, StackSetSettings } from '../org/model';
@@ -580,7 +580,9 @@ export function recordLayout(
   // command goes on (compile) or stops (deploy); a write that fails there all the same (a full disk, an I/O error)
   // throws, before any dist/ is swapped (review s46-cli m1: it was a warning, exit 0, and dist/'s manifest recorded a
   // layout the disk did not hold).
-  const unwritable = fileTargetProblem(file, 'the layout file');
+  // Checked where the write goes: a layout file that is a link, at the file it leads to (review s46-diff n7: a link
+  // into a folder xstack may not write passed the check of its own folder, and the write failed the compile).
+  const unwritable = fileTargetProblem(linkTarget(file) ?? file, 'the layout file');
   if (unwritable) return { warning: `warning: ${unwritable}; this compile has ${what}, and a later one may place them elsewhere: write the file from a writable checkout and commit it` };
   try {
     writeFileAtomic(file, layoutText(compiled, record), 'the layout file');
