@@ -78,6 +78,9 @@ describe('alike resources', () => {
     expect(alikeResources(bySub).members).toBe(0);
     const joined = policies((id) => policyFor(id, statement({ 'Fn::Join': ['', ['arn:aws:kms:eu-west-1:', id, ':key/*']] })));
     expect(alikeResources(joined).members).toBe(0);
+    // An intrinsic beside another key is still read as that intrinsic (src/audit/resolve.ts).
+    const beside = policies((id) => policyFor(id, statement({ 'Fn::Sub': `\${Key${id}.Arn}`, Note: 'x' })));
+    expect(alikeResources(beside).members).toBe(0);
     const sample = templateOf({ P123456789012: policyFor('123456789012'), P100000000001: policyFor('100000000001') });
     expect(alikeResources(sample).members).toBe(0);
     // What no check reads (the roles a policy is attached to, by the id) does not keep a class apart.

@@ -219,10 +219,12 @@ function sameReferences(resource: CfnResource, id: string): boolean {
     if (v === null || typeof v !== 'object') return true;
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
-    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0] === 'Condition' || keys[0].startsWith('Fn::'))) {
+    // The resolver reads an object holding Ref or an Fn:: key beside others as that intrinsic: only one alone is let be.
+    const intrinsic = keys.some((k) => k === 'Ref' || k.startsWith('Fn::')) || (keys.length === 1 && keys[0] === 'Condition');
+    if (intrinsic) {
       const [name] = keys;
       const value = o[name];
-      if (!REFERENCES.has(name)) return false;
+      if (keys.length > 1 || !REFERENCES.has(name)) return false;
       if (name === 'Ref' || name === 'Condition' || name === 'Fn::GetAtt') return namesWithout(value, id);
       if (name === 'Fn::Sub') return typeof value === 'string' && [...value.matchAll(/\$\{([^}]*)\}/g)].every(([, reference]) => !reference.includes(id));
       // Fn::If [condition, then, else]: the condition by name, the branches as any value.
