@@ -76,7 +76,7 @@ export class AlikeResources {
 export const NO_CLASSES = new AlikeResources(new Map());
 
 /**
- * The template's classes: resources whose type, Condition, metadata and policies (what the checks read, `ReadText`)
+ * The template's classes: resources whose type, Condition, metadata and policies (what the checks read, `readText`)
  * are the same, as JSON, once the member's id is written as a placeholder; the member's id is the first 12-digit
  * number of the logical id (digits on neither side), replaced wherever the text holds it with no digit beside it. Two
  * resources of one class then have texts that are the class's text with the placeholder written as each one's id, and
@@ -135,19 +135,18 @@ class ClassText {
     id: string,
   ) {
     let from = 0;
-    for (let at = text.indexOf(id); at >= 0; at = text.indexOf(id, at + 1)) {
-      const end = at + id.length;
-      if ((at > 0 && isDigit(text.charCodeAt(at - 1))) || (end < text.length && isDigit(text.charCodeAt(end)))) continue;
+    for (const at of placesOf(text, id)) {
       this.pieces.push(text.slice(from, at));
-      from = end;
+      from = at + id.length;
     }
     this.pieces.push(text.slice(from));
   }
 
   /**
    * Whether `text` is the class's text with `id` (12 digits, as the first's) in the placeholder's places: the same
-   * pieces, with `id` between them. The pieces do not hold `id` (its first's text does not), so `text` holds it with
-   * no digit beside it only in those places: written with its id as the placeholder, it is the class's text.
+   * pieces, with `id` between them. The pieces do not hold `id` (its first's text does not), and the characters beside
+   * those places are no digits (they were not beside the first's id), so `text` holds `id` with no digit beside it in
+   * those places only: written with its id as the placeholder, it is the class's text.
    */
   isWith(text: string, id: string): boolean {
     if (text.length !== this.text.length || this.text.includes(id)) return false;
@@ -192,17 +191,26 @@ const PLACEHOLDER = '\u0000';
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 
-/** `text` with each occurrence of `id` that has no digit on either side written as the placeholder. */
-function withPlaceholder(text: string, id: string): string {
-  let out = '';
-  let from = 0;
+/** Where `text` holds `id` with no digit on either side, in order. */
+function placesOf(text: string, id: string): number[] {
+  const places: number[] = [];
   for (let at = text.indexOf(id); at >= 0; at = text.indexOf(id, at + 1)) {
     const end = at + id.length;
     if ((at > 0 && isDigit(text.charCodeAt(at - 1))) || (end < text.length && isDigit(text.charCodeAt(end)))) continue;
-    out += text.slice(from, at) + PLACEHOLDER;
-    from = end;
+    places.push(at);
   }
-  return from === 0 ? text : out + text.slice(from);
+  return places;
+}
+
+/** `text` with `id` written as the placeholder wherever it stands with no digit on either side. */
+function withPlaceholder(text: string, id: string): string {
+  let out = '';
+  let from = 0;
+  for (const at of placesOf(text, id)) {
+    out += text.slice(from, at) + PLACEHOLDER;
+    from = at + id.length;
+  }
+  return out + text.slice(from);
 }
 
 /**
