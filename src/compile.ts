@@ -4,6 +4,7 @@
  */
 import { renderTemplate, type CfnTemplate } from './cfn/template';
 import { checkPolicies } from './checks/policy-checks';
+import { alikeResources } from './checks/alike';
 import { formatFinding } from './checks/rules';
 import { stageValues } from './checks/service-authorization';
 import { Resolver } from './audit/resolve';
@@ -81,10 +82,12 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id);
   const roles = roleIndex(stages, templates, resolver, (org.deploymentTargets.instanceRoles ?? []).map((name) => ({ name, accounts: pipelineAccounts })));
 
+  // Each template's classes of resources alike but for their account's id: the checks that can, check a class once.
+  const alike = new Map(stages.map((s) => [s.id, alikeResources(templates.get(s.id)!)]));
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
     const yaml = toYaml(template);
-    problems.push(...checkPolicies(template, stageValues(resolver, stage, template), yaml).map((f) => `${stage.id}: ${formatFinding(f)}`));
+    problems.push(...checkPolicies(template, stageValues(resolver, stage, template), yaml, alike.get(stage.id)).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, resolver, roles));
     if (org.permissionsBoundary !== undefined) {
       for (const id of unboundedRoles(template.Resources, org.permissionsBoundary)) problems.push(`${stage.id}: internal: role ${id} lacks the org's permissions boundary ${org.permissionsBoundary}`);
@@ -96,7 +99,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   // The setup template a user deploys by hand is held to the same policy rules as the stages' (a setup's own, by file).
   const setup = setupTemplate(org, stages);
   problems.push(...checkPolicies(setup.template).map((f) => `${setup.path}: ${formatFinding(f)}`));
-  problems.push(...iamQuotaProblems(org, stages, templates, resolver));
+  problems.push(...iamQuotaProblems(org, stages, templates, resolver, alike));
   // What `xstack bootstrap` would grant the execution role: counted here against IAM's quotas, proved below, reported.
   const execution = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));
   const targetIds = [...new Set(stages.flatMap((s) => s.targets.map((a) => a.id)))];

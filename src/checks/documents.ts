@@ -34,6 +34,13 @@ const statementsOf = (document: unknown): PlainStatement[] => {
   return Array.isArray(s) ? (s as PlainStatement[]) : s ? [s as PlainStatement] : [];
 };
 
+/**
+ * The properties of a resource policyDocuments reads (with its type and metadata): a role's trust and inline
+ * policies, a policy's document, a key's policy, a bus policy's statement and its id. What a check reads of a resource
+ * through its documents is in these (alike.ts compares resources by them).
+ */
+export const POLICY_PROPERTIES: readonly string[] = ['AssumeRolePolicyDocument', 'Policies', 'PolicyDocument', 'KeyPolicy', 'Statement', 'StatementId'];
+
 export function policyDocuments(template: CfnTemplate): FoundDocument[] {
   const found: FoundDocument[] = [];
   // Called by every check and by the audit for every template: keys, not entries, and no closure a resource.

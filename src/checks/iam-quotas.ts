@@ -19,6 +19,7 @@ import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, raiseAdvice, type AdjustableIamQuota } from '../limits';
 import { locatedField } from '../org/locate';
+import { NO_CLASSES, type AlikeResources } from './alike';
 
 export { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, type AdjustableIamQuota } from '../limits';
 
@@ -58,8 +59,16 @@ interface AccountUse {
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
+/** A policy's size in an account (`policySizes`). */
+type Size = (account: string) => number;
 
-export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver): string[] {
+/**
+ * `alike`: each stage's classes of alike resources (alike.ts), where the caller has them. A policy's size in an
+ * account reads only its expressions resolved there and counts characters, and every account id has 12 digits: a
+ * class's members measure as its first resource does, whose measures they take (each member's names, roles and
+ * accounts are still its own).
+ */
+export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver, alike: ReadonlyMap<string, AlikeResources> = new Map()): string[] {
   const problems: string[] = [];
   const byAccount = new Map<string, AccountUse>();
   const use = (account: string) => byAccount.get(account) ?? byAccount.set(account, { roles: new Map(), instanceProfiles: 0, managedPolicies: 0 }).get(account)!;
@@ -111,6 +120,17 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
     const template = templates.get(stage.id)!;
     const compile = (expression: unknown) => resolver.compile(stage.id, expression);
     const sizes = policySizes(resolver, stage.id);
+    const classes = alike.get(stage.id) ?? NO_CLASSES;
+    // The sizes of a resource's policies (a role's trust, then its inline policies; a policy's document), measured once
+    // per class of alike resources: a class's first resource → its policies' sizes.
+    const measured = new Map<string, Size[]>();
+    const sizesOf = (logicalId: string, documents: () => unknown[]): Size[] => {
+      if (classes.members === 0) return documents().map(sizes);
+      const first = classes.first(logicalId);
+      let found = measured.get(first);
+      if (!found) measured.set(first, (found = documents().map(sizes)));
+      return found;
+    };
     for (const [logicalId, resource] of Object.entries(template.Resources) as Array<[string, Resource]>) {
       const p = resource.Properties ?? {};
       const accounts = resolver.accountsWith(stage.id, logicalId);
@@ -120,8 +140,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
       switch (resource.Type) {
         case 'AWS::IAM::Role': {
           const roleName = compile(p.RoleName);
-          const trust = sizes(p.AssumeRolePolicyDocument);
-          const inline = ((p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []).map((policy) => sizes(policy.PolicyDocument));
+          const [trust, ...inline] = sizesOf(logicalId, () => [p.AssumeRolePolicyDocument, ...((p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []).map((policy) => policy.PolicyDocument)]);
           const attached = ((p.ManagedPolicyArns as unknown[] | undefined) ?? []).map(compile);
           const holder = `${stage.id}/${logicalId}`;
           for (let i = 0; i < accounts.length; i++) {
@@ -136,7 +155,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
           break;
         }
         case 'AWS::IAM::Policy': {
-          const size = sizes(p.PolicyDocument);
+          const [size] = sizesOf(logicalId, () => [p.PolicyDocument]);
           const roles = compile(p.Roles ?? []);
           for (let i = 0; i < accounts.length; i++) {
             const account = accounts[i];
@@ -147,7 +166,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
           break;
         }
         case 'AWS::IAM::ManagedPolicy': {
-          const size = sizes(p.PolicyDocument);
+          const [size] = sizesOf(logicalId, () => [p.PolicyDocument]);
           const roles = compile(p.Roles ?? []);
           const attachment = `${stage.id}/${logicalId}`;
           const policyName = p.ManagedPolicyName === undefined ? undefined : compile(p.ManagedPolicyName);
@@ -205,7 +224,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
  * once per id length: an id of digits changes their JSON only by its length
  * (JSON escapes no digit), and the org file's ids are all 12 digits.
  */
-export function policySizes(resolver: Resolver, stageId: string): (document: unknown) => (account: string) => number {
+export function policySizes(resolver: Resolver, stageId: string): (document: unknown) => Size {
   return (document) => {
     const varying: Compiled[] = [];
     const byOwnId: Compiled[] = [];

@@ -8,6 +8,7 @@
 import type { CfnTemplate } from '../cfn/template';
 import { checkTemplate, RULES, TEMPLATE_RULES, type Finding } from './rules';
 import { checkServiceAuthorization, literalValues, SERVICE_AUTHORIZATION_RULES, type ValuesOf } from './service-authorization';
+import { NO_CLASSES, type AlikeResources } from './alike';
 
 export interface CheckedRule {
   id: string;
@@ -20,12 +21,12 @@ interface PolicyCheck {
   /** What the report calls this family of rules. */
   family: string;
   rules: readonly CheckedRule[];
-  run(template: CfnTemplate, valuesOf: ValuesOf, text: string | undefined): Finding[];
+  run(template: CfnTemplate, valuesOf: ValuesOf, text: string | undefined, alike: AlikeResources): Finding[];
 }
 
 const POLICY_CHECKS: readonly PolicyCheck[] = [
-  { family: 'least privilege', rules: [...RULES, ...TEMPLATE_RULES], run: (template, _valuesOf, text) => checkTemplate(template, text) },
-  { family: "IAM's Service Authorization Reference", rules: SERVICE_AUTHORIZATION_RULES, run: (template, valuesOf) => checkServiceAuthorization(template, valuesOf) },
+  { family: 'least privilege', rules: [...RULES, ...TEMPLATE_RULES], run: (template, _valuesOf, text, alike) => checkTemplate(template, text, alike) },
+  { family: "IAM's Service Authorization Reference", rules: SERVICE_AUTHORIZATION_RULES, run: (template, valuesOf, _text, alike) => checkServiceAuthorization(template, valuesOf, alike) },
 ];
 
 /** Every rule the compile checks, in id order, with the family it belongs to. */
@@ -37,13 +38,14 @@ export const CHECK_FAMILIES: ReadonlyArray<{ family: string; ids: readonly strin
 /**
  * Runs every policy check on a template; `valuesOf` resolves its expressions (literal values when left out); `text` is
  * the template as the compile writes it (yaml.ts `toYaml`), where the caller has it: the checks read the template,
- * and the text only to pass over what it shows cannot be found.
+ * and the text only to pass over what it shows cannot be found; `alike`, its classes of alike resources (alike.ts),
+ * where the caller has them: a class's members pass where its first resource does.
  */
-export function checkPolicies(template: CfnTemplate, valuesOf: ValuesOf = literalValues, text?: string): Finding[] {
+export function checkPolicies(template: CfnTemplate, valuesOf: ValuesOf = literalValues, text?: string, alike: AlikeResources = NO_CLASSES): Finding[] {
   const findings: Finding[] = [];
   for (const check of POLICY_CHECKS) {
     const declared = new Set(check.rules.map((r) => r.id));
-    for (const f of check.run(template, valuesOf, text)) {
+    for (const f of check.run(template, valuesOf, text, alike)) {
       if (!declared.has(f.rule)) throw new Error(`policy check (${check.family}) reported rule ${f.rule}, which it does not declare: add it to its rules (src/checks/policy-checks.ts) so the report lists it`);
       findings.push(f);
     }

@@ -8,6 +8,7 @@ import type { CfnTemplate } from '../cfn/template';
 import { AWS_OWNED_BUCKETS, SERVICES_WITHOUT_SOURCE_CONTEXT } from '../iam/grants';
 import { conditionOnStar, takesAllResources } from './iam-data';
 import { asList, awsPrincipals, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
+import { NO_CLASSES, type AlikeResources } from './alike';
 
 export interface Finding {
   rule: string;
@@ -222,17 +223,26 @@ export const TEMPLATE_RULES = [
   { id: 'XS009', description: 'no literal partition in ARNs (GovCloud and China must work)' },
 ] as const;
 
-/** `text`: the template as the compile writes it (yaml.ts `toYaml`), where the caller has it. */
-export function checkTemplate(template: CfnTemplate, text?: string): Finding[] {
+/**
+ * `text`: the template as the compile writes it (yaml.ts `toYaml`), where the caller has it. `alike`: the template's
+ * classes of alike resources (alike.ts), where the caller has them: a statement's rules read only its document (its
+ * kind, metadata and statements, never resolved) and treat an account id as any other text, so a class's members
+ * pass where its first resource does.
+ */
+export function checkTemplate(template: CfnTemplate, text?: string, alike: AlikeResources = NO_CLASSES): Finding[] {
   const findings: Finding[] = [];
+  const passes = alike.passes();
   // By index: every rule runs on every statement, mostly before V8 has optimised this loop, when each for-of step is an object made.
   for (const doc of policyDocuments(template)) {
+    if (passes.passed(doc.resource)) continue;
+    const before = findings.length;
     for (const s of doc.statements) {
       for (let r = 0; r < RULES.length; r++) {
         const found = RULES[r].check(doc, s);
         for (let i = 0; i < found.length; i++) findings.push({ rule: RULES[r].id, resource: doc.resource, statement: s.Sid, ...found[i] });
       }
     }
+    passes.record(doc.resource, findings.length > before);
   }
   templateFindings(template, findings, text);
   return findings;

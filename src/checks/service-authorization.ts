@@ -12,6 +12,7 @@ import { flatValues, type Resolver } from '../audit/resolve';
 import { asList, policyDocuments, type FoundDocument, type PlainStatement, type PolicyKind } from './documents';
 import { ACTIONS_WITHOUT_RESOURCE_OWNER_KEYS, globalKeyType, isCrossServiceKey, isResourceOwnerKey, keysOfAction, lacksResourceOwnerKeys, listsKey, serviceData, type ActionData, type KeyType, type ServiceData } from './iam-data';
 import type { Finding } from './rules';
+import { NO_CLASSES, type AlikeResources } from './alike';
 
 const CHECKS = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html';
 
@@ -143,11 +144,20 @@ interface KnownAction {
   action: ActionData;
 }
 
-export function checkServiceAuthorization(template: CfnTemplate, valuesOf: ValuesOf = literalValues): Finding[] {
+/**
+ * `alike`: the template's classes of alike resources (alike.ts), where the caller has them: the checks read a
+ * statement's actions and operators as written, and its resources and condition values resolved in the accounts its
+ * resource exists in, every account id written as the sample one; they match an id by its pattern only. A class's
+ * members pass where its first resource does, their shapes not even made.
+ */
+export function checkServiceAuthorization(template: CfnTemplate, valuesOf: ValuesOf = literalValues, alike: AlikeResources = NO_CLASSES): Finding[] {
   const findings: Finding[] = [];
+  const passes = alike.passes();
   // A family's statements, repeated for each unit or account, mostly resolve alike: each distinct one is checked once.
   const checked = new Map<string, Found[]>();
   for (const doc of policyDocuments(template)) {
+    if (passes.passed(doc.resource)) continue;
+    const before = findings.length;
     for (const s of doc.statements) {
       const shape = shapeOf(doc, s, valuesOf);
       const key = JSON.stringify(shape);
@@ -155,6 +165,7 @@ export function checkServiceAuthorization(template: CfnTemplate, valuesOf: Value
       if (!found) checked.set(key, (found = checkStatement(shape)));
       for (const f of found) findings.push({ ...f, resource: doc.resource, statement: s.Sid });
     }
+    passes.record(doc.resource, findings.length > before);
   }
   return findings;
 }
