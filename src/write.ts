@@ -883,13 +883,6 @@ function removeQuietly(path: string): void {
 }
 
 /**
- * Writes one file as a whole or not at all (`option` names it as the user gave it, e.g. `--write ~/.aws/config`):
- * the text goes to a temporary file beside it, renamed over it. A link is followed, so a config kept in a dotfiles
- * repository stays a link and the file it points to is written; a folder where the file should be is refused
- * (`--write ~/.aws` for `~/.aws/config`), and so is a file this user may not write (readOnlyProblem); a failed write
- * leaves the file as it was and no temporary file behind.
- */
-/**
  * The file a path's links lead to, followed to their end, also when that file does not exist yet (a link into a
  * dotfiles folder, not yet made): what writeFileAtomic writes. Undefined for links in a loop (still a link after 40
  * hops, Linux's limit, path_resolution(7)), which the rename would replace.
@@ -900,6 +893,13 @@ export function linkTarget(file: string): string | undefined {
   return lstatOrUndefined(target)?.isSymbolicLink() ? undefined : target;
 }
 
+/**
+ * Writes one file as a whole or not at all (`option` names it as the user gave it, e.g. `--write ~/.aws/config`):
+ * the text goes to a temporary file beside it, renamed over it. A link is followed, so a config kept in a dotfiles
+ * repository stays a link and the file it points to is written; a folder where the file should be is refused
+ * (`--write ~/.aws` for `~/.aws/config`), and so is a file this user may not write (readOnlyProblem); a failed write
+ * leaves the file as it was and no temporary file behind.
+ */
 export function writeFileAtomic(file: string, text: string, option: string, mode?: number): void {
   const target = linkTarget(file);
   if (target === undefined) throw new OutputError(`could not write ${file} (${systemErrorReason({ code: 'ELOOP' })}); it was left as it was`);

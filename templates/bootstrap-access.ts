@@ -31,6 +31,9 @@ export interface BootstrapAccessInput {
   tags: boolean;
 }
 
+/** An IAM resource of the account the stack runs in. */
+const here = (resource: string) => arn(`iam::\${AWS::AccountId}:${resource}`);
+
 /** The template's parameters: the administrator account, and the roles there that run bootstrap. */
 export const SETUP_PARAMETERS = {
   AdministratorAccountId: {
@@ -49,6 +52,18 @@ export const READ_QUOTAS_REASON =
   "iam:GetAccountSummary takes no resource type, so \"*\" (Service Authorization Reference, list_awsidentityandaccessmanagementiam.html): bootstrap reads the account's IAM quotas the org file declares, and the room they leave for what the org makes";
 
 /**
+ * Near a quota, which of the org's roles, policies and instance profiles exist already in the account (account-quotas.ts
+ * checkRoom): every one of them is named <prefix>-… (naming.ts), at path /. Reads only; another org whose prefix begins
+ * with this one's and a hyphen is read too.
+ */
+export const readOrgEntities = (names: Names): Statement =>
+  statement({
+    sid: 'ReadOrgEntities',
+    actions: ['iam:GetRole', 'iam:GetPolicy', 'iam:GetInstanceProfile'],
+    resources: [here(`role/${names.prefix}-*`), here(`policy/${names.prefix}-*`), here(`instance-profile/${names.prefix}-*`)],
+  });
+
+/**
  * The trust: the administrator account's roles that run xstack, named by aws:PrincipalArn with the account's root as
  * principal (src/iam/policy.ts rolesOfOtherAccounts: a role recreated under its name still matches).
  */
@@ -56,7 +71,6 @@ export const setupTrust = () =>
   policyDocument([statement({ sid: 'TrustXstackCallers', actions: ['sts:AssumeRole'], ...rolesOfOtherAccounts(arn('iam::${AdministratorAccountId}:root'), ref('TrustedRoleArns')) })]);
 
 export function bootstrapAccess({ names, executionRoleName, tags }: BootstrapAccessInput): TemplateDefinition {
-  const here = (resource: string) => arn(`iam::\${AWS::AccountId}:${resource}`);
   const [execution, reader] = [executionRoleName, names.outputReaderRole()];
   const roles = [here(`role/${execution}`), here(`role/${reader}`)];
   // Bootstrap's managed policies on the execution role, <prefix>-stackset-execution-<n> (naming.ts executionPolicy).
@@ -84,13 +98,7 @@ export function bootstrapAccess({ names, executionRoleName, tags }: BootstrapAcc
     // The account's quotas and its use of them (account-quotas.ts); GetAccountSummary takes no resource type: "*" is its
     // only resource (the same page).
     statement({ sid: 'ReadQuotas', actions: ['iam:GetAccountSummary'], resources: ['*'] }),
-    // Near a quota, which of the org's roles, policies and instance profiles exist already (account-quotas.ts checkRoom):
-    // every one of them is named <prefix>-… (naming.ts), at path /.
-    statement({
-      sid: 'ReadOrgEntities',
-      actions: ['iam:GetRole', 'iam:GetPolicy', 'iam:GetInstanceProfile'],
-      resources: [here(`role/${names.prefix}-*`), here(`policy/${names.prefix}-*`), here(`instance-profile/${names.prefix}-*`)],
-    }),
+    readOrgEntities(names),
   ];
   return {
     description: `xstack setup (SELF_MANAGED): the role xstack bootstrap --access-role ${names.bootstrapAccessRole()} reaches this account through; deploy once, from the management account or the StackSets delegated administrator, to every target account`,

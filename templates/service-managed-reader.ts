@@ -14,7 +14,7 @@ import type { TemplateDefinition } from '../src/cfn/template';
 import { policyDocument, statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 import type { ReaderPolicy } from '../src/deploy/reader-policy';
-import { READ_QUOTAS_REASON, SETUP_PARAMETERS, setupTrust } from './bootstrap-access';
+import { READ_QUOTAS_REASON, readOrgEntities, SETUP_PARAMETERS, setupTrust } from './bootstrap-access';
 
 export interface ServiceManagedReaderInput {
   names: Names;
@@ -38,8 +38,9 @@ export function serviceManagedReader({ names, reads, readsQuotas }: ServiceManag
   // The role's own setup tag (src/setup.ts SETUP_DIGEST_TAG), which a refused read looks up to say whether this file
   // is the one deployed in the account.
   statements.push(statement({ sid: 'ReadOwnSetupTag', actions: ['iam:GetRole'], resources: [sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${names.outputReaderRole()}`)] }));
-  // GetAccountSummary takes no resource type: "*" is its only resource (Service Authorization Reference).
-  if (readsQuotas) statements.push(statement({ sid: 'ReadQuotas', actions: ['iam:GetAccountSummary'], resources: ['*'] }));
+  // GetAccountSummary takes no resource type: "*" is its only resource (Service Authorization Reference); and near a
+  // quota, the org's own entities by name (account-quotas.ts checkRoom).
+  if (readsQuotas) statements.push(statement({ sid: 'ReadQuotas', actions: ['iam:GetAccountSummary'], resources: ['*'] }), readOrgEntities(names));
   return {
     description: `xstack setup (SERVICE_MANAGED): the reader role ${names.outputReaderRole()} that plan, deploy and destroy read this account with (--output-reader-role); deploy once, from the management account or the StackSets delegated administrator, to every target account`,
     parameters: SETUP_PARAMETERS,

@@ -16,6 +16,7 @@ import { isOptInRegion, PARTITION_REGIONS } from '../src/aws/partitions';
 import { Aws } from '../src/deploy/clients';
 import { readerPolicy } from '../src/deploy/reader-policy';
 import { checkAccountQuotas, checkRoom } from '../src/deploy/account-quotas';
+import { iamEntitiesByAccount } from '../src/deploy/iam-entities';
 import type { AdjustableIamQuota } from '../src/limits';
 import { Names } from '../src/naming';
 import { deploy, plan } from '../src/deploy/deployer';
@@ -333,7 +334,7 @@ describe('the execution role policy derived from the compiled templates', () => 
     expect(inline.get('assume-execution-roles')).toBe(JSON.stringify(legacy));
   });
 
-  it("the room under IAM's quotas (checkRoom): from the summary alone while all the org makes fits; past it, each entity read by name and the missing ones counted; a read IAM refuses leaves it unknown, not short", async () => {
+  it("the room under IAM's quotas (checkRoom): from the summary alone while all the org makes fits; past it, each entity read by name and the missing ones counted; a read IAM refuses is thrown", async () => {
     const error = (name: string) => Object.assign(new Error(name), { name, $fault: 'client', $metadata: { httpStatusCode: name === 'AccessDenied' ? 403 : 404 } });
     const account = (SummaryMap: Record<string, number>, existing: string[], refused?: string) => {
       const reads: string[] = [];
@@ -357,11 +358,11 @@ describe('the execution role policy derived from the compiled templates', () => 
     const summary = { Roles: 997, RolesQuota: 1000, Policies: 10, PoliciesQuota: 1500, InstanceProfiles: 999, InstanceProfilesQuota: 1000 };
     const fits = account(summary, []);
     // Instance profiles: none to make, nothing said of them.
-    expect(await checkRoom(fits.iam, summary, made, at)).toEqual({ room: ['roles 997 + 3 of 1000', 'customer managed policies 10 + 1 of 1500'], short: [], unknown: [] });
+    expect(await checkRoom(fits.iam, summary, made, at)).toEqual({ room: ['roles 997 + 3 of 1000', 'customer managed policies 10 + 1 of 1500'], short: [] });
     expect(fits.reads).toEqual([]);
     const tight = { ...summary, Roles: 998 };
     const oneThere = account(tight, ['r2']);
-    expect(await checkRoom(oneThere.iam, tight, made, at)).toEqual({ room: ['roles 998 + 2 of 1000', 'customer managed policies 10 + 1 of 1500'], short: [], unknown: [] });
+    expect(await checkRoom(oneThere.iam, tight, made, at)).toEqual({ room: ['roles 998 + 2 of 1000', 'customer managed policies 10 + 1 of 1500'], short: [] });
     expect(oneThere.reads).toEqual(['GetRoleCommand r1', 'GetRoleCommand r2', 'GetRoleCommand r3']);
     const noneThere = await checkRoom(account(tight, []).iam, tight, made, at);
     expect(noneThere.short).toEqual([expect.stringMatching(/^the account holds 998 roles of its quota of 1000 \(GetAccountSummary: Roles, RolesQuota\), and this org makes 3 more here that are not there yet \(r1, r2, r3\): past 2 of them IAM refuses/)]);
@@ -369,13 +370,13 @@ describe('the execution role policy derived from the compiled templates', () => 
     const policies = { ...summary, Policies: 1500 };
     const policyThere = account(policies, [`arn:aws-us-gov:iam::123456789012:policy/p1`]);
     expect((await checkRoom(policyThere.iam, policies, made, at)).room).toContain('customer managed policies 1500 + 0 of 1500');
-    const unreadable = await checkRoom(account(tight, [], 'GetRoleCommand').iam, tight, made, at);
-    expect(unreadable).toMatchObject({ short: [], unknown: [expect.stringMatching(/^the account holds 998 roles of its quota of 1000 .*, and this org makes 3 here: more than 2 of them not there yet would be refused .*; which exist could not be read \(AccessDenied\)$/)] });
+    // A read IAM refuses is thrown, as the summary's is (bootstrap tells a setup role's refusal: setupRoleRefused).
+    await expect(checkRoom(account(tight, [], 'GetRoleCommand').iam, tight, made, at)).rejects.toMatchObject({ name: 'AccessDenied' });
     // At the quota already: every missing one is refused.
     const atQuota = { ...summary, Roles: 1000 };
     expect((await checkRoom(account(atQuota, ['r1']).iam, atQuota, made, at)).short).toEqual([expect.stringMatching(/makes 2 more here that are not there yet \(r2, r3\): IAM refuses the create of each with LimitExceeded/)]);
     // A summary without a kind's keys says nothing of its room.
-    expect(await checkRoom(account({}, []).iam, {}, made, at)).toEqual({ room: [], short: [], unknown: [] });
+    expect(await checkRoom(account({}, []).iam, {}, made, at)).toEqual({ room: [], short: [] });
   });
 
   it("an account's quotas against the declared ones (GetAccountSummary's SummaryMap): held at or above, short below, and short where the summary has no such key (nothing says the account holds it)", async () => {
@@ -1682,7 +1683,7 @@ describe('xstack bootstrap on moto', () => {
     expect(roomStep(again)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/: roles 996 \+ 4 of 1000,/) });
   });
 
-  it.each(['CreateRoleCommand', 'CreatePolicyCommand'])("%s refused EntityAlreadyExists for what the run read missing (made meanwhile, or the SDK's resend after a lost answer): BOOTSTRAP_CONFLICT naming the account and what, nothing after it written there; the next run finishes (review s47-deploy-api 3)", async (command) => {
+  it.each(['CreateRoleCommand', 'CreatePolicyCommand'])("%s refused EntityAlreadyExists for what the run read missing (made meanwhile, or the SDK's resend after a lost answer): BOOTSTRAP_CONFLICT naming the account and what, the record not written; the next run finishes (review s47-deploy-api 3)", async (command) => {
     const compiled = compileFile('parameters/example.yaml');
     const refused: string[] = [];
     const run = bootstrap(compiled, createdTwice(env.aws(), command, refused));
@@ -1892,6 +1893,22 @@ describe('xstack bootstrap on moto', () => {
     const held = await bootstrap(withQuotas('{ roleTrustPolicyChars: 2048 }'), env.aws());
     expect(held.find((s) => s.what === what)).toMatchObject({ account: dev, status: 'ok', detail: 'held: iamQuotas.roleTrustPolicyChars 2048 (IAM: 2048)' });
     expect(held.filter((s) => s.status === 'missing').map((s) => s.what)).toEqual(['management account not targeted', 'trusted access for StackSets']);
+    // Near a quota: the templates' roles read by name through the reader (its template lets it, with iamQuotas declared),
+    // each missing one counted: refused while none is there; once they all are (a deployed org, the steady state), the
+    // room holds and the run goes on, every time (review s47-diff M1: the reader could not read them, and failed it).
+    const quotasHeld = withQuotas('{ roleTrustPolicyChars: 2048 }');
+    expect(quotasHeld.files.get('setup/reader-role.yaml')).toContain('ReadOrgEntities');
+    const room = 'room under IAM quotas for the roles, customer managed policies and instance profiles this org makes';
+    const devIam = env.aws().iam(await env.aws().assume(`arn:aws:iam::${dev}:role/OrganizationAccountAccessRole`));
+    const rolesNow = (await devIam.send(new GetAccountSummaryCommand({}))).SummaryMap!.Roles!;
+    const templateRoles = [...iamEntitiesByAccount(quotasHeld).get(dev)!.roles];
+    const near = () => entitiesInUse(env.aws(), { [dev]: { Roles: 1000 - rolesNow - templateRoles.length + 1 } });
+    const short = await bootstrap(quotasHeld, near());
+    expect(short.find((s) => s.what === room)).toMatchObject({ account: dev, status: 'missing', detail: expect.stringMatching(new RegExp(`^the account holds ${1000 - templateRoles.length + 1} roles of its quota of 1000 .*, and this org makes ${templateRoles.length} more here that are not there yet`)) });
+    for (const RoleName of templateRoles) await devIam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: '{}' }));
+    const steady = await bootstrap(quotasHeld, entitiesInUse(env.aws(), { [dev]: { Roles: 1000 - rolesNow - templateRoles.length * 2 + 1 } }));
+    expect(steady.find((s) => s.what === room)).toMatchObject({ account: dev, status: 'ok', detail: expect.stringContaining(`roles ${1000 - templateRoles.length + 1} + 0 of 1000`) });
+    for (const RoleName of templateRoles) await devIam.send(new DeleteRoleCommand({ RoleName }));
     // None declared: none read, no reader assumed; the reader template reads no quotas.
     const plain = env.aws();
     const none = compileOrg(parseOrg(ORG, 'service.yaml'));
@@ -1924,8 +1941,11 @@ describe('xstack bootstrap on moto', () => {
     await expect(bootstrap(withQuotas('{ roleTrustPolicyChars: 2048 }'), stale)).rejects.toMatchObject({
       code: 'READER_ROLE_POLICY_REFUSED',
       message: expect.stringContaining(
-        `Bootstrap reads the target accounts' IAM quotas through svc-xstack-reader, the setup template's role (iamQuotas declared since it was deployed change its policy): the role svc-xstack-reader in account ${dev} was made from another compile's dist/service/setup/reader-role.yaml (its tag xstack:setup-sha256 is ${none.setup.digest.slice(0, 12)}…`,
+        `Bootstrap reads the target accounts' IAM quotas and the room they leave through svc-xstack-reader, the setup template's role (iamQuotas declared since it was deployed, or an xstack whose bootstrap reads more, change its policy): the role svc-xstack-reader in account ${dev} was made from another compile's dist/service/setup/reader-role.yaml (its tag xstack:setup-sha256 is ${none.setup.digest.slice(0, 12)}…`,
       ),
     });
+    // So is a refused read by name near a quota (a reader from a setup file before these reads; review s47-diff m3).
+    const staleNames = entitiesInUse(refusedToRole(env.aws(), 'iam', 'GetRoleCommand', 'iam:GetRole', 'svc-xstack-reader'), { [dev]: { Roles: 999 } });
+    await expect(bootstrap(withQuotas('{ roleTrustPolicyChars: 2048 }'), staleNames)).rejects.toMatchObject({ code: 'READER_ROLE_POLICY_REFUSED', message: expect.stringContaining('not authorized to perform: iam:GetRole') });
   });
 });

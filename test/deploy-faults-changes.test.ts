@@ -1259,6 +1259,17 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await expectConverged(small);
   });
 
+  it("a StackSet deleted before its operation, and its name taken by another tool meanwhile: the stage fails as for any StackSet not xstack's, and sends nothing to it (review s47-diff m1)", async () => {
+    await prepare(small);
+    env.proxy.deletedBeforeOperation('big-pipeline-foundation', 'CreateStackInstances', { takenByAnotherTool: true });
+    const s = await deploy(small, awsVia(), { pollMs });
+    expect(failed(s).find((x) => x.stackSet === 'big-pipeline-foundation')?.reasons.join('\n')).toMatch(/^StackSet big-pipeline-foundation exists but xstack did not create it \(it has no xstack:stackset tag\)/);
+    expect(env.proxy.requests.filter((r) => r.stackSet === 'big-pipeline-foundation' && ['CreateStackSet', 'CreateStackInstances', 'UpdateStackSet'].includes(r.action)).map((r) => `${r.action}${r.error ? ` ${r.error}` : ''}`)).toEqual([
+      'CreateStackSet',
+      'CreateStackInstances StackSetNotFoundException',
+    ]);
+  });
+
   it('InvalidOperationException on an operation (documented, cause not): its stage fails saying no operation started, that the stage stopped, who to check and to run again; the next deploy finishes', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -270,6 +270,14 @@ describe('the block reader', () => {
 
   it('declines what it does not read itself: block scalars, flow mappings, escapes, tabs, a document marker', () => {
     for (const text of ['a: |\n  x\n', 'a: {b: 1}\n', 'a: "\\t"\n', 'a:\n\tb: 1\n', '---\na: 1\n', 'a: b\n  c\n', 'a:\n  b: 1\n c: 2\n']) expect(readBlockYaml(text), text).toBeUndefined();
+    // What js-yaml refuses, outside YAML's printable characters: the noncharacters U+FFFE, U+FFFF and a lone surrogate
+    // (review s47-diff n1: read, where js-yaml refuses the file).
+    for (const text of ['a: b\ufffe\n', 'a: b\uffff\n', 'a: b\ud800\n', 'a: \udc00b\n']) {
+      expect(readBlockYaml(text), JSON.stringify(text)).toBeUndefined();
+      expect(readJsYaml(text), JSON.stringify(text)).toBeUndefined();
+    }
+    // A character outside the BMP (a surrogate pair) is read, as js-yaml reads it.
+    expect(readBlockYaml('a: b\u{1F600}\n')?.root).toEqual({ kind: 'map', entries: [{ key: 'a', value: { kind: 'scalar', value: 'b\u{1F600}' } }] });
   });
 });
 

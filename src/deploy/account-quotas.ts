@@ -29,7 +29,6 @@ import {
   type SummaryKeyType,
 } from '@aws-sdk/client-iam';
 import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, type AdjustableIamQuota } from '../limits';
-import { errorName } from '../errors';
 import type { IamEntities } from './iam-entities';
 import { isNoSuchEntity } from './existing-roles';
 
@@ -103,20 +102,19 @@ export interface RoomCheck {
   readonly room: readonly string[];
   /** Each kind the account has no room for, as advice naming the figures: the run is refused. */
   readonly short: readonly string[];
-  /** Each kind whose room depends on which of the compile's entities exist, which IAM did not say (a read refused). */
-  readonly unknown: readonly string[];
 }
 
 /**
  * Whether the account has room under IAM's quotas for the entities `made` there (the compile's, and bootstrap's own in
  * SELF_MANAGED). Those that exist already are counted in the summary: only when the account's count and all of
  * `made` are past the quota are they read by name (GetRole, GetPolicy, GetInstanceProfile), and only the missing ones
- * count. A kind the summary does not count is not checked.
+ * count. A kind the summary does not count is not checked. A read IAM refuses is thrown, as the summary's is: the setup
+ * templates' roles may make them (templates/bootstrap-access.ts readOrgEntities), and a refusal through one is told
+ * as any other (bootstrap.ts setupRoleRefused).
  */
 export async function checkRoom(iam: IAMClient, summary: AccountSummary, made: IamEntities, at: { partition: string; account: string }): Promise<RoomCheck> {
   const room: string[] = [];
   const short: string[] = [];
-  const unknown: string[] = [];
   for (const e of ENTITIES) {
     const used = summary[e.used];
     const quota = summary[e.quota];
@@ -127,30 +125,22 @@ export async function checkRoom(iam: IAMClient, summary: AccountSummary, made: I
       continue;
     }
     const missing: string[] = [];
-    let refused: unknown;
     for (const name of names) {
       try {
         await e.read(iam, name, at);
       } catch (error) {
-        if (isNoSuchEntity(error)) missing.push(name);
-        else if (['AccessDenied', 'AccessDeniedException'].includes(errorName(error) ?? '')) {
-          refused = error;
-          break;
-        } else throw error;
+        if (!isNoSuchEntity(error)) throw error;
+        missing.push(name);
       }
     }
-    const figures = `the account holds ${used} ${e.what} of its quota of ${quota} (GetAccountSummary: ${e.used}, ${e.quota})`;
-    if (refused !== undefined) {
-      unknown.push(
-        `${figures}, and this org makes ${names.length} here: ${quota > used ? `more than ${quota - used} of them` : 'any of them'} not there yet would be refused with LimitExceeded partway through a rollout (${IAM_QUOTAS_DOC}); which exist could not be read (${(refused as Error).message})`,
-      );
-    } else if (used + missing.length <= quota) room.push(`${e.what} ${used} + ${missing.length} of ${quota}`);
-    else {
-      const shown = missing.slice(0, 3).join(', ') + (missing.length > 3 ? `, … ${missing.length - 3} more` : '');
-      short.push(
-        `${figures}, and this org makes ${missing.length} more here that are not there yet (${shown}): ${quota > used ? `past ${quota - used} of them IAM refuses the create` : 'IAM refuses the create of each'} with LimitExceeded partway through a rollout (${IAM_QUOTAS_DOC}); delete ${e.what} the account no longer needs, or request an increase of its quota for this account in Service Quotas, then run bootstrap again`,
-      );
+    if (used + missing.length <= quota) {
+      room.push(`${e.what} ${used} + ${missing.length} of ${quota}`);
+      continue;
     }
+    const shown = missing.slice(0, 3).join(', ') + (missing.length > 3 ? `, … ${missing.length - 3} more` : '');
+    short.push(
+      `the account holds ${used} ${e.what} of its quota of ${quota} (GetAccountSummary: ${e.used}, ${e.quota}), and this org makes ${missing.length} more here that are not there yet (${shown}): ${quota > used ? `past ${quota - used} of them IAM refuses the create` : 'IAM refuses the create of each'} with LimitExceeded partway through a rollout (${IAM_QUOTAS_DOC}); delete ${e.what} the account no longer needs, or request an increase of its quota for this account in Service Quotas, then run bootstrap again`,
+    );
   }
-  return { room, short, unknown };
+  return { room, short };
 }

@@ -581,7 +581,7 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
     const quotas = await serviceManagedQuotas(compiled, aws, [...(management ? [management] : []), ...outside], options.outputReaderRoleName, report).catch(async (error: unknown) =>
       Promise.reject(
         options.outputReaderRoleName === undefined
-          ? await setupRoleRefused(error, compiled, aws, names.outputReaderRole(), 'READER_ROLE_POLICY_REFUSED', `Bootstrap reads the target accounts' IAM quotas through ${names.outputReaderRole()}, the setup template's role (iamQuotas declared since it was deployed change its policy)`)
+          ? await setupRoleRefused(error, compiled, aws, names.outputReaderRole(), 'READER_ROLE_POLICY_REFUSED', `Bootstrap reads the target accounts' IAM quotas and the room they leave through ${names.outputReaderRole()}, the setup template's role (iamQuotas declared since it was deployed, or an xstack whose bootstrap reads more, change its policy)`)
           : error,
       ),
     );
@@ -646,8 +646,8 @@ async function serviceManagedQuotas(compiled: CompiledOrg, aws: Aws, unreachable
         }`;
   // Not the management account nor one outside the organization: no StackSet instance is made there, the setup
   // template's neither (each reported above).
-  // The room for the templates' entities too (the StackSets' own execution role is AWS's, there after the first deploy):
-  // the reader may read the summary, not the entities, so an account near its quotas is a missing step, not a refusal.
+  // The room for the templates' entities too (the StackSets' own execution role is AWS's, there after the first deploy),
+  // which the reader may read by name with iamQuotas declared (templates/service-managed-reader.ts).
   const templateEntities = iamEntitiesByAccount(compiled);
   const madeIn = (account: string) => templateEntities.get(account) ?? noIamEntities();
   return quotasRefused(compiled, targetAccounts(compiled).filter((a) => !unreachable.includes(a)), credentialsOf, report, aws, unread, madeIn);
@@ -923,8 +923,7 @@ async function accessRoleRefused(error: unknown, aws: Aws, account: string, admi
  * where it declares some (an account whose own quota is lower refuses the run, nothing written, as a template it cannot
  * hold would fail partway through the rollout); and the room left under the quotas of roles, customer managed policies
  * and instance profiles for what `madeIn` an account (review s45-bootstrap B3): an account without it refuses the run
- * the same way. Where IAM does not say which of them exist already, a missing step says so and the run goes on.
- * `madeIn` undefined: the quotas the org file declares only, nothing read when it declares none.
+ * the same way. `madeIn` undefined: the quotas the org file declares only, nothing read when it declares none.
  */
 async function quotasRefused(
   compiled: CompiledOrg,
@@ -960,15 +959,10 @@ async function quotasRefused(
       report({ account, what: QUOTAS_STEP, status: short.length > 0 ? 'missing' : 'ok', detail: short.length > 0 ? `${short.join('; ')}; nothing was changed` : `held: ${held.join(', ')}` });
     }
     if (!madeIn) return;
-    const { room, short, unknown } = await checkRoom(iam, summary, madeIn(account), { partition: compiled.org.partition, account });
+    const { room, short } = await checkRoom(iam, summary, madeIn(account), { partition: compiled.org.partition, account });
     if (short.length > 0) refused = true;
-    const detail =
-      short.length > 0
-        ? `${short.join('; ')}; nothing was changed`
-        : unknown.length > 0
-          ? `${unknown.join('; ')}; bootstrap goes on, and a deploy may meet it`
-          : `room (in the account + to make, of the quota): ${room.length > 0 ? room.join(', ') : 'nothing to make'}`;
-    report({ account, what: ROOM_STEP, status: short.length > 0 || unknown.length > 0 ? 'missing' : 'ok', detail });
+    const detail = short.length > 0 ? `${short.join('; ')}; nothing was changed` : `room (in the account + to make, of the quota): ${room.length > 0 ? room.join(', ') : 'nothing to make'}`;
+    report({ account, what: ROOM_STEP, status: short.length > 0 ? 'missing' : 'ok', detail });
   });
   return refused ? 'refused' : undefined;
 }

@@ -1238,11 +1238,13 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const left = leftFor(run, desired, actual, order.clearFor);
   const asleep = await stillSuspended(run, actual.instances.values());
   order.onRead?.(actual.exists && (instancesToUpdate(desired, actual, asleep).length > 0 || left.length > 0));
-  const leftAlone = () => ({ stage, stackSet: desired.name, result: 'failed' as const, reasons: [foreignText(desired.name)] });
-  if (foreign(actual)) return leftAlone();
-  if (actual.elsewhere) return { stage, stackSet: desired.name, result: 'failed', reasons: [otherRegionsText(run, desired.name, actual.elsewhere)] };
-  const otherModel = permissionModelText(run, desired.name, actual);
-  if (otherModel) return { stage, stackSet: desired.name, result: 'failed', reasons: [otherModel] };
+  /** Why the StackSet as read is not this stage's to change (another tool's, in other Regions, another permission model). */
+  const notOurs = (): StageSummary | undefined => {
+    const reason = foreign(actual) ? foreignText(desired.name) : actual.elsewhere ? otherRegionsText(run, desired.name, actual.elsewhere) : permissionModelText(run, desired.name, actual);
+    return reason === undefined ? undefined : { stage, stackSet: desired.name, result: 'failed', reasons: [reason] };
+  };
+  const leftAlone = notOurs();
+  if (leftAlone) return leftAlone;
   let result: StageResult = 'unchanged';
   const races = new RaceCount(ctx);
   /** False when another operation came first: the StackSet is read again and the stage's operations computed anew. */
@@ -1254,9 +1256,9 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     return true;
   };
 
-  /** The StackSet made where it is missing: false when another tool's took its name meanwhile. */
-  const created = async (): Promise<boolean> => {
-    if (actual.exists) return true;
+  /** The StackSet made where it is missing, or as read: why it is not this stage's, if it is not (another tool's took its name meanwhile, say). */
+  const created = async (): Promise<StageSummary | undefined> => {
+    if (actual.exists) return notOurs();
     emit({ type: 'operation', stage, action: 'create-stack-set', accounts: [] });
     const wave = run.compiled.rollout.waveOf.get(stage)!;
     if (await createStackSet(ctx, desired.templateBody, wave)) {
@@ -1265,12 +1267,13 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
       if (needsTemplateBucket(desired.templateBody)) templateAsSent(ctx.name, desired, await readStackSet(ctx));
       // As created: its tags too, so that the tag check below finds nothing to send again (and keeps xstack:stackset).
       actual = { exists: true, templateBody: desired.templateBody, wave, xstack: true, tags: createTags(ctx.name, wave, ctx.tags), instances: new Map() };
-      return true;
+      return undefined;
     }
     actual = await readStackSet(ctx); // another deploy created it first, or another tool
-    return !foreign(actual);
+    return notOurs();
   };
-  if (!(await created())) return leftAlone();
+  const takenMeanwhile = await created();
+  if (takenMeanwhile) return takenMeanwhile;
   const { region } = run.compiled.org;
   const wanted = new Set(desired.stage.targets.map((a) => a.id));
   // A stack left behind (an account suspended meanwhile, or an instance that turned INOPERABLE under
@@ -1362,7 +1365,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   // BUSY_ATTEMPTS races.
   while (!(await reconcile())) {
     actual = await readStackSet(ctx);
-    if (!(await created())) return leftAlone();
+    const notThisStages = await created();
+    if (notThisStages) return notThisStages;
   }
   if (result !== 'unchanged') actual = await readStackSet(ctx);
   const extra = [...actual.instances.keys()].filter((id) => !wanted.has(id)).sort();

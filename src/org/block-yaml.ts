@@ -2,7 +2,7 @@
  * The org file's quickest reading: the block YAML org files are written in
  * (`key: value` lines, nested by indentation, `- ` lists, one-line `[a, b]`
  * lists, plain and quoted scalars, comments), read line by line, without
- * loading js-yaml (23 modules, 8 ms) and a little quicker cold than it reads.
+ * loading js-yaml (23 modules) and a little quicker cold than it reads (bench/RESULTS.md, forty-seventh session).
  * Anything else it declines (undefined), and the quick reader (js-yaml,
  * ./source.ts) reads the file as before: a block or multi-line scalar, a
  * flow mapping, an escape in quotes, a tab, an anchor or tag, a key that
@@ -13,6 +13,9 @@
  */
 import type { MapNode, SeqNode, SourceNode } from './source';
 import { MAX_DEPTH, plainScalarValue, UNORDERED_KEY } from './yaml-core';
+
+/** A high surrogate not followed by a low one, or a low one not after a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Not sure how js-yaml reads it: the caller reads the file with js-yaml. */
 class Declined extends Error {}
@@ -39,8 +42,9 @@ const MAX_KEY = 1024;
 
 /** The root mapping of `text`, or undefined where the block reader cannot be sure it reads it as js-yaml does. */
 export function readBlockYaml(text: string): { root: MapNode } | undefined {
-  // Tabs, carriage returns, escapes and a byte order mark are js-yaml's to read.
-  if (/[\t\r\\\ufeff]/.test(text)) return undefined;
+  // Tabs, carriage returns, escapes and a byte order mark are js-yaml's to read; so are the noncharacters U+FFFE and
+  // U+FFFF and a surrogate standing alone, which YAML's printable set leaves out (js-yaml refuses them; review s47-diff n1).
+  if (/[\t\r\\\ufeff\ufffe\uffff]/.test(text) || LONE_SURROGATE.test(text)) return undefined;
   const lines: Line[] = [];
   for (const raw of text.split('\n')) {
     let indent = 0;

@@ -181,14 +181,13 @@ const coreSchemaOf = (jsYaml: typeof JsYaml): JsYaml.Schema =>
     ),
   }));
 
-
 /**
  * js-yaml's reading without positions, or undefined where it cannot stand in
  * for the positioned reader: a syntax error, a duplicate key, an unknown tag,
  * more than one document, an anchor, or a key whose order a plain object would lose; and a file that holds what
  * only the positioned reader reports (a tag, a directive, a merge key, a control character, a no-break space where
  * YAML expects a space). The block YAML org files are written in is read as js-yaml reads it, without js-yaml
- * (./block-yaml.ts): twenty milliseconds less for a 1,000-account file, and js-yaml is not loaded.
+ * (./block-yaml.ts), and js-yaml is not loaded (bench/RESULTS.md, forty-seventh session).
  */
 export function readQuick(text: string): { root: SourceNode | undefined } | undefined {
   // A control character in a comment too: js-yaml reads only scalars for them, and the positioned reader refuses it.

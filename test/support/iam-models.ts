@@ -55,16 +55,20 @@ const refusal = (name: string, status: number, message: string) => Object.assign
 
 const notAuthorized = (role: string) => refusal('AccessDenied', 403, `User: arn:aws:sts::123456789012:assumed-role/Operator/someone is not authorized to perform: sts:AssumeRole on resource: ${role}`);
 
+let models = 0;
+
 /**
  * `aws.iam`, `aws.sts` and `aws.cloudFormation` with middleware on every client they make (`iam` makes one per
  * client: one account's; `cfn` is given the credentials and Region the client was made with).
  */
 function withMiddleware(aws: Aws, iam?: (credentials: unknown) => Middleware, sts?: Middleware, cfn?: (credentials: unknown, region: string) => Middleware): Aws {
+  // Each model's middleware under a name of its own: models may be stacked on one Aws.
+  const n = ++models;
   if (cfn) {
     const make = aws.cloudFormation.bind(aws);
     aws.cloudFormation = (...args: Parameters<Aws['cloudFormation']>) => {
       const client = make(...args);
-      client.middlewareStack.add(cfn(args[0], args[1] ?? aws.options.region) as never, { step: 'initialize', name: 'cfnModel' });
+      client.middlewareStack.add(cfn(args[0], args[1] ?? aws.options.region) as never, { step: 'initialize', name: `cfnModel${n}` });
       return client;
     };
   }
@@ -72,7 +76,7 @@ function withMiddleware(aws: Aws, iam?: (credentials: unknown) => Middleware, st
     const make = aws.iam.bind(aws);
     aws.iam = (...args: Parameters<Aws['iam']>) => {
       const client = make(...args);
-      client.middlewareStack.add(iam(args[0]) as never, { step: 'initialize', name: 'iamModel' });
+      client.middlewareStack.add(iam(args[0]) as never, { step: 'initialize', name: `iamModel${n}` });
       return client;
     };
   }
@@ -80,7 +84,7 @@ function withMiddleware(aws: Aws, iam?: (credentials: unknown) => Middleware, st
     const make = aws.sts.bind(aws);
     aws.sts = (...args: Parameters<Aws['sts']>) => {
       const client = make(...args);
-      client.middlewareStack.add(sts as never, { step: 'initialize', name: 'stsModel' });
+      client.middlewareStack.add(sts as never, { step: 'initialize', name: `stsModel${n}` });
       return client;
     };
   }

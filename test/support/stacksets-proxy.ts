@@ -1323,16 +1323,17 @@ export class StackSetsProxy {
   private goneAtWait = new Set<string>();
 
   /**
-   * Another run deletes `stackSet` (one without instances) just before our next `action` on it, which is answered
+   * Another run deletes `stackSet` (one without instances) just before our next `action` on it (and, with
+   * `takenByAnotherTool`, another tool creates a StackSet of that name, untagged, at once), which is answered
    * StackSetNotFoundException, "The specified StackSet doesn't exist" (an Error of UpdateStackSet, CreateStackInstances,
    * UpdateStackInstances, DeleteStackInstances and ListStackSetOperations:
    * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html, Errors).
    */
-  deletedBeforeOperation(stackSet: string, action: string): void {
-    this.goneAtStart.set(stackSet, action);
+  deletedBeforeOperation(stackSet: string, action: string, options: { takenByAnotherTool?: boolean } = {}): void {
+    this.goneAtStart.set(stackSet, { action, ...options });
   }
 
-  private goneAtStart = new Map<string, string>();
+  private goneAtStart = new Map<string, { action: string; takenByAnotherTool?: boolean }>();
 
   /** Drift detection on `stackSet` ends FAILED, having checked `checked` first (their statuses and times are this detection's). */
   failDrift(stackSet: string, checked: readonly string[] = []): void {
@@ -1727,10 +1728,15 @@ export class StackSetsProxy {
       return cfnError('InvalidOperationException', `The specified operation isn't valid (${action} on StackSet ${name}, refused once by the test layer)`);
     }
     if (action === 'DescribeStackSetOperation' && this.goneAtWait.delete(name)) return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
-    if (this.goneAtStart.get(name) === action) {
+    const gone = this.goneAtStart.get(name);
+    if (gone?.action === action) {
       this.goneAtStart.delete(name);
       const out = await call({ Action: 'DeleteStackSet' });
       if (out.status !== 200) throw new Error(`moto DeleteStackSet: ${tag(out.body, 'Message') ?? out.body}`);
+      if (gone.takenByAnotherTool) {
+        const made = await call({ Action: 'CreateStackSet', TemplateBody: JSON.stringify({ Resources: { Topic: { Type: 'AWS::SNS::Topic' } } }) });
+        if (made.status !== 200) throw new Error(`moto CreateStackSet: ${tag(made.body, 'Message') ?? made.body}`);
+      }
       return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
     }
     if (this.delegatedStackSets.has(name) && params.get('CallAs') !== 'DELEGATED_ADMIN' && action !== 'CreateStackSet') {
