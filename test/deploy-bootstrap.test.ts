@@ -28,7 +28,7 @@ import { serviceData } from '../src/checks/iam-data';
 import { parseOrg } from '../src/org/load';
 import { compileFile, compileGenerated, ORG_FILES } from './helpers';
 import { useLocalAws } from './support/local-aws';
-import { accountStates, bucketNotYetSeen, createdTwice, entitiesInUse, eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedStackSetsCall, refusedToRole, rootCaller, shortPages } from './support/iam-models';
+import { accountStates, bucketNotYetSeen, createdTwice, entitiesInUse, quotaReached, eventuallyConsistent, refusedAssume, refusedCall, refusedPolicyVersion, refusedStackSetsCall, refusedToRole, rootCaller, shortPages } from './support/iam-models';
 import { deploySetup } from './support/setup-stack';
 import { unreadableBootstrapNote } from '../src/deploy/execution-trust';
 import { templateBucketName } from '../src/deploy/template-store';
@@ -1681,6 +1681,46 @@ describe('xstack bootstrap on moto', () => {
     const near = entitiesInUse(env.aws(), { [staging]: { Roles: 1000 - (await rolesIn()) - 4 } });
     const again = await bootstrap(compiled, near);
     expect(roomStep(again)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/: roles 996 \+ 4 of 1000,/) });
+  });
+
+  it('an administrator account that is a target too: the administration role counted in its room (review s47-diff n5)', async () => {
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const compiled = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace('"555555555555"', `"${admin}"`), 'parameters/example.yaml'));
+    const roomIn = (account: string) => (steps: BootstrapStep[]) => steps.find((s) => s.account === account && s.what.startsWith('room under IAM quotas'));
+    const roomStep = roomIn(admin);
+    const rolesRoom = (step: BootstrapStep | undefined) => /roles (\d+) \+ (\d+) of 1000/.exec(step!.detail!)!.slice(1).map(Number);
+    const [inUse, made] = rolesRoom(roomStep(await bootstrap(compiled, env.aws(), { dryRun: true })));
+    // The tools account makes one role more when it is the administrator account: the administration role.
+    const [, madeAsTarget] = rolesRoom(roomIn('555555555555')(await bootstrap(compileFile('parameters/example.yaml'), env.aws(), { dryRun: true })));
+    expect(made).toBe(madeAsTarget + 1);
+    // Room for all but one of what the account is to hold: the run refuses there, nothing written, the administration
+    // role among what it counts (without it, the room check passed, and the last role create failed partway).
+    const full = entitiesInUse(env.aws(), { [admin]: { Roles: 1000 - inUse - made + 1 } }, admin);
+    const refused = await bootstrap(compiled, full);
+    expect(roomStep(refused)).toMatchObject({ status: 'missing', detail: expect.stringMatching(new RegExp(`^the account holds ${1000 - made + 1} roles of its quota of 1000 .*, and this org makes ${made} more here that are not there yet`)) });
+    expect(full.log.calls.CreateRoleCommand ?? 0).toBe(0);
+    const again = await bootstrap(compiled, entitiesInUse(env.aws(), { [admin]: { Roles: 1000 - inUse - made } }, admin));
+    expect(roomStep(again)?.status).toBe('ok');
+    expect(await bootstrapState(compiled, env.aws())).toBe('current');
+  });
+
+  it("IAM refusing the administration role's create as past the roles quota (an administrator account that is no target is not read first): IAM_QUOTA_REACHED naming the account, the role and IAM's words, nothing else written; the next run finishes (review s47-diff n5)", async () => {
+    const compiled = compileFile('parameters/example.yaml');
+    const admin = (await env.aws().sts().send(new GetCallerIdentityCommand({}))).Account!;
+    const refused: string[] = [];
+    const aws = quotaReached(env.aws(), 'CreateRoleCommand', refused);
+    const run = bootstrap(compiled, aws);
+    await expect(run).rejects.toMatchObject({ code: 'IAM_QUOTA_REACHED' });
+    await expect(run).rejects.toThrow(
+      new RegExp(`^account ${admin}: IAM refused to create role AWSCloudFormationStackSetAdministrationRole: Cannot exceed quota for RolesPerAccount: 1000 \\(https://docs\\.aws\\.amazon\\.com/IAM/latest/UserGuide/reference_iam-quotas\\.html\\)\\. Nothing after it was written in this account; .* then run bootstrap again: it finishes what this run started$`),
+    );
+    expect(refused).toEqual(['CreateRoleCommand AWSCloudFormationStackSetAdministrationRole']);
+    // The administration role is bootstrap's first write: no target account was written.
+    expect(aws.log.calls.PutRolePolicyCommand ?? 0).toBe(0);
+    expect(aws.log.calls.CreatePolicyCommand ?? 0).toBe(0);
+    expect(await bootstrapState(compiled, env.aws())).toBe('unknown');
+    expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
+    expect(await bootstrapState(compiled, env.aws())).toBe('current');
   });
 
   it.each(['CreateRoleCommand', 'CreatePolicyCommand'])("%s refused EntityAlreadyExists for what the run read missing (made meanwhile, or the SDK's resend after a lost answer): BOOTSTRAP_CONFLICT naming the account and what, the record not written; the next run finishes (review s47-deploy-api 3)", async (command) => {

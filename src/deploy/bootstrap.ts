@@ -1048,14 +1048,17 @@ async function bootstrapSelfManaged(compiled: CompiledOrg, aws: Aws, admin: stri
   }
   const quotasNotRead = (error: unknown) => (error instanceof AccountNotActive ? `not read: ${error.message}; bootstrap sets up nothing there` : undefined);
   // What the account is to hold: the templates' roles, policies and instance profiles, and bootstrap's own (the execution
-  // and reader roles, the execution policy's packs, as ensureExecutionPolicies derives them).
+  // and reader roles, the execution policy's packs, as ensureExecutionPolicies derives them; in the administrator
+  // account when it is a target too, the administration role, review s47-diff n5). An administrator account that is no
+  // target is not read: its one role's create is told by createRefused if IAM refuses it, before any other write.
   const templateEntities = iamEntitiesByAccount(compiled);
   const madeIn = (account: string): IamEntities => {
     const templates = templateEntities.get(account) ?? noIamEntities();
     const resolved = resolvePolicy(forAccount(statements, account), { partition: org.partition, account, region: org.region });
     const packs = packPolicies([...resolved.Statement, ...(keptByAccount.get(account) ?? [])]).length;
+    const administration = account === admin ? [s.administrationRoleName] : [];
     return {
-      roles: new Set([...templates.roles, s.executionRoleName, new Names(org.prefix).outputReaderRole()]),
+      roles: new Set([...templates.roles, s.executionRoleName, new Names(org.prefix).outputReaderRole(), ...administration]),
       policies: new Set([...templates.policies, ...Array.from({ length: packs }, (_, i) => executionPolicyName(org.prefix, i + 1))]),
       instanceProfiles: templates.instanceProfiles,
     };
@@ -1746,7 +1749,7 @@ async function ensureRole(iam: IAMClient, account: string, name: string, trustFo
   if (!exists) {
     const created = createTagList(tags);
     report({ account, what: `role ${name}`, status: 'change', detail: ['create', created ? `tagged ${tagsText(tags)}` : undefined, trust.detail].filter(Boolean).join('; ') });
-    if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: description, ...(created ? { Tags: created } : {}) }))).catch(madeMeanwhile(account, `role ${name}`));
+    if (!dry) await trustWritten(principalCreated, sleep, () => iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust.document), Description: description, ...(created ? { Tags: created } : {}) }))).catch(createRefused(account, `role ${name}`));
     return 'created';
   }
   let change: RoleChange = 'same';
@@ -1953,7 +1956,7 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
     if (!defaultVersion) {
       const tags = createTagList(org.tags);
       report({ account, what: `managed policy ${name}`, status: 'change', detail: `create (${pack.length} statements)${tags ? `, tagged ${tagsText(org.tags)}` : ''}` });
-      if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: EXECUTION_POLICY_DESCRIPTION, ...(tags ? { Tags: tags } : {}) })).catch(madeMeanwhile(account, `managed policy ${name}`));
+      if (!dry) await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(wanted), Description: EXECUTION_POLICY_DESCRIPTION, ...(tags ? { Tags: tags } : {}) })).catch(createRefused(account, `managed policy ${name}`));
       policyCreated = true;
     } else if (sameDocument(current, wanted)) report({ account, what: `managed policy ${name}`, status: 'ok' });
     else {
@@ -1998,16 +2001,25 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
 }
 
 /**
- * IAM refusing to create what this run read as missing, EntityAlreadyExists ("The request was rejected because it
- * attempted to create a resource that already exists", https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
- * and API_CreatePolicy.html, Errors): another bootstrap of this org or a person made it in between, or the SDK sent
- * the create again after losing the answer to a first try that made it (IAM's creates take no idempotency token;
- * review s47-deploy-api 3). What it holds is not known to be what this run wanted, so the account stops there, and a
- * run again reads it anew.
+ * IAM refusing to create what this run read as missing (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+ * and API_CreatePolicy.html, Errors):
+ * - EntityAlreadyExists ("The request was rejected because it attempted to create a resource that already exists"):
+ *   another bootstrap of this org or a person made it in between, or the SDK sent the create again after losing the
+ *   answer to a first try that made it (IAM's creates take no idempotency token; review s47-deploy-api 3). What it
+ *   holds is not known to be what this run wanted, so the account stops there, and a run again reads it anew.
+ * - LimitExceeded ("… attempted to create resources beyond the current Amazon Web Services account limits. The error
+ *   message describes the limit exceeded"): the room check (quotasRefused) reads the target accounts before any write,
+ *   but not an administrator account that is no target, and others may create in between (review s47-diff n5).
  */
-const madeMeanwhile =
+const createRefused =
   (account: string, what: string) =>
   (error: unknown): never => {
+    if (errorName(error) === 'LimitExceededException')
+      throw new XstackError(
+        'IAM_QUOTA_REACHED',
+        `account ${account}: IAM refused to create ${what}: ${(error as Error).message} (${IAM_QUOTAS_DOC}). Nothing after it was written in this account; delete what the account no longer needs, or request an increase of the quota for this account in Service Quotas, then run bootstrap again: it finishes what this run started`,
+        { cause: error },
+      );
     if (errorName(error) !== 'EntityAlreadyExistsException') throw error;
     throw new XstackError(
       'BOOTSTRAP_CONFLICT',

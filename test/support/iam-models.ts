@@ -26,6 +26,7 @@
  *   hashicorp/terraform#4709 and opstrace/opstrace#88.
  * - `createdTwice`: a create made, its answer lost, the SDK's resend refused EntityAlreadyExists (see it).
  * - `entitiesInUse`: GetAccountSummary counts roles, policies and instance profiles moto does not hold (see it).
+ * - `quotaReached`: IAM refuses a create in the caller's own account as past a quota (see it).
  * - `refusedCall`: IAM refuses one action to the caller (AccessDenied), as it does one no policy of the caller allows;
  *   `refusedToRole`: to a role in the target accounts' clients, naming its session.
  * - `refusedStackSetsCall`: StackSets answers the caller's own call as made by no delegated administrator.
@@ -234,15 +235,17 @@ function assumedAccounts(model: string): { sts: Middleware; accountOf: (credenti
  * policies (another tool's, a team's own), which count against the same quotas: "Roles: The number of IAM roles in the
  * AWS account", "Policies: The number of customer managed policies in the AWS account"
  * (https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html). Their quotas stay moto's, AWS's
- * defaults (RolesQuota 1000, PoliciesQuota 1500, InstanceProfilesQuota 1000).
+ * defaults (RolesQuota 1000, PoliciesQuota 1500, InstanceProfilesQuota 1000). `own`: the account the caller's own
+ * credentials are in (the administrator account), for a count there too.
  */
-export function entitiesInUse(aws: Aws, extra: Record<string, Partial<Record<'Roles' | 'Policies' | 'InstanceProfiles', number>>>): Aws {
+export function entitiesInUse(aws: Aws, extra: Record<string, Partial<Record<'Roles' | 'Policies' | 'InstanceProfiles', number>>>, own?: string): Aws {
   const { sts, accountOf } = assumedAccounts('entitiesInUse');
   return withMiddleware(
     aws,
     (credentials) => (next, context) => async (args) => {
       const out = (await next(args)) as { output?: { SummaryMap?: Record<string, number> } };
-      const more = context.commandName === 'GetAccountSummaryCommand' && credentials !== undefined ? extra[await accountOf(credentials)] : undefined;
+      const account = credentials === undefined ? own : await accountOf(credentials);
+      const more = context.commandName === 'GetAccountSummaryCommand' && account !== undefined ? extra[account] : undefined;
       const summary = out.output?.SummaryMap;
       if (more && summary) for (const [key, n] of Object.entries(more)) summary[key] = (summary[key] ?? 0) + n;
       return out;
@@ -266,6 +269,24 @@ export function createdTwice(aws: Aws, command: string, refused: string[] = []):
     const name = String(args.input.RoleName ?? args.input.PolicyName);
     refused.push(`${command} ${name}`);
     throw refusal('EntityAlreadyExistsException', 409, `${command === 'CreateRoleCommand' ? 'Role' : 'A policy called'} ${name} already exists.`);
+  });
+}
+
+/**
+ * IAM refuses the first `command` (CreateRoleCommand, CreatePolicyCommand) made with the caller's own credentials as
+ * past the account's quota: LimitExceeded, 409 ("The request was rejected because it attempted to create resources
+ * beyond the current Amazon Web Services account limits. The error message describes the limit exceeded",
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html, Errors), in the words IAM gives
+ * ("Cannot exceed quota for InstanceProfilesPerAccount: 1000", ansible/workshops#1801; "… PoliciesPerRole: 10",
+ * aws/eks-hybrid#741). moto creates past any quota. Each refusal is recorded in `refused`.
+ */
+export function quotaReached(aws: Aws, command: string, refused: string[] = []): Aws {
+  let done = false;
+  return withMiddleware(aws, (credentials) => (next, context) => async (args) => {
+    if (done || credentials !== undefined || context.commandName !== command) return next(args);
+    done = true;
+    refused.push(`${command} ${String(args.input.RoleName ?? args.input.PolicyName)}`);
+    throw refusal('LimitExceededException', 409, `Cannot exceed quota for ${command === 'CreateRoleCommand' ? 'RolesPerAccount: 1000' : 'PoliciesPerAccount: 1500'}`);
   });
 }
 
