@@ -18,6 +18,7 @@
  * made once per member (and remembered): a literal account id compared with
  * a class's token, say, is equal only if that id is a member's.
  */
+import { forgetfulStore } from '../memo';
 
 export const TOKEN_MARK = '\uE000';
 const FIRST_CLASS = 0xe100;
@@ -262,9 +263,14 @@ const escaped = (c: string) => `\\${c}`;
  * a `?`, and a `*` inside a segment, take no colon (review s37-evaluator E4).
  */
 export type Flags = '' | 'i' | 'r';
-/** Regular expressions made once per pattern, by flags (the pattern itself the key: nothing is made to look one up). */
-type RegExps = Record<Flags, Map<string, RegExp>>;
-const regExps = (): RegExps => ({ '': new Map(), i: new Map(), r: new Map() });
+/**
+ * Regular expressions made once per pattern, by flags (the pattern itself the key: nothing is made to look one up);
+ * module-wide, so forgotten whole past PATTERNS_KEPT, as evaluate.ts's ARN splits are: a process compiling many orgs
+ * does not keep every org's patterns.
+ */
+type RegExps = Record<Flags, ReturnType<typeof forgetfulStore<string, RegExp>>>;
+const PATTERNS_KEPT = 100_000;
+const regExps = (): RegExps => ({ '': forgetfulStore(PATTERNS_KEPT), i: forgetfulStore(PATTERNS_KEPT), r: forgetfulStore(PATTERNS_KEPT) });
 const atomic = regExps();
 const over = regExps();
 /** `make` a function of the module, not a closure: asked for every glob the proof matches (hundreds of thousands), made once per pattern. */
