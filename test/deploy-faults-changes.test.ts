@@ -120,7 +120,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const repositories = (await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
     expect(repositories.addAccounts).toEqual([]);
     expect(repositories.collisions).toEqual(['AWS::CodeCommit::Repository lib (RepositoryLib) in account 900000000000']);
-    expect(repositories.collisionFixes).toEqual([expect.stringContaining('or the org file dropped it): import it into the instance\'s stack by hand')]);
+    expect(repositories.collisionFixes).toEqual([expect.stringContaining('the org file dropped it, or its stack was deleted outside StackSets): import it into the instance\'s stack by hand')]);
     const from = env.proxy.requests.length;
     const refused = await deploy(small, awsVia(), { pollMs });
     expect(failed(refused).map((x) => x.stage)).toEqual(['source-repositories']);

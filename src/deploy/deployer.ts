@@ -544,7 +544,7 @@ function wayPast(run: Run, found: Found[]): string[] {
   }
   if (found.some((c) => c.type === 'AWS::CodeCommit::Repository')) {
     out.push(
-      'a repository (its stack was removed with --release-repositories, its account left the org file, or the org file dropped it): import it into the instance\'s stack by hand, ' +
+      'a repository (its stack was removed with --release-repositories, its account left the org file, the org file dropped it, or its stack was deleted outside StackSets): import it into the instance\'s stack by hand, ' +
         'or leave it out of the org file; xstack never deletes a repository',
     );
   }

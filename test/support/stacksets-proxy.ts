@@ -420,6 +420,14 @@
  *   custom role names in hashicorp/terraform-provider-aws#15165), with the StackSet's own role names: an account
  *   bootstrap has not set up, or whose new roles IAM has not propagated yet (then for a few attempts only).
  *
+ * - CodeCommit's timestamps: moto answers a repository's creationDate and
+ *   lastModifiedDate as ISO 8601 text, which the SDK cannot read (a read of a
+ *   repository that exists failed as "Expected real number"); CodeCommit
+ *   speaks awsJson1_1, whose timestamps are epoch seconds ("timestamp …
+ *   epoch-seconds", https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html;
+ *   RepositoryMetadata's creationDate "Type: Timestamp",
+ *   https://docs.aws.amazon.com/codecommit/latest/APIReference/API_RepositoryMetadata.html),
+ *   so the layer gives them so (review s48-layers L1).
  * - EC2's VPC endpoint services of a Region (`endpointServices`), which moto
  *   offers all, each taking a policy: DescribeVpcEndpointServices answers a
  *   service the Region does not offer, named in ServiceNames, with
@@ -449,8 +457,12 @@
  * - An instance's stack deleted outside StackSets (`stackDeletedByHand`: a person's delete-stack, or the one the
  *   deployer names for a ROLLBACK_FAILED stack). moto's stack is deleted, so the account's ListStacks lists it
  *   DELETE_COMPLETE and DescribeStacks by its id answers it so ("Deleted stacks: You must specify the unique stack ID",
- *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html), and its custom names
- *   are free (a StackSet whose template retains no named resource is meant). StackSets still lists the instance, with
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html). What the delete keeps
+ *   stays in the account with its name: the stack's named buckets and repositories under DeletionPolicy Retain or
+ *   RetainExceptOnCreate ("For all other stack operations, such as stack deletion, CloudFormation retains the
+ *   resource", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html)
+ *   are made in moto, which keeps none (its CodeCommit has no CloudFormation model at all), and listed in
+ *   `keptByHandDeletes` (review s48-layers L1: a repositories stack's names were free). StackSets still lists the instance, with
  *   that stack's id and its status as it was: AWS documents no change of an instance's status for it (its statuses
  *   describe StackSets operations, API_StackInstance.html). What an UpdateStackInstances or UpdateStackSet does with
  *   such an instance AWS does not document either: the layer takes the stricter reading, the account's part FAILED
@@ -471,7 +483,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, ListStackResourcesCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeOrganizationCommand, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, MoveAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { CodeCommitClient, CreateRepositoryCommand, GetRepositoryCommand } from '@aws-sdk/client-codecommit';
@@ -795,6 +807,10 @@ function namedStateful(body: string, account: string, region: string): NamedStat
   return out;
 }
 
+/** A CodeCommit answer's ISO 8601 creationDate and lastModifiedDate as the epoch seconds awsJson1_1 gives (see the header). */
+const epochTimestamps = (json: string): string =>
+  json.replace(/"(creationDate|lastModifiedDate)":\s*"([^"]+)"/g, (whole, key: string, iso: string) => (Number.isNaN(Date.parse(iso)) ? whole : `"${key}": ${Date.parse(iso) / 1000}`));
+
 /** mulberry32: a small deterministic generator (public domain). */
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
@@ -1062,6 +1078,7 @@ export class StackSetsProxy {
     this.deletedStackResources.clear();
     this.accountCredentials.clear();
     this.leftByFailedCreates.length = 0;
+    this.keptByHandDeletes.length = 0;
     this.bucketOwners.clear();
     this.creations.length = 0;
     this.requests.length = 0;
@@ -1420,7 +1437,9 @@ export class StackSetsProxy {
     const cfn = new CloudFormationClient({ region, endpoint: this.moto, credentials: await this.credentialsFor(account, region) });
     const stack = (await cfn.send(new DescribeStacksCommand({ StackName: `StackSet:${stackSet}` }))).Stacks?.[0];
     if (!stack?.StackId) throw new Error(`stackDeletedByHand: no stack of ${stackSet} in account ${account}`);
+    const template = (await cfn.send(new GetTemplateCommand({ StackName: stack.StackId }))).TemplateBody ?? '';
     await cfn.send(new DeleteStackCommand({ StackName: stack.StackId }));
+    await this.keepNamed(template, account, region, ['Retain', 'RetainExceptOnCreate'], this.keptByHandDeletes);
     this.stackDeleted(stackSet, account, false);
     this.stackStates.delete(`${stackSet}/${account}`);
     this.applied.get(account)?.delete(stackSet);
@@ -1497,6 +1516,7 @@ export class StackSetsProxy {
     const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
     if (service === 's3') return this.s3(req, body, res);
     if (service === 'ec2') return this.ec2(req, body, res);
+    if (service === 'codecommit') return this.codeCommit(req, body, res);
     if (service === 'organizations' && this.refusesOrganizations(req, res)) return;
     if (service === 'organizations' && this.describesSuspended(req, body, res)) return;
     if (service === 'organizations' && String(req.headers['x-amz-target'] ?? '').endsWith('.ListParents')) return this.listParents(req, body, res);
@@ -1606,6 +1626,13 @@ export class StackSetsProxy {
   private motoJson(req: IncomingMessage, body: Buffer): Promise<{ status: number; body: string }> {
     const url = new URL(req.url ?? '/', this.moto);
     return sendTo(url, req.method ?? 'POST', { ...req.headers, host: url.host }, body, 502);
+  }
+
+  /** CodeCommit: moto, its timestamps as epoch seconds (see the header). */
+  private async codeCommit(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const out = await this.motoJson(req, body);
+    res.writeHead(out.status, { 'content-type': 'application/x-amz-json-1.1' });
+    res.end(out.status === 200 ? epochTimestamps(out.body) : out.body);
   }
 
   /** EC2: moto, with the Region's endpoint services as `endpointServices` sets them (see the header). */
@@ -2427,26 +2454,38 @@ export class StackSetsProxy {
 
   /** Where a failed create left its resources (see the header), `account/name` in the order made. */
   readonly leftByFailedCreates: string[] = [];
+  /** What a stack deleted by hand kept (stackDeletedByHand), `account/name` in the order made. */
+  readonly keptByHandDeletes: string[] = [];
 
   /** What a failed create keeps (see the header): its named buckets and repositories under DeletionPolicy Retain, made in moto. */
-  private async leaveRetained(template: string, account: string, region: string): Promise<void> {
+  private leaveRetained(template: string, account: string, region: string): Promise<void> {
+    return this.keepNamed(template, account, region, ['Retain'], this.leftByFailedCreates);
+  }
+
+  /** The template's named buckets and repositories under one of `policies`, made in moto and recorded in `record`. */
+  private async keepNamed(template: string, account: string, region: string, policies: readonly string[], record: string[]): Promise<void> {
     for (const r of namedStateful(template, account, region)) {
-      if (r.policy !== 'Retain') continue;
+      if (!policies.includes(r.policy ?? '')) continue;
       const credentials = await this.credentialsFor(account, region);
       try {
         if (r.type === 'AWS::S3::Bucket') {
           const s3 = new S3Client({ region, endpoint: this.moto, forcePathStyle: true, credentials });
           await s3.send(new CreateBucketCommand({ Bucket: r.name, ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } }) }));
         } else {
-          await new CodeCommitClient({ region, endpoint: this.moto, credentials }).send(new CreateRepositoryCommand({ repositoryName: r.name }));
+          await this.codeCommitIn(region, credentials).send(new CreateRepositoryCommand({ repositoryName: r.name }));
         }
-        this.leftByFailedCreates.push(`${account}/${r.name}`);
+        record.push(`${account}/${r.name}`);
       } catch (error) {
         // Made by an earlier failed create (or kept by a destroy): already there, as it would be.
         const name = (error as { name?: string }).name;
         if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists' && name !== 'RepositoryNameExistsException') throw error;
       }
     }
+  }
+
+  /** CodeCommit in moto through this layer, which gives its timestamps as AWS does (see the header; moto's own answers are unreadable). */
+  private codeCommitIn(region: string, credentials: Awaited<ReturnType<StackSetsProxy['credentialsFor']>>): CodeCommitClient {
+    return new CodeCommitClient({ region, endpoint: this.endpoint, credentials });
   }
 
   /** Why a create fails in an account: a bucket or repository of its template whose name is taken there (see the header). */
@@ -2457,7 +2496,7 @@ export class StackSetsProxy {
     for (const r of named) {
       try {
         if (r.type === 'AWS::S3::Bucket') await new S3Client({ region, endpoint: this.moto, forcePathStyle: true, credentials }).send(new HeadBucketCommand({ Bucket: r.name }));
-        else await new CodeCommitClient({ region, endpoint: this.moto, credentials }).send(new GetRepositoryCommand({ repositoryName: r.name }));
+        else await this.codeCommitIn(region, credentials).send(new GetRepositoryCommand({ repositoryName: r.name }));
       } catch {
         continue;
       }
