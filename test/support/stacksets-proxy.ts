@@ -2125,8 +2125,10 @@ export class StackSetsProxy {
    * updating the stack set fails (completely or partially, below or above a specified failure tolerance), the stack
    * set is updated with your changes", API_UpdateStackSet.html), and its instances are OUTDATED ("The stack was part of
    * a CreateStackSet or UpdateStackSet operation that failed or was stopped before the stack was created or updated",
-   * API_StackInstance.html): every instance but an INOPERABLE one (which UpdateStackSet leaves out) and a failed
-   * create's, none updated. DetailedStatus CANCELLED is the layer's (AWS documents none for it). Review s43-resume R4.
+   * API_StackInstance.html): every instance but an INOPERABLE one (which UpdateStackSet leaves out), a failed
+   * create's and a suspended account's (SKIPPED_SUSPENDED_ACCOUNT: no operation reaches it, so none changes what it
+   * says; review s48-layers L7), none updated. DetailedStatus CANCELLED is the layer's (AWS documents none for it).
+   * Review s43-resume R4.
    */
   private async keepFailedUpdate(name: string, params: URLSearchParams, headers: IncomingMessage['headers'], reason: string): Promise<void> {
     const region = members(params, 'Regions')[0] ?? (/Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1');
@@ -2137,7 +2139,7 @@ export class StackSetsProxy {
     await this.applyToMoto('UpdateStackSet', params, headers, name, [], motoInstances);
     for (const account of motoInstances.keys()) {
       const o = overlays.get(account);
-      if (o?.status === 'INOPERABLE' || o?.phantom) continue;
+      if (o?.status === 'INOPERABLE' || o?.phantom || o?.detailed === 'SKIPPED_SUSPENDED_ACCOUNT') continue;
       overlays.set(account, { status: 'OUTDATED', detailed: 'CANCELLED', reason, region });
     }
   }
