@@ -4,7 +4,7 @@
  */
 import { renderTemplate, type CfnTemplate } from './cfn/template';
 import { checkPolicies } from './checks/policy-checks';
-import { alikeResources } from './checks/alike';
+import { alikeResources, type AlikeResources } from './checks/alike';
 import { formatFinding } from './checks/rules';
 import { stageValues } from './checks/service-authorization';
 import { Resolver } from './audit/resolve';
@@ -16,7 +16,7 @@ import type { Stage } from './stages/model';
 import { planStages } from './stages/plan';
 import { provePrincipals, roleIndex } from './stages/proof';
 import { checkStackInstanceQuota, checkStackSetQuota } from './checks/stackset-quota';
-import { toYaml } from './yaml';
+import { toYaml, toYamlWithResources } from './yaml';
 import { sha256 } from './hash';
 import { jenkinsExample } from './access/jenkins';
 import { setupTemplate, type SetupTemplate } from './setup';
@@ -82,11 +82,13 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id);
   const roles = roleIndex(stages, templates, resolver, (org.deploymentTargets.instanceRoles ?? []).map((name) => ({ name, accounts: pipelineAccounts })));
 
-  // Each template's classes of resources alike but for their account's id: the checks that can, check a class once.
-  const alike = new Map(stages.map((s) => [s.id, alikeResources(templates.get(s.id)!)]));
+  // Each template's classes of resources alike but for their account's id, read from its text: the checks that can, check a class once.
+  const alike = new Map<string, AlikeResources>();
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
-    const yaml = toYaml(template);
+    const written = toYamlWithResources(template);
+    const yaml = written.text;
+    alike.set(stage.id, alikeResources(template, written));
     problems.push(...checkPolicies(template, stageValues(resolver, stage, template), yaml, alike.get(stage.id)).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, resolver, roles));
     if (org.permissionsBoundary !== undefined) {

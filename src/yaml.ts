@@ -128,18 +128,47 @@ function write(out: Text, value: unknown, depth: number, inSequence: boolean): v
   if (first) out.ascii(' {}\n');
 }
 
-function writeTemplate(data: unknown, out: Text): Text {
+function writeTemplate(data: unknown, out: Text, resources?: Map<string, ResourceSpan>): Text {
   if (!isCollection(data) || Array.isArray(data)) throw new Error('a template is a map');
   for (const [key, value] of Object.entries(data)) {
     if (value === undefined) continue;
     writeScalar(out, key);
     out.ascii(':');
-    write(out, value, 1, false);
+    if (resources && key === 'Resources' && isCollection(value) && !Array.isArray(value)) writeResources(out, value, resources);
+    else write(out, value, 1, false);
   }
   return out;
 }
 
+/** Where a resource's value is in its template's text: from `start` to `end`. */
+export type ResourceSpan = readonly [start: number, end: number];
+
+/** The Resources section as `write` writes it at depth 1, with where each resource's value is written. */
+function writeResources(out: Text, section: object, spans: Map<string, ResourceSpan>): void {
+  const starts = lineStarts(1);
+  let first = true;
+  for (const key in section) {
+    if (!Object.hasOwn(section, key)) continue;
+    const v = (section as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    out.ascii(first ? starts.firstKey : starts.key);
+    writeScalar(out, key);
+    out.ascii(':');
+    const start = out.text.length;
+    write(out, v, 2, false);
+    spans.set(key, [start, out.text.length]);
+    first = false;
+  }
+  if (first) out.ascii(' {}\n');
+}
+
 export const toYaml = (data: unknown): string => writeTemplate(data, new Text()).text;
+
+/** A template's text (toYaml) with where each resource is written in it: a resource's text is a slice of it. */
+export function toYamlWithResources(data: unknown): { text: string; resources: ReadonlyMap<string, ResourceSpan> } {
+  const resources = new Map<string, ResourceSpan>();
+  return { text: writeTemplate(data, new Text(), resources).text, resources };
+}
 
 /**
  * Buffer.byteLength(toYaml(data)), without building the text: the writer's

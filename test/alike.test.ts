@@ -7,6 +7,7 @@ import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
 import type { CfnTemplate } from '../src/cfn/template';
 import { renderTemplate } from '../src/cfn/template';
 import { alikeResources } from '../src/checks/alike';
+import { toYamlWithResources } from '../src/yaml';
 import { checkPolicies } from '../src/checks/policy-checks';
 import { formatFinding } from '../src/checks/rules';
 import { literalValues } from '../src/checks/service-authorization';
@@ -85,6 +86,29 @@ describe('alike resources', () => {
     expect(alikeResources(sample).members).toBe(0);
     // What no check reads (the roles a policy is attached to, by the id) does not keep a class apart.
     expect(alikeResources(policies((id) => policyFor(id))).members).toBe(3);
+  });
+
+  it("read from the compile's text (yaml.ts toYamlWithResources), the same classes as from the resources' JSON; a text holding a \\u escape is read as JSON", () => {
+    const classes = (template: CfnTemplate, written?: ReturnType<typeof toYamlWithResources>) => {
+      const alike = alikeResources(template, written);
+      return { members: alike.members, firsts: Object.keys(template.Resources).map((id) => alike.first(id)) };
+    };
+    const statement = (resource: unknown) => [{ Sid: 'S', Effect: 'Allow', Action: 'kms:Decrypt', Resource: resource }];
+    const templates = [
+      policies((id) => policyFor(id)),
+      policies((id, i) => policyFor(id, [], i === 2 ? ['codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:GetBrnach'] : undefined)),
+      policies((id, i) => policyFor(i === 1 ? IDS[0] : id)),
+      policies((id) => policyFor(id, statement({ Ref: `Key${id}` }))),
+      // Beyond ASCII (written as a \u escape): read as JSON.
+      policies((id) => policyFor(id, statement(`arn:aws:s3:::zürich-${id}/*`))),
+    ];
+    for (const template of templates) expect(classes(template, toYamlWithResources(template))).toEqual(classes(template));
+    expect(classes(templates[0], toYamlWithResources(templates[0])).members).toBe(3);
+    expect(classes(templates[4], toYamlWithResources(templates[4])).members).toBe(3);
+    // What the text holds beyond what the checks read (a name holding more than the id) keeps a resource apart.
+    const renamed = policies((id, i) => ({ ...policyFor(id), Properties: { ...policyFor(id).Properties, ManagedPolicyName: i === 3 ? 'other' : `acme-${id}` } }));
+    expect(alikeResources(renamed).members).toBe(3);
+    expect(alikeResources(renamed, toYamlWithResources(renamed)).members).toBe(2);
   });
 
   it('IAM quotas: a member whose policy is larger is measured on its own, and reported', () => {

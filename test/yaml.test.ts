@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { load } from 'js-yaml';
 import { parse } from 'yaml';
-import { toYaml, yamlBytes } from '../src/yaml';
+import { toYaml, toYamlWithResources, yamlBytes } from '../src/yaml';
 import { ORG_FILES, templatesOf } from './helpers';
 
 describe('yamlBytes, the size a family packs its units by', () => {
@@ -17,6 +17,27 @@ describe('yamlBytes, the size a family packs its units by', () => {
   it('is the length of every template of the example orgs', () => {
     for (const file of ORG_FILES) {
       for (const [id, template] of templatesOf(file)) expect(yamlBytes(template), id).toBe(Buffer.byteLength(toYaml(template)));
+    }
+  });
+});
+
+describe('toYamlWithResources, a template with where each resource is written', () => {
+  it("writes toYaml's text, each resource's value after its key, up to the next key", () => {
+    for (const file of ORG_FILES) {
+      for (const [id, template] of templatesOf(file)) {
+        const { text, resources } = toYamlWithResources(template);
+        expect(text, id).toBe(toYaml(template));
+        const ids = Object.keys(template.Resources);
+        expect([...resources.keys()], id).toEqual(ids);
+        let at = text.indexOf('\nResources:') + '\nResources:'.length;
+        for (const logicalId of ids) {
+          const [start, end] = resources.get(logicalId)!;
+          // Each line ends with its line break: the first key's starts the section's next line.
+          expect(text.slice(at, start), id).toBe(`${logicalId === ids[0] ? '\n' : ''}  ${logicalId}:`);
+          expect(text.slice(start, end), id).toMatch(/^\n {4}Type: /);
+          at = end;
+        }
+      }
     }
   });
 });

@@ -6,6 +6,7 @@
  * what makes two resources alike, and `AlikeResources` for what a check must be to use it.
  */
 import type { CfnResource, CfnTemplate } from '../cfn/template';
+import type { ResourceSpan } from '../yaml';
 import { POLICY_PROPERTIES } from './documents';
 
 /**
@@ -87,9 +88,12 @@ export const NO_CLASSES = new AlikeResources(new Map());
  * Only resources whose logical ids are the same but for the id are compared, each with the latest few classes made
  * of them, and none more once their first few are each a class of its own (a resource not compared, or compared
  * with the wrong class, stands alone, never in a wrong class).
+ * `written`, the template's text as the compile writes it: each resource's text there is compared instead of its
+ * JSON, without making one (`writtenTexts`).
  */
-export function alikeResources(template: CfnTemplate): AlikeResources {
+export function alikeResources(template: CfnTemplate, written?: WrittenTemplate): AlikeResources {
   const resources = template.Resources;
+  const textOf = writtenTexts(written) ?? ((logicalId: string) => readText(resources[logicalId]));
   // Logical id with its id replaced → the resources of that name shape, with their ids.
   const byName = new Map<string, Array<{ logicalId: string; id: string }>>();
   for (const logicalId of Object.keys(resources)) {
@@ -110,7 +114,7 @@ export function alikeResources(template: CfnTemplate): AlikeResources {
     for (const { logicalId, id } of named) {
       // Resources of one name shape that differ in more than their id (a team's, an environment's) are let be.
       if (!joined && classes.length === CLASSES_TRIED) break;
-      const text = readText(resources[logicalId]);
+      const text = textOf(logicalId);
       let c: (typeof classes)[number] | undefined;
       for (let k = classes.length - 1; k >= 0 && k >= classes.length - CLASSES_TRIED && !c; k--) if (classes[k].text.isWith(text, id)) c = classes[k];
       if (!c) classes.push({ first: logicalId, id, text: new ClassText(text, id) });
@@ -168,6 +172,32 @@ class ClassText {
  * how many classes without a member the first resources of a name shape may make before the rest are let be.
  */
 const CLASSES_TRIED = 4;
+
+/** A template's text as the compile writes it (yaml.ts `toYamlWithResources`), with where each resource is in it. */
+export interface WrittenTemplate {
+  readonly text: string;
+  readonly resources: ReadonlyMap<string, ResourceSpan>;
+}
+
+/**
+ * Each resource's text as the compile wrote it, a slice of the template's (no text is made), in place of `readText`,
+ * where the template's text holds no `\u` escape. It holds all that `readText` writes of the resource, and more: two
+ * resources whose written texts are the same but for the member's id (standing where the first's did, no digit
+ * beside it, and the second's id nowhere in the first's) have `readText`s the same in that way. The writer (yaml.ts)
+ * writes each key and text as it is or in JSON's quotes and escapes, and a number as JSON does, and the characters
+ * between values (quotes, `:`, spaces, line breaks, `-`) are no digits; without `\u` escapes (a control or
+ * non-ASCII character), no escape holds a digit, in the written text or in JSON. So every run of digits in the text
+ * is one in a value, the same run in its JSON, with the same characters or none beside it: the two texts hold each
+ * id at the same places of the same values, and their values differ there only. Undefined where the text holds
+ * such an escape: the JSON is read then.
+ */
+function writtenTexts(written: WrittenTemplate | undefined): ((logicalId: string) => string) | undefined {
+  if (!written || written.text.includes('\\u')) return undefined;
+  return (logicalId) => {
+    const [start, end] = written.resources.get(logicalId)!;
+    return written.text.slice(start, end);
+  };
+}
 
 /**
  * What the checks read of a resource, as JSON: its type, Condition and metadata, and the properties that hold its
