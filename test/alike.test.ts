@@ -46,6 +46,16 @@ const findings = (template: CfnTemplate) => {
 };
 
 describe('alike resources', () => {
+  it("a \\u escape's digits joined to the digits after it make no member id: such a resource stands alone (U+0010 before eight digits reads 0010 and them as one 12-digit run)", () => {
+    const ids = ['001012345678', '001098765432'];
+    const withControl = (id: string) => ({ ...policyFor(id), Metadata: { note: `\u0010${id.slice(4)}` } });
+    const template = templateOf(Object.fromEntries(ids.map((id) => [`SourceRole${id}SourceActionIn900000000000`, withControl(id)])));
+    expect(JSON.stringify(template)).toContain(`\\u0010${ids[0].slice(4)}`);
+    // Read as JSON (the written text holds the same escape, so it is read as JSON too): each resource its own.
+    expect(alikeResources(template).members).toBe(0);
+    expect(alikeResources(template, toYamlWithResources(template)).members).toBe(0);
+  });
+
   it('resources the same but for their member id are one class, whose members take the first one\'s answer', () => {
     const template = policies((id) => policyFor(id));
     const alike = alikeResources(template);

@@ -81,8 +81,9 @@ export const NO_CLASSES = new AlikeResources(new Map());
  * are the same, as JSON, once the member's id is written as a placeholder; the member's id is the first 12-digit
  * number of the logical id (digits on neither side), replaced wherever the text holds it with no digit beside it. Two
  * resources of one class then have texts that are the class's text with the placeholder written as each one's id, and
- * neither id occurs anywhere else in them (JSON writes every digit as itself, and the digits of an escape only make a
- * number longer, never a 12-digit one). A resource is in no class when its id is the sample id, or when its class's
+ * neither id occurs anywhere else in them (JSON writes every digit as itself; a `\u` escape's digits may join the
+ * digits after it into a 12-digit run that is no id of the value, `\u0010` before eight digits, so a resource whose
+ * text holds one stands alone). A resource is in no class when its id is the sample id, or when its class's
  * first resource's policies name something by the id or use an intrinsic other than Ref, Fn::GetAtt, Fn::Sub (a
  * text), Fn::If and Condition (`sameReferences`).
  * Only resources whose logical ids are the same but for the id are compared, each with the latest few classes made
@@ -93,7 +94,7 @@ export const NO_CLASSES = new AlikeResources(new Map());
  */
 export function alikeResources(template: CfnTemplate, written?: WrittenTemplate): AlikeResources {
   const resources = template.Resources;
-  const textOf = writtenTexts(written) ?? ((logicalId: string) => readText(resources[logicalId]));
+  const textOf = writtenTexts(written) ?? ((logicalId: string): string | undefined => jsonTextWithoutEscapes(resources[logicalId]));
   // Logical id with its id replaced → the resources of that name shape, with their ids.
   const byName = new Map<string, Array<{ logicalId: string; id: string }>>();
   for (const logicalId of Object.keys(resources)) {
@@ -115,6 +116,7 @@ export function alikeResources(template: CfnTemplate, written?: WrittenTemplate)
       // Resources of one name shape that differ in more than their id (a team's, an environment's) are let be.
       if (!joined && classes.length === CLASSES_TRIED) break;
       const text = textOf(logicalId);
+      if (text === undefined) continue;
       let c: (typeof classes)[number] | undefined;
       for (let k = classes.length - 1; k >= 0 && k >= classes.length - CLASSES_TRIED && !c; k--) if (classes[k].text.isWith(text, id)) c = classes[k];
       if (!c) classes.push({ first: logicalId, id, text: new ClassText(text, id) });
@@ -197,6 +199,12 @@ function writtenTexts(written: WrittenTemplate | undefined): ((logicalId: string
     const [start, end] = written.resources.get(logicalId)!;
     return written.text.slice(start, end);
   };
+}
+
+/** `readText`, undefined where it holds a `\u` escape (whose digits may make a 12-digit run: see alikeResources). */
+function jsonTextWithoutEscapes(resource: CfnResource): string | undefined {
+  const text = readText(resource);
+  return text.includes('\\u') ? undefined : text;
 }
 
 /**
