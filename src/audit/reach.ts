@@ -94,7 +94,7 @@ export interface ReachEntry {
   grantedBy: string[];
   /** The principal's own IAM policies are not in the org file: the resource side alone is proved. */
   identityOutsideModel: boolean;
-  /** Conditions of the granting statements, in words, then the conditioned Denies that refuse some of its actions (see conditionedDenyOf). */
+  /** Conditions of the granting statements, in words, then the conditioned Denies that refuse some of its actions (see denyTakesIn). */
   conditions: string;
 }
 
@@ -453,18 +453,26 @@ const literalHead = (pattern: string) => {
 };
 
 /**
- * Whether a Deny could refuse a principal an action on a resource it is allowed: it names the action and the
- * resource and admits the principal (its own identity policy's, or a resource policy's that admits it). It did not
- * refuse the request asked (the entry would not be there), so it refuses only under its conditions.
+ * Whether a Deny's side takes in a principal: its own identity policy's, or a resource policy's that admits it. Such a
+ * Deny that names an action and a resource (denyNames) could refuse the principal that action on that resource; for a
+ * request it did not refuse (the entry would not be there), it refuses only under its conditions.
  */
-function conditionedDenyOf(deny: ResolvedStatement, principal: PrincipalRef, action: string, resource: string): boolean {
-  const side = deny.kind === 'identity' ? principal.kind === 'aws' && deny.attachedTo === principal.arn : admits(deny, principal);
-  return side && somePatternMatches(deny.actions, action, 'i') && somePatternMatches(deny.resources, resource, 'r');
+const denyTakesIn = (deny: ResolvedStatement, principal: PrincipalRef): boolean => (deny.kind === 'identity' ? principal.kind === 'aws' && deny.attachedTo === principal.arn : admits(deny, principal));
+
+/** Whether a Deny names an action and a resource. */
+const denyNames = (deny: ResolvedStatement, action: string, resource: string): boolean => somePatternMatches(deny.actions, action, 'i') && somePatternMatches(deny.resources, resource, 'r');
+
+/** Whether one of `denials` (a loop: asked for every action listed as written) names an action and a resource. */
+function someDenyNames(denials: readonly ResolvedStatement[], action: string, resource: string): boolean {
+  for (let i = 0; i < denials.length; i++) if (denyNames(denials[i], action, resource)) return true;
+  return false;
 }
 
-/** Whether a Deny with no condition refuses the request outright (the principal's, on the resource). */
-const unconditionallyDenied = (denials: readonly ResolvedStatement[], principal: PrincipalRef, action: string, resource: string) =>
-  denials.some((d) => Object.keys(d.conditions).length === 0 && conditionedDenyOf(d, principal, action, resource));
+/** Whether a statement has a condition (read in place: no list of its operators made). */
+function hasConditions(s: ResolvedStatement): boolean {
+  for (const _operator in s.conditions) return true;
+  return false;
+}
 
 /** "refused where …" for an entry's actions a Deny refuses under its conditions, naming them when it is not all of them. */
 function refusalText(deny: ResolvedStatement, denied: readonly string[], actions: readonly string[], label: string): string {
@@ -506,16 +514,24 @@ export function reachOfResources(
   // Each statement, condition set and action is met for many resources: its text is made once, a statement's facts found by one lookup.
   const grantOf = madeOnce((g: ResolvedStatement) => ({ label: `${stageName(g.stage)}: ${g.policy}`, conditions: conditionParts(g) }));
   const serviceOf = madeOnce((action: string) => action.split(':')[0].toLowerCase());
-  // Whether a statement has an action on a kind of resource, and the actions it is asked about there (its services', no
-  // wildcard, in its order): the same for each resource it names.
+  // Whether a statement's actions act on a kind of resource, and those it is asked about there (its services', no
+  // wildcard, in its order, each with its reach): the same for each resource it names, and for each statement with the
+  // same actions. Found by the list, then by what it holds: an org's statements share a few lists (at 250 teams ~7,800
+  // lists, one per template statement and account, of 47 texts), each read once per kind, not once per statement.
   const onKind = madeOnce((kind: ResourceKind) => {
     const typed = madeOnce((action: string) => takesKind(kind, action));
-    return madeOnce((g: ResolvedStatement) => ({
-      actsOn: g.actions.some((a) => SERVICES[kind].includes(serviceOf(a))),
-      asked: g.actions.filter((a) => SERVICES[kind].includes(serviceOf(a)) && !a.includes('*') && typed(a)),
-    }));
+    const ofText = new Map<string, KindFacts>();
+    return madeOnce((actions: readonly string[]): KindFacts => {
+      const text = JSON.stringify(actions);
+      let facts = ofText.get(text);
+      if (!facts) {
+        const asked = actions.filter((a) => SERVICES[kind].includes(serviceOf(a)) && !a.includes('*') && typed(a));
+        facts = { actsOn: actions.some((a) => SERVICES[kind].includes(serviceOf(a))), asked: asked.map((action) => ({ action, rank: REACH_ORDER.indexOf(reachOf(action)) })) };
+        ofText.set(text, facts);
+      }
+      return facts;
+    });
   });
-  const reachOfAction = madeOnce(reachOf);
   // The principals a statement is asked for: the same for each resource it names (about ten at 250 teams).
   const candidatesOf = madeOnce(
     (g: ResolvedStatement): Array<{ shown: string; ref: PrincipalRef }> => (g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition)),
@@ -538,20 +554,19 @@ export function reachOfResources(
   for (let ri = 0; ri < resources.length; ri++) {
     const r = resources[ri];
     const ofKind = onKind(r.kind);
-    const statements = byResource.get(r).filter((g) => ofKind(g).actsOn);
+    const statements = byResource.get(r).filter((g) => ofKind(g.actions).actsOn);
     // Each principal's entries by reach (REACH_ORDER's index), and all of them in the order they were made: no key text made per allowed action.
     const found = new Map<string, Found[]>();
     const made: Found[] = [];
-    const entryOf = (reach: Reach, principal: string, outside: boolean) => {
+    const entryOf = (rank: number, principal: string, outside: boolean) => {
       let byReach = found.get(principal);
       if (!byReach) found.set(principal, (byReach = []));
-      const rank = REACH_ORDER.indexOf(reach);
       let e = byReach[rank];
-      if (!e) made.push((byReach[rank] = e = { entry: { resource: r, reach, principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Map(), denies: new Map(), rank }));
+      if (!e) made.push((byReach[rank] = e = { entry: { resource: r, reach: REACH_ORDER[rank], principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Map(), denies: new Map(), rank, order: '' }));
       return e;
     };
     const add = (reach: Reach, principal: string, action: string, by: string, outside: boolean) => {
-      const { entry } = entryOf(reach, principal, outside);
+      const { entry } = entryOf(REACH_ORDER.indexOf(reach), principal, outside);
       if (!entry.actions.includes(action)) entry.actions.push(action);
       if (!entry.grantedBy.includes(by)) entry.grantedBy.push(by);
     };
@@ -571,7 +586,7 @@ export function reachOfResources(
     for (let si = 0; si < statements.length; si++) {
       const g = statements[si];
       if (g.effect !== 'Allow') continue;
-      const actions = ofKind(g).asked;
+      const actions = ofKind(g.actions).asked;
       if (actions.length === 0) continue;
       // A bucket's object actions are asked about an object the statement names.
       const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(objectOf)) : undefined;
@@ -584,6 +599,9 @@ export function reachOfResources(
         // what a key policy alone admits (review s36-diff m2: its key rows listed kms:CancelKeyDeletion, which it lacks).
         const outside = ref.kind === 'aws' && !isOrgRole(shown) && !bootstrapped.has(ref.arn);
         const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
+        // The Denies whose side takes in the candidate, and of those the ones with no condition: the same for each of its actions.
+        const against = denials.length === 0 ? denials : denials.filter((d) => denyTakesIn(d, ref));
+        const outright = against.length === 0 ? against : against.filter((d) => !hasConditions(d));
         // A candidate's requests differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
         onResource.clear();
         onObject.clear();
@@ -593,12 +611,12 @@ export function reachOfResources(
         const request: Request = { principal: ref, action: '', resource: r.arn, resourceAccount: r.account, context, identityManagedElsewhere: outside };
         let objectRequest: Request | undefined;
         for (let ai = 0; ai < actions.length; ai++) {
-          const action = actions[ai];
+          const { action, rank } = actions[ai];
           if (askedBefore(asker, objects === undefined ? action : `${action}\u0000${objects}`)) continue;
           let resource = r.arn;
           let d: { allowed: boolean; grantedBy: readonly ResolvedStatement[] };
           if (asWritten) {
-            d = unconditionallyDenied(denials, ref, action, r.arn) ? DENIED_AS_WRITTEN : grantedAsWritten;
+            d = someDenyNames(outright, action, r.arn) ? DENIED_AS_WRITTEN : grantedAsWritten;
             if (object !== undefined && !(actsOnItself ??= someResourceTaking([r.arn]))(action)) resource = object;
           } else {
             request.action = action;
@@ -611,11 +629,12 @@ export function reachOfResources(
             }
           }
           if (!d.allowed) continue;
-          const { entry, parts, denies } = entryOf(reachOfAction(action), shown, outside);
+          const { entry, parts, denies } = entryOf(rank, shown, outside);
           if (!entry.actions.includes(action)) entry.actions.push(action);
-          for (let di = 0; di < denials.length; di++) {
-            if (!conditionedDenyOf(denials[di], ref, action, resource)) continue;
-            const denied = listIn(denies, denials[di]);
+          // It was not refused (it would not be here): a Deny that names it refuses it only under its conditions.
+          for (let di = 0; di < against.length; di++) {
+            if (!denyNames(against[di], action, resource)) continue;
+            const denied = listIn(denies, against[di]);
             if (!denied.includes(action)) denied.push(action);
           }
           for (let bi = 0; bi < d.grantedBy.length; bi++) {
@@ -635,8 +654,8 @@ export function reachOfResources(
     add('administer', execution, DEPLOYS, `StackSet execution role of ${stageName(r.stage)} (${executionPolicyWhere(org)})`, bootstrapped.size === 0);
     if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
     // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
-    const ordered = made.map((e) => ({ ...e, order: generalise(e.entry.principal, r.account) }));
-    ordered.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    for (let oi = 0; oi < made.length; oi++) made[oi].order = generalise(made[oi].entry.principal, r.account);
+    const ordered = made.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     for (let oi = 0; oi < ordered.length; oi++) {
       const { entry, parts, denies } = ordered[oi];
       const refusals: string[] = [];
@@ -662,6 +681,16 @@ interface Found {
   denies: Map<ResolvedStatement, string[]>;
   /** Its reach's index in REACH_ORDER. */
   rank: number;
+  /** Its principal as it reads with the resource's account written as a placeholder: what it is ordered by within its reach. */
+  order: string;
+}
+
+/** What a statement's actions are on a kind of resource (reachOfResources `onKind`). */
+interface KindFacts {
+  /** Whether one of them is of a service acting on the kind. */
+  actsOn: boolean;
+  /** Those asked of a resource of the kind, each with its reach's index in REACH_ORDER. */
+  asked: ReadonlyArray<{ action: string; rank: number }>;
 }
 
 /**
