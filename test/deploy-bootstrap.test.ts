@@ -1631,6 +1631,8 @@ describe('xstack bootstrap on moto', () => {
     }
     // Nothing was written: no role, no policy, no tag.
     for (const command of ['CreateRoleCommand', 'PutRolePolicyCommand', 'CreatePolicyCommand', 'TagRoleCommand', 'CreateBucketCommand']) expect(aws.log.calls[command] ?? 0).toBe(0);
+    // The summary read once in each target account, for the declared quotas and the room alike.
+    expect(aws.log.calls.GetAccountSummaryCommand).toBe(5);
     expect(await bootstrapState(raised, env.aws())).toBe('unknown');
 
     // Declared at what the accounts hold: read, said held, and the run goes on.
@@ -1675,6 +1677,10 @@ describe('xstack bootstrap on moto', () => {
     // With room, the figures (one more role): the run goes on, and sets the account up.
     const roomy = await bootstrap(compiled, entitiesInUse(env.aws(), { [staging]: { Roles: 1000 - before - 6 } }));
     expect(roomStep(roomy)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^room \(in the account \+ to make, of the quota\): roles 994 \+ 6 of 1000, customer managed policies \d+ \+ \d+ of 1500, instance profiles \d+ \+ 1 of 1000$/) });
+    // The customer managed policies to make: the templates' and the execution policy's packs this run created there.
+    const packs = roomy.filter((s) => s.account === staging && s.status === 'change' && /^managed policy acme-stackset-execution-\d+$/.test(s.what)).length;
+    expect(packs).toBeGreaterThan(0);
+    expect(roomStep(roomy)?.detail).toContain(` + ${iamEntitiesByAccount(compiled).get(staging)!.policies.size + packs} of 1500,`);
     expect(await bootstrapState(compiled, env.aws())).toBe('current');
     // Bootstrap's two roles are there now, and counted in the summary: at 999 (the other 4 past the room), the run reads
     // each of the 6 by name and counts the 4 missing ones only.

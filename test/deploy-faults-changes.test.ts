@@ -1259,6 +1259,31 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await expectConverged(small);
   });
 
+  it("a StackSet deleted before the run reads its operations for its first one (StackSetNotFoundException from ListStackSetOperations): read again, created again and rolled out in the same run (review s47-deploy-api 2)", async () => {
+    await prepare(small);
+    env.proxy.deletedBeforeOperation('big-pipeline-foundation', 'ListStackSetOperations');
+    const events: string[] = [];
+    const s = await deploy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && events.push(e.reason) });
+    expect(failed(s)).toEqual([]);
+    expect(env.proxy.requests.filter((r) => r.stackSet === 'big-pipeline-foundation' && ['CreateStackSet', 'CreateStackInstances'].includes(r.action)).map((r) => `${r.action}${r.error ? ` ${r.error}` : ''}`)).toEqual([
+      'CreateStackSet',
+      'CreateStackSet',
+      'CreateStackInstances',
+    ]);
+    expect(events).toContain('the StackSet is gone since this run read it (deleted by another run or a person): reading the StackSet again before starting anew');
+    await expectConverged(small);
+  });
+
+  it("a StackSet another tool creates between the run's read and its CreateStackSet (NameAlreadyExistsException): read again, the stage fails as for any StackSet not xstack's, and sends nothing to it", async () => {
+    await prepare(small);
+    env.proxy.takenBeforeCreate('big-pipeline-foundation');
+    const s = await deploy(small, awsVia(), { pollMs });
+    expect(failed(s).find((x) => x.stackSet === 'big-pipeline-foundation')?.reasons.join('\n')).toMatch(/^StackSet big-pipeline-foundation exists but xstack did not create it \(it has no xstack:stackset tag\)/);
+    expect(env.proxy.requests.filter((r) => r.stackSet === 'big-pipeline-foundation' && !['DescribeStackSet', 'ListStackInstances', 'ListStackSetOperations'].includes(r.action)).map((r) => `${r.action}${r.error ? ` ${r.error}` : ''}`)).toEqual([
+      'CreateStackSet NameAlreadyExistsException',
+    ]);
+  });
+
   it("a StackSet deleted before its operation, and its name taken by another tool meanwhile: the stage fails as for any StackSet not xstack's, and sends nothing to it (review s47-diff m1)", async () => {
     await prepare(small);
     env.proxy.deletedBeforeOperation('big-pipeline-foundation', 'CreateStackInstances', { takenByAnotherTool: true });

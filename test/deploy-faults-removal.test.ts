@@ -626,12 +626,25 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     // The cap and page of 1 stand in for DescribeStackResources' 100: each stack's retained buckets and key lie past it.
     await prepare(small, { seed: 1, stackResourcesCap: 1 });
     await deployUntilDone(small, 1);
+    const ownerOf = new Map((await Promise.all(PIPELINE_ACCOUNTS.map(async (account) => (await bucketsOf(account)).map((b) => [b, account] as const)))).flat());
+    // An object in one of them, for the deletion to empty.
+    const [[someBucket, itsAccount]] = ownerOf;
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    await awsVia().s3(await awsVia().assume(`arn:aws:iam::${itsAccount}:role/AWSCloudFormationStackSetExecutionRole`)).send(new PutObjectCommand({ Bucket: someBucket, Key: 'artifact.zip', Body: 'x' }));
     const deleted: string[] = [];
     const destroyed = await destroy(small, awsVia(), { pollMs, deleteRetained: true, onEvent: (e) => e.type === 'operation' && e.action.startsWith('delete-retained') && deleted.push(`${e.action} ${e.accounts}`) });
     expect(failed(destroyed)).toEqual([]);
     // pipeline-foundation in each of the two pipeline accounts: an artifact bucket, its access-log bucket and a key.
     const kinds = (type: string) => deleted.filter((d) => d.startsWith(`delete-retained ${type} `)).length;
     expect([kinds('AWS::S3::Bucket'), kinds('AWS::KMS::Key')]).toEqual([4, 2]);
+    // Each bucket listed, emptied and deleted naming its account as the owner expected (ExpectedBucketOwner), which S3
+    // then refuses on a bucket of the name another account made meanwhile (review s47-deploy-api 4).
+    expect(ownerOf.size).toBe(4);
+    const deletion = env.proxy.s3Requests.filter((r) => r.method === 'DELETE' && r.query === '' && ownerOf.has(r.bucket)).map((r) => r.bucket);
+    expect(deletion.sort()).toEqual([...ownerOf.keys()].sort());
+    const calls = env.proxy.s3Requests.filter((r) => ownerOf.has(r.bucket) && ((r.method === 'GET' && r.query.startsWith('?versions')) || (r.method === 'POST' && r.query.startsWith('?delete')) || (r.method === 'DELETE' && r.query === '')));
+    expect(new Set(calls.map((r) => `${r.method} ${r.query.replace(/[=&].*/, '')}`))).toEqual(new Set(['GET ?versions', 'POST ?delete', 'DELETE ']));
+    for (const r of calls) expect(`${r.method} ${r.bucket}${r.query} ${r.expectedOwner}`).toBe(`${r.method} ${r.bucket}${r.query} ${ownerOf.get(r.bucket)}`);
   });
 
   it("destroy --delete-retained leaves a bucket of the retained name that another account owns now (deleted by hand, its name taken): every S3 call of the deletion carries the account's ExpectedBucketOwner (bucket owner condition, modelled by the layer; review s47-deploy-api 4)", async () => {

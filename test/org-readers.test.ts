@@ -66,6 +66,17 @@ const DOCUMENTS: Record<string, string> = {
   // A `!` inside a word or sentence is no tag: the quick reader answers (review s18-diff m3).
   'exclamation marks': 'a: "hello!"\nb: Don\'t!\n# Careful!\nc: x!y\n',
   'a control character in a comment': 'a: 1 # \u0001\n',
+  // What the block reader declines, or reads as js-yaml does, where a reader that took any white space as YAML's
+  // (String's trim, /\s/) or looked no further than an item would read it otherwise.
+  'a tab before a comment, and ending a value': 'a: b\t# c\nd: e\t\n',
+  'carriage returns': 'a: b\r\nc: d\r\n',
+  'a no-break space and a line separator ending a value': 'a: b\u00a0\nc: d\u2028\n',
+  'a line separator in the indentation': 'a:\n  b: 1\n\u2028 c: 2\n',
+  'text after a flow list': 'a: [b] c\n',
+  'a bracket inside a flow list item': 'a: [b[c]\n',
+  'a key starting with @': '@a: 1\n',
+  'a quoted key of ten digits': 'b: 1\n"4294967294": 2\n',
+  'deeper than the readers read': Array.from({ length: 33 }, (_, i) => `${' '.repeat(i)}k${i}:${i === 32 ? ' v' : ''}\n`).join(''),
 };
 
 const cases: Array<[string, string]> = [
@@ -107,6 +118,10 @@ const DECLINED = new Set([
   // js-yaml reads comments without looking at their characters; the positioned reader refuses it.
   'a control character in a comment',
   'a no-break space in the indentation',
+  'text after a flow list',
+  'a bracket inside a flow list item',
+  'a key starting with @',
+  'a quoted key of ten digits',
 ]);
 
 describe('the quick and the positioned org-file readers', () => {

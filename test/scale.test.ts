@@ -113,6 +113,15 @@ describe('orgs with many pipeline accounts', () => {
     expect(md).not.toMatch(/[\uE000-\uEFFF]/u);
   });
 
+  it("release control by account class: with protected branches, a pipeline's later environments deploying an unprotected one keep their warning, apart from its first environment's row", () => {
+    const access = ['access:', '  developers:', '    assumedBy:', '      - account: source', '        roleNames: ["AWSReservedSSO_Developer_*"]', '        sso: true', '    protectedBranches: [release]', ''];
+    const text = `${generateOrgYaml(20)}${access.join('\n')}`;
+    const md = compileOrg(parseOrg(text, 'generated-20-protected.yaml')).files.get('audit/report.md')!;
+    const rows = md.split('<a id="release"></a>')[1].split('<a id=')[0].split('\n').filter((l) => l.startsWith('| app (source) |'));
+    expect(rows.filter((r) => r.startsWith('| app (source) | {account} | main | no ⚠ (a later environment) |'))).toHaveLength(1);
+    expect(rows.filter((r) => / \| main \| no \|/.test(r))).toHaveLength(1);
+  });
+
   it('1,000 accounts without an organization id: a clear compile error, no output', () => {
     expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(CompileError);
     expect(() => compileGenerated(1000, { organizationId: '' })).toThrowError(/source account 'source': the explicit event forwarder policy would need \d+ characters of managed policy \(limit 6144\)[\s\S]*Set organization.id/);

@@ -987,6 +987,8 @@ export class StackSetsProxy {
   /** Rollout-time model (operation-time.ts): each operation run is recorded there, accounting only (nothing waits for it). */
   clock?: ModelClock;
   /** Every CloudFormation call, in order: its action, StackSet, OperationId, the SHA-256 of an inline template and the error it was answered with. */
+  /** The S3 requests through this layer: method, bucket, query, and the x-amz-expected-bucket-owner sent (ExpectedBucketOwner). */
+  readonly s3Requests: Array<{ method: string; bucket: string; query: string; expectedOwner?: string }> = [];
   readonly requests: Array<{ action: string; stackSet: string; operationId?: string; callAs?: string; templateSha?: string; retainStacks?: boolean; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; maxResults?: number; error?: string }> = [];
   /**
    * Requests refused for their shape (`requestProblem`): each a rule of the API reference the deployer broke. Kept across
@@ -1082,6 +1084,7 @@ export class StackSetsProxy {
     this.bucketOwners.clear();
     this.creations.length = 0;
     this.requests.length = 0;
+    this.s3Requests.length = 0;
     this.ec2Calls.length = 0;
     this.endpointServices = {};
     this.peakInstances = 0;
@@ -1103,6 +1106,7 @@ export class StackSetsProxy {
     this.invalidOperations.clear();
     this.goneAtWait.clear();
     this.goneAtStart.clear();
+    this.takenAtCreate.clear();
     this.drifted.clear();
     this.driftRounds.clear();
     this.driftSkips.clear();
@@ -1351,6 +1355,16 @@ export class StackSetsProxy {
   }
 
   private goneAtStart = new Map<string, { action: string; takenByAnotherTool?: boolean }>();
+
+  /**
+   * Another tool creates a StackSet named `stackSet`, untagged, just before our next CreateStackSet of it, which is then
+   * answered NameAlreadyExistsException (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html, Errors).
+   */
+  takenBeforeCreate(stackSet: string): void {
+    this.takenAtCreate.add(stackSet);
+  }
+
+  private takenAtCreate = new Set<string>();
 
   /** Drift detection on `stackSet` ends FAILED, having checked `checked` first (their statuses and times are this detection's). */
   failDrift(stackSet: string, checked: readonly string[] = []): void {
@@ -1666,6 +1680,7 @@ export class StackSetsProxy {
     const url = new URL(req.url ?? '/', this.moto);
     const bucket = decodeURIComponent(url.pathname.split('/')[1] ?? '');
     const expected = req.headers['x-amz-expected-bucket-owner'];
+    this.s3Requests.push({ method: req.method ?? '', bucket, query: url.search, ...(typeof expected === 'string' ? { expectedOwner: expected } : {}) });
     const owner = this.bucketOwners.get(bucket);
     if (typeof expected === 'string' && owner !== undefined && owner !== expected) {
       res.writeHead(403, { 'content-type': 'application/xml' });
@@ -1765,6 +1780,10 @@ export class StackSetsProxy {
         if (made.status !== 200) throw new Error(`moto CreateStackSet: ${tag(made.body, 'Message') ?? made.body}`);
       }
       return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
+    }
+    if (action === 'CreateStackSet' && this.takenAtCreate.delete(name)) {
+      const made = await call({ Action: 'CreateStackSet', TemplateBody: JSON.stringify({ Resources: { Topic: { Type: 'AWS::SNS::Topic' } } }) });
+      if (made.status !== 200) throw new Error(`moto CreateStackSet: ${tag(made.body, 'Message') ?? made.body}`);
     }
     if (this.delegatedStackSets.has(name) && params.get('CallAs') !== 'DELEGATED_ADMIN' && action !== 'CreateStackSet') {
       return cfnError('StackSetNotFoundException', `StackSet ${name} not found (in the caller's own account: it was created with CallAs DELEGATED_ADMIN, so it is the management account's)`);
