@@ -136,7 +136,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(broken.length).toBeGreaterThan(0);
     for (const stage of broken) {
       expect(holding, stage.stackSet).toContain(stage.stackSet);
-      expect(stage.reasons.join('\n')).toContain(`cannot create instances while what an earlier destroy or removal kept holds their names:\n  stack ${kept(stage.stackSet)} of this StackSet in account ${account}`);
+      expect(stage.reasons.join('\n')).toContain(`cannot create instances while what is left of an earlier stack (a destroy, a removal, or a stack deleted outside StackSets) holds their names:\n  stack ${kept(stage.stackSet)} of this StackSet in account ${account}`);
     }
     expect(env.proxy.requests.slice(from).filter((r) => r.action === 'CreateStackInstances')).toEqual([]);
     // Every other account's instances are as before.
@@ -543,7 +543,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const from = env.proxy.requests.length;
     const s = await deploy(tagged, awsVia(), { pollMs });
     const reason = failed(s).find((x) => x.stackSet === stackSet)?.reasons.join('\n') ?? '';
-    expect(reason).toContain(`${stackSet}: cannot create instances while what an earlier destroy or removal kept holds their names:\n`);
+    expect(reason).toContain(`${stackSet}: cannot create instances while what is left of an earlier stack (a destroy, a removal, or a stack deleted outside StackSets) holds their names:\n`);
     expect(reason).toContain(`\n  AWS::S3::Bucket ${bucket} (ArtifactBucket) in account ${account}\n`);
     expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === stackSet && r.action === 'DeleteStackInstances')).toEqual([]);
   });

@@ -94,7 +94,7 @@ export interface ReachEntry {
   grantedBy: string[];
   /** The principal's own IAM policies are not in the org file: the resource side alone is proved. */
   identityOutsideModel: boolean;
-  /** Conditions of the granting statements, in words, then the conditioned Denies that refuse some of its actions (see denyTakesIn). */
+  /** Conditions of the granting statements, in words, then the conditioned Denies that refuse some of its actions (see denyTakesIn and denyNames, and their loop in reachOfResources). */
   conditions: string;
 }
 

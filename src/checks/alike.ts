@@ -183,18 +183,22 @@ export interface WrittenTemplate {
 
 /**
  * Each resource's text as the compile wrote it, a slice of the template's (no text is made), in place of `readText`,
- * where the template's text holds no `\u` escape. It holds all that `readText` writes of the resource, and more: two
+ * where the template's text holds no `\u` or `\U` escape. It holds all that `readText` writes of the resource, and more: two
  * resources whose written texts are the same but for the member's id (standing where the first's did, no digit
  * beside it, and the second's id nowhere in the first's) have `readText`s the same in that way. The writer (yaml.ts)
  * writes each key and text as it is or in JSON's quotes and escapes, and a number as JSON does, and the characters
- * between values (quotes, `:`, spaces, line breaks, `-`) are no digits; without `\u` escapes (a control or
- * non-ASCII character), no escape holds a digit, in the written text or in JSON. So every run of digits in the text
+ * between values (quotes, `:`, spaces, line breaks, `-`) are no digits; without `\u` and `\U` escapes (a control or
+ * non-ASCII character; `\U` and eight hex digits past U+FFFF), no escape holds a digit, in the written text or in
+ * JSON. So every run of digits in the text
  * is one in a value, the same run in its JSON, with the same characters or none beside it: the two texts hold each
  * id at the same places of the same values, and their values differ there only. Undefined where the text holds
  * such an escape: the JSON is read then.
  */
+/** An escape of the writer's that holds hex digits (yaml.ts `escaped`): `\u` and four, or `\U` and eight. */
+const HEX_ESCAPE = /\\[uU]/;
+
 function writtenTexts(written: WrittenTemplate | undefined): ((logicalId: string) => string) | undefined {
-  if (!written || written.text.includes('\\u')) return undefined;
+  if (!written || HEX_ESCAPE.test(written.text)) return undefined;
   return (logicalId) => {
     const [start, end] = written.resources.get(logicalId)!;
     return written.text.slice(start, end);

@@ -2009,7 +2009,9 @@ async function ensureExecutionPolicies(iam: IAMClient, account: string, compiled
  *   holds is not known to be what this run wanted, so the account stops there, and a run again reads it anew.
  * - LimitExceeded ("… attempted to create resources beyond the current Amazon Web Services account limits. The error
  *   message describes the limit exceeded"): the room check (quotasRefused) reads the target accounts before any write,
- *   but not an administrator account that is no target, and others may create in between (review s47-diff n5).
+ *   but not an administrator account that is no target, and others may create in between (review s47-diff n5). IAM
+ *   names the quota, a count of the account's ("Cannot exceed quota for RolesPerAccount: 1000") or a size of what was
+ *   sent ("… PolicySize: 6144", above), and the advice follows it (review s48-diff m2).
  */
 const createRefused =
   (account: string, what: string) =>
@@ -2017,7 +2019,11 @@ const createRefused =
     if (errorName(error) === 'LimitExceededException')
       throw new XstackError(
         'IAM_QUOTA_REACHED',
-        `account ${account}: IAM refused to create ${what}: ${(error as Error).message} (${IAM_QUOTAS_DOC}). Nothing after it was written in this account; delete what the account no longer needs, or request an increase of the quota for this account in Service Quotas, then run bootstrap again: it finishes what this run started`,
+        `account ${account}: IAM refused to create ${what}: ${(error as Error).message} (${IAM_QUOTAS_DOC}). Nothing after it was written in this account; ${
+          /PerAccount\b/.test((error as Error).message)
+            ? 'delete what the account no longer needs, or request an increase of the quota for this account in Service Quotas'
+            : 'that quota holds what was sent, not the account: where Service Quotas lets it be raised, request the increase for this account and declare it in the org file (iamQuotas); otherwise this is a bug of xstack, which should have kept within it'
+        }, then run bootstrap again: it finishes what this run started`,
         { cause: error },
       );
     if (errorName(error) !== 'EntityAlreadyExistsException') throw error;

@@ -558,7 +558,7 @@ function wayPast(run: Run, found: Found[]): string[] {
  */
 async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: string[]): Promise<void> {
   const { inTheWay } = await retainedIn(run, desired, accounts);
-  if (inTheWay.length > 0) throw collisionError(run, desired, inTheWay, 'cannot create instances while what an earlier destroy or removal kept holds their names');
+  if (inTheWay.length > 0) throw collisionError(run, desired, inTheWay, 'cannot create instances while what is left of an earlier stack (a destroy, a removal, or a stack deleted outside StackSets) holds their names');
 }
 
 function collisionError(run: Run, desired: DesiredStackSet, inTheWay: Found[], what: string): XstackError {

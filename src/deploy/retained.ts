@@ -119,7 +119,8 @@ export async function retainedExists(aws: Aws, target: Target, resource: NamedRe
     // about the bucket: a refusal, reported below.
     const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
     if (resource.type === 'AWS::S3::Bucket' && status !== 404 && e.$response?.headers?.['x-amz-bucket-region']) return true;
-    // Answered 200 with a body the SDK could not read (moto's GetRepository dates): the resource is there.
+    // Answered 200 with a body the SDK could not read (moto's GetRepository dates, as `xstack local` meets them; the
+    // tests' StackSets layer gives them as AWS does): the resource is there.
     if (e.$response?.statusCode === 200) return true;
     if (e.name === 'NotFound' || e.name === 'NoSuchBucket' || e.name === 'RepositoryDoesNotExistException' || e.$metadata?.httpStatusCode === 404) return false;
     // A repository is per account and Region: a refusal is the reader's missing permission, not a repository elsewhere.

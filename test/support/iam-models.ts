@@ -26,7 +26,7 @@
  *   hashicorp/terraform#4709 and opstrace/opstrace#88.
  * - `createdTwice`: a create made, its answer lost, the SDK's resend refused EntityAlreadyExists (see it).
  * - `entitiesInUse`: GetAccountSummary counts roles, policies and instance profiles moto does not hold (see it).
- * - `quotaReached`: IAM refuses a create in the caller's own account as past a quota (see it).
+ * - `quotaReached`: IAM refuses a create as past a quota (see it).
  * - `refusedCall`: IAM refuses one action to the caller (AccessDenied), as it does one no policy of the caller allows;
  *   `refusedToRole`: to a role in the target accounts' clients, naming its session.
  * - `refusedStackSetsCall`: StackSets answers the caller's own call as made by no delegated administrator.
@@ -244,8 +244,9 @@ export function entitiesInUse(aws: Aws, extra: Record<string, Partial<Record<'Ro
     aws,
     (credentials) => (next, context) => async (args) => {
       const out = (await next(args)) as { output?: { SummaryMap?: Record<string, number> } };
+      if (context.commandName !== 'GetAccountSummaryCommand') return out;
       const account = credentials === undefined ? own : await accountOf(credentials);
-      const more = context.commandName === 'GetAccountSummaryCommand' && account !== undefined ? extra[account] : undefined;
+      const more = account !== undefined ? extra[account] : undefined;
       const summary = out.output?.SummaryMap;
       if (more && summary) for (const [key, n] of Object.entries(more)) summary[key] = (summary[key] ?? 0) + n;
       return out;
@@ -273,20 +274,21 @@ export function createdTwice(aws: Aws, command: string, refused: string[] = []):
 }
 
 /**
- * IAM refuses the first `command` (CreateRoleCommand, CreatePolicyCommand) made with the caller's own credentials as
- * past the account's quota: LimitExceeded, 409 ("The request was rejected because it attempted to create resources
- * beyond the current Amazon Web Services account limits. The error message describes the limit exceeded",
- * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html, Errors), in the words IAM gives
- * ("Cannot exceed quota for InstanceProfilesPerAccount: 1000", ansible/workshops#1801; "… PoliciesPerRole: 10",
- * aws/eks-hybrid#741). moto creates past any quota. Each refusal is recorded in `refused`.
+ * IAM refuses the first `command` (CreateRoleCommand, CreatePolicyCommand) as past a quota: LimitExceeded, 409 ("The
+ * request was rejected because it attempted to create resources beyond the current Amazon Web Services account
+ * limits. The error message describes the limit exceeded",
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html, Errors), with `message` in the words IAM
+ * gives, "Cannot exceed quota for <quota>: <value>" ("… InstanceProfilesPerAccount: 1000", ansible/workshops#1801;
+ * "… PoliciesPerRole: 10", aws/eks-hybrid#741; RolesPerAccount, openshift/release#69365). moto creates past any
+ * quota. Each refusal is recorded in `refused`.
  */
-export function quotaReached(aws: Aws, command: string, refused: string[] = []): Aws {
+export function quotaReached(aws: Aws, command: string, message: string, refused: string[] = []): Aws {
   let done = false;
-  return withMiddleware(aws, (credentials) => (next, context) => async (args) => {
-    if (done || credentials !== undefined || context.commandName !== command) return next(args);
+  return withMiddleware(aws, () => (next, context) => async (args) => {
+    if (done || context.commandName !== command) return next(args);
     done = true;
     refused.push(`${command} ${String(args.input.RoleName ?? args.input.PolicyName)}`);
-    throw refusal('LimitExceededException', 409, `Cannot exceed quota for ${command === 'CreateRoleCommand' ? 'RolesPerAccount: 1000' : 'PoliciesPerAccount: 1500'}`);
+    throw refusal('LimitExceededException', 409, message);
   });
 }
 

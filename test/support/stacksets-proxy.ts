@@ -461,7 +461,8 @@
  *   stays in the account with its name: the stack's named buckets and repositories under DeletionPolicy Retain or
  *   RetainExceptOnCreate ("For all other stack operations, such as stack deletion, CloudFormation retains the
  *   resource", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html)
- *   are made in moto, which keeps none (its CodeCommit has no CloudFormation model at all), and listed in
+ *   are made in moto where it did not keep them (it keeps a bucket under Retain, deletes one under
+ *   RetainExceptOnCreate, and its CodeCommit has no CloudFormation model at all), empty, and each is listed in
  *   `keptByHandDeletes` (review s48-layers L1: a repositories stack's names were free). StackSets still lists the instance, with
  *   that stack's id and its status as it was: AWS documents no change of an instance's status for it (its statuses
  *   describe StackSets operations, API_StackInstance.html). What an UpdateStackInstances or UpdateStackSet does with
@@ -986,9 +987,9 @@ export class StackSetsProxy {
   endpoint = '';
   /** Rollout-time model (operation-time.ts): each operation run is recorded there, accounting only (nothing waits for it). */
   clock?: ModelClock;
-  /** Every CloudFormation call, in order: its action, StackSet, OperationId, the SHA-256 of an inline template and the error it was answered with. */
   /** The S3 requests through this layer: method, bucket, query, and the x-amz-expected-bucket-owner sent (ExpectedBucketOwner). */
   readonly s3Requests: Array<{ method: string; bucket: string; query: string; expectedOwner?: string }> = [];
+  /** Every CloudFormation call, in order: its action, StackSet, OperationId, the SHA-256 of an inline template and the error it was answered with. */
   readonly requests: Array<{ action: string; stackSet: string; operationId?: string; callAs?: string; templateSha?: string; retainStacks?: boolean; accounts?: string[]; deploymentTargets?: { organizationalUnits: string[]; filter: string }; maxResults?: number; error?: string }> = [];
   /**
    * Requests refused for their shape (`requestProblem`): each a rule of the API reference the deployer broke. Kept across
@@ -2495,12 +2496,12 @@ export class StackSetsProxy {
         } else {
           await this.codeCommitIn(region, credentials).send(new CreateRepositoryCommand({ repositoryName: r.name }));
         }
-        record.push(`${account}/${r.name}`);
       } catch (error) {
-        // Made by an earlier failed create (or kept by a destroy): already there, as it would be.
+        // Made by an earlier failed create, kept by a destroy or by moto itself: already there, as it would be.
         const name = (error as { name?: string }).name;
         if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists' && name !== 'RepositoryNameExistsException') throw error;
       }
+      if (!record.includes(`${account}/${r.name}`)) record.push(`${account}/${r.name}`);
     }
   }
 
