@@ -181,6 +181,9 @@ export interface WrittenTemplate {
   readonly resources: ReadonlyMap<string, ResourceSpan>;
 }
 
+/** An escape of the writer's that holds hex digits (yaml.ts `escaped`): `\u` and four, or `\U` and eight. */
+const HEX_ESCAPE = /\\[uU]/;
+
 /**
  * Each resource's text as the compile wrote it, a slice of the template's (no text is made), in place of `readText`,
  * where the template's text holds no `\u` or `\U` escape. It holds all that `readText` writes of the resource, and more: two
@@ -189,14 +192,10 @@ export interface WrittenTemplate {
  * writes each key and text as it is or in JSON's quotes and escapes, and a number as JSON does, and the characters
  * between values (quotes, `:`, spaces, line breaks, `-`) are no digits; without `\u` and `\U` escapes (a control or
  * non-ASCII character; `\U` and eight hex digits past U+FFFF), no escape holds a digit, in the written text or in
- * JSON. So every run of digits in the text
- * is one in a value, the same run in its JSON, with the same characters or none beside it: the two texts hold each
- * id at the same places of the same values, and their values differ there only. Undefined where the text holds
- * such an escape: the JSON is read then.
+ * JSON. So every run of digits in the text is one in a value, the same run in its JSON, with the same characters or
+ * none beside it: the two texts hold each id at the same places of the same values, and their values differ there
+ * only. Undefined where the text holds such an escape (HEX_ESCAPE): the JSON is read then.
  */
-/** An escape of the writer's that holds hex digits (yaml.ts `escaped`): `\u` and four, or `\U` and eight. */
-const HEX_ESCAPE = /\\[uU]/;
-
 function writtenTexts(written: WrittenTemplate | undefined): ((logicalId: string) => string) | undefined {
   if (!written || HEX_ESCAPE.test(written.text)) return undefined;
   return (logicalId) => {
