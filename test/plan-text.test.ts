@@ -40,7 +40,7 @@ describe('the plan as text', () => {
       { accountNames: names, colour: false },
     );
     expect(text).toContain(
-      '    ✗ retained by an earlier destroy or removal, creation will fail: AWS::S3::Bucket acme-artifacts-222222222222-eu-west-1 (ArtifactBucket) in account 222222222222\n' +
+      '    ✗ left by an earlier stack (a destroy, a removal, or a stack deleted outside StackSets), creation will fail: AWS::S3::Bucket acme-artifacts-222222222222-eu-west-1 (ArtifactBucket) in account 222222222222\n' +
         "      way past it: a bucket: set 'bucketGeneration: 2' in org.yaml\n" +
         '    retained by an earlier destroy or removal, of an earlier bucket generation, no longer used (delete it when its data is not needed): AWS::S3::Bucket acme-access-logs-222222222222-eu-west-1 (AccessLogBucket) in account 222222222222\n',
     );

@@ -130,7 +130,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
         : 'which deploy cannot remove (nor, after it, the instances of the stages it removes later in that account)';
       lines.push(`    ${paint(31, '✗')} instance no operation reaches, ${effect}: ${account(u.account)}: ${u.why}`);
     }
-    for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} retained by an earlier destroy or removal, creation will fail: ${c}`);
+    for (const c of p.collisions) lines.push(`    ${paint(31, '✗')} left by an earlier stack (a destroy, a removal, or a stack deleted outside StackSets), creation will fail: ${c}`);
     for (const fix of p.collisionFixes ?? []) lines.push(`      way past it: ${fix}`);
     lines.push(...runRefusals(p));
     for (const w of p.replacementWarnings ?? []) lines.push(`    ${paint(33, '!')} ${w}`);
