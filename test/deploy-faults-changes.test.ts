@@ -1243,33 +1243,16 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect([...asks.values()].every((n) => n === LIMIT_ATTEMPTS)).toBe(true);
   });
 
-  it("a StackSet deleted by another run between its creation and its first operation (StackSetNotFoundException as CreateStackInstances starts): read again, created again and rolled out in the same run (review s47-deploy-api 2)", async () => {
+  it.each([
+    ['by another run between its creation and its first operation (StackSetNotFoundException as CreateStackInstances starts)', 'CreateStackInstances', ['CreateStackSet', 'CreateStackInstances StackSetNotFoundException', 'CreateStackSet', 'CreateStackInstances']],
+    ['before the run reads its operations for its first one (StackSetNotFoundException from ListStackSetOperations)', 'ListStackSetOperations', ['CreateStackSet', 'CreateStackSet', 'CreateStackInstances']],
+  ])('a StackSet deleted %s: read again, created again and rolled out in the same run (review s47-deploy-api 2)', async (_when, operation, sent) => {
     await prepare(small);
-    env.proxy.deletedBeforeOperation('big-pipeline-foundation', 'CreateStackInstances');
+    env.proxy.deletedBeforeOperation('big-pipeline-foundation', operation);
     const events: string[] = [];
     const s = await deploy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && events.push(e.reason) });
     expect(failed(s)).toEqual([]);
-    expect(env.proxy.requests.filter((r) => r.stackSet === 'big-pipeline-foundation' && ['CreateStackSet', 'CreateStackInstances'].includes(r.action)).map((r) => `${r.action}${r.error ? ` ${r.error}` : ''}`)).toEqual([
-      'CreateStackSet',
-      'CreateStackInstances StackSetNotFoundException',
-      'CreateStackSet',
-      'CreateStackInstances',
-    ]);
-    expect(events).toContain('the StackSet is gone since this run read it (deleted by another run or a person): reading the StackSet again before starting anew');
-    await expectConverged(small);
-  });
-
-  it("a StackSet deleted before the run reads its operations for its first one (StackSetNotFoundException from ListStackSetOperations): read again, created again and rolled out in the same run (review s47-deploy-api 2)", async () => {
-    await prepare(small);
-    env.proxy.deletedBeforeOperation('big-pipeline-foundation', 'ListStackSetOperations');
-    const events: string[] = [];
-    const s = await deploy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && events.push(e.reason) });
-    expect(failed(s)).toEqual([]);
-    expect(env.proxy.requests.filter((r) => r.stackSet === 'big-pipeline-foundation' && ['CreateStackSet', 'CreateStackInstances'].includes(r.action)).map((r) => `${r.action}${r.error ? ` ${r.error}` : ''}`)).toEqual([
-      'CreateStackSet',
-      'CreateStackSet',
-      'CreateStackInstances',
-    ]);
+    expect(env.proxy.requests.filter((r) => r.stackSet === 'big-pipeline-foundation' && ['CreateStackSet', 'CreateStackInstances'].includes(r.action)).map((r) => `${r.action}${r.error ? ` ${r.error}` : ''}`)).toEqual(sent);
     expect(events).toContain('the StackSet is gone since this run read it (deleted by another run or a person): reading the StackSet again before starting anew');
     await expectConverged(small);
   });
