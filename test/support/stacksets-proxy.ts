@@ -344,6 +344,14 @@
  *   (API_StackSetDriftDetectionDetails.html); their instances list no
  *   DriftStatus, or NOT_CHECKED, when asked (what AWS lists for them is not
  *   documented; NOT_CHECKED is a value it documents).
+ *   An instance whose stack was deleted by hand (`stackDeletedByHand`) fails
+ *   the same way, its result's reason "Stack [id] does not exist", and counts
+ *   against the operation's failure tolerance: past it, the operation ends
+ *   FAILED, having checked the others. No page says what a detection answers
+ *   for a stack that is gone (it "performs drift detection on the stack
+ *   associated with each stack instance"); a stack that does not exist cannot
+ *   be in sync, so the layer takes the reading under which a tool must say it
+ *   does not know (the fault `deletedStackDriftInSync` takes the other).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DetectStackSetDrift.html
  * - ListStackInstances in pages of 100, or of `instancesPageSize` (MaxResults 1-100)
  *   with a NextToken; each instance with the LastOperationId of
@@ -670,6 +678,11 @@ export interface Faults {
    * StackSets only (review s44-verify row 9).
    */
   updateStackSetCreates?: boolean;
+  /**
+   * Contrary to the likely reading, a fault only (review s48-layers L2): a detection reads an instance whose stack was
+   * deleted by hand IN_SYNC, as if it had checked it. Default: its detection fails there (see the header).
+   */
+  deletedStackDriftInSync?: boolean;
 }
 
 /** The Region's VPC endpoint services, where they differ from moto's (see the header). Full service names. */
@@ -1867,7 +1880,7 @@ export class StackSetsProxy {
       case 'ListStackInstances':
         return this.listInstances(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
       case 'DetectStackSetDrift':
-        return this.detectDrift(name, params);
+        return this.detectDrift(name, params, req.headers);
       case 'DescribeStackInstance':
         return this.describeInstance(name, params, await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8'))));
       case 'DescribeStackResources':
@@ -2866,7 +2879,7 @@ export class StackSetsProxy {
   }
 
   /** DetectStackSetDrift (see the header). */
-  private detectDrift(name: string, params: URLSearchParams) {
+  private async detectDrift(name: string, params: URLSearchParams, headers: IncomingMessage['headers']) {
     if (this.driftRefusals.has(name)) return cfnError('AccessDenied', `User is not authorized to perform: cloudformation:DetectStackSetDrift on resource ${name}`);
     // Another's operation (`occupy`) from the moment a detection is asked for too: an earlier verify's, say.
     this.occupiers.get(name)?.();
@@ -2876,24 +2889,41 @@ export class StackSetsProxy {
     this.operations.set(name, ops);
     const op: Operation = { id: params.get('OperationId') ?? crypto.randomUUID(), stackSet: name, action: 'DETECT_DRIFT', status: 'QUEUED', created: new Date(), results: [] };
     ops.push(op);
-    this.driftPreferences.push({ stackSet: name, preferences: preferencesFromQuery(params) });
+    const preferences = preferencesFromQuery(params);
+    this.driftPreferences.push({ stackSet: name, preferences });
+    const ofThis = (keys: Iterable<string>) => new Set([...keys].filter((k) => k.startsWith(`${name}/`)).map((k) => k.slice(name.length + 1)));
+    // The instances whose stack was deleted by hand, unless the detection passes over them (see the header).
+    const skips = ofThis(this.driftSkips);
+    const gone = this.faults.deletedStackDriftInSync ? [] : [...ofThis(this.deletedByHand.keys())].filter((account) => !skips.has(account)).sort();
+    const instances = gone.length > 0 ? [...(await this.motoInstances(headers, name)).keys()] : [];
     this.later(this.faults.queuedMs ?? 20, () => {
       op.status = 'RUNNING';
       this.later(this.faults.runningMs ?? 30, () => {
         const failing = this.driftFailures.get(name);
-        op.status = failing ? 'FAILED' : 'SUCCEEDED';
-        op.ended = new Date();
         const partial = this.driftPartial.get(name);
-        const failed = [...(partial?.accounts ?? [])];
-        if (op.status === 'SUCCEEDED' && partial && failed.length > 0) {
+        const region = partial?.region ?? (/Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1');
+        const failed = [...new Set([...(partial?.accounts ?? []), ...gone])];
+        // partialDrift stays within the tolerance by its own word; a stack gone counts against the operation's.
+        const beyondTolerance = gone.length > 0 && failed.length > failureTolerance(instances.length, preferences);
+        op.status = failing || beyondTolerance ? 'FAILED' : 'SUCCEEDED';
+        op.ended = new Date();
+        const results = failed.map((account) => ({
+          account,
+          region,
+          status: 'FAILED' as const,
+          reason: gone.includes(account) ? `Stack [${this.deletedByHand.get(`${name}/${account}`)}] does not exist` : 'Drift detection failed for the stack instance',
+        }));
+        if (op.status === 'SUCCEEDED' && failed.length > 0) {
           op.drift = { status: 'PARTIAL_SUCCESS', failed: failed.length };
-          op.results = failed.map((account) => ({ account, region: partial.region, status: 'FAILED' as const, reason: 'Drift detection failed for the stack instance' }));
+          op.results = results;
         } else if (op.status === 'SUCCEEDED') op.drift = { status: 'COMPLETED', failed: 0 };
-        const ofThis = (keys: Iterable<string>) => new Set([...keys].filter((k) => k.startsWith(`${name}/`)).map((k) => k.slice(name.length + 1)));
+        else if (beyondTolerance) op.results = results;
         const rounds = () => this.driftRounds.get(name) ?? this.driftRounds.set(name, []).get(name)!;
-        if (op.status === 'SUCCEEDED') rounds().push({ at: op.ended!, partial: new Set(failed), ...(partial?.listed ? { partialListed: partial.listed } : {}), skipped: ofThis(this.driftSkips), drifted: ofThis(this.drifted) });
+        if (op.status === 'SUCCEEDED') rounds().push({ at: op.ended!, partial: new Set(failed), ...(partial?.listed ? { partialListed: partial.listed } : {}), skipped: skips, drifted: ofThis(this.drifted) });
         // A detection that failed after checking some instances: theirs are this detection's, every other one's stays.
         else if (failing && failing.length > 0) rounds().push({ at: op.ended!, partial: new Set(), skipped: new Set(), only: new Set(failing), drifted: ofThis(this.drifted) });
+        // Past the tolerance by stacks gone: the others checked (the order AWS takes them in is not documented).
+        else if (beyondTolerance) rounds().push({ at: op.ended!, partial: new Set(), skipped: new Set(), only: new Set(instances.filter((a) => !failed.includes(a))), drifted: ofThis(this.drifted) });
       });
     });
     return { status: 200, body: envelope('DetectStackSetDrift', `<OperationId>${op.id}</OperationId>`) };
