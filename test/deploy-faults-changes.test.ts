@@ -3,7 +3,7 @@
  * models): changes of the org file (accounts leaving, repositories dropped, renamed or moved between a family's
  * parts), SERVICE_MANAGED targets through Organizations, and the API's errors and quotas the reconciler must meet.
  */
-import { CreateStackSetCommand, DescribeStackInstanceCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
+import { CreateStackSetCommand, DeleteStackInstancesCommand, DescribeStackInstanceCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand } from '@aws-sdk/client-cloudformation';
 import { CreateOrganizationalUnitCommand, DescribeOrganizationCommand, MoveAccountCommand, RemoveAccountFromOrganizationCommand } from '@aws-sdk/client-organizations';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
@@ -1013,6 +1013,16 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
       expect(listed, stage.stackSet).toEqual(stage.result === 'failed' ? [leaver] : 'deleted');
     }
     expect(destroyed.stages.filter((x) => x.result === 'deleted').length).toBeGreaterThan(0);
+  });
+
+  it('the layer refuses an instance operation of a SERVICE_MANAGED StackSet naming Accounts without AccountFilterType: AWS documents both UNION and NONE as its default, so no test may rely on either (review s48-layers L3)', async () => {
+    const { accounts } = await serviceManagedDeployed();
+    const cfn = awsVia().cloudFormation();
+    const [, dev] = accounts;
+    const sent = cfn.send(new DeleteStackInstancesCommand({ StackSetName: 'big-pipelines', DeploymentTargets: { OrganizationalUnitIds: [dev.ou], Accounts: [dev.id] }, Regions: [REGION], RetainStacks: false, CallAs: 'SELF' }));
+    await expect(sent).rejects.toMatchObject({ name: 'ValidationError', message: expect.stringMatching(/Accounts without AccountFilterType are not modelled/) });
+    const listed = (await cfn.send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines', CallAs: 'SELF' }))).Summaries ?? [];
+    expect(listed.map((i) => i.Account)).toContain(dev.id);
   });
 
   it('plan: an organization the caller may not read (ListRoots refused) is a note about the instances to remove, and one about those to apply again, not a failed plan (review s35-diff m1, s44-mutations-6 NT1)', async () => {

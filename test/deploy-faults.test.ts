@@ -244,6 +244,31 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     await expectConverged(changed);
   });
 
+  it("the layer's UpdateStackSet that makes a failed create's stack (updateStackSetCreates) makes it with the overrides that create was sent with, which the instance keeps (API_StackInstance.html ParameterOverrides; review s48-layers L4)", async () => {
+    await prepare(small);
+    const cfn = awsVia().cloudFormation();
+    const TemplateBody = 'Parameters:\n  Tier:\n    Type: String\nResources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody, Parameters: [{ ParameterKey: 'Tier', ParameterValue: 'shared' }] }));
+    const settled = async (started: Promise<{ OperationId?: string }>) => {
+      const OperationId = (await started).OperationId!;
+      for (;;) {
+        const status = (await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId }))).StackSetOperation?.Status;
+        if (status !== 'QUEUED' && status !== 'RUNNING') return status;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const account = '100000000001';
+    env.proxy.failIn(account, true, 'probe');
+    const overrides = [{ ParameterKey: 'Tier', ParameterValue: 'own' }];
+    expect(await settled(cfn.send(new CreateStackInstancesCommand({ StackSetName: 'probe', Accounts: [account], Regions: [REGION], ParameterOverrides: overrides })))).toBe('FAILED');
+    env.proxy.failIn(account, false, 'probe');
+    env.proxy.setFaults({ seed: 1, updateStackSetCreates: true });
+    expect(await settled(cfn.send(new UpdateStackSetCommand({ StackSetName: 'probe', UsePreviousTemplate: true, Parameters: [{ ParameterKey: 'Tier', UsePreviousValue: true }] })))).toBe('SUCCEEDED');
+    const instance = (await cfn.send(new DescribeStackInstanceCommand({ StackSetName: 'probe', StackInstanceAccount: account, StackInstanceRegion: REGION }))).StackInstance;
+    expect(instance?.Status).toBe('CURRENT');
+    expect(instance?.ParameterOverrides).toEqual([expect.objectContaining(overrides[0])]);
+  });
+
   it('a policy principal naming a role that does not exist fails the instance', async () => {
     await prepare(small);
     const cfn = awsVia().cloudFormation();

@@ -2206,10 +2206,10 @@ export class StackSetsProxy {
     const ous = members(params, 'DeploymentTargets.OrganizationalUnitIds');
     if (ous.length === 0) return 'StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target';
     const listed = members(params, 'DeploymentTargets.Accounts');
-    // Not given, UNION: "This is the default value if AccountFilterType is not provided"
-    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html), which without
-    // Accounts targets the OUs alone, as NONE (review s44-verify row 35). The deployer always sends INTERSECTION.
-    const filter = params.get('DeploymentTargets.AccountFilterType') ?? (listed.length > 0 ? 'UNION' : 'NONE');
+    // Not given: the OUs alone, as NONE. With Accounts too, requestProblem has refused it already ("When performing
+    // create operations, if you specify both OrganizationalUnitIds and Accounts, you must also specify the
+    // AccountFilterType property", API_DeploymentTargets.html). The deployer always sends INTERSECTION.
+    const filter = params.get('DeploymentTargets.AccountFilterType') ?? 'NONE';
     if (filter !== 'INTERSECTION' && filter !== 'NONE') return `AccountFilterType ${filter} is not modelled by the StackSets test layer`;
     const { under, management } = await this.membership(ous, headers);
     const targets = (filter === 'INTERSECTION' ? listed.filter((a) => under.has(a)) : [...under.keys()]).filter((a) => a !== management);
@@ -2254,7 +2254,16 @@ export class StackSetsProxy {
   private async resolveInstanceTargets(name: string, params: URLSearchParams, headers: IncomingMessage['headers']): Promise<URLSearchParams | string> {
     const ous = members(params, 'DeploymentTargets.OrganizationalUnitIds');
     if (ous.length === 0) return 'StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target';
-    const filter = params.get('DeploymentTargets.AccountFilterType') ?? 'NONE';
+    // Accounts listed with no filter: AWS's pages disagree on the default. UNION "is the default value if
+    // AccountFilterType is not provided" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html);
+    // a delete's is "None (default) – Delete stacks from all accounts in the specified OUs"
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stackinstances-delete.html). Not modelled, so
+    // that no test passes by relying on either (review s48-layers L3); the deployer always sends INTERSECTION.
+    const given = params.get('DeploymentTargets.AccountFilterType');
+    if (given === null && members(params, 'DeploymentTargets.Accounts').length > 0) {
+      return 'Accounts without AccountFilterType are not modelled by the StackSets test layer (AWS documents UNION and NONE as the default)';
+    }
+    const filter = given ?? 'NONE';
     if (filter !== 'INTERSECTION' && filter !== 'NONE') return `AccountFilterType ${filter} is not modelled by the StackSets test layer`;
     for (const account of members(params, 'DeploymentTargets.Accounts')) {
       const move = this.movesAtCall.get(account);
@@ -2582,10 +2591,25 @@ export class StackSetsProxy {
       if (made.length > 0) {
         if (this.serviceManaged.has(name)) throw new Error('the test layer makes a failed create\'s stack on UpdateStackSet for SELF_MANAGED StackSets only');
         const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'us-east-1';
-        const create = new URLSearchParams({ Action: 'CreateStackInstances', Version: '2010-05-15', StackSetName: name, 'Regions.member.1': region });
-        made.forEach((a, i) => create.set(`Accounts.member.${i + 1}`, a));
-        const out = await this.motoCall(headers, create);
-        if (out.status !== 200) throw new Error(`moto CreateStackInstances: ${tag(out.body, 'Message') ?? out.body}`);
+        // Each with the overrides its failed create was sent with: the instance keeps them (API_StackInstance.html,
+        // ParameterOverrides; review s48-layers L4). One create per set of overrides.
+        const byOverrides = new Map<string, { overrides: Record<string, string>; accounts: string[] }>();
+        for (const a of made) {
+          const overrides = this.overlays.get(name)?.get(a)?.phantom?.overrides ?? {};
+          const key = JSON.stringify(overrides);
+          if (!byOverrides.has(key)) byOverrides.set(key, { overrides, accounts: [] });
+          byOverrides.get(key)!.accounts.push(a);
+        }
+        for (const { overrides, accounts } of byOverrides.values()) {
+          const create = new URLSearchParams({ Action: 'CreateStackInstances', Version: '2010-05-15', StackSetName: name, 'Regions.member.1': region });
+          accounts.forEach((a, i) => create.set(`Accounts.member.${i + 1}`, a));
+          Object.entries(overrides).forEach(([key, value], i) => {
+            create.set(`ParameterOverrides.member.${i + 1}.ParameterKey`, key);
+            create.set(`ParameterOverrides.member.${i + 1}.ParameterValue`, value);
+          });
+          const out = await this.motoCall(headers, create);
+          if (out.status !== 200) throw new Error(`moto CreateStackInstances: ${tag(out.body, 'Message') ?? out.body}`);
+        }
         for (const a of made) this.creations.push(`${name}/${a}`);
         await this.recordStackIds(name, made, region);
       }
