@@ -269,7 +269,8 @@ export function createdTwice(aws: Aws, command: string, refused: string[] = []):
     await next(args);
     const name = String(args.input.RoleName ?? args.input.PolicyName);
     refused.push(`${command} ${name}`);
-    throw refusal('EntityAlreadyExistsException', 409, `${command === 'CreateRoleCommand' ? 'Role' : 'A policy called'} ${name} already exists.`);
+    // IAM's words as commonly reported (no page quotes them; review s48-layers L8).
+    throw refusal('EntityAlreadyExistsException', 409, command === 'CreateRoleCommand' ? `Role with name ${name} already exists.` : `A policy called ${name} already exists. Duplicate names are not allowed.`);
   });
 }
 

@@ -544,6 +544,22 @@ function valuesIn(conditions: Record<string, unknown> | undefined, values: Recor
  * operator, the key being present). Other condition keys are not read. An applying Deny refuses, else an applying
  * Allow allows. Any change to a key is taken to need kms:PutKeyPolicy. The first refusal, or undefined.
  */
+/**
+ * The ARN condition operators: "each of the six colon-delimited components of the ARN is checked separately and each
+ * can include multi-character match wildcards (*) or single-character match wildcards (?)", ArnEquals as ArnLike
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN).
+ */
+function arnMatches(pattern: string, arn: string): boolean {
+  // The resource component keeps its own colons.
+  const components = (text: string) => {
+    const parts = text.split(':');
+    return [...parts.slice(0, 5), parts.slice(5).join(':')];
+  };
+  const want = components(pattern);
+  const have = components(arn);
+  return want.length === have.length && want.every((p, i) => globRegExp(p).test(have[i]));
+}
+
 function keyPolicyRefusal(newTemplate: string, currentTemplate: string | undefined, values: Record<string, string>, account: string, region: string, role: string): string | undefined {
   const keysOf = (body: string | undefined) => {
     let template: { Conditions?: Record<string, unknown>; Resources?: Record<string, { Type?: string; Condition?: string; Properties?: { KeyPolicy?: unknown } }> } | undefined;
@@ -570,10 +586,18 @@ function keyPolicyRefusal(newTemplate: string, currentTemplate: string | undefin
       return Object.entries(st.Condition ?? {}).every(([operator, keys]) => {
         const base = operator.replace(/IfExists$/, '');
         const negated = /^(Arn|String)Not/.test(base);
+        const arn = base.startsWith('Arn');
         const like = /Like$/.test(base);
-        return Object.entries(keys ?? {})
-          .filter(([k]) => k.toLowerCase() === 'aws:principalarn')
-          .every(([, v]) => listed(v).some((value) => (like ? globRegExp(value).test(roleArn) : value === roleArn)) !== negated);
+        const modelled = /^(ArnLike|ArnNotLike|ArnEquals|ArnNotEquals|StringLike|StringNotLike|StringEquals|StringNotEquals)$/.test(base);
+        return Object.entries(keys ?? {}).every(([k, v]) => {
+          if (!modelled || k.toLowerCase() !== 'aws:principalarn') {
+            // Another key, or an operator the layer does not read: a Deny it cannot judge is refused outright, an Allow
+            // taken as not applying (the stricter reading either way; review s48-layers L6).
+            if (st.Effect === 'Deny') throw new Error(`the test layer's KMS model does not read ${operator} on ${k} in a key policy's Deny`);
+            return false;
+          }
+          return listed(v).some((value) => (arn ? arnMatches(value, roleArn) : like ? globRegExp(value).test(roleArn) : value === roleArn)) !== negated;
+        });
       });
     };
     const raw = (key.policy as { Statement?: unknown } | undefined)?.Statement;
@@ -759,6 +783,34 @@ const NAME_PROPERTIES: Record<string, { name: string; scope?: string; anyCase?: 
   'AWS::KMS::Alias': { name: 'AliasName' },
   'AWS::Logs::LogGroup': { name: 'LogGroupName' },
 };
+
+/** The property that gives each IAM resource type with one a custom name (each type's page in the template reference). */
+const IAM_NAME_PROPERTIES: Record<string, string> = {
+  'AWS::IAM::Group': 'GroupName',
+  'AWS::IAM::InstanceProfile': 'InstanceProfileName',
+  'AWS::IAM::ManagedPolicy': 'ManagedPolicyName',
+  'AWS::IAM::Role': 'RoleName',
+  'AWS::IAM::User': 'UserName',
+};
+
+/** Whether a template (YAML or JSON) has IAM resources, and one with a custom name; a template that cannot be read has neither. */
+function iamResourcesOf(body: string): { iam: boolean; named: boolean } {
+  let resources: Record<string, { Type?: unknown; Properties?: Record<string, unknown> }> = {};
+  try {
+    resources = (parseYaml(body) as { Resources?: typeof resources } | undefined)?.Resources ?? {};
+  } catch {
+    // CloudFormation refuses it on its own terms; moto answers it below.
+  }
+  let iam = false;
+  let named = false;
+  for (const r of Object.values(resources)) {
+    if (typeof r?.Type !== 'string' || !r.Type.startsWith('AWS::IAM::')) continue;
+    iam = true;
+    const property = IAM_NAME_PROPERTIES[r.Type];
+    if (property !== undefined && r.Properties?.[property] !== undefined) named = true;
+  }
+  return { iam, named };
+}
 
 type CustomName = { key: string; logicalId: string; type: string; value: string; condition?: string; conditions?: Record<string, unknown> };
 const namesOfTemplate = new Map<string, CustomName[]>();
@@ -2025,14 +2077,14 @@ export class StackSetsProxy {
       // Capabilities: "If you have IAM resources, you can specify either capability. If you have IAM resources with
       // custom names, you must specify CAPABILITY_NAMED_IAM. If you don't specify this parameter, this action returns an
       // InsufficientCapabilities error" (API_CreateStackSet.html and API_UpdateStackSet.html, Capabilities, which list
-      // AccessKey, Group, InstanceProfile, Policy, Role, User and UserToGroupAddition; ManagedPolicy too, as IAM
-      // policies). A template read as text: one of those types anywhere, a custom name as a property key (YAML or JSON).
+      // AccessKey, Group, InstanceProfile, Policy, Role, User and UserToGroupAddition). Every AWS::IAM:: type is taken
+      // as one (the stricter reading: ManagedPolicy, RolePolicy and the rest are IAM resources too), and a custom name
+      // is the name property of an IAM type that has one, in its Properties (review s48-layers L5).
       const template = params.get('TemplateBody') ?? '';
       const capabilities = members(params, 'Capabilities');
-      const named = /"?\b(RoleName|GroupName|UserName|InstanceProfileName|ManagedPolicyName)"?\s*:/.test(template);
-      const iam = /AWS::IAM::(AccessKey|Group|InstanceProfile|ManagedPolicy|Policy|Role|User|UserToGroupAddition)\b/.test(template);
+      const { iam, named } = iamResourcesOf(template);
       const accepted = !iam ? [] : named ? ['CAPABILITY_NAMED_IAM'] : ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'];
-      if (accepted.length > 0 && !accepted.some((c) => capabilities.includes(c))) return { code: 'InsufficientCapabilitiesException', message: `Requires capabilities : [${accepted[accepted.length - 1]}]` };
+      if (accepted.length > 0 && !accepted.some((c) => capabilities.includes(c))) return { code: 'InsufficientCapabilitiesException', message: `Requires capabilities : [${accepted[0]}]` };
     }
     return undefined;
   }
