@@ -120,7 +120,10 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const repositories = (await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
     expect(repositories.addAccounts).toEqual([]);
     expect(repositories.collisions).toEqual(['AWS::CodeCommit::Repository lib (RepositoryLib) in account 900000000000']);
-    expect(repositories.collisionFixes).toEqual([expect.stringContaining('the org file dropped it, or its stack was deleted outside StackSets): import it into the instance\'s stack by hand')]);
+    // The way with its history that needs no stack to import into (review s48-diff m3), naming the repository and its account.
+    expect(repositories.collisionFixes).toEqual([
+      expect.stringContaining("or its stack was deleted outside StackSets): rename it out of the way ('aws codecommit update-repository-name --old-name lib --new-name lib-kept' in account 900000000000), deploy, which creates it empty, then push"),
+    ]);
     const from = env.proxy.requests.length;
     const refused = await deploy(small, awsVia(), { pollMs });
     expect(failed(refused).map((x) => x.stage)).toEqual(['source-repositories']);

@@ -542,9 +542,14 @@ function wayPast(run: Run, found: Found[]): string[] {
         '(its resources under DeletionPolicy Retain stay, and keep their names: those named above too)',
     );
   }
-  if (found.some((c) => c.type === 'AWS::CodeCommit::Repository')) {
+  const repositories = found.filter((c) => c.type === 'AWS::CodeCommit::Repository');
+  if (repositories.length > 0) {
+    // Often there is no stack to import it into (a create after a removal or a hand delete); README "a repository
+    // removed from the org file" gives the way with its history, and why an import into a StackSet's stack is unproven.
+    const renames = repositories.map((c) => `'aws codecommit update-repository-name --old-name ${c.name} --new-name ${c.name}-kept' in account ${c.account}`).join(', ');
     out.push(
-      'a repository (its stack was removed with --release-repositories, its account left the org file, the org file dropped it, or its stack was deleted outside StackSets): import it into the instance\'s stack by hand, ' +
+      'a repository (its stack was removed with --release-repositories, its account left the org file, the org file dropped it, or its stack was deleted outside StackSets): ' +
+        `rename it out of the way (${renames}), deploy, which creates it empty, then push the kept one's history to it ('git push --mirror'; README: "a repository removed from the org file"); ` +
         'or leave it out of the org file; xstack never deletes a repository',
     );
   }
