@@ -1278,6 +1278,9 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(env.proxy.requests.filter((r) => r.stackSet === 'big-pipeline-foundation' && !['DescribeStackSet', 'ListStackInstances', 'ListStackSetOperations'].includes(r.action)).map((r) => `${r.action}${r.error ? ` ${r.error}` : ''}`)).toEqual([
       'CreateStackSet NameAlreadyExistsException',
     ]);
+    // Read again after the refused create: what tells it is another tool's (review s48-diff n10).
+    const after = env.proxy.requests.slice(env.proxy.requests.findIndex((r) => r.stackSet === 'big-pipeline-foundation' && r.action === 'CreateStackSet') + 1);
+    expect(after.filter((r) => r.stackSet === 'big-pipeline-foundation').map((r) => r.action)).toContain('DescribeStackSet');
   });
 
   it("a StackSet deleted before its operation, and its name taken by another tool meanwhile: the stage fails as for any StackSet not xstack's, and sends nothing to it (review s47-diff m1)", async () => {

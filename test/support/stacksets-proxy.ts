@@ -1836,21 +1836,20 @@ export class StackSetsProxy {
       return cfnError('InvalidOperationException', `The specified operation isn't valid (${action} on StackSet ${name}, refused once by the test layer)`);
     }
     if (action === 'DescribeStackSetOperation' && this.goneAtWait.delete(name)) return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
+    // Another tool's StackSet under the name (no xstack tag, a template of its own), made in moto.
+    const anotherToolCreates = async () => {
+      const made = await call({ Action: 'CreateStackSet', TemplateBody: JSON.stringify({ Resources: { Topic: { Type: 'AWS::SNS::Topic' } } }) });
+      if (made.status !== 200) throw new Error(`moto CreateStackSet: ${tag(made.body, 'Message') ?? made.body}`);
+    };
     const gone = this.goneAtStart.get(name);
     if (gone?.action === action) {
       this.goneAtStart.delete(name);
       const out = await call({ Action: 'DeleteStackSet' });
       if (out.status !== 200) throw new Error(`moto DeleteStackSet: ${tag(out.body, 'Message') ?? out.body}`);
-      if (gone.takenByAnotherTool) {
-        const made = await call({ Action: 'CreateStackSet', TemplateBody: JSON.stringify({ Resources: { Topic: { Type: 'AWS::SNS::Topic' } } }) });
-        if (made.status !== 200) throw new Error(`moto CreateStackSet: ${tag(made.body, 'Message') ?? made.body}`);
-      }
+      if (gone.takenByAnotherTool) await anotherToolCreates();
       return cfnError('StackSetNotFoundException', `StackSet ${name} not found`);
     }
-    if (action === 'CreateStackSet' && this.takenAtCreate.delete(name)) {
-      const made = await call({ Action: 'CreateStackSet', TemplateBody: JSON.stringify({ Resources: { Topic: { Type: 'AWS::SNS::Topic' } } }) });
-      if (made.status !== 200) throw new Error(`moto CreateStackSet: ${tag(made.body, 'Message') ?? made.body}`);
-    }
+    if (action === 'CreateStackSet' && this.takenAtCreate.delete(name)) await anotherToolCreates();
     if (this.delegatedStackSets.has(name) && params.get('CallAs') !== 'DELEGATED_ADMIN' && action !== 'CreateStackSet') {
       return cfnError('StackSetNotFoundException', `StackSet ${name} not found (in the caller's own account: it was created with CallAs DELEGATED_ADMIN, so it is the management account's)`);
     }
