@@ -1270,6 +1270,23 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await expectConverged(small);
   });
 
+  it('a StackSet deleted by another run as destroy starts its removal (StackSetNotFoundException from DeleteStackInstances): read again, nothing is left to remove, and the stage ends deleted (review s47-diff m6)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    env.proxy.deletedBeforeOperation('big-pipeline-foundation', 'DeleteStackInstances');
+    const events: string[] = [];
+    const destroyed = await destroy(small, awsVia(), { pollMs, onEvent: (e) => e.type === 'waiting' && events.push(e.reason) });
+    expect(failed(destroyed)).toEqual([]);
+    expect(destroyed.stages.find((x) => x.stackSet === 'big-pipeline-foundation')?.result).toBe('deleted');
+    expect(events).toContain('the StackSet is gone since this run read it (deleted by another run or a person): reading the StackSet again before starting anew');
+    // One delete refused as the StackSet was gone; none sent after it.
+    expect(env.proxy.requests.filter((r) => r.stackSet === 'big-pipeline-foundation' && ['DeleteStackInstances', 'DeleteStackSet'].includes(r.action)).map((r) => `${r.action}${r.error ? ` ${r.error}` : ''}`)).toEqual([
+      'DeleteStackInstances StackSetNotFoundException',
+    ]);
+    const listed = await awsVia().cloudFormation().send(new ListStackSetsCommand({ Status: 'ACTIVE' }));
+    expect((listed.Summaries ?? []).map((x) => x.StackSetName)).not.toContain('big-pipeline-foundation');
+  });
+
   it("a StackSet another tool creates between the run's read and its CreateStackSet (NameAlreadyExistsException): read again, the stage fails as for any StackSet not xstack's, and sends nothing to it", async () => {
     await prepare(small);
     env.proxy.takenBeforeCreate('big-pipeline-foundation');

@@ -1611,6 +1611,8 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
   const failed = new Map<string, ActualInstance>();
   let current = instances;
   let lost = new Map<string, string>();
+  // Whether the StackSet was there when last read: one another run deleted meanwhile is not deleted again.
+  let exists = true;
   for (;;) {
     // One no operation reaches (whyUnreachable), or in an account where an earlier removal left one, is not sent;
     // expectDeleted then says why it is still there.
@@ -1648,6 +1650,7 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
     // Read again: after a race the other operation may have deleted some, or left some INOPERABLE; after our own
     // deletes, some may have been skipped or failed (above).
     const fresh = await readStackSet(ctx);
+    exists = fresh.exists;
     const still = current.flatMap((i) => fresh.instances.get(i.account) ?? []);
     for (const i of still) if (sentInFailure.has(i.account) && !keep(i) && !lost.has(i.account)) failed.set(i.account, i);
     if (raced) {
@@ -1667,7 +1670,7 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
       throw failure ?? error;
     });
   }
-  if (stackSetToo) {
+  if (stackSetToo && exists) {
     emit({ type: 'operation', stage, action: 'delete-stack-set', accounts: [] });
     await deleteStackSet(ctx);
   }

@@ -1844,6 +1844,18 @@ export class StackSetsProxy {
     const gone = this.goneAtStart.get(name);
     if (gone?.action === action) {
       this.goneAtStart.delete(name);
+      // Another run's removal: the instances first, as CloudFormation deletes no StackSet that has any
+      // (StackSetNotEmptyException, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html).
+      const motoInstances = await this.motoInstances(req.headers, name);
+      if (motoInstances.size > 0) {
+        const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? 'us-east-1';
+        const accounts = [...motoInstances.keys()];
+        const removal = new URLSearchParams({ Action: 'DeleteStackInstances', Version: '2010-05-15', StackSetName: name, RetainStacks: 'false', 'Regions.member.1': region });
+        accounts.forEach((a, i) => removal.set(`Accounts.member.${i + 1}`, a));
+        await this.applyToMoto('DeleteStackInstances', removal, req.headers, name, accounts, motoInstances);
+        for (const a of accounts) this.applied.get(a)?.delete(name);
+      }
+      this.overlays.delete(name);
       const out = await call({ Action: 'DeleteStackSet' });
       if (out.status !== 200) throw new Error(`moto DeleteStackSet: ${tag(out.body, 'Message') ?? out.body}`);
       if (gone.takenByAnotherTool) await anotherToolCreates();
