@@ -10,6 +10,7 @@ import {
   STACKSET_QUOTAS,
   checkStackInstanceQuota,
   checkStackSetQuota,
+  instanceOperationsProblem,
   stackInstanceQuotaProblem,
   stackSetQuotaOf,
   stackSetQuotaProblem,
@@ -94,6 +95,17 @@ describe('stack instances per StackSet', () => {
     expect(problem).toContain("quota of 100,000 stack instances per StackSet, AWS's default");
     expect(problem).toContain(CLOUDFORMATION_QUOTAS_DOC);
     expect(problem).toContain('stackSetQuotas: { stackInstancesPerStackSet: 100001 }');
+  });
+
+  it('a StackSet of more instances than StackSets runs operations on at once (10,000, not raised on request) is refused even under a raised stack-instances quota: a template update is one operation over every instance (review s47-deploy-api 5)', () => {
+    expect(instanceOperationsProblem(FILE, 'pipeline-foundation', 10_000)).toBeUndefined();
+    const problem = instanceOperationsProblem(FILE, 'pipeline-foundation', 10_001)!;
+    expect(problem).toContain(`${FILE}: StackSet 'pipeline-foundation' has 10,001 stack instances`);
+    expect(problem).toContain('over the 10,000 stack instances StackSets runs operations on at once in a Region');
+    expect(problem).toContain(CLOUDFORMATION_QUOTAS_DOC);
+    const raised = { file: FILE, stackSetQuotas: { stackInstancesPerStackSet: 200_000 } };
+    expect(() => checkStackInstanceQuota(raised, [['pipeline-foundation', 10_000]])).not.toThrow();
+    expect(thrown(() => checkStackInstanceQuota(raised, [['pipeline-foundation', 10_001]])).details).toEqual([problem]);
   });
 
   it('checkStackInstanceQuota reports every StackSet over the quota, not just the first', () => {

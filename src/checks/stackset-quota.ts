@@ -80,12 +80,33 @@ export function checkStackSetQuota(org: StackSetQuotaOrg, stackSetCount: number,
   if (problem) throw new CompileError('LIMIT_EXCEEDED', [problem]);
 }
 
-/** Throws CompileError LIMIT_EXCEEDED naming every StackSet (id → its stack instances) over the stack-instances quota. */
+/**
+ * The problem with one StackSet of more stack instances than StackSets runs operations on at once: "StackSets instance
+ * operations: The maximum number of stack instances, across all stack sets, that you can run operations on in each
+ * Region at the same time, per administrator account. 10,000 operations ... It includes stack instances affected by
+ * stack set creation and update operations" (the quotas page; it names no way to raise it). deploy sends a template
+ * change as one UpdateStackSet over every instance, and a SERVICE_MANAGED StackSet's instance operations by OU, so a
+ * StackSet over it would be refused on every template change (review s47-deploy-api 5). Undefined when it fits.
+ */
+export function instanceOperationsProblem(file: string, stackSet: string, instances: number, quota: number = LIMITS.concurrentStackInstanceOperationsPerRegion): string | undefined {
+  assertQuota(quota);
+  if (instances <= quota) return undefined;
+  return (
+    `${file}: StackSet '${stackSet}' has ${count(instances)} stack instances (target accounts × Regions), over the ${count(quota)} stack instances ` +
+    `StackSets runs operations on at once in a Region (${CLOUDFORMATION_QUOTAS_DOC}): xstack updates a StackSet's template in one operation over every ` +
+    `instance, which that quota would refuse, and does not split one yet: a stage of more than ${count(quota)} target accounts is not supported`
+  );
+}
+
+/**
+ * Throws CompileError LIMIT_EXCEEDED naming every StackSet (id → its stack instances) over the stack-instances quota,
+ * or over the instances StackSets runs operations on at once (instanceOperationsProblem).
+ */
 export function checkStackInstanceQuota(org: StackSetQuotaOrg, instancesByStackSet: Iterable<readonly [stackSet: string, instances: number]>, quota?: number): void {
   const limit = quota ?? stackSetQuotaOf(org, 'stackInstancesPerStackSet');
   const problems: string[] = [];
   for (const [stackSet, instances] of instancesByStackSet) {
-    const problem = stackInstanceQuotaProblem(org.file, stackSet, instances, limit);
+    const problem = stackInstanceQuotaProblem(org.file, stackSet, instances, limit) ?? instanceOperationsProblem(org.file, stackSet, instances);
     if (problem) problems.push(problem);
   }
   if (problems.length > 0) throw new CompileError('LIMIT_EXCEEDED', problems);
