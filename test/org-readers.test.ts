@@ -76,6 +76,11 @@ const DOCUMENTS: Record<string, string> = {
   'a bracket inside a flow list item': 'a: [b[c]\n',
   'a key starting with @': '@a: 1\n',
   'a quoted key of ten digits': 'b: 1\n"4294967294": 2\n',
+  // YAML wants white space before a comment, and an implicit key of at most 1,024 characters: js-yaml takes both.
+  'a comment right after a quoted value': 'a: "b"#c\n',
+  'a comment right after a single-quoted value': "a: 'b'#c\n",
+  'an implicit key over 1,024 characters': `${'k'.repeat(1025)}: v\n`,
+  'an explicit key over 1,024 characters': `? ${'k'.repeat(1025)}\n: v\n`,
   'deeper than the readers read': Array.from({ length: 33 }, (_, i) => `${' '.repeat(i)}k${i}:${i === 32 ? ' v' : ''}\n`).join(''),
 };
 
@@ -122,6 +127,10 @@ const DECLINED = new Set([
   'a bracket inside a flow list item',
   'a key starting with @',
   'a quoted key of ten digits',
+  'a comment right after a quoted value',
+  'a comment right after a single-quoted value',
+  'an implicit key over 1,024 characters',
+  'an explicit key over 1,024 characters',
 ]);
 
 describe('the quick and the positioned org-file readers', () => {

@@ -196,9 +196,15 @@ export function readQuick(text: string): { root: SourceNode | undefined } | unde
   return readBlockYaml(text) ?? readJsYaml(text);
 }
 
+const QUOTE_THEN_COMMENT = /"[^"]*"#|'[^']*'#/;
+const MAX_IMPLICIT_KEY = 1024;
+
 /** readQuick's reading by js-yaml, after its checks of the text (exported for the test that holds the readers alike). */
 export function readJsYaml(text: string): { root: SourceNode | undefined } | undefined {
   // Loaded on first use: the block reader reads the files users write.
+  // What js-yaml takes and YAML does not: a comment with no white space before it after a quoted scalar ("Comments must
+  // be separated from other tokens by white space characters", YAML 1.2 6.6); the positioned reader says where.
+  if (QUOTE_THEN_COMMENT.test(text)) return undefined;
   const jsYaml = require('js-yaml') as typeof JsYaml;
   let data: unknown;
   try {
@@ -220,7 +226,8 @@ export function readJsYaml(text: string): { root: SourceNode | undefined } | und
     if (Object.getPrototypeOf(value) !== Object.prototype) return { kind: 'other' };
     const entries: MapNode['entries'] = [];
     for (const key of Object.keys(value)) {
-      if (UNORDERED_KEY.test(key)) faithful = false;
+      // An implicit key is at most 1,024 characters (YAML 1.2 7.4.2), which js-yaml does not hold it to.
+      if (UNORDERED_KEY.test(key) || key.length > MAX_IMPLICIT_KEY) faithful = false;
       entries.push({ key, value: convert((value as Record<string, unknown>)[key], depth + 1) });
     }
     return { kind: 'map', entries };
