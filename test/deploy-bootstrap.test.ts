@@ -1742,7 +1742,7 @@ describe('xstack bootstrap on moto', () => {
     const run = bootstrap(compiled, createdTwice(env.aws(), command, refused));
     await expect(run).rejects.toMatchObject({ code: 'BOOTSTRAP_CONFLICT' });
     const [what] = refused;
-    await expect(run).rejects.toThrow(new RegExp(`^account \\d{12}: IAM refused to create (role|managed policy) ${what.split(' ')[1]}, which it holds now though this run read it missing \\(.*already exists\\.( Duplicate names are not allowed\\.)?\\): another bootstrap of this org or someone else made it in between, .*; run bootstrap again: it reads the account anew$`));
+    await expect(run).rejects.toThrow(new RegExp(`^account \\d{12}: IAM refused to create (role|managed policy) ${what.split(' ')[1]}, which it holds now though this run read it missing \\(${command === 'CreateRoleCommand' ? 'Role with name \\S+ already exists\\.' : 'A policy called \\S+ already exists\\. Duplicate names are not allowed\\.'}\\): another bootstrap of this org or someone else made it in between, .*; run bootstrap again: it reads the account anew$`));
     expect(await bootstrapState(compiled, env.aws())).toBe('unknown');
     expect((await bootstrap(compiled, env.aws())).filter((s) => s.status === 'missing')).toEqual([]);
     expect(await bootstrapState(compiled, env.aws())).toBe('current');

@@ -184,7 +184,7 @@ describe('the StackSets layer itself (each behaviour as the API reference gives 
     expect(await status('equals')).toEqual(['CURRENT', '']);
     // A negated operator keeps out the role it names (review s42-diff D4).
     await cfn.send(new CreateStackSetCommand({ StackSetName: 'excluded', TemplateBody: key('AWSCloudFormationStackSetExecutionRole', 'one').replace('ArnLike:', 'ArnNotLike:') }));
-    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'excluded', Accounts: [account], Regions: [REGION], OperationId: 'create-3' }));
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'excluded', Accounts: [account], Regions: [REGION], OperationId: 'create-5' }));
     expect(await status('excluded')).toEqual(['OUTDATED', expect.stringContaining('MalformedPolicyDocumentException')]);
   });
 

@@ -106,6 +106,8 @@ describe('stack instances per StackSet', () => {
     const raised = { file: FILE, stackSetQuotas: { stackInstancesPerStackSet: 200_000 } };
     expect(() => checkStackInstanceQuota(raised, [['pipeline-foundation', 10_000]])).not.toThrow();
     expect(thrown(() => checkStackInstanceQuota(raised, [['pipeline-foundation', 10_001]])).details).toEqual([problem]);
+    // Over both, only the operations' is told: raising the stack-instances quota would not help (review s49-diff m4).
+    expect(thrown(() => checkStackInstanceQuota({ file: FILE }, [['pipeline-foundation', 150_000]])).details).toEqual([instanceOperationsProblem(FILE, 'pipeline-foundation', 150_000)]);
   });
 
   it('checkStackInstanceQuota reports every StackSet over the quota, not just the first', () => {

@@ -1,12 +1,13 @@
 /**
  * CloudFormation's StackSets quotas, checked at compile time: an org that
  * compiles to more StackSets than its administrator account may hold, or to a
- * StackSet with more stack instances than one may have, fails the compile
+ * StackSet with more stack instances than one may have (or than StackSets
+ * runs operations on at once, instanceOperationsProblem), fails the compile
  * naming the quota, its page and what to do, instead of a deploy that stops
  * at the first CreateStackSet AWS refuses, halfway through a rollout.
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
  *
- * Both quotas are raised on request (Service Quotas); an org whose quota was
+ * The first two are raised on request (Service Quotas); an org whose quota was
  * raised declares it in the org file (proposed key: `stackSetQuotas`).
  */
 import { CompileError } from '../errors';
@@ -94,7 +95,7 @@ export function instanceOperationsProblem(file: string, stackSet: string, instan
   return (
     `${file}: StackSet '${stackSet}' has ${count(instances)} stack instances (target accounts × Regions), over the ${count(quota)} stack instances ` +
     `StackSets runs operations on at once in a Region (${CLOUDFORMATION_QUOTAS_DOC}): xstack updates a StackSet's template in one operation over every ` +
-    `instance, which that quota would refuse, and does not split one yet: a stage of more than ${count(quota)} target accounts is not supported`
+    `instance, which it reads that quota as refusing, and does not split one yet: a stage of more than ${count(quota)} target accounts is not supported`
   );
 }
 
@@ -106,7 +107,8 @@ export function checkStackInstanceQuota(org: StackSetQuotaOrg, instancesByStackS
   const limit = quota ?? stackSetQuotaOf(org, 'stackInstancesPerStackSet');
   const problems: string[] = [];
   for (const [stackSet, instances] of instancesByStackSet) {
-    const problem = stackInstanceQuotaProblem(org.file, stackSet, instances, limit) ?? instanceOperationsProblem(org.file, stackSet, instances);
+    // The operations bound first: over it, raising the stack-instances quota would not help.
+    const problem = instanceOperationsProblem(org.file, stackSet, instances) ?? stackInstanceQuotaProblem(org.file, stackSet, instances, limit);
     if (problem) problems.push(problem);
   }
   if (problems.length > 0) throw new CompileError('LIMIT_EXCEEDED', problems);

@@ -546,10 +546,12 @@ function wayPast(run: Run, found: Found[]): string[] {
   if (repositories.length > 0) {
     // Often there is no stack to import it into (a create after a removal or a hand delete); README "a repository
     // removed from the org file" gives the way with its history, and why an import into a StackSet's stack is unproven.
-    const renames = repositories.map((c) => `'aws codecommit update-repository-name --old-name ${c.name} --new-name ${c.name}-kept' in account ${c.account}`).join(', ');
+    const renames = repositories
+      .map((c) => `'aws codecommit update-repository-name --old-name ${c.name} --new-name ${c.name}-kept --region ${run.compiled.org.region}' with account ${c.account}'s credentials`)
+      .join(', ');
     out.push(
       'a repository (its stack was removed with --release-repositories, its account left the org file, the org file dropped it, or its stack was deleted outside StackSets): ' +
-        `rename it out of the way (${renames}), deploy, which creates it empty, then push the kept one's history to it ('git push --mirror'; README: "a repository removed from the org file"); ` +
+        `rename it out of the way (${renames}; any free name will do), deploy, which creates it empty, then push the kept one's history to it ('git push --mirror'; README: "a repository removed from the org file"); ` +
         'or leave it out of the org file; xstack never deletes a repository',
     );
   }
@@ -1650,6 +1652,9 @@ async function removeFrom(run: Run, ctx: StackSetContext, stage: string, instanc
     // Read again: after a race the other operation may have deleted some, or left some INOPERABLE; after our own
     // deletes, some may have been skipped or failed (above).
     const fresh = await readStackSet(ctx);
+    // Gone since it was read, then made again under the name by another tool (its first read was checked): left
+    // alone as any StackSet of another tool's, never deleted (review s49-diff M2).
+    if (foreign(fresh)) throw new XstackError('FOREIGN_STACKSET', `${ctx.name} was deleted during the removal, and another StackSet now holds its name: ${foreignText(ctx.name)}`);
     exists = fresh.exists;
     const still = current.flatMap((i) => fresh.instances.get(i.account) ?? []);
     for (const i of still) if (sentInFailure.has(i.account) && !keep(i) && !lost.has(i.account)) failed.set(i.account, i);

@@ -196,15 +196,21 @@ export function readQuick(text: string): { root: SourceNode | undefined } | unde
   return readBlockYaml(text) ?? readJsYaml(text);
 }
 
-const QUOTE_THEN_COMMENT = /"[^"]*"#|'[^']*'#/;
-const MAX_IMPLICIT_KEY = 1024;
+/** A quoted scalar or a flow collection with a comment right after it. */
+const TOKEN_THEN_COMMENT = /"[^"]*"#|'[^']*'#|[\]}]#/;
+/**
+ * A line longer than an implicit key may be: YAML counts the 1,024 characters from the key's start to its `:`, quotes
+ * and spaces included, which a parsed key no longer shows (review s49-diff M1).
+ */
+const LONGER_THAN_A_KEY = /[^\n]{1025}/;
 
 /** readQuick's reading by js-yaml, after its checks of the text (exported for the test that holds the readers alike). */
 export function readJsYaml(text: string): { root: SourceNode | undefined } | undefined {
   // Loaded on first use: the block reader reads the files users write.
-  // What js-yaml takes and YAML does not: a comment with no white space before it after a quoted scalar ("Comments must
-  // be separated from other tokens by white space characters", YAML 1.2 6.6); the positioned reader says where.
-  if (QUOTE_THEN_COMMENT.test(text)) return undefined;
+  // What js-yaml takes and YAML does not: a comment with no white space before it after a quoted scalar or a flow
+  // collection ("Comments must be separated from other tokens by white space characters", YAML 1.2 6.6), and an
+  // implicit key over 1,024 characters (YAML 1.2 7.4.2, read here as any line that long); the positioned reader says where.
+  if (TOKEN_THEN_COMMENT.test(text) || LONGER_THAN_A_KEY.test(text)) return undefined;
   const jsYaml = require('js-yaml') as typeof JsYaml;
   let data: unknown;
   try {
@@ -226,8 +232,7 @@ export function readJsYaml(text: string): { root: SourceNode | undefined } | und
     if (Object.getPrototypeOf(value) !== Object.prototype) return { kind: 'other' };
     const entries: MapNode['entries'] = [];
     for (const key of Object.keys(value)) {
-      // An implicit key is at most 1,024 characters (YAML 1.2 7.4.2), which js-yaml does not hold it to.
-      if (UNORDERED_KEY.test(key) || key.length > MAX_IMPLICIT_KEY) faithful = false;
+      if (UNORDERED_KEY.test(key)) faithful = false;
       entries.push({ key, value: convert((value as Record<string, unknown>)[key], depth + 1) });
     }
     return { kind: 'map', entries };
