@@ -2443,8 +2443,9 @@ export class StackSetsProxy {
       broken = true;
       cancelled = [];
       for (const account of accounts) failures.set(account, `internal error: ${(error as Error).message}`);
-      // A failure of the layer itself (or of a case it does not model) is the test's, not only the instance's.
-      this.malformed.push(`${action} ${name}: the test layer failed: ${(error as Error).message}`);
+      // A case the layer does not model is the test's failure, not only the instance's (moto's own refusals, which
+      // stand for CloudFormation's, stay the instance's alone).
+      if (/not modelled|the test layer's .* does not read/.test((error as Error).message)) this.malformed.push(`${action} ${name}: ${(error as Error).message}`);
     }
     const phantomOf = (account: string) =>
       action === 'CreateStackInstances' && !motoInstances.has(account) ? { overrides: parameterList(params, 'ParameterOverrides') } : overlays.get(account)?.phantom;
