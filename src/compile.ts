@@ -115,7 +115,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   if (problems.length > 0) throw new CompileError('CHECKS_FAILED', problems);
   // SELF_MANAGED: the execution role's own policy is bootstrap's (SERVICE_MANAGED: StackSets' own role, not narrowed).
   const executionKeyActions = org.stackSets.permissionModel === 'SELF_MANAGED' && 'statements' in execution ? keyActions(execution.statements) : undefined;
-  const access = analyseAccess(org, stages, templates, { resolver, ...(executionKeyActions ? { executionKeyActions } : {}) });
+  const access = analyseAccess(org, stages, templates, { resolver, alike, ...(executionKeyActions ? { executionKeyActions } : {}) });
   if (access.problems.length > 0) throw new CompileError('ACCESS_ANALYSIS_FAILED', access.problems);
   if (org.access.ci) for (const [path, text] of jenkinsExample(org)) files.set(path, text);
   files.set(setup.path, toYaml(setup.template));

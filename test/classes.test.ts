@@ -18,6 +18,7 @@ import { classesOf, orgResources } from '../src/audit/reach';
 import { auditModel, compareModels } from '../src/audit/since';
 import { findTeams, type Teams } from '../src/audit/teams';
 import { readFileSync } from 'node:fs';
+import { alikeResources } from '../src/checks/alike';
 import yaml from 'js-yaml';
 
 const T = tokenFor(0);
@@ -245,6 +246,87 @@ describe('proving pipeline accounts by class', () => {
     const a = analyseAccess(org, stages, denying, { byClass: true });
     expect(a.problems).toEqual([]);
     expect(a.paths.some((p) => p.accounts?.length === 200)).toBe(true);
+  });
+});
+
+describe("a source account's alike resources, read by class from their first and second (grants.ts AlikeStatement)", () => {
+  const org = parseOrg(generateOrgYaml(200), 'generated-200.yaml');
+  const stages = planStages(org);
+  const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+  const alikeOf = (t: ReadonlyMap<string, CfnTemplate>) => new Map([...t].map(([id, template]) => [id, alikeResources(template)]));
+  /** The grants by class with the templates' alike resources, which must be those collected without them. */
+  const grantsBothWays = (t: ReadonlyMap<string, CfnTemplate>) => {
+    const resolver = () => new Resolver(org, stages, t);
+    const read = collectGrants(org, stages, resolver(), true, alikeOf(t)).grants;
+    expect(read).toEqual(collectGrants(org, stages, resolver(), true).grants);
+    return read;
+  };
+  /** source-identity with each source role's policy changed by `change` (given its member account's id). */
+  const withSourcePolicies = (change: (statements: Array<Record<string, unknown>>, id: string) => void, extra: Record<string, unknown> = {}) => {
+    const identity = structuredClone(templates.get('source-identity')!);
+    Object.assign(identity.Resources, extra);
+    for (const [logicalId, r] of Object.entries(identity.Resources)) {
+      const id = /^SourceRole(\d{12})SourceActionIn/.exec(logicalId)?.[1];
+      if (id) change((r.Properties as { PolicyDocument: { Statement: Array<Record<string, unknown>> } }).PolicyDocument.Statement, id);
+    }
+    return new Map([...templates, ['source-identity', identity]]);
+  };
+
+  it('each source role and its policy are one class statement each, as resolved one by one', () => {
+    expect(alikeResources(templates.get('source-identity')!).members).toBeGreaterThan(100);
+    const grants = grantsBothWays(templates);
+    const made = grants.filter((g) => g.madeFor);
+    expect(made.length).toBeGreaterThan(0);
+    expect(made.every((g) => g.stage === 'source-identity' && g.account === '900000000000')).toBe(true);
+    expect(grants.filter((g) => g.account === '900000000000' && g.policy.startsWith('SourceRole'))).toEqual(made);
+  });
+
+  it("a later member whose role is named otherwise (not compared by alike.ts) is read as resolved: its statements on their own", () => {
+    const odd = 'SourceRole100000000150In900000000000';
+    const renamed = new Map(templates);
+    const identity = structuredClone(templates.get('source-identity')!);
+    (identity.Resources[odd].Properties as { RoleName: string }).RoleName = 'big-source-renamed';
+    renamed.set('source-identity', identity);
+    expect(alikeResources(identity).first(odd)).not.toBe(odd);
+    const grants = grantsBothWays(renamed);
+    expect(grants.some((g) => g.attachedTo?.endsWith(':role/big-source-renamed'))).toBe(true);
+    expect(grants.some((g) => g.madeFor && g.policy.includes('SourceAction'))).toBe(false);
+  });
+
+  it('a later member whose account is in no class (wired otherwise) is read as resolved', () => {
+    const rewired = withSourceRoleIn(templates, '100000000007', 'arn:aws:iam::900000000000:role/someone-else');
+    expect(alikeResources(rewired.get('source-identity')!).first('SourceRole100000000007In900000000000')).not.toBe('SourceRole100000000007In900000000000');
+    const grants = grantsBothWays(rewired);
+    expect(grants.some((g) => g.policy.startsWith('SourceRole100000000007'))).toBe(true);
+  });
+
+  it("a statement whose reference brings in the first member's id (the same in every member's) is no class statement, as resolved one by one", () => {
+    const first = '100000000001';
+    const bucket = { Type: 'AWS::S3::Bucket', Properties: { BucketName: `shared-${first}` } };
+    const named = withSourcePolicies((statements) => statements.push({ Sid: 'Shared', Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${SharedBucket}/*' } }), { SharedBucket: bucket });
+    const grants = grantsBothWays(named);
+    const shared = grants.filter((g) => g.policy.endsWith('/Shared'));
+    expect(shared.length).toBe(200);
+    expect(shared.every((g) => !g.madeFor)).toBe(true);
+    expect(grants.some((g) => g.madeFor && g.policy.endsWith('/WriteArtifacts'))).toBe(true);
+  });
+
+  it('an id beside digits or beside another of its own (no class statement reads it alone) is read as resolved', () => {
+    const besideDigits = withSourcePolicies((statements, id) => statements.push({ Sid: 'Digits', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::x-${id}7/*` }));
+    grantsBothWays(besideDigits);
+    const twice = withSourcePolicies((statements, id) => statements.push({ Sid: 'Twice', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::x-${id}${id}/*` }));
+    grantsBothWays(twice);
+    // Alike in the template (a reference beside the id), a digit beside it once resolved: its class statement is made as resolved one by one.
+    const seven = { Seven: { Type: 'AWS::S3::Bucket', Properties: { BucketName: '7' } } };
+    const resolvedBeside = withSourcePolicies((statements, id) => statements.push({ Sid: 'Beside', Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::x-${id}\${Seven}/*` } }), seven);
+    expect(grantsBothWays(resolvedBeside).some((g) => g.madeFor && g.policy.endsWith('/Beside'))).toBe(true);
+  });
+
+  it('is what the compile uses', () => {
+    const withAlike = analyseAccess(org, stages, templates, { byClass: true, alike: alikeOf(templates) });
+    const without = analyseAccess(org, stages, templates, { byClass: true });
+    expect(withAlike.problems).toEqual([]);
+    expect(reportOf(org, stages, templates, withAlike)).toBe(reportOf(org, stages, templates, without));
   });
 });
 

@@ -14,7 +14,8 @@ import { readOperator } from './evaluate';
 import { roleSourceSamples } from './samples';
 import { callerPolicyOf } from '../../templates/access-callers';
 import type { Stage } from '../stages/model';
-import { classifyAccounts, readsTokenised, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
+import { classifyAccounts, forEachIdWithin, readsTokenised, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
+import type { AlikeResources } from '../checks/alike';
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
 
 /** `federated`: an identity provider's users (a web identity or SAML assertion it vouches for), by the provider's ARN. */
@@ -109,9 +110,11 @@ export interface CollectedGrants {
  * account that shares a class with others is not listed on its own: its
  * class's statements are, once, with the class's token for the account.
  * `resolver` keeps what it compiled: a second collection reuses it.
+ * `alike`, each stage's classes of alike resources (alike.ts), where the caller has them: by class, a statement of a
+ * resource past its class's second is not resolved where it can only join its first's class statement (`AlikeStatement`).
  */
-export function collectGrants(org: Org, stages: readonly Stage[], resolver: Resolver, byClass = false): CollectedGrants {
-  const compiled = stages.map((stage) => ({ stage, statements: compileStatements(org, stage, resolver) }));
+export function collectGrants(org: Org, stages: readonly Stage[], resolver: Resolver, byClass = false, alike?: ReadonlyMap<string, AlikeResources>): CollectedGrants {
+  const compiled = stages.map((stage) => ({ stage, statements: compileStatements(org, stage, resolver, byClass ? alike?.get(stage.id) : undefined) }));
   let classes: ReadonlyMap<string, AccountClass> = new Map();
   if (byClass) {
     for (const stage of stages) {
@@ -122,7 +125,7 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
     }
     classes = classifyAccounts(org, stages, (id) => resolver.template(id), resolver);
   }
-  const grants: ResolvedStatement[] = [];
+  const grants: Array<ResolvedStatement | AlikeStatement> = [];
   for (const { stage, statements } of compiled) {
     const done = new Set<AccountClass>();
     const template = resolver.template(stage.id);
@@ -151,7 +154,20 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
       const lists = listsIn.get(account.id) ?? [];
       const here = lists.length === 1 ? lists[0] : lists.flat().sort((a, b) => order.get(a)! - order.get(b)!);
       if (!c) {
-        for (const { at, absentIn } of here) if (!absentIn?.(account.id)) grants.push(at(account.id));
+        // The statements of alike resources' firsts and seconds resolved here, for the members after them.
+        const made = new Map<CompiledStatement, ResolvedStatement>();
+        for (const st of here) {
+          if (st.absentIn?.(account.id)) continue;
+          const first = st.alike && classes.size > 0 ? made.get(st.alike.first) : undefined;
+          const second = first && made.get(st.alike!.second);
+          if (second) {
+            grants.push({ statement: st, account: account.id, first: first!, second });
+            continue;
+          }
+          const g = st.at(account.id);
+          if (st.leadsAlike) made.set(st, g);
+          grants.push(g);
+        }
       } else {
         done.add(c);
         // Each statement resolved here is new, and no one else's: made the class's in place.
@@ -159,12 +175,63 @@ export function collectGrants(org: Org, stages: readonly Stage[], resolver: Reso
       }
     }
   }
-  return { grants: classes.size > 0 ? byMember(grants, classes) : grants, classes };
+  if (classes.size === 0) return { grants: grants as ResolvedStatement[], classes };
+  // Where an alike statement might not join its first's class statement, every statement is resolved and grouped as it is.
+  return { grants: byMember(grants, classes) ?? byMember(grants.map((g) => ('statement' in g ? g.statement.at(g.account) : g)), classes)!, classes };
 }
 
-function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ resource: string; at: (account: string) => ResolvedStatement; absentIn?: (account: string) => boolean }> {
+/** A statement of a stage, compiled once (`at`, its resolved form in any target account). */
+interface CompiledStatement {
+  resource: string;
+  at: (account: string) => ResolvedStatement;
+  absentIn?: (account: string) => boolean;
+  /** The same statement of the first or second resource of a class of alike resources: what its later members' are read by. */
+  leadsAlike?: boolean;
+  /** A resource of a class of alike resources past its second: its statement, compiled only when resolved. */
+  alike?: AlikeMember;
+}
+
+/** What a later member's statement is read by, without resolving it (see `AlikeStatement`). */
+interface AlikeMember {
+  /** The same statement (document and place in it) of the class's first resource, and of its second. */
+  first: CompiledStatement;
+  second: CompiledStatement;
+  /** The account id each of the three resources is for: the first 12-digit number of its logical id (`memberIdOf`). */
+  firstId: string;
+  secondId: string;
+  id: string;
+  /** Its label (`policy`), its role (an identity policy's) and its implicit resource (a trust policy's role): read from what alike.ts does not compare. */
+  policy: string;
+  attachedTo: Values | undefined;
+  implicitResource: Values | undefined;
+}
+
+/**
+ * A statement, in an account outside the classes, of a resource of a class of alike resources (alike.ts: the same
+ * type, condition and policies but for the account id the logical id names, the first's policies referring to nothing
+ * by that id, through references only) past its class's second, not resolved: its first's and second's statements
+ * (`first`, `second`) were, in the same account. Its policies' texts are its first's with the first's id written as
+ * its own where the class's placeholder stands, and their references (the same names) resolve alike in the account, so
+ * each text it resolves to is the same pieces with its id between them as the first's with the first's id, and the
+ * second's with the second's. byMember takes it as a member of the group its first joined, where that says why it
+ * would have joined it resolved (`joinsAlike`), and resolves every statement again otherwise.
+ */
+interface AlikeStatement {
+  statement: CompiledStatement;
+  account: string;
+  first: ResolvedStatement;
+  second: ResolvedStatement;
+}
+
+/** The account id of a resource of a class of alike resources: the first 12-digit number of its logical id with no digit on either side (as alike.ts `memberId` reads it). */
+const memberIdOf = (logicalId: string): string | undefined => /(?<![0-9])[0-9]{12}(?![0-9])/.exec(logicalId)?.[0];
+
+function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: AlikeResources): CompiledStatement[] {
   const template = resolver.template(stage.id);
   const v = (e: unknown) => values(resolver.compile(stage.id, e));
+  // Each resource's documents' statements, and each class of alike resources' second resource (by its first).
+  const statementsOf = new Map<string, CompiledStatement[][]>();
+  const secondOf = new Map<string, string>();
   // The endpoint policies are the network layer: reported, not part of who-may-do-what.
   return policyDocuments(template)
     .filter((doc) => doc.kind !== 'endpoint')
@@ -185,15 +252,72 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver): Array<{ 
       // Read now, so that the account classes (classes.ts) are keyed by where it exists.
       if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
       refuseOtherResources(stage, resolver, doc.resource, doc.kind, p, doc.statements, v);
+      const docs = statementsOf.get(doc.resource) ?? statementsOf.set(doc.resource, []).get(doc.resource)!;
+      const found = alike && laterAlike(alike, doc.resource, docs.length, doc.kind, doc.statements.length, attachedTo.length, statementsOf, secondOf);
+      // Its role and trust resource are read by each of its statements in an account: made once there.
+      const later = found && { ...found, role: attachedTo[0] && lastAccountOf(attachedTo[0]), implicitResource: implicitResource && lastAccountOf(implicitResource) };
       // A role past an account's own count (the policy names more roles in another account) is no statement there.
-      return attachedTo.flatMap((role, i) =>
-        doc.statements.map((s) => ({
-          resource: doc.resource,
-          at: compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v),
-          ...(i > 0 && role ? { absentIn: (account: string) => role.at(account).length === 0 } : {}),
-        })),
+      const compiled = attachedTo.flatMap((role, i) =>
+        doc.statements.map((s, j): CompiledStatement => {
+          if (later) {
+            // Compiled (and refused, as its first was not) only when resolved: byMember reads it by its first and second.
+            let at: ((account: string) => ResolvedStatement) | undefined;
+            const first = later.first[j];
+            const second = later.second[j];
+            first.leadsAlike = second.leadsAlike = true;
+            return {
+              resource: doc.resource,
+              at: (account) => (at ??= compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v))(account),
+              alike: { first, second, firstId: later.firstId, secondId: later.secondId, id: later.id, policy: `${doc.resource}/${s.Sid ?? '(no Sid)'}`, attachedTo: later.role, implicitResource: later.implicitResource },
+            };
+          }
+          return {
+            resource: doc.resource,
+            at: compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v),
+            ...(i > 0 && role ? { absentIn: (account: string) => role.at(account).length === 0 } : {}),
+          };
+        }),
       );
+      docs.push(compiled);
+      return compiled;
     });
+}
+
+/** `values`, its last account's list kept: asked again for that account, not made again. */
+function lastAccountOf(values: Values): Values {
+  if (values.fixed !== undefined) return values;
+  let account: string | undefined;
+  let list: string[] = [];
+  return varying((a) => (a === account ? list : ((account = a), (list = values.at(a)))));
+}
+
+/**
+ * For a document (the `index`th of its resource) of a resource past the second of its class of alike resources: the
+ * same document's statements of the class's first and second resources, and the three resources' account ids. Only an
+ * identity or trust policy (the others are checked against their resource's ARN here) of one role, whose first's and
+ * second's documents are of its kind and number of statements. Undefined for any other.
+ */
+function laterAlike(
+  alike: AlikeResources,
+  resource: string,
+  index: number,
+  kind: PolicyKind,
+  count: number,
+  roles: number,
+  statementsOf: ReadonlyMap<string, CompiledStatement[][]>,
+  secondOf: Map<string, string>,
+): { first: CompiledStatement[]; second: CompiledStatement[]; firstId: string; secondId: string; id: string } | undefined {
+  const firstResource = alike.first(resource);
+  if (firstResource === resource) return undefined;
+  const secondResource = secondOf.get(firstResource) ?? secondOf.set(firstResource, resource).get(firstResource)!;
+  if (secondResource === resource || (kind !== 'identity' && kind !== 'trust') || roles !== 1) return undefined;
+  const first = statementsOf.get(firstResource)?.[index];
+  const second = statementsOf.get(secondResource)?.[index];
+  const firstId = memberIdOf(firstResource);
+  const secondId = memberIdOf(secondResource);
+  const id = memberIdOf(resource);
+  if (!first || !second || first.length !== count || second.length !== count || !firstId || !secondId || !id) return undefined;
+  return { first, second, firstId, secondId, id };
 }
 
 /**
@@ -336,12 +460,22 @@ function asClass(g: ResolvedStatement, account: string, c: AccountClass): Resolv
  * other statement stays as it is (and one that names members keeps the
  * proof from holding by class: see exactLookups).
  */
-function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap<string, AccountClass>): ResolvedStatement[] {
+function byMember(statements: ReadonlyArray<ResolvedStatement | AlikeStatement>, classes: ReadonlyMap<string, AccountClass>): ResolvedStatement[] | undefined {
   // In order: a group stands where its first member stood.
   const kept: Array<ResolvedStatement | Group> = [];
   // By token and label, the groups whose statements differ.
   const groups = new Map<string, Group[]>();
+  // The group each statement an alike statement is read by joined, and as which member's.
+  const joined = new Map<ResolvedStatement, { group: Group; member: string }>();
   for (const g of statements) {
+    if ('statement' in g) {
+      // Not resolved: a member of its first's group, where joinsAlike says why; every statement is resolved otherwise.
+      const group = joinsAlike(g, joined, classes);
+      if (!group) return undefined;
+      group.members.push(g);
+      group.unresolved = true;
+      continue;
+    }
     if (g.accounts !== undefined) {
       kept.push(g);
       continue;
@@ -375,21 +509,76 @@ function byMember(statements: readonly ResolvedStatement[], classes: ReadonlyMap
       kept.push(group);
     }
     group.members.push(g);
+    joined.set(g, { group, member });
   }
   const out: ResolvedStatement[] = [];
   for (const x of kept) {
     if (!('members' in x)) out.push(x);
     // A group is the class's statement only when every member has it; named by the first part's stage
-    // (the report names every part of a split stage by the whole).
+    // (the report names every part of a split stage by the whole). Its first member is resolved: an alike
+    // statement joins its first's group after it.
     // (Its statement is its own copy, made by forClass: named so in place.)
     else if (x.members.length === x.c.members.length) {
-      x.statement.stage = x.members[0].stage;
+      x.statement.stage = (x.members[0] as ResolvedStatement).stage;
       out.push(x.statement);
     }
-    else for (const m of x.members) out.push(m);
+    // Its members one by one: those not resolved would be, so every statement is resolved and grouped again.
+    else if (x.unresolved) return undefined;
+    else for (const m of x.members) out.push(m as ResolvedStatement);
   }
   return out;
 }
+
+/**
+ * The group an alike statement (`g`, of resource R, a member of the class of alike resources of first F and second S,
+ * for accounts r, f and s) would join resolved, or undefined where that is not certain. Write W(x) for what a resource
+ * of that class for account x resolves to in g's account: each of its texts is the same pieces P0, P1, …, Pk with x
+ * between each two, for x = r, f or s, the pieces the same for the three (alike.ts: their policies' texts are the
+ * class's with the id where its placeholder stands, their references the same names, resolved in the same account by
+ * the resolver's references, Fn::If and Sub, which hold any text as it is), but in its label, role and trust policy's
+ * resource, which alike.ts does not compare and are read here. It is certain when:
+ * - F's and S's statements, W(f) and W(s), joined one group G as f's and s's, so that G's statement Q is each with its
+ *   id written as the token T: the same pieces with T between them where no piece holds f (an f in a piece, as W(s)
+ *   holds it too, would stay in s's, unless digits beside it, which Q shows, made it part of another id), and the
+ *   texts compared exactly (actions, services, condition keys) hold none of those places (f and s differ there);
+ * - in Q's texts, no digit or token character stands beside T, and no 12-digit window of its digits is an account
+ *   of the classes: the pieces then hold no member's id, and an id between them is a 12-digit run of its own;
+ * - r is a member of G's class, and R's label, role and trust resource read as Q's with r as T.
+ * W(r) then names r alone (Q holds T, as W(f) named f), reads as Q with r written as T, and is compared with G's
+ * statement by its key (token and label) and reading: it joins G, the first group that reads so (two groups of one
+ * key never read alike: the second's first statement would have joined the first).
+ */
+function joinsAlike(g: AlikeStatement, joined: ReadonlyMap<ResolvedStatement, { group: Group; member: string }>, classes: ReadonlyMap<string, AccountClass>): Group | undefined {
+  const { firstId, secondId, id, policy, attachedTo, implicitResource } = g.statement.alike!;
+  const first = joined.get(g.first);
+  const second = joined.get(g.second);
+  if (!first || first.group !== second?.group || first.member !== firstId || second.member !== secondId) return undefined;
+  const { group } = first;
+  const { statement: q, c } = group;
+  if (classes.get(id) !== c || id === firstId || id === secondId || !(group.alone ??= tokenAloneIn(q, c.token, classes))) return undefined;
+  const as = (written: string | undefined, text: string | undefined) => (written === undefined || text === undefined ? written === text : readsTokenised(written, text, id, c.token));
+  return as(q.policy, policy) && as(q.attachedTo, attachedTo?.at(g.account)[0]) && (!implicitResource || sameLists(q.resources, implicitResource.at(g.account), as)) ? group : undefined;
+}
+
+/** Whether, in the texts a class's statement reads by member (memberNamedBy), its token has no digit or token character beside it, and no 12-digit window of digits is an account of the classes. */
+function tokenAloneIn(q: ResolvedStatement, token: string, classes: ReadonlyMap<string, AccountClass>): boolean {
+  const alone = (text: string | undefined): boolean => {
+    if (text === undefined) return true;
+    for (let at = text.indexOf(token); at >= 0; at = text.indexOf(token, at + token.length)) {
+      if (besideToken(text.charCodeAt(at - 1)) || besideToken(text.charCodeAt(at + token.length))) return false;
+    }
+    let named = false;
+    forEachIdWithin(text, (id) => (named ||= classes.has(id)));
+    return !named;
+  };
+  if (!alone(q.attachedTo) || !q.resources.every(alone)) return false;
+  for (const p of q.principals) if (p.kind === 'aws' && !alone(p.arn)) return false;
+  for (const operator in q.conditions) for (const key in q.conditions[operator]) if (!q.conditions[operator][key].every(alone)) return false;
+  return true;
+}
+
+/** A digit, or a character tokens are made of (symbolic.ts: U+E000 to U+F000); NaN (past either end of a text) is neither. */
+const besideToken = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 0xe000 && c <= 0xf000);
 
 const SEVERAL = Symbol('several members');
 
@@ -493,7 +682,11 @@ function sameConditions(a: ResolvedStatement['conditions'], b: ResolvedStatement
 interface Group {
   c: AccountClass;
   statement: ResolvedStatement;
-  members: ResolvedStatement[];
+  members: Array<ResolvedStatement | AlikeStatement>;
+  /** Some member is an alike statement, not resolved. */
+  unresolved?: boolean;
+  /** Whether its statement's token stands alone (tokenAloneIn), once asked. */
+  alone?: boolean;
 }
 
 /** The roles a policy attaches to, and the most it attaches to in any one account. */

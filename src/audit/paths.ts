@@ -38,6 +38,7 @@ import { Resolver } from './resolve';
 import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
 import { tokenise, tokeniseLists, type AccountClass } from './classes';
+import type { AlikeResources } from '../checks/alike';
 import { ACCOUNTS_LISTED } from './scale';
 import { forEachMember, hasToken, isPlainKey, isToken, same, startProof, stillCertain } from './symbolic';
 
@@ -842,13 +843,15 @@ export interface AnalyseOptions {
    * administration of each artifact key is asked for (pipelineAccountPaths). Without them, all the key policy admits.
    */
   executionKeyActions?: ReadonlySet<string>;
+  /** Each stage's classes of alike resources (alike.ts), where the caller has them: by class, what their later members grant is read from their firsts' (grants.ts `AlikeStatement`). */
+  alike?: ReadonlyMap<string, AlikeResources>;
 }
 
 export function analyseAccess(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>, options: AnalyseOptions = {}): AccessAnalysis {
   const resolver = options.resolver ?? new Resolver(org, stages, templates);
   const byClass = options.byClass ?? org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   // Undefined when a class proof gives up or fails: a failing org is analysed account by account, so its messages name the accounts.
-  return (byClass ? prove(org, stages, resolver, true, options.executionKeyActions) : undefined) ?? prove(org, stages, resolver, false, options.executionKeyActions)!;
+  return (byClass ? prove(org, stages, resolver, true, options.executionKeyActions, options.alike) : undefined) ?? prove(org, stages, resolver, false, options.executionKeyActions)!;
 }
 
 /**
@@ -856,8 +859,8 @@ export function analyseAccess(org: Org, stages: readonly Stage[], templates?: Re
  * member or fails; when no accounts share a class, the grants collected are
  * every account's, and the proof is the account-by-account one.
  */
-function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: boolean, executionKeyActions?: ReadonlySet<string>): AccessAnalysis | undefined {
-  const { grants, classes } = collectGrants(org, stages, resolver, byClass);
+function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: boolean, executionKeyActions?: ReadonlySet<string>, alike?: ReadonlyMap<string, AlikeResources>): AccessAnalysis | undefined {
+  const { grants, classes } = collectGrants(org, stages, resolver, byClass, alike);
   const classed = classes.size > 0;
   const paths = declaredPaths(org, stages, resolver, classes, executionKeyActions);
   if (classed && !exactLookups(grants, paths, classes)) return undefined;
