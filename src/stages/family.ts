@@ -75,8 +75,7 @@ const UNIT_SECTIONS: ReadonlySet<string> = new Set(['Resources', 'Outputs', 'Con
  * small, and what packKept's bound of a part (boundOfWritten) reads.
  */
 class Size {
-  private sections: { header: number; conditions: number } | undefined;
-  private measured: number | undefined;
+  private counted: { header?: number; conditions?: number; content?: number } = {};
   constructor(
     readonly resources: number,
     readonly outputs: number,
@@ -84,16 +83,17 @@ class Size {
   ) {}
 
   get header(): number {
-    return this.countSections().header;
+    return (this.counted.header ??= this.countHeader());
   }
 
   /** The bytes of its Conditions' entries, part of `content`. */
   get conditions(): number {
-    return this.countSections().conditions;
+    const conditions = this.template.Conditions;
+    return (this.counted.conditions ??= conditions && Object.keys(conditions).length > 0 ? sectionContent('Conditions', conditions) : 0);
   }
 
   get content(): number {
-    return this.measure();
+    return (this.counted.content ??= this.countContent());
   }
 
   get bytes(): number {
@@ -101,30 +101,25 @@ class Size {
   }
 
   /** The sections a merged part holds an entry of for each unit, with entries. */
-  private unitSections(): Array<[string, unknown]> {
-    return Object.entries(this.template).filter(([key, value]) => UNIT_SECTIONS.has(key) && value && Object.keys(value).length > 0);
+  private isUnitSection(key: string, value: unknown): boolean {
+    return UNIT_SECTIONS.has(key) && typeof value === 'object' && value !== null && Object.keys(value).length > 0;
   }
 
-  private countSections(): { header: number; conditions: number } {
-    if (this.sections) return this.sections;
+  private countHeader(): number {
     const rest: Record<string, unknown> = {};
     let header = 0;
-    let conditions = 0;
     for (const [key, value] of Object.entries(this.template)) {
-      if (UNIT_SECTIONS.has(key) && value && Object.keys(value).length > 0) {
-        // `Key:` and its line break are the header's; each entry (two spaces, its key, its value) the content's.
-        header += key.length + 2;
-        if (key === 'Conditions') conditions = sectionContent(key, value);
-      } else rest[key] = value;
+      // `Key:` and its line break are the header's; each entry (two spaces, its key, its value) the content's.
+      if (this.isUnitSection(key, value)) header += key.length + 2;
+      else rest[key] = value;
     }
-    return (this.sections = { header: header + yamlBytes(rest), conditions });
+    return header + yamlBytes(rest);
   }
 
-  private measure(): number {
-    if (this.measured !== undefined) return this.measured;
+  private countContent(): number {
     let content = this.conditions;
-    for (const [key, value] of this.unitSections()) if (key !== 'Conditions') content += sectionContent(key, value);
-    return (this.measured = content);
+    for (const [key, value] of Object.entries(this.template)) if (key !== 'Conditions' && this.isUnitSection(key, value)) content += sectionContent(key, value);
+    return content;
   }
 }
 
@@ -420,18 +415,18 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout, mergePart:
  * entry as the unit's own template writes it with at most a line more (its
  * Condition: merge gives one to no resource or output that has one); its
  * conditions may be there once for several units, so they count apart; and
- * a header for each unit, or for each pack group its largest (usedBytes
- * counts its first unit's).
+ * a header for each unit, or for each pack group its first unit's, as
+ * usedBytes counts them (joining).
  */
 function boundOfWritten(units: readonly PlacedUnit[], written: number): number {
   let bytes = written;
-  const groupHeaders = new Map<string, number>();
+  const heads = new Map<string, PlacedUnit>();
   for (const u of units) {
     bytes += u.size.conditions;
     if (u.packGroup === undefined) bytes += u.size.header;
-    else groupHeaders.set(u.packGroup, Math.max(groupHeaders.get(u.packGroup) ?? 0, u.size.header));
+    else if ((heads.get(u.packGroup)?.position ?? Infinity) > u.position) heads.set(u.packGroup, u);
   }
-  for (const header of groupHeaders.values()) bytes += header;
+  for (const head of heads.values()) bytes += head.size.header;
   return bytes;
 }
 
