@@ -172,10 +172,12 @@ function place(unit: Unit, position: number): PlacedUnit {
 /**
  * Units into as few parts as the limits allow, each part one stage; where
  * `layout` (the family's parts as the org's layout records them) places a
- * unit, in that part. Each unit is rendered once, as it is read: measured for
- * packing, then merged. Units made as they are read (plan.ts) are rendered
- * before the next is made, and only their rendering is kept, so a definition
- * is garbage while it is young (V8 copies what outlives its first collections).
+ * unit, in that part. Each unit is rendered once, as it is read: measured
+ * for packing where a decision needs its bytes (a part the layout keeps is
+ * bounded by its written template first, packKept), then merged. Units made
+ * as they are read (plan.ts) are rendered before the next is made, and only
+ * their rendering is kept, so a definition is garbage while it is young (V8
+ * copies what outlives its first collections).
  */
 export function familyStages(family: Family, units: Iterable<Unit>, layout?: FamilyLayout): Stage[] {
   const placed: PlacedUnit[] = [];
