@@ -38,18 +38,47 @@ const escaped = (c: string): string => {
 const isReservedWord = (s: string) => s.length <= LONGEST_RESERVED_WORD && RESERVED_WORDS.has(s.toLowerCase());
 const isPlain = (s: string) => PLAIN.test(s) && !isReservedWord(s);
 
-/** Where the writer puts a template's text. */
+/**
+ * Where the writer puts a template's text: appended to a short text, which
+ * is flattened into a piece of the text every CHUNK_CHARS characters, the
+ * pieces joined once written. V8 keeps a text made by appending as a tree of
+ * what was appended, about ten times its size, until its characters are
+ * read: a family's part is written while it is packed (src/stages/family.ts),
+ * and a whole template's tree then lived through collections, where a
+ * chunk's dies young.
+ */
 class Text {
-  text = '';
+  private readonly pieces: string[] = [];
+  private piecesLength = 0;
+  private chunk = '';
   /** Text known to be ASCII: indentation, punctuation, plain strings, numbers. */
   ascii(text: string): void {
-    this.text += text;
+    this.chunk += text;
+    if (this.chunk.length >= CHUNK_CHARS) this.flush();
   }
   /** A string written double-quoted (`quoted`): ASCII too (UNSAFE_IN_QUOTES). */
   quoted(value: string): void {
-    this.text += quoted(value);
+    this.ascii(quoted(value));
+  }
+  /** The characters written so far. */
+  get length(): number {
+    return this.piecesLength + this.chunk.length;
+  }
+  /** What was written, as one text. */
+  finish(): string {
+    this.flush();
+    return this.pieces.join('');
+  }
+  private flush(): void {
+    if (this.chunk.length === 0) return;
+    // Reading a character flattens the chunk's tree into one text.
+    this.chunk.charCodeAt(0);
+    this.pieces.push(this.chunk);
+    this.piecesLength += this.chunk.length;
+    this.chunk = '';
   }
 }
+const CHUNK_CHARS = 8192;
 
 const quoted = (s: string) => JSON.stringify(s).replace(UNSAFE_IN_QUOTES, escaped);
 /** The characters `quoted` writes other than as themselves: those JSON escapes, and every one past `~` (UNSAFE_IN_QUOTES). */
@@ -154,20 +183,40 @@ function writeResources(out: Text, section: object, spans: Map<string, ResourceS
     out.ascii(first ? starts.firstKey : starts.key);
     writeScalar(out, key);
     out.ascii(':');
-    const start = out.text.length;
+    const start = out.length;
     write(out, v, 2, false);
-    spans.set(key, [start, out.text.length]);
+    spans.set(key, [start, out.length]);
     first = false;
   }
   if (first) out.ascii(' {}\n');
 }
 
-export const toYaml = (data: unknown): string => writeTemplate(data, new Text()).text;
+export const toYaml = (data: unknown): string => writeTemplate(data, new Text()).finish();
+
+/** A template's text with where each resource is written in it (toYamlWithResources). */
+export interface WrittenTemplate {
+  readonly text: string;
+  readonly resources: ReadonlyMap<string, ResourceSpan>;
+}
+
+/** Templates written already, as toYamlWithResources would write them (rememberWritten). */
+const writtenTemplates = new WeakMap<object, WrittenTemplate>();
+
+/**
+ * Records `written` as toYamlWithResources(template): a family's part, written when it was packed (src/stages/family.ts),
+ * is not written again when the compile writes its stages. The caller vouches that `template` is equal to the
+ * template `written` was written from, and is not changed after (rendered templates are read, never changed).
+ */
+export function rememberWritten(template: object, written: WrittenTemplate): void {
+  writtenTemplates.set(template, written);
+}
 
 /** A template's text (toYaml) with where each resource is written in it: a resource's text is a slice of it. */
-export function toYamlWithResources(data: unknown): { text: string; resources: ReadonlyMap<string, ResourceSpan> } {
+export function toYamlWithResources(data: unknown): WrittenTemplate {
+  const known = isCollection(data) ? writtenTemplates.get(data) : undefined;
+  if (known) return known;
   const resources = new Map<string, ResourceSpan>();
-  return { text: writeTemplate(data, new Text(), resources).text, resources };
+  return { text: writeTemplate(data, new Text(), resources).finish(), resources };
 }
 
 /**

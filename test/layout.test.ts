@@ -17,6 +17,7 @@ import { loadOrgFile, parseOrg } from '../src/org/load';
 import { familyStages, type Unit } from '../src/stages/family';
 import { duplicateKeys, layoutPath, layoutText, parseLayout, parseLayoutFile, recordLayout, recordOf, stackSetsElsewhereError, unrecordedHomeNote, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
 import { sha256 } from '../src/hash';
+import { toYaml, toYamlWithResources, yamlBytes } from '../src/yaml';
 import type { Stage } from '../src/stages/model';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { tempDir } from './helpers';
@@ -120,6 +121,43 @@ describe('a family with a layout keeps each unit in its part', () => {
 
   it('refuses two units with one key', () => {
     expect(() => familyStages(family, [unit('a', 1), { ...unit('b', 1), key: 'unit a' }])).toThrow(/unit key unit a twice/);
+  });
+
+  // A part's bytes are its units' own templates' (header and entries), against 850 KB: the part's written template,
+  // which packing reads first (a Condition line for each resource, the conditions, one header), bounds them from above.
+  describe('by bytes: a kept part of two units, 100 topics each with a name of `length` characters', () => {
+    const named = (name: string, length: number): Unit => {
+      const u = unit(name, 100);
+      const resources = Object.fromEntries(Object.keys(u.definition.resources).map((id) => [id, { Type: 'AWS::SNS::Topic', Properties: { TopicName: `${id}-${'x'.repeat(length)}` } }]));
+      return { ...u, definition: { ...u.definition, resources: resources as unknown as TemplateDefinition['resources'] } };
+    };
+    const bytesOf = (length: number) => yamlBytes(renderTemplate(named('a', length).definition)) + yamlBytes(renderTemplate(named('b', length).definition));
+    // The longest names whose two units take 850,000 bytes at most: each character more adds 200.
+    const base = bytesOf(0);
+    const within = Math.floor((850_000 - base) / 200);
+    const pair = new Map([[1, ['unit a', 'unit b']]]);
+    const stagesWith = (length: number) => familyStages(family, [named('a', length), named('b', length)], pair);
+
+    it('stays whole at 850,000 bytes, though its written template is past them', () => {
+      expect(bytesOf(within)).toBeLessThanOrEqual(850_000);
+      const stages = stagesWith(within);
+      expect(partsOf(stages)).toEqual({ fam: ['unit a', 'unit b'] });
+      expect(toYaml(renderTemplate(stages[0].definition)).length).toBeGreaterThan(850_000);
+    });
+
+    it('gives up its last unit past them', () => {
+      expect(bytesOf(within + 1)).toBeGreaterThan(850_000);
+      expect(partsOf(stagesWith(within + 1))).toEqual({ fam: ['unit a'], 'fam-2': ['unit b'] });
+    });
+
+    it("is written as the compile writes each stage's template, once read to be packed", () => {
+      for (const length of [0, within, within + 1]) {
+        for (const stage of stagesWith(length)) {
+          const template = renderTemplate(stage.definition);
+          expect(toYamlWithResources(template)).toEqual(toYamlWithResources(JSON.parse(JSON.stringify(template))));
+        }
+      }
+    });
   });
 });
 

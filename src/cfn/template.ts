@@ -6,6 +6,7 @@
 import { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import type Resource from 'cloudform-types/types/resource';
 import type { Value } from './intrinsics';
+import { rememberWritten, type WrittenTemplate } from '../yaml';
 
 export interface ParameterSpec {
   readonly type: 'String' | 'CommaDelimitedList';
@@ -219,6 +220,18 @@ export function idRecord<T>(entries: Iterable<readonly [string, T]>): Record<str
   return record;
 }
 
+/** Definitions whose rendering was written already (a family's parts, src/stages/family.ts), and its text. */
+const writtenDefinitions = new WeakMap<TemplateDefinition, WrittenTemplate>();
+
+/**
+ * Records `written` as the text of `def`'s rendering (toYamlWithResources(renderTemplate(def))): each rendering of
+ * `def` after is known to yaml.ts as written (rememberWritten), which writes it once, not for each rendering. For a
+ * definition whose resources are rendered (renderedResources), which is not changed after.
+ */
+export function rememberWrittenDefinition(def: TemplateDefinition, written: WrittenTemplate): void {
+  writtenDefinitions.set(def, written);
+}
+
 const renderedOnce = new WeakMap<TemplateDefinition, CfnTemplate>();
 /**
  * `def` rendered once, for code that only reads it (plan's and deploy's checks of each StackSet, the reader policy of
@@ -260,5 +273,7 @@ export function renderTemplate(def: TemplateDefinition, renaming?: Renaming): Cf
       setOwn(out.Outputs, id, { ...(o.condition ? { Condition: o.condition } : {}), Description: o.description, Value: plain(o.value, renaming), ...(o.export ? { Export: { Name: o.export } } : {}) });
     }
   }
+  const written = renaming ? undefined : writtenDefinitions.get(def);
+  if (written) rememberWritten(out, written);
   return out;
 }

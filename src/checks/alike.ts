@@ -6,7 +6,7 @@
  * what makes two resources alike, and `AlikeResources` for what a check must be to use it.
  */
 import type { CfnResource, CfnTemplate } from '../cfn/template';
-import type { ResourceSpan } from '../yaml';
+import type { WrittenTemplate } from '../yaml';
 import { POLICY_PROPERTIES } from './documents';
 
 /**
@@ -174,12 +174,6 @@ class ClassText {
  * how many classes without a member the first resources of a name shape may make before the rest are let be.
  */
 const CLASSES_TRIED = 4;
-
-/** A template's text as the compile writes it (yaml.ts `toYamlWithResources`), with where each resource is in it. */
-export interface WrittenTemplate {
-  readonly text: string;
-  readonly resources: ReadonlyMap<string, ResourceSpan>;
-}
 
 /** An escape of the writer's that holds hex digits (yaml.ts `escaped`): `\u` and four, or `\U` and eight. */
 const HEX_ESCAPE = /\\[uU]/;

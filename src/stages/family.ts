@@ -21,11 +21,11 @@
  */
 import { AccountSwitch } from '../cfn/account-switch';
 import { CompileError } from '../errors';
-import { byKey, idRecord, newRecord, plain, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
+import { byKey, idRecord, newRecord, plain, rememberWrittenDefinition, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import type { FamilyLayout } from './layout';
-import { yamlBytes } from '../yaml';
+import { toYamlWithResources, yamlBytes } from '../yaml';
 import type { AccountValue, Stage, Use } from './model';
 
 export interface Unit {
@@ -70,10 +70,12 @@ const UNIT_SECTIONS: ReadonlySet<string> = new Set(['Resources', 'Outputs', 'Con
  * group is measured as one template, a header and its units' contents, as
  * the unit it was before layouts was. Counting late counts the same: a unit's
  * rendering is not changed once rendered (merging copies its resources under
- * their condition).
+ * their condition). The header and the conditions' entries (`conditions`, part
+ * of the content) are counted apart from the resources and outputs: they are
+ * small, and what packKept's bound of a part (boundOfWritten) reads.
  */
 class Size {
-  private measured: { header: number; content: number } | undefined;
+  private counted: { header?: number; conditions?: number; content?: number } = {};
   constructor(
     readonly resources: number,
     readonly outputs: number,
@@ -81,32 +83,48 @@ class Size {
   ) {}
 
   get header(): number {
-    return this.measure().header;
+    return (this.counted.header ??= this.countHeader());
+  }
+
+  /** The bytes of its Conditions' entries, part of `content`. */
+  get conditions(): number {
+    const conditions = this.template.Conditions;
+    return (this.counted.conditions ??= conditions && Object.keys(conditions).length > 0 ? sectionContent('Conditions', conditions) : 0);
   }
 
   get content(): number {
-    return this.measure().content;
+    return (this.counted.content ??= this.countContent());
   }
 
   get bytes(): number {
     return this.header + this.content;
   }
 
-  private measure(): { header: number; content: number } {
-    if (this.measured) return this.measured;
+  /** The sections a merged part holds an entry of for each unit, with entries. */
+  private isUnitSection(key: string, value: unknown): boolean {
+    return UNIT_SECTIONS.has(key) && typeof value === 'object' && value !== null && Object.keys(value).length > 0;
+  }
+
+  private countHeader(): number {
     const rest: Record<string, unknown> = {};
     let header = 0;
-    let content = 0;
     for (const [key, value] of Object.entries(this.template)) {
-      if (UNIT_SECTIONS.has(key) && value && Object.keys(value).length > 0) {
-        // `Key:` and its line break are the header's; each entry (two spaces, its key, its value) the content's.
-        header += key.length + 2;
-        content += yamlBytes({ [key]: value }) - (key.length + 2);
-      } else rest[key] = value;
+      // `Key:` and its line break are the header's; each entry (two spaces, its key, its value) the content's.
+      if (this.isUnitSection(key, value)) header += key.length + 2;
+      else rest[key] = value;
     }
-    return (this.measured = { header: header + yamlBytes(rest), content });
+    return header + yamlBytes(rest);
+  }
+
+  private countContent(): number {
+    let content = this.conditions;
+    for (const [key, value] of Object.entries(this.template)) if (key !== 'Conditions' && this.isUnitSection(key, value)) content += sectionContent(key, value);
+    return content;
   }
 }
+
+/** The bytes of a section's entries: its YAML but for `Key:` and its line break. */
+const sectionContent = (key: string, value: unknown): number => yamlBytes({ [key]: value }) - (key.length + 2);
 
 /** A unit as plain template data, with logical ids unique in the family: measured for packing, then merged. */
 interface RenderedUnit {
@@ -154,10 +172,12 @@ function place(unit: Unit, position: number): PlacedUnit {
 /**
  * Units into as few parts as the limits allow, each part one stage; where
  * `layout` (the family's parts as the org's layout records them) places a
- * unit, in that part. Each unit is rendered once, as it is read: measured for
- * packing, then merged. Units made as they are read (plan.ts) are rendered
- * before the next is made, and only their rendering is kept, so a definition
- * is garbage while it is young (V8 copies what outlives its first collections).
+ * unit, in that part. Each unit is rendered once, as it is read: measured
+ * for packing where a decision needs its bytes (a part the layout keeps is
+ * bounded by its written template first, packKept), then merged. Units made
+ * as they are read (plan.ts) are rendered before the next is made, and only
+ * their rendering is kept, so a definition is garbage while it is young (V8
+ * copies what outlives its first collections).
  */
 export function familyStages(family: Family, units: Iterable<Unit>, layout?: FamilyLayout): Stage[] {
   const placed: PlacedUnit[] = [];
@@ -168,15 +188,19 @@ export function familyStages(family: Family, units: Iterable<Unit>, layout?: Fam
     placed.push(place(unit, placed.length));
   }
   refuseSharedNames(family, placed);
-  const parts = layout ? packKept(placed, layout) : packInOrder(placed);
-  const split = parts.length > 1 || parts[0]?.[0] !== 1;
-  return parts.map(([number, part]) => {
-    const id = number === 1 ? family.id : `${family.id}-${number}`;
+  const mergePart = (part: readonly PlacedUnit[]): MergedPart => {
     const targets = inFileOrder(part.flatMap((u) => u.accounts));
+    return { targets, definition: merge(family.description, part, targets) };
+  };
+  const parts = layout ? packKept(placed, layout, mergePart) : packInOrder(placed);
+  const split = parts.length > 1 || parts[0]?.[0] !== 1;
+  return parts.map(([number, part, merged]) => {
+    const id = number === 1 ? family.id : `${family.id}-${number}`;
+    const { targets, definition } = merged ?? mergePart(part);
     return {
       id,
       module: family.module,
-      definition: merge(family.description, part, targets),
+      definition,
       targets,
       accountValues: part.flatMap((u) => u.accountValues),
       uses: dedupeUses(part.flatMap((u) => u.uses)),
@@ -192,6 +216,12 @@ export function familyStages(family: Family, units: Iterable<Unit>, layout?: Fam
       ...(split ? { part: { family: family.id, count: parts.length } } : {}),
     };
   });
+}
+
+/** A part's units merged into one template (merge), and the accounts it targets. */
+interface MergedPart {
+  readonly targets: Account[];
+  readonly definition: TemplateDefinition;
 }
 
 /** What a part holds, against limits: resources and outputs summed as units join, bytes counted only when a decision reads them. */
@@ -307,8 +337,14 @@ function packInOrder(units: readonly PlacedUnit[]): Array<[number, PlacedUnit[]]
  * new stack instance, no more StackSets an account is in), else the first
  * with room, else a new part of their own, numbered with the lowest number no
  * part holds. Parts left empty are gone.
+ *
+ * A part's kept units are merged (`mergePart`) and written before its bytes
+ * are asked: most parts are within the limits by a bound read from that text
+ * (boundOfWritten), and then none of their units is measured; the text is the
+ * one the compile writes of the part's template (rememberWrittenDefinition),
+ * and the part is given with its merged template unless units joined it.
  */
-function packKept(units: readonly PlacedUnit[], layout: FamilyLayout): Array<[number, PlacedUnit[]]> {
+function packKept(units: readonly PlacedUnit[], layout: FamilyLayout, mergePart: (part: readonly PlacedUnit[]) => MergedPart): Array<[number, PlacedUnit[], MergedPart?]> {
   const partOf = new Map<string, number>();
   for (const [n, keys] of layout) for (const key of keys) partOf.set(key, n);
   const parts = new Map<number, PlacedUnit[]>([...layout.keys()].sort((a, b) => a - b).map((n) => [n, []]));
@@ -319,7 +355,15 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout): Array<[nu
     else parts.get(n)!.push(u);
   }
   const loads = new Map([...parts].map(([n, part]) => [n, new Load(part)]));
+  /** The kept parts merged, with the units they were merged of: a part that changed after is merged anew. */
+  const merged = new Map<number, { load: Load; count: number; part: MergedPart }>();
   for (const [n, load] of loads) {
+    if (load.units.length === 0) continue;
+    const part = mergePart(load.units);
+    const written = toYamlWithResources(renderTemplate(part.definition));
+    rememberWrittenDefinition(part.definition, written);
+    merged.set(n, { load, count: load.units.length, part });
+    if (load.resources <= FULL.resources && load.outputs <= FULL.outputs && boundOfWritten(load.units, written.text.length) <= FULL.bytes) continue;
     let kept = load;
     while (kept.units.length > 1 && !kept.within(FULL)) {
       unplaced.push(kept.units[kept.units.length - 1]);
@@ -355,10 +399,37 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout): Array<[nu
   }
   // Each part's units in their order, whichever came first: the compile that reads the layout it wrote makes the same templates.
   const inOrder = (part: PlacedUnit[]) => part.sort((a, b) => a.position - b.position);
+  // A part's merged template stands where its units are those it was merged of (units only join a Load).
+  const mergedOf = (n: number, load: Load) => {
+    const m = merged.get(n);
+    return m && m.load === load && m.count === load.units.length ? m.part : undefined;
+  };
   return [...loads]
     .filter(([, load]) => load.units.length > 0)
     .sort(([a], [b]) => a - b)
-    .map(([n, load]): [number, PlacedUnit[]] => [n, inOrder(load.units)]);
+    .map(([n, load]): [number, PlacedUnit[], MergedPart?] => [n, inOrder(load.units), mergedOf(n, load)]);
+}
+
+/**
+ * An upper bound of what Load.usedBytes counts of `units`, from the length
+ * of their merged template's text (`written`; ASCII throughout, so its
+ * length is its bytes). Each unit's resources and outputs are there, each
+ * entry as the unit's own template writes it with at most a line more (its
+ * Condition: merge gives one to no resource or output that has one); its
+ * conditions may be there once for several units, so they count apart; and
+ * a header for each unit, or for each pack group its first unit's, as
+ * usedBytes counts them (joining).
+ */
+function boundOfWritten(units: readonly PlacedUnit[], written: number): number {
+  let bytes = written;
+  const heads = new Map<string, PlacedUnit>();
+  for (const u of units) {
+    bytes += u.size.conditions;
+    if (u.packGroup === undefined) bytes += u.size.header;
+    else if ((heads.get(u.packGroup)?.position ?? Infinity) > u.position) heads.set(u.packGroup, u);
+  }
+  for (const head of heads.values()) bytes += head.size.header;
+  return bytes;
 }
 
 /** A part's units by their first and last in the org file's order, so that a note stays one line at any org size. */
@@ -430,6 +501,7 @@ function merge(description: string, units: readonly PlacedUnit[], targets: reado
     }
     for (const [id, output] of Object.entries(rendered.outputs)) {
       if (id in outputs) throw new Error(`internal: output ${id} twice in one family`);
+      if (output.condition) throw new Error(`internal: output ${id} already has a condition`);
       outputs[id] = condition ? { ...output, condition } : output;
     }
   }
