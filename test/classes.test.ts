@@ -418,11 +418,15 @@ describe("a source account's alike resources, read by class from their first and
     }
   });
 
-  it("a digit before the id where it and the id's first eleven digits are another member's id: no class statement, as resolved one by one", () => {
-    // 110000000015 a member: in member 100000000150's statement, '1' and its id read as 110000000015 and 150's id.
+  /** The org with member 110000000015 for 100000000099: '1' before member 100000000150's id reads, as twelve digits, as 110000000015. */
+  const withMember110000000015 = () => {
     const other = parseOrg(generateOrgYaml(200).replaceAll('100000000099', '110000000015'), 'generated-200.yaml');
     const otherStages = planStages(other);
-    const otherTemplates = new Map(otherStages.map((s) => [s.id, renderTemplate(s.definition)]));
+    return { other, otherStages, otherTemplates: new Map(otherStages.map((s) => [s.id, renderTemplate(s.definition)])) };
+  };
+
+  it("a digit before the id where it and the id's first eleven digits are another member's id: no class statement, as resolved one by one", () => {
+    const { other, otherStages, otherTemplates } = withMember110000000015();
     const identity = otherTemplates.get('source-identity')!;
     identity.Resources.One = { Type: 'AWS::S3::Bucket', Properties: { BucketName: '1' } };
     for (const [logicalId, r] of Object.entries(identity.Resources)) {
@@ -436,6 +440,36 @@ describe("a source account's alike resources, read by class from their first and
     const grants = grantsBothWays(otherTemplates, other, otherStages);
     expect(grants.some((g) => !g.madeFor && g.policy === 'SourceRole100000000150SourceActionIn900000000000/Beside')).toBe(true);
     expect(grants.some((g) => g.madeFor && g.policy.endsWith('/Beside'))).toBe(false);
+  });
+
+  it("a digit before the id in every class policy's role name (not compared by alike.ts) where it and the id's first eleven digits are another member's id: no class statement, as resolved one by one", () => {
+    const { other, otherStages, otherTemplates } = withMember110000000015();
+    const identity = otherTemplates.get('source-identity')!;
+    let n = 0;
+    for (const [logicalId, r] of Object.entries(identity.Resources)) {
+      const id = /^SourceRole(\d{12})In/.exec(logicalId)?.[1];
+      if (!id) continue;
+      const p = r.Properties as { RoleName: string; AssumeRolePolicyDocument: { Statement: Array<Record<string, unknown>> } };
+      p.RoleName = `big-source-${id}-1${id}`;
+      // Each role's trust its own (no class of alike roles): only the policies attached to them are read by class.
+      p.AssumeRolePolicyDocument.Statement[0].Sid = `PipelineRoleAssumes${'x'.repeat(++n)}`;
+    }
+    expect(alikeResources(identity).first('SourceRole100000000150In900000000000')).toBe('SourceRole100000000150In900000000000');
+    expect(alikeResources(identity).first('SourceRole100000000150SourceActionIn900000000000')).toBe('SourceRole100000000001SourceActionIn900000000000');
+    const grants = grantsBothWays(otherTemplates, other, otherStages);
+    expect(grants.some((g) => !g.madeFor && g.attachedTo === 'arn:aws:iam::900000000000:role/big-source-100000000150-1100000000150')).toBe(true);
+    expect(grants.some((g) => g.madeFor && g.kind === 'identity' && g.policy.startsWith('SourceRole'))).toBe(false);
+  });
+
+  it("a later member's policy attached to two roles (its own and the first's), another member's policy gone: each role's statements as resolved", () => {
+    const identity = structuredClone(templates.get('source-identity')!);
+    const policy = 'SourceRole100000000150SourceActionIn900000000000';
+    (identity.Resources[policy].Properties as { Roles: unknown[] }).Roles = [{ Ref: 'SourceRole100000000150In900000000000' }, { Ref: 'SourceRole100000000001In900000000000' }];
+    delete identity.Resources.SourceRole100000000149SourceActionIn900000000000;
+    expect(alikeResources(identity).first(policy)).not.toBe(policy);
+    const grants = grantsBothWays(new Map([...templates, ['source-identity', identity]]));
+    expect(grants.some((g) => g.policy.startsWith(policy) && g.attachedTo === 'arn:aws:iam::900000000000:role/big-source-100000000001')).toBe(true);
+    expect(grants.some((g) => g.madeFor && g.kind === 'identity' && g.policy.startsWith('SourceRole'))).toBe(false);
   });
 
   it('is what the compile uses', () => {
