@@ -18,7 +18,7 @@ import { classesOf, orgResources } from '../src/audit/reach';
 import { auditModel, compareModels } from '../src/audit/since';
 import { findTeams, type Teams } from '../src/audit/teams';
 import { readFileSync } from 'node:fs';
-import { alikeResources } from '../src/checks/alike';
+import { alikeResources, type AlikeResources } from '../src/checks/alike';
 import yaml from 'js-yaml';
 
 const T = tokenFor(0);
@@ -255,10 +255,10 @@ describe("a source account's alike resources, read by class from their first and
   const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
   const alikeOf = (t: ReadonlyMap<string, CfnTemplate>) => new Map([...t].map(([id, template]) => [id, alikeResources(template)]));
   /** The grants by class with the templates' alike resources, which must be those collected without them. */
-  const grantsBothWays = (t: ReadonlyMap<string, CfnTemplate>) => {
-    const resolver = () => new Resolver(org, stages, t);
-    const read = collectGrants(org, stages, resolver(), true, alikeOf(t)).grants;
-    expect(read).toEqual(collectGrants(org, stages, resolver(), true).grants);
+  const grantsBothWays = (t: ReadonlyMap<string, CfnTemplate>, o: Org = org, st: readonly Stage[] = stages) => {
+    const resolver = () => new Resolver(o, st, t);
+    const read = collectGrants(o, st, resolver(), true, alikeOf(t)).grants;
+    expect(read).toEqual(collectGrants(o, st, resolver(), true).grants);
     return read;
   };
   /** source-identity with each source role's policy changed by `change` (given its member account's id). */
@@ -320,6 +320,156 @@ describe("a source account's alike resources, read by class from their first and
     const seven = { Seven: { Type: 'AWS::S3::Bucket', Properties: { BucketName: '7' } } };
     const resolvedBeside = withSourcePolicies((statements, id) => statements.push({ Sid: 'Beside', Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::x-${id}\${Seven}/*` } }), seven);
     expect(grantsBothWays(resolvedBeside).some((g) => g.madeFor && g.policy.endsWith('/Beside'))).toBe(true);
+  });
+
+  it("a later member's statements are not compiled: they are read from its first's and second's class statements", () => {
+    // The expressions compiled that hold member 150's artifact bucket: its policy's, which the path reads without compiling.
+    const compiledFor150 = (alike?: ReadonlyMap<string, AlikeResources>) => {
+      const resolver = new Resolver(org, stages, templates);
+      const compile = resolver.compile.bind(resolver);
+      let count = 0;
+      resolver.compile = (stageId, expression) => {
+        if (JSON.stringify(expression).includes('big-artifacts-100000000150-')) count++;
+        return compile(stageId, expression);
+      };
+      collectGrants(org, stages, resolver, true, alike);
+      return count;
+    };
+    expect(compiledFor150()).toBeGreaterThan(0);
+    expect(compiledFor150(alikeOf(templates))).toBe(0);
+  });
+
+  it('where no two accounts share a class (a template holds a token character), every statement is resolved as it is', () => {
+    const foundation = structuredClone(templates.get('pipeline-foundation')!);
+    Object.assign(foundation, { Metadata: { Note: '\uE000' } });
+    const marked = new Map([...templates, ['pipeline-foundation', foundation]]);
+    expect(collectGrants(org, stages, new Resolver(org, stages, marked), true, alikeOf(marked)).classes.size).toBe(0);
+    const grants = grantsBothWays(marked);
+    expect(grants.filter((g) => g.policy.startsWith('SourceRole')).every((g) => !g.madeFor && g.stage === 'source-identity')).toBe(true);
+  });
+
+  it("a later member's policy attached to another member's role (Roles, not compared by alike.ts) is read as resolved: that role's, naming both", () => {
+    const identity = structuredClone(templates.get('source-identity')!);
+    const policy = 'SourceRole100000000150SourceActionIn900000000000';
+    (identity.Resources[policy].Properties as { Roles: unknown[] }).Roles = [{ Ref: 'SourceRole100000000001In900000000000' }];
+    expect(alikeResources(identity).first(policy)).not.toBe(policy);
+    const grants = grantsBothWays(new Map([...templates, ['source-identity', identity]]));
+    const moved = grants.filter((g) => g.policy.startsWith(policy));
+    expect(moved.length).toBeGreaterThan(0);
+    expect(moved.every((g) => !g.madeFor && g.attachedTo === 'arn:aws:iam::900000000000:role/big-source-100000000001')).toBe(true);
+  });
+
+  it("a later member's role named otherwise, its policy on a role of the member's usual name: its trust policy (of the renamed role) is read as resolved", () => {
+    const identity = structuredClone(templates.get('source-identity')!);
+    const role = 'SourceRole100000000150In900000000000';
+    const policy = 'SourceRole100000000150SourceActionIn900000000000';
+    (identity.Resources[role].Properties as { RoleName: string }).RoleName = 'big-source-renamed';
+    identity.Resources.Spare = {
+      Type: 'AWS::IAM::Role',
+      Properties: { RoleName: 'big-source-100000000150', AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'codebuild.amazonaws.com' }, Action: 'sts:AssumeRole' }] } },
+    };
+    (identity.Resources[policy].Properties as { Roles: unknown[] }).Roles = [{ Ref: 'Spare' }];
+    expect(alikeResources(identity).first(role)).not.toBe(role);
+    const grants = grantsBothWays(new Map([...templates, ['source-identity', identity]]));
+    const trust = grants.filter((g) => g.kind === 'trust' && g.policy.startsWith(role));
+    expect(trust.length).toBeGreaterThan(0);
+    expect(trust.every((g) => !g.madeFor && g.resources.includes('arn:aws:iam::900000000000:role/big-source-renamed'))).toBe(true);
+  });
+
+  it("a member of the class without a source role leaves each source statement the members' one by one; with a later member in no class too, that one does not stand in for it", () => {
+    const without150 = structuredClone(templates.get('source-identity')!);
+    delete without150.Resources.SourceRole100000000150In900000000000;
+    delete without150.Resources.SourceRole100000000150SourceActionIn900000000000;
+    const byClass = (grants: ResolvedStatement[]) => grants.filter((g) => g.madeFor && g.policy.startsWith('SourceRole'));
+    expect(byClass(grantsBothWays(new Map([...templates, ['source-identity', without150]])))).toEqual([]);
+    // 100000000007 wired otherwise: in no class, its source role and policy still alike, past the second.
+    const rewired = withSourceRoleIn(templates, '100000000007', 'arn:aws:iam::900000000000:role/someone-else');
+    rewired.set('source-identity', without150);
+    expect(collectGrants(org, stages, new Resolver(org, stages, rewired), true).classes.has('100000000007')).toBe(false);
+    expect(alikeResources(without150).first('SourceRole100000000007In900000000000')).toBe('SourceRole100000000001In900000000000');
+    expect(byClass(grantsBothWays(rewired))).toEqual([]);
+  });
+
+  it("a member's id within a longer number a reference brings into every member's statement (its resource, condition or principal): no class statement, as resolved one by one", () => {
+    // In no template text (alike.ts keeps member 150 in the class), in every resolved one.
+    const within = { Within: { Type: 'AWS::S3::Bucket', Properties: { BucketName: '9100000000150' } } };
+    const inResource = withSourcePolicies(
+      (statements, id) => statements.push({ Sid: 'Within', Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::x-${id}-\${Within}/*` } }),
+      within,
+    );
+    const inCondition = withSourcePolicies(
+      (statements, id) =>
+        statements.push({ Sid: 'Within', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::x-${id}/*`, Condition: { StringEquals: { 's3:ExistingObjectTag/batch': { Ref: 'Within' } } } }),
+      within,
+    );
+    const inPrincipal = structuredClone(templates.get('source-identity')!);
+    Object.assign(inPrincipal.Resources, within);
+    for (const [logicalId, r] of Object.entries(inPrincipal.Resources)) {
+      if (!/^SourceRole\d{12}In/.test(logicalId)) continue;
+      (r.Properties as { AssumeRolePolicyDocument: { Statement: unknown[] } }).AssumeRolePolicyDocument.Statement.push({
+        Sid: 'Within', Effect: 'Allow', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::900000000000:role/batch-${Within}' } }, Action: 'sts:AssumeRole',
+      });
+    }
+    for (const t of [inResource, inCondition, new Map([...templates, ['source-identity', inPrincipal]])]) {
+      expect(alikeResources(t.get('source-identity')!).first('SourceRole100000000150In900000000000')).toBe('SourceRole100000000001In900000000000');
+      const grants = grantsBothWays(t);
+      expect(grants.filter((g) => g.policy.endsWith('/Within')).length).toBe(200);
+      expect(grants.some((g) => g.madeFor && g.policy.endsWith('/Within'))).toBe(false);
+    }
+  });
+
+  /** The org with member 110000000015 for 100000000099: '1' before member 100000000150's id reads, as twelve digits, as 110000000015. */
+  const withMember110000000015 = () => {
+    const other = parseOrg(generateOrgYaml(200).replaceAll('100000000099', '110000000015'), 'generated-200.yaml');
+    const otherStages = planStages(other);
+    return { other, otherStages, otherTemplates: new Map(otherStages.map((s) => [s.id, renderTemplate(s.definition)])) };
+  };
+
+  it("a digit before the id where it and the id's first eleven digits are another member's id: no class statement, as resolved one by one", () => {
+    const { other, otherStages, otherTemplates } = withMember110000000015();
+    const identity = otherTemplates.get('source-identity')!;
+    identity.Resources.One = { Type: 'AWS::S3::Bucket', Properties: { BucketName: '1' } };
+    for (const [logicalId, r] of Object.entries(identity.Resources)) {
+      const id = /^SourceRole(\d{12})SourceActionIn/.exec(logicalId)?.[1];
+      if (!id) continue;
+      (r.Properties as { PolicyDocument: { Statement: unknown[] } }).PolicyDocument.Statement.push({
+        Sid: 'Beside', Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::x-${id}-\${One}${id}/*` },
+      });
+    }
+    expect(alikeResources(identity).first('SourceRole100000000150SourceActionIn900000000000')).toBe('SourceRole100000000001SourceActionIn900000000000');
+    const grants = grantsBothWays(otherTemplates, other, otherStages);
+    expect(grants.some((g) => !g.madeFor && g.policy === 'SourceRole100000000150SourceActionIn900000000000/Beside')).toBe(true);
+    expect(grants.some((g) => g.madeFor && g.policy.endsWith('/Beside'))).toBe(false);
+  });
+
+  it("a digit before the id in every class policy's role name (not compared by alike.ts) where it and the id's first eleven digits are another member's id: no class statement, as resolved one by one", () => {
+    const { other, otherStages, otherTemplates } = withMember110000000015();
+    const identity = otherTemplates.get('source-identity')!;
+    let n = 0;
+    for (const [logicalId, r] of Object.entries(identity.Resources)) {
+      const id = /^SourceRole(\d{12})In/.exec(logicalId)?.[1];
+      if (!id) continue;
+      const p = r.Properties as { RoleName: string; AssumeRolePolicyDocument: { Statement: Array<Record<string, unknown>> } };
+      p.RoleName = `big-source-${id}-1${id}`;
+      // Each role's trust its own (no class of alike roles): only the policies attached to them are read by class.
+      p.AssumeRolePolicyDocument.Statement[0].Sid = `PipelineRoleAssumes${'x'.repeat(++n)}`;
+    }
+    expect(alikeResources(identity).first('SourceRole100000000150In900000000000')).toBe('SourceRole100000000150In900000000000');
+    expect(alikeResources(identity).first('SourceRole100000000150SourceActionIn900000000000')).toBe('SourceRole100000000001SourceActionIn900000000000');
+    const grants = grantsBothWays(otherTemplates, other, otherStages);
+    expect(grants.some((g) => !g.madeFor && g.attachedTo === 'arn:aws:iam::900000000000:role/big-source-100000000150-1100000000150')).toBe(true);
+    expect(grants.some((g) => g.madeFor && g.kind === 'identity' && g.policy.startsWith('SourceRole'))).toBe(false);
+  });
+
+  it("a later member's policy attached to two roles (its own and the first's), another member's policy gone: each role's statements as resolved", () => {
+    const identity = structuredClone(templates.get('source-identity')!);
+    const policy = 'SourceRole100000000150SourceActionIn900000000000';
+    (identity.Resources[policy].Properties as { Roles: unknown[] }).Roles = [{ Ref: 'SourceRole100000000150In900000000000' }, { Ref: 'SourceRole100000000001In900000000000' }];
+    delete identity.Resources.SourceRole100000000149SourceActionIn900000000000;
+    expect(alikeResources(identity).first(policy)).not.toBe(policy);
+    const grants = grantsBothWays(new Map([...templates, ['source-identity', identity]]));
+    expect(grants.some((g) => g.policy.startsWith(policy) && g.attachedTo === 'arn:aws:iam::900000000000:role/big-source-100000000001')).toBe(true);
+    expect(grants.some((g) => g.madeFor && g.kind === 'identity' && g.policy.startsWith('SourceRole'))).toBe(false);
   });
 
   it('is what the compile uses', () => {

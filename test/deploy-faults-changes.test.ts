@@ -99,11 +99,18 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(destroyed.stages.filter((x) => x.result !== 'deleted')).toEqual([]);
     const sets = (await awsVia().cloudFormation().send(new ListStackSetsCommand({}))).Summaries ?? [];
     expect(sets.filter((x) => x.StackSetName === 'big-source-repositories').map((x) => x.Status)).toEqual(['DELETED']);
-    // moto creates no repository from a template: make the one CloudFormation would have retained.
+    // moto creates no repository from a template: make those CloudFormation would have retained.
     await keptRepository('app');
+    await keptRepository('lib');
     const repositories = (await plan(small, awsVia(), { pollMs })).find((x) => x.stage === 'source-repositories')!;
-    expect(repositories.collisions).toEqual(['AWS::CodeCommit::Repository app (RepositoryApp) in account 900000000000']);
-    expect(repositories.collisionFixes).toEqual([expect.stringContaining('a repository')]);
+    expect(repositories.collisions).toEqual(['AWS::CodeCommit::Repository app (RepositoryApp) in account 900000000000', 'AWS::CodeCommit::Repository lib (RepositoryLib) in account 900000000000']);
+    // One way past both, naming each repository's rename.
+    expect(repositories.collisionFixes).toEqual([
+      expect.stringContaining(
+        "rename it out of the way ('aws codecommit update-repository-name --old-name app --new-name app-kept --region us-east-1' with account 900000000000's credentials, " +
+          "'aws codecommit update-repository-name --old-name lib --new-name lib-kept --region us-east-1' with account 900000000000's credentials; any free name will do)",
+      ),
+    ]);
     const refused = await deploy(small, awsVia(), { pollMs });
     expect(failed(refused).map((x) => x.stage)).toEqual(['source-repositories']);
     expect(failed(refused)[0].reasons.join('\n')).toContain('AWS::CodeCommit::Repository app (RepositoryApp) in account 900000000000');

@@ -89,6 +89,13 @@ const DOCUMENTS: Record<string, string> = {
   'a key of 1,020 characters and spaces before its colon': `${'k'.repeat(1020)}      : v\n`,
   // Valid YAML (an explicit key has no such limit), declined only because the quick reader cannot tell it from an implicit one.
   'an explicit key over 1,024 characters': `? ${'k'.repeat(1025)}\n: v\n`,
+  'a comment right after an empty quoted value': 'a: ""#c\n',
+  "a comment right after an empty single-quoted value": "a: ''#c\n",
+  'an implicit key over 1,024 characters, its value below it': `${'k'.repeat(1025)}:\n  v\n`,
+  'an implicit key over 1,024 characters across a line separator (no line break in YAML 1.2)': `${'k'.repeat(600)}\u2028${'k'.repeat(600)}: v\n`,
+  // A line the block reader leaves to js-yaml (a flow mapping): 1,024 characters are read, one more is declined.
+  'a flow mapping on a line of 1,024 characters': `a: {b: ${'v'.repeat(1016)}}\n`,
+  'a flow mapping on a line of 1,025 characters': `a: {b: ${'v'.repeat(1017)}}\n`,
   'deeper than the readers read': Array.from({ length: 33 }, (_, i) => `${' '.repeat(i)}k${i}:${i === 32 ? ' v' : ''}\n`).join(''),
 };
 
@@ -145,6 +152,11 @@ const DECLINED = new Set([
   'a nested single-quoted key of 1,023 characters',
   'a key of 1,020 characters and spaces before its colon',
   'an explicit key over 1,024 characters',
+  'a comment right after an empty quoted value',
+  'a comment right after an empty single-quoted value',
+  'an implicit key over 1,024 characters, its value below it',
+  'an implicit key over 1,024 characters across a line separator (no line break in YAML 1.2)',
+  'a flow mapping on a line of 1,025 characters',
 ]);
 
 describe('the quick and the positioned org-file readers', () => {

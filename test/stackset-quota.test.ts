@@ -99,6 +99,7 @@ describe('stack instances per StackSet', () => {
 
   it('a StackSet of more instances than StackSets runs operations on at once (10,000, not raised on request) is refused even under a raised stack-instances quota: a template update is one operation over every instance (review s47-deploy-api 5)', () => {
     expect(instanceOperationsProblem(FILE, 'pipeline-foundation', 10_000)).toBeUndefined();
+    expect(() => instanceOperationsProblem(FILE, 'pipeline-foundation', 1, 0)).toThrow(/internal/);
     const problem = instanceOperationsProblem(FILE, 'pipeline-foundation', 10_001)!;
     expect(problem).toContain(`${FILE}: StackSet 'pipeline-foundation' has 10,001 stack instances`);
     expect(problem).toContain('over the 10,000 stack instances StackSets runs operations on at once in a Region');
