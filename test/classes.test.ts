@@ -183,6 +183,24 @@ describe('proving pipeline accounts by class', () => {
     expect(byClass.problems).toEqual(byAccount.problems);
   });
 
+  it("one member's statement twice does not stand for another member's that lacks it: the class proof finds what account by account finds (review s49-mutations-8)", () => {
+    const copy = new Map(templates);
+    const identity = structuredClone(templates.get('source-identity')!);
+    const statements = (id: string) => (identity.Resources[`SourceRole${id}SourceActionIn900000000000`].Properties as { PolicyDocument: { Statement: Array<{ Sid?: string }> } }).PolicyDocument.Statement;
+    const doubled = statements('100000000150');
+    doubled.push(structuredClone(doubled.find((st) => st.Sid === 'WriteArtifacts')!));
+    const lacking = statements('100000000149');
+    lacking.splice(lacking.findIndex((st) => st.Sid === 'WriteArtifacts'), 1);
+    copy.set('source-identity', identity);
+    const byAccount = analyseAccess(org, stages, copy, { byClass: false });
+    expect(byAccount.problems.length).toBeGreaterThan(0);
+    expect(byAccount.problems.some((p) => p.includes('100000000149'))).toBe(true);
+    // No class statement of WriteArtifacts claims member 149's.
+    const { grants } = collectGrants(org, stages, new Resolver(org, stages, copy), true);
+    expect(grants.filter((g) => g.madeFor !== undefined && g.policy.endsWith('/WriteArtifacts'))).toEqual([]);
+    expect(analyseAccess(org, stages, copy, { byClass: true }).problems).toEqual(byAccount.problems);
+  });
+
   it('an account wired differently gets a class of its own, and what is wrong in it is found', () => {
     const odd = '100000000007';
     const wrongRole = 'arn:aws:iam::900000000000:role/someone-else';

@@ -473,6 +473,7 @@ function byMember(statements: ReadonlyArray<ResolvedStatement | AlikeStatement>,
       const group = joinsAlike(g, joined, classes);
       if (!group) return undefined;
       group.members.push(g);
+      group.ids.add(g.statement.alike!.id);
       group.unresolved = true;
       continue;
     }
@@ -505,20 +506,22 @@ function byMember(statements: ReadonlyArray<ResolvedStatement | AlikeStatement>,
       statement.account = g.account;
       statement.policy = policy;
       statement.madeFor = c.token;
-      alike.push((group = { c, statement, members: [] }));
+      alike.push((group = { c, statement, members: [], ids: new Set() }));
       kept.push(group);
     }
     group.members.push(g);
+    group.ids.add(member);
     joined.set(g, { group, member });
   }
   const out: ResolvedStatement[] = [];
   for (const x of kept) {
     if (!('members' in x)) out.push(x);
-    // A group is the class's statement only when every member has it; named by the first part's stage
+    // A group is the class's statement only when every member has it, once: counted by member, as one member's
+    // statement twice must not stand for another's that has none (review s49-mutations-8); named by the first part's stage
     // (the report names every part of a split stage by the whole). Its first member is resolved: an alike
     // statement joins its first's group after it.
     // (Its statement is its own copy, made by forClass: named so in place.)
-    else if (x.members.length === x.c.members.length) {
+    else if (x.ids.size === x.c.members.length && x.members.length === x.ids.size) {
       x.statement.stage = (x.members[0] as ResolvedStatement).stage;
       out.push(x.statement);
     }
@@ -683,6 +686,8 @@ interface Group {
   c: AccountClass;
   statement: ResolvedStatement;
   members: Array<ResolvedStatement | AlikeStatement>;
+  /** The members (account ids) whose statements it holds. */
+  ids: Set<string>;
   /** Some member is an alike statement, not resolved. */
   unresolved?: boolean;
   /** Whether its statement's token stands alone (tokenAloneIn), once asked. */
