@@ -255,11 +255,20 @@ describe("a source account's alike resources, read by class from their first and
   const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
   const alikeOf = (t: ReadonlyMap<string, CfnTemplate>) => new Map([...t].map(([id, template]) => [id, alikeResources(template)]));
   /** The grants by class with the templates' alike resources, which must be those collected without them. */
-  const grantsBothWays = (t: ReadonlyMap<string, CfnTemplate>) => {
-    const resolver = () => new Resolver(org, stages, t);
-    const read = collectGrants(org, stages, resolver(), true, alikeOf(t)).grants;
-    expect(read).toEqual(collectGrants(org, stages, resolver(), true).grants);
+  const grantsBothWays = (t: ReadonlyMap<string, CfnTemplate>, o: Org = org) => {
+    const resolver = () => new Resolver(o, stages, t);
+    const read = collectGrants(o, stages, resolver(), true, alikeOf(t)).grants;
+    expect(read).toEqual(collectGrants(o, stages, resolver(), true).grants);
     return read;
+  };
+  /** source-identity with each resource of a member (by its logical id and the member's id) changed by `change`. */
+  const withSourceResources = (change: (logicalId: string, properties: Record<string, unknown>, id: string) => void) => {
+    const identity = structuredClone(templates.get('source-identity')!);
+    for (const [logicalId, r] of Object.entries(identity.Resources)) {
+      const id = /^SourceRole(\d{12})/.exec(logicalId)?.[1];
+      if (id) change(logicalId, r.Properties as Record<string, unknown>, id);
+    }
+    return new Map([...templates, ['source-identity', identity]]);
   };
   /** source-identity with each source role's policy changed by `change` (given its member account's id). */
   const withSourcePolicies = (change: (statements: Array<Record<string, unknown>>, id: string) => void, extra: Record<string, unknown> = {}) => {
@@ -281,15 +290,50 @@ describe("a source account's alike resources, read by class from their first and
     expect(grants.filter((g) => g.account === '900000000000' && g.policy.startsWith('SourceRole'))).toEqual(made);
   });
 
-  it("a later member whose role is named otherwise (not compared by alike.ts) is read as resolved: its statements on their own", () => {
+  it("a later member whose role is named otherwise stands alone (alike.ts compares role names), and its policy, alike, is read with that role resolved: its statements on their own", () => {
     const odd = 'SourceRole100000000150In900000000000';
     const renamed = new Map(templates);
     const identity = structuredClone(templates.get('source-identity')!);
     (identity.Resources[odd].Properties as { RoleName: string }).RoleName = 'big-source-renamed';
     renamed.set('source-identity', identity);
-    expect(alikeResources(identity).first(odd)).not.toBe(odd);
+    expect(alikeResources(identity).first(odd)).toBe(odd);
+    expect(alikeResources(identity).first('SourceRole100000000150SourceActionIn900000000000')).not.toBe('SourceRole100000000150SourceActionIn900000000000');
     const grants = grantsBothWays(renamed);
     expect(grants.some((g) => g.attachedTo?.endsWith(':role/big-source-renamed'))).toBe(true);
+    expect(grants.some((g) => g.madeFor && g.policy.includes('SourceAction'))).toBe(false);
+  });
+
+  it("a later member's role, named as its first's but for the id (alike.ts compares role names), is not resolved to be read by class (grants.ts rolesNamedAlike)", () => {
+    const resolver = new Resolver(org, stages, templates);
+    const compiled: unknown[] = [];
+    const compile = resolver.compile.bind(resolver);
+    resolver.compile = (stageId, expression) => (compiled.push(expression), compile(stageId, expression));
+    const grants = collectGrants(org, stages, resolver, true, alikeOf(templates)).grants;
+    expect(grants).toEqual(collectGrants(org, stages, new Resolver(org, stages, templates), true).grants);
+    const read = JSON.stringify(compiled);
+    // The first's and second's roles are read, a later member's neither as its trust policy's resource nor as its policy's role.
+    expect(read).toContain('"Fn::GetAtt":["SourceRole100000000001In900000000000","Arn"]');
+    expect(read).not.toContain('"Fn::GetAtt":["SourceRole100000000150In900000000000","Arn"]');
+    expect(read).not.toContain('"Ref":"SourceRole100000000150In900000000000"');
+  });
+
+  it("a later member's roles named by a text, or by a role whose name is no text, are read by class as resolved one by one", () => {
+    const byText = withSourceResources((logicalId, p, id) => {
+      if (logicalId.includes('SourceAction')) p.Roles = [`big-source-${id}`];
+    });
+    expect(grantsBothWays(byText).some((g) => g.madeFor && g.policy.endsWith('/WriteArtifacts'))).toBe(true);
+    const joined = withSourceResources((logicalId, p, id) => {
+      if (!logicalId.includes('SourceAction')) p.RoleName = { 'Fn::Join': ['-', ['big-source', id]] };
+    });
+    const grants = grantsBothWays(joined);
+    expect(grants.some((g) => g.madeFor && g.policy.endsWith('/WriteArtifacts'))).toBe(true);
+    expect(grants.some((g) => g.madeFor && g.policy.endsWith('/PipelineRoleAssumes'))).toBe(true);
+  });
+
+  it("a later member's role the org names with a path (deploymentTargets.instanceRoles) is read as resolved: its policy's statements on their own", () => {
+    const pathed: Org = { ...org, deploymentTargets: { ...org.deploymentTargets, instanceRoles: ['team/big-source-100000000150'] } };
+    const grants = grantsBothWays(templates, pathed);
+    expect(grants.some((g) => g.attachedTo?.endsWith(':role/team/big-source-100000000150'))).toBe(true);
     expect(grants.some((g) => g.madeFor && g.policy.includes('SourceAction'))).toBe(false);
   });
 

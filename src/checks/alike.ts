@@ -29,6 +29,8 @@ const REFERENCES = new Set(['Ref', 'Fn::GetAtt', 'Fn::Sub', 'Fn::If', 'Condition
  *   constant from elsewhere, nor read digit by digit.
  * The members' policies then resolve alike in each account: they name the same parameters, conditions and
  * other resources (none by the member's id, `sameReferences`), and their texts differ only in the id.
+ * Their names that grants.ts reads (`NAME_PROPERTIES`) are compared too, as texts only: their references are not
+ * asked to be the same (a policy's `Roles` names its member's own role, by the id).
  */
 export class AlikeResources {
   /** A class's member (not its first) → its class's first resource. */
@@ -77,8 +79,8 @@ export class AlikeResources {
 export const NO_CLASSES = new AlikeResources(new Map());
 
 /**
- * The template's classes: resources whose type, Condition, metadata and policies (what the checks read, `readText`)
- * are the same, as JSON, once the member's id is written as a placeholder; the member's id is the first 12-digit
+ * The template's classes: resources whose type, Condition, metadata, policies and names (what the checks read,
+ * `readText`) are the same, as JSON, once the member's id is written as a placeholder; the member's id is the first 12-digit
  * number of the logical id (digits on neither side), replaced wherever the text holds it with no digit beside it. Two
  * resources of one class then have texts that are the class's text with the placeholder written as each one's id, and
  * neither id occurs anywhere else in them (JSON writes every digit as itself; a `\u` escape's digits may join the
@@ -205,13 +207,21 @@ function jsonTextWithoutEscapes(resource: CfnResource): string | undefined {
 }
 
 /**
- * What the checks read of a resource, as JSON: its type, Condition and metadata, and the properties that hold its
- * policies. An absent one is left out (JSON writes no undefined member), so it is told from a null one.
+ * The names grants.ts reads of a member whose statements it takes from its class's first and second (grants.ts
+ * `rolesNamedAlike`): a role's name (in its ARN) and the roles a policy is attached to.
+ */
+const NAME_PROPERTIES: readonly string[] = ['RoleName', 'Roles'];
+
+/**
+ * What the checks read of a resource, as JSON: its type, Condition and metadata, the properties that hold its
+ * policies, and its names grants.ts reads. An absent one is left out (JSON writes no undefined member), so it is told
+ * from a null one.
  */
 function readText(resource: CfnResource): string {
   const p = resource.Properties ?? {};
   const read: Record<string, unknown> = { Type: resource.Type, Condition: resource.Condition, Metadata: resource.Metadata };
   for (const name of POLICY_PROPERTIES) read[name] = p[name];
+  for (const name of NAME_PROPERTIES) read[name] = p[name];
   return JSON.stringify(read);
 }
 
