@@ -303,7 +303,7 @@ describe("a source account's alike resources, read by class from their first and
     expect(grants.some((g) => g.madeFor && g.policy.includes('SourceAction'))).toBe(false);
   });
 
-  it("a later member's role, named as its first's but for the id (alike.ts compares role names), is not resolved to be read by class (grants.ts rolesNamedAlike)", () => {
+  it("a later member's role, named as its first's but for the id (alike.ts compares role names), is not resolved to be read by class (grants.ts roleNaming)", () => {
     const resolver = new Resolver(org, stages, templates);
     const compiled: unknown[] = [];
     const compile = resolver.compile.bind(resolver);

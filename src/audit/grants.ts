@@ -204,7 +204,7 @@ interface AlikeMember {
   policy: string;
   /**
    * Its role (an identity policy's) and its implicit resource (a trust policy's role), read in each account, where
-   * they are not alike by their names (`rolesNamedAlike`); undefined where they are.
+   * they are not alike by their names (`roleNaming`); undefined where they are.
    */
   roles?: { attachedTo: Values | undefined; implicitResource: Values | undefined };
 }
@@ -232,9 +232,20 @@ const memberIdOf = (logicalId: string): string | undefined => /(?<![0-9])[0-9]{1
 function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: AlikeResources): CompiledStatement[] {
   const template = resolver.template(stage.id);
   const v = (e: unknown) => values(resolver.compile(stage.id, e));
-  // Each resource's documents' statements, and each class of alike resources' second resource (by its first).
+  // Each resource's documents' statements, each class of alike resources' second resource (by its first), and how its
+  // first's and second's role is named where that is the same (null where not).
   const statementsOf = new Map<string, CompiledStatement[][]>();
   const secondOf = new Map<string, string>();
+  const leadNaming = new Map<string, RoleNaming | null>();
+  const namedAlike = (alike: AlikeResources, kind: PolicyKind, later: LaterAlike): boolean => {
+    let lead = leadNaming.get(later.firstResource);
+    if (lead === undefined) {
+      const first = roleNaming(org, template, alike, kind, later.firstResource, later.firstId);
+      lead = first !== undefined && first === roleNaming(org, template, alike, kind, later.secondResource, later.secondId) ? first : null;
+      leadNaming.set(later.firstResource, lead);
+    }
+    return lead !== null && roleNaming(org, template, alike, kind, later.resource, later.id) === lead;
+  };
   // The endpoint policies are the network layer: reported, not part of who-may-do-what.
   return policyDocuments(template)
     .filter((doc) => doc.kind !== 'endpoint')
@@ -254,7 +265,7 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: A
               : attachedRoles(templateRoles(roleArns(org, v(p.Roles)), stage));
       // A trust policy's resource is its role; a key policy's "*" is its key.
       const implicitResourceOf = (): Values | undefined => (doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined);
-      if (found && rolesNamedAlike(org, template, alike, doc.kind, found)) {
+      if (found && namedAlike(alike, doc.kind, found)) {
         // Its role and trust resource are alike too (one role, named as its first's and second's but for its id): read
         // only where a statement of it is resolved. Nothing else is read of it here but where it exists.
         if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
@@ -356,39 +367,38 @@ function laterAlike(
   return { first, second, resource, firstResource, secondResource, id, firstId, secondId };
 }
 
+/** How a document's one role is named (`roleNaming`): by its own RoleName, by a text in its Roles, or by a Ref in its Roles to a role of the class of alike resources whose first that is. */
+type RoleNaming = typeof OWN_NAME | typeof TEXT_NAME | string;
+const OWN_NAME = Symbol('its own RoleName');
+const TEXT_NAME = Symbol('a text in its Roles');
+
 /**
- * Whether a later member's document (`later`) is read with one role, whose ARN (its `attachedTo`, an identity
- * policy's; its resource, a trust policy's) is, for it and its class's first and second, the same pieces with the
- * resource's account id between them, as each text its policies resolve to is (see `AlikeStatement`): then it joins
- * its first's group without its role being read (`joinsAlike`). So where the ARN is made of a name that alike.ts
- * compares (`RoleName`, `Roles`: the class's text with the member's id in its placeholder's places) as the resolver
- * writes it, unchanged, into `arn:…:iam::<account>:role/<name>`:
+ * A later member's document (`later`) is read with one role whose ARN (its `attachedTo`, an identity policy's; its
+ * resource, a trust policy's) is, for it and its class's first and second, the same pieces with the resource's account
+ * id between them, as each text its policies resolve to is (see `AlikeStatement`), where the three are named alike
+ * (`roleNaming`, the first's and second's asked once per class: `leadNaming`): then it joins its first's group without
+ * its role being read (`joinsAlike`). So where the ARN is made of a name that alike.ts compares (`RoleName`, `Roles`:
+ * the class's text with the member's id in its placeholder's places) as the resolver writes it, unchanged, into
+ * `arn:…:iam::<account>:role/<name>`:
  * - a role's own policy (its trust policy, an inline policy): its Fn::GetAtt Arn, of its `RoleName` as a text;
  * - a managed policy's: its `Roles` one role, named by a text, or by a Ref to a role of the template whose `RoleName`
  *   is a text, of one class of alike resources for the three (the Ref names each one's own role), with the same id as
  *   the policy's; and no role of the org's own with a path (`roleArns` would write that path for a name it holds).
- * Each of the three is read here (a few property reads), none resolved.
+ * Undefined for any other (read with a few property reads, nothing resolved).
  */
-function rolesNamedAlike(org: Org, template: CfnTemplate, alike: AlikeResources, kind: PolicyKind, later: LaterAlike): boolean {
-  const members: ReadonlyArray<readonly [string, string]> = [
-    [later.resource, later.id],
-    [later.firstResource, later.firstId],
-    [later.secondResource, later.secondId],
-  ];
-  const properties = (logicalId: string) => (template.Resources[logicalId]?.Properties ?? {}) as Record<string, unknown>;
-  const namedRole = (logicalId: string | undefined) => logicalId !== undefined && template.Resources[logicalId]?.Type === 'AWS::IAM::Role' && typeof properties(logicalId).RoleName === 'string';
-  if (kind === 'trust' || template.Resources[later.resource].Type === 'AWS::IAM::Role') return members.every(([resource]) => namedRole(resource));
-  if ((org.deploymentTargets.instanceRoles ?? []).length > 0) return false;
-  const [named, ...others] = members.map(([resource, id]) => {
-    const roles = properties(resource).Roles;
-    if (!Array.isArray(roles) || roles.length !== 1) return undefined;
-    const [role] = roles as unknown[];
-    if (typeof role === 'string') return { text: true };
-    const ref = role !== null && typeof role === 'object' && Object.keys(role).length === 1 ? (role as { Ref?: unknown }).Ref : undefined;
-    return typeof ref === 'string' && namedRole(ref) && memberIdOf(ref) === id ? { text: false, first: alike.first(ref) } : undefined;
-  });
-  return named !== undefined && others.every((x) => x !== undefined && x.text === named.text && x.first === named.first);
+function roleNaming(org: Org, template: CfnTemplate, alike: AlikeResources, kind: PolicyKind, resource: string, id: string): RoleNaming | undefined {
+  if (kind === 'trust' || template.Resources[resource].Type === 'AWS::IAM::Role') return namedByText(template, resource) ? OWN_NAME : undefined;
+  if ((org.deploymentTargets.instanceRoles ?? []).length > 0) return undefined;
+  const roles = template.Resources[resource].Properties?.Roles;
+  if (!Array.isArray(roles) || roles.length !== 1) return undefined;
+  const role: unknown = roles[0];
+  if (typeof role === 'string') return TEXT_NAME;
+  const ref = role !== null && typeof role === 'object' && Object.keys(role).length === 1 ? (role as { Ref?: unknown }).Ref : undefined;
+  return typeof ref === 'string' && namedByText(template, ref) && memberIdOf(ref) === id ? alike.first(ref) : undefined;
 }
+
+/** Whether a logical id is a role of the template whose RoleName is a text. */
+const namedByText = (template: CfnTemplate, logicalId: string): boolean => template.Resources[logicalId]?.Type === 'AWS::IAM::Role' && typeof template.Resources[logicalId].Properties?.RoleName === 'string';
 
 /**
  * A bucket, queue or bus policy's statements name only the resource it is attached to (a bucket's objects too): the
@@ -606,7 +616,7 @@ function byMember(statements: ReadonlyArray<ResolvedStatement | AlikeStatement>,
  * between each two, for x = r, f or s, the pieces the same for the three (alike.ts: their policies' texts are the
  * class's with the id where its placeholder stands, their references the same names, resolved in the same account by
  * the resolver's references, Fn::If and Sub, which hold any text as it is), and in its role and trust policy's
- * resource where `rolesNamedAlike` says so (its statement has no `roles` then), but in its label, and elsewhere its
+ * resource where `roleNaming` says so (its statement has no `roles` then), but in its label, and elsewhere its
  * role and trust resource, which are read here. It is certain when:
  * - F's and S's statements, W(f) and W(s), joined one group G as f's and s's, so that G's statement Q is each with its
  *   id written as the token T: the same pieces with T between them where no piece holds f (an f in a piece, as W(s)
