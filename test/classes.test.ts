@@ -366,6 +366,12 @@ describe("a source account's alike resources, read by class from their first and
     expect(grantsBothWays(resolvedBeside).some((g) => g.madeFor && g.policy.endsWith('/Beside'))).toBe(true);
   });
 
+  it("a label naming a member of the classes (a Sid with another pipeline account's id) is compared member by member, as resolved one by one", () => {
+    const also = withSourcePolicies((statements) => statements.push({ Sid: 'Also100000000003', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::x/*' }));
+    const grants = grantsBothWays(also);
+    expect(grants.filter((g) => g.policy.endsWith('/Also100000000003')).length).toBeGreaterThan(0);
+  });
+
   it('is what the compile uses', () => {
     const withAlike = analyseAccess(org, stages, templates, { byClass: true, alike: alikeOf(templates) });
     const without = analyseAccess(org, stages, templates, { byClass: true });

@@ -615,16 +615,18 @@ function byMember(statements: ReadonlyArray<ResolvedStatement | AlikeStatement>,
  * of that class for account x resolves to in g's account: each of its texts is the same pieces P0, P1, …, Pk with x
  * between each two, for x = r, f or s, the pieces the same for the three (alike.ts: their policies' texts are the
  * class's with the id where its placeholder stands, their references the same names, resolved in the same account by
- * the resolver's references, Fn::If and Sub, which hold any text as it is), and in its role and trust policy's
- * resource where `roleNaming` says so (its statement has no `roles` then), but in its label, and elsewhere its
- * role and trust resource, which are read here. It is certain when:
+ * the resolver's references, Fn::If and Sub, which hold any text as it is); its label `R/Sid` too (alike.ts: a
+ * class's logical ids are one name shape with each one's id where its placeholder stands, none holding the placeholder
+ * character, and the Sid is a text of its policy); and its role and trust policy's resource where `roleNaming` says
+ * so (its statement has no `roles` then), but elsewhere, where they are read here. It is certain when:
  * - F's and S's statements, W(f) and W(s), joined one group G as f's and s's, so that G's statement Q is each with its
  *   id written as the token T: the same pieces with T between them where no piece holds f (an f in a piece, as W(s)
  *   holds it too, would stay in s's, unless digits beside it, which Q shows, made it part of another id), and the
  *   texts compared exactly (actions, services, condition keys) hold none of those places (f and s differ there);
  * - in Q's texts, no digit or token character stands beside T, and no 12-digit window of its digits is an account
- *   of the classes: the pieces then hold no member's id, and an id between them is a 12-digit run of its own;
- * - r is a member of G's class, and R's label (and its role and trust resource, where read) reads as Q's with r as T.
+ *   of the classes: the pieces then hold no member's id, and an id between them is a 12-digit run of its own (in
+ *   Q's label likewise, or R's label is compared with Q's: `labelAlone`);
+ * - r is a member of G's class, and R's role and trust resource, where read, read as Q's with r as T.
  * W(r) then names r alone (Q holds T, as W(f) named f), reads as Q with r written as T, and is compared with G's
  * statement by its key (token and label) and reading: it joins G, the first group that reads so (two groups of one
  * key never read alike: the second's first statement would have joined the first).
@@ -638,7 +640,8 @@ function joinsAlike(g: AlikeStatement, joined: ReadonlyMap<ResolvedStatement, { 
   const { statement: q, c } = group;
   if (classes.get(id) !== c || id === firstId || id === secondId || !(group.alone ??= tokenAloneIn(q, c.token, classes))) return undefined;
   const as = (written: string | undefined, text: string | undefined) => (written === undefined || text === undefined ? written === text : readsTokenised(written, text, id, c.token));
-  if (!as(q.policy, policy)) return undefined;
+  // Its label is certain to read so where the class statement's holds the token alone: not compared then.
+  if (!(group.labelAlone ??= aloneIn(q.policy, c.token, classes)) && !as(q.policy, policy)) return undefined;
   if (!roles) return group;
   const { attachedTo, implicitResource } = roles;
   return as(q.attachedTo, attachedTo?.at(g.account)[0]) && (!implicitResource || sameLists(q.resources, implicitResource.at(g.account), as)) ? group : undefined;
@@ -646,19 +649,22 @@ function joinsAlike(g: AlikeStatement, joined: ReadonlyMap<ResolvedStatement, { 
 
 /** Whether, in the texts a class's statement reads by member (memberNamedBy), its token has no digit or token character beside it, and no 12-digit window of digits is an account of the classes. */
 function tokenAloneIn(q: ResolvedStatement, token: string, classes: ReadonlyMap<string, AccountClass>): boolean {
-  const alone = (text: string | undefined): boolean => {
-    if (text === undefined) return true;
-    for (let at = text.indexOf(token); at >= 0; at = text.indexOf(token, at + token.length)) {
-      if (besideToken(text.charCodeAt(at - 1)) || besideToken(text.charCodeAt(at + token.length))) return false;
-    }
-    let named = false;
-    forEachIdWithin(text, (id) => (named ||= classes.has(id)));
-    return !named;
-  };
+  const alone = (text: string | undefined): boolean => aloneIn(text, token, classes);
   if (!alone(q.attachedTo) || !q.resources.every(alone)) return false;
   for (const p of q.principals) if (p.kind === 'aws' && !alone(p.arn)) return false;
   for (const operator in q.conditions) for (const key in q.conditions[operator]) if (!q.conditions[operator][key].every(alone)) return false;
   return true;
+}
+
+/** Whether, in a text, a class's token has no digit or token character beside it, and no 12-digit window of digits is an account of the classes. */
+function aloneIn(text: string | undefined, token: string, classes: ReadonlyMap<string, AccountClass>): boolean {
+  if (text === undefined) return true;
+  for (let at = text.indexOf(token); at >= 0; at = text.indexOf(token, at + token.length)) {
+    if (besideToken(text.charCodeAt(at - 1)) || besideToken(text.charCodeAt(at + token.length))) return false;
+  }
+  let named = false;
+  forEachIdWithin(text, (id) => (named ||= classes.has(id)));
+  return !named;
 }
 
 /** A digit, or a character tokens are made of (symbolic.ts: U+E000 to U+F000); NaN (past either end of a text) is neither. */
@@ -771,6 +777,8 @@ interface Group {
   unresolved?: boolean;
   /** Whether its statement's token stands alone (tokenAloneIn), once asked. */
   alone?: boolean;
+  /** Whether its statement's label holds its token alone (aloneIn), once asked. */
+  labelAlone?: boolean;
 }
 
 /** The roles a policy attaches to, and the most it attaches to in any one account. */

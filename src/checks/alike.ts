@@ -88,7 +88,8 @@ export const NO_CLASSES = new AlikeResources(new Map());
  * text holds one stands alone). A resource is in no class when its id is the sample id, or when its class's
  * first resource's policies name something by the id or use an intrinsic other than Ref, Fn::GetAtt, Fn::Sub (a
  * text), Fn::If and Condition (`sameReferences`).
- * Only resources whose logical ids are the same but for the id are compared, each with the latest few classes made
+ * Only resources whose logical ids are the same but for the id (one name shape, `withPlaceholder`; none holding the
+ * placeholder character) are compared, each with the latest few classes made
  * of them, and none more once their first few are each a class of its own (a resource not compared, or compared
  * with the wrong class, stands alone, never in a wrong class).
  * `written`, the template's text as the compile writes it: each resource's text there is compared instead of its
@@ -101,7 +102,8 @@ export function alikeResources(template: CfnTemplate, written?: WrittenTemplate)
   const byName = new Map<string, Array<{ logicalId: string; id: string }>>();
   for (const logicalId of Object.keys(resources)) {
     const id = memberId(logicalId);
-    if (id === undefined || id === SAMPLE_ACCOUNT) continue;
+    // A logical id holding the placeholder character would not be its name shape with its id in the placeholder's places.
+    if (id === undefined || id === SAMPLE_ACCOUNT || logicalId.includes(PLACEHOLDER)) continue;
     const shape = withPlaceholder(logicalId, id);
     const named = byName.get(shape);
     if (named) named.push({ logicalId, id });
