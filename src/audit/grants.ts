@@ -267,9 +267,9 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: A
       const implicitResourceOf = (): Values | undefined => (doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined);
       if (found && namedAlike(alike, doc.kind, found)) {
         // Its role and trust resource are alike too (one role, named as its first's and second's but for its id): read
-        // only where a statement of it is resolved. Nothing else is read of it here but where it exists.
+        // only where a statement of it is resolved. Nothing else is read of it here but where it exists (an identity
+        // or trust policy is none that refuseOtherResources reads).
         if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
-        refuseOtherResources(stage, resolver, doc.resource, doc.kind, p, doc.statements, v);
         let read: { role: Values | undefined; implicitResource: Values | undefined } | undefined;
         const compiled = doc.statements.map((s, j): CompiledStatement => {
           let at: ((account: string) => ResolvedStatement) | undefined;
