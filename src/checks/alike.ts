@@ -179,8 +179,8 @@ class ClassText {
  */
 const CLASSES_TRIED = 4;
 
-/** An escape of the writer's that holds hex digits (yaml.ts `escaped`): `\u` and four, or `\U` and eight. */
-const HEX_ESCAPE = /\\[uU]/;
+/** Whether a text holds an escape of the writer's that holds hex digits (yaml.ts `escaped`): `\u` and four, or `\U` and eight (two scans for a text, faster than a pattern's over a whole template). */
+const holdsHexEscape = (text: string): boolean => text.includes('\\u') || text.includes('\\U');
 
 /**
  * Each resource's text as the compile wrote it, a slice of the template's (no text is made), in place of `readText`,
@@ -192,10 +192,10 @@ const HEX_ESCAPE = /\\[uU]/;
  * non-ASCII character; `\U` and eight hex digits past U+FFFF), no escape holds a digit, in the written text or in
  * JSON. So every run of digits in the text is one in a value, the same run in its JSON, with the same characters or
  * none beside it: the two texts hold each id at the same places of the same values, and their values differ there
- * only. Undefined where the text holds such an escape (HEX_ESCAPE): the JSON is read then.
+ * only. Undefined where the text holds such an escape (holdsHexEscape): the JSON is read then.
  */
 function writtenTexts(written: WrittenTemplate | undefined): ((logicalId: string) => string) | undefined {
-  if (!written || HEX_ESCAPE.test(written.text)) return undefined;
+  if (!written || holdsHexEscape(written.text)) return undefined;
   return (logicalId) => {
     const [start, end] = written.resources.get(logicalId)!;
     return written.text.slice(start, end);
