@@ -138,6 +138,21 @@ describe('alike resources', () => {
     expect(findings(own, where(own, (c) => c === `In${IDS[1]}`))).toEqual(expected);
   });
 
+  it("a role's name and the roles a policy is attached to (grants.ts reads them) keep resources apart where they differ in more than the id, read as JSON or as written", () => {
+    const alike = policies((id) => policyFor(id));
+    const roles = policies((id, i) => ({ ...policyFor(id), Properties: { ...policyFor(id).Properties, Roles: [{ Ref: i === 2 ? 'SomeoneElse' : `SourceRole${id}In900000000000` }] } }));
+    const role = (id: string, i: number) => ({ Type: 'AWS::IAM::Role', Properties: { RoleName: i === 3 ? 'acme-renamed' : `acme-source-${id}`, AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [] } } });
+    const roleNames = templateOf(Object.fromEntries(IDS.map((id, i) => [`SourceRole${id}In900000000000`, role(id, i)])));
+    for (const template of [alike, roles, roleNames]) {
+      const written = toYamlWithResources(template);
+      const members = alikeResources(template).members;
+      expect(alikeResources(template, written).members).toBe(members);
+      expect(members).toBe(template === alike ? 3 : 2);
+    }
+    expect(alikeResources(roles).first('SourceRole100000000003SourceActionIn900000000000')).toBe('SourceRole100000000003SourceActionIn900000000000');
+    expect(alikeResources(roleNames).first('SourceRole100000000004In900000000000')).toBe('SourceRole100000000004In900000000000');
+  });
+
   it('a class whose first resource has a finding is checked member by member: every finding for its own resource, in order', () => {
     const template = policies((id) => policyFor(id, [], ['codecommit:Get*']));
     expect(alikeResources(template).members).toBe(3);

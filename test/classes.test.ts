@@ -279,6 +279,15 @@ describe("a source account's alike resources, read by class from their first and
     expect(read).toEqual(collectGrants(o, st, resolver(), true).grants);
     return read;
   };
+  /** source-identity with each resource of a member (by its logical id and the member's id) changed by `change`. */
+  const withSourceResources = (change: (logicalId: string, properties: Record<string, unknown>, id: string) => void) => {
+    const identity = structuredClone(templates.get('source-identity')!);
+    for (const [logicalId, r] of Object.entries(identity.Resources)) {
+      const id = /^SourceRole(\d{12})/.exec(logicalId)?.[1];
+      if (id) change(logicalId, r.Properties as Record<string, unknown>, id);
+    }
+    return new Map([...templates, ['source-identity', identity]]);
+  };
   /** source-identity with each source role's policy changed by `change` (given its member account's id). */
   const withSourcePolicies = (change: (statements: Array<Record<string, unknown>>, id: string) => void, extra: Record<string, unknown> = {}) => {
     const identity = structuredClone(templates.get('source-identity')!);
@@ -299,15 +308,50 @@ describe("a source account's alike resources, read by class from their first and
     expect(grants.filter((g) => g.account === '900000000000' && g.policy.startsWith('SourceRole'))).toEqual(made);
   });
 
-  it("a later member whose role is named otherwise (not compared by alike.ts) is read as resolved: its statements on their own", () => {
+  it("a later member whose role is named otherwise stands alone (alike.ts compares role names), and its policy, alike, is read with that role resolved: its statements on their own", () => {
     const odd = 'SourceRole100000000150In900000000000';
     const renamed = new Map(templates);
     const identity = structuredClone(templates.get('source-identity')!);
     (identity.Resources[odd].Properties as { RoleName: string }).RoleName = 'big-source-renamed';
     renamed.set('source-identity', identity);
-    expect(alikeResources(identity).first(odd)).not.toBe(odd);
+    expect(alikeResources(identity).first(odd)).toBe(odd);
+    expect(alikeResources(identity).first('SourceRole100000000150SourceActionIn900000000000')).not.toBe('SourceRole100000000150SourceActionIn900000000000');
     const grants = grantsBothWays(renamed);
     expect(grants.some((g) => g.attachedTo?.endsWith(':role/big-source-renamed'))).toBe(true);
+    expect(grants.some((g) => g.madeFor && g.policy.includes('SourceAction'))).toBe(false);
+  });
+
+  it("a later member's role, named as its first's but for the id (alike.ts compares role names), is not resolved to be read by class (grants.ts roleNaming)", () => {
+    const resolver = new Resolver(org, stages, templates);
+    const compiled: unknown[] = [];
+    const compile = resolver.compile.bind(resolver);
+    resolver.compile = (stageId, expression) => (compiled.push(expression), compile(stageId, expression));
+    const grants = collectGrants(org, stages, resolver, true, alikeOf(templates)).grants;
+    expect(grants).toEqual(collectGrants(org, stages, new Resolver(org, stages, templates), true).grants);
+    const read = JSON.stringify(compiled);
+    // The first's and second's roles are read, a later member's neither as its trust policy's resource nor as its policy's role.
+    expect(read).toContain('"Fn::GetAtt":["SourceRole100000000001In900000000000","Arn"]');
+    expect(read).not.toContain('"Fn::GetAtt":["SourceRole100000000150In900000000000","Arn"]');
+    expect(read).not.toContain('"Ref":"SourceRole100000000150In900000000000"');
+  });
+
+  it("a later member's roles named by a text, or by a role whose name is no text, are read by class as resolved one by one", () => {
+    const byText = withSourceResources((logicalId, p, id) => {
+      if (logicalId.includes('SourceAction')) p.Roles = [`big-source-${id}`];
+    });
+    expect(grantsBothWays(byText).some((g) => g.madeFor && g.policy.endsWith('/WriteArtifacts'))).toBe(true);
+    const joined = withSourceResources((logicalId, p, id) => {
+      if (!logicalId.includes('SourceAction')) p.RoleName = { 'Fn::Join': ['-', ['big-source', id]] };
+    });
+    const grants = grantsBothWays(joined);
+    expect(grants.some((g) => g.madeFor && g.policy.endsWith('/WriteArtifacts'))).toBe(true);
+    expect(grants.some((g) => g.madeFor && g.policy.endsWith('/PipelineRoleAssumes'))).toBe(true);
+  });
+
+  it("a later member's role the org names with a path (deploymentTargets.instanceRoles) is read as resolved: its policy's statements on their own", () => {
+    const pathed: Org = { ...org, deploymentTargets: { ...org.deploymentTargets, instanceRoles: ['team/big-source-100000000150'] } };
+    const grants = grantsBothWays(templates, pathed);
+    expect(grants.some((g) => g.attachedTo?.endsWith(':role/team/big-source-100000000150'))).toBe(true);
     expect(grants.some((g) => g.madeFor && g.policy.includes('SourceAction'))).toBe(false);
   });
 
@@ -366,18 +410,18 @@ describe("a source account's alike resources, read by class from their first and
     expect(grants.filter((g) => g.policy.startsWith('SourceRole')).every((g) => !g.madeFor && g.stage === 'source-identity')).toBe(true);
   });
 
-  it("a later member's policy attached to another member's role (Roles, not compared by alike.ts) is read as resolved: that role's, naming both", () => {
+  it("a later member's policy attached to another member's role stands alone (alike.ts compares Roles) and is read as resolved: that role's, naming both", () => {
     const identity = structuredClone(templates.get('source-identity')!);
     const policy = 'SourceRole100000000150SourceActionIn900000000000';
     (identity.Resources[policy].Properties as { Roles: unknown[] }).Roles = [{ Ref: 'SourceRole100000000001In900000000000' }];
-    expect(alikeResources(identity).first(policy)).not.toBe(policy);
+    expect(alikeResources(identity).first(policy)).toBe(policy);
     const grants = grantsBothWays(new Map([...templates, ['source-identity', identity]]));
     const moved = grants.filter((g) => g.policy.startsWith(policy));
     expect(moved.length).toBeGreaterThan(0);
     expect(moved.every((g) => !g.madeFor && g.attachedTo === 'arn:aws:iam::900000000000:role/big-source-100000000001')).toBe(true);
   });
 
-  it("a later member's role named otherwise, its policy on a role of the member's usual name: its trust policy (of the renamed role) is read as resolved", () => {
+  it("a later member's role named otherwise stands alone (alike.ts compares RoleName), its policy on a role of the member's usual name: its trust policy (of the renamed role) is read as resolved", () => {
     const identity = structuredClone(templates.get('source-identity')!);
     const role = 'SourceRole100000000150In900000000000';
     const policy = 'SourceRole100000000150SourceActionIn900000000000';
@@ -387,7 +431,7 @@ describe("a source account's alike resources, read by class from their first and
       Properties: { RoleName: 'big-source-100000000150', AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'codebuild.amazonaws.com' }, Action: 'sts:AssumeRole' }] } },
     };
     (identity.Resources[policy].Properties as { Roles: unknown[] }).Roles = [{ Ref: 'Spare' }];
-    expect(alikeResources(identity).first(role)).not.toBe(role);
+    expect(alikeResources(identity).first(role)).toBe(role);
     const grants = grantsBothWays(new Map([...templates, ['source-identity', identity]]));
     const trust = grants.filter((g) => g.kind === 'trust' && g.policy.startsWith(role));
     expect(trust.length).toBeGreaterThan(0);
@@ -479,15 +523,21 @@ describe("a source account's alike resources, read by class from their first and
     expect(grants.some((g) => g.madeFor && g.kind === 'identity' && g.policy.startsWith('SourceRole'))).toBe(false);
   });
 
-  it("a later member's policy attached to two roles (its own and the first's), another member's policy gone: each role's statements as resolved", () => {
+  it("a later member's policy attached to two roles (its own and the first's) stands alone, another member's policy gone: each role's statements as resolved", () => {
     const identity = structuredClone(templates.get('source-identity')!);
     const policy = 'SourceRole100000000150SourceActionIn900000000000';
     (identity.Resources[policy].Properties as { Roles: unknown[] }).Roles = [{ Ref: 'SourceRole100000000150In900000000000' }, { Ref: 'SourceRole100000000001In900000000000' }];
     delete identity.Resources.SourceRole100000000149SourceActionIn900000000000;
-    expect(alikeResources(identity).first(policy)).not.toBe(policy);
+    expect(alikeResources(identity).first(policy)).toBe(policy);
     const grants = grantsBothWays(new Map([...templates, ['source-identity', identity]]));
     expect(grants.some((g) => g.policy.startsWith(policy) && g.attachedTo === 'arn:aws:iam::900000000000:role/big-source-100000000001')).toBe(true);
     expect(grants.some((g) => g.madeFor && g.kind === 'identity' && g.policy.startsWith('SourceRole'))).toBe(false);
+  });
+
+  it("a label naming a member of the classes (a Sid with another pipeline account's id) is compared member by member, as resolved one by one", () => {
+    const also = withSourcePolicies((statements) => statements.push({ Sid: 'Also100000000003', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::x/*' }));
+    const grants = grantsBothWays(also);
+    expect(grants.filter((g) => g.policy.endsWith('/Also100000000003')).length).toBeGreaterThan(0);
   });
 
   it('is what the compile uses', () => {

@@ -200,10 +200,13 @@ interface AlikeMember {
   firstId: string;
   secondId: string;
   id: string;
-  /** Its label (`policy`), its role (an identity policy's) and its implicit resource (a trust policy's role): read from what alike.ts does not compare. */
+  /** Its label (`policy`): read from its logical id and Sid. */
   policy: string;
-  attachedTo: Values | undefined;
-  implicitResource: Values | undefined;
+  /**
+   * Its role (an identity policy's) and its implicit resource (a trust policy's role), read in each account, where
+   * they are not alike by their names (`roleNaming`); undefined where they are.
+   */
+  roles?: { attachedTo: Values | undefined; implicitResource: Values | undefined };
 }
 
 /**
@@ -229,17 +232,30 @@ const memberIdOf = (logicalId: string): string | undefined => /(?<![0-9])[0-9]{1
 function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: AlikeResources): CompiledStatement[] {
   const template = resolver.template(stage.id);
   const v = (e: unknown) => values(resolver.compile(stage.id, e));
-  // Each resource's documents' statements, and each class of alike resources' second resource (by its first).
+  // Each resource's documents' statements, each class of alike resources' second resource (by its first), and how its
+  // first's and second's role is named where that is the same (null where not).
   const statementsOf = new Map<string, CompiledStatement[][]>();
   const secondOf = new Map<string, string>();
+  const leadNaming = new Map<string, RoleNaming | null>();
+  const namedAlike = (alike: AlikeResources, kind: PolicyKind, later: LaterAlike): boolean => {
+    let lead = leadNaming.get(later.firstResource);
+    if (lead === undefined) {
+      const first = roleNaming(org, template, alike, kind, later.firstResource, later.firstId);
+      lead = first !== undefined && first === roleNaming(org, template, alike, kind, later.secondResource, later.secondId) ? first : null;
+      leadNaming.set(later.firstResource, lead);
+    }
+    return lead !== null && roleNaming(org, template, alike, kind, later.resource, later.id) === lead;
+  };
   // The endpoint policies are the network layer: reported, not part of who-may-do-what.
   return policyDocuments(template)
     .filter((doc) => doc.kind !== 'endpoint')
     .flatMap((doc) => {
       const resource = template.Resources[doc.resource];
       const p = (resource.Properties ?? {}) as Record<string, unknown>;
+      const docs = statementsOf.get(doc.resource) ?? statementsOf.set(doc.resource, []).get(doc.resource)!;
+      const found = alike && laterAlike(alike, doc.resource, docs.length, doc.kind, doc.statements.length, statementsOf, secondOf);
       // An identity policy is each of its roles' (a managed policy may be attached to several: one statement per role).
-      const attachedTo: Array<Values | undefined> =
+      const rolesOf = (): Array<Values | undefined> =>
         doc.kind !== 'identity'
           ? [undefined]
           : resource.Type === 'AWS::IAM::Role'
@@ -248,14 +264,34 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: A
               ? attachedRoles(attachedByTheOrg(org, stage, doc.resource))
               : attachedRoles(templateRoles(roleArns(org, v(p.Roles)), stage));
       // A trust policy's resource is its role; a key policy's "*" is its key.
-      const implicitResource = doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined;
+      const implicitResourceOf = (): Values | undefined => (doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined);
+      if (found && namedAlike(alike, doc.kind, found)) {
+        // Its role and trust resource are alike too (one role, named as its first's and second's but for its id): read
+        // only where a statement of it is resolved. Nothing else is read of it here but where it exists (an identity
+        // or trust policy is none that refuseOtherResources reads).
+        if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
+        let read: { role: Values | undefined; implicitResource: Values | undefined } | undefined;
+        const compiled = doc.statements.map((s, j): CompiledStatement => {
+          let at: ((account: string) => ResolvedStatement) | undefined;
+          const first = found.first[j];
+          const second = found.second[j];
+          first.leadsAlike = second.leadsAlike = true;
+          return {
+            resource: doc.resource,
+            at: (account) => (at ??= compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, (read ??= { role: rolesOf()[0], implicitResource: implicitResourceOf() }).role, read.implicitResource, v))(account),
+            alike: { first, second, firstId: found.firstId, secondId: found.secondId, id: found.id, policy: `${doc.resource}/${s.Sid ?? '(no Sid)'}` },
+          };
+        });
+        docs.push(compiled);
+        return compiled;
+      }
+      const attachedTo = rolesOf();
+      const implicitResource = implicitResourceOf();
       // Read now, so that the account classes (classes.ts) are keyed by where it exists.
       if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
       refuseOtherResources(stage, resolver, doc.resource, doc.kind, p, doc.statements, v);
-      const docs = statementsOf.get(doc.resource) ?? statementsOf.set(doc.resource, []).get(doc.resource)!;
-      const found = alike && laterAlike(alike, doc.resource, docs.length, doc.kind, doc.statements.length, attachedTo.length, statementsOf, secondOf);
       // Its role and trust resource are read by each of its statements in an account: made once there.
-      const later = found && { ...found, role: attachedTo[0] && lastAccountOf(attachedTo[0]), implicitResource: implicitResource && lastAccountOf(implicitResource) };
+      const later = found && attachedTo.length === 1 && { ...found, role: attachedTo[0] && lastAccountOf(attachedTo[0]), implicitResource: implicitResource && lastAccountOf(implicitResource) };
       // A role past an account's own count (the policy names more roles in another account) is no statement there.
       const compiled = attachedTo.flatMap((role, i) =>
         doc.statements.map((s, j): CompiledStatement => {
@@ -268,7 +304,7 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: A
             return {
               resource: doc.resource,
               at: (account) => (at ??= compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v))(account),
-              alike: { first, second, firstId: later.firstId, secondId: later.secondId, id: later.id, policy: `${doc.resource}/${s.Sid ?? '(no Sid)'}`, attachedTo: later.role, implicitResource: later.implicitResource },
+              alike: { first, second, firstId: later.firstId, secondId: later.secondId, id: later.id, policy: `${doc.resource}/${s.Sid ?? '(no Sid)'}`, roles: { attachedTo: later.role, implicitResource: later.implicitResource } },
             };
           }
           return {
@@ -291,11 +327,23 @@ function lastAccountOf(values: Values): Values {
   return varying((a) => (a === account ? list : ((account = a), (list = values.at(a)))));
 }
 
+/** A later member's document (`laterAlike`): the same document's statements of its class's first and second resources, and the three resources with their account ids. */
+interface LaterAlike {
+  first: CompiledStatement[];
+  second: CompiledStatement[];
+  resource: string;
+  firstResource: string;
+  secondResource: string;
+  id: string;
+  firstId: string;
+  secondId: string;
+}
+
 /**
  * For a document (the `index`th of its resource) of a resource past the second of its class of alike resources: the
  * same document's statements of the class's first and second resources, and the three resources' account ids. Only an
- * identity or trust policy (the others are checked against their resource's ARN here) of one role, whose first's and
- * second's documents are of its kind and number of statements. Undefined for any other.
+ * identity or trust policy (the others are checked against their resource's ARN here) whose first's and second's
+ * documents are of its kind and number of statements (the caller asks that it has one role). Undefined for any other.
  */
 function laterAlike(
   alike: AlikeResources,
@@ -303,22 +351,54 @@ function laterAlike(
   index: number,
   kind: PolicyKind,
   count: number,
-  roles: number,
   statementsOf: ReadonlyMap<string, CompiledStatement[][]>,
   secondOf: Map<string, string>,
-): { first: CompiledStatement[]; second: CompiledStatement[]; firstId: string; secondId: string; id: string } | undefined {
+): LaterAlike | undefined {
   const firstResource = alike.first(resource);
   if (firstResource === resource) return undefined;
   const secondResource = secondOf.get(firstResource) ?? secondOf.set(firstResource, resource).get(firstResource)!;
-  if (secondResource === resource || (kind !== 'identity' && kind !== 'trust') || roles !== 1) return undefined;
+  if (secondResource === resource || (kind !== 'identity' && kind !== 'trust')) return undefined;
   const first = statementsOf.get(firstResource)?.[index];
   const second = statementsOf.get(secondResource)?.[index];
   const firstId = memberIdOf(firstResource);
   const secondId = memberIdOf(secondResource);
   const id = memberIdOf(resource);
   if (!first || !second || first.length !== count || second.length !== count || !firstId || !secondId || !id) return undefined;
-  return { first, second, firstId, secondId, id };
+  return { first, second, resource, firstResource, secondResource, id, firstId, secondId };
 }
+
+/** How a document's one role is named (`roleNaming`): by its own RoleName, by a text in its Roles, or by a Ref in its Roles to a role of the class of alike resources whose first that is. */
+type RoleNaming = typeof OWN_NAME | typeof TEXT_NAME | string;
+const OWN_NAME = Symbol('its own RoleName');
+const TEXT_NAME = Symbol('a text in its Roles');
+
+/**
+ * A later member's document (`later`) is read with one role whose ARN (its `attachedTo`, an identity policy's; its
+ * resource, a trust policy's) is, for it and its class's first and second, the same pieces with the resource's account
+ * id between them, as each text its policies resolve to is (see `AlikeStatement`), where the three are named alike
+ * (`roleNaming`, the first's and second's asked once per class: `leadNaming`): then it joins its first's group without
+ * its role being read (`joinsAlike`). So where the ARN is made of a name that alike.ts compares (`RoleName`, `Roles`:
+ * the class's text with the member's id in its placeholder's places) as the resolver writes it, unchanged, into
+ * `arn:…:iam::<account>:role/<name>`:
+ * - a role's own policy (its trust policy, an inline policy): its Fn::GetAtt Arn, of its `RoleName` as a text;
+ * - a managed policy's: its `Roles` one role, named by a text, or by a Ref to a role of the template whose `RoleName`
+ *   is a text, of one class of alike resources for the three (the Ref names each one's own role), with the same id as
+ *   the policy's; and no role of the org's own with a path (`roleArns` would write that path for a name it holds).
+ * Undefined for any other (read with a few property reads, nothing resolved).
+ */
+function roleNaming(org: Org, template: CfnTemplate, alike: AlikeResources, kind: PolicyKind, resource: string, id: string): RoleNaming | undefined {
+  if (kind === 'trust' || template.Resources[resource].Type === 'AWS::IAM::Role') return namedByText(template, resource) ? OWN_NAME : undefined;
+  if ((org.deploymentTargets.instanceRoles ?? []).length > 0) return undefined;
+  const roles = template.Resources[resource].Properties?.Roles;
+  if (!Array.isArray(roles) || roles.length !== 1) return undefined;
+  const role: unknown = roles[0];
+  if (typeof role === 'string') return TEXT_NAME;
+  const ref = role !== null && typeof role === 'object' && Object.keys(role).length === 1 ? (role as { Ref?: unknown }).Ref : undefined;
+  return typeof ref === 'string' && namedByText(template, ref) && memberIdOf(ref) === id ? alike.first(ref) : undefined;
+}
+
+/** Whether a logical id is a role of the template whose RoleName is a text. */
+const namedByText = (template: CfnTemplate, logicalId: string): boolean => template.Resources[logicalId]?.Type === 'AWS::IAM::Role' && typeof template.Resources[logicalId].Properties?.RoleName === 'string';
 
 /**
  * A bucket, queue or bus policy's statements name only the resource it is attached to (a bucket's objects too): the
@@ -538,21 +618,24 @@ function byMember(statements: ReadonlyArray<ResolvedStatement | AlikeStatement>,
  * of that class for account x resolves to in g's account: each of its texts is the same pieces P0, P1, …, Pk with x
  * between each two, for x = r, f or s, the pieces the same for the three (alike.ts: their policies' texts are the
  * class's with the id where its placeholder stands, their references the same names, resolved in the same account by
- * the resolver's references, Fn::If and Sub, which hold any text as it is), but in its label, role and trust policy's
- * resource, which alike.ts does not compare and are read here. It is certain when:
+ * the resolver's references, Fn::If and Sub, which hold any text as it is); its label `R/Sid` too (alike.ts: a
+ * class's logical ids are one name shape with each one's id where its placeholder stands, none holding the placeholder
+ * character, and the Sid is a text of its policy); and its role and trust policy's resource where `roleNaming` says
+ * so (its statement has no `roles` then), but elsewhere, where they are read here. It is certain when:
  * - F's and S's statements, W(f) and W(s), joined one group G as f's and s's, so that G's statement Q is each with its
  *   id written as the token T: the same pieces with T between them where no piece holds f (an f in a piece, as W(s)
  *   holds it too, would stay in s's, unless digits beside it, which Q shows, made it part of another id), and the
  *   texts compared exactly (actions, services, condition keys) hold none of those places (f and s differ there);
  * - in Q's texts, no digit or token character stands beside T, and no 12-digit window of its digits is an account
- *   of the classes: the pieces then hold no member's id, and an id between them is a 12-digit run of its own;
- * - r is a member of G's class, and R's label, role and trust resource read as Q's with r as T.
+ *   of the classes: the pieces then hold no member's id, and an id between them is a 12-digit run of its own (in
+ *   Q's label likewise, or R's label is compared with Q's: `labelAlone`);
+ * - r is a member of G's class, and R's role and trust resource, where read, read as Q's with r as T.
  * W(r) then names r alone (Q holds T, as W(f) named f), reads as Q with r written as T, and is compared with G's
  * statement by its key (token and label) and reading: it joins G, the first group that reads so (two groups of one
  * key never read alike: the second's first statement would have joined the first).
  */
 function joinsAlike(g: AlikeStatement, joined: ReadonlyMap<ResolvedStatement, { group: Group; member: string }>, classes: ReadonlyMap<string, AccountClass>): Group | undefined {
-  const { firstId, secondId, id, policy, attachedTo, implicitResource } = g.statement.alike!;
+  const { firstId, secondId, id, policy, roles } = g.statement.alike!;
   const first = joined.get(g.first);
   const second = joined.get(g.second);
   if (!first || first.group !== second?.group || first.member !== firstId || second.member !== secondId) return undefined;
@@ -560,24 +643,31 @@ function joinsAlike(g: AlikeStatement, joined: ReadonlyMap<ResolvedStatement, { 
   const { statement: q, c } = group;
   if (classes.get(id) !== c || id === firstId || id === secondId || !(group.alone ??= tokenAloneIn(q, c.token, classes))) return undefined;
   const as = (written: string | undefined, text: string | undefined) => (written === undefined || text === undefined ? written === text : readsTokenised(written, text, id, c.token));
-  return as(q.policy, policy) && as(q.attachedTo, attachedTo?.at(g.account)[0]) && (!implicitResource || sameLists(q.resources, implicitResource.at(g.account), as)) ? group : undefined;
+  // Its label is certain to read so where the class statement's holds the token alone: not compared then.
+  if (!(group.labelAlone ??= aloneIn(q.policy, c.token, classes)) && !as(q.policy, policy)) return undefined;
+  if (!roles) return group;
+  const { attachedTo, implicitResource } = roles;
+  return as(q.attachedTo, attachedTo?.at(g.account)[0]) && (!implicitResource || sameLists(q.resources, implicitResource.at(g.account), as)) ? group : undefined;
 }
 
 /** Whether, in the texts a class's statement reads by member (memberNamedBy), its token has no digit or token character beside it, and no 12-digit window of digits is an account of the classes. */
 function tokenAloneIn(q: ResolvedStatement, token: string, classes: ReadonlyMap<string, AccountClass>): boolean {
-  const alone = (text: string | undefined): boolean => {
-    if (text === undefined) return true;
-    for (let at = text.indexOf(token); at >= 0; at = text.indexOf(token, at + token.length)) {
-      if (besideToken(text.charCodeAt(at - 1)) || besideToken(text.charCodeAt(at + token.length))) return false;
-    }
-    let named = false;
-    forEachIdWithin(text, (id) => (named ||= classes.has(id)));
-    return !named;
-  };
+  const alone = (text: string | undefined): boolean => aloneIn(text, token, classes);
   if (!alone(q.attachedTo) || !q.resources.every(alone)) return false;
   for (const p of q.principals) if (p.kind === 'aws' && !alone(p.arn)) return false;
   for (const operator in q.conditions) for (const key in q.conditions[operator]) if (!q.conditions[operator][key].every(alone)) return false;
   return true;
+}
+
+/** Whether, in a text, a class's token has no digit or token character beside it, and no 12-digit window of digits is an account of the classes. */
+function aloneIn(text: string | undefined, token: string, classes: ReadonlyMap<string, AccountClass>): boolean {
+  if (text === undefined) return true;
+  for (let at = text.indexOf(token); at >= 0; at = text.indexOf(token, at + token.length)) {
+    if (besideToken(text.charCodeAt(at - 1)) || besideToken(text.charCodeAt(at + token.length))) return false;
+  }
+  let named = false;
+  forEachIdWithin(text, (id) => (named ||= classes.has(id)));
+  return !named;
 }
 
 /** A digit, or a character tokens are made of (symbolic.ts: U+E000 to U+F000); NaN (past either end of a text) is neither. */
@@ -692,6 +782,8 @@ interface Group {
   unresolved?: boolean;
   /** Whether its statement's token stands alone (tokenAloneIn), once asked. */
   alone?: boolean;
+  /** Whether its statement's label holds its token alone (aloneIn), once asked. */
+  labelAlone?: boolean;
 }
 
 /** The roles a policy attaches to, and the most it attaches to in any one account. */

@@ -29,6 +29,8 @@ const REFERENCES = new Set(['Ref', 'Fn::GetAtt', 'Fn::Sub', 'Fn::If', 'Condition
  *   constant from elsewhere, nor read digit by digit.
  * The members' policies then resolve alike in each account: they name the same parameters, conditions and
  * other resources (none by the member's id, `sameReferences`), and their texts differ only in the id.
+ * Their names that grants.ts reads (`NAME_PROPERTIES`) are compared too, as texts only: their references are not
+ * asked to be the same (a policy's `Roles` names its member's own role, by the id).
  */
 export class AlikeResources {
   /** A class's member (not its first) → its class's first resource. */
@@ -77,8 +79,8 @@ export class AlikeResources {
 export const NO_CLASSES = new AlikeResources(new Map());
 
 /**
- * The template's classes: resources whose type, Condition, metadata and policies (what the checks read, `readText`)
- * are the same, as JSON, once the member's id is written as a placeholder; the member's id is the first 12-digit
+ * The template's classes: resources whose type, Condition, metadata, policies and names (what the checks read,
+ * `readText`) are the same, as JSON, once the member's id is written as a placeholder; the member's id is the first 12-digit
  * number of the logical id (digits on neither side), replaced wherever the text holds it with no digit beside it. Two
  * resources of one class then have texts that are the class's text with the placeholder written as each one's id, and
  * neither id occurs anywhere else in them (JSON writes every digit as itself; a `\u` escape's digits may join the
@@ -86,7 +88,8 @@ export const NO_CLASSES = new AlikeResources(new Map());
  * text holds one stands alone). A resource is in no class when its id is the sample id, or when its class's
  * first resource's policies name something by the id or use an intrinsic other than Ref, Fn::GetAtt, Fn::Sub (a
  * text), Fn::If and Condition (`sameReferences`).
- * Only resources whose logical ids are the same but for the id are compared, each with the latest few classes made
+ * Only resources whose logical ids are the same but for the id (one name shape, `withPlaceholder`; none holding the
+ * placeholder character) are compared, each with the latest few classes made
  * of them, and none more once their first few are each a class of its own (a resource not compared, or compared
  * with the wrong class, stands alone, never in a wrong class).
  * `written`, the template's text as the compile writes it: each resource's text there is compared instead of its
@@ -99,7 +102,8 @@ export function alikeResources(template: CfnTemplate, written?: WrittenTemplate)
   const byName = new Map<string, Array<{ logicalId: string; id: string }>>();
   for (const logicalId of Object.keys(resources)) {
     const id = memberId(logicalId);
-    if (id === undefined || id === SAMPLE_ACCOUNT) continue;
+    // A logical id holding the placeholder character would not be its name shape with its id in the placeholder's places.
+    if (id === undefined || id === SAMPLE_ACCOUNT || logicalId.includes(PLACEHOLDER)) continue;
     const shape = withPlaceholder(logicalId, id);
     const named = byName.get(shape);
     if (named) named.push({ logicalId, id });
@@ -175,8 +179,8 @@ class ClassText {
  */
 const CLASSES_TRIED = 4;
 
-/** An escape of the writer's that holds hex digits (yaml.ts `escaped`): `\u` and four, or `\U` and eight. */
-const HEX_ESCAPE = /\\[uU]/;
+/** Whether a text holds an escape of the writer's that holds hex digits (yaml.ts `escaped`): `\u` and four, or `\U` and eight (two scans for a text, faster than a pattern's over a whole template). */
+const holdsHexEscape = (text: string): boolean => text.includes('\\u') || text.includes('\\U');
 
 /**
  * Each resource's text as the compile wrote it, a slice of the template's (no text is made), in place of `readText`,
@@ -188,10 +192,10 @@ const HEX_ESCAPE = /\\[uU]/;
  * non-ASCII character; `\U` and eight hex digits past U+FFFF), no escape holds a digit, in the written text or in
  * JSON. So every run of digits in the text is one in a value, the same run in its JSON, with the same characters or
  * none beside it: the two texts hold each id at the same places of the same values, and their values differ there
- * only. Undefined where the text holds such an escape (HEX_ESCAPE): the JSON is read then.
+ * only. Undefined where the text holds such an escape (holdsHexEscape): the JSON is read then.
  */
 function writtenTexts(written: WrittenTemplate | undefined): ((logicalId: string) => string) | undefined {
-  if (!written || HEX_ESCAPE.test(written.text)) return undefined;
+  if (!written || holdsHexEscape(written.text)) return undefined;
   return (logicalId) => {
     const [start, end] = written.resources.get(logicalId)!;
     return written.text.slice(start, end);
@@ -205,13 +209,21 @@ function jsonTextWithoutEscapes(resource: CfnResource): string | undefined {
 }
 
 /**
- * What the checks read of a resource, as JSON: its type, Condition and metadata, and the properties that hold its
- * policies. An absent one is left out (JSON writes no undefined member), so it is told from a null one.
+ * The names grants.ts reads of a member whose statements it takes from its class's first and second (grants.ts
+ * `rolesNamedAlike`): a role's name (in its ARN) and the roles a policy is attached to.
+ */
+const NAME_PROPERTIES: readonly string[] = ['RoleName', 'Roles'];
+
+/**
+ * What the checks read of a resource, as JSON: its type, Condition and metadata, the properties that hold its
+ * policies, and its names grants.ts reads. An absent one is left out (JSON writes no undefined member), so it is told
+ * from a null one.
  */
 function readText(resource: CfnResource): string {
   const p = resource.Properties ?? {};
   const read: Record<string, unknown> = { Type: resource.Type, Condition: resource.Condition, Metadata: resource.Metadata };
   for (const name of POLICY_PROPERTIES) read[name] = p[name];
+  for (const name of NAME_PROPERTIES) read[name] = p[name];
   return JSON.stringify(read);
 }
 
