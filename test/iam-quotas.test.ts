@@ -44,6 +44,22 @@ describe('IAM quotas at compile time', () => {
     );
   });
 
+  it('alike accounts over a quota are each named, in the order of the org file (one of them counted stands for the others only where none is over)', () => {
+    const lines = ['organization: { partition: aws, region: eu-west-1 }', 'prefix: acme', 'accounts:', '  src: { id: "111111111111", role: source }'];
+    for (const n of [1, 2, 3]) lines.push(`  dev${n}: { id: "22222222222${n}", role: pipeline, environment: dev${n} }`);
+    const org = (pipelines: number) => {
+      const out = [...lines, 'repositories:'];
+      for (let i = 1; i <= pipelines; i++) out.push(`  app${i}: { account: src }`);
+      out.push('pipelines:');
+      for (let i = 1; i <= pipelines; i++) out.push(`  app${i}: { repository: app${i}, branches: { dev1: main, dev2: main, dev3: main }, deploy: { type: codedeploy } }`);
+      return `${out.join('\n')}\n`;
+    };
+    expect(problemsOf(org(10))).toEqual([]);
+    const problems = problemsOf(org(11));
+    expect(problems).toHaveLength(3);
+    problems.forEach((problem, i) => expect(problem).toMatch(new RegExp(`^account dev${i + 1} \\(22222222222${i + 1}\\): role acme-pipeline: 11 managed policies attached to a role `)));
+  });
+
   it('two generated names that meet in an account (whatever their case) fail the compile, naming both resources and the accounts (review s22-names N3)', () => {
     // Pipeline app1's trigger role holds the policy acme-app1-trigger-start-pipeline, which is also the pipeline policy
     // of a pipeline named app1-trigger-start.

@@ -59,16 +59,83 @@ interface AccountUse {
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
-/** A policy's size in an account (`policySizes`). */
-type Size = (account: string) => number;
+/** A policy's size in an account (`policySizes`); `byAccount` where it reads more of the account than its id's length. */
+type Size = ((account: string) => number) & { readonly byAccount?: true };
 
 /**
  * `alike`: each stage's classes of alike resources (alike.ts), where the caller has them. A policy's size in an
  * account reads only its expressions resolved there and counts characters, and every account id has 12 digits: a
  * class's members measure as its first resource does, whose measures they take (each member's names, roles and
- * accounts are still its own).
+ * accounts are still its own). Accounts that hold the same resources alike are counted once (`countedAccounts`).
  */
 export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver, alike: ReadonlyMap<string, AlikeResources> = new Map()): string[] {
+  const counted = countedAccounts(stages, templates, resolver);
+  // Where a class's first account is within every quota, so are its others; otherwise (or where a resource's values
+  // differ by account after all) every account is counted, each problem named for its own account.
+  return (counted && quotaProblems(org, stages, templates, resolver, alike, counted)) ?? quotaProblems(org, stages, templates, resolver, alike)!;
+}
+
+/** The accounts counted (`countedAccounts`). */
+interface Counted {
+  /** A resource's accounts, less those another account of their class stands for. */
+  of(accounts: readonly string[]): readonly string[];
+  /** Whether a size is the same in each of these accounts as in the account that stands for it. */
+  sameSize(accounts: readonly string[], size: Size): boolean;
+}
+
+/**
+ * The accounts that stand for the others in the count: one of each class of accounts that hold the same resources of
+ * every stage and have ids of one form (digits of one length). A resource's accounts are one of a few lists (a
+ * stage's targets, or those its Condition holds in), so an account's resources are told by the lists it is in; where
+ * the IAM resources' values are the same in every account (quotaProblems checks), each account of a class counts
+ * what its first does (1,000 alike pipeline accounts are counted once). Undefined where every class has one account.
+ */
+function countedAccounts(stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver): Counted | undefined {
+  // Account → the positions of the lists it is in.
+  const listsOf = new Map<string, string>();
+  const seen = new Set<readonly string[]>();
+  for (const stage of stages) {
+    const resources = templates.get(stage.id)!.Resources;
+    for (const logicalId in resources) {
+      if (!Object.hasOwn(resources, logicalId)) continue;
+      const accounts = resolver.accountsWith(stage.id, logicalId);
+      if (seen.has(accounts)) continue;
+      seen.add(accounts);
+      for (let i = 0; i < accounts.length; i++) listsOf.set(accounts[i], `${listsOf.get(accounts[i]) ?? ''}${seen.size},`);
+    }
+  }
+  // Class → its first account; each other account → its class's first.
+  const firsts = new Map<string, string>();
+  const firstOf = new Map<string, string>();
+  for (const [account, lists] of listsOf) {
+    // A size reads an id of digits by its length only (policySizes): any other id is an account of its own.
+    const key = `${DIGITS.test(account) ? account.length : account} ${lists}`;
+    const first = firsts.get(key);
+    if (first === undefined) firsts.set(key, account);
+    else firstOf.set(account, first);
+  }
+  if (firstOf.size === 0) return undefined;
+  const counted = new Map<readonly string[], readonly string[]>();
+  return {
+    of: (accounts) => {
+      let list = counted.get(accounts);
+      if (!list) counted.set(accounts, (list = accounts.some((a) => firstOf.has(a)) ? accounts.filter((a) => !firstOf.has(a)) : accounts));
+      return list;
+    },
+    sameSize: (accounts, size) => {
+      const sizes = new Map<string, number>();
+      const sizeIn = (account: string) => sizes.get(account) ?? sizes.set(account, size(account)).get(account)!;
+      for (let i = 0; i < accounts.length; i++) {
+        const first = firstOf.get(accounts[i]);
+        if (first !== undefined && size(accounts[i]) !== sizeIn(first)) return false;
+      }
+      return true;
+    },
+  };
+}
+
+/** Every quota problem, `counted`: only the accounts it leaves (undefined where that is not the same count, or some account is over a quota). */
+function quotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver, alike: ReadonlyMap<string, AlikeResources>, counted?: Counted): string[] | undefined {
   const problems: string[] = [];
   const byAccount = new Map<string, AccountUse>();
   const use = (account: string) => byAccount.get(account) ?? byAccount.set(account, { roles: new Map(), instanceProfiles: 0, managedPolicies: 0 }).get(account)!;
@@ -133,8 +200,13 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
     };
     for (const [logicalId, resource] of Object.entries(template.Resources) as Array<[string, Resource]>) {
       const p = resource.Properties ?? {};
-      const accounts = resolver.accountsWith(stage.id, logicalId);
-      if (accounts.length === 0) continue;
+      const all = resolver.accountsWith(stage.id, logicalId);
+      if (all.length === 0) continue;
+      const accounts = counted ? counted.of(all) : all;
+      // Some accounts left to another of their class: only where they would count what it does (a policy whose size
+      // reads more than the id's length, as one that reads a resource's ARN, is measured in each).
+      const alikeIn = (...values: Array<Compiled | Size | undefined>) =>
+        accounts === all || values.every((v) => v === undefined || (typeof v === 'function' ? !v.byAccount || counted!.sameSize(all, v) : v.fixed !== undefined));
       // The loops below go by index, not for-of: they run for every account of every IAM resource, mostly before V8 has
       // optimised this function, when each step of an iterator is an object made (about a third of this check's garbage).
       switch (resource.Type) {
@@ -142,6 +214,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
           const roleName = compile(p.RoleName);
           const [trust, ...inline] = sizesOf(logicalId, () => [p.AssumeRolePolicyDocument, ...((p.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []).map((policy) => policy.PolicyDocument)]);
           const attached = ((p.ManagedPolicyArns as unknown[] | undefined) ?? []).map(compile);
+          if (!alikeIn(roleName, trust, ...inline, ...attached)) return undefined;
           const holder = `${stage.id}/${logicalId}`;
           for (let i = 0; i < accounts.length; i++) {
             const account = accounts[i];
@@ -157,6 +230,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
         case 'AWS::IAM::Policy': {
           const [size] = sizesOf(logicalId, () => [p.PolicyDocument]);
           const roles = compile(p.Roles ?? []);
+          if (!alikeIn(size, roles)) return undefined;
           for (let i = 0; i < accounts.length; i++) {
             const account = accounts[i];
             const chars = size(account);
@@ -170,6 +244,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
           const roles = compile(p.Roles ?? []);
           const attachment = `${stage.id}/${logicalId}`;
           const policyName = p.ManagedPolicyName === undefined ? undefined : compile(p.ManagedPolicyName);
+          if (!alikeIn(size, roles, policyName)) return undefined;
           for (let i = 0; i < accounts.length; i++) {
             const account = accounts[i];
             use(account).managedPolicies++;
@@ -182,6 +257,7 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
         }
         case 'AWS::IAM::InstanceProfile': {
           const profileName = p.InstanceProfileName === undefined ? undefined : compile(p.InstanceProfileName);
+          if (!alikeIn(profileName)) return undefined;
           for (let i = 0; i < accounts.length; i++) {
             use(accounts[i]).instanceProfiles++;
             if (profileName) claim(accounts[i], 'instance profile', profileName.at(accounts[i]), `${stage.id}/${logicalId}`);
@@ -212,7 +288,8 @@ export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: 
       fixedQuota('roleInlinePolicyChars', role.inlineChars, () => `${where()}: role ${name}`);
     });
   }
-  return problems;
+  // A problem of a class's first account is its others' too: counted again, account by account, to name them.
+  return counted && problems.length > 0 ? undefined : problems;
 }
 
 /**
@@ -236,7 +313,7 @@ export function policySizes(resolver: Resolver, stageId: string): (document: unk
     });
     // Id length → the characters of the expressions in byOwnId, for an id of digits; any other id is measured as itself.
     const byIdLength = new Map<number, number>();
-    return (account) => {
+    const size = (account: string) => {
       let chars = fixedChars;
       if (byOwnId.length > 0) {
         const digits = DIGITS.test(account);
@@ -251,6 +328,7 @@ export function policySizes(resolver: Resolver, stageId: string): (document: unk
       for (let i = 0; i < varying.length; i++) chars += jsonLength(varying[i].at(account));
       return chars;
     };
+    return varying.length > 0 ? Object.assign(size, { byAccount: true as const }) : size;
   };
 }
 
