@@ -265,23 +265,27 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: A
               : attachedRoles(templateRoles(roleArns(org, v(p.Roles)), stage));
       // A trust policy's resource is its role; a key policy's "*" is its key.
       const implicitResourceOf = (): Values | undefined => (doc.kind === 'trust' || doc.kind === 'key' ? v({ 'Fn::GetAtt': [doc.resource, 'Arn'] }) : undefined);
+      // A later member's `j`th statement, compiled (`compiled()`) only when resolved: byMember reads it by its first and second.
+      const alikeStatement = (s: PlainStatement, j: number, later: LaterAlike, compiled: () => (account: string) => ResolvedStatement, roles?: AlikeMember['roles']): CompiledStatement => {
+        let at: ((account: string) => ResolvedStatement) | undefined;
+        const first = later.first[j];
+        const second = later.second[j];
+        first.leadsAlike = second.leadsAlike = true;
+        return {
+          resource: doc.resource,
+          at: (account) => (at ??= compiled())(account),
+          alike: { first, second, firstId: later.firstId, secondId: later.secondId, id: later.id, policy: `${doc.resource}/${s.Sid ?? '(no Sid)'}`, ...(roles ? { roles } : {}) },
+        };
+      };
       if (found && namedAlike(alike, doc.kind, found)) {
         // Its role and trust resource are alike too (one role, named as its first's and second's but for its id): read
         // only where a statement of it is resolved. Nothing else is read of it here but where it exists (an identity
         // or trust policy is none that refuseOtherResources reads).
         if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
         let read: { role: Values | undefined; implicitResource: Values | undefined } | undefined;
-        const compiled = doc.statements.map((s, j): CompiledStatement => {
-          let at: ((account: string) => ResolvedStatement) | undefined;
-          const first = found.first[j];
-          const second = found.second[j];
-          first.leadsAlike = second.leadsAlike = true;
-          return {
-            resource: doc.resource,
-            at: (account) => (at ??= compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, (read ??= { role: rolesOf()[0], implicitResource: implicitResourceOf() }).role, read.implicitResource, v))(account),
-            alike: { first, second, firstId: found.firstId, secondId: found.secondId, id: found.id, policy: `${doc.resource}/${s.Sid ?? '(no Sid)'}` },
-          };
-        });
+        const compiled = doc.statements.map((s, j) =>
+          alikeStatement(s, j, found, () => compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, (read ??= { role: rolesOf()[0], implicitResource: implicitResourceOf() }).role, read.implicitResource, v)),
+        );
         docs.push(compiled);
         return compiled;
       }
@@ -295,18 +299,8 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: A
       // A role past an account's own count (the policy names more roles in another account) is no statement there.
       const compiled = attachedTo.flatMap((role, i) =>
         doc.statements.map((s, j): CompiledStatement => {
-          if (later) {
-            // Compiled (and refused, as its first was not) only when resolved: byMember reads it by its first and second.
-            let at: ((account: string) => ResolvedStatement) | undefined;
-            const first = later.first[j];
-            const second = later.second[j];
-            first.leadsAlike = second.leadsAlike = true;
-            return {
-              resource: doc.resource,
-              at: (account) => (at ??= compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v))(account),
-              alike: { first, second, firstId: later.firstId, secondId: later.secondId, id: later.id, policy: `${doc.resource}/${s.Sid ?? '(no Sid)'}`, roles: { attachedTo: later.role, implicitResource: later.implicitResource } },
-            };
-          }
+          // Compiled (and refused, as its first was not) only when resolved.
+          if (later) return alikeStatement(s, j, later, () => compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v), { attachedTo: later.role, implicitResource: later.implicitResource });
           return {
             resource: doc.resource,
             at: compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v),
