@@ -546,6 +546,8 @@ function wayPast(run: Run, found: Found[]): string[] {
   if (repositories.length > 0) {
     // Often there is no stack to import it into (a create after a removal or a hand delete); README "a repository
     // removed from the org file" gives the way with its history, and why an import into a StackSet's stack is unproven.
+    // update-repository-name "Renames a repository" (https://docs.aws.amazon.com/cli/latest/reference/codecommit/update-repository-name.html;
+    // the API's UpdateRepositoryName, https://docs.aws.amazon.com/codecommit/latest/APIReference/API_UpdateRepositoryName.html).
     const renames = repositories
       .map((c) => `'aws codecommit update-repository-name --old-name ${c.name} --new-name ${c.name}-kept --region ${run.compiled.org.region}' with account ${c.account}'s credentials`)
       .join(', ');
