@@ -15,7 +15,7 @@ import { roleSourceSamples } from './samples';
 import { callerPolicyOf } from '../../templates/access-callers';
 import type { Stage } from '../stages/model';
 import { classifyAccounts, forEachIdWithin, readsTokenised, tokenise, tokeniseList, tokeniseLists, type AccountClass } from './classes';
-import type { AlikeResources } from '../checks/alike';
+import { memberId, type AlikeResources } from '../checks/alike';
 import { all, fixed, flatValues, map, varying, type Compiled, type PerAccount, type Resolver, type Value } from './resolve';
 
 /** `federated`: an identity provider's users (a web identity or SAML assertion it vouches for), by the provider's ARN. */
@@ -196,7 +196,7 @@ interface AlikeMember {
   /** The same statement (document and place in it) of the class's first resource, and of its second. */
   first: CompiledStatement;
   second: CompiledStatement;
-  /** The account id each of the three resources is for: the first 12-digit number of its logical id (`memberIdOf`). */
+  /** The account id each of the three resources is for: the first 12-digit number of its logical id (alike.ts `memberId`). */
   firstId: string;
   secondId: string;
   id: string;
@@ -225,9 +225,6 @@ interface AlikeStatement {
   first: ResolvedStatement;
   second: ResolvedStatement;
 }
-
-/** The account id of a resource of a class of alike resources: the first 12-digit number of its logical id with no digit on either side (as alike.ts `memberId` reads it). */
-const memberIdOf = (logicalId: string): string | undefined => /(?<![0-9])[0-9]{12}(?![0-9])/.exec(logicalId)?.[0];
 
 function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: AlikeResources): CompiledStatement[] {
   const template = resolver.template(stage.id);
@@ -277,11 +274,12 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: A
           alike: { first, second, firstId: later.firstId, secondId: later.secondId, id: later.id, policy: `${doc.resource}/${s.Sid ?? '(no Sid)'}`, ...(roles ? { roles } : {}) },
         };
       };
+      // Read now, so that the account classes (classes.ts) are keyed by where it exists.
+      if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
       if (found && namedAlike(alike, doc.kind, found)) {
         // Its role and trust resource are alike too (one role, named as its first's and second's but for its id): read
-        // only where a statement of it is resolved. Nothing else is read of it here but where it exists (an identity
-        // or trust policy is none that refuseOtherResources reads).
-        if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
+        // only where a statement of it is resolved. Nothing else is read of it here (an identity or trust policy is
+        // none that refuseOtherResources reads).
         let read: { role: Values | undefined; implicitResource: Values | undefined } | undefined;
         const compiled = doc.statements.map((s, j) =>
           alikeStatement(s, j, found, () => compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, (read ??= { role: rolesOf()[0], implicitResource: implicitResourceOf() }).role, read.implicitResource, v)),
@@ -291,8 +289,6 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: A
       }
       const attachedTo = rolesOf();
       const implicitResource = implicitResourceOf();
-      // Read now, so that the account classes (classes.ts) are keyed by where it exists.
-      if (resource.Condition && stage.targets.length > 0) resolver.exists(stage.id, doc.resource, stage.targets[0].id);
       refuseOtherResources(stage, resolver, doc.resource, doc.kind, p, doc.statements, v);
       // Its role and trust resource are read by each of its statements in an account: made once there.
       const later = found && attachedTo.length === 1 && { ...found, role: attachedTo[0] && lastAccountOf(attachedTo[0]), implicitResource: implicitResource && lastAccountOf(implicitResource) };
@@ -354,9 +350,9 @@ function laterAlike(
   if (secondResource === resource || (kind !== 'identity' && kind !== 'trust')) return undefined;
   const first = statementsOf.get(firstResource)?.[index];
   const second = statementsOf.get(secondResource)?.[index];
-  const firstId = memberIdOf(firstResource);
-  const secondId = memberIdOf(secondResource);
-  const id = memberIdOf(resource);
+  const firstId = memberId(firstResource);
+  const secondId = memberId(secondResource);
+  const id = memberId(resource);
   if (!first || !second || first.length !== count || second.length !== count || !firstId || !secondId || !id) return undefined;
   return { first, second, resource, firstResource, secondResource, id, firstId, secondId };
 }
@@ -388,7 +384,7 @@ function roleNaming(org: Org, template: CfnTemplate, alike: AlikeResources, kind
   const role: unknown = roles[0];
   if (typeof role === 'string') return TEXT_NAME;
   const ref = role !== null && typeof role === 'object' && Object.keys(role).length === 1 ? (role as { Ref?: unknown }).Ref : undefined;
-  return typeof ref === 'string' && namedByText(template, ref) && memberIdOf(ref) === id ? alike.first(ref) : undefined;
+  return typeof ref === 'string' && namedByText(template, ref) && memberId(ref) === id ? alike.first(ref) : undefined;
 }
 
 /** Whether a logical id is a role of the template whose RoleName is a text. */

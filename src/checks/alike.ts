@@ -230,8 +230,8 @@ function readText(resource: CfnResource): string {
 /** A 12-digit number with no digit on either side. */
 const ACCOUNT_ID = /(?<![0-9])[0-9]{12}(?![0-9])/;
 
-/** The first 12-digit number of a logical id with no digit on either side, if any. */
-const memberId = (logicalId: string): string | undefined => ACCOUNT_ID.exec(logicalId)?.[0];
+/** The first 12-digit number of a logical id with no digit on either side, if any: a class member's id (grants.ts reads it too). */
+export const memberId = (logicalId: string): string | undefined => ACCOUNT_ID.exec(logicalId)?.[0];
 
 /** Where a logical id's member id stood, in the name shape resources are first sorted by. */
 const PLACEHOLDER = '\u0000';
