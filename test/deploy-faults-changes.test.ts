@@ -9,7 +9,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { MUTATING_COMMANDS, REFRESH_BEFORE_MS } from '../src/deploy/clients';
-import { deploy, destroy, destroyPlan, plan, refusedMovesError, verify, verifyExitCode } from '../src/deploy/deployer';
+import { deploy, destroy, destroyPlan, plan, refusedMovesError, verify, verifyExitCode, wayPast } from '../src/deploy/deployer';
 import type { RunSummary } from '../src/deploy/events';
 import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
@@ -1570,5 +1570,22 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const second = await provider();
     expect(aws.log.calls.AssumeRoleCommand).toBe(2);
     expect(second.expiration!.getTime()).toBeGreaterThanOrEqual(first.expiration!.getTime());
+  });
+});
+
+describe('the way past what is in the way of a create (wayPast)', () => {
+  it('a kept stack and a repository both in the way of one account: one way for each kind, the rename naming the repository alone (mutation round 8, WP3)', () => {
+    const org = { file: 'parameters/org.yaml', bucketGeneration: 1, region: 'eu-west-1' };
+    const ways = wayPast(org, [
+      { type: 'AWS::CloudFormation::Stack', name: 'arn:aws:cloudformation:eu-west-1:900000000000:stack/StackSet-big-source-repositories-1/abc', logicalId: '', account: '900000000000' },
+      { type: 'AWS::CodeCommit::Repository', name: 'app', logicalId: 'RepositoryApp', account: '900000000000' },
+    ]);
+    expect(ways).toHaveLength(2);
+    expect(ways[0]).toBe(
+      "a stack left outside the StackSet: delete it with 'aws cloudformation delete-stack --stack-name arn:aws:cloudformation:eu-west-1:900000000000:stack/StackSet-big-source-repositories-1/abc --region eu-west-1' with account 900000000000's credentials " +
+        '(its resources under DeletionPolicy Retain stay, and keep their names: those named above too)',
+    );
+    expect(ways[1]).toContain("rename it out of the way ('aws codecommit update-repository-name --old-name app --new-name app-kept --region eu-west-1' with account 900000000000's credentials; any free name will do)");
+    expect(ways[1]).not.toContain('StackSet-big-source-repositories');
   });
 });

@@ -34,6 +34,7 @@ import { bodyReplacements, deferredRemovals, deletingRemovals, replacementsRefus
 import { creatingAccounts, familyMoves, heldNameAdvice, MOVE_FIX, moveOrder, moveText, NAME_HELD_AFTER_DELETE, RETAINED_MOVE_WHY, settlingOrder, type FamilyMove, type FamilyPart, type MoveOrder } from './moves';
 import type { CfnTemplate } from '../cfn/template';
 import type { CompiledOrg } from '../compile';
+import type { Org } from '../org/model';
 import { errorName, XstackError } from '../errors';
 import { stackSetsElsewhereError, type StackSetsHome } from '../stages/layout';
 import { setupReaderRefused } from '../setup';
@@ -423,7 +424,7 @@ function accountClient(run: Run, account: string): CloudFormationClient {
 
 /** A stack of the StackSet that is not its instance: an earlier removal with RetainStacks left it (its id, and its name). */
 type KeptStack = { type: 'AWS::CloudFormation::Stack'; name: string; logicalId: string };
-type Found = (NamedRetained | KeptStack) & { account: string };
+export type Found = (NamedRetained | KeptStack) & { account: string };
 
 /**
  * Stacks of this StackSet in an account where it has no instance: an earlier removal with RetainStacks left them
@@ -526,9 +527,9 @@ async function retainedAdded(run: Run, desired: DesiredStackSet, actual: ActualS
 }
 
 
-/** What gets a deploy past each kind of retained resource in the way (README "destroy, then deploy"). */
-function wayPast(run: Run, found: Found[]): string[] {
-  const { file, bucketGeneration } = run.compiled.org;
+/** What gets a deploy past each kind of retained resource in the way (README "destroy, then deploy"), one way per kind. */
+export function wayPast(org: Pick<Org, 'file' | 'bucketGeneration' | 'region'>, found: readonly Found[]): string[] {
+  const { file, bucketGeneration, region } = org;
   const out: string[] = [];
   if (found.some((c) => c.type === 'AWS::S3::Bucket')) {
     out.push(
@@ -538,7 +539,7 @@ function wayPast(run: Run, found: Found[]): string[] {
   }
   for (const c of found.filter((f) => f.type === 'AWS::CloudFormation::Stack')) {
     out.push(
-      `a stack left outside the StackSet: delete it with 'aws cloudformation delete-stack --stack-name ${c.name} --region ${run.compiled.org.region}' with account ${c.account}'s credentials ` +
+      `a stack left outside the StackSet: delete it with 'aws cloudformation delete-stack --stack-name ${c.name} --region ${region}' with account ${c.account}'s credentials ` +
         '(its resources under DeletionPolicy Retain stay, and keep their names: those named above too)',
     );
   }
@@ -549,7 +550,7 @@ function wayPast(run: Run, found: Found[]): string[] {
     // update-repository-name "Renames a repository" (https://docs.aws.amazon.com/cli/latest/reference/codecommit/update-repository-name.html;
     // the API's UpdateRepositoryName, https://docs.aws.amazon.com/codecommit/latest/APIReference/API_UpdateRepositoryName.html).
     const renames = repositories
-      .map((c) => `'aws codecommit update-repository-name --old-name ${c.name} --new-name ${c.name}-kept --region ${run.compiled.org.region}' with account ${c.account}'s credentials`)
+      .map((c) => `'aws codecommit update-repository-name --old-name ${c.name} --new-name ${c.name}-kept --region ${region}' with account ${c.account}'s credentials`)
       .join(', ');
     out.push(
       'a repository (its stack was removed with --release-repositories, its account left the org file, the org file dropped it, or its stack was deleted outside StackSets): ' +
@@ -574,7 +575,7 @@ function collisionError(run: Run, desired: DesiredStackSet, inTheWay: Found[], w
   return new XstackError(
     'RETAINED_COLLISION',
     `${desired.name}: ${what}:\n${inTheWay.map((c) => `  ${retainedText(c)}`).join('\n')}\n` +
-      wayPast(run, inTheWay)
+      wayPast(run.compiled.org, inTheWay)
         .map((w) => `  ${w}`)
         .join('\n'),
   );
@@ -2122,7 +2123,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     found.inTheWay.push(...addedInTheWay);
     const moving = refused.filter((m) => m.to === desired.name).map((m) => `${moveText(m)}: ${m.why}`);
     const entering = moves.filter((m) => m.to === desired.name && !refusedKeys.has(moveKey(m)));
-    const fixes = found.inTheWay.length > 0 ? wayPast(run, found.inTheWay) : [];
+    const fixes = found.inTheWay.length > 0 ? wayPast(run.compiled.org, found.inTheWay) : [];
     const roles = rolesChange(context(run, desired), actual);
     const tagged = actual.exists && !foreign(actual) ? updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(desired.stage.id)!, run.compiled.org.tags) : {};
     const otherModel = permissionModelText(run, desired.name, actual);
