@@ -11,7 +11,7 @@ import { role } from '../src/cfn/resources';
 import type Resource from 'cloudform-types/types/resource';
 import { newRecord, type OutputSpec, type TemplateDefinition } from '../src/cfn/template';
 import { ciAssumeReaderGrant, CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY, STS_TAG_SESSION } from '../src/iam/grants';
-import { policyDocument, rolesOfOtherAccounts, statement, type Conditions } from '../src/iam/policy';
+import { policyDocument, rolesByArn, statement, type Conditions } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 import type { CiRuntime, DeveloperAccess, RoleSource } from '../src/org/model';
 import { namesOnePermissionSet } from '../src/iam/role-path';
@@ -193,7 +193,7 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
       trust: policyDocument([
         statement({
           sid: 'CiInstanceAssumes',
-          ...rolesOfOtherAccounts(arn(`iam::${accountId}:root`), arn(`iam::${accountId}:role/${names.ciInstanceRole()}`)),
+          ...rolesByArn(arn(`iam::${accountId}:root`), arn(`iam::${accountId}:role/${names.ciInstanceRole()}`)),
           actions: ciAssumeReaderGrant(runtime).actions,
         }),
       ]),

@@ -20,7 +20,7 @@
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type { TemplateDefinition } from '../src/cfn/template';
-import { policyDocument, rolesOfOtherAccounts, statement, type Statement } from '../src/iam/policy';
+import { policyDocument, rolesByArn, statement, type Statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
 export interface BootstrapAccessInput {
@@ -65,10 +65,10 @@ export const readOrgEntities = (names: Names): Statement =>
 
 /**
  * The trust: the administrator account's roles that run xstack, named by aws:PrincipalArn with the account's root as
- * principal (src/iam/policy.ts rolesOfOtherAccounts: a role recreated under its name still matches).
+ * principal (src/iam/policy.ts rolesByArn: a role recreated under its name still matches).
  */
 export const setupTrust = () =>
-  policyDocument([statement({ sid: 'TrustXstackCallers', actions: ['sts:AssumeRole'], ...rolesOfOtherAccounts(arn('iam::${AdministratorAccountId}:root'), ref('TrustedRoleArns')) })]);
+  policyDocument([statement({ sid: 'TrustXstackCallers', actions: ['sts:AssumeRole'], ...rolesByArn(arn('iam::${AdministratorAccountId}:root'), ref('TrustedRoleArns')) })]);
 
 export function bootstrapAccess({ names, executionRoleName, tags }: BootstrapAccessInput): TemplateDefinition {
   const [execution, reader] = [executionRoleName, names.outputReaderRole()];

@@ -24,7 +24,7 @@ import type { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
 import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, AWS_OWNED_BUCKET_REASON, AWS_OWNED_BUCKETS, CODECOMMIT_BRANCH_EVENT, CODEDEPLOY_AGENT_DOWNLOAD, CODEDEPLOY_AGENT_INSTALL, S3_ACCESS_LOG_DELIVERY, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
-import { policyDocument, rolesOfOtherAccounts, statement, type StatementProps } from '../src/iam/policy';
+import { policyDocument, rolesByArn, statement } from '../src/iam/policy';
 import { roleNameOf } from '../src/iam/role-path';
 import type { Names } from '../src/naming';
 
@@ -50,8 +50,6 @@ export interface PipelineFoundationInput {
    * or existing ones the org names (`name` or `path/name`, src/iam/role-path.ts).
    */
   deployTargetRoles: readonly string[];
-  /** Whether those are roles the org made outside xstack (`deploymentTargets.instanceRoles`), not xstack's own. */
-  deployTargetRolesExist: boolean;
 }
 
 const BLOCK_PUBLIC_ACCESS = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
@@ -74,21 +72,22 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
   const ownRole = (name: string) => arn(`iam::\${AWS::AccountId}:role/${name}`);
   // The source accounts' roles by ARN, not by the unique id a Principal stores (src/iam/policy.ts).
   const sourceRoots = input.sourcePrincipals((source) => arn(`iam::${source}:root`));
-  const sourceRoles = rolesOfOtherAccounts(
+  const sourceRoles = rolesByArn(
     sourceRoots,
     input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.sourceRole('${AWS::AccountId}')}`)),
   );
   const forwarders = input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.eventForwarderRole()}`));
-  // xstack's own instance role is named as principal: it is re-created only with this policy (pipeline-identity, an
-  // earlier wave). Roles the org made are re-created by the org, and a principal stores a role's unique id, so "if
-  // you delete and recreate the role … the relationship is broken" and the targets could no longer decrypt, with no
-  // failed deployment to say so (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles):
-  // those are admitted as the account's root narrowed by their ARNs (aws:PrincipalArn, which a re-created role shares),
-  // the form the other accounts' roles take; KMS then also asks their identity policy, which DeployTargetArtifactsPolicy
-  // below attaches (review s21-tpl T4).
-  const deployTargetPrincipals: Pick<StatementProps, 'principal' | 'conditions'> = input.deployTargetRolesExist
-    ? rolesOfOtherAccounts(arn('iam::${AWS::AccountId}:root'), input.deployTargetRoles.map(ownRole))
-    : { principal: { AWS: input.deployTargetRoles.map(ownRole) } };
+  // This account's roles that use the key, xstack's and the org's alike, are admitted as the account's root narrowed by
+  // their ARNs (aws:PrincipalArn, which a re-created role shares), the form the other accounts' roles take: a role
+  // named as principal is stored by its unique id, so "if you delete and recreate the role … the relationship is
+  // broken" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles),
+  // and pipeline-identity, another StackSet, re-creates xstack's roles without this policy (deploy's way back for an
+  // instance whose stack was deleted outside StackSets), after which the pipeline and the targets could no longer use
+  // the key, with no failed deployment to say so (review s50-templates N1; s21-tpl T4 for the org's roles). A root
+  // principal of the key's own account makes KMS ask the role's identity policy too: PipelinePolicy's UseArtifactKey
+  // and DeployTargetArtifactsPolicy grant it (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+  const thisAccountsRoles = (names: readonly string[]) => rolesByArn(arn('iam::${AWS::AccountId}:root'), names.map(ownRole));
+  const deployTargetPrincipals = thisAccountsRoles(input.deployTargetRoles);
   const adminRoleArns = [input.executionRoleName, ...input.keyAdministratorRoles].map((r) => arn(`iam::\${AWS::AccountId}:role/${r}`));
 
   // https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
@@ -106,7 +105,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     }),
     statement({
       sid: 'PipelineRoleUsesKey',
-      principal: { AWS: ownRole(names.pipelineRole()) },
+      ...thisAccountsRoles([names.pipelineRole()]),
       actions: KMS_ARTIFACT_DATA_KEY.actions,
       resources: '*',
     }),
@@ -181,7 +180,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
     // (review s35-templates m1).
     // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-example-policy-cross-account-custom-bus-source.html
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
-    ...rolesOfOtherAccounts(sourceRoots, forwarders, {
+    ...rolesByArn(sourceRoots, forwarders, {
       'ForAllValues:StringEquals': { 'events:source': [CODECOMMIT_BRANCH_EVENT.source], 'events:detail-type': [CODECOMMIT_BRANCH_EVENT.detailType] },
       Null: { 'events:source': 'false', 'events:detail-type': 'false' },
     }),

@@ -23,7 +23,7 @@ import { logicalId, role } from '../src/cfn/resources';
 import { newRecord, type OutputSpec, type ParameterSpec, type TemplateDefinition } from '../src/cfn/template';
 import type { Form } from '../src/forms';
 import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, CODECOMMIT_SOURCE_ACTION, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, STS_ASSUME_ROLE } from '../src/iam/grants';
-import { policyDocument, rolesOfOtherAccounts, serviceTrust, statement } from '../src/iam/policy';
+import { policyDocument, rolesByArn, serviceTrust, statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
 export interface EventForwarding {
@@ -75,7 +75,7 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
         trust: policyDocument([
           statement({
             sid: 'PipelineRoleAssumes',
-            ...rolesOfOtherAccounts(arn(`iam::${account}:root`), arn(`iam::${account}:role/${names.pipelineRole()}`)),
+            ...rolesByArn(arn(`iam::${account}:root`), arn(`iam::${account}:role/${names.pipelineRole()}`)),
             actions: STS_ASSUME_ROLE.actions,
           }),
         ]),

@@ -1107,11 +1107,12 @@ describe('the report says what the templates do, and no more', () => {
 
   it('the scope section says a key or bucket policy admitting by aws:PrincipalArn admits any role later created under the name (review s22 A6)', () => {
     const row = compileFile('parameters/example.yaml').files.get('audit/report.md')!.split('\n').find((line) => line.startsWith('| Account administrators with IAM rights'))!;
-    expect(row).toContain('The key administrators and the source roles are admitted by aws:PrincipalArn, which matches any role of that name, not the role of today: one that can create a role of one of those names (where none exists, or after deleting it) reaches the keys too.');
-    // The pipeline role and the deployment targets' role are Principal elements of the key policy, not aws:PrincipalArn (review s30-audit M6).
+    expect(row).toContain('one that can create a role of one of those names (where none exists, or after deleting it), and give it a policy that allows the key, reaches the keys too.');
+    // The pipeline role and the deployment targets' role too (review s50-templates N1; s30-audit M6 said they were Principal elements).
     const foundation = readFileSync('dist/example/templates/pipeline-foundation.yaml', 'utf8');
-    for (const sid of ['PipelineRoleUsesKey', 'DeployTargetsDecryptViaS3']) expect(foundation.split(`- Sid: ${sid}\n`)[1].split('- Sid:')[0]).not.toContain('aws:PrincipalArn');
-    expect(row).toContain("The pipeline role and the deployment targets' roles are named in the Principal element, which KMS holds as the role's unique id: a role of that name deleted and made again is not admitted until the key policy is written again");
+    for (const sid of ['PipelineRoleUsesKey', 'DeployTargetsDecryptViaS3']) expect(foundation.split(`- Sid: ${sid}\n`)[1].split('- Sid:')[0]).toContain('aws:PrincipalArn');
+    expect(row).toContain('Every one of those roles is admitted by aws:PrincipalArn, which matches any role of that name, not the role of today (so that a role re-created by another StackSet or by hand keeps the key');
+    expect(row).not.toContain('named in the Principal element');
   });
 
   it('the execution role section says it can write any policy and trust on the roles it administers (R5)', () => {
@@ -1136,7 +1137,7 @@ describe('the report says what the templates do, and no more', () => {
       const named = [...JSON.stringify(policy).matchAll(/:role\/([\w+=,.@${}:-]+)/g)].map((m) => m[1].replace('${AWS::AccountId}', '<pipeline account>'));
       expect(named.length).toBeGreaterThan(3);
       for (const role of new Set(named)) expect(row).toContain(role);
-      expect(row).toContain("A principal that can change any of those roles' trust or policies reaches the keys through them. The key administrators and the source roles are admitted by aws:PrincipalArn");
+      expect(row).toContain("A principal that can change any of those roles' trust or policies reaches the keys through them. Every one of those roles is admitted by aws:PrincipalArn");
     }
   });
 

@@ -119,10 +119,16 @@ const REDUNDANT: readonly Redundant[] = [
     why: "the developer role's trust admits sts:TagSession from the same roles (defence in depth on the caller's side)",
   },
   {
-    // The key policy names the deployment targets' role and holds the same kms:ViaService: in the same account it decides.
+    // The key policy admits the deployment targets' role as its account's root narrowed by the role's ARN, so KMS asks
+    // the role's own policy too: each side holds the same kms:ViaService, and either refuses a decrypt outside S3.
     matches: (c) => c.resource === 'DeployTargetArtifactsPolicy' && c.key === 'kms:ViaService',
     partner: (c) => ({ ...c, resource: 'ArtifactKey', sid: 'DeployTargetsDecryptViaS3' }),
     why: 'the artifact key policy holds the same kms:ViaService for the role (defence in depth on the identity side)',
+  },
+  {
+    matches: (c) => c.resource === 'ArtifactKey' && c.sid === 'DeployTargetsDecryptViaS3' && c.key === 'kms:ViaService',
+    partner: (c) => ({ ...c, resource: 'DeployTargetArtifactsPolicy', sid: 'DecryptRevisionsViaS3' }),
+    why: "the role's own policy holds the same kms:ViaService, and KMS asks it as well (a root principal of the key's own account)",
   },
 ];
 

@@ -779,7 +779,7 @@ function environmentIsolation(org: Org, grants: readonly ResolvedStatement[]): s
 
 /**
  * A statement's principals, an account root narrowed by `aws:PrincipalArn`
- * to exact ARNs (ArnEquals, src/iam/policy.ts rolesOfOtherAccounts) standing
+ * to exact ARNs (ArnEquals, src/iam/policy.ts rolesByArn) standing
  * for those ARNs: the roles it admits, each checked against the declared paths.
  */
 function narrowedPrincipals(g: ResolvedStatement): readonly PrincipalRef[] {

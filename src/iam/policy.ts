@@ -74,8 +74,9 @@ export function statement(props: StatementProps): Statement {
 }
 
 /**
- * Roles of other accounts, admitted by ARN: their accounts' roots as the
- * principal, narrowed to the roles by `aws:PrincipalArn`. A role named in a
+ * Roles admitted by ARN: their accounts' roots as the principal, narrowed to
+ * the roles by `aws:PrincipalArn` (other accounts' roles, and the roles of a
+ * key's own account that another StackSet makes). A role named in a
  * Principal element is stored by its unique id: deleted and created again
  * under the same name (a unit moving to another part of a family, a repair by
  * hand), it no longer matches, and nothing updates the policy that named it
@@ -84,9 +85,10 @@ export function statement(props: StatementProps): Statement {
  * `aws:PrincipalArn` compares the role's ARN, the same for the new role
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
  * Across accounts both sides must allow a request either way: the other
- * account's own policies still decide what its role may do.
+ * account's own policies still decide what its role may do; within a key's
+ * account, a root principal makes KMS ask the role's own policies too.
  */
-export function rolesOfOtherAccounts(roots: Values, roleArns: Values, more: Conditions = {}): Pick<StatementProps, 'principal' | 'conditions'> {
+export function rolesByArn(roots: Values, roleArns: Values, more: Conditions = {}): Pick<StatementProps, 'principal' | 'conditions'> {
   return { principal: { AWS: roots }, conditions: { ...more, ArnEquals: { 'aws:PrincipalArn': unwrap(roleArns) } } };
 }
 

@@ -1154,6 +1154,21 @@ export const PIPELINE_ACCOUNT_NEEDS: readonly PipelineAccountNeed[] = [
     identityManagedElsewhere: true,
   },
   {
+    // The key admits this account's roles that use it (the pipeline role, the deployment targets') as the account's
+    // root narrowed by their ARNs, so that a role re-created by another StackSet keeps the key: KMS then asks the
+    // caller's own policies as well, which for any other role of the account are outside the org file, so the key's
+    // narrowing alone must refuse it (review s50-templates N1).
+    id: 'artifact-key-other-role',
+    purpose: 'another role of the pipeline account may not use the artifact key',
+    doc: PRINCIPAL_ARN_DOC,
+    grant: KMS_ARTIFACT_DATA_KEY,
+    principal: (e) => role(e.otherRole),
+    resource: (e) => e.artifactKeyArn,
+    context: (e) => ({ 'kms:ViaService': [`s3.${e.region}.amazonaws.com`] }),
+    identityManagedElsewhere: true,
+    denied: true,
+  },
+  {
     id: 'key-administration-other-role',
     purpose: 'another role of the pipeline account may not administer the artifact key',
     doc: PRINCIPAL_ARN_DOC,

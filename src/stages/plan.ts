@@ -235,7 +235,6 @@ export function planStages(org: Org): Stage[] {
         accessLogDays: ACCESS_LOG_DAYS,
         sourcePrincipals: (arnOf) => feeds.map((src) => foundationSwitch.item(`FedBy ${src.account.name}`, src.consumers.map((c) => c.id), arnOf(src.account.id))),
         deployTargetRoles: deployTargetRoles(org, names),
-        deployTargetRolesExist: (org.deploymentTargets.instanceRoles ?? []).length > 0,
       }),
     ),
     targets: pipelineAccounts,
