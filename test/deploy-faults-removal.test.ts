@@ -276,7 +276,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const target = small.org.accounts.find((a) => a.id === account)!;
     const back: CompiledOrg = { ...without, stages: without.stages.map((st) => (st.id === inoperable.stage ? { ...st, targets: [...st.targets, target] } : st)) };
     const planned = (await plan(back, awsVia(), { pollMs })).find((x) => x.stackSet === `big-${inoperable.stage}`)!;
-    expect(planned.retryAccounts).toEqual([expect.objectContaining({ account, status: 'INOPERABLE', cannotUpdate: true, reason: expect.stringContaining('remove the account from the org file') })]);
+    expect(planned.retryAccounts).toEqual([expect.objectContaining({ account, status: 'INOPERABLE', cannotUpdate: true, reason: expect.stringContaining('fix what made the delete fail and delete its stack in the account') })]);
     // No operation of deploy reaches it (its stage fails): no change, not an update (review s44-mutations-6 PL1).
     expect(planned.action).toBe('unchanged');
     const updated: string[] = [];
@@ -287,7 +287,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     // verify: a difference that deploying again does not mend, as AWS excludes it from updates (review s34-sm-day2 m1).
     const hashes = new Map(Object.entries((JSON.parse(back.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> }).files).map(([path, f]) => [path, f.sha256]));
     const broken = (await verify(back, awsVia(), hashes, { pollMs })).differences.filter((d) => d.includes(`(${account})`));
-    expect(broken).toEqual([expect.stringMatching(new RegExp(`^big-${inoperable.stage}: instance in \\S+ \\(${account}\\) ${REGION} is INOPERABLE.*, so it may not run the deployed template: a delete failed and left this instance INOPERABLE, which AWS excludes from updates: remove the account from the org file and deploy`))]);
+    expect(broken).toEqual([expect.stringMatching(new RegExp(`^big-${inoperable.stage}: instance in \\S+ \\(${account}\\) ${REGION} is INOPERABLE.*, so it may not run the deployed template: a delete failed and left this instance INOPERABLE, which AWS excludes from updates: fix what made the delete fail and delete its stack in the account`))]);
     // Its DetailedStatus is INOPERABLE too (API_StackInstanceComprehensiveStatus.html): said once, not 'INOPERABLE (INOPERABLE: …)' (review s43-mutations-5 NC1).
     expect(broken[0]).toMatch(new RegExp(`\\) ${REGION} is INOPERABLE[ ,]`));
     expect(broken[0]).not.toContain('INOPERABLE (INOPERABLE');
@@ -297,6 +297,39 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     // Deleted again, plainly: no stack kept in the account.
     expect(last.stages.flatMap((x) => x.warnings ?? []).filter((w) => w.includes('instance removed from'))).toEqual([]);
     expect(env.proxy.retainedStacks).toEqual([]);
+  });
+
+  it('an INOPERABLE instance targeted again whose stack is then deleted by hand, as its note says: plan and deploy remove the instance (RetainStacks: nothing left to keep) and create it anew in that StackSet alone (review s50-deployer D1)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000002';
+    env.proxy.failIn(account);
+    const without = compileYaml(generateOrgYaml(1));
+    const [inoperable] = failed(await deploy(without, awsVia(), { pollMs }));
+    env.proxy.failIn(account, false);
+    // The account back in the org file: the removal stopped at the failed delete, so the other stages still hold it.
+    const back = small;
+    const stackSet = `big-${inoperable.stage}`;
+    // The note names the way in this StackSet, not through the org file's accounts (which every stage follows).
+    const refused = failed(await deploy(back, awsVia(), { pollMs })).flatMap((x) => x.reasons).join('\n');
+    expect(refused).toContain('fix what made the delete fail and delete its stack in the account');
+    expect(refused).toContain('then deploy again, which removes the instance (RetainStacks: nothing is left to keep) and creates it anew in this StackSet alone');
+    await env.proxy.stackDeletedByHand(stackSet, account, REGION);
+    const planned = (await plan(back, awsVia(), { pollMs })).find((x) => x.stackSet === stackSet)!;
+    expect(planned.retryAccounts).toEqual([{ account, status: 'INOPERABLE', reason: 'its stack was deleted: deploy removes the instance and creates it anew', recreate: true }]);
+    const from = env.proxy.requests.length;
+    const events: DeployEvent[] = [];
+    expect(failed(await deploy(back, awsVia(), { pollMs, onEvent: (e) => events.push(e) }))).toEqual([]);
+    const sent = env.proxy.requests.slice(from).filter((r) => r.stackSet === stackSet && !r.action.startsWith('Describe') && !r.action.startsWith('List'));
+    expect(sent.map((r) => [r.action, r.error ?? 'ok'])).toEqual([
+      ['DeleteStackInstances', 'ok'],
+      ['CreateStackInstances', 'ok'],
+    ]);
+    expect(sent[0].retainStacks).toBe(true);
+    const operations = events.filter((e) => e.type === 'operation' && e.stage === inoperable.stage).map((e) => e.type === 'operation' && [e.action, e.accounts]);
+    expect(operations).toEqual([['delete-instances (stack deleted outside StackSets)', [account]], ['create-instances', [account]]]);
+    const statuses = new Map(((await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: stackSet }))).Summaries ?? []).map((x) => [x.Account!, x.Status!]));
+    expect(statuses.get(account)).toBe('CURRENT');
   });
 
   it('an INOPERABLE instance targeted again, in a deploy that changes the template while another account leaves: the narrowed UpdateStackSet names neither (review s40-mutations-2 DD4)', async () => {

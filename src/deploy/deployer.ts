@@ -648,6 +648,21 @@ function instancesToUpdate(desired: DesiredStackSet, actual: ActualStackSet, asl
 }
 
 /**
+ * Targeted instances a failed delete left INOPERABLE (not in `asleep`): AWS excludes them from updates, and documents
+ * the way out, "You might need to perform a DeleteStackInstances operation, with RetainStacks set to true, to delete
+ * the stack instance, and then delete the stack manually"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html). Once
+ * their stack is gone (deleted by hand, as INOPERABLE_NOTE and stackWayOut say), they take the way of a stack deleted
+ * outside StackSets (stacksDeletedOutside): removed keeping nothing, and created again (review s50-deployer D1).
+ */
+function inoperableTargets(desired: DesiredStackSet, actual: ActualStackSet, asleep: ReadonlySet<string>): ActualInstance[] {
+  return desired.stage.targets.flatMap((a) => {
+    const instance = actual.instances.get(a.id);
+    return instance && inoperable(instance) && !asleep.has(a.id) ? [instance] : [];
+  });
+}
+
+/**
  * An instance to apply again whose create failed: it lists no stack (StackInstanceSummary StackId, "The ID of the
  * stack instance"; "A stack instance can exist without a stack—for example, if the stack couldn't be created for some
  * reason", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstance.html). It is retried
@@ -868,9 +883,9 @@ const SUSPENDED_NOTE =
   'Removed from the org file, its instance is deleted and its stack left in the account';
 
 const INOPERABLE_NOTE =
-  'a delete failed and left this instance INOPERABLE, which AWS excludes from updates: remove the account from the org file and deploy, ' +
-  'which deletes the instance again (fix what made the delete fail first; as a last resort, --retain-failed-stacks removes it keeping its stack, ' +
-  'to delete by hand), then add the account back';
+  'a delete failed and left this instance INOPERABLE, which AWS excludes from updates: fix what made the delete fail and delete its stack in the account ' +
+  '(the way its stack needs, below), then deploy again, which removes the instance (RetainStacks: nothing is left to keep) and creates it anew in this StackSet alone; ' +
+  'or remove the account from the org file and deploy, which deletes the instance again (as a last resort, --retain-failed-stacks removes it keeping its stack, to delete by hand)';
 
 /** Why a stack stays in its account after its instance was deleted with RetainStacks. */
 function stackLeftText(stackSet: string, region: string, i: ActualInstance, inactive: ReadonlySet<string>): string {
@@ -1335,8 +1350,9 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     const retry = instancesToUpdate(desired, actual, asleep);
     const lost = await unreachable(run, ctx, retry.map((id) => actual.instances.get(id)!));
     let again = retry.filter((id) => !lost.has(id));
-    // One whose stack was deleted outside StackSets is removed, then created below as a missing one (stacksDeletedOutside).
-    const gone = await stacksDeletedOutside(run, again.map((id) => actual.instances.get(id)!));
+    // One whose stack was deleted outside StackSets is removed, then created below as a missing one (stacksDeletedOutside);
+    // so is an INOPERABLE one whose stack is gone (inoperableTargets).
+    const gone = await stacksDeletedOutside(run, [...again.map((id) => actual.instances.get(id)!), ...inoperableTargets(desired, actual, asleep)]);
     if (gone.length > 0) {
       // What the deleted stack retained is in the way of the new one: refused before the instance is touched, so that
       // a re-run meets the same state (review s43-plan M1).
@@ -2105,8 +2121,18 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     for (const u of await unreachableRemovals(run, context(run, desired), actual, retryAccounts.filter((r) => !r.cannotUpdate).map((r) => r.account), 'the instances to apply again')) {
       retryAccounts.find((r) => r.account === u.account)!.unreachable = u.why;
     }
-    const gone = new Set((await stacksDeletedOutside(run, retryAccounts.filter((r) => !r.cannotUpdate && !r.unreachable).map((r) => actual.instances.get(r.account)!))).map((i) => i.account));
-    for (const r of retryAccounts) if (gone.has(r.account)) r.recreate = true;
+    // An INOPERABLE instance whose stack is gone is removed and created again too (inoperableTargets): no longer one deploy cannot update.
+    const gone = new Set(
+      (await stacksDeletedOutside(run, [...retryAccounts.filter((r) => !r.cannotUpdate && !r.unreachable).map((r) => actual.instances.get(r.account)!), ...inoperableTargets(desired, actual, asleep)])).map((i) => i.account),
+    );
+    for (const r of retryAccounts) {
+      if (!gone.has(r.account)) continue;
+      r.recreate = true;
+      if (r.cannotUpdate) {
+        delete r.cannotUpdate;
+        r.reason = 'its stack was deleted: deploy removes the instance and creates it anew';
+      }
+    }
     await noteLeavingInactive(run, desired, actual);
     const removeFirst = leftFor(run, desired, actual, clearFor.get(desired.name)).map((i) => i.account);
     // A set: with 1,000 targets, a scan of them for each instance is a million comparisons a StackSet.
