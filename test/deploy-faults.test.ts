@@ -468,6 +468,24 @@ describe('the reconciler against the layer', () => {
     await expectConverged(small);
   });
 
+  it('a template update that fails in the first account cancels the second; its retry sends the cancelled instance before the failed one, so an account whose update keeps failing stops no other (review s50-deployer D2)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [failing, cancelled] = ['100000000001', '100000000002'];
+    env.proxy.failIn(failing, true, 'big-pipelines');
+    const operations: Array<[string, readonly string[]]> = [];
+    const s = await deploy(compileYaml(withHalfAtATime(SMALL)), awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.stage === 'pipelines' && operations.push([e.action, e.accounts]) });
+    expect(failed(s).map((x) => x.stage)).toEqual(['pipelines']);
+    // The update took both, in the org file's order: the first failed, the second was cancelled (one at a time, no
+    // failure tolerance); the retry in the same run names the cancelled one first.
+    expect(operations).toEqual([
+      ['update-template', [failing, cancelled]],
+      ['update-instances', [cancelled, failing]],
+    ]);
+    const listed = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }))).Summaries ?? [];
+    expect(Object.fromEntries(listed.map((i) => [i.Account, `${i.Status} ${i.StackInstanceStatus?.DetailedStatus}`]))).toEqual({ [failing]: 'OUTDATED FAILED', [cancelled]: 'CURRENT SUCCEEDED' });
+  });
+
   it('the accounts an operation cancelled are one line, not one each: a first deploy to four accounts, one at a time, failing in the first (review s37-deployer D2)', async () => {
     const four = compileYaml(generateOrgYaml(4));
     await prepare(four);

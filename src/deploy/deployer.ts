@@ -1366,7 +1366,13 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
     // A failed create is retried as CreateStackInstances documents, the rest with UpdateStackInstances (createFailed).
     const recreate = again.filter((id) => createFailed(actual.instances.get(id)!));
-    const update = again.filter((id) => !recreate.includes(id));
+    // The instances an operation never reached (CANCELLED, PENDING) before those it failed in (FAILED): under a failure
+    // tolerance of 0 an account that fails again cancels the accounts after it, so it goes last and stops no other
+    // account's retry; AWS documents no order in which an operation takes its accounts, so this costs nothing where it
+    // takes none (review s50-deployer D2; StackInstanceComprehensiveStatus: "CANCELLED: ... the failure tolerance of the
+    // StackSet operation has been exceeded", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html).
+    const failedHere = (id: string) => actual.instances.get(id)!.detailedStatus === 'FAILED';
+    const update = [...again.filter((id) => !recreate.includes(id) && !failedHere(id)), ...again.filter((id) => !recreate.includes(id) && failedHere(id))];
     // Those just removed for a stack deleted outside StackSets were checked before it (review s43-diff n5).
     const unchecked = missing.filter((id) => !gone.some((g) => g.account === id));
     if (unchecked.length > 0) await refuseCollisions(run, desired, unchecked);
