@@ -815,6 +815,30 @@ describe('the reconciler against the layer', () => {
     expect(env.proxy.creations).toEqual(['probe/100000000001']);
   });
 
+  it("a finished operation's id answered 200 with that operation, which FAILED (replayReturnsOriginal, VERIFY): its failure is not taken for this attempt's, and a new id retries the change, once (review s50-deployer D3)", async () => {
+    // Operations of 1.5 s: an operation's age is told from the attempt's start on AWS's clock as the SDK knows it, to
+    // the Date header's second (runOperation), and a StackSet operation takes minutes.
+    await prepare(small, { seed: 1, replayReturnsOriginal: true, runningMs: 1_500 });
+    const cfn = awsVia().cloudFormation();
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'probe', TemplateBody: 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n' }));
+    const context = () => probeContext(cfn);
+    const create: Operation = { action: 'create-instances', accounts: ['100000000001'] };
+    env.proxy.failIn('100000000001');
+    await expect(runOperation(await context(), create, ['100000000001'])).rejects.toThrow(/injected failure/);
+    // Mended, and run again at once: the list does not show the failed operation yet, so the same anchor, the same id.
+    env.proxy.failIn('100000000001', false);
+    env.proxy.setFaults({ seed: 1, replayReturnsOriginal: true, readLagMs: 60_000, runningMs: 1_500 });
+    const again = (await runOperation(await context(), create, ['100000000001'])) as { operationId: string };
+    const sent = env.proxy.requests.filter((r) => r.action === 'CreateStackInstances').map((r) => r.operationId!);
+    expect(sent).toHaveLength(3);
+    expect(sent[1]).toBe(sent[0]);
+    expect(sent[2]).not.toBe(sent[0]);
+    expect(again).toEqual({ operationId: sent[2] });
+    // The new operation made the instance's stack (the lists still lag, as the layer keeps them for readLagMs).
+    expect((await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId: sent[2] }))).StackSetOperation?.Status).toBe('SUCCEEDED');
+    expect(env.proxy.creations).toEqual(['probe/100000000001']);
+  });
+
   for (const killAfter of [1, 4, 9]) {
     it(`a run killed after its mutating call ${killAfter} is finished by the next, nothing created twice`, async () => {
       await prepare(small);

@@ -783,6 +783,8 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
     return { operationId };
   };
   let limited = 0;
+  /** Whether an old operation answered for this id was already set aside once (below): at most once, so that a clock off by more than the Date header's second cannot make every attempt look old. */
+  let setAside = false;
   for (let attempt = 1; ; attempt++) {
     // When this attempt's request was first sent, on AWS's clock as the SDK knows it, set once any wait for the
     // instance budget is over. The pinned SDK (@aws-sdk/core 3.981, AwsSdkSigV4Signer successHandler and errorHandler)
@@ -802,6 +804,22 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
       });
       return ended(started.id, started.createdAt);
     } catch (error) {
+      // A failure of an operation created before this attempt: AWS answered this id with an earlier operation of it (one
+      // a list that lagged did not show: "eventually consistent reads", API_ListStackSetOperations.html), as the layer's
+      // replayReturnsOriginal reads a used idempotency token (VERIFY). That failure is not this attempt's: "Repeating
+      // this StackSet operation with a new operation ID retries all stack instances whose status is OUTDATED"
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html), so a new id
+      // (review s50-deployer D3). Read only when the operation failed: an old one that succeeded did what this attempt
+      // asks, and is taken as it is.
+      if (error instanceof OperationFailedError && !setAside && Number.isFinite(attemptAt)) {
+        const { createdAt } = await operationStatus(ctx, error.operationId);
+        if (createdAt && createdAt.getTime() < attemptAt) {
+          setAside = true;
+          ctx.onWait?.(error.operationId, 'CloudFormation answered with an earlier operation of this id, which failed; starting the change again under a new id');
+          id = freshId(ctx, `${base}-r${attempt}`);
+          continue;
+        }
+      }
       const name = errorName(error);
       if (name === 'OperationIdAlreadyExistsException' || name === 'OperationInProgressException') {
         // This attempt's own request, re-sent (the SDK's retry after a lost answer), or another deploy making the same
