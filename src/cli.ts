@@ -29,7 +29,7 @@ import { CREDENTIAL_SOURCES, generateProfiles, profileBlock, renderGitEnvironmen
 import { backupNote, configFileProblem, makeDefaultConfigFolder, writeProfiles } from './access/config-file';
 import { explain, renderAnswers, unreadContextKeys } from './audit/explain';
 import { sourceRevision } from './audit/revision';
-import { previousOrgNotes, readPreviousModel } from './audit/since';
+import { previousOrgNotes, previousTemplateHashes, readPreviousModel } from './audit/since';
 import { recordLayout } from './stages/layout';
 import { registerLocal } from './local-command';
 import { regionProblem, usesFipsCodeCommit, type Partition } from './aws/partitions';
@@ -222,7 +222,7 @@ function auditCommand(file: string, opts: { out?: string; since?: string }): num
   refuseUnusablePath('--out', opts.out);
   const org = loadOrgFile(file);
   const model = opts.since ? readPreviousModel(opts.since) : undefined;
-  const since = opts.since && model ? { label: opts.since, model, notes: previousOrgNotes(opts.since, model, org) } : undefined;
+  const since = opts.since && model ? { label: opts.since, model, notes: previousOrgNotes(opts.since, model, org), templates: previousTemplateHashes(opts.since) } : undefined;
   const compiled = compileOrg(org, { revision: sourceRevision(file), since });
   // Outside the compile's dist/<org>/, whose manifest.json hashes every file in it (replaceOwnedFolder refuses a folder inside it).
   const dir = opts.out ?? join('audit', compiled.org.name);

@@ -45,7 +45,7 @@ export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
   revision?: string;
   /** A previous compile's audit model: the report gains "Changes since" (`xstack audit --since`). */
-  since?: { label: string; model: AuditModel; notes?: readonly string[] };
+  since?: { label: string; model: AuditModel; notes?: readonly string[]; /** The previous compile's templates by path and SHA-256 (its manifest.json), where it has them. */ templates?: ReadonlyMap<string, string> };
 }
 
 export interface CompiledOrg {
@@ -148,7 +148,9 @@ function auditBundle(input: ReportInput & { source: { orgFileSha256: string | nu
   const resources = orgResources(input.org, input.stages, input.templates, classesOf(input.access), input.resolver);
   const teams = teamsToFold(input.org);
   const model = auditModel(input.org.recordedFile, input.source, resources, input.access, teams, input);
-  const since = previous && sinceSections(previous.label, previous.model, model, { access: input.access, organizationId: input.org.organizationId }, previous.notes);
+  // Each template's SHA-256 as the manifest records it (hashed once: sha256Of), beside the previous compile's.
+  const templateHashes = () => new Map(input.stages.map((s) => [templatePath(s), input.sha256Of!(templatePath(s), input.files.get(templatePath(s))!)]));
+  const since = previous && sinceSections(previous.label, previous.model, model, { access: input.access, organizationId: input.org.organizationId, templates: { before: previous.templates, now: templateHashes() } }, previous.notes);
   const report = buildReport({ ...input, resources, since, teams: teams ?? null });
   return new Map([
     ['audit/report.html', toHtml(report)],

@@ -244,6 +244,43 @@ describe("the report shows the CI network's VPC endpoints and their policies", (
   });
 });
 
+describe("the scope section names each kind of outside decision the org has (review s50-audit M1, M2, M4)", () => {
+  const rowsOf = (org: Org) => scopeSection(org, []).blocks.flatMap((b) => (b.kind === 'table' ? b.rows.map((r) => r.map((c) => (typeof c === 'string' ? c : c.text))) : []));
+  const row = (org: Org, start: string) => rowsOf(org).find((r) => r[0].startsWith(start));
+
+  it('where developers come from: Identity Center for the example, the federated role for govcloud, an account\'s own roles for named ones; none without developers', () => {
+    const example = loadOrgFile('parameters/example.yaml');
+    const gov = loadOrgFile('parameters/govcloud.yaml');
+    expect(row(example, 'IAM Identity Center permission sets')?.[1]).toContain('from roles that permission sets provision (AWSReservedSSO_Developer_* in tools');
+    expect(row(example, 'Federated roles')).toBeUndefined();
+    expect(row(gov, 'IAM Identity Center permission sets')).toBeUndefined();
+    expect(row(gov, 'Federated roles (SAML or OIDC)')?.[1]).toContain("reach the developer role from roles an identity provider's users assume (developer-federated in dev)");
+    const named = parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace('roleNames: ["AWSReservedSSO_Developer_*"]\n        sso: true\n', 'roleNames: ["ci-developer"]\n'), 'example.yaml');
+    expect(row(named, 'Roles of the people accounts')?.[1]).toContain('from roles of their accounts (ci-developer in tools)');
+    expect(rowsOf({ ...example, access: { ...example.access, developers: undefined } }).some((r) => /Identity Center|Federated|people accounts/.test(r[0]))).toBe(false);
+  });
+
+  it("bootstrap's access role, which can rewrite the execution role, and the setup template outside the proof; the reader role with service-managed StackSets", () => {
+    const example = loadOrgFile('parameters/example.yaml');
+    const access = row(example, "Who may use bootstrap's access role");
+    expect(access?.[0]).toContain('acme-xstack-access, which the setup template setup/bootstrap-access.yaml in this folder makes');
+    expect(access?.[1]).toContain("whoever may assume it can do the same at any time, between bootstraps: make the execution role trust anyone and give it any policy");
+    expect(access?.[1]).toContain('outside the paths and the cross-account grants this report proves');
+    const managed = { ...example, stackSets: { ...example.stackSets, permissionModel: 'SERVICE_MANAGED' as const } };
+    expect(row(managed, "Who may use bootstrap's access role")).toBeUndefined();
+    expect(row(managed, "The setup template's reader role (setup/reader-role.yaml: acme-xstack-reader)")?.[1]).toContain('only reads');
+    const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
+    expect(md).toMatch(/\n- \d+ resource-policy statements of the stages' templates grant to principals outside their own account; each matches a declared path \(the setup template under setup\/, deployed by hand, is outside the proof/);
+  });
+
+  it('the linters are not said to pass for an org the compile did not lint', () => {
+    const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
+    expect(md).toContain("| cfn-lint | CloudFormation linter over every template | not run by the compile: make test runs it over xstack's own example orgs (zero errors and warnings there); for this org, run 'cfn-lint --regions eu-west-1 -- templates/*.yaml' in its dist folder |");
+    expect(md).toContain("| checkov | policy-as-code scanner over every template | not run by the compile: make test runs it over xstack's own example orgs (zero failed checks there)");
+    expect(md).not.toContain('run by make test (zero');
+  });
+});
+
 describe('who can act, with service-managed StackSets', () => {
   it('every resource is administered by the stacksets-exec-* role StackSets creates in its account', () => {
     const text = readFileSync('parameters/example.yaml', 'utf8')
@@ -603,6 +640,24 @@ describe('changes since a previous compile', () => {
     expect(changes.resources.length).toBeGreaterThan(0);
     expect(changes.paths.removed).toEqual([]);
     expect(changes.paths.added.length).toBe(newPaths(a, b, added[0].id).length);
+  });
+});
+
+describe('changes since: templates changed in place (review s50-audit M3)', () => {
+  it('a property changed in place (the artifacts\' expiry) is no resource, grant, trust or path change: the templates\' line names the template that changed, and says what the other lines do not compare', () => {
+    const out = tempDir('audit-since-in-place');
+    execFileSync('node', ['.build/src/cli.js', 'audit', exampleEdited('prefix: acme\n', 'prefix: acme\nartifactRetentionDays: 90\n'), '--since', 'dist/example', '--out', out], { encoding: 'utf8', stdio: 'pipe' });
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('- Templates, by SHA-256: 1 changed (pipeline-foundation), 0 added, 0 removed. A property changed in place');
+    expect(md).toContain('is compared by none of the lines below, only by this one: diff the changed templates');
+    expect(md).toMatch(/- 0 resources added, 0 removed, 0 replaced or renamed\./);
+    expect(md).toContain('- 0 grant entries added, 0 removed; 0 trust entries added, 0 removed.');
+  });
+
+  it('without the previous compile\'s manifest, the templates are not compared, and the section says so', () => {
+    const model = modelOf(compileFile('parameters/example.yaml'));
+    const text = JSON.stringify(sinceSections('before', model, model));
+    expect(text).toContain("Templates: not compared (the previous compile's manifest.json, which records each template's SHA-256, was not found beside its model).");
   });
 });
 

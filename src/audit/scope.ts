@@ -3,13 +3,14 @@
  * policies xstack does not compile, why, and the AWS feature that shows them.
  */
 import { DEFAULT_STACKSETS } from '../org/load';
-import type { Org } from '../org/model';
+import type { Org, RoleSource } from '../org/model';
 import type { ResolvedStatement } from './grants';
 import type { Section } from './report';
 import { executionRoleOf } from './reach';
 import { Names } from '../naming';
 import { rolePathAndName } from '../iam/role-path';
 import { layoutPath } from '../stages/layout';
+import { BOOTSTRAP_ACCESS_FILE, READER_ROLE_FILE } from '../setup';
 
 export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Section {
   const reachable = instanceRolesReachable(grants);
@@ -39,6 +40,7 @@ export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Se
             `With self-managed permissions, \`xstack bootstrap\` writes its trust: the administrator account's administration role alone, and, after \`bootstrap --allow-delete-retained\` (for \`destroy --delete-retained\`), the identity that ran that, by aws:PrincipalArn, until the next bootstrap without the flag. Such a session may assume it directly in every target account, and so act as it there (above). The identities that run xstack are trusted instead on the reader role ${new Names(org.prefix).outputReaderRole()}, which only reads (under "The StackSet execution role"). The trust is written at bootstrap, from who ran it, so it is not in these templates.`,
             "The role's trust in each target account (aws iam get-role); bootstrap's output names the principals it admitted",
           ],
+          setupRow(org),
           administrationRow(org),
           ...(passed.length > 0 ? [passedRolesRow(org, passed)] : []),
           ...(reachable.length > 0 ? [instanceOperatorsRow(org, reachable)] : []),
@@ -52,11 +54,7 @@ export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Se
             `A principal allowed iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, s3:PutBucketPolicy or codecommit:* by its own policy can change the org\'s roles, buckets and repositories in its account; the buckets\', roles\' and repositories\' access is then whatever it writes. Keys are the exception as far as their policies go: they admit only the roles they name. Those are the key administrators (${[...org.keyAdministratorRoles, executionRoleOf(org)].join(', ')}), whose kms:PutKeyPolicy lets them grant anything on the key, and the roles that use the key (${keyUsers(org).join(', ')}), which can encrypt and decrypt with it (the deployment targets\' roles only decrypt, through S3). A principal that can change any of those roles\' trust or policies reaches the keys through them. Every one of those roles is admitted by aws:PrincipalArn, which matches any role of that name, not the role of today (so that a role re-created by another StackSet or by hand keeps the key, where a Principal element would hold the deleted role\'s unique id: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles): one that can create a role of one of those names (where none exists, or after deleting it), and give it a policy that allows the key, reaches the keys too.`,
             'IAM Access Analyzer internal access findings (which principals of the organization reach a resource) and external access findings: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-findings.html',
           ],
-          [
-            'IAM Identity Center permission sets',
-            `Developers${org.access.developers?.maintainers.length ? ' and maintainers' : ''} reach the developer${org.access.developers?.maintainers.length ? ' and maintainer roles' : ' role'} from roles that permission sets provision (AWSReservedSSO_*); the permission sets' policies live in Identity Center. Their side of the path is proved as the policy ${new Names(org.prefix).assumePolicy('developer')}${org.access.developers?.maintainers.length ? ` (${new Names(org.prefix).assumePolicy('maintainer')})` : ''} that the access-callers StackSet makes in their accounts gives it, once the permission set takes it by name (customer managed policy reference): that reference, and whatever else the permission set grants, are Identity Center's. Who is assigned each permission set decides who works on the repositories${org.access.developers?.maintainers.length ? ", and who is assigned the maintainers' decides who writes the protected branches" : ''}: the assignments are Identity Center's, not in these templates.`,
-            'The permission sets in IAM Identity Center: https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsets.html',
-          ],
+          ...callerRows(org),
           ...(org.deploymentTargets.instanceRoles ? [existingInstanceRolesRow(org.deploymentTargets.instanceRoles)] : []),
           [
             'Service control and resource control policies (SCPs, RCPs)',
@@ -255,5 +253,68 @@ function existingInstanceRolesRow(roles: readonly string[]): string[] {
     `The deployment targets' own instance roles (${roles.join(', ')})`,
     "The org file names existing roles for the deployment targets, so xstack makes no instance role: it grants these roles the revision's download, the artifact key's use through S3 and the CodeDeploy agent's resource kit bucket, and proves those paths for each. Their trust, and what Session Manager and the CodeDeploy agent's install through Systems Manager need of them (proved for xstack's own role when it makes one), are in the roles' own policies, which the org file does not hold.",
     "The roles in the IAM policy simulator (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html); what Systems Manager needs: https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html, https://docs.aws.amazon.com/codedeploy/latest/userguide/codedeploy-agent-operations-install-ssm.html",
+  ];
+}
+
+/**
+ * Where the people who use the developer (and maintainer) roles come from, one row per kind of role source the org
+ * file names (access.developers.assumedBy, maintainers): IAM Identity Center's permission sets, roles an identity
+ * provider's users assume (SAML or OIDC), or an account's own roles. Who reaches each is decided outside the templates,
+ * each kind somewhere else (review s50-audit M2: the Identity Center row was written for every org). None without
+ * access.developers.
+ */
+function callerRows(org: Org): string[][] {
+  const developers = org.access.developers;
+  if (!developers) return [];
+  const names = new Names(org.prefix);
+  const withMaintainers = developers.maintainers.length > 0;
+  const roles = withMaintainers ? 'developer and maintainer roles' : 'developer role';
+  const policies = `${names.assumePolicy('developer')}${withMaintainers ? ` (${names.assumePolicy('maintainer')})` : ''}`;
+  const proved = `Their side of the path is proved as the policy ${policies} that the access-callers StackSet makes in their accounts gives it`;
+  const sources = [...developers.assumedBy, ...developers.maintainers];
+  const listed = (kind: (s: RoleSource) => boolean) => [...new Set(sources.filter(kind).map((s) => `${s.roleNames.join(', ')} in ${s.account}`))].join('; ');
+  const rows: string[][] = [];
+  if (sources.some((s) => s.sso)) {
+    rows.push([
+      'IAM Identity Center permission sets',
+      `Developers${withMaintainers ? ' and maintainers' : ''} reach the ${roles} from roles that permission sets provision (${listed((s) => s.sso)}); the permission sets' policies live in Identity Center. ${proved}, once the permission set takes it by name (customer managed policy reference): that reference, and whatever else the permission set grants, are Identity Center's. Who is assigned each permission set decides who works on the repositories${withMaintainers ? ", and who is assigned the maintainers' decides who writes the protected branches" : ''}: the assignments are Identity Center's, not in these templates.`,
+      'The permission sets in IAM Identity Center: https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsets.html',
+    ]);
+  }
+  if (sources.some((s) => s.federated)) {
+    rows.push([
+      'Federated roles (SAML or OIDC)',
+      `Developers${withMaintainers ? ' and maintainers' : ''} reach the ${roles} from roles an identity provider's users assume (${listed((s) => s.federated)}). Each such role's trust (its identity provider and the conditions on it, such as SAML:aud), the provider's mapping of users and groups to it, and the policies attached to it are that account's own and the provider's, not in these templates: whoever the provider maps to one of them works on the repositories${withMaintainers ? ' (the maintainers\' roles: writes the protected branches)' : ''}. ${proved}, once attached to the role.`,
+      'In each account: aws iam get-role (the trust), aws iam list-attached-role-policies and list-role-policies, aws iam list-saml-providers and list-open-id-connect-providers; the identity provider\'s assignments: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers.html',
+    ]);
+  }
+  if (sources.some((s) => !s.sso && !s.federated)) {
+    rows.push([
+      'Roles of the people accounts',
+      `Developers${withMaintainers ? ' and maintainers' : ''} reach the ${roles} from roles of their accounts (${listed((s) => !s.sso && !s.federated)}): who may assume those roles (their trusts) and what else they may do (their policies) are those accounts' own, not in these templates. ${proved}, once attached to the role.`,
+      'In each account: aws iam get-role (the trust), aws iam list-attached-role-policies and list-role-policies; IAM Access Analyzer: https://docs.aws.amazon.com/IAM/latest/UserGuide/what-is-access-analyzer.html',
+    ]);
+  }
+  return rows;
+}
+
+/**
+ * The setup template in this folder (src/setup.ts), deployed by hand, and the role bootstrap reaches the target
+ * accounts through: outside the stages, so outside the paths and the cross-account grants this report proves, and each
+ * trusting principals a deploy-time parameter or the account's own setup names (review s50-audit M1).
+ */
+function setupRow(org: Org): string[] {
+  const names = new Names(org.prefix);
+  if (org.stackSets.permissionModel === 'SERVICE_MANAGED') {
+    return [
+      `The setup template's reader role (${READER_ROLE_FILE}: ${names.outputReaderRole()})`,
+      `Deployed by hand from the management account or the StackSets delegated administrator, outside the stages, so outside the paths and the cross-account grants this report proves: it trusts the roles its TrustedRoleArns parameter names, a deploy-time value in no file here, and only reads (the stacks' outputs and what plan and deploy look up).`,
+      `The setup StackSet's or stack's parameters (aws cloudformation describe-stack-set or describe-stacks: TrustedRoleArns); in a target account, aws iam get-role --role-name ${names.outputReaderRole()}`,
+    ];
+  }
+  return [
+    `Who may use bootstrap's access role (its --access-role: OrganizationAccountAccessRole by default, AWSControlTowerExecution, or ${names.bootstrapAccessRole()}, which the setup template ${BOOTSTRAP_ACCESS_FILE} in this folder makes)`,
+    `\`xstack bootstrap\` reaches each target account through that role and writes the StackSet execution role's trust and policies with it, so whoever may assume it can do the same at any time, between bootstraps: make the execution role trust anyone and give it any policy, and act as it (above). ${names.bootstrapAccessRole()} trusts the administrator account's roles that the setup template's TrustedRoleArns parameter names (by aws:PrincipalArn), a deploy-time value in no file here. The setup template is deployed by hand, outside the stages: its role and its grant to the administrator account are outside the paths and the cross-account grants this report proves.`,
+    `In each target account: aws iam get-role --role-name <the access role> (its trust); for ${names.bootstrapAccessRole()}, the setup StackSet's or stack's parameters (aws cloudformation describe-stack-set or describe-stacks: TrustedRoleArns)`,
   ];
 }

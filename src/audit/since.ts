@@ -502,6 +502,36 @@ const isManifest = (text: string) => {
   }
 };
 
+/**
+ * The previous compile's templates by path and SHA-256, as its manifest.json records them (compile.ts manifest):
+ * undefined without one, or with no file list. What "Changes since" compares a property changed in place by.
+ */
+export function previousTemplateHashes(previous: string): ReadonlyMap<string, string> | undefined {
+  const { manifestPath } = sinceFiles(previous);
+  if (!existsSync(manifestPath)) return undefined;
+  const files = readJson<{ files?: Record<string, { sha256?: unknown }> }>(previous, manifestPath, readFileSync(manifestPath, 'utf8')).files;
+  if (!files) return undefined;
+  return new Map(Object.entries(files).flatMap(([path, f]) => (path.startsWith('templates/') && typeof f?.sha256 === 'string' ? [[path, f.sha256] as const] : [])));
+}
+
+/**
+ * The templates changed, added and removed between two compiles, by SHA-256: the one line of "Changes since" that
+ * sees a property changed in place (review s50-audit M3), which the model's resources (logical id, type, the
+ * properties that replace them), grants, trust and paths do not.
+ */
+function templatesLine(templates: { before?: ReadonlyMap<string, string>; now: ReadonlyMap<string, string> } | undefined): string {
+  const unseen =
+    'A property changed in place (a bucket\'s public access block or encryption, key rotation, a security group rule or route, the CI host\'s metadata options, a pipeline\'s stages or approvals, a deployment group\'s tags, a DeletionPolicy) is compared by none of the lines below';
+  if (!templates?.before) return `Templates: not compared (the previous compile's manifest.json, which records each template's SHA-256, was not found beside its model). ${unseen}: diff the two compiles' templates to see one.`;
+  const { before, now } = templates;
+  const name = (path: string) => path.replace(/^templates\//, '').replace(/\.yaml$/, '');
+  const changed = [...now].filter(([path, sha]) => before.has(path) && before.get(path) !== sha).map(([path]) => name(path)).sort();
+  const added = [...now.keys()].filter((path) => !before.has(path)).map(name).sort();
+  const removed = [...before.keys()].filter((path) => !now.has(path)).map(name).sort();
+  const listedAs = (what: string, names: string[]) => `${names.length} ${what}${names.length > 0 ? ` (${names.join(', ')})` : ''}`;
+  return `Templates, by SHA-256: ${listedAs('changed', changed)}, ${listedAs('added', added)}, ${listedAs('removed', removed)}. ${unseen}, only by this one: diff ${changed.length > 0 ? 'the changed templates' : 'the templates'} (the two compiles' dist/<org>/templates/) to read what changed in them.`;
+}
+
 export function readPreviousModel(previous: string): AuditModel {
   const { folder, manifestPath, modelPath } = sinceFiles(previous);
   if (!existsSync(modelPath)) {
@@ -915,7 +945,13 @@ function askedNow(line: string, access: AccessAnalysis, organizationId: string |
 }
 
 /** The report's "Changes since" section. */
-export function sinceSections(previous: string, before: AuditModel, after: AuditModel, now?: { access: AccessAnalysis; organizationId?: string }, notes: readonly string[] = []): Section[] {
+export function sinceSections(
+  previous: string,
+  before: AuditModel,
+  after: AuditModel,
+  now?: { access: AccessAnalysis; organizationId?: string; templates?: { before?: ReadonlyMap<string, string>; now: ReadonlyMap<string, string> } },
+  notes: readonly string[] = [],
+): Section[] {
   const compared = compareModels(before, after);
   const c = now ? { ...compared, paths: { ...compared.paths, removed: compared.paths.removed.map((line) => askedNow(line, now.access, now.organizationId)) } } : compared;
   const listTable = (head: string, added: string[], removed: string[]) => ({
@@ -940,6 +976,7 @@ export function sinceSections(previous: string, before: AuditModel, after: Audit
         {
           kind: 'list',
           items: [
+            templatesLine(now?.templates),
             c.releases
               ? `Branches deployed (by pipeline and account): ${c.releases.filter((r) => r.change === 'changed').length} changed, ${c.releases.filter((r) => r.change === 'added').length} added, ${c.releases.filter((r) => r.change === 'removed').length} removed.`
               : 'Branches deployed: not compared (the previous model does not record them; compile that revision with this xstack to compare them).',
