@@ -32,8 +32,11 @@ export interface AccessRolesInput {
  * IAM Identity Center provisions permission-set roles under
  * `aws-reserved/sso.amazonaws.com/<region>/`, except for an instance whose
  * home region is us-east-1, where the region segment is absent. Both forms are
- * admitted, each exactly (a single `*` before the role name would also match
- * deeper paths).
+ * admitted. ArnLike's `*` spans `/`, so the region's `*` also matches a deeper
+ * path under aws-reserved/sso.amazonaws.com/: what keeps another role out is
+ * that Identity Center alone makes roles there, which no page states (README,
+ * "Not yet": verify once that IAM refuses a role created under that path;
+ * review s50-access A1, A2).
  * No AWS reference page spells the path out; AWS's containers blog ("A quick path to
  * Amazon EKS single sign-on using AWS SSO": "If you configure SSO in a Region other than
  * us-east-1, add the Region after sso.amazonaws.com") and

@@ -1093,7 +1093,8 @@ describe('Jenkins example', () => {
     const clones = [...files.get('jenkins/Jenkinsfile')!.matchAll(/git clone (\S+)/g)].map((m) => m[1]);
     expect(clones).toEqual(ci.cloneUrls.map((c) => c.url));
     expect(files.get('jenkins/aws-config')).toBe(renderProfiles(ci.profiles));
-    expect(files.get('jenkins/Dockerfile')).toMatch(/pip3 install .*git-remote-codecommit==\d/);
+    // Both pinned: git-remote-codecommit asks for any botocore from 1.17 (review s50-access A3).
+    expect(files.get('jenkins/Dockerfile')).toMatch(/pip3 install .*git-remote-codecommit==\d[\d.]* botocore==\d[\d.]*/);
     // The profiles outside JENKINS_HOME, a volume of the base image (a mounted volume would hide them), read through AWS_CONFIG_FILE.
     const dockerfile = files.get('jenkins/Dockerfile')!;
     expect(dockerfile).toContain('\nCOPY aws-config /etc/xstack/aws-config\nENV AWS_CONFIG_FILE=/etc/xstack/aws-config\n');

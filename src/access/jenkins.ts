@@ -11,6 +11,13 @@ import { CI_HOST_IMDS_HOP_LIMIT } from '../services/needs';
 
 /** Pinned: https://pypi.org/project/git-remote-codecommit/ */
 export const GIT_REMOTE_CODECOMMIT = 'git-remote-codecommit==1.17';
+/**
+ * Pinned beside it: git-remote-codecommit 1.17 asks for botocore>=1.17.0, so an unpinned image takes the newest, and it
+ * imports JSONFileCache from botocore.credentials, which botocore defines in botocore.utils and only re-imports there
+ * (review s50-access A3): a release that drops the re-import would break every clone. The version the review read
+ * (https://pypi.org/project/botocore/).
+ */
+export const BOTOCORE = 'botocore==1.44.18';
 
 /**
  * The Jenkins LTS line on Java 21: Jenkins LTS requires Java 21 from 2.555.1 (April 2026), and its images for Java 17
@@ -64,7 +71,7 @@ USER root
 # ${httpsOnly}Debian's package sources, plain HTTP in the image, are read over HTTPS.
 RUN for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do if [ -f "$f" ]; then sed -i 's|http://deb.debian.org|https://deb.debian.org|g' "$f"; fi; done \\
  && apt-get update && apt-get install -y --no-install-recommends python3-pip git \\
- && pip3 install --no-cache-dir --break-system-packages ${GIT_REMOTE_CODECOMMIT} \\
+ && pip3 install --no-cache-dir --break-system-packages ${GIT_REMOTE_CODECOMMIT} ${BOTOCORE} \\
  && rm -rf /var/lib/apt/lists/*
 # Outside /var/jenkins_home, a volume: a volume mounted there would hide the profiles, or keep an old copy of them.
 COPY aws-config ${CI_CONFIG_FILE}
