@@ -1204,7 +1204,7 @@ describe('the report says what the templates do, and no more', () => {
     expect(section(nat)).toContain('https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sts_vpc_endpoint_create.html');
     expect(section(nat)).not.toContain('Every request the CI host sends');
     const isolated = compileFile('parameters/govcloud.yaml').files.get('audit/report.md')!;
-    expect(section(isolated)).toContain('Every request the CI host sends to AWS from the CI network (stage ci-network) goes through one of these endpoints: the network is isolated, with no other way out.');
+    expect(section(isolated)).toContain('Every request the CI host sends to AWS from the CI network (stage ci-network) goes through one of these endpoints: the network is isolated, with no route out. DNS queries through the VPC\'s own resolver still reach public names, a channel no endpoint policy sees');
   });
 
   it("someone else's role is refused by the resource side alone, its own policies said to be outside the model (R8)", () => {

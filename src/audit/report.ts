@@ -856,7 +856,7 @@ export function buildReport(input: ReportInput): Report {
         head: ['check', 'what', 'result'],
         rows: [
           ...CHECKED_RULES.map((r): Cell[] => [r.source ? { text: r.id, href: r.source } : r.id, r.description, 'pass']),
-          ['access', 'every needed path allowed on both sides; nothing beyond them granted across accounts', `pass (${requests} requests)`],
+          ['access', 'every needed path allowed on each side the templates hold (a side outside the org file, such as a role\'s own policy, as the summary counts them); nothing beyond them granted across accounts', `pass (${requests} requests)`],
           ['order', "every principal a policy's Principal element names exists before that policy (stage graph proof)", 'pass'],
           ['limits', 'template body, parameters, resources, outputs within CloudFormation limits', 'pass'],
           // Not run by the compile (review s50-audit M4): make test runs them over the committed orgs' templates (test/output.test.ts).
