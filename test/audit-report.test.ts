@@ -273,6 +273,13 @@ describe("the scope section names each kind of outside decision the org has (rev
     expect(md).toMatch(/\n- \d+ resource-policy statements of the stages' templates grant to principals outside their own account; each matches a declared path \(the setup template under setup\/, deployed by hand, is outside the proof/);
   });
 
+  it("MFA and session length: rest on where the first session is made, said for each kind of role source; the pipelines of an account share its pipeline role (review s50-audit m6, m9)", () => {
+    expect(row(loadOrgFile('parameters/example.yaml'), 'MFA and session length')?.[1]).toContain("MFA is enforced, or not, where the first session is made: IAM Identity Center's sign-in. A chained session lasts one hour at most");
+    expect(row(loadOrgFile('parameters/govcloud.yaml'), 'MFA and session length')?.[1]).toContain("where the first session is made: the identity provider's sign-in.");
+    const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
+    expect(md).toContain('The pipelines of one pipeline account share one pipeline role (acme-pipeline), to which each pipeline\'s policy is attached');
+  });
+
   it('the linters are not said to pass for an org the compile did not lint', () => {
     const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
     expect(md).toContain("| cfn-lint | CloudFormation linter over every template | not run by the compile: make test runs it over xstack's own example orgs (zero errors and warnings there); for this org, run 'cfn-lint --regions eu-west-1 -- templates/*.yaml' in its dist folder |");

@@ -779,7 +779,7 @@ export function buildReport(input: ReportInput): Report {
         kind: 'p',
         text: `Every path the org needs, as proved from the compiled policies; the last column names the statement that allows it on each side or, for a refused path, the statement that refuses it (an explicit Deny) or the side with no Allow. Refused paths must be denied and are.${
           access.paths.some((p) => p.outsideDecides) ? ' An undecided path is admitted by its resource side, and its principal\'s policy as xstack writes it does not grant it: a policy attached to the role outside the org file decides.' : ''
-        } \`xstack explain\` answers the same questions, and others, from the same evaluator.${
+        } The pipelines of one pipeline account share one pipeline role (${new Names(org.prefix).pipelineRole()}), to which each pipeline's policy is attached, so a path of one pipeline cites every pipeline's statements that allow it, and each pipeline may do what the others' policies allow there. \`xstack explain\` answers the same questions, and others, from the same evaluator.${
           manyPipelineAccounts ? ` With more than ${ACCOUNTS_LISTED} pipeline accounts, a path that exists in every environment is one row, ${ACCOUNT_PLACEHOLDER} standing for the pipeline account; it was proved in each of them.` : ''
         }`,
       },

@@ -295,6 +295,13 @@ function callerRows(org: Org): string[][] {
       'In each account: aws iam get-role (the trust), aws iam list-attached-role-policies and list-role-policies; IAM Access Analyzer: https://docs.aws.amazon.com/IAM/latest/UserGuide/what-is-access-analyzer.html',
     ]);
   }
+  // MFA and session length (review s50-audit m6): a chained AssumeRole carries no MFA context, so the trusts cannot test
+  // it, and role chaining caps the session at an hour (README, "Developers, MFA and session length").
+  rows.push([
+    'MFA and session length',
+    `The developer${withMaintainers ? ' and maintainer roles\' trusts do' : " role's trust does"} not test MFA: those roles are always assumed by role chaining, whose credentials carry no MFA information, which a role session cannot supply, so aws:MultiFactorAuthPresent never holds there. MFA is enforced, or not, where the first session is made: ${[...new Set(sources.map((s) => (s.sso ? "IAM Identity Center's sign-in" : s.federated ? "the identity provider's sign-in" : "the trust of the roles the org file names")))].join(', ')}. A chained session lasts one hour at most (role chaining), and the profiles renew it.`,
+    'MFA-protected API access: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html; role chaining: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining',
+  ]);
   return rows;
 }
 
