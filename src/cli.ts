@@ -598,7 +598,7 @@ function registerExplain(program: Command, act: Act): void {
     .option('--principal <P>', 'a role ARN, a role name, or a pattern')
     .option('--action <A>', 'an IAM action or pattern, e.g. kms:Decrypt, codecommit:*')
     .option('--resource <R>', 'a resource ARN or pattern')
-    .option('--context <K=V;...>', 'request context, e.g. codecommit:References=refs/heads/main')
+    .option('--context <K=V;...>', 'request context, e.g. codecommit:References=refs/heads/main; a key given again adds a value (K=a;K=b), a value is taken whole')
     .option('--json', 'answers as JSON')
     .action(act((file: string, opts: ExplainOptions) => explainCommand(file, opts)));
 }

@@ -315,6 +315,16 @@ describe('xstack explain', () => {
     });
   });
 
+  it("a context key given twice is two values, printed in brackets; a value holding '|' is one value, printed as it is, so the two never read alike (review s50-audit m8)", () => {
+    const run = (context: string) =>
+      execFileSync('node', ['.build/src/cli.js', 'explain', 'parameters/example.yaml', '--principal', 'arn:aws:iam::111111111111:role/acme-developer', '--action', 'codecommit:GitPush', '--resource', 'arn:aws:codecommit:eu-west-1:111111111111:web-app', '--context', context], { encoding: 'utf8' });
+    const two = run('codecommit:References=refs/heads/feature/x;codecommit:References=refs/heads/main');
+    expect(two).toContain('REFUSED  arn:aws:iam::111111111111:role/acme-developer  codecommit:GitPush  arn:aws:codecommit:eu-west-1:111111111111:web-app\n  request context: codecommit:References=[refs/heads/feature/x, refs/heads/main]\n');
+    const one = run('codecommit:References=refs/heads/feature/x|refs/heads/main');
+    expect(one).toContain('  request context: codecommit:References=refs/heads/feature/x|refs/heads/main\n');
+    expect(one).not.toContain('[');
+  });
+
   it('the CLI prints allowed and refused answers with both sides, and refuses a resource of no known account', () => {
     const run = (...args: string[]) => execFileSync('node', ['.build/src/cli.js', 'explain', 'parameters/example.yaml', ...args], { encoding: 'utf8' });
     const out = run('--principal', 'arn:aws:iam::111111111111:role/acme-developer', '--action', 'codecommit:GitPush', '--resource', 'arn:aws:codecommit:eu-west-1:111111111111:web-app', '--context', 'codecommit:References=refs/heads/main');

@@ -447,7 +447,8 @@ export function renderAnswers(answers: readonly Answer[]): string {
     lines.push(`${a.allowed ? 'ALLOWED' : a.undecided ? 'UNDECIDED' : 'REFUSED'}  ${a.principal}  ${a.action}  ${a.resource}`);
     if (a.readAs) lines.push(`  read as: the org's ${a.readAs} in that account (its id is made when it is created, so the compiled policies name it by its logical id; another key of the account is asked as key/someone-elses)`);
     if (a.path) lines.push(`  access path: ${a.path}${a.accounts ? ` (proved for each of ${a.accounts.length} accounts)` : ''}`);
-    const context = Object.entries(a.context).map(([k, v]) => `${k}=${v.join('|')}`);
+    // Several values in brackets, so that one value holding '|' or ',' never reads as several (review s50-audit m8).
+    const context = Object.entries(a.context).map(([k, v]) => `${k}=${v.length === 1 ? v[0] : `[${v.join(', ')}]`}`);
     lines.push(`  request context: ${context.join(', ') || '(none)'}${a.branchChosen ? ` ${BRANCH_CHOSEN[a.branchChosen]}` : ''}`);
     lines.push(`  identity side allows: ${a.identitySide.join('; ') || '(nothing)'}`);
     lines.push(`  resource side allows: ${a.resourceSide.join('; ') || '(nothing)'}`);
