@@ -280,6 +280,12 @@ describe("the scope section names each kind of outside decision the org has (rev
     expect(md).toContain('The pipelines of one pipeline account share one pipeline role (acme-pipeline), to which each pipeline\'s policy is attached');
   });
 
+  it('the key administrators row says when the org names none, and the account administrators row names every resource policy a principal could rewrite (review s50-audit n1, n5)', () => {
+    expect(row(loadOrgFile('parameters/govcloud.yaml'), "Key administrators' own policies (none named)")?.[1]).toMatch(/^No role of the org file administers the artifact keys: the key policy names the StackSet execution role \(\S+\) alone/);
+    expect(row(loadOrgFile('parameters/example.yaml'), "Key administrators' own policies (platform-admin)")?.[1]).toMatch(/^The key policy lets these roles administer/);
+    expect(row(loadOrgFile('parameters/example.yaml'), 'Account administrators with IAM rights')?.[1]).toContain('s3:PutBucketPolicy, events:PutPermission or events:RemovePermission (the bus policy), sqs:SetQueueAttributes (a queue\'s policy) or codecommit:*');
+  });
+
   it('the linters are not said to pass for an org the compile did not lint', () => {
     const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
     expect(md).toContain("| cfn-lint | CloudFormation linter over every template | not run by the compile: make test runs it over xstack's own example orgs (zero errors and warnings there); for this org, run 'cfn-lint --regions eu-west-1 -- templates/*.yaml' in its dist folder |");
