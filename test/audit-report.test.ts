@@ -286,6 +286,14 @@ describe("the scope section names each kind of outside decision the org has (rev
     expect(row(loadOrgFile('parameters/example.yaml'), 'Account administrators with IAM rights')?.[1]).toContain('s3:PutBucketPolicy, events:PutPermission or events:RemovePermission (the bus policy), sqs:SetQueueAttributes (a queue\'s policy) or codecommit:*');
   });
 
+  it("the access matrix says what its samples stand for, the summary how to tie the folder to a commit, and the execution role's s3:* what an organization-wide bucket policy gives it (review s50-audit m4, n6, m2)", () => {
+    const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
+    expect(md).toContain('each `*` of a name pattern written `x0` (AWSReservedSSO_Developer_x0 stands for any role of that permission set), `someone-elses`');
+    expect(md).toContain('999999999999 for an account outside the org; an id CloudFormation gives a resource when it creates it is written `{stage/LogicalId}`');
+    expect(md).toContain('to tie this folder to a commit, check that commit out, run make compile, and compare the SHA-256 of the two manifest.json files');
+    expect(md).toContain('a bucket policy that admits principals by aws:PrincipalOrgID, as central log and artifact buckets often do, admits every execution role of the org to every S3 action');
+  });
+
   it('the linters are not said to pass for an org the compile did not lint', () => {
     const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
     expect(md).toContain("| cfn-lint | CloudFormation linter over every template | not run by the compile: make test runs it over xstack's own example orgs (zero errors and warnings there); for this org, run 'cfn-lint --regions eu-west-1 -- templates/*.yaml' in its dist folder |");

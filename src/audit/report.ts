@@ -31,6 +31,7 @@ import { foldByTeam, SOURCE_PLACEHOLDER, TEAM_ID_PLACEHOLDER, TEAM_PLACEHOLDER, 
 import { logicalId } from '../cfn/resources';
 import { accountPolicies, targetAccounts, type ExecutionStatement, type PipelineNames } from '../deploy/execution-policy';
 import { ACCOUNT_ID_SHAPE, Names, rolePolicy } from '../naming';
+import { OTHER_ACCOUNT } from '../services/needs';
 
 export type Cell = string | { text: string; href: string };
 export type Block =
@@ -709,7 +710,7 @@ export function buildReport(input: ReportInput): Report {
       { kind: 'p', text: `Organization file ${org.recordedFile}: partition ${org.partition}, region ${org.region}, prefix ${org.prefix}${org.organizationId ? `, organization ${org.organizationId}` : ''}.` },
       {
         kind: 'p',
-        text: `Source: org file SHA-256 ${input.source?.orgFileSha256 ?? '(not read from a file)'}; revision ${input.source?.revision ?? 'not recorded (xstack audit records the git revision; committed dist/ never does, so it stays a pure function of its inputs)'}.`,
+        text: `Source: org file SHA-256 ${input.source?.orgFileSha256 ?? '(not read from a file)'}; revision ${input.source?.revision ?? 'not recorded (xstack audit records the git revision; committed dist/ never does, so it stays a pure function of its inputs: to tie this folder to a commit, check that commit out, run make compile, and compare the SHA-256 of the two manifest.json files, which .xstack-output records; the hashes here prove the files agree with each other, not where they came from)'}.`,
       },
       {
         kind: 'list',
@@ -779,7 +780,7 @@ export function buildReport(input: ReportInput): Report {
         kind: 'p',
         text: `Every path the org needs, as proved from the compiled policies; the last column names the statement that allows it on each side or, for a refused path, the statement that refuses it (an explicit Deny) or the side with no Allow. Refused paths must be denied and are.${
           access.paths.some((p) => p.outsideDecides) ? ' An undecided path is admitted by its resource side, and its principal\'s policy as xstack writes it does not grant it: a policy attached to the role outside the org file decides.' : ''
-        } The pipelines of one pipeline account share one pipeline role (${new Names(org.prefix).pipelineRole()}), to which each pipeline's policy is attached, so a path of one pipeline cites every pipeline's statements that allow it, and each pipeline may do what the others' policies allow there. \`xstack explain\` answers the same questions, and others, from the same evaluator.${
+        } Where the org file gives a pattern, or a refusal is proved for someone outside it, a path names a sample (src/audit/samples.ts): each \`*\` of a name pattern written \`x0\` (AWSReservedSSO_Developer_x0 stands for any role of that permission set), \`someone-elses\` (or a name like it the org file does not match) for a role, key, bucket, rule or branch no statement names, ${OTHER_ACCOUNT} for an account outside the org; an id CloudFormation gives a resource when it creates it is written \`{stage/LogicalId}\` (key/{pipeline-foundation/ArtifactKey}: the stack's outputs give it, as ArtifactKeyArn). The pipelines of one pipeline account share one pipeline role (${new Names(org.prefix).pipelineRole()}), to which each pipeline's policy is attached, so a path of one pipeline cites every pipeline's statements that allow it, and each pipeline may do what the others' policies allow there. \`xstack explain\` answers the same questions, and others, from the same evaluator.${
           manyPipelineAccounts ? ` With more than ${ACCOUNTS_LISTED} pipeline accounts, a path that exists in every environment is one row, ${ACCOUNT_PLACEHOLDER} standing for the pipeline account; it was proved in each of them.` : ''
         }`,
       },
