@@ -294,6 +294,14 @@ describe("the scope section names each kind of outside decision the org has (rev
     expect(md).toContain('a bucket policy that admits principals by aws:PrincipalOrgID, as central log and artifact buckets often do, admits every execution role of the org to every S3 action');
   });
 
+  it('the page marks an undecided row as it marks a refused one, not as allowed (review s50-audit n2)', () => {
+    const html = compileFile('parameters/example.yaml').files.get('audit/report.html')!;
+    const undecided = [...html.matchAll(/<tr class="undecided">(.*?)<\/tr>/g)].map((m) => m[1]);
+    expect(undecided.length).toBe(3);
+    for (const row of undecided) expect(row).toContain('<td class="tight">undecided</td>');
+    expect(html).toContain('tr.undecided td{background:');
+  });
+
   it('the linters are not said to pass for an org the compile did not lint', () => {
     const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
     expect(md).toContain("| cfn-lint | CloudFormation linter over every template | not run by the compile: make test runs it over xstack's own example orgs (zero errors and warnings there); for this org, run 'cfn-lint --regions eu-west-1 -- templates/*.yaml' in its dist folder |");

@@ -125,7 +125,8 @@ function outsideNote(results: readonly AccessResult[]): string {
 
 const UNDECIDED_NOTE = "; identity side: bootstrap's policy does not grant it, and a policy attached to the role outside the org file decides";
 
-const refusedRow = (row: Cell[]) => (row.includes('refused') ? 'refused' : undefined);
+/** A row's class in the page: refused, or undecided (review s50-audit n2: an undecided row looked allowed). */
+const refusedRow = (row: Cell[]) => (row.includes('refused') ? 'refused' : row.includes('undecided') ? 'undecided' : undefined);
 
 const KIND_TITLES: Record<ResourceKind, string> = {
   key: 'KMS keys',
