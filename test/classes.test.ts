@@ -5,9 +5,9 @@ import { buildReport } from '../src/audit/report';
 import { toMarkdown } from '../src/audit/render';
 import { readsTokenised, tokenise, weight } from '../src/audit/classes';
 import { collectGrants, type ResolvedStatement } from '../src/audit/grants';
-import { evaluate, GrantIndex } from '../src/audit/evaluate';
+import { evaluate, GrantIndex, literalMatches, matches } from '../src/audit/evaluate';
 import { Resolver } from '../src/audit/resolve';
-import { isPlainKey, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor, unitsMatch } from '../src/audit/symbolic';
+import { forEachMember, isPlainKey, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor, unitsMatch } from '../src/audit/symbolic';
 import { parseOrg } from '../src/org/load';
 import type { Org } from '../src/org/model';
 import { orderStages } from '../src/stages/graph';
@@ -134,6 +134,90 @@ describe('comparisons with an account token', () => {
     expect(isPlainKey(`arn:aws:s3:::big-${T}-us-east-1`)).toBe(false);
     expect(isPlainKey(`arn:aws:s3:::big-1${T}`)).toBe(false);
     expect(isPlainKey(`1${T}`)).toBe(false);
+    // Nor in a later field (a literal key could name a member there unseen), nor beside other characters of the account field.
+    expect(isPlainKey(`arn:aws:logs:us-east-1:900000000000:log-group:${T}:x`)).toBe(false);
+    expect(isPlainKey(`arn:aws:iam::x${T}:role/r`)).toBe(false);
+  });
+
+  it('a proof remembers each comparison by its kind and both its texts: another text, or another kind, is decided for itself (review s50-mutations-9)', () => {
+    // The token against a non-member, then against a member: the second is not read from the first.
+    expect(decide(['100000000001', '100000000002'], () => same(T, '900000000000') || same(T, '100000000002'))).toEqual({ answer: false, certain: false });
+    // As a Resource's, the `*` after `1` stays within the first segment, where no member's id follows it: no for every member.
+    // As text, it reaches past the colon, where each member's does: no longer no for every member.
+    const [pattern, value] = [`1*${T}*`, `${T}1:${T}`];
+    const both = decide(['100000000001', '110000000002'], () => {
+      const asResource = !symbolicGlob(pattern, value, 'r') && stillCertain();
+      return asResource && !symbolicGlob(pattern, value, '');
+    });
+    expect(both).toEqual({ answer: true, certain: false });
+  });
+
+  it('a list is remembered by its items, however their characters would join, and by the value it is asked of (review s50-mutations-9)', () => {
+    const members = ['100000000001', '100000000002'];
+    const bus = (id: string) => `arn:aws:events:us-east-1:${id}:event-bus/default`;
+    // Each a list whose items, joined as they are or each after its length without a separator, read as the first's.
+    for (const other of [
+      ['1', '00000000001', '100000000002'],
+      ['2', '0000000001', '100000000002'],
+    ]) {
+      // The first holds for every member; the other for 100000000002 only.
+      expect(decide(members, () => someForEveryMember('=', members, T, same) && someForEveryMember('=', other, T, same)), other.join(' ')).toEqual({ answer: false, certain: false });
+    }
+    // The same list asked of another value: decided for that value.
+    const items = [bus('100000000001'), bus('100000000002'), 'k-100000000001'];
+    expect(decide(members, () => someForEveryMember('=', items, bus(T), same) && someForEveryMember('=', items, `k-${T}`, same))).toEqual({ answer: false, certain: false });
+  });
+
+  it('a certainty lost earlier in a proof stays lost, whatever a later list answers for every member (review s50-mutations-9)', () => {
+    const members = ['100000000001', '100000000002'];
+    const bus = (id: string) => `arn:aws:events:us-east-1:${id}:event-bus/default`;
+    const lost = () => same(T, '100000000002');
+    // A list found with the token as a unit.
+    expect(decide(members, () => lost() || someForEveryMember('=', [T], T, same))).toEqual({ answer: true, certain: false });
+    // A list decided member by member.
+    expect(decide(members, () => lost() || someForEveryMember('=', members.map(bus), bus(T), same))).toEqual({ answer: true, certain: false });
+  });
+
+  it('any digit of a token may be any digit of an id: ids with nines and zeros (review s50-mutations-9)', () => {
+    expect(decide(['999999999999', '100000000002'], () => same(T, '999999999999'))).toEqual({ answer: false, certain: false });
+    expect(decide(['900000000002'], () => symbolicGlob('a:9*', `a:${T}`, ''))).toEqual({ answer: false, certain: false });
+  });
+
+  it('a case-insensitive glob is decided member by member without regard to case (review s50-mutations-9)', () => {
+    // `A*1` matches `a<id>` for an id ending in 1, in any case: the answer depends on the id.
+    expect(decide(['100000000001', '100000000002'], () => symbolicGlob('A*1', `a${T}`, 'i'))).toEqual({ answer: false, certain: false });
+    expect(decide(['100000000002'], () => symbolicGlob('A*1', `a${T}`, 'i'))).toEqual({ answer: false, certain: true });
+  });
+
+  it("a Resource's `*` that ends its segment after a token reaches past colons when the token is twelve unknown digits too (review s50-mutations-9)", () => {
+    // For member 100000000001 the pattern matches: `a*` ends its segment, so `*` takes `:q`.
+    expect(decide(['100000000001'], () => symbolicGlob(`arn:${T}:a*:b`, 'arn:100000000001:a:q:b', 'r'))).toEqual({ answer: false, certain: false });
+    expect(decide(['100000000002'], () => symbolicGlob(`arn:${T}:a*:b`, 'arn:100000000001:a:q:b', 'r'))).toEqual({ answer: false, certain: true });
+  });
+
+  it('a pattern with a token against a text without one is decided member by member (review s50-mutations-9)', () => {
+    expect(decide(['100000000001', '100000000002'], () => matches(`arn:aws:s3:::b-${T}/*`, 'arn:aws:s3:::b-100000000001/k'))).toEqual({ answer: false, certain: false });
+    expect(decide(['100000000002', '100000000003'], () => matches(`arn:aws:s3:::b-${T}/*`, 'arn:aws:s3:::b-100000000001/k'))).toEqual({ answer: false, certain: true });
+  });
+
+  it("the converse check's match with tokens as units reads a Resource's segments: its `?` takes no colon (review s50-mutations-9)", () => {
+    expect(literalMatches(`arn:aws:s3:::b-${T}/a?b`, `arn:aws:s3:::b-${T}/a:b`)).toBe(false);
+    expect(literalMatches(`arn:aws:s3:::b-${T}/a?b`, `arn:aws:s3:::b-${T}/a-b`)).toBe(true);
+  });
+
+  it("a text with two classes' tokens stands for each pair of members; a text without one, for itself (review s50-mutations-9)", () => {
+    startProof([{ token: T, members: ['100000000001', '100000000002'] }, { token: U, members: ['300000000000'] }]);
+    expect(forEachMember(`arn:aws:events:us-east-1:${T}:rule/${U}-${T}`).sort()).toEqual([
+      'arn:aws:events:us-east-1:100000000001:rule/300000000000-100000000001',
+      'arn:aws:events:us-east-1:100000000002:rule/300000000000-100000000002',
+    ]);
+    expect(forEachMember('arn:aws:s3:::b')).toEqual(['arn:aws:s3:::b']);
+  });
+
+  it('a mark that starts no token is read as text, where the texts around two classes\' tokens may still meet (review s50-mutations-9)', () => {
+    // `<T>1` and `1<U>` are equal for 120000000000 and 200000000001.
+    startProof([{ token: T, members: ['120000000000'] }, { token: U, members: ['200000000001'] }]);
+    expect([same(`\uE000x${T}1`, `\uE000x1${U}`), stillCertain()]).toEqual([false, false]);
   });
 });
 
@@ -673,6 +757,9 @@ describe("a class's token as twelve `?`", () => {
     expect(unitsMatch(role('acme-source-????????????'), role('acme-source-100000000001'))).toBe(true);
     expect(unitsMatch(role('acme-source-???????????'), role(`acme-source-${T}`))).toBe(false);
     expect(unitsMatch(role('acme-source-?'), role(`acme-source-${T}`))).toBe(false);
+    // Twelve `?` take a whole token or twelve characters of no token, not a token and ten more.
+    expect(unitsMatch('a????????????', `a${T}0123456789`)).toBe(false);
+    expect(unitsMatch('a????????????', 'a012345678901')).toBe(true);
   });
 });
 
