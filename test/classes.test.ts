@@ -50,6 +50,47 @@ describe('comparisons with an account token', () => {
     expect(decide(['333333333333', '444444444444'], ask)).toEqual({ answer: false, certain: true });
   });
 
+  describe('what the evaluator asks of a class principal, decided member by member (review s50-mutations-9)', () => {
+    const role = `arn:aws:iam::${T}:role/r`;
+    const members = ['100000000001', '100000000002'];
+    type Statement = Partial<ResolvedStatement> & Pick<ResolvedStatement, 'account' | 'kind'>;
+    const statement = (s: Statement): ResolvedStatement => ({ stage: 'x', policy: `${s.kind}/S`, effect: 'Allow', principals: [], actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'], conditions: {}, ...s }) as ResolvedStatement;
+    const identity = (account = T, arn = role, resources = ['arn:aws:s3:::b/*']) => statement({ account, kind: 'identity', attachedTo: arn, resources });
+    const bucket = (conditions: ResolvedStatement['conditions'], account = '111111111111', principals: ResolvedStatement['principals'] = [{ kind: 'any' }]) => statement({ account, kind: 'bucket', principals, conditions });
+    const ask = (statements: ResolvedStatement[], request: { principal?: string; resource?: string; resourceAccount?: string } = {}) => () =>
+      evaluate(new GrantIndex(statements), { principal: { kind: 'aws', arn: request.principal ?? role }, action: 's3:GetObject', resource: request.resource ?? 'arn:aws:s3:::b/k', resourceAccount: request.resourceAccount ?? '111111111111' }).allowed;
+
+    it('two operators on the same values are each decided for itself', () => {
+      // ArnLike admits each member's role (the second by its `?`); StringEquals only 100000000001's.
+      const roles = ['arn:aws:iam::100000000001:role/r', 'arn:aws:iam::10000000000?:role/r'];
+      expect(decide(members, ask([bucket({ ArnLike: { 'aws:PrincipalArn': roles }, StringEquals: { 'aws:PrincipalArn': roles } }), identity()])).certain).toBe(false);
+      // Every member's id is below 200000000000, none above.
+      const limit = ['200000000000'];
+      expect(decide(members, ask([bucket({ NumericLessThan: { 'aws:PrincipalAccount': limit }, NumericGreaterThan: { 'aws:PrincipalAccount': limit } }), identity()]))).toEqual({ answer: false, certain: true });
+    });
+
+    it("a list naming each member's account, or a resource pattern naming each member's, holds for every member", () => {
+      expect(decide(members, ask([bucket({ StringEquals: { 'aws:PrincipalAccount': members } }), identity()]))).toEqual({ answer: true, certain: true });
+      // The identity statement of a class of one names its member's own bucket.
+      const own = identity(T, role, [`arn:aws:s3:::b-${T}/*`]);
+      expect(decide(['100000000001'], ask([{ ...bucket({}), resources: ['arn:aws:s3:::*'] }, own], { resource: 'arn:aws:s3:::b-100000000001/k' }))).toEqual({ answer: true, certain: true });
+    });
+
+    it("a token in the policy's value of a Numeric condition is each member's id: a number", () => {
+      const other = 'arn:aws:iam::050000000000:role/r';
+      const asked = ask([bucket({ NumericLessThan: { 'aws:PrincipalAccount': [T] } }, T), identity('050000000000', other)], { principal: other, resourceAccount: T });
+      expect(decide(['100000000001'], asked)).toEqual({ answer: true, certain: true });
+    });
+
+    it("the principal's account against a literal account, and a literal principal against the class's: each answered for some members only", () => {
+      // In 100000000001's own account its identity policy suffices; 100000000002 needs a bucket policy that there is not.
+      expect(decide(members, ask([identity()], { resourceAccount: '100000000001' })).certain).toBe(false);
+      // A bucket policy naming 100000000001's role, not 100000000002's.
+      expect(decide(members, ask([bucket({}, '111111111111', [{ kind: 'aws', arn: 'arn:aws:iam::100000000001:role/r' }]), identity()])).certain).toBe(false);
+      expect(decide(members, ask([bucket({}, '111111111111', [{ kind: 'aws', arn: '100000000001' }]), identity()])).certain).toBe(false);
+    });
+  });
+
   it('strings that line up differently are equal for some ids only: certainty is lost exactly then', () => {
     // `<id>1` and `1<id>` are equal when the id is all ones.
     expect(decide(['111111111111', '100000000002'], () => same(`${T}1`, `1${T}`))).toEqual({ answer: false, certain: false });
