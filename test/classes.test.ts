@@ -383,6 +383,15 @@ describe('proving pipeline accounts by class', () => {
     expect(byClass).toEqual(byAccount);
   });
 
+  it("a principal that carries a member's id inside its name, not at its end, is no key a lookup by class can trust: proved account by account (paths.ts exactLookups; review s50-mutations-9)", () => {
+    // A Deny for a role of each pipeline account named `big-<id>-x`: tokenised, its ARN holds the token twice.
+    const denying = withBucketStatement(templates, { Sid: 'DenyOdd', Effect: 'Deny', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/big-${AWS::AccountId}-x' } }, Action: 's3:PutObject', Resource: 'arn:aws:s3:::big-artifacts-*' });
+    const a = analyseAccess(org, stages, denying, { byClass: true });
+    expect(a.problems).toEqual([]);
+    expect(a.paths.some((p) => p.accounts)).toBe(false);
+    expect(a.grants.filter((g) => g.policy === 'ArtifactBucketPolicy/DenyOdd').map((g) => g.account)).toHaveLength(200);
+  });
+
   it('a pattern no member can match keeps the class proof', () => {
     // In an identity policy: a bucket policy names its own bucket only (grants.ts refuseOtherResources).
     const denying = withIdentityStatement(templates, { Sid: 'DenyOthers', Effect: 'Deny', Action: 's3:PutObject', Resource: 'arn:aws:s3:::big-artifacts-2000000000?7-us-east-1/*' });
