@@ -141,6 +141,17 @@ describe('access analysis of the compiled policies', () => {
     expect(problems.filter((p) => p.includes('the source role of another pipeline account'))).toHaveLength(2);
   });
 
+  it("a key policy that also admits another role of its own account, which no path uses, fails as too broad: a role's ARN admits that role, not its account's others (review s50-mutations-9)", () => {
+    const stages = fresh();
+    const use = props(stages, 'pipeline-foundation', 'ArtifactKey').KeyPolicy.Statement.find((s: { Sid: string }) => s.Sid === 'PipelineRoleUsesKey');
+    use.Principal = { AWS: [use.Principal.AWS, { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/acme-other' }] };
+    const problems = analyseAccess(org, stages).problems;
+    expect(problems).toContain(
+      'pipeline-foundation @ 222222222222: ArtifactKey/PipelineRoleUsesKey grants kms:Decrypt, kms:DescribeKey, kms:Encrypt, kms:GenerateDataKey on arn:aws:kms:eu-west-1:222222222222:key/{pipeline-foundation/ArtifactKey} to arn:aws:iam::222222222222:role/acme-other (its paths are of aws:arn:aws:iam::222222222222:role/acme-pipeline), which no declared access path needs',
+    );
+    expect(problems).toHaveLength(3);
+  });
+
   it('a trust widened to another account\'s root fails as too broad', () => {
     const stages = fresh();
     const role = props(stages, 'access-roles', 'CiReaderRoleIn111111111111');

@@ -5,9 +5,9 @@ import { buildReport } from '../src/audit/report';
 import { toMarkdown } from '../src/audit/render';
 import { readsTokenised, tokenise, weight } from '../src/audit/classes';
 import { collectGrants, type ResolvedStatement } from '../src/audit/grants';
-import { evaluate, GrantIndex } from '../src/audit/evaluate';
+import { evaluate, GrantIndex, literalMatches, matches } from '../src/audit/evaluate';
 import { Resolver } from '../src/audit/resolve';
-import { isPlainKey, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor, unitsMatch } from '../src/audit/symbolic';
+import { forEachMember, isPlainKey, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor, unitsMatch } from '../src/audit/symbolic';
 import { parseOrg } from '../src/org/load';
 import type { Org } from '../src/org/model';
 import { orderStages } from '../src/stages/graph';
@@ -48,6 +48,47 @@ describe('comparisons with an account token', () => {
     // Every member is it (a class of one), or none is: certain, and as each member's own request answers.
     expect(decide(['222222222222'], ask)).toEqual({ answer: true, certain: true });
     expect(decide(['333333333333', '444444444444'], ask)).toEqual({ answer: false, certain: true });
+  });
+
+  describe('what the evaluator asks of a class principal, decided member by member (review s50-mutations-9)', () => {
+    const role = `arn:aws:iam::${T}:role/r`;
+    const members = ['100000000001', '100000000002'];
+    type Statement = Partial<ResolvedStatement> & Pick<ResolvedStatement, 'account' | 'kind'>;
+    const statement = (s: Statement): ResolvedStatement => ({ stage: 'x', policy: `${s.kind}/S`, effect: 'Allow', principals: [], actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'], conditions: {}, ...s }) as ResolvedStatement;
+    const identity = (account = T, arn = role, resources = ['arn:aws:s3:::b/*']) => statement({ account, kind: 'identity', attachedTo: arn, resources });
+    const bucket = (conditions: ResolvedStatement['conditions'], account = '111111111111', principals: ResolvedStatement['principals'] = [{ kind: 'any' }]) => statement({ account, kind: 'bucket', principals, conditions });
+    const ask = (statements: ResolvedStatement[], request: { principal?: string; resource?: string; resourceAccount?: string } = {}) => () =>
+      evaluate(new GrantIndex(statements), { principal: { kind: 'aws', arn: request.principal ?? role }, action: 's3:GetObject', resource: request.resource ?? 'arn:aws:s3:::b/k', resourceAccount: request.resourceAccount ?? '111111111111' }).allowed;
+
+    it('two operators on the same values are each decided for itself', () => {
+      // ArnLike admits each member's role (the second by its `?`); StringEquals only 100000000001's.
+      const roles = ['arn:aws:iam::100000000001:role/r', 'arn:aws:iam::10000000000?:role/r'];
+      expect(decide(members, ask([bucket({ ArnLike: { 'aws:PrincipalArn': roles }, StringEquals: { 'aws:PrincipalArn': roles } }), identity()])).certain).toBe(false);
+      // Every member's id is below 200000000000, none above.
+      const limit = ['200000000000'];
+      expect(decide(members, ask([bucket({ NumericLessThan: { 'aws:PrincipalAccount': limit }, NumericGreaterThan: { 'aws:PrincipalAccount': limit } }), identity()]))).toEqual({ answer: false, certain: true });
+    });
+
+    it("a list naming each member's account, or a resource pattern naming each member's, holds for every member", () => {
+      expect(decide(members, ask([bucket({ StringEquals: { 'aws:PrincipalAccount': members } }), identity()]))).toEqual({ answer: true, certain: true });
+      // The identity statement of a class of one names its member's own bucket.
+      const own = identity(T, role, [`arn:aws:s3:::b-${T}/*`]);
+      expect(decide(['100000000001'], ask([{ ...bucket({}), resources: ['arn:aws:s3:::*'] }, own], { resource: 'arn:aws:s3:::b-100000000001/k' }))).toEqual({ answer: true, certain: true });
+    });
+
+    it("a token in the policy's value of a Numeric condition is each member's id: a number", () => {
+      const other = 'arn:aws:iam::050000000000:role/r';
+      const asked = ask([bucket({ NumericLessThan: { 'aws:PrincipalAccount': [T] } }, T), identity('050000000000', other)], { principal: other, resourceAccount: T });
+      expect(decide(['100000000001'], asked)).toEqual({ answer: true, certain: true });
+    });
+
+    it("the principal's account against a literal account, and a literal principal against the class's: each answered for some members only", () => {
+      // In 100000000001's own account its identity policy suffices; 100000000002 needs a bucket policy that there is not.
+      expect(decide(members, ask([identity()], { resourceAccount: '100000000001' })).certain).toBe(false);
+      // A bucket policy naming 100000000001's role, not 100000000002's.
+      expect(decide(members, ask([bucket({}, '111111111111', [{ kind: 'aws', arn: 'arn:aws:iam::100000000001:role/r' }]), identity()])).certain).toBe(false);
+      expect(decide(members, ask([bucket({}, '111111111111', [{ kind: 'aws', arn: '100000000001' }]), identity()])).certain).toBe(false);
+    });
   });
 
   it('strings that line up differently are equal for some ids only: certainty is lost exactly then', () => {
@@ -134,6 +175,90 @@ describe('comparisons with an account token', () => {
     expect(isPlainKey(`arn:aws:s3:::big-${T}-us-east-1`)).toBe(false);
     expect(isPlainKey(`arn:aws:s3:::big-1${T}`)).toBe(false);
     expect(isPlainKey(`1${T}`)).toBe(false);
+    // Nor in a later field (a literal key could name a member there unseen), nor beside other characters of the account field.
+    expect(isPlainKey(`arn:aws:logs:us-east-1:900000000000:log-group:${T}:x`)).toBe(false);
+    expect(isPlainKey(`arn:aws:iam::x${T}:role/r`)).toBe(false);
+  });
+
+  it('a proof remembers each comparison by its kind and both its texts: another text, or another kind, is decided for itself (review s50-mutations-9)', () => {
+    // The token against a non-member, then against a member: the second is not read from the first.
+    expect(decide(['100000000001', '100000000002'], () => same(T, '900000000000') || same(T, '100000000002'))).toEqual({ answer: false, certain: false });
+    // As a Resource's, the `*` after `1` stays within the first segment, where no member's id follows it: no for every member.
+    // As text, it reaches past the colon, where each member's does: no longer no for every member.
+    const [pattern, value] = [`1*${T}*`, `${T}1:${T}`];
+    const both = decide(['100000000001', '110000000002'], () => {
+      const asResource = !symbolicGlob(pattern, value, 'r') && stillCertain();
+      return asResource && !symbolicGlob(pattern, value, '');
+    });
+    expect(both).toEqual({ answer: true, certain: false });
+  });
+
+  it('a list is remembered by its items, however their characters would join, and by the value it is asked of (review s50-mutations-9)', () => {
+    const members = ['100000000001', '100000000002'];
+    const bus = (id: string) => `arn:aws:events:us-east-1:${id}:event-bus/default`;
+    // Each a list whose items, joined as they are or each after its length without a separator, read as the first's.
+    for (const other of [
+      ['1', '00000000001', '100000000002'],
+      ['2', '0000000001', '100000000002'],
+    ]) {
+      // The first holds for every member; the other for 100000000002 only.
+      expect(decide(members, () => someForEveryMember('=', members, T, same) && someForEveryMember('=', other, T, same)), other.join(' ')).toEqual({ answer: false, certain: false });
+    }
+    // The same list asked of another value: decided for that value.
+    const items = [bus('100000000001'), bus('100000000002'), 'k-100000000001'];
+    expect(decide(members, () => someForEveryMember('=', items, bus(T), same) && someForEveryMember('=', items, `k-${T}`, same))).toEqual({ answer: false, certain: false });
+  });
+
+  it('a certainty lost earlier in a proof stays lost, whatever a later list answers for every member (review s50-mutations-9)', () => {
+    const members = ['100000000001', '100000000002'];
+    const bus = (id: string) => `arn:aws:events:us-east-1:${id}:event-bus/default`;
+    const lost = () => same(T, '100000000002');
+    // A list found with the token as a unit.
+    expect(decide(members, () => lost() || someForEveryMember('=', [T], T, same))).toEqual({ answer: true, certain: false });
+    // A list decided member by member.
+    expect(decide(members, () => lost() || someForEveryMember('=', members.map(bus), bus(T), same))).toEqual({ answer: true, certain: false });
+  });
+
+  it('any digit of a token may be any digit of an id: ids with nines and zeros (review s50-mutations-9)', () => {
+    expect(decide(['999999999999', '100000000002'], () => same(T, '999999999999'))).toEqual({ answer: false, certain: false });
+    expect(decide(['900000000002'], () => symbolicGlob('a:9*', `a:${T}`, ''))).toEqual({ answer: false, certain: false });
+  });
+
+  it('a case-insensitive glob is decided member by member without regard to case (review s50-mutations-9)', () => {
+    // `A*1` matches `a<id>` for an id ending in 1, in any case: the answer depends on the id.
+    expect(decide(['100000000001', '100000000002'], () => symbolicGlob('A*1', `a${T}`, 'i'))).toEqual({ answer: false, certain: false });
+    expect(decide(['100000000002'], () => symbolicGlob('A*1', `a${T}`, 'i'))).toEqual({ answer: false, certain: true });
+  });
+
+  it("a Resource's `*` that ends its segment after a token reaches past colons when the token is twelve unknown digits too (review s50-mutations-9)", () => {
+    // For member 100000000001 the pattern matches: `a*` ends its segment, so `*` takes `:q`.
+    expect(decide(['100000000001'], () => symbolicGlob(`arn:${T}:a*:b`, 'arn:100000000001:a:q:b', 'r'))).toEqual({ answer: false, certain: false });
+    expect(decide(['100000000002'], () => symbolicGlob(`arn:${T}:a*:b`, 'arn:100000000001:a:q:b', 'r'))).toEqual({ answer: false, certain: true });
+  });
+
+  it('a pattern with a token against a text without one is decided member by member (review s50-mutations-9)', () => {
+    expect(decide(['100000000001', '100000000002'], () => matches(`arn:aws:s3:::b-${T}/*`, 'arn:aws:s3:::b-100000000001/k'))).toEqual({ answer: false, certain: false });
+    expect(decide(['100000000002', '100000000003'], () => matches(`arn:aws:s3:::b-${T}/*`, 'arn:aws:s3:::b-100000000001/k'))).toEqual({ answer: false, certain: true });
+  });
+
+  it("the converse check's match with tokens as units reads a Resource's segments: its `?` takes no colon (review s50-mutations-9)", () => {
+    expect(literalMatches(`arn:aws:s3:::b-${T}/a?b`, `arn:aws:s3:::b-${T}/a:b`)).toBe(false);
+    expect(literalMatches(`arn:aws:s3:::b-${T}/a?b`, `arn:aws:s3:::b-${T}/a-b`)).toBe(true);
+  });
+
+  it("a text with two classes' tokens stands for each pair of members; a text without one, for itself (review s50-mutations-9)", () => {
+    startProof([{ token: T, members: ['100000000001', '100000000002'] }, { token: U, members: ['300000000000'] }]);
+    expect(forEachMember(`arn:aws:events:us-east-1:${T}:rule/${U}-${T}`).sort()).toEqual([
+      'arn:aws:events:us-east-1:100000000001:rule/300000000000-100000000001',
+      'arn:aws:events:us-east-1:100000000002:rule/300000000000-100000000002',
+    ]);
+    expect(forEachMember('arn:aws:s3:::b')).toEqual(['arn:aws:s3:::b']);
+  });
+
+  it('a mark that starts no token is read as text, where the texts around two classes\' tokens may still meet (review s50-mutations-9)', () => {
+    // `<T>1` and `1<U>` are equal for 120000000000 and 200000000001.
+    startProof([{ token: T, members: ['120000000000'] }, { token: U, members: ['200000000001'] }]);
+    expect([same(`\uE000x${T}1`, `\uE000x1${U}`), stillCertain()]).toEqual([false, false]);
   });
 });
 
@@ -256,6 +381,15 @@ describe('proving pipeline accounts by class', () => {
     expect(byAccount.length).toBe(200);
     expect(byAccount.every((p) => p.includes('on arn:aws:s3:::big-artifacts-??-us-east-1/* to ') && p.includes('which no declared access path needs'))).toBe(true);
     expect(byClass).toEqual(byAccount);
+  });
+
+  it("a principal that carries a member's id inside its name, not at its end, is no key a lookup by class can trust: proved account by account (paths.ts exactLookups; review s50-mutations-9)", () => {
+    // A Deny for a role of each pipeline account named `big-<id>-x`: tokenised, its ARN holds the token twice.
+    const denying = withBucketStatement(templates, { Sid: 'DenyOdd', Effect: 'Deny', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/big-${AWS::AccountId}-x' } }, Action: 's3:PutObject', Resource: 'arn:aws:s3:::big-artifacts-*' });
+    const a = analyseAccess(org, stages, denying, { byClass: true });
+    expect(a.problems).toEqual([]);
+    expect(a.paths.some((p) => p.accounts)).toBe(false);
+    expect(a.grants.filter((g) => g.policy === 'ArtifactBucketPolicy/DenyOdd').map((g) => g.account)).toHaveLength(200);
   });
 
   it('a pattern no member can match keeps the class proof', () => {
@@ -673,6 +807,9 @@ describe("a class's token as twelve `?`", () => {
     expect(unitsMatch(role('acme-source-????????????'), role('acme-source-100000000001'))).toBe(true);
     expect(unitsMatch(role('acme-source-???????????'), role(`acme-source-${T}`))).toBe(false);
     expect(unitsMatch(role('acme-source-?'), role(`acme-source-${T}`))).toBe(false);
+    // Twelve `?` take a whole token or twelve characters of no token, not a token and ten more.
+    expect(unitsMatch('a????????????', `a${T}0123456789`)).toBe(false);
+    expect(unitsMatch('a????????????', 'a012345678901')).toBe(true);
   });
 });
 
