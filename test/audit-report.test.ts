@@ -292,6 +292,9 @@ describe("the scope section names each kind of outside decision the org has (rev
     expect(md).toContain('999999999999 for an account outside the org; an id CloudFormation gives a resource when it creates it is written `{stage/LogicalId}`');
     expect(md).toContain('to tie this folder to a commit, check that commit out, run make compile, and compare the SHA-256 of the two manifest.json files');
     expect(md).toContain('a bucket policy that admits principals by aws:PrincipalOrgID, as central log and artifact buckets often do, admits every execution role of the org to every S3 action');
+    // The execution role's documents are bootstrap's, in each account: named, with how to read them (review s50-audit m5).
+    expect(md).toContain('bootstrap writes them as the managed policies acme-stackset-execution-1, acme-stackset-execution-2, … attached to the role');
+    expect(md).toContain('`aws iam list-attached-role-policies --role-name AWSCloudFormationStackSetExecutionRole` and `aws iam get-policy-version`');
   });
 
   it('the page marks an undecided row as it marks a refused one, not as allowed (review s50-audit n2)', () => {
