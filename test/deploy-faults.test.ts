@@ -468,7 +468,7 @@ describe('the reconciler against the layer', () => {
     await expectConverged(small);
   });
 
-  it('a template update that fails in the first account cancels the second; its retry sends the cancelled instance before the failed one, so an account whose update keeps failing stops no other (review s50-deployer D2)', async () => {
+  it('a template update that fails in the first account cancels the second; its retry sends the cancelled instance in an operation before that of the failed one, so an account whose update keeps failing stops no other (review s50-deployer D2, s50-diff m1)', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);
     const [failing, cancelled] = ['100000000001', '100000000002'];
@@ -477,10 +477,11 @@ describe('the reconciler against the layer', () => {
     const s = await deploy(compileYaml(withHalfAtATime(SMALL)), awsVia(), { pollMs, onEvent: (e) => e.type === 'operation' && e.stage === 'pipelines' && operations.push([e.action, e.accounts]) });
     expect(failed(s).map((x) => x.stage)).toEqual(['pipelines']);
     // The update took both, in the org file's order: the first failed, the second was cancelled (one at a time, no
-    // failure tolerance); the retry in the same run names the cancelled one first.
+    // failure tolerance); the retry in the same run sends the cancelled one in an operation before the failed one's.
     expect(operations).toEqual([
       ['update-template', [failing, cancelled]],
-      ['update-instances', [cancelled, failing]],
+      ['update-instances', [cancelled]],
+      ['update-instances', [failing]],
     ]);
     const listed = (await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipelines' }))).Summaries ?? [];
     expect(Object.fromEntries(listed.map((i) => [i.Account, `${i.Status} ${i.StackInstanceStatus?.DetailedStatus}`]))).toEqual({ [failing]: 'OUTDATED FAILED', [cancelled]: 'CURRENT SUCCEEDED' });
@@ -815,7 +816,7 @@ describe('the reconciler against the layer', () => {
     expect(env.proxy.creations).toEqual(['probe/100000000001']);
   });
 
-  it("a finished operation's id answered 200 with that operation, which FAILED (replayReturnsOriginal, VERIFY): its failure is not taken for this attempt's, and a new id retries the change, once (review s50-deployer D3)", async () => {
+  it("a finished operation's id answered 200 with that operation, which FAILED (replayReturnsOriginal, VERIFY): its failure is not taken for this attempt's, and a new id retries the change; a second run inside the lag set aside the first's and failed too: both are set aside (review s50-deployer D3, s50-diff m2)", async () => {
     // Operations of 1.5 s: an operation's age is told from the attempt's start on AWS's clock as the SDK knows it, to
     // the Date header's second (runOperation), and a StackSet operation takes minutes.
     await prepare(small, { seed: 1, replayReturnsOriginal: true, runningMs: 1_500 });
@@ -825,17 +826,19 @@ describe('the reconciler against the layer', () => {
     const create: Operation = { action: 'create-instances', accounts: ['100000000001'] };
     env.proxy.failIn('100000000001');
     await expect(runOperation(await context(), create, ['100000000001'])).rejects.toThrow(/injected failure/);
-    // Mended, and run again at once: the list does not show the failed operation yet, so the same anchor, the same id.
-    env.proxy.failIn('100000000001', false);
+    // Run again at once, the cause still there: the list does not show the failed operation yet, so the same anchor,
+    // the same id, answered with the old operation, set aside; the new id's operation is this run's, and fails.
     env.proxy.setFaults({ seed: 1, replayReturnsOriginal: true, readLagMs: 60_000, runningMs: 1_500 });
+    await expect(runOperation(await context(), create, ['100000000001'])).rejects.toThrow(/operation xs-create-instances-\w+-r1 failed/);
+    // Mended, and run a third time inside the lag: both old operations answered, both set aside, the change made.
+    env.proxy.failIn('100000000001', false);
     const again = (await runOperation(await context(), create, ['100000000001'])) as { operationId: string };
     const sent = env.proxy.requests.filter((r) => r.action === 'CreateStackInstances').map((r) => r.operationId!);
-    expect(sent).toHaveLength(3);
-    expect(sent[1]).toBe(sent[0]);
-    expect(sent[2]).not.toBe(sent[0]);
-    expect(again).toEqual({ operationId: sent[2] });
+    const [first] = sent;
+    expect(sent).toEqual([first, first, `${first}-r1`, first, `${first}-r1`, `${first}-r2`]);
+    expect(again).toEqual({ operationId: `${first}-r2` });
     // The new operation made the instance's stack (the lists still lag, as the layer keeps them for readLagMs).
-    expect((await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId: sent[2] }))).StackSetOperation?.Status).toBe('SUCCEEDED');
+    expect((await cfn.send(new DescribeStackSetOperationCommand({ StackSetName: 'probe', OperationId: `${first}-r2` }))).StackSetOperation?.Status).toBe('SUCCEEDED');
     expect(env.proxy.creations).toEqual(['probe/100000000001']);
   });
 

@@ -1366,13 +1366,15 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
     // A failed create is retried as CreateStackInstances documents, the rest with UpdateStackInstances (createFailed).
     const recreate = again.filter((id) => createFailed(actual.instances.get(id)!));
-    // The instances an operation never reached (CANCELLED, PENDING) before those it failed in (FAILED): under a failure
-    // tolerance of 0 an account that fails again cancels the accounts after it, so it goes last and stops no other
-    // account's retry; AWS documents no order in which an operation takes its accounts, so this costs nothing where it
-    // takes none (review s50-deployer D2; StackInstanceComprehensiveStatus: "CANCELLED: ... the failure tolerance of the
-    // StackSet operation has been exceeded", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html).
+    // The instances an operation never reached (CANCELLED, PENDING) in an operation before the one of those it failed in
+    // (FAILED): under a failure tolerance of 0 an account that fails again cancels the accounts it has not reached, and
+    // AWS documents no order in which an operation takes its accounts (nor keeps one: SERVICE_MANAGED batches by OU), so
+    // an operation of their own is what keeps it from stopping the others' retry (review s50-deployer D2, s50-diff m1;
+    // StackInstanceComprehensiveStatus: "CANCELLED: ... the failure tolerance of the StackSet operation has been
+    // exceeded", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html).
     const failedHere = (id: string) => actual.instances.get(id)!.detailedStatus === 'FAILED';
-    const update = [...again.filter((id) => !recreate.includes(id) && !failedHere(id)), ...again.filter((id) => !recreate.includes(id) && failedHere(id))];
+    const update = again.filter((id) => !recreate.includes(id));
+    const updateRounds = [update.filter((id) => !failedHere(id)), update.filter(failedHere)];
     // Those just removed for a stack deleted outside StackSets were checked before it (review s43-diff n5).
     const unchecked = missing.filter((id) => !gone.some((g) => g.account === id));
     if (unchecked.length > 0) await refuseCollisions(run, desired, unchecked);
@@ -1384,8 +1386,10 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     // Failed creates after the updates: their cause is in the account (a retained name, a missing role) and likely to
     // fail them again, which with a failure tolerance of 0 stops the operation and the stage: it then stops no other
     // account's retry.
-    for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'update-instances', update)) {
-      if (!(await operate(op, op.accounts))) return false;
+    for (const round of updateRounds) {
+      for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'update-instances', round)) {
+        if (!(await operate(op, op.accounts))) return false;
+      }
     }
     for (const op of instanceOperations(await reachedThrough(run, ctx, actual.instances.values()), 'create-instances', recreate)) {
       if (!(await operate(op, op.accounts))) return false;

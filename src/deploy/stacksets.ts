@@ -783,8 +783,12 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
     return { operationId };
   };
   let limited = 0;
-  /** Whether an old operation answered for this id was already set aside once (below): at most once, so that a clock off by more than the Date header's second cannot make every attempt look old. */
-  let setAside = false;
+  /**
+   * Old operations answered for this attempt's ids and set aside (below): each run inside the list's lag that failed
+   * left one more (`-r1`, `-r2`, …), so a few are; not more, so that a clock off by more than the Date header's second,
+   * making each failure of this run's own look old, sends the change again at most that many times.
+   */
+  let setAside = 0;
   for (let attempt = 1; ; attempt++) {
     // When this attempt's request was first sent, on AWS's clock as the SDK knows it, set once any wait for the
     // instance budget is over. The pinned SDK (@aws-sdk/core 3.981, AwsSdkSigV4Signer successHandler and errorHandler)
@@ -810,11 +814,12 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
       // this StackSet operation with a new operation ID retries all stack instances whose status is OUTDATED"
       // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html), so a new id
       // (review s50-deployer D3). Read only when the operation failed: an old one that succeeded did what this attempt
-      // asks, and is taken as it is.
-      if (error instanceof OperationFailedError && !setAside && Number.isFinite(attemptAt)) {
+      // asks, and is taken as it is. The new id is this attempt's (`-r<n>`), which a run before may have used as well:
+      // that one's old operation is set aside the same way, up to MAX_SET_ASIDE.
+      if (error instanceof OperationFailedError && setAside < MAX_SET_ASIDE && Number.isFinite(attemptAt)) {
         const { createdAt } = await operationStatus(ctx, error.operationId);
         if (createdAt && createdAt.getTime() < attemptAt) {
-          setAside = true;
+          setAside++;
           ctx.onWait?.(error.operationId, 'CloudFormation answered with an earlier operation of this id, which failed; starting the change again under a new id');
           id = freshId(ctx, `${base}-r${attempt}`);
           continue;
@@ -916,6 +921,9 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
 const sdkAttempts = (error: unknown): number => (error as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1;
 
 /** `id`, or, if CloudFormation refused it in this run because another operation came first, `id-s<n>`: never the same request twice. */
+/** Old failed operations set aside in one runOperation (runOperation's `setAside`). */
+const MAX_SET_ASIDE = 3;
+
 function freshId(ctx: StackSetContext, id: string): string {
   if (!ctx.refusedIds?.has(id)) return id;
   let n = 1;
