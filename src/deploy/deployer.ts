@@ -1348,11 +1348,12 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     }
     // An instance no operation reaches (its account left the OU it was created through) is not sent: it fails the stage, saying why.
     const retry = instancesToUpdate(desired, actual, asleep);
-    const lost = await unreachable(run, ctx, retry.map((id) => actual.instances.get(id)!));
+    const stuck = inoperableTargets(desired, actual, asleep);
+    const lost = await unreachable(run, ctx, [...retry.map((id) => actual.instances.get(id)!), ...stuck]);
     let again = retry.filter((id) => !lost.has(id));
     // One whose stack was deleted outside StackSets is removed, then created below as a missing one (stacksDeletedOutside);
-    // so is an INOPERABLE one whose stack is gone (inoperableTargets).
-    const gone = await stacksDeletedOutside(run, [...again.map((id) => actual.instances.get(id)!), ...inoperableTargets(desired, actual, asleep)]);
+    // so is an INOPERABLE one whose stack is gone (inoperableTargets), where an operation reaches it (review s50-diff m4).
+    const gone = await stacksDeletedOutside(run, [...again.map((id) => actual.instances.get(id)!), ...stuck.filter((i) => !lost.has(i.account))]);
     if (gone.length > 0) {
       // What the deleted stack retained is in the way of the new one: refused before the instance is touched, so that
       // a re-run meets the same state (review s43-plan M1).
@@ -2128,12 +2129,15 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     // Read as deploy reads them: one no operation reaches is not sent, and fails the stage (review s43-plan m6); one
     // whose stack was deleted outside StackSets is removed and created again, and what that stack retained is checked
     // with the instances to add (review s43-plan M1).
-    for (const u of await unreachableRemovals(run, context(run, desired), actual, retryAccounts.filter((r) => !r.cannotUpdate).map((r) => r.account), 'the instances to apply again')) {
+    // An INOPERABLE one, whose way past is to remove it and create it again once its stack is gone, the same (review s50-diff m4).
+    const stuck = inoperableTargets(desired, actual, asleep);
+    const reachable = (r: StackSetPlan['retryAccounts'][number]) => !r.cannotUpdate || stuck.some((i) => i.account === r.account);
+    for (const u of await unreachableRemovals(run, context(run, desired), actual, retryAccounts.filter(reachable).map((r) => r.account), 'the instances to apply again')) {
       retryAccounts.find((r) => r.account === u.account)!.unreachable = u.why;
     }
     // An INOPERABLE instance whose stack is gone is removed and created again too (inoperableTargets): no longer one deploy cannot update.
     const gone = new Set(
-      (await stacksDeletedOutside(run, [...retryAccounts.filter((r) => !r.cannotUpdate && !r.unreachable).map((r) => actual.instances.get(r.account)!), ...inoperableTargets(desired, actual, asleep)])).map((i) => i.account),
+      (await stacksDeletedOutside(run, retryAccounts.filter((r) => reachable(r) && !r.unreachable).map((r) => actual.instances.get(r.account)!))).map((i) => i.account),
     );
     for (const r of retryAccounts) {
       if (!gone.has(r.account)) continue;
