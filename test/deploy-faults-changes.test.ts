@@ -847,6 +847,31 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await expectConverged(two, options);
   });
 
+  it('SERVICE_MANAGED: an INOPERABLE instance created through an OU its account has left, its stack deleted by hand: plan says no operation reaches it, and deploy sends no delete for it (review s50-diff m4)', async () => {
+    const { organizations, root, accounts, moved, options } = await threeDeployed();
+    const stackSet = 'big-pipelines';
+    await createdThroughOu(stackSet, root, moved);
+    // Its delete fails (a removal of the account), it is INOPERABLE, and the org file names it again.
+    env.proxy.failIn(moved.id);
+    expect(failed(await deploy(compileYaml(serviceManaged(generateOrgYaml(2), accounts.slice(0, 3))), awsVia(), options)).length).toBeGreaterThan(0);
+    env.proxy.failIn(moved.id, false);
+    const cfn = awsVia().cloudFormation();
+    const status = async () => ((await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet, CallAs: 'SELF' }))).Summaries ?? []).find((i) => i.Account === moved.id)?.Status;
+    expect(await status()).toBe('INOPERABLE');
+    await env.proxy.stackDeletedByHand(stackSet, moved.id, REGION);
+    const elsewhere = (await organizations.send(new CreateOrganizationalUnitCommand({ ParentId: root, Name: 'elsewhere' }))).OrganizationalUnit!.Id!;
+    await organizations.send(new MoveAccountCommand({ AccountId: moved.id, SourceParentId: moved.ou, DestinationParentId: elsewhere }));
+    const three = compileYaml(serviceManaged(generateOrgYaml(3), accounts));
+    const planned = (await plan(three, awsVia(), options)).find((p) => p.stackSet === stackSet)!;
+    expect(planned.retryAccounts).toEqual([expect.objectContaining({ account: moved.id, status: 'INOPERABLE', unreachable: expect.stringContaining(`the account has moved out of it (now under ${elsewhere} < ${root})`) })]);
+    expect(planned.retryAccounts[0].recreate).toBeUndefined();
+    const from = env.proxy.requests.length;
+    const reasons = failed(await deploy(three, awsVia(), options)).flatMap((x) => x.reasons).join('\n');
+    expect(reasons).toContain(`the account has moved out of it (now under ${elsewhere} < ${root})`);
+    expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === stackSet && r.action === 'DeleteStackInstances')).toEqual([]);
+    expect(await status()).toBe('INOPERABLE');
+  });
+
   it('SERVICE_MANAGED: an instance an earlier xstack created through an OU, whose account has left that OU, is said to be unreachable with the way out, and nothing is sent for it; back in the OU, it is deleted', async () => {
     const { organizations, root, accounts, moved, options } = await threeDeployed();
     const stage = 'pipelines';
