@@ -78,14 +78,15 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
   );
   const forwarders = input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.eventForwarderRole()}`));
   // This account's roles that use the key, xstack's and the org's alike, are admitted as the account's root narrowed by
-  // their ARNs (aws:PrincipalArn, which a re-created role shares), the form the other accounts' roles take: a role
-  // named as principal is stored by its unique id, so "if you delete and recreate the role … the relationship is
-  // broken" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles),
-  // and pipeline-identity, another StackSet, re-creates xstack's roles without this policy (deploy's way back for an
-  // instance whose stack was deleted outside StackSets), after which the pipeline and the targets could no longer use
-  // the key, with no failed deployment to say so (review s50-templates N1; s21-tpl T4 for the org's roles). A root
-  // principal of the key's own account makes KMS ask the role's identity policy too: PipelinePolicy's UseArtifactKey
-  // and DeployTargetArtifactsPolicy grant it (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+  // their ARNs (aws:PrincipalArn, which a role made again under its name shares), the form the other accounts' roles
+  // take: a role named as principal is stored by its unique id, so "if you delete and recreate the role … the
+  // relationship is broken" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles),
+  // and pipeline-identity, another StackSet, makes xstack's roles (deploy makes them again when that instance's stack
+  // was deleted outside StackSets) without writing this policy again (review s50-templates N1; s21-tpl T4 for the org's
+  // roles). A root principal of the key's own account makes KMS ask the role's identity policy too: PipelinePolicy's
+  // UseArtifactKey and DeployTargetArtifactsPolicy grant it (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+  // Those are managed policies of later stages attached by name, which IAM detaches before a role can be deleted and
+  // nothing attaches again: a role made again needs them attached again as well (README, "Not yet"; review s50-diff M1).
   const thisAccountsRoles = (names: readonly string[]) => rolesByArn(arn('iam::${AWS::AccountId}:root'), names.map(ownRole));
   const deployTargetPrincipals = thisAccountsRoles(input.deployTargetRoles);
   const adminRoleArns = [input.executionRoleName, ...input.keyAdministratorRoles].map((r) => arn(`iam::\${AWS::AccountId}:role/${r}`));

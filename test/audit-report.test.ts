@@ -1198,7 +1198,7 @@ describe('the report says what the templates do, and no more', () => {
     // The pipeline role and the deployment targets' role too (review s50-templates N1; s30-audit M6 said they were Principal elements).
     const foundation = readFileSync('dist/example/templates/pipeline-foundation.yaml', 'utf8');
     for (const sid of ['PipelineRoleUsesKey', 'DeployTargetsDecryptViaS3']) expect(foundation.split(`- Sid: ${sid}\n`)[1].split('- Sid:')[0]).toContain('aws:PrincipalArn');
-    expect(row).toContain('Every one of those roles is admitted by aws:PrincipalArn, which matches any role of that name, not the role of today (so that a role re-created by another StackSet or by hand keeps the key');
+    expect(row).toContain('Every one of those roles is admitted by aws:PrincipalArn, which matches any role of that name, not the role of today (so that the key policy admits a role of that name made again by another StackSet or by hand, its own policies attached again');
     expect(row).not.toContain('named in the Principal element');
   });
 
