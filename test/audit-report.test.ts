@@ -263,14 +263,14 @@ describe("the scope section names each kind of outside decision the org has (rev
   it("bootstrap's access role, which can rewrite the execution role, and the setup template outside the proof; the reader role with service-managed StackSets", () => {
     const example = loadOrgFile('parameters/example.yaml');
     const access = row(example, "Who may use bootstrap's access role");
-    expect(access?.[0]).toContain('acme-xstack-access, which the setup template setup/bootstrap-access.yaml in this folder makes');
+    expect(access?.[0]).toContain("acme-xstack-access, which the setup template setup/bootstrap-access.yaml beside the templates, in the compile's dist/<org>/ folder, makes");
     expect(access?.[1]).toContain("whoever may assume it can do the same at any time, between bootstraps: make the execution role trust anyone and give it any policy");
     expect(access?.[1]).toContain('outside the paths and the cross-account grants this report proves');
     const managed = { ...example, stackSets: { ...example.stackSets, permissionModel: 'SERVICE_MANAGED' as const } };
     expect(row(managed, "Who may use bootstrap's access role")).toBeUndefined();
-    expect(row(managed, "The setup template's reader role (setup/reader-role.yaml: acme-xstack-reader)")?.[1]).toContain('only reads');
+    expect(row(managed, "The setup template's reader role (setup/reader-role.yaml in the compile's dist/<org>/ folder: acme-xstack-reader)")?.[1]).toContain('only reads');
     const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
-    expect(md).toMatch(/\n- \d+ resource-policy statements of the stages' templates grant to principals outside their own account; each matches a declared path \(the setup template under setup\/, deployed by hand, is outside the proof/);
+    expect(md).toMatch(/\n- \d+ resource-policy statements of the stages' templates grant to principals outside their own account; each matches a declared path \(the setup template in the compile's dist\/<org>\/setup\/, deployed by hand, is outside the proof/);
   });
 
   it("MFA and session length: rest on where the first session is made, said for each kind of role source; the pipelines of an account share its pipeline role (review s50-audit m6, m9)", () => {
@@ -291,7 +291,7 @@ describe("the scope section names each kind of outside decision the org has (rev
     expect(md).toContain('each `*` of a name pattern written `x0` (AWSReservedSSO_Developer_x0 stands for any role of that permission set), `someone-elses`');
     expect(md).toContain('999999999999 for an account outside the org; an id CloudFormation gives a resource when it creates it is written `{stage/LogicalId}`');
     expect(md).toContain('to tie this folder to a commit, check that commit out, run make compile, and compare the SHA-256 of the two manifest.json files');
-    expect(md).toContain('a bucket policy that admits principals by aws:PrincipalOrgID, as central log and artifact buckets often do, admits every execution role of the org to every S3 action');
+    expect(md).toContain("a bucket policy that admits principals by aws:PrincipalOrgID, as central log and artifact buckets often do, lets every execution role of the org do whatever it grants the organization, the role's s3:* adding no limit of its own");
     // The execution role's documents are bootstrap's, in each account: named, with how to read them (review s50-audit m5).
     expect(md).toContain('bootstrap writes them as the managed policies acme-stackset-execution-1, acme-stackset-execution-2, … attached to the role');
     expect(md).toContain('`aws iam list-attached-role-policies --role-name AWSCloudFormationStackSetExecutionRole` and `aws iam get-policy-version`');

@@ -720,7 +720,7 @@ export function buildReport(input: ReportInput): Report {
           accessSummary(access, total),
           ...(org.permissionsBoundary !== undefined ? [boundarySummary(org.partition, org.permissionsBoundary)] : []),
           ...(org.tags.length > 0 ? [tagsSummary(org.tags, templates)] : []),
-          `${total(crossAccount)} resource-policy statements of the stages' templates grant to principals outside their own account; each matches a declared path (the setup template under setup/, deployed by hand, is outside the proof: "What this report cannot see").`,
+          `${total(crossAccount)} resource-policy statements of the stages' templates grant to principals outside their own account; each matches a declared path (the setup template in the compile's dist/<org>/setup/, deployed by hand, is outside the proof: "What this report cannot see").`,
           networkSummary(access.network),
           `${total(resources)} ${kindsText(1)} the org creates (its other resources, such as pipelines, rules and endpoints, are listed by stage under "Accounts and stages"); every principal the compiled policies let use, administer or assume each one is listed under "Who can act on each resource".`,
           `Policy rules ${CHECK_FAMILIES.map((f) => `${f.ids.join(', ')} (${f.family})`).join('; ')}: no finding (a finding fails the compile).`,

@@ -315,13 +315,13 @@ function setupRow(org: Org): string[] {
   const names = new Names(org.prefix);
   if (org.stackSets.permissionModel === 'SERVICE_MANAGED') {
     return [
-      `The setup template's reader role (${READER_ROLE_FILE}: ${names.outputReaderRole()})`,
+      `The setup template's reader role (${READER_ROLE_FILE} in the compile's dist/<org>/ folder: ${names.outputReaderRole()})`,
       `Deployed by hand from the management account or the StackSets delegated administrator, outside the stages, so outside the paths and the cross-account grants this report proves: it trusts the roles its TrustedRoleArns parameter names, a deploy-time value in no file here, and only reads (the stacks' outputs and what plan and deploy look up).`,
       `The setup StackSet's or stack's parameters (aws cloudformation describe-stack-set or describe-stacks: TrustedRoleArns); in a target account, aws iam get-role --role-name ${names.outputReaderRole()}`,
     ];
   }
   return [
-    `Who may use bootstrap's access role (its --access-role: OrganizationAccountAccessRole by default, AWSControlTowerExecution, or ${names.bootstrapAccessRole()}, which the setup template ${BOOTSTRAP_ACCESS_FILE} in this folder makes)`,
+    `Who may use bootstrap's access role (its --access-role: OrganizationAccountAccessRole by default, AWSControlTowerExecution, or ${names.bootstrapAccessRole()}, which the setup template ${BOOTSTRAP_ACCESS_FILE} beside the templates, in the compile's dist/<org>/ folder, makes)`,
     `\`xstack bootstrap\` reaches each target account through that role and writes the StackSet execution role's trust and policies with it, so whoever may assume it can do the same at any time, between bootstraps: make the execution role trust anyone and give it any policy, and act as it (above). ${names.bootstrapAccessRole()} trusts the administrator account's roles that the setup template's TrustedRoleArns parameter names (by aws:PrincipalArn), a deploy-time value in no file here. The setup template is deployed by hand, outside the stages: its role and its grant to the administrator account are outside the paths and the cross-account grants this report proves.`,
     `In each target account: aws iam get-role --role-name <the access role> (its trust); for ${names.bootstrapAccessRole()}, the setup StackSet's or stack's parameters (aws cloudformation describe-stack-set or describe-stacks: TrustedRoleArns)`,
   ];
