@@ -218,6 +218,11 @@ function writtenFiles(dir: string, files: ReadonlyMap<string, string>): Map<stri
   if (!existsSync(manifest)) {
     // The files the marker records with their SHA-256 (audit's folder); a marker written before it recorded them, none.
     const recorded = new Map<string, string | undefined>(recordedHashes(readOr(join(dir, MARKER), '').replaceAll('\r\n', '\n')));
+    // A compile's marker records its manifest alone, which holds every other file's SHA-256: gone, nothing in the folder
+    // can be told from a file changed since, as with a manifest that is not xstack's (review s50-input M1).
+    if (recorded.has(MANIFEST)) {
+      return `${manifest} is missing, so xstack cannot tell whether the files in ${dir} were changed since it wrote them, and nothing was written: restore it (e.g. git checkout -- ${manifest}), or delete ${dir} if nothing in it is yours`;
+    }
     return new Map([...files.keys(), ...recorded.keys()].map((path) => [path, recorded.get(path)]));
   }
   try {

@@ -319,6 +319,22 @@ describe("a user's files in an output folder are never lost", () => {
     );
   });
 
+  it("a manifest.json deleted: refused, a file edited in the folder kept, as with a manifest that is not xstack's (review s50-input M1)", () => {
+    const dir = tempDir('no-manifest');
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+    rmSync(join(dir, 'dist', 'example', 'manifest.json'));
+    const report = join(dir, 'dist', 'example', 'audit', 'report.md');
+    writeFileSync(report, `${readFileSync(report, 'utf8')}# my notes\n`);
+    const run = xstack(['compile', EXAMPLE, '--out', 'dist'], dir);
+    expect([run.status, run.stderr]).toEqual([
+      1,
+      'xstack: dist/example/manifest.json is missing, so xstack cannot tell whether the files in dist/example were changed since it wrote them, and nothing was written: restore it (e.g. git checkout -- dist/example/manifest.json), or delete dist/example if nothing in it is yours\n',
+    ]);
+    expect(readFileSync(report, 'utf8')).toContain('# my notes\n');
+    rmSync(join(dir, 'dist', 'example'), { recursive: true });
+    expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
+  });
+
   it('a folder a git merge left conflicted: said so, with the way that works (git checkout -- refuses unmerged paths)', () => {
     const dir = tempDir('conflicted');
     expect(xstack(['compile', EXAMPLE, '--out', 'dist'], dir).status).toBe(0);
