@@ -891,6 +891,21 @@ describe('xstack profiles on stdout', () => {
     expect(botocoreProfiles(file)).toEqual(['acme-shared-services-developer', 'default']);
   });
 
+  it('--write refuses a file that does not read as an AWS config file (the org file, its layout file, a template), naming its line and writing nothing (review s50-input M2)', () => {
+    const dir = tempDir('not-config');
+    for (const [name, text, line] of [
+      ['example.yaml', readFileSync('parameters/example.yaml', 'utf8'), "line 4, 'organization:'"],
+      ['example.layout.json', readFileSync('parameters/example.layout.json', 'utf8'), "line 1, '{'"],
+    ] as const) {
+      const file = join(dir, name);
+      writeFileSync(file, text);
+      const run = spawnSync('node', [CLI, 'profiles', 'parameters/example.yaml', '--for', 'developer', '--write', file], { encoding: 'utf8' });
+      expect([run.status, run.stderr]).toEqual([1, `xstack: --write ${file}: it does not read as an AWS config file (${line}, is neither a [section] nor a 'setting = value'), so nothing was written; give the AWS config file the profiles go into, e.g. ~/.aws/config\n`]);
+      expect(readFileSync(file, 'utf8')).toBe(text);
+      expect(existsSync(`${file}.xstack-backup`)).toBe(false);
+    }
+  });
+
   it('--write ~/.aws/config on a machine without ~/.aws makes the folder (owner only), as aws configure would; another missing folder is still refused (review s46-cli N5)', () => {
     const home = tempDir('fresh-home');
     const env = { ...process.env, HOME: home };

@@ -36,7 +36,22 @@ function credentialsFileProblem(file: string): string | undefined {
 
 /** Why `--write FILE` cannot take the profiles: the credentials file, a folder, a missing or unwritable folder, a read-only file. */
 export function configFileProblem(file: string): string | undefined {
-  return credentialsFileProblem(file) ?? fileTargetProblem(file, '--write');
+  return credentialsFileProblem(file) ?? fileTargetProblem(file, '--write') ?? notAConfigFileProblem(file);
+}
+
+/**
+ * An existing file that does not read as an AWS config file: each line a `[section]`, a `setting = value` (indented
+ * under a setting for a nested one), a comment or blank (https://docs.aws.amazon.com/sdkref/latest/guide/file-format.html).
+ * The org file, its layout file or a compiled template given for --write had the profiles appended and would no longer
+ * parse (review s50-input M2): refused, naming the first line that is not of that form.
+ */
+function notAConfigFileProblem(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const lines = readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
+  const at = lines.findIndex((line) => !/^\s*([#;].*)?$/.test(line) && !/^\s*\[[^\]]+\]\s*([#;].*)?$/.test(line) && !/^\s*[^\s=[][^=]*=/.test(line));
+  if (at < 0) return undefined;
+  const shown = lines[at].length > 60 ? `${lines[at].slice(0, 60)}…` : lines[at];
+  return `--write ${file}: it does not read as an AWS config file (line ${at + 1}, '${shown}', is neither a [section] nor a 'setting = value'), so nothing was written; give the AWS config file the profiles go into, e.g. ~/.aws/config`;
 }
 
 /**
