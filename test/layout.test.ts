@@ -15,10 +15,10 @@ import { OrgFileError } from '../src/errors';
 import type { Account } from '../src/org/model';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import { familyStages, type Unit } from '../src/stages/family';
-import { duplicateKeys, layoutPath, layoutText, parseLayout, parseLayoutFile, recordLayout, recordOf, stackSetsElsewhereError, unrecordedHomeNote, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
+import { duplicateKeys, layoutChange, layoutPath, layoutText, parseLayout, parseLayoutFile, recordLayout, recordOf, stackSetsElsewhereError, unrecordedHomeNote, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
 import { sha256 } from '../src/hash';
 import { toYaml, toYamlWithResources, yamlBytes } from '../src/yaml';
-import type { Stage } from '../src/stages/model';
+import { FAMILY_STAGE_IDS, type Stage } from '../src/stages/model';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { tempDir } from './helpers';
 
@@ -252,6 +252,26 @@ describe('the layout file', () => {
     expect(problemsOf(text.join('\n'))).toEqual(['7 (file): holds an unresolved merge conflict (git)']);
   });
 
+  it('a family xstack does not lay out (a typo) is a problem at its line, not dropped with its units placed anew; every family a compile lays out is one it reads (review s50-input M3)', () => {
+    const text = readFileSync('parameters/example.layout.json', 'utf8').replace('"pipelines":', '"pipelinez":');
+    const line = text.split('\n').findIndex((l) => l.includes('"pipelinez"')) + 1;
+    expect(problemsOf(text)).toEqual([`${line} families.pipelinez: is not a family xstack lays out`]);
+    const compiled = compileOrg(loadOrgFile('parameters/example.yaml'));
+    for (const family of compiled.layout.keys()) expect(FAMILY_STAGE_IDS).toContain(family);
+  });
+
+  it('a recorded unit no unit of the org file has is named as dropped, beside the units placed anew (review s50-input M3)', () => {
+    const compiled = compileOrg(loadOrgFile('parameters/example.yaml')).layout;
+    const recorded = new Map([...compiled].map(([family, parts]) => [family, new Map([...parts].map(([n, units]) => [n, [...units]]))]));
+    const repositories = recorded.get('source-repositories')!;
+    repositories.set(1, repositories.get(1)!.filter((u) => u !== 'repository web-app'));
+    repositories.set(2, ['Repository web-app']);
+    expect(layoutChange(recorded, compiled)).toEqual({
+      count: '1 unit placed',
+      named: ' (source-repositories: repository web-app placed in part 1); 1 recorded unit no unit of the org file has, dropped (source-repositories part 2: Repository web-app)',
+    });
+  });
+
   it('lies beside the org file, where the org files of a folder (*.yaml) do not match it', () => {
     expect(layoutPath('parameters/example.yaml')).toBe('parameters/example.layout.json');
     expect(layoutPath('/a/b/org.yml')).toBe('/a/b/org.layout.json');
@@ -289,13 +309,13 @@ describe('the layout file', () => {
   it('names a family or part number written twice (JSON would keep the last, losing the units of the first), with both lines', () => {
     const text =
       '{\n  "format": "xstack-layout/1",\n  "families": {\n    "pipelines": {\n      "1": ["pipeline a", "pipeline \\"q\\" {,}"],\n      "2": ["pipeline b"],\n      "1": ["pipeline c"]\n    },\n' +
-      '    "rules": { "1": ["rule r"] },\n    "pipelines": { "3": ["pipeline d"] }\n  }\n}\n';
+      '    "source-events": { "1": ["rule r"] },\n    "pipelines": { "3": ["pipeline d"] }\n  }\n}\n';
     expect(JSON.parse(text).families.pipelines).toEqual({ '3': ['pipeline d'] });
     expect(problemsOf(text)).toEqual([
       '7 families.pipelines.1: appears twice in families.pipelines (first on line 5), and JSON keeps only the last',
       '10 families.pipelines: appears twice in families (first on line 4), and JSON keeps only the last',
     ]);
-    expect(duplicateKeys(layoutText(new Map([['pipelines', new Map([[1, ['pipeline a']], [2, ['pipeline b']]])], ['rules', new Map([[1, ['rule r']]])]])))).toEqual([]);
+    expect(duplicateKeys(layoutText(new Map([['pipelines', new Map([[1, ['pipeline a']], [2, ['pipeline b']]])], ['source-events', new Map([[1, ['rule r']]])]])))).toEqual([]);
   });
 });
 

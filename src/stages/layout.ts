@@ -17,6 +17,7 @@ import { CONFLICT_MARKERS, fileTargetProblem, linkTarget, OutputError, writeFile
 import { basename, dirname, extname, join } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
 import type { Org, StackSetSettings } from '../org/model';
+import { FAMILY_STAGE_IDS } from './model';
 
 export const LAYOUT_FORMAT = 'xstack-layout/1';
 
@@ -244,6 +245,12 @@ export function parseLayoutFile(text: string, file: string): LayoutFile {
   if (!isObject(data.families)) problem('families', 'is missing or not an object', 'an object of family id → parts', '"families"');
   else {
     for (const [family, parts] of Object.entries(data.families)) {
+      // A family xstack does not make (a typo, a hand edit) would be dropped whole and its units placed anew, in other
+      // StackSets than the ones they are deployed in (review s50-input M3).
+      if (!(FAMILY_STAGE_IDS as readonly string[]).includes(family)) {
+        problem(`families.${family}`, 'is not a family xstack lays out', `one of ${FAMILY_STAGE_IDS.join(', ')}`, '"families"', JSON.stringify(family));
+        continue;
+      }
       if (!isObject(parts)) {
         problem(`families.${family}`, 'is not an object', 'an object of part number → unit keys', '"families"', JSON.stringify(family));
         continue;
@@ -632,8 +639,22 @@ const homeNotRecordedNote = (file: string, home: StackSetsHome) =>
 export function layoutChange(recorded: Layout | undefined, compiled: Layout): { count: string; named: string } | undefined {
   if (recorded !== undefined && layoutText(recorded) === layoutText(compiled)) return undefined;
   const placed = unrecordedPlacements(recorded, compiled);
-  if (placed.length === 0) return { count: 'units gone from the org file', named: '' };
-  return { count: `${placed.length} unit${placed.length === 1 ? '' : 's'} placed`, named: ` (${placed.slice(0, 3).join('; ')}${placed.length > 3 ? '; …' : ''})` };
+  // Each recorded key no unit of the org has, named: a unit gone from the org file, or a key edited by hand whose unit is
+  // then placed anew (review s50-input M3).
+  const dropped = droppedUnits(recorded, compiled);
+  const droppedText = dropped.length === 0 ? '' : `${dropped.length} recorded unit${dropped.length === 1 ? '' : 's'} no unit of the org file has, dropped (${dropped.slice(0, 3).join('; ')}${dropped.length > 3 ? '; …' : ''})`;
+  if (placed.length === 0) return { count: dropped.length > 0 ? droppedText : 'units gone from the org file', named: '' };
+  return { count: `${placed.length} unit${placed.length === 1 ? '' : 's'} placed`, named: ` (${placed.slice(0, 3).join('; ')}${placed.length > 3 ? '; …' : ''})${droppedText ? `; ${droppedText}` : ''}` };
+}
+
+/** The recorded units the compiled layout holds in no part of their family: `<family> part <n>: <key>`. */
+function droppedUnits(recorded: Layout | undefined, compiled: Layout): string[] {
+  const out: string[] = [];
+  for (const [family, parts] of recorded ?? []) {
+    const kept = new Set([...(compiled.get(family)?.values() ?? [])].flat());
+    for (const [n, units] of parts) for (const u of units) if (!kept.has(u)) out.push(`${family} part ${n}: ${u}`);
+  }
+  return out;
 }
 
 /** Units the compiled layout places where `recorded` (the file as read) does not: placed anew, or moved. */

@@ -64,6 +64,9 @@ export type StageBaseId = (typeof STAGE_IDS)[number];
 /** A stage id from STAGE_IDS (checked by the compiler). */
 export const stageId = (id: StageBaseId): StageBaseId => id;
 
+/** The stages made as families (src/stages/family.ts): the families a layout file records. */
+export const FAMILY_STAGE_IDS: readonly StageBaseId[] = ['source-repositories', 'source-identity', 'source-events', 'pipelines', 'access-roles'];
+
 /**
  * Stage ids of xstack before StackSets went by kind of template (issue 12): one
  * StackSet per source account or pipeline, `<base>-<account or pipeline name>`
