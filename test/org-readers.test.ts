@@ -96,6 +96,13 @@ const DOCUMENTS: Record<string, string> = {
   // A line the block reader leaves to js-yaml (a flow mapping): 1,024 characters are read, one more is declined.
   'a flow mapping on a line of 1,024 characters': `a: {b: ${'v'.repeat(1016)}}\n`,
   'a flow mapping on a line of 1,025 characters': `a: {b: ${'v'.repeat(1017)}}\n`,
+  // A flow list or a quoted value going on at its key's indentation: js-yaml takes them, YAML 1.2 and the positioned
+  // reader refuse them (yaml-test-suite 9C9N, QB6E; review s50-input M4). Indented past the key, valid, and declined all
+  // the same: the quick reader reads no value past its line.
+  "a flow list going on at its key's indentation": 'flow: [a,\nb]\n',
+  "a quoted value going on at its key's indentation": 'quoted: "a\nb"\n',
+  "a single-quoted list item going on at its dash's indentation": "k:\n- 'a\n  b'\nl: 1\n",
+  'a flow list going on past its key': 'flow: [a,\n  b]\n',
   'deeper than the readers read': Array.from({ length: 33 }, (_, i) => `${' '.repeat(i)}k${i}:${i === 32 ? ' v' : ''}\n`).join(''),
 };
 
@@ -157,6 +164,10 @@ const DECLINED = new Set([
   'an implicit key over 1,024 characters, its value below it',
   'an implicit key over 1,024 characters across a line separator (no line break in YAML 1.2)',
   'a flow mapping on a line of 1,025 characters',
+  "a flow list going on at its key's indentation",
+  "a quoted value going on at its key's indentation",
+  "a single-quoted list item going on at its dash's indentation",
+  'a flow list going on past its key',
 ]);
 
 describe('the quick and the positioned org-file readers', () => {
