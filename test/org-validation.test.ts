@@ -7,7 +7,7 @@ import { azIdPrefix } from '../src/aws/partitions';
 import { OrgFileError, XstackError, formatProblem } from '../src/errors';
 import { decodeOrgFile, loadOrgFile, MAX_ORG_FILE_BYTES, parseOrg } from '../src/org/load';
 import { codePoint, spaceName } from '../src/org/spaces';
-import { tempDir } from './helpers';
+import { compileProblems, tempDir } from './helpers';
 import { accountByName, repositoryByName, type Account, type Org } from '../src/org/model';
 
 const VALID = `organization:
@@ -800,5 +800,28 @@ describe('accounts and repositories by name', () => {
     expect(accountByName(org, 'production').id).toBe('100000000002');
     expect(() => accountByName(org, 'prod')).toThrow(/account prod was validated but is missing/);
     expect(() => repositoryByName(org, 'web')).toThrow(/repository web was validated but is missing/);
+  });
+});
+
+describe("key administrators that are the org's own roles (review s50-input M5)", () => {
+  const example = readFileSync('parameters/example.yaml', 'utf8');
+  const withAdministrators = (...patterns: string[]) => {
+    const text = example.replace('keyAdministratorRoles:\n  - platform-admin\n', `keyAdministratorRoles:\n${patterns.map((p) => `  - "${p}"\n`).join('')}`);
+    expect(text).not.toBe(example);
+    return text;
+  };
+
+  it("a pattern that matches roles the org makes is refused, naming the entry and the roles; the administrators' own roles are not", () => {
+    const problems = compileProblems(withAdministrators('platform-admin', 'acme-*', '*-deploy-target'), 'parameters/example.yaml');
+    expect(problems).toEqual([
+      expect.stringMatching(/^parameters\/example\.yaml: keyAdministratorRoles\[1\]: 'acme-\*' matches roles of the org's own \(acme-ci-flow-logs, acme-ci-instance, acme-ci-reader, … \d+ more\), which would then administer every artifact key \(kms:PutKeyPolicy, kms:ScheduleKeyDeletion\) as far as its own policy allows; expected the roles of the people or tools that administer the keys/),
+      expect.stringMatching(/^parameters\/example\.yaml: keyAdministratorRoles\[2\]: '\*-deploy-target' matches a role of the org's own \(acme-deploy-target\)/),
+    ]);
+    expect(compileProblems(withAdministrators('platform-admin', 'aws-reserved/sso.amazonaws.com/*AWSReservedSSO_KeyAdmin_*'), 'parameters/example.yaml')).toEqual([]);
+  });
+
+  it("an instance role the org names for its deployment targets, matched by a pattern, is refused too: it uses the key", () => {
+    const text = `${withAdministrators('app-*')}deploymentTargets:\n  instanceRoles: [app-server]\n`;
+    expect(compileProblems(text, 'parameters/example.yaml')).toEqual([expect.stringMatching(/keyAdministratorRoles\[0\]: 'app-\*' matches a role of the org's own \(app-server\)/)]);
   });
 });
