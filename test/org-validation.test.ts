@@ -825,3 +825,20 @@ describe("key administrators that are the org's own roles (review s50-input M5)"
     expect(compileProblems(text, 'parameters/example.yaml')).toEqual([expect.stringMatching(/keyAdministratorRoles\[0\]: 'app-\*' matches a role of the org's own \(app-server\)/)]);
   });
 });
+
+describe('a boolean or a number in quotes (review s50-input m3)', () => {
+  it('is said to be text because of its quotes, where "is \'false\'; expected true or false" read as a contradiction', () => {
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    const problems = (from: string, to: string) => {
+      expect(example).toContain(from);
+      try {
+        parseOrg(example.replace(from, to), 'example.yaml');
+        return [];
+      } catch (error) {
+        return (error as OrgFileError).problems.map((p) => `${p.field}: ${p.message}`);
+      }
+    };
+    expect(problems('requireMfa: false', 'requireMfa: "false"')).toEqual(["access.developers.requireMfa: is the text 'false', in quotes; write it without them"]);
+    expect(problems('maxSessionHours: 1', "maxSessionHours: '1'")).toEqual(["access.developers.maxSessionHours: is the text '1', in quotes; write it without them"]);
+  });
+});

@@ -132,11 +132,15 @@ export function str(rule: StringRule): Check<string> {
   }, schema);
 }
 
+/** A boolean or a number written in quotes, so read as text: said so (review s50-input m3: "is 'false'; expected true or false"). */
+const quoted = (node: SourceNode | undefined, looks: RegExp): string | undefined =>
+  node?.kind === 'scalar' && typeof node.value === 'string' && looks.test(node.value) ? `is the text '${node.value}', in quotes; write it without them` : undefined;
+
 export function bool(): Check<boolean> {
   return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'scalar' || typeof node.value !== 'boolean') {
-      ctx.report(path, `is ${describe(node)}`, 'true or false', node);
+      ctx.report(path, quoted(node, /^(true|false)$/) ?? `is ${describe(node)}`, 'true or false', node);
       return undefined;
     }
     return node.value;
@@ -149,7 +153,7 @@ export function int(rule: { min: number; max?: number; expected?: string }): Che
   return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'scalar' || typeof node.value !== 'number' || !Number.isInteger(node.value)) {
-      ctx.report(path, `is ${describe(node)}`, expected, node);
+      ctx.report(path, quoted(node, /^-?\d+$/) ?? `is ${describe(node)}`, expected, node);
       return undefined;
     }
     if (node.value < rule.min || (rule.max !== undefined && node.value > rule.max)) {
