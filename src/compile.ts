@@ -40,7 +40,7 @@ import { Names } from './naming';
 import { boundaryArnIn, unboundedRoles } from './iam/permissions-boundary';
 import { globRegExp } from './checks/service-authorization';
 import { textReferenceProblems } from './checks/text-references';
-import { keyAdministratorProblems } from './checks/key-administrators';
+import { keyAdministratorProblems, roleSourceProblems } from './checks/own-roles';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
@@ -82,7 +82,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const resolver = new Resolver(org, stages, templates);
   const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id);
   const roles = roleIndex(stages, templates, resolver, (org.deploymentTargets.instanceRoles ?? []).map((name) => ({ name, accounts: pipelineAccounts })));
-  problems.push(...keyAdministratorProblems(org, roles));
+  problems.push(...keyAdministratorProblems(org, roles), ...roleSourceProblems(org, roles));
 
   // Each template's classes of resources alike but for their account's id, read from its text: the checks that can, check a class once.
   const alike = new Map<string, AlikeResources>();

@@ -842,3 +842,16 @@ describe('a boolean or a number in quotes (review s50-input m3)', () => {
     expect(problems('maxSessionHours: 1', "maxSessionHours: '1'")).toEqual(["access.developers.maxSessionHours: is the text '1', in quotes; write it without them"]);
   });
 });
+
+describe("people's roles that are the org's own (review s50-input m2)", () => {
+  it("a developers' role source naming a role the org creates in that account (the CI host's) is refused, naming the entry; Identity Center's path is not checked", () => {
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    const from = 'roleNames: ["AWSReservedSSO_Developer_*"]\n        sso: true\n';
+    expect(example).toContain(from);
+    const problems = compileProblems(example.replace(from, 'roleNames: ["acme-ci-*"]\n'), 'parameters/example.yaml');
+    expect(problems).toEqual([
+      expect.stringMatching(/^parameters\/example\.yaml: access\.developers\.assumedBy\[0\]\.roleNames\[0\]: 'acme-ci-\*' matches roles the org creates in tools \(acme-ci-flow-logs, acme-ci-instance\), which the developer role would then trust; expected the roles people work from/),
+    ]);
+    expect(compileProblems(example, 'parameters/example.yaml')).toEqual([]);
+  });
+});
