@@ -2131,13 +2131,13 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     // with the instances to add (review s43-plan M1).
     // An INOPERABLE one, whose way past is to remove it and create it again once its stack is gone, the same (review s50-diff m4).
     const stuck = inoperableTargets(desired, actual, asleep);
-    const reachable = (r: StackSetPlan['retryAccounts'][number]) => !r.cannotUpdate || stuck.some((i) => i.account === r.account);
-    for (const u of await unreachableRemovals(run, context(run, desired), actual, retryAccounts.filter(reachable).map((r) => r.account), 'the instances to apply again')) {
+    const sentAgain = (r: StackSetPlan['retryAccounts'][number]) => !r.cannotUpdate || stuck.some((i) => i.account === r.account);
+    for (const u of await unreachableRemovals(run, context(run, desired), actual, retryAccounts.filter(sentAgain).map((r) => r.account), 'the instances to apply again')) {
       retryAccounts.find((r) => r.account === u.account)!.unreachable = u.why;
     }
     // An INOPERABLE instance whose stack is gone is removed and created again too (inoperableTargets): no longer one deploy cannot update.
     const gone = new Set(
-      (await stacksDeletedOutside(run, retryAccounts.filter((r) => reachable(r) && !r.unreachable).map((r) => actual.instances.get(r.account)!))).map((i) => i.account),
+      (await stacksDeletedOutside(run, retryAccounts.filter((r) => sentAgain(r) && !r.unreachable).map((r) => actual.instances.get(r.account)!))).map((i) => i.account),
     );
     for (const r of retryAccounts) {
       if (!gone.has(r.account)) continue;
