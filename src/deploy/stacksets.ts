@@ -920,10 +920,10 @@ export async function runOperation(ctx: StackSetContext, op: Operation, accounts
 /** How many times the SDK sent the request that ended in this error (its retry strategy's `$metadata.attempts`). */
 const sdkAttempts = (error: unknown): number => (error as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1;
 
-/** `id`, or, if CloudFormation refused it in this run because another operation came first, `id-s<n>`: never the same request twice. */
 /** Old failed operations set aside in one runOperation (runOperation's `setAside`). */
 const MAX_SET_ASIDE = 3;
 
+/** `id`, or, if CloudFormation refused it in this run because another operation came first, `id-s<n>`: never the same request twice. */
 function freshId(ctx: StackSetContext, id: string): string {
   if (!ctx.refusedIds?.has(id)) return id;
   let n = 1;
