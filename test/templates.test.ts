@@ -372,6 +372,13 @@ describe('protected branches (README review 1)', () => {
     expect(accessNotes(openProd)).toEqual([
       'pipelines.web-app: prod from develop, which access.developers.protectedBranches does not name: every developer may push what it deploys, without review or a maintainer; protect the branch, or deploy from a protected one',
     ]);
+    // A protected branch a letter or two off the unprotected one a pipeline deploys from, which no pipeline deploys from: a typo, pointed at (review s50-input m10).
+    const typo = example.replace('protectedBranches: [main, release]', 'protectedBranches: [mian, release]');
+    expect(typo).not.toBe(example);
+    expect(accessNotes(typo)).toEqual([
+      "pipelines.web-app: prod from main, which access.developers.protectedBranches does not name: every developer may push what it deploys, without review or a maintainer; protect the branch, or deploy from a protected one (protectedBranches names 'mian', which no pipeline deploys from: did you mean 'main'?)",
+      "pipelines.payments-api: prod from main, which access.developers.protectedBranches does not name: every developer may push what it deploys, without review or a maintainer; protect the branch, or deploy from a protected one (protectedBranches names 'mian', which no pipeline deploys from: did you mean 'main'?)",
+    ]);
   });
 });
 

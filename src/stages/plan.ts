@@ -37,6 +37,7 @@ import { familyStages, type Unit } from './family';
 import { stageId, type AccountValue, type Stage, type Use } from './model';
 import { withPermissionsBoundary } from '../iam/permissions-boundary';
 import { locatedField } from '../org/locate';
+import { closest, editDistance } from '../org/schema';
 
 /**
  * Source roles one unit of the source-identity family held before layouts (a
@@ -541,7 +542,13 @@ function unprotectedReleaseNotes(org: Org, protectedBranches: readonly string[])
     const open = p.branches.slice(1).filter(([, branch]) => !protectedBranches.includes(branch));
     if (open.length === 0) return [];
     const which = open.map(([environment, branch]) => `${environment} from ${branch}`).join(', ');
-    return [`pipelines.${p.name}: ${which}, which access.developers.protectedBranches does not name: every developer may push what ${open.length === 1 ? 'it deploys' : 'they deploy'}, without review or a maintainer; protect the branch, or deploy from a protected one`];
+    // A protected branch no pipeline deploys from, a letter or two off one that is not protected: most likely a typo (review s50-input m10).
+    const deployed = new Set(org.pipelines.flatMap((q) => q.branches.map(([, branch]) => branch)));
+    const typos = protectedBranches.filter((b) => !deployed.has(b)).flatMap((b) => {
+      const meant = closest(b, [...new Set(open.map(([, branch]) => branch))]);
+      return meant && editDistance(b, meant) <= 2 ? [`protectedBranches names '${b}', which no pipeline deploys from: did you mean '${meant}'?`] : [];
+    });
+    return [`pipelines.${p.name}: ${which}, which access.developers.protectedBranches does not name: every developer may push what ${open.length === 1 ? 'it deploys' : 'they deploy'}, without review or a maintainer; protect the branch, or deploy from a protected one${typos.length > 0 ? ` (${typos.join('; ')})` : ''}`];
   });
 }
 
