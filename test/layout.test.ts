@@ -19,6 +19,7 @@ import { duplicateKeys, layoutChange, layoutPath, layoutText, parseLayout, parse
 import { sha256 } from '../src/hash';
 import { toYaml, toYamlWithResources, yamlBytes } from '../src/yaml';
 import { FAMILY_STAGE_IDS, type Stage } from '../src/stages/model';
+import { planStages } from '../src/stages/plan';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { tempDir } from './helpers';
 
@@ -258,6 +259,14 @@ describe('the layout file', () => {
     expect(problemsOf(text)).toEqual([`${line} families.pipelinez: is not a family xstack lays out`]);
     const compiled = compileOrg(loadOrgFile('parameters/example.yaml'));
     for (const family of compiled.layout.keys()) expect(FAMILY_STAGE_IDS).toContain(family);
+  });
+
+  it("a family's only part numbered other than 1 by the layout file is said to be the layout file's, not a split by CloudFormation's limits (review s50-input m6)", () => {
+    const org = loadOrgFile('parameters/example.yaml');
+    const pipelines = org.layout!.get('pipelines')!;
+    const renumbered = new Map([...org.layout!].map(([family, parts]) => [family, family === 'pipelines' ? new Map([[7, [...pipelines.values()].flat()]]) : parts]));
+    const stage = planStages({ ...org, layout: renumbered }).find((st) => st.id === 'pipelines-7')!;
+    expect(stage.notes.filter((n) => n.startsWith('part 7'))).toEqual([`part 7, the family's only one: its ${[...pipelines.values()].flat().length} units are where the org's layout file records them, in the StackSet of part 7 (a first compile names the only part 1)`]);
   });
 
   it('a recorded unit no unit of the org file has is named as dropped, beside the units placed anew (review s50-input M3)', () => {

@@ -208,7 +208,10 @@ export function familyStages(family: Family, units: Iterable<Unit>, layout?: Fam
         ...part.flatMap((u) => u.notes),
         ...(split
           ? [
-              `part ${number} (the family has ${parts.length}): ${part.length} of ${placed.length} units, ${partRange(part)} (split by CloudFormation's limits of a template: 500 resources, 200 outputs, 1 MB; each unit stays in the part the org's layout file records)`,
+              parts.length > 1
+                ? `part ${number} (the family has ${parts.length}): ${part.length} of ${placed.length} units, ${partRange(part)} (split by CloudFormation's limits of a template: 500 resources, 200 outputs, 1 MB; each unit stays in the part the org's layout file records)`
+                : // One part of another number than 1: the layout file's, not a split (review s50-input m6).
+                  `part ${number}, the family's only one: its ${placed.length} units are where the org's layout file records them, in the StackSet of part ${number} (a first compile names the only part 1)`,
             ]
           : []),
       ],
