@@ -136,12 +136,12 @@ describe('verify and plan agree on whether the org is as the org file says', () 
     expect(failed(await deploy(changed, awsVia(), { pollMs })).map((x) => x.stackSet)).toEqual(['big-pipelines']);
     const j = await judge(changed);
     expect(disagreements(j)).toEqual([]);
-    // The failed account's, and the other's, cancelled once the failure tolerance was exceeded.
+    // The failed account's: the other's, cancelled once the failure tolerance was exceeded, was applied by the same run's
+    // retry, in an operation before the failed one's (review s50-deployer D2).
     expect(j.result.differences).toEqual([
       expect.stringMatching(/^big-pipelines: instance in env0001 \(100000000001\) us-east-1 is OUTDATED \(FAILED: .*deploy again to bring it to the template$/),
-      expect.stringMatching(/^big-pipelines: instance in env0002 \(100000000002\) us-east-1 is OUTDATED \(CANCELLED: .*deploy again to bring it to the template$/),
     ]);
-    expect(j.plans.find((p) => p.stackSet === 'big-pipelines')!.retryAccounts.map((r) => r.account)).toEqual(['100000000001', '100000000002']);
+    expect(j.plans.find((p) => p.stackSet === 'big-pipelines')!.retryAccounts.map((r) => r.account)).toEqual(['100000000001']);
     env.proxy.failIn('100000000001', false, 'big-pipelines');
     await deployUntilDone(changed, 1);
     expectClean(await judge(changed));
