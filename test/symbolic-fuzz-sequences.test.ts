@@ -23,6 +23,7 @@
  * (classes.test.ts has one).
  */
 import { describe, expect, it } from 'vitest';
+import { random } from './support/seeded-random';
 import { matches, matchesResource } from '../src/audit/evaluate';
 import { decidedByMembers, type Flags, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor } from '../src/audit/symbolic';
 
@@ -31,15 +32,6 @@ const U = tokenFor(1);
 const DIGITS = [...'0123456789'];
 const FLAGS: readonly Flags[] = ['', 'i', 'r'];
 
-/** mulberry32: the same cases on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Numeric = '<' | '>';
 type Op =

@@ -10,21 +10,13 @@
  * Ids over the digits 0-2 so that ids, literal digits and partial ids collide.
  */
 import { describe, expect, it } from 'vitest';
+import { random } from './support/seeded-random';
 import { matches, matchesResource } from '../src/audit/evaluate';
 import { type Flags, prefixOf, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor } from '../src/audit/symbolic';
 
 const T = tokenFor(0);
 const U = tokenFor(1);
 
-/** mulberry32: the same cases on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Op =
   | { kind: 'same'; a: string; b: string }
