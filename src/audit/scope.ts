@@ -307,7 +307,7 @@ function callerRows(org: Org): string[][] {
 }
 
 /**
- * The setup template in this folder (src/setup.ts), deployed by hand, and the role bootstrap reaches the target
+ * The setup template (src/setup.ts: dist/<org>/setup/), deployed by hand, and the role bootstrap reaches the target
  * accounts through: outside the stages, so outside the paths and the cross-account grants this report proves, and each
  * trusting principals a deploy-time parameter or the account's own setup names (review s50-audit M1).
  */
