@@ -18,7 +18,8 @@ export function keyAdministratorProblems(org: Org, roles: RoleIndex): string[] {
   // uses the key, and would administer it too.
   const created = [...roles.keys()];
   return org.keyAdministratorRoles.flatMap((pattern, i) => {
-    // ArnLike on `role/<pattern>`: a role of no path is matched by its name (`*` and `?` as wildcards, case-sensitive).
+    // ArnLike on `role/<pattern>`: a role of no path is matched by its name (`*` and `?` as wildcards, case-sensitive:
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN).
     const matches = globRegExp(pattern);
     const mine = [...new Set(created.filter((name) => matches.test(name)))].sort();
     if (mine.length === 0) return [];
