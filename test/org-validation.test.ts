@@ -730,6 +730,13 @@ describe('the org file as bytes', () => {
     throw new Error('expected the file to be rejected');
   };
 
+  it('refuses lines that end in a carriage return alone (classic Mac OS), at the first, where the reader saw nothing; CRLF is read (review s50-input m5)', () => {
+    const problems = problemsOfFile(write(Buffer.from(VALID.replaceAll('\n', '\r'))));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^.*org\.yaml:1:\d+: \(line ends\): the line ends in a carriage return alone \(classic Mac OS line ends\), which xstack does not read as a line break; expected lines that end in LF or CRLF/);
+    expect(loadOrgFile(write(Buffer.from(VALID.replaceAll('\n', '\r\n')))).prefix).toBe('acme');
+  });
+
   it('reads UTF-8, with or without a byte order mark, non-ASCII text kept', () => {
     const text = VALID.replace('    account: src', '    account: src\n    description: Zürich — 東京');
     expect(loadOrgFile(write(Buffer.from(text))).repositories[0].description).toBe('Zürich — 東京');

@@ -572,8 +572,9 @@ export function decodeOrgFile(bytes: Uint8Array, file: string): string {
   const bom = (a: number, b: number) => bytes[0] === a && bytes[1] === b;
   if (bom(0xff, 0xfe) || bom(0xfe, 0xff)) throw new OrgFileError([{ file, line: 1, column: 1, field: '(encoding)', message: 'the file is UTF-16', expected: 'UTF-8 (save the file as UTF-8)' }]);
   if (bytes.length > MAX_ORG_FILE_BYTES) throw tooLarge(file, bytes.length);
+  let text: string;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (error) {
     const offset = firstInvalidUtf8(bytes);
     // Valid UTF-8 that still did not decode (a text longer than V8's longest string): not the file's encoding.
@@ -587,6 +588,18 @@ export function decodeOrgFile(bytes: Uint8Array, file: string): string {
       { file, line, column, field: '(encoding)', message: `byte 0x${hex} at byte offset ${offset} is not valid UTF-8 (is the file Latin-1 or Windows-1252?)`, expected: 'UTF-8 text (save the file as UTF-8)' },
     ]);
   }
+  // A carriage return alone ends a line for YAML 1.2 (and js-yaml), not for the positioned reader, which read such a
+  // file as one comment line: "is nothing" (review s50-input m5). Said where the first one is.
+  const loneCr = /\r(?!\n)/.exec(text);
+  if (loneCr) {
+    const before = text.slice(0, loneCr.index);
+    const line = before.split(/\r\n|\n|\r/).length;
+    const column = [...before.slice(Math.max(before.lastIndexOf('\n'), before.lastIndexOf('\r')) + 1)].length + 1;
+    throw new OrgFileError([
+      { file, line, column, field: '(line ends)', message: 'the line ends in a carriage return alone (classic Mac OS line ends), which xstack does not read as a line break', expected: 'lines that end in LF or CRLF (save the file with Unix or Windows line ends)' },
+    ]);
+  }
+  return text;
 }
 
 /** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence (RFC 3629 §4), if any. */
