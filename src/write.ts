@@ -726,7 +726,15 @@ function takeLock(dir: string, lock: string, made: string | undefined): () => vo
 function held(dir: string, lock: string, holder: Holder): OutputError {
   const elsewhere = holder.host !== undefined && holder.host !== hostname() ? holder.host : undefined;
   return new OutputError(
-    `another xstack (process ${holder.pid}${elsewhere ? ` on ${elsewhere}` : ''}) is writing ${dir}; nothing was written: run again when it has finished (${lock} is its lock${elsewhere ? `; this machine cannot see ${elsewhere}'s processes: delete the lock if that run has ended` : ''})`,
+    `another xstack (process ${holder.pid}${elsewhere ? ` on ${elsewhere}` : ''}) is writing ${dir}; nothing was written: run again when it has finished (${lock} is its lock${
+      elsewhere
+        ? `; this machine cannot see ${elsewhere}'s processes: delete the lock if that run has ended`
+        : // A lock of an earlier xstack names the process alone, and its id may be another process's now (in a container,
+          // process 1 always runs): nothing tells them apart (review s50-input m12).
+          holder.start === undefined && holder.host === undefined
+          ? `, as an earlier xstack wrote it, with no start time: if no xstack runs as process ${holder.pid}, delete the lock`
+          : ''
+    })`,
   );
 }
 
