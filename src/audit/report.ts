@@ -126,7 +126,7 @@ function outsideNote(results: readonly AccessResult[]): string {
 const UNDECIDED_NOTE = "; identity side: bootstrap's policy does not grant it, and a policy attached to the role outside the org file decides";
 
 /** A row's class in the page: refused, or undecided (review s50-audit n2: an undecided row looked allowed). */
-const refusedRow = (row: Cell[]) => (row.includes('refused') ? 'refused' : row.includes('undecided') ? 'undecided' : undefined);
+const resultRowClass = (row: Cell[]) => (row.includes('refused') ? 'refused' : row.includes('undecided') ? 'undecided' : undefined);
 
 const KIND_TITLES: Record<ResourceKind, string> = {
   key: 'KMS keys',
@@ -788,7 +788,7 @@ export function buildReport(input: ReportInput): Report {
       {
         kind: 'table',
         head: ['path', 'principal', 'resource', 'actions', 'result', 'granted or refused by'],
-        rowClass: refusedRow,
+        rowClass: resultRowClass,
         rows: mergeAccountRows([...byPath.values()], (results) => {
           const p = results[0].path;
           const merge = manyPipelineAccounts && p.group !== undefined;

@@ -13,19 +13,29 @@ import { accountByName, type Org } from '../org/model';
 import type { RoleIndex } from '../stages/proof';
 import { globRegExp } from './service-authorization';
 
+/**
+ * The names a pattern matches as ArnLike matches `role/<pattern>`: a role of no path by its name (`*` and `?` as
+ * wildcards, case-sensitive: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN),
+ * sorted.
+ */
+function matchedBy(pattern: string, names: readonly string[]): string[] {
+  const matches = globRegExp(pattern);
+  return names.filter((name) => matches.test(name)).sort();
+}
+
+/** A problem's list of matched roles: the first three, then how many more. */
+const listed = (names: readonly string[]) => (names.length > 3 ? `${names.slice(0, 3).join(', ')}, … ${names.length - 3} more` : names.join(', '));
+const aRoleOrRoles = (names: readonly string[]) => (names.length === 1 ? 'a role' : 'roles');
+
 export function keyAdministratorProblems(org: Org, roles: RoleIndex): string[] {
   // The roles a stage creates, by name, and those the org file names as the deployment targets' (instanceRoles): each
   // uses the key, and would administer it too.
   const created = [...roles.keys()];
   return org.keyAdministratorRoles.flatMap((pattern, i) => {
-    // ArnLike on `role/<pattern>`: a role of no path is matched by its name (`*` and `?` as wildcards, case-sensitive:
-    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN).
-    const matches = globRegExp(pattern);
-    const mine = [...new Set(created.filter((name) => matches.test(name)))].sort();
+    const mine = matchedBy(pattern, created);
     if (mine.length === 0) return [];
-    const shown = mine.length > 3 ? `${mine.slice(0, 3).join(', ')}, … ${mine.length - 3} more` : mine.join(', ');
     return [
-      `${org.recordedFile}: keyAdministratorRoles[${i}]: '${pattern}' matches ${mine.length === 1 ? 'a role' : 'roles'} of the org's own (${shown}), which would then administer every artifact key (kms:PutKeyPolicy, kms:ScheduleKeyDeletion) as far as its own policy allows; expected the roles of the people or tools that administer the keys, by a name or pattern no role of the org matches`,
+      `${org.recordedFile}: keyAdministratorRoles[${i}]: '${pattern}' matches ${aRoleOrRoles(mine)} of the org's own (${listed(mine)}), which would then administer every artifact key (kms:PutKeyPolicy, kms:ScheduleKeyDeletion) as far as its own policy allows; expected the roles of the people or tools that administer the keys, by a name or pattern no role of the org matches`,
     ];
   });
 }
@@ -39,17 +49,19 @@ export function keyAdministratorProblems(org: Org, roles: RoleIndex): string[] {
 export function roleSourceProblems(org: Org, roles: RoleIndex): string[] {
   const developers = org.access.developers;
   if (!developers) return [];
-  const sources = [...developers.assumedBy.map((s, i) => ({ s, field: `access.developers.assumedBy[${i}]` })), ...developers.maintainers.map((s, i) => ({ s, field: `access.developers.maintainers[${i}]` }))];
-  return sources.flatMap(({ s, field }) => {
+  const sources = [
+    ...developers.assumedBy.map((s, i) => ({ s, field: `access.developers.assumedBy[${i}]`, role: 'developer' })),
+    ...developers.maintainers.map((s, i) => ({ s, field: `access.developers.maintainers[${i}]`, role: 'maintainer' })),
+  ];
+  return sources.flatMap(({ s, field, role }) => {
     if (s.sso) return [];
     const account = accountByName(org, s.account)?.id;
-    const inAccount = [...roles].filter(([, byAccount]) => account !== undefined && byAccount.has(account)).map(([name]) => name);
+    const inAccount = account === undefined ? [] : [...roles].filter(([, byAccount]) => byAccount.has(account)).map(([name]) => name);
     return s.roleNames.flatMap((pattern, j) => {
-      const matches = globRegExp(pattern);
-      const mine = inAccount.filter((name) => matches.test(name)).sort();
+      const mine = matchedBy(pattern, inAccount);
       if (mine.length === 0) return [];
       return [
-        `${org.recordedFile}: ${field}.roleNames[${j}]: '${pattern}' matches ${mine.length === 1 ? 'a role' : 'roles'} the org creates in ${s.account} (${mine.slice(0, 3).join(', ')}${mine.length > 3 ? `, … ${mine.length - 3} more` : ''}), which the ${field.includes('maintainers') ? 'maintainer' : 'developer'} role would then trust; expected the roles people work from, by a name or pattern no role of the org matches`,
+        `${org.recordedFile}: ${field}.roleNames[${j}]: '${pattern}' matches ${aRoleOrRoles(mine)} the org creates in ${s.account} (${listed(mine)}), which the ${role} role would then trust; expected the roles people work from, by a name or pattern no role of the org matches`,
       ];
     });
   });

@@ -588,7 +588,7 @@ export function decodeOrgFile(bytes: Uint8Array, file: string): string {
       { file, line, column, field: '(encoding)', message: `byte 0x${hex} at byte offset ${offset} is not valid UTF-8 (is the file Latin-1 or Windows-1252?)`, expected: 'UTF-8 text (save the file as UTF-8)' },
     ]);
   }
-  // A carriage return alone ends a line for YAML 1.2 (and js-yaml), not for the positioned reader, which read such a
+  // A carriage return alone ends a line for YAML 1.2 (https://yaml.org/spec/1.2.2/#54-line-break-characters) and js-yaml, not for the positioned reader, which read such a
   // file as one comment line: "is nothing" (review s50-input m5). Said where the first one is.
   const loneCr = /\r(?!\n)/.exec(text);
   if (loneCr) {

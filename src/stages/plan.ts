@@ -538,13 +538,15 @@ function unprotectedBranchesNote(org: Org): string {
  * allowed (a team may mean it), once per pipeline.
  */
 function unprotectedReleaseNotes(org: Org, protectedBranches: readonly string[]): string[] {
+  // The protected branches no pipeline deploys from: each a possible typo of an unprotected one (below).
+  const deployed = new Set(org.pipelines.flatMap((p) => p.branches.map(([, branch]) => branch)));
+  const unused = protectedBranches.filter((b) => !deployed.has(b));
   return org.pipelines.flatMap((p) => {
     const open = p.branches.slice(1).filter(([, branch]) => !protectedBranches.includes(branch));
     if (open.length === 0) return [];
     const which = open.map(([environment, branch]) => `${environment} from ${branch}`).join(', ');
     // A protected branch no pipeline deploys from, a letter or two off one that is not protected: most likely a typo (review s50-input m10).
-    const deployed = new Set(org.pipelines.flatMap((q) => q.branches.map(([, branch]) => branch)));
-    const typos = protectedBranches.filter((b) => !deployed.has(b)).flatMap((b) => {
+    const typos = unused.flatMap((b) => {
       const meant = closest(b, [...new Set(open.map(([, branch]) => branch))]);
       return meant && editDistance(b, meant) <= 2 ? [`protectedBranches names '${b}', which no pipeline deploys from: did you mean '${meant}'?`] : [];
     });
