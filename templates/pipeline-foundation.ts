@@ -85,8 +85,9 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
   // was deleted outside StackSets) without writing this policy again (review s50-templates N1; s21-tpl T4 for the org's
   // roles). A root principal of the key's own account makes KMS ask the role's identity policy too: PipelinePolicy's
   // UseArtifactKey and DeployTargetArtifactsPolicy grant it (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
-  // Those are managed policies of later stages attached by name, which IAM detaches before a role can be deleted and
-  // nothing attaches again: a role made again needs them attached again as well (README, "Not yet"; review s50-diff M1).
+  // Those are managed policies of later stages attached by name, which must be detached before a role can be deleted
+  // and which nothing attaches again: a role made again needs them attached again as well, which deploy (after it made
+  // the role again) and verify name (src/deploy/role-attachments.ts; review s50-diff M1).
   const thisAccountsRoles = (names: readonly string[]) => rolesByArn(arn('iam::${AWS::AccountId}:root'), names.map(ownRole));
   const deployTargetPrincipals = thisAccountsRoles(input.deployTargetRoles);
   const adminRoleArns = [input.executionRoleName, ...input.keyAdministratorRoles].map((r) => arn(`iam::\${AWS::AccountId}:role/${r}`));

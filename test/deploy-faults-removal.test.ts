@@ -6,6 +6,8 @@
 import { CreateStackCommand, CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackCommand, DeleteStackInstancesCommand, DescribeStackSetOperationCommand, DescribeStacksCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand, paginateListStackSets } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { AttachRolePolicyCommand, DetachRolePolicyCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { attachmentsByAccount } from '../src/deploy/role-attachments';
 import { describe, expect, it } from 'vitest';
 import { type CompiledOrg } from '../src/compile';
 import { MUTATING_COMMANDS } from '../src/deploy/clients';
@@ -496,6 +498,47 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect((await liveStacks(inAccount)).filter((x) => x.StackName === `StackSet:${stackSet}`)).toHaveLength(1);
     // The update failed there, the StackSet held the new template (StackSets keeps it), and the new stack runs it.
     await expectConverged(changed);
+  });
+
+  it("pipeline-identity's stack deleted outside StackSets, its roles' managed policies detached first (IAM refuses the delete of a role with policies attached): deploy makes the roles again, finds the policies the pipelines and pipeline-foundation attach to them by name no longer attached, and fails those stages naming each attach-role-policy; verify names the same until they are attached again (review s50-diff M1)", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000001';
+    const iam = awsVia().iam(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+    const attached = async (role: string) => ((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []).map((p) => p.PolicyArn!).sort();
+    const roles = ['big-pipeline', 'big-deploy-target'];
+    const expected = attachmentsByAccount(small).get(account)!.filter((a) => roles.includes(a.role));
+    expect(expected.map((a) => a.stage).sort()).toEqual(expect.arrayContaining(['pipeline-foundation', 'pipelines']));
+    for (const role of roles) expect(await attached(role)).toEqual(expect.arrayContaining(expected.filter((a) => a.role === role).map((a) => a.policyArn)));
+    // What a person must do before CloudFormation can delete the stack: DeleteRole refuses a role with managed
+    // policies attached (DeleteConflict, https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html),
+    // and the other stacks' policies are attached to these roles.
+    for (const a of expected) await iam.send(new DetachRolePolicyCommand({ RoleName: a.role, PolicyArn: a.policyArn }));
+    await env.proxy.stackDeletedByHand('big-pipeline-identity', account, REGION);
+
+    // A change of pipeline-identity's template alone: its update fails where the stack is gone (the layer's stricter
+    // reading), and deploy removes that instance and makes it again (review s43-resume R1).
+    const changed = compileYaml(`${SMALL}deploymentTargets:\n  cloudWatchAgent: true\n`);
+    const body = (c: CompiledOrg, id: string) => JSON.stringify(renderTemplate(c.stages.find((st) => st.id === id)!.definition));
+    expect(changed.stages.filter((st) => body(changed, st.id) !== body(small, st.id)).map((st) => st.id)).toEqual(['pipeline-identity']);
+    const s = await deploy(changed, awsVia(), { pollMs });
+    // The roles are made again without the other stages' policies: those stages are unchanged and send nothing.
+    for (const role of roles) for (const a of expected.filter((x) => x.role === role)) expect(await attached(role)).not.toContain(a.policyArn);
+    const bad = failed(s);
+    expect(bad.map((x) => x.stage).sort()).toEqual([...new Set(expected.map((a) => a.stage))].sort());
+    const reasons = bad.flatMap((x) => x.reasons).join('\n');
+    for (const a of expected) expect(reasons).toContain(`'aws iam attach-role-policy --role-name ${a.role} --policy-arn ${a.policyArn}'`);
+    expect(s.stages.find((x) => x.stage === 'pipeline-identity')?.result).toBe('updated');
+
+    // verify says the same, and not once they are attached again (as the commands say).
+    const manifest = JSON.parse(changed.files.get('manifest.json')!) as { files: Record<string, { sha256: string }> };
+    const hashes = new Map(Object.entries(manifest.files).map(([path, f]) => [path, f.sha256]));
+    const found = await verify(changed, awsVia(), hashes, { pollMs });
+    for (const a of expected) expect(found.differences.join('\n')).toContain(`--policy-arn ${a.policyArn}'`);
+    for (const a of expected) await iam.send(new AttachRolePolicyCommand({ RoleName: a.role, PolicyArn: a.policyArn }));
+    const again = await verify(changed, awsVia(), hashes, { pollMs });
+    expect(again.differences.filter((d) => d.includes('attach-role-policy'))).toEqual([]);
+    expect(again.unread).toEqual([]);
   });
 
   it('an instance whose stack was deleted outside StackSets so long ago that CloudFormation no longer answers it: its stage fails naming the way, delete-stack-instances --retain-stacks, after which deploy converges (review s43-diff m6)', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StackSetPlan } from '../src/deploy/deployer';
+import { verifyExitCode } from '../src/deploy/deployer';
 import { FOLD_AFTER, formatDestroyRemovals, formatPlan, planExitCode } from '../src/deploy/plan-text';
 import { planRefusal, verifySummary } from '../src/deploy/command';
 
@@ -229,7 +230,7 @@ describe('exit codes and last lines', () => {
   });
 
   it("verify's last line: drifted instances counted with the way out, beside the differences and the drift it could not tell (review s44-verify-plan V7)", () => {
-    const result = { differences: [], drift: [], driftUnknown: [], drifted: [] };
+    const result = { differences: [], drift: [], driftUnknown: [], drifted: [], unread: [] };
     expect(verifySummary(result)).toBe('verify: deployed StackSets match the manifest');
     expect(verifySummary({ ...result, drifted: ['acme-s 222222222222 eu-west-1'] })).toBe(
       'verify: deployed StackSets match the manifest; 1 instance drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts --stack-name with its stack named above, in its account and Region, says what changed, to undo there',
@@ -237,5 +238,11 @@ describe('exit codes and last lines', () => {
     expect(verifySummary({ ...result, differences: ['a', 'b'], drifted: ['x', 'y'], driftUnknown: ['acme-t'] })).toBe(
       'verify: 2 difference(s); 2 instances drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts --stack-name with each stack named above, in the instance\'s account and Region, says what changed, to undo there; drift unknown for acme-t',
     );
+    // An account whose roles' managed policies could not be read: named above, counted here, and exit 1 (nothing differs, but not all was told).
+    const unread = { ...result, unread: ['account 222222222222: AccessDenied'] };
+    expect(verifySummary(unread)).toBe("verify: deployed StackSets match the manifest; 1 account whose roles' managed policies could not be read (above)");
+    expect(verifyExitCode(unread)).toBe(1);
+    expect(verifyExitCode({ ...unread, differences: ['a'] })).toBe(2);
+    expect(verifyExitCode(result)).toBe(0);
   });
 });

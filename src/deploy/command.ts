@@ -238,14 +238,15 @@ export function planRefusal(plans: readonly StackSetPlan[]): Error | undefined {
  * whose resources' drift DescribeStackResourceDrifts then returns (API_DetectStackDrift.html).
  */
 export function verifySummary(result: VerifyResult): string {
-  const { differences, drifted, driftUnknown } = result;
+  const { differences, drifted, driftUnknown, unread } = result;
   const matched = differences.length === 0 ? 'deployed StackSets match the manifest' : `${differences.length} difference(s)`;
   const drift =
     drifted.length > 0
       ? `; ${drifted.length} instance${drifted.length === 1 ? '' : 's'} drifted (changed outside CloudFormation, above), which deploy does not undo: aws cloudformation describe-stack-resource-drifts --stack-name with ${drifted.length === 1 ? 'its stack' : 'each stack'} named above, in ${drifted.length === 1 ? 'its' : 'the instance\'s'} account and Region, says what changed, to undo there`
       : '';
   const unknown = driftUnknown.length > 0 ? `; drift unknown for ${driftUnknown.join(', ')}` : '';
-  return `verify: ${matched}${drift}${unknown}`;
+  const notRead = unread.length > 0 ? `; ${unread.length} account${unread.length === 1 ? '' : 's'} whose roles' managed policies could not be read (above)` : '';
+  return `verify: ${matched}${drift}${unknown}${notRead}`;
 }
 
 /** destroy: every StackSet it removes, with its accounts, and who and where, before the question. */
@@ -455,6 +456,7 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
       else {
         for (const d of result.differences) process.stdout.write(`✗ ${d}\n`);
         for (const d of result.drift) process.stdout.write(`  drift: ${d}\n`);
+        for (const u of result.unread) process.stdout.write(`? not read: ${u}\n`);
         process.stdout.write(`\n${verifySummary(result)}\n`);
       }
       return verifyExitCode(result);

@@ -23,6 +23,7 @@ import { DescribeStackInstanceCommand, type CloudFormationClient, type StackSumm
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderedTemplate, renderTemplate } from '../cfn/template';
 import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
+import { attachmentFindingText, attachmentsOf, missingAttachments, type Attachment } from './role-attachments';
 import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, grantOrName, encryptsWithKms, KEY_DELETION_WINDOW_DAYS, kmsBucketsIn, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { isDeepStrictEqual } from 'node:util';
 import { listIn } from '../memo';
@@ -180,6 +181,8 @@ interface Run {
   firstReads: FirstReads;
   /** After a refused read through the setup template's reader role: whether the account runs this compile's file, by account. */
   setupVerdicts: Map<string, Promise<string>>;
+  /** Accounts where this run removed an instance whose stack was deleted outside StackSets and created it again, each with those stages. */
+  madeAgain: Map<string, Set<string>>;
   /** Accounts where a removal of this run left an instance no operation reaches, each with its StackSet (StrandedError). */
   stranded: Map<string, string>;
 }
@@ -195,7 +198,7 @@ async function startRun(compiled: CompiledOrg, aws: Aws, options: DeployOptions)
   const recorded = org.layoutRecord?.stackSetsHome;
   const elsewhere = home && recorded ? stackSetsElsewhereError(org, recorded, home) : undefined;
   if (elsewhere) throw elsewhere;
-  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), deleterCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: options.organization ?? new OrganizationReads(() => aws.organizations()), inactive: new Set(), firstReads: new Map(), setupVerdicts: new Map(), stranded: new Map() };
+  return { compiled, aws, options, adminAccountId: identity.Account, ...(home ? { home } : {}), templates, accountClients: new Map(), accountStacks: new Map(), accountCredentials: new Map(), deleterCredentials: new Map(), budget: new InstanceOperationBudget(options.instanceOperationQuota), cfn: aws.cloudFormation(), organization: options.organization ?? new OrganizationReads(() => aws.organizations()), inactive: new Set(), firstReads: new Map(), setupVerdicts: new Map(), madeAgain: new Map(), stranded: new Map() };
 }
 
 /**
@@ -1363,6 +1366,7 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
       }
       actual = await readStackSet(ctx);
       again = again.filter((id) => actual.instances.has(id));
+      for (const i of gone) (run.madeAgain.get(i.account) ?? run.madeAgain.set(i.account, new Set()).get(i.account)!).add(stage);
     }
     const missing = desired.stage.targets.map((a) => a.id).filter((id) => !actual.instances.has(id));
     // A failed create is retried as CreateStackInstances documents, the rest with UpdateStackInstances (createFailed).
@@ -1979,8 +1983,34 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
       removals.push({ stage, stackSet: name, wave: actual.wave ?? Number.MAX_SAFE_INTEGER, instances: byAccount(actual), stackSetToo: true });
     }
     await runRemovals(run, removals, summaries);
+    await checkAttachmentsMadeAgain(run, summaries);
   }
   return { stages: [...summaries.values()], calls: { ...aws.log.calls }, mutatingCalls: aws.log.mutating, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * After a run that made instances again (their stacks deleted outside StackSets): the managed policies other stages
+ * attach by name to the roles of those accounts (role-attachments.ts), which IAM had to detach before the roles could
+ * be deleted and no unchanged stack attaches again. Each role that lacks one fails the stage whose template holds the
+ * policy, naming the command that attaches it: deploy cannot (the reader role only reads, and the execution role
+ * trusts StackSets alone), and a later run that makes nothing again does not read them (a no-op run stays
+ * O(StackSets), issue 12): verify does, in every account.
+ */
+async function checkAttachmentsMadeAgain(run: Run, summaries: Map<string, StageSummary>): Promise<void> {
+  if (run.madeAgain.size === 0) return;
+  const byAccount = attachmentsOf(run.compiled);
+  const accounts = run.compiled.org.accounts.map((a) => a.id).filter((id) => run.madeAgain.has(id));
+  const findings = await missingAttachments(run.aws, byAccount, accounts, (account) => target(run, account));
+  for (const f of findings) {
+    const text = attachmentFindingText(f, (stage) => summaries.get(stage)?.stackSet ?? stage);
+    for (const stage of new Set(f.lacking.map((a) => a.stage))) {
+      const summary = summaries.get(stage);
+      if (!summary) continue;
+      summary.result = 'failed';
+      summary.reasons.push(text);
+      run.options.onEvent?.({ type: 'stage-done', stage, result: 'failed', accountsDone: 0, accountsFailed: 1, detail: text });
+    }
+  }
 }
 
 /** REFUSED_MOVE as deploy refuses it, from plan's lines too (StackSetPlan refusedMoves): the first ten, then a count. */
@@ -2807,6 +2837,8 @@ export interface VerifyResult {
   driftUnknown: string[];
   /** The instances drift detection found DRIFTED: `<StackSet> <account> <region>`. */
   drifted: string[];
+  /** What could not be read, each with why: the roles' managed policies of an account (checkAttachments). */
+  unread: string[];
 }
 
 /**
@@ -2815,7 +2847,7 @@ export interface VerifyResult {
  * at all (the local emulator) says so and is no such StackSet.
  */
 export const verifyExitCode = (result: VerifyResult): number =>
-  result.differences.length > 0 || result.drifted.length > 0 ? 2 : result.driftUnknown.length > 0 ? 1 : 0;
+  result.differences.length > 0 || result.drifted.length > 0 ? 2 : result.driftUnknown.length > 0 || result.unread.length > 0 ? 1 : 0;
 
 /**
  * Compares every deployed StackSet's template with the manifest's SHA-256 of
@@ -2832,6 +2864,8 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
   const drifted: string[] = [];
   const { region } = compiled.org;
   let driftAvailable = true;
+  /** Stage → the accounts where its instance runs the compiled template: its managed policies' roles are read there. */
+  const deployedIn = new Map<string, Set<string>>();
   for (const desired of desiredStackSets(compiled)) {
     const ctx = context(run, desired);
     const actual = await readStackSet(ctx);
@@ -2859,6 +2893,8 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
       const instance = actual.instances.get(account.id);
       if (!instance) differences.push(`${desired.name}: no instance in ${account.name} (${account.id}) ${region}`);
       else if (instance.status !== 'CURRENT') differences.push(`${desired.name}: instance in ${account.name} (${account.id}) ${region} ${notCurrent(instance)}`);
+      // Where the instance runs the compiled template: its policies are there as compiled (else a difference above).
+      if (instance?.status === 'CURRENT' && expected === deployedSha && !foreign(actual)) (deployedIn.get(desired.stage.id) ?? deployedIn.set(desired.stage.id, new Set()).get(desired.stage.id)!).add(account.id);
     }
     for (const extra of [...actual.instances.keys()].filter((id) => !desired.stage.targets.some((a) => a.id === id))) {
       differences.push(`${desired.name}: instance in ${extra}, which the org does not target`);
@@ -2886,7 +2922,32 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
     const accounts = [...actual.instances.keys()].sort(compareText);
     differences.push(`${name}: deployed, but its stage is gone from the org file (${accounts.length > 0 ? `instances in ${accounts.join(', ')}` : 'no instances'}): deploy removes it`);
   }
-  return { differences, drift, driftUnknown, drifted };
+  const unread: string[] = [];
+  differences.push(...(await checkAttachments(run, deployedIn, unread)));
+  return { differences, drift, driftUnknown, drifted, unread };
+}
+
+/**
+ * verify: in every account, whether the managed policies its deployed stages attach by name to roles they do not
+ * make are attached to them (role-attachments.ts). No page says that drift detection reads a managed policy's
+ * attachments (it checks "Only resource properties explicitly defined in the stack template",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResourceDrift.html), and a role made
+ * again by another stack is that stack's resource, in sync. An account whose read fails is named in `unread`, the
+ * others still read.
+ */
+async function checkAttachments(run: Run, deployedIn: ReadonlyMap<string, ReadonlySet<string>>, unread: string[]): Promise<string[]> {
+  const byAccount = new Map<string, Attachment[]>();
+  for (const [account, attachments] of attachmentsOf(run.compiled)) {
+    const deployed = attachments.filter((a) => deployedIn.get(a.stage)?.has(account));
+    if (deployed.length > 0) byAccount.set(account, deployed);
+  }
+  const leftOut = async (account: string, error: unknown) => {
+    unread.push(`account ${account}: ${(error as Error).message.split('\n')[0]}`);
+    return true;
+  };
+  const accounts = run.compiled.org.accounts.map((a) => a.id).filter((id) => byAccount.has(id));
+  const findings = await missingAttachments(run.aws, byAccount, accounts, (account) => target(run, account), leftOut);
+  return findings.map((f) => attachmentFindingText(f, (stage) => desiredStackSets(run.compiled).find((d) => d.stage.id === stage)?.name ?? stage));
 }
 
 /**

@@ -14,6 +14,7 @@ import { FIXED_IAM_QUOTAS } from '../checks/iam-quotas';
 import { LIMITS } from '../limits';
 import { namedExistingRoles, roleNameOf } from '../iam/role-path';
 import { kmsBucketsIn, namedRetained } from '../cfn/retained-names';
+import { attachmentsOf } from './role-attachments';
 
 export interface ReaderStatement {
   Sid: string;
@@ -89,7 +90,11 @@ export function readerPolicy(compiled: Pick<CompiledOrg, 'org' | 'stages'>, acco
   if (roleNames.length > 0 && stages.some((s) => s.module === 'pipeline-foundation')) {
     statements.push({ Sid: 'SeeExistingRoles', Effect: 'Allow', Action: ['iam:GetRole'], Resource: roleNames.flatMap((n) => [`arn:${P}:iam::${account}:role/${n}`, `arn:${P}:iam::${account}:role/*/${n}`]) });
   }
-  return withinQuota({ Version: '2012-10-17', Statement: statements }, { repositories: `arn:${P}:codecommit:${R}:${account}:*`, roles: `arn:${P}:iam::${account}:role/*` });
+  // The managed policies of this account that its templates attach by name to roles they do not make in the same
+  // template (role-attachments.ts): verify, and deploy after it made a role again, list the roles each is attached to.
+  const policies = [...new Set((attachmentsOf(compiled).get(account) ?? []).map((a) => a.policyArn))].sort();
+  if (policies.length > 0) statements.push({ Sid: 'SeePolicyAttachments', Effect: 'Allow', Action: ['iam:ListEntitiesForPolicy'], Resource: policies });
+  return withinQuota({ Version: '2012-10-17', Statement: statements }, { repositories: `arn:${P}:codecommit:${R}:${account}:*`, policies: `arn:${P}:iam::${account}:policy/${prefix}-*`, roles: `arn:${P}:iam::${account}:role/*` });
 }
 
 /**
@@ -114,9 +119,9 @@ export function readerPolicyForEveryAccount(compiled: Pick<CompiledOrg, 'org' | 
       joined.set(st.Sid, into ? { ...into, Resource: [...new Set([...into.Resource, ...resources])].sort() } : { ...st, Resource: resources, ...(condition ? { Condition: condition } : {}) });
     }
   }
-  const order = ['FindInstanceStacks', 'ReadInstanceStacks', 'SeeRetainedBuckets', 'SeeEarlierBucketsKeys', 'SeeRetainedRepositories', 'SeeExistingRoles'];
+  const order = ['FindInstanceStacks', 'ReadInstanceStacks', 'SeeRetainedBuckets', 'SeeEarlierBucketsKeys', 'SeeRetainedRepositories', 'SeeExistingRoles', 'SeePolicyAttachments'];
   const statements = [...joined.values()].sort((a, b) => order.indexOf(a.Sid) - order.indexOf(b.Sid));
-  return withinQuota({ Version: '2012-10-17', Statement: statements }, { repositories: `arn:\${AWS::Partition}:codecommit:${compiled.org.region}:\${AWS::AccountId}:*`, roles: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*' }, LIMITS.managedPolicyChars);
+  return withinQuota({ Version: '2012-10-17', Statement: statements }, { repositories: `arn:\${AWS::Partition}:codecommit:${compiled.org.region}:\${AWS::AccountId}:*`, policies: `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:policy/${compiled.org.prefix}-*`, roles: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*' }, LIMITS.managedPolicyChars);
 }
 
 /**
@@ -132,16 +137,20 @@ function bucketNames(names: Names, name: string): string[] {
  * The policy within IAM's 10,240 characters of a role's inline policies (white space not counted; this is the role's
  * only one: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). A source account holds as
  * many repositories as the org file gives it, and a pipeline account's key policy names as many key administrators as
- * KMS takes (hundreds), each named here: past the quota, the repositories are read as every repository of the account,
- * then the roles as every role of the account, which GetRepository and GetRole only read (review s28-reader m5).
+ * KMS takes (hundreds), each named here, and as many pipeline policies as it runs pipelines: past the quota, the
+ * repositories are read as every repository of the account, then the policies as every policy of the org's prefix, then
+ * the roles as every role of the account, which GetRepository, ListEntitiesForPolicy and GetRole only read (review
+ * s28-reader m5).
  */
-function withinQuota(policy: ReaderPolicy, every: { repositories: string; roles: string }, limit: number = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit): ReaderPolicy {
+function withinQuota(policy: ReaderPolicy, every: { repositories: string; policies: string; roles: string }, limit: number = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit): ReaderPolicy {
   const fits = (p: ReaderPolicy) => JSON.stringify(p).length <= limit;
   const collapse = (from: ReaderPolicy, sid: string, resource: string): ReaderPolicy => ({ ...from, Statement: from.Statement.map((s) => (s.Sid === sid ? { ...s, Resource: [resource] } : s)) });
   if (fits(policy)) return policy;
   const everyRepository = collapse(policy, 'SeeRetainedRepositories', every.repositories);
   if (fits(everyRepository)) return everyRepository;
-  const everyRole = collapse(everyRepository, 'SeeExistingRoles', every.roles);
-  if (!fits(everyRole)) throw new Error(`internal: the reader role's policy is over ${limit} characters with every repository and role of the account`);
+  const everyPolicy = collapse(everyRepository, 'SeePolicyAttachments', every.policies);
+  if (fits(everyPolicy)) return everyPolicy;
+  const everyRole = collapse(everyPolicy, 'SeeExistingRoles', every.roles);
+  if (!fits(everyRole)) throw new Error(`internal: the reader role's policy is over ${limit} characters with every repository, policy and role of the account`);
   return everyRole;
 }

@@ -407,6 +407,8 @@
  *   with a NextToken (moto answers both whole).
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResources.html
  *
+ * - IAM's ListEntitiesForPolicy of a policy that is not there answers NoSuchEntity, as its page says; moto 5 answers
+ *   an empty list (`entitiesOfMissingPolicy`).
  * - S3's bucket owner condition, which moto 5.2 ignores: a request to a bucket
  *   this layer saw created, carrying x-amz-expected-bucket-owner (the SDK's
  *   ExpectedBucketOwner) that names another account than the creator's, is
@@ -495,7 +497,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
-import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { GetPolicyCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeOrganizationCommand, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, MoveAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { CodeCommitClient, CreateRepositoryCommand, GetRepositoryCommand } from '@aws-sdk/client-codecommit';
 import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -1605,6 +1607,7 @@ export class StackSetsProxy {
     if (service === 'organizations' && this.refusesOrganizations(req, res)) return;
     if (service === 'organizations' && this.describesSuspended(req, body, res)) return;
     if (service === 'organizations' && String(req.headers['x-amz-target'] ?? '').endsWith('.ListParents')) return this.listParents(req, body, res);
+    if (service === 'iam' && (await this.entitiesOfMissingPolicy(body, res))) return;
     if (service !== 'cloudformation') return this.pipe(req, body, res);
     const params = new URLSearchParams(body.toString('utf8'));
     const action = params.get('Action') ?? '';
@@ -1772,6 +1775,28 @@ export class StackSetsProxy {
     const token = req.headers['x-amz-security-token'];
     const sts = new STSClient({ region: 'us-east-1', endpoint: this.moto, credentials: { accessKeyId, secretAccessKey: 'unchecked', ...(typeof token === 'string' ? { sessionToken: token } : {}) } });
     return (await sts.send(new GetCallerIdentityCommand({}))).Account;
+  }
+
+  /**
+   * ListEntitiesForPolicy of a policy that is not there: AWS answers NoSuchEntity ("The request was rejected because
+   * it referenced an entity that does not exist", https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListEntitiesForPolicy.html),
+   * moto 5 an empty list. Told by a GetPolicy of the policy in its account; whether the request would be allowed is
+   * left to moto, as for every other IAM call.
+   */
+  private async entitiesOfMissingPolicy(body: Buffer, res: ServerResponse): Promise<boolean> {
+    const params = new URLSearchParams(body.toString('utf8'));
+    if (params.get('Action') !== 'ListEntitiesForPolicy') return false;
+    const arn = params.get('PolicyArn') ?? '';
+    const account = /^arn:[^:]+:iam::(\d{12}):policy\//.exec(arn)?.[1];
+    if (!account) return false;
+    const iam = new IAMClient({ region: 'us-east-1', endpoint: this.moto, credentials: await this.credentialsFor(account, 'us-east-1') });
+    const there = await iam.send(new GetPolicyCommand({ PolicyArn: arn })).then(
+      () => true,
+      (e: { name?: string }) => (e.name === 'NoSuchEntityException' || e.name === 'NoSuchEntity' ? false : true),
+    );
+    if (there) return false;
+    this.reply(res, 404, `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>Policy ${xmlEscape(arn)} was not found.</Message></Error><RequestId>xstack-proxy</RequestId></ErrorResponse>`);
+    return true;
   }
 
   private replyWith(res: ServerResponse, answer: { status: number; body: string }): void {
