@@ -8,7 +8,7 @@
  * --detailed-exitcode, verify); 64 usage error (EX_USAGE, sysexits.h), so
  * that a misspelt flag in CI never reads as drift.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -115,8 +115,16 @@ function loadOrgFiles(files: readonly string[]): Org[] {
  */
 function compileInMemory(given: string[], opts: CompileCommandOptions): { compiled: CompiledOrg[]; unrevised: string[] } {
   refuseUnusablePath('--out', opts.out);
-  // One file named twice (org.yaml ./org.yaml) is compiled once, not refused as clashing with itself.
-  const files = (given.length > 0 ? given : defaultOrgFiles()).filter((f, i, all) => all.findIndex((g) => resolve(g) === resolve(f)) === i);
+  // One file named twice (org.yaml ./org.yaml, or once through a symbolic link) is compiled once, not refused as
+  // clashing with itself (review s50-input m7).
+  const same = (f: string) => {
+    try {
+      return realpathSync(f);
+    } catch {
+      return resolve(f);
+    }
+  };
+  const files = (given.length > 0 ? given : defaultOrgFiles()).filter((f, i, all) => all.findIndex((g) => same(g) === same(f)) === i);
   if (files.length === 0) throw new UsageError('no organization files in parameters/');
   const rootProblem = outputRootProblem(opts.out, files);
   if (rootProblem) throw new OutputError(rootProblem);

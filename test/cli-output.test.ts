@@ -498,6 +498,50 @@ describe("a user's files in an output folder are never lost", () => {
     }
   });
 
+  it('an org file whose name holds a line break is refused, the name quoted on one line, before anything is written (review s50-input m9: its Jenkinsfile comment broke, then its own output was refused)', () => {
+    const dir = tempDir('control-names');
+    const name = 'ex\nample.yaml';
+    cpSync(EXAMPLE, join(dir, name));
+    const run = xstack(['compile', name, '--out', 'dist'], dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      `xstack: "ex\\nample.yaml": an org file's name without its extension names its output folder (dist/<name>/), and "ex\\nample" holds a control character (a line break, a tab), which the files written line by line from it (the output folder's marker, the Jenkinsfile's comments) cannot hold; rename the file, e.g. to org.yaml\nNothing was written.\n`,
+    );
+    expect(existsSync(join(dir, 'dist'))).toBe(false);
+  });
+
+  it('the layout file or the schema given as the org file is said to be what it is, in one line, not read as an org file with a dozen problems (review s50-input m11)', () => {
+    const dir = tempDir('own-files');
+    cpSync(EXAMPLE, join(dir, 'example.yaml'));
+    expect(xstack(['compile', 'example.yaml', '--out', 'dist'], dir).status).toBe(0);
+    const layout = xstack(['compile', 'example.layout.json', '--out', 'dist'], dir);
+    expect(layout.status).toBe(1);
+    expect(layout.stderr).toBe(
+      "xstack: example.layout.json is a layout file (xstack-layout/1: where each unit of an org's families is placed, written by compile beside the org file), not an organization file; give the org file beside it, such as example.yaml\ndist was left as it was.\n",
+    );
+    expect(xstack(['schema', '--out', 'org.schema.json'], dir).status).toBe(0);
+    const schema = xstack(['compile', 'org.schema.json', '--out', 'dist'], dir);
+    expect(schema.status).toBe(1);
+    expect(schema.stderr).toBe("xstack: org.schema.json is the JSON Schema of organization files (written by 'xstack schema'), not an organization file; give an org file such as parameters/example.yaml\ndist was left as it was.\n");
+  });
+
+  it('an org file through a symbolic link: its layout file is the one beside the file it links to, and the file named both ways is compiled once (review s50-input m7)', () => {
+    const dir = tempDir('linked-org');
+    cpSync(EXAMPLE, join(dir, 'example.yaml'));
+    expect(xstack(['compile', 'example.yaml', '--out', 'dist'], dir).status).toBe(0);
+    const recorded = readFileSync(join(dir, 'example.layout.json'), 'utf8');
+    mkdirSync(join(dir, 'sub'));
+    symlinkSync('../example.yaml', join(dir, 'sub', 'example.yaml'));
+    const linked = xstack(['compile', 'sub/example.yaml', '--out', 'out2'], dir);
+    expect(linked.status).toBe(0);
+    expect(existsSync(join(dir, 'sub', 'example.layout.json'))).toBe(false);
+    expect(readFileSync(join(dir, 'example.layout.json'), 'utf8')).toBe(recorded);
+    // Once, not refused as two org files of one prefix sharing accounts.
+    const both = xstack(['compile', 'example.yaml', 'sub/example.yaml', '--out', 'dist'], dir);
+    expect(both.status).toBe(0);
+    expect(readdirSync(join(dir, 'dist')).filter((f) => !f.startsWith('.'))).toEqual(['example']);
+  });
+
   it('an org file not named .yaml, .yml or .json is refused, naming the name to give it; a .json one beside a .yml of its name is refused as one name (review s46-cli m5)', () => {
     const dir = tempDir('org-extension');
     // The same-name check holds those three apart: ex.txt beside ex.yml would share a folder and a layout file unseen.

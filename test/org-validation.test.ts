@@ -632,6 +632,14 @@ describe('StackSet permission models', () => {
     expect(org.accounts.map((a) => a.organizationalUnit)).toEqual(['ou-ab12-cd34ef56', 'ou-ab12-cd34ef57']);
   });
 
+  it('SERVICE_MANAGED with an administrationRoleName: refused at its line, the mirror of callAs DELEGATED_ADMIN with SELF_MANAGED (review s50-input m8)', () => {
+    const text = VALID.replace('    role: source\n', '    role: source\n    organizationalUnit: ou-ab12-cd34ef56\n').replace('    environment: dev\n', '    environment: dev\n    organizationalUnit: ou-ab12-cd34ef57\n');
+    const problems = problemsOf(`${text}stackSets:\n  permissionModel: SERVICE_MANAGED\n  administrationRoleName: org-admin\n`);
+    expect(problems).toEqual([expect.stringMatching(/^org\.yaml:\d+:\d+: stackSets\.administrationRoleName: applies to SELF_MANAGED StackSets only: SERVICE_MANAGED StackSets take no administration role; expected no administrationRoleName with permissionModel: SERVICE_MANAGED$/)]);
+    // SELF_MANAGED keeps it.
+    expect(parseOrg(`${VALID}stackSets:\n  administrationRoleName: org-admin\n`, 'org.yaml').stackSets.administrationRoleName).toBe('org-admin');
+  });
+
   it('SERVICE_MANAGED with a custom execution role template: executionRoleName names its role, which the artifact key policy admits', () => {
     const text = VALID.replace('    role: source\n', '    role: source\n    organizationalUnit: ou-ab12-cd34ef56\n').replace('    environment: dev\n', '    environment: dev\n    organizationalUnit: ou-ab12-cd34ef57\n');
     const org = parseOrg(`${text}stackSets:\n  permissionModel: SERVICE_MANAGED\n  executionRoleName: org-stacksets-execution\n`, 'org.yaml');

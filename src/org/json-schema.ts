@@ -9,14 +9,14 @@
  * fields and refinements stay with the validator, which remains the judge.
  */
 import { sha256 } from '../hash';
-import { orgSchema } from './load';
+import { orgSchema, SCHEMA_TITLE } from './load';
 
 export const ORG_SCHEMA_FILE = 'parameters/org.schema.json';
 
 export function orgJsonSchema(): Record<string, unknown> {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    title: 'xstack organization file',
+    title: SCHEMA_TITLE,
     ...orgSchema.schema,
     description: `${orgSchema.schema.description}. Generated from xstack's validator (src/org/load.ts); 'xstack compile' checks more than this schema can say.`,
   };

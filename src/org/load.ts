@@ -4,7 +4,7 @@
  * and what is accepted.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { recordedPath } from './recorded-path';
 import { matches } from '../audit/evaluate';
 import { sampleOf } from '../audit/samples';
@@ -19,7 +19,7 @@ import { Names, nameProblem } from '../naming';
 import { DEFAULT_ARTIFACT_RETENTION_DAYS, deployedName, firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { acceptsOnly, bool, closest, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
-import { movedOrgProblems, ORG_FILE_EXTENSIONS, readLayout } from '../stages/layout';
+import { LAYOUT_FORMAT, movedOrgProblems, ORG_FILE_EXTENSIONS, readLayout } from '../stages/layout';
 import { CONFLICT_MARKERS } from '../write';
 
 const NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
@@ -513,6 +513,8 @@ function orgNameProblem(name: string): string | undefined {
   if (name.startsWith('.')) return 'would be a hidden folder';
   // The folders a run sets aside beside dist/<name>/ are <name>.xstack-tmp-<id> and <name>.xstack-old-<id> (review s38-cli M1).
   if (name.includes('.xstack-')) return "holds '.xstack-', which xstack keeps for the folders it sets aside beside the output (<name>.xstack-old-<id>)";
+  // The output folder's marker and the Jenkinsfile's comments are written line by line (review s50-input m9).
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'holds a control character (a line break, a tab), which the files written line by line from it (the output folder\'s marker, the Jenkinsfile\'s comments) cannot hold';
   const bytes = Buffer.byteLength(name);
   if (bytes > MAX_ORG_NAME_BYTES) return `is ${bytes} bytes long, and the names xstack makes from it must fit a file system's 255 bytes: at most ${MAX_ORG_NAME_BYTES}`;
   return undefined;
@@ -523,7 +525,9 @@ export function loadOrgFile(file: string): Org {
   const nameProblem = orgNameProblem(name);
   // A folder ('.', '..') is said as one, as any folder given is below, not as a file to rename (review s30-cli m11).
   if (nameProblem && !isFolder(file)) {
-    throw new XstackError('ORG_FILE_NAME', `${file}: an org file's name without its extension names its output folder (dist/<name>/), and '${name}' ${nameProblem}; rename the file, e.g. to org.yaml`);
+    // A name holding a line break is shown quoted, so that the message stays one line.
+    const shown = (text: string) => (/[\u0000-\u001f\u007f]/.test(text) ? JSON.stringify(text) : `'${text}'`);
+    throw new XstackError('ORG_FILE_NAME', `${shown(file).replace(/^'|'$/g, '')}: an org file's name without its extension names its output folder (dist/<name>/), and ${shown(name)} ${nameProblem}; rename the file, e.g. to org.yaml`);
   }
   // Only files of these extensions are held apart from another file of their name (sameNameProblem): ex.txt beside
   // ex.yml would compile to one folder and share ex.layout.json unseen (review s46-cli m5).
@@ -542,6 +546,7 @@ export function loadOrgFile(file: string): Org {
     throw new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${file}: ${why}; give the path of an org file such as parameters/example.yaml`);
   }
   const text = decodeOrgFile(bytes, file);
+  refuseOwnFiles(file, text);
   const org = parseOrg(text, file);
   const layout = readLayout(file);
   if (!layout) return org;
@@ -549,6 +554,31 @@ export function loadOrgFile(file: string): Org {
   const moved = layout.org ? movedOrgProblems(org, layout.org, text) : [];
   if (moved.length > 0) throw new OrgFileError(moved);
   return { ...org, layout: layout.families, ...(layout.org ? { layoutRecord: layout.org } : {}) };
+}
+
+/**
+ * A file xstack writes beside the org file, given in its place (a tab completion's slip, review s50-input m11): its
+ * layout file (`<name>.layout.json`, format xstack-layout/1) or the schema (`xstack schema`'s JSON Schema) is said
+ * to be what it is, not read as an org file with a dozen problems.
+ */
+/** The JSON Schema's title (json-schema.ts writes it; that module imports this one). */
+export const SCHEMA_TITLE = 'xstack organization file';
+
+function refuseOwnFiles(file: string, text: string): void {
+  if (!file.toLowerCase().endsWith('.json')) return;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  const { format, title } = value as { format?: unknown; title?: unknown };
+  if (format === LAYOUT_FORMAT) {
+    const org = basename(file).replace(/\.layout\.json$/i, '');
+    throw new XstackError('ORG_FILE_IS_LAYOUT', `${file} is a layout file (${LAYOUT_FORMAT}: where each unit of an org's families is placed, written by compile beside the org file), not an organization file; give the org file beside it${org !== basename(file) ? `, such as ${join(dirname(file), `${org}.yaml`)}` : ''}`);
+  }
+  if (title === SCHEMA_TITLE) throw new XstackError('ORG_FILE_IS_SCHEMA', `${file} is the JSON Schema of organization files (written by 'xstack schema'), not an organization file; give an org file such as parameters/example.yaml`);
 }
 
 /**
@@ -1183,6 +1213,14 @@ function validateStackSets(raw: Raw, ctx: Context): StackSetSettings {
   }
   if (permissionModel === 'SELF_MANAGED' && s.callAs === 'DELEGATED_ADMIN') {
     ctx.report('stackSets.callAs', 'DELEGATED_ADMIN applies to SERVICE_MANAGED StackSets only', "callAs: SELF, or permissionModel: SERVICE_MANAGED");
+  }
+  // The mirror case (review s50-input m8): an administration role is SELF_MANAGED's; SERVICE_MANAGED StackSets use a
+  // service-linked role ("you don't need to create the necessary IAM roles": stacksets-orgs-enable-trusted-access.html),
+  // and CreateStackSet's AdministrationRoleARN belongs to self-managed permissions
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html). executionRoleName stays
+  // meaningful there: a custom execution role (below).
+  if (permissionModel === 'SERVICE_MANAGED' && s.administrationRoleName !== undefined) {
+    ctx.report('stackSets.administrationRoleName', 'applies to SELF_MANAGED StackSets only: SERVICE_MANAGED StackSets take no administration role', 'no administrationRoleName with permissionModel: SERVICE_MANAGED');
   }
   return {
     permissionModel,

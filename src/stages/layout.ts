@@ -12,9 +12,9 @@
  * placed anew, moved or gone); a compile with the file it wrote gives the same
  * output again.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { CONFLICT_MARKERS, fileTargetProblem, linkTarget, OutputError, writeFileAtomic } from '../write';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
 import { OrgFileError, XstackError, type Problem } from '../errors';
 import type { Org, StackSetSettings } from '../org/model';
 import { FAMILY_STAGE_IDS } from './model';
@@ -94,7 +94,23 @@ export function recordOf(org: RecordSource, home?: StackSetsHome): RecordedOrg {
  * `*.yaml`; named, as the output folder is, by the org file's name without its extension, whatever it is (`org.json` →
  * `org.layout.json`, review s30-cli m11).
  */
-export const layoutPath = (orgFile: string): string => join(dirname(orgFile), `${basename(orgFile, extname(orgFile))}.layout.json`);
+export const layoutPath = (orgFile: string): string => {
+  // An org file given through a symbolic link has its layout beside the file it links to, not beside the link: one
+  // record of the org's placement however it is named (review s50-input m7).
+  const file = linkedFile(orgFile);
+  return join(dirname(file), `${basename(file, extname(file))}.layout.json`);
+};
+
+/** The file a symbolic link names, relative to the working folder as the link was; the path itself for any other. */
+function linkedFile(path: string): string {
+  try {
+    if (!lstatSync(path).isSymbolicLink()) return path;
+    const real = realpathSync(path);
+    return isAbsolute(path) ? real : relative(process.cwd(), real);
+  } catch {
+    return path;
+  }
+}
 
 /** The line (from 1) of `text` at `index`, and its column in characters (from 1). */
 const lineAt = (text: string, index: number) => text.slice(0, index).split('\n').length;
