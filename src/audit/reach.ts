@@ -539,14 +539,15 @@ export function reachOfResources(
   const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
   // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
   // The classes are found by the tokens the ARN holds, not by asking each of the org's classes (250 at 250 teams) for every principal.
-  const isOrgRole = (arn: string) => {
+  // Asked once per principal: a principal is a candidate of each statement that admits it, on each resource it names.
+  const isOrgRole = madeOnce((arn: string) => {
     if (roles.has(arn)) return true;
     for (let at = arn.indexOf(TOKEN_MARK); at >= 0; at = arn.indexOf(TOKEN_MARK, at + 1)) {
       const c = classes.get(arn.slice(at, at + 2));
       if (c && roles.has(arn.replaceAll(c.token, c.members[0]))) return true;
     }
     return false;
-  };
+  });
   const entries: ReachEntry[] = [];
   const onResource = new RequestAnswers();
   const onObject = new RequestAnswers();

@@ -25,9 +25,11 @@ export const SOURCE_PLACEHOLDER = '{source}';
 /** Also the account placeholder of scale.ts: a text holding any of them as it is cannot be folded and read back. */
 const PLACEHOLDERS = ['{account}', TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER];
 export function holdsPlaceholder(text: string): boolean {
-  if (!text.includes('{')) return false;
-  // A loop, not some() with a closure made for each text: this runs on every text of every row.
-  for (const p of PLACEHOLDERS) if (text.includes(p)) return true;
+  // Each placeholder starts with a brace: read at each brace of the text, not the whole text once per placeholder
+  // (this runs on every text of every row, and a path's resource often holds a brace: `{stage/LogicalId}`).
+  for (let at = text.indexOf('{'); at >= 0; at = text.indexOf('{', at + 1)) {
+    for (let i = 0; i < PLACEHOLDERS.length; i++) if (text.startsWith(PLACEHOLDERS[i], at)) return true;
+  }
   return false;
 }
 
