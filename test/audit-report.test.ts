@@ -317,7 +317,7 @@ describe('who can act, with service-managed StackSets', () => {
   it('every resource is administered by the stacksets-exec-* role StackSets creates in its account', () => {
     const text = readFileSync('parameters/example.yaml', 'utf8')
       .replace('permissionModel: SELF_MANAGED', 'permissionModel: SERVICE_MANAGED')
-      .replace(/^  executionRoleName: .*\n/m, '')
+      .replace(/^ {2}(administrationRoleName|executionRoleName): .*\n/gm, '')
       .replace(/^(    id: "\d{12}"\n)/gm, '$1    organizationalUnit: ou-ab12-cdef3456\n');
     const file = join(tempDir('service-managed'), 'example.yaml');
     writeFileSync(file, text);
@@ -895,6 +895,23 @@ describe('release control (review s18-audit M2)', () => {
     // pusher, and the execution role still writes the branch through the roles it may rewrite there (the source roles).
     const bare = compileOrg(parseOrg(readFileSync('parameters/example.yaml', 'utf8').replace(/\naccess:\n(?: .*\n)*/, '\n'), 'bare.yaml'));
     expect(rowOf(bare.files.get('audit/report.md')!, 'web-app', 'prod')).toMatch(/the StackSet execution role of shared-services \(iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on \d+ roles the org makes there: IamNamed,/);
+  });
+
+  it("who may write the artifacts a run deploys from: the roles with s3:PutObject on the environment's bucket and who assumes each, the source account's execution role through the source role it may rewrite, and the account's own principals (review s50-audit m3)", () => {
+    const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
+    expect(md).toContain('| repository | environment (account) | branch | protected | who may write the branch | who may start or change the pipeline | who may write the artifacts | deploys to the instances tagged |');
+    const artifacts = (row: string) => row.split(' | ')[6];
+    const prod = artifacts(rowOf(md, 'web-app', 'prod'));
+    expect(prod).toMatch(/^arn:aws:iam::111111111111:role\/acme-source-444444444444 \(source-identity: SourceRole444444444444SourceActionIn111111111111\/WriteArtifacts; pipeline-foundation: ArtifactBucketPolicy\/SourceRolesWriteArtifacts/);
+    expect(prod).toContain('), assumed by arn:aws:iam::444444444444:role/acme-pipeline; arn:aws:iam::444444444444:role/acme-pipeline (pipelines: ');
+    expect(prod).toContain(
+      'the StackSet execution role of shared-services (iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on acme-source-444444444444: IamNamed, under "The StackSet execution role": it may make such a role trust anyone, or give it a write to the bucket, and write as it;',
+    );
+    expect(prod.endsWith('; principals of prod whose own policies allow s3:PutObject on the bucket (outside the org file)')).toBe(true);
+    // The deployment targets only read the bucket; another environment's source role writes its own bucket only.
+    expect(prod).not.toContain('acme-deploy-target');
+    expect(prod).not.toContain('acme-source-222222222222');
+    expect(artifacts(rowOf(md, 'web-app', 'dev'))).toMatch(/^arn:aws:iam::111111111111:role\/acme-source-222222222222 \(/);
   });
 
   it('who may start or change the pipeline includes who deploys without it and who rolls a stage back (review s22 A5)', () => {

@@ -21,6 +21,7 @@ import { forEachIdWithin } from './classes';
 import { TOKEN_MARK } from './symbolic';
 
 const GIT_PUSH = 'codecommit:GitPush';
+const PUT_OBJECT = 's3:PutObject';
 /**
  * What starts a run, or changes what a run deploys, by the resource it is asked on.
  * - The pipeline. A V2 pipeline (templates/pipeline.ts makes every pipeline V2) takes a source revision override on
@@ -59,6 +60,7 @@ export function releaseControlSection(input: ReleaseInput): Section {
   const protectedBranches = org.access.developers?.protectedBranches ?? [];
   const writers = writersOf(input);
   const starters = startersOf(input);
+  const replacers = replacersOf(input);
   const many = org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   // Many accounts and no teams: an account by its id alone, so that the environments deploying one branch are one row
   // (an org of teams names each, which folds to {team}-prod, whether or not this report folds by team).
@@ -75,6 +77,7 @@ export function releaseControlSection(input: ReleaseInput): Section {
       isProtected ? 'yes' : later && protectedBranches.length > 0 ? 'no ⚠ (a later environment)' : 'no',
       writers(repositoryArn, source, branch),
       starters(p.name, ref, byId ? shown : account.name).replaceAll(ref, shown),
+      replacers(ref, source, byId ? shown : account.name).replaceAll(ref, shown),
       // By id (many accounts, one row for all), the environment as words: each account has its own.
       deploysTo(p, byId ? "<the account's environment>" : account.environment!),
     ];
@@ -127,11 +130,11 @@ export function releaseControlSection(input: ReleaseInput): Section {
           'The StackSet execution role of the source account is listed where its policy lets it rewrite the trust or the policies of a role that may push to the branch: it can then make that role trust anyone, or give it a push, and push as it; who may act as the execution role is under "What this report cannot see". ' +
           'Who may start or change a pipeline decides what it deploys as much as the branch does: every pipeline is V2, whose StartPipelineExecution takes a source revision override, any commit of the repository whatever its branch (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-trigger-source-overrides.html), as does the trigger rule\'s target through its input transformer (events:PutTargets, with iam:PassRole on the trigger role); RollbackStage re-runs a stage on an earlier run\'s revision (https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html); codedeploy:CreateDeployment on the environment\'s deployment group deploys any revision the deployment targets can read, with no pipeline (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-create-cli.html); and codedeploy:UpdateDeploymentGroup rewrites which instances it deploys to (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_UpdateDeploymentGroup.html). ' +
           'No pipeline has an approval action (each runs Source, then Deploy) and xstack makes no CodeCommit approval rule: whoever may write a deployed branch, or start its pipeline, releases to that environment alone, with no second person. ' +
-          'Whoever may replace an artifact in the environment\'s artifact bucket decides what a run deploys too: besides the roles "Who can act on each resource" lists on the bucket, a principal of the pipeline account whose own policy allows s3:PutObject there, as the bucket policy limits other accounts, not the bucket\'s own ("If either the identity-based policy or the resource-based policy within the same account allows the request and the other doesn\'t, the request is still allowed", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html); and the bucket requires SSE-KMS, not the artifact key, so such a writer needs no use of that key (README "Not yet": the artifact bucket refuses another encryption, not another key). ' +
+          'Whoever may replace an artifact in the environment\'s artifact bucket decides what a run deploys too, without the branch or the pipeline: the column "who may write the artifacts" lists the roles "Who can act on each resource" finds with s3:PutObject on the bucket (the source role that writes the source artifact, the pipeline role), who may act as each (its "assume" rows), the source account\'s StackSet execution role where its policy lets it rewrite the source role, and a principal of the pipeline account whose own policy allows s3:PutObject there, as the bucket policy limits other accounts, not the bucket\'s own ("If either the identity-based policy or the resource-based policy within the same account allows the request and the other doesn\'t, the request is still allowed", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html); and the bucket requires SSE-KMS, not the artifact key, so such a writer needs no use of that key (README "Not yet": the artifact bucket refuses another encryption, not another key). ' +
           '"no ⚠" marks a later environment (after a pipeline\'s first) deploying from a branch access.developers.protectedBranches does not name. ' +
           'The last column is what the deployment group selects: every instance of the account that carries all those tags receives the revision, whoever launched or tagged it ("The deployment group includes only Amazon EC2 instances identified by all the tag groups", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codedeploy-deploymentgroup-ec2tagset.html); who may tag instances there is the account\'s own policies\' to decide.',
       },
-      { kind: 'table', head: ['repository', 'environment (account)', 'branch', 'protected', 'who may write the branch', 'who may start or change the pipeline', 'deploys to the instances tagged'], rows },
+      { kind: 'table', head: ['repository', 'environment (account)', 'branch', 'protected', 'who may write the branch', 'who may start or change the pipeline', 'who may write the artifacts', 'deploys to the instances tagged'], rows },
     ],
   };
 }
@@ -241,7 +244,12 @@ function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: s
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAssumeRolePolicy.html
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html
  */
-function executionRoleRewrites({ org, executionRole }: ReleaseInput, roles: ReadonlyMap<string, ReadonlySet<string>>): (source: { id: string; name: string }, writers: readonly string[]) => string | undefined {
+function executionRoleRewrites(
+  { org, executionRole }: ReleaseInput,
+  roles: ReadonlyMap<string, ReadonlySet<string>>,
+  /** What such a role is given and then does as the writer; `namedOnly`: only the writers count (another role of the account, given the right, would still be refused by the resource). */
+  deed: { give: string; act: string; namedOnly?: boolean } = { give: 'a push', act: 'push' },
+): (source: { id: string; name: string }, writers: readonly string[]) => string | undefined {
   if (!executionRole || 'error' in executionRole) return () => undefined;
   // Only what can decide a rewrite of a role of the account: the statements naming a rewrite (an Allow grants it, a
   // Deny refuses it), and of their resources none that names another role exactly, or another IAM type. The whole
@@ -287,7 +295,7 @@ function executionRoleRewrites({ org, executionRole }: ReleaseInput, roles: Read
   return (source, writers) => {
     const rewrites = rewritesOf(source.id);
     const pushing = new Set(writers.filter((w) => w.includes(':role/')));
-    const others = [...(roles.get(source.id) ?? [])].filter((r) => !pushing.has(r)).sort();
+    const others = deed.namedOnly ? [] : [...(roles.get(source.id) ?? [])].filter((r) => !pushing.has(r)).sort();
     // Each role the execution role may rewrite, grouped by what it may do there and which statements allow it.
     const byWay = new Map<string, { actions: string[]; sids: string[]; named: string[]; others: number }>();
     for (const arn of [...pushing, ...others]) {
@@ -304,9 +312,52 @@ function executionRoleRewrites({ org, executionRole }: ReleaseInput, roles: Read
       return `${actions.join(', ')} on ${which}: ${sids.join(', ')}`;
     });
     if (ways.length === 0) return undefined;
-    return `the StackSet execution role of ${source.name} (${ways.join('; ')}, under "The StackSet execution role": it may make such a role trust anyone, or give it a push, and push as it; who may act as the execution role: "Who may assume the StackSet execution role", under "What this report cannot see")`;
+    return `the StackSet execution role of ${source.name} (${ways.join('; ')}, under "The StackSet execution role": it may make such a role trust anyone, or give it ${deed.give}, and ${deed.act} as it; who may act as the execution role: "Who may assume the StackSet execution role", under "What this report cannot see")`;
   };
 }
+
+/**
+ * The text of who may write the objects of an environment's artifact bucket, which a run deploys from (review
+ * s50-audit m3): the principals "Who can act on each resource" finds with s3:PutObject on the bucket, each with who
+ * may assume it; the source account's execution role where it may rewrite one of them (as for a branch's writers); and
+ * the account's own principals, whose own policies the bucket policy does not limit (it refuses other accounts, not the
+ * bucket's own).
+ */
+function replacersOf(input: ReleaseInput): (account: string, source: { id: string; name: string }, accountName: string) => string {
+  const { org, reach } = input;
+  const names = new Names(org.prefix, org.bucketGeneration);
+  const writing = new Map<string, ReachEntry[]>();
+  const assumers = new Map<string, string[]>();
+  const roles = new Map<string, Set<string>>();
+  for (const e of reach) {
+    if (e.resource.kind === 'bucket' && e.reach === 'use' && e.principal.startsWith('arn:') && e.actions.includes(PUT_OBJECT)) listIn(writing, e.resource.arn).push(e);
+    if (e.resource.kind === 'role' && e.reach === 'assume') listIn(assumers, e.resource.arn).push(e.principal);
+    if (e.resource.kind === 'role') (roles.get(e.resource.account) ?? roles.set(e.resource.account, new Set()).get(e.resource.account)!).add(e.resource.arn);
+  }
+  // The bucket policy admits the source roles by ARN: another role of the source account, given a write, is refused.
+  const rewrites = executionRoleRewrites(input, roles, { give: 'a write to the bucket', act: 'write', namedOnly: true });
+  return madeOnce2((account, source, accountName) => {
+    const bucketArn = `arn:${org.partition}:s3:::${names.artifactBucket(account, org.region)}`;
+    const writers = writing.get(bucketArn) ?? [];
+    const who = writers.map((e) => {
+      const via = assumers.get(e.principal);
+      return `${e.principal} (${e.grantedBy.join('; ')})${via ? `, assumed by ${via.join(', ')}` : ''}`;
+    });
+    const bySourceExecution = rewrites(source, writers.map((e) => e.principal).filter((p) => p.includes(`:iam::${source.id}:`)));
+    return [...who, ...(bySourceExecution ? [bySourceExecution] : []), `principals of ${accountName} whose own policies allow ${PUT_OBJECT} on the bucket (outside the org file)`].join('; ');
+  });
+}
+
+/** A function of (account, source, name) made once per account: every pipeline of an environment asks the same. */
+const madeOnce2 = <R>(f: (account: string, source: { id: string; name: string }, name: string) => R) => {
+  const made = new Map<string, R>();
+  return (account: string, source: { id: string; name: string }, name: string): R => {
+    const key = `${account} ${source.id} ${name}`;
+    let r = made.get(key);
+    if (r === undefined) made.set(key, (r = f(account, source, name)));
+    return r;
+  };
+};
 
 /** The text of who may start or change a pipeline, or deploy without it: the org's roles whose policies allow it, the execution role, and the account's own principals. */
 function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipeline: string, account: string, accountName: string) => string {
