@@ -90,6 +90,16 @@ describe('help and version', () => {
   });
 });
 
+describe('what a compile loads', () => {
+  it('the compile and the setup template it writes load no AWS SDK client: one reached through the reader policy cost ~50 MB and 0.1 s at 250 teams (src/iam/attached-policies.ts, reader-actions.ts)', () => {
+    const modules = ['compile', 'setup'].map((m) => JSON.stringify(resolve(`.build/src/${m}.js`)));
+    const script = `${modules.map((m) => `require(${m});`).join('')}process.stdout.write(String(Object.keys(require.cache).filter((k) => k.includes('@aws-sdk')).length));`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toBe('0');
+  });
+});
+
 describe('usage errors exit 64, never 2 (which means "changes")', () => {
   it.each([
     ['a misspelt command', ['compil'], "xstack: unknown command 'compil'\n(Did you mean compile?)\n"],

@@ -14,7 +14,7 @@ import { FIXED_IAM_QUOTAS } from '../checks/iam-quotas';
 import { LIMITS } from '../limits';
 import { namedExistingRoles, roleNameOf } from '../iam/role-path';
 import { kmsBucketsIn, namedRetained } from '../cfn/retained-names';
-import { attachmentsOf } from './role-attachments';
+import { attachmentsOf } from '../iam/attached-policies';
 
 export interface ReaderStatement {
   Sid: string;
