@@ -204,10 +204,14 @@ interface Tuple {
   readonly accounts: readonly string[];
 }
 
-/** A team's tuple; null for a team whose key is not of teams.ts's form, or that has more accounts than there are marks. */
+/**
+ * A team's tuple; null for a team whose key is not of teams.ts's form or holds twelve digits in a row (a key then
+ * might hold an id), whose ids are not twelve digits, or that has more accounts than there are marks.
+ */
 const tupleOf = madeOnceFor((team: Team): Tuple | null => {
   const accounts = [team.source.id, ...team.pipelineAccounts];
-  return TEAM_KEY.test(team.key) && accounts.length <= MAX_ACCOUNTS ? { team, key: team.key, keyId: logicalIdOf(team.key), accounts } : null;
+  const sound = TEAM_KEY.test(team.key) && !/[0-9]{12}/.test(team.key) && accounts.length <= MAX_ACCOUNTS && accounts.every((a) => /^[0-9]{12}$/.test(a));
+  return sound ? { team, key: team.key, keyId: logicalIdOf(team.key), accounts } : null;
 });
 
 /** The teams by their keys' logical-id forms, with those forms' lengths (`teamOfName`). */
@@ -298,13 +302,25 @@ class TeamClassText {
   /** Whether a check may read the class's first as its members (set once made). */
   sound = false;
 
+  /** How many times the class's text holds the key's mark, and the logical-id form's. */
+  private readonly keys: number;
+  private readonly keyIds: number;
+  /** Every run of 12 digits in the pieces (within longer runs too): where a member's id would stand but in its marks. */
+  private readonly digitRuns: ReadonlySet<string>;
+
   private constructor(
     readonly first: string,
     private readonly pieces: readonly string[],
     private readonly marks: readonly number[],
     private readonly keyLength: number,
     private readonly keyIdLength: number,
-  ) {}
+  ) {
+    this.keys = marks.filter((m) => m === KEY_MARK).length;
+    this.keyIds = marks.filter((m) => m === KEY_ID_MARK).length;
+    const runs = new Set<string>();
+    for (const piece of pieces) for (const [run] of piece.matchAll(/[0-9]{12,}/g)) for (let i = 0; i + 12 <= run.length; i++) runs.add(run.slice(i, i + 12));
+    this.digitRuns = runs;
+  }
 
   /**
    * The class of a first's marked text; undefined where two marks stand side by side (the characters beside each
@@ -330,7 +346,9 @@ class TeamClassText {
    * Whether `text` is the class's text with `team`'s tuple in the marks' places, and holds none of the tuple's values
    * anywhere else: it then marks (`teamMarked`) as the class's text does. Each mark's value stands where the first's
    * did, between the same characters (no two marks side by side), so that teams.ts finds it there as in the first, and
-   * each value of the tuple stands in the text as often as the class's text has its mark, so nowhere else.
+   * each value of the tuple stands in the text as often as the class's text has its mark, so nowhere else: a key or
+   * logical-id form counted in the text; an id, which no mark's value holds (`tupleOf`) and no digit is beside (the
+   * first's marks stand beside none), only where the pieces hold it.
    */
   isWith(text: string, tuple: Tuple): boolean {
     const { key, keyId, accounts } = tuple;
@@ -347,13 +365,8 @@ class TeamClassText {
       at += this.pieces[i].length;
     }
     if (at !== text.length) return false;
-    const times = (mark: number) => {
-      let n = 0;
-      for (const m of this.marks) if (m === mark) n++;
-      return n;
-    };
-    if (occurrences(text, key) !== times(KEY_MARK) || occurrences(text, keyId) !== times(KEY_ID_MARK)) return false;
-    for (let i = 0; i < accounts.length; i++) if (occurrences(text, accounts[i]) !== times(ACCOUNT_MARK + i)) return false;
+    if (occurrences(text, key) !== this.keys || occurrences(text, keyId) !== this.keyIds) return false;
+    for (let i = 0; i < accounts.length; i++) if (this.digitRuns.has(accounts[i])) return false;
     return true;
   }
 }
