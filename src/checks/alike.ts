@@ -137,7 +137,8 @@ export type NeutralProbe = (first: string, neutral: CfnResource) => boolean;
  *   (`AlikeResources.passes`): what a pattern matches with the neutral key it matches with every key of that length
  *   (a key holds no `/`, `:`, `*`, `?`, brace or line break), and a finding that needs a key to match a constant, or
  *   not to, is found in the neutral resource or in none.
- * Classes are made of resources that hold a policy and stand alone in the classes by one id, or are their firsts.
+ * Classes are made of resources of a type that holds a policy (`POLICY_TYPES`) that stand alone in the classes by one
+ * id, or are their firsts.
  */
 class TeamClasses {
   /** The first resource of each class. */
@@ -261,8 +262,7 @@ function teamClasses(template: CfnTemplate, teams: Teams, textOf: (logicalId: st
   for (const logicalId of Object.keys(resources)) {
     if (idFirstOf.has(logicalId)) continue;
     const resource = resources[logicalId];
-    const properties = (resource.Properties ?? {}) as Record<string, unknown>;
-    if (!holdsPolicy(properties)) continue;
+    if (!POLICY_TYPES.has(resource.Type)) continue;
     const team = teamOfName(logicalId, teams);
     const tuple = team && apart.has(team) ? tupleOf(team) : null;
     if (!tuple) continue;
@@ -377,11 +377,8 @@ class TeamClassText {
  */
 const holdsAt = (text: string, part: string, at: number): boolean => text.slice(at, at + part.length) === part;
 
-/** Whether a resource's properties hold a policy (`POLICY_PROPERTIES`). */
-function holdsPolicy(properties: Record<string, unknown>): boolean {
-  for (let i = 0; i < POLICY_PROPERTIES.length; i++) if (properties[POLICY_PROPERTIES[i]] !== undefined) return true;
-  return false;
-}
+/** The types of resource whose policies documents.ts `policyDocuments` reads (and IAM's quotas measure): the others are not compared by team. */
+const POLICY_TYPES: ReadonlySet<string> = new Set(['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::KMS::Key', 'AWS::S3::BucketPolicy', 'AWS::EC2::VPCEndpoint', 'AWS::SQS::QueuePolicy', 'AWS::Events::EventBusPolicy']);
 
 /** How many times `word` stands in `text` (overlapping ones each counted). */
 function occurrences(text: string, word: string): number {
