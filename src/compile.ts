@@ -4,7 +4,7 @@
  */
 import { renderTemplate, type CfnTemplate } from './cfn/template';
 import { checkPolicies } from './checks/policy-checks';
-import { alikeResources, type AlikeResources } from './checks/alike';
+import { alikeResources, importsReadingOnlyTheId, type AlikeResources } from './checks/alike';
 import { formatFinding } from './checks/rules';
 import { stageValues } from './checks/service-authorization';
 import { Resolver } from './audit/resolve';
@@ -93,7 +93,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
     const template = templates.get(stage.id)!;
     const written = toYamlWithResources(template);
     const yaml = written.text;
-    alike.set(stage.id, alikeResources(template, written, teams));
+    alike.set(stage.id, alikeResources(template, written, teams, importsReadingOnlyTheId(resolver, stage.id, stage.targets.map((a) => a.id))));
     problems.push(...checkPolicies(template, stageValues(resolver, stage, template), yaml, alike.get(stage.id)).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, resolver, roles));
     if (org.permissionsBoundary !== undefined) {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
-import { alikeResources, NO_CLASSES, type AlikeResources } from '../src/checks/alike';
+import { alikeResources, importsReadingOnlyTheId, NO_CLASSES, type AlikeResources } from '../src/checks/alike';
 import { checkPolicies } from '../src/checks/policy-checks';
 import { formatFinding } from '../src/checks/rules';
 import { literalValues, stageValues } from '../src/checks/service-authorization';
@@ -49,10 +49,12 @@ function checkedAlike({ org, stages, templates, teams }: Compiled): { classes: M
       return checkPolicies(template, stageValues(resolver, s, template), toYamlWithResources(template).text, alike.get(s.id) ?? NO_CLASSES).map((f) => `${s.id}: ${formatFinding(f)}`);
     });
   };
+  const resolver = new Resolver(org, stages, templates);
   for (const s of stages) {
     const template = templates.get(s.id)!;
     const written = toYamlWithResources(template);
-    classes.set(s.id, alikeResources(template, written, teams));
+    // As the compile finds them: an import read where its value is one but for the account's id.
+    classes.set(s.id, alikeResources(template, written, teams, importsReadingOnlyTheId(resolver, s.id, s.targets.map((a) => a.id))));
     byId.set(s.id, alikeResources(template, written));
     // The classes by one id (grants.ts reads them) are the same with the teams' or without.
     const withTeams = classes.get(s.id)!;
@@ -60,7 +62,7 @@ function checkedAlike({ org, stages, templates, teams }: Compiled): { classes: M
     expect(withTeams.members).toBe(withoutTeams.members);
     for (const id of Object.keys(template.Resources)) expect(withTeams.first(id)).toBe(withoutTeams.first(id));
     // And the same read from the resources' JSON.
-    expect(alikeResources(template, undefined, teams).teamMembers).toBe(withTeams.teamMembers);
+    expect(alikeResources(template, undefined, teams, importsReadingOnlyTheId(resolver, s.id, s.targets.map((a) => a.id))).teamMembers).toBe(withTeams.teamMembers);
   }
   const alone = findings(new Map());
   expect(findings(byId)).toEqual(alone);
@@ -86,6 +88,24 @@ describe('resources alike up to their team', () => {
     expect(members).toBeGreaterThan(0);
     const pipelines = [...classes.entries()].find(([id]) => id.startsWith('pipelines'))!;
     expect(pipelines[1].measuredAs('T003Svc1TriggerRole')).toBe('T001Svc1TriggerRole');
+    // A pipeline's policy imports the artifact key's ARN, which is one text in each pipeline account but for its id.
+    expect(pipelines[1].measuredAs('T003Svc1PipelinePolicy')).toBe('T001Svc1PipelinePolicy');
+  });
+
+  it('an import whose value differs by account in more than its id keeps the policies that read it apart', () => {
+    // The artifact key's export chosen by account: another text in t001's dev account.
+    const byAccount = compiled(generateTeamsOrgYaml(4), (templates) => {
+      const foundation = templates.get('pipeline-foundation')!;
+      const exported = Object.values(foundation.Outputs ?? {}).find((o) => (o.Export as { Name?: unknown } | undefined)?.Name === 'big-artifact-key-arn')!;
+      exported.Value = { 'Fn::If': ['AccountT001Dev', 'arn:aws:kms:us-east-1:200000000001:alias/other', exported.Value] };
+      foundation.Conditions = { ...foundation.Conditions, AccountT001Dev: { 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '200000000001'] } };
+    });
+    const resolver = new Resolver(byAccount.org, byAccount.stages, byAccount.templates);
+    const pipelines = byAccount.stages.find((s) => s.id === 'pipelines')!;
+    expect(importsReadingOnlyTheId(resolver, pipelines.id, pipelines.targets.map((a) => a.id))('big-artifact-key-arn')).toBe(false);
+    const classes = checkedAlike(byAccount).classes.get('pipelines')!;
+    expect(classes.measuredAs('T003Svc1PipelinePolicy')).toBe('T003Svc1PipelinePolicy');
+    expect(classes.measuredAs('T003Svc1TriggerRole')).toBe('T001Svc1TriggerRole');
   });
 
   it('teams that are not alike are checked team by team: another length of key, a repository or environment more, a key that starts another, a key inside another word', () => {

@@ -9,6 +9,7 @@ import type { CfnResource, CfnTemplate } from '../cfn/template';
 import { logicalId as logicalIdOf } from '../cfn/resources';
 import type { Team, Teams } from '../audit/teams';
 import type { WrittenTemplate } from '../yaml';
+import type { Resolver } from '../audit/resolve';
 import { POLICY_PROPERTIES } from './documents';
 
 /**
@@ -124,9 +125,10 @@ export type NeutralProbe = (first: string, neutral: CfnResource) => boolean;
  * a key inside another word, not an id beside a digit), and no logical-id form stands beside a digit.
  *
  * What a check may read of a member to take its class's first's answer (beside what `AlikeResources` says of the id):
- * - the class's policies read nothing of an account but its id, its partition and its Region (`Ref` of those, or a
- *   `Fn::Sub` text of only those), so that a member's values, resolved in its own accounts, are its class's with its
- *   tuple and its accounts' ids (`onlyAsText`);
+ * - the class's policies read nothing of an account but its id, its partition and its Region (`Ref` of those, a
+ *   `Fn::Sub` text of only those, or an `Fn::ImportValue` of a fixed name whose value is one text in every account of
+ *   the stage but for the account's id, `importsReadingOnlyTheId`), so that a member's values, resolved in its own
+ *   accounts, are its class's with its tuple and its accounts' ids (`onlyAsText`);
  * - a tuple value stands only where a check reads text as text: in a statement's Sid, its resources, its principals
  *   but a service, its conditions' values, and the resource's names, Condition and recorded exceptions' statement and
  *   reason; never in an action, an effect, a Version, a service principal, a condition's operator or key, a type,
@@ -181,6 +183,33 @@ class TeamClasses {
 }
 
 const NO_TEAM_CLASSES = new TeamClasses(new Map(), new Map());
+
+/** Whether the export of that name a template imports reads nothing of an account but its id (`importsReadingOnlyTheId`). */
+export type ImportsById = (exportName: string) => boolean;
+
+/**
+ * For a stage's template: whether an `Fn::ImportValue` of a fixed export name has, in every target account of the
+ * stage, one value but for that account's id (its JSON, the id written as a placeholder wherever it stands, the same
+ * text in each): a member's import then resolves, in its own accounts, as its class's first's does in the first's but
+ * for the account's id. Asked once per name.
+ */
+export function importsReadingOnlyTheId(resolver: Resolver, stageId: string, accounts: readonly string[]): ImportsById {
+  const known = new Map<string, boolean>();
+  return (exportName) => {
+    let answer = known.get(exportName);
+    if (answer === undefined) {
+      const compiled = resolver.compile(stageId, { 'Fn::ImportValue': exportName });
+      let text: string | undefined;
+      answer = accounts.every((account) => {
+        const shape = JSON.stringify(compiled.at(account)).split(account).join(PLACEHOLDER);
+        text ??= shape;
+        return shape === text;
+      });
+      known.set(exportName, answer);
+    }
+    return answer;
+  };
+}
 
 /**
  * Where a class's text holds its team's key, its logical-id form, and the account ids (the source's, then each
@@ -251,7 +280,7 @@ function teamOfName(logicalId: string, teams: Teams): Team | undefined {
  * key is then not marked in the text and stays in it, and the resource stands alone), so that a member's strings are
  * its first's, each marked, with the member's tuple in the marks.
  */
-function teamClasses(template: CfnTemplate, teams: Teams, textOf: (logicalId: string) => string | undefined, idFirstOf: ReadonlyMap<string, string>): TeamClasses {
+function teamClasses(template: CfnTemplate, teams: Teams, textOf: (logicalId: string) => string | undefined, idFirstOf: ReadonlyMap<string, string>, importsById: ImportsById): TeamClasses {
   const resources = template.Resources;
   const apart = apartTeams(teams);
   // The lengths of a logical id and its text (a class's members' are its first's: each value of a tuple has its
@@ -287,7 +316,7 @@ function teamClasses(template: CfnTemplate, teams: Teams, textOf: (logicalId: st
     if (!made) continue;
     // Its first's text names no other team, and holds its tuple only where a check reads text as text: else its
     // members stand alone too.
-    made.sound = teams.namedIn(text) === team && onlyAsText(resource, tuple);
+    made.sound = teams.namedIn(text) === team && onlyAsText(resource, tuple, importsById);
     if (made.sound) firsts.set(logicalId, { resource, tuple });
     classes.push(made);
   }
@@ -504,7 +533,7 @@ const METADATA_TEXT: ReadonlySet<string> = new Set(['statement', 'reason']);
  * Whether a class's first resource holds its tuple's values (`teamMarked`) only where a check reads text as text, and
  * its policies read nothing of an account but its id, partition and Region (see `TeamClasses`).
  */
-function onlyAsText(resource: CfnResource, tuple: Tuple): boolean {
+function onlyAsText(resource: CfnResource, tuple: Tuple, importsById: ImportsById): boolean {
   const holdsTuple = (text: string) => teamMarked(text, tuple) !== text;
   /** Whether a value holds tuple values only in texts under no name of READ_AS_NAMES (and, in metadata, of METADATA_TEXT), and a policy reads only those pseudo parameters. */
   const walk = (v: unknown, name: string, inMetadata: boolean, inPolicy: boolean): boolean => {
@@ -518,6 +547,8 @@ function onlyAsText(resource: CfnResource, tuple: Tuple): boolean {
       if (inPolicy && keys.some((k) => k === 'Ref' || k.startsWith('Fn::') || (k === 'Condition' && keys.length === 1))) {
         if (keys.length !== 1) return false;
         if (keys[0] === 'Ref') return typeof o.Ref === 'string' && TEAM_PSEUDO_PARAMETERS.has(o.Ref);
+        const imported = o['Fn::ImportValue'];
+        if (keys[0] === 'Fn::ImportValue') return typeof imported === 'string' && !holdsTuple(imported) && importsById(imported);
         const sub = o['Fn::Sub'];
         return keys[0] === 'Fn::Sub' && typeof sub === 'string' && [...sub.matchAll(/\$\{([^}]*)\}/g)].every(([, reference]) => TEAM_PSEUDO_PARAMETERS.has(reference));
       }
@@ -552,9 +583,10 @@ export const NO_CLASSES = new AlikeResources(new Map());
  * with the wrong class, stands alone, never in a wrong class).
  * `written`, the template's text as the compile writes it: each resource's text there is compared instead of its
  * JSON, without making one (`writtenTexts`). `teams`, the org's teams (teams.ts `findTeams`), where the caller has
- * them: the resources alike up to their team are found too (`TeamClasses`), for the checks only.
+ * them: the resources alike up to their team are found too (`TeamClasses`), for the checks only; `importsById`, which
+ * exports the template imports read nothing of an account but its id (`importsReadingOnlyTheId`).
  */
-export function alikeResources(template: CfnTemplate, written?: WrittenTemplate, teams?: Teams): AlikeResources {
+export function alikeResources(template: CfnTemplate, written?: WrittenTemplate, teams?: Teams, importsById: ImportsById = () => false): AlikeResources {
   const resources = template.Resources;
   const textOf = writtenTexts(written) ?? ((logicalId: string): string | undefined => jsonTextWithoutEscapes(resources[logicalId]));
   // Logical id with its id replaced → the resources of that name shape, with their ids.
@@ -589,7 +621,7 @@ export function alikeResources(template: CfnTemplate, written?: WrittenTemplate,
       }
     }
   }
-  const byTeam = teams ? teamClasses(template, teams, textOf, firstOf) : NO_TEAM_CLASSES;
+  const byTeam = teams ? teamClasses(template, teams, textOf, firstOf, importsById) : NO_TEAM_CLASSES;
   return firstOf.size === 0 && byTeam.firstOf.size === 0 ? NO_CLASSES : new AlikeResources(firstOf, byTeam);
 }
 
