@@ -192,6 +192,24 @@ describe('resources alike up to their team', () => {
     const every = checkedAlike(compiled(base, wildcard(['t001', 't002', 't003', 't004'])));
     expect(every.findings.filter((f) => f.includes('XS001')).map((f) => f.replace(/^[^:]*: /, ''))).toEqual(['T001', 'T002', 'T003', 'T004'].map((k) => `XS001 ${k}Svc1TriggerRoleStartPipeline StartPipeline: Action::codepipeline:Start*: wildcard action in an Allow`));
   });
+
+  it("IAM's quotas: a class whose every member is over a quota names each member in each of its accounts, as alone", () => {
+    // Each team's trigger policy names a pipeline of 6,200 characters: past a managed policy's 6,144 in every account.
+    const padded = compiled(generateTeamsOrgYaml(4), (templates) => {
+      for (const template of templates.values()) {
+        for (const key of ['t001', 't002', 't003', 't004']) {
+          const policy = template.Resources[`${key.toUpperCase()}Svc1TriggerRoleStartPipeline`] as unknown as { Properties: { PolicyDocument: { Statement: Array<{ Resource: unknown }> } } } | undefined;
+          if (policy) policy.Properties.PolicyDocument.Statement[0].Resource = { 'Fn::Sub': `arn:\${AWS::Partition}:codepipeline:\${AWS::Region}:\${AWS::AccountId}:big-${key}-${'x'.repeat(6_200)}` };
+        }
+      }
+    });
+    const { classes } = checkedAlike(padded);
+    const pipelines = [...classes.entries()].find(([id]) => id.startsWith('pipelines'))![1];
+    expect(pipelines.measuredAs('T004Svc1TriggerRoleStartPipeline')).toBe('T001Svc1TriggerRoleStartPipeline');
+    const problems = iamQuotaProblems(padded.org, padded.stages, padded.templates, new Resolver(padded.org, padded.stages, padded.templates), classes);
+    // Each team's three pipeline accounts.
+    expect(problems.filter((p) => p.includes('Svc1TriggerRoleStartPipeline: ') && p.includes("characters of a managed policy"))).toHaveLength(12);
+  });
 });
 
 describe("a check that compares a team's text with its own constants passes a class only where its neutral resource passes", () => {
