@@ -4,7 +4,7 @@
  */
 import { renderTemplate, type CfnTemplate } from './cfn/template';
 import { checkPolicies } from './checks/policy-checks';
-import { alikeResources, type AlikeResources } from './checks/alike';
+import { alikeResources, importsReadingOnlyTheId, type AlikeResources } from './checks/alike';
 import { formatFinding } from './checks/rules';
 import { stageValues } from './checks/service-authorization';
 import { Resolver } from './audit/resolve';
@@ -35,6 +35,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { classesOf, orgResources } from './audit/reach';
 import { auditModel, MODEL_FILE, sinceSections, type AuditModel } from './audit/since';
 import { teamsToFold } from './audit/scale';
+import { findTeams } from './audit/teams';
 import { layoutPath, layoutText, recordedChangeNotes, recordOf, type Layout } from './stages/layout';
 import { Names } from './naming';
 import { boundaryArnIn, unboundedRoles } from './iam/permissions-boundary';
@@ -86,11 +87,13 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
 
   // Each template's classes of resources alike but for their account's id, read from its text: the checks that can, check a class once.
   const alike = new Map<string, AlikeResources>();
+  // And alike up to their team (a team's units repeated for each team), where the org has teams.
+  const teams = findTeams(org);
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
     const written = toYamlWithResources(template);
     const yaml = written.text;
-    alike.set(stage.id, alikeResources(template, written));
+    alike.set(stage.id, alikeResources(template, written, teams, importsReadingOnlyTheId(resolver, stage.id, stage.targets.map((a) => a.id))));
     problems.push(...checkPolicies(template, stageValues(resolver, stage, template), yaml, alike.get(stage.id)).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, resolver, roles));
     if (org.permissionsBoundary !== undefined) {

@@ -66,7 +66,7 @@ type Size = ((account: string) => number) & { readonly byAccount?: true };
  * `alike`: each stage's classes of alike resources (alike.ts), where the caller has them. A policy's size in an
  * account reads only its expressions resolved there and counts characters, and every account id has 12 digits: a
  * class's members measure as its first resource does, whose measures they take (each member's names, roles and
- * accounts are still its own). Accounts that hold the same resources alike are counted once (`countedAccounts`).
+ * accounts are still its own); so do the members of a class alike up to its team (alike.ts `measuredAs`). Accounts that hold the same resources alike are counted once (`countedAccounts`).
  */
 export function iamQuotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMap<string, CfnTemplate>, resolver: Resolver, alike: ReadonlyMap<string, AlikeResources> = new Map()): string[] {
   const counted = countedAccounts(stages, templates, resolver);
@@ -192,8 +192,8 @@ function quotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMa
     // per class of alike resources: a class's first resource → its policies' sizes.
     const measured = new Map<string, Size[]>();
     const sizesOf = (logicalId: string, documents: () => unknown[]): Size[] => {
-      if (classes.members === 0) return documents().map(sizes);
-      const first = classes.first(logicalId);
+      if (classes.members === 0 && classes.teamMembers === 0) return documents().map(sizes);
+      const first = classes.measuredAs(logicalId);
       let found = measured.get(first);
       if (!found) measured.set(first, (found = documents().map(sizes)));
       return found;

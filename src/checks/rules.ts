@@ -227,24 +227,34 @@ export const TEMPLATE_RULES = [
  * `text`: the template as the compile writes it (yaml.ts `toYaml`), where the caller has it. `alike`: the template's
  * classes of alike resources (alike.ts), where the caller has them: a statement's rules read only its document (its
  * kind, metadata and statements, never resolved) and treat an account id as any other text, so a class's members
- * pass where its first resource does.
+ * pass where its first resource does; a member of a class alike up to its team, where its first and the class's
+ * neutral resource do (the rules compare a resource's ARN with an AWS-owned bucket's: alike.ts `TeamClasses`).
  */
 export function checkTemplate(template: CfnTemplate, text?: string, alike: AlikeResources = NO_CLASSES): Finding[] {
   const findings: Finding[] = [];
-  const passes = alike.passes();
+  // A class alike up to its team passes where its neutral resource does too (alike.ts TeamClasses).
+  const passes = alike.passes((first, neutral) => statementFindings(policyDocuments({ Resources: { [first]: neutral } } as unknown as CfnTemplate)).length === 0);
   // By index: every rule runs on every statement, mostly before V8 has optimised this loop, when each for-of step is an object made.
   for (const doc of policyDocuments(template)) {
     if (passes.passed(doc.resource)) continue;
     const before = findings.length;
+    statementFindings([doc], findings);
+    passes.record(doc.resource, findings.length > before);
+  }
+  templateFindings(template, findings, text);
+  return findings;
+}
+
+/** Every rule's findings in each statement of `docs`, in order, added to `findings`. */
+function statementFindings(docs: readonly FoundDocument[], findings: Finding[] = []): Finding[] {
+  for (const doc of docs) {
     for (const s of doc.statements) {
       for (let r = 0; r < RULES.length; r++) {
         const found = RULES[r].check(doc, s);
         for (let i = 0; i < found.length; i++) findings.push({ rule: RULES[r].id, resource: doc.resource, statement: s.Sid, ...found[i] });
       }
     }
-    passes.record(doc.resource, findings.length > before);
   }
-  templateFindings(template, findings, text);
   return findings;
 }
 

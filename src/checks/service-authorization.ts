@@ -148,23 +148,28 @@ interface KnownAction {
  * `alike`: the template's classes of alike resources (alike.ts), where the caller has them: the checks read a
  * statement's actions and operators as written, and its resources and condition values resolved in the accounts its
  * resource exists in, every account id written as the sample one; they match an id by its pattern only. A class's
- * members pass where its first resource does, their shapes not even made.
+ * members pass where its first resource does, their shapes not even made; a member of a class alike up to its team,
+ * where its first and the class's neutral resource do (a resource's ARN is matched with ARN formats' texts: alike.ts
+ * `TeamClasses`).
  */
 export function checkServiceAuthorization(template: CfnTemplate, valuesOf: ValuesOf = literalValues, alike: AlikeResources = NO_CLASSES): Finding[] {
   const findings: Finding[] = [];
-  const passes = alike.passes();
   // A family's statements, repeated for each unit or account, mostly resolve alike: each distinct one is checked once.
   const checked = new Map<string, Found[]>();
+  const found = (doc: FoundDocument, s: PlainStatement): Found[] => {
+    const shape = shapeOf(doc, s, valuesOf);
+    const key = JSON.stringify(shape);
+    let answer = checked.get(key);
+    if (!answer) checked.set(key, (answer = checkStatement(shape)));
+    return answer;
+  };
+  // A class alike up to its team passes where its neutral resource does too (alike.ts TeamClasses), its values resolved
+  // where its first exists (read by the first's name).
+  const passes = alike.passes((first, neutral) => policyDocuments({ Resources: { [first]: neutral } } as unknown as CfnTemplate).every((doc) => doc.statements.every((s) => found(doc, s).length === 0)));
   for (const doc of policyDocuments(template)) {
     if (passes.passed(doc.resource)) continue;
     const before = findings.length;
-    for (const s of doc.statements) {
-      const shape = shapeOf(doc, s, valuesOf);
-      const key = JSON.stringify(shape);
-      let found = checked.get(key);
-      if (!found) checked.set(key, (found = checkStatement(shape)));
-      for (const f of found) findings.push({ ...f, resource: doc.resource, statement: s.Sid });
-    }
+    for (const s of doc.statements) for (const f of found(doc, s)) findings.push({ ...f, resource: doc.resource, statement: s.Sid });
     passes.record(doc.resource, findings.length > before);
   }
   return findings;
