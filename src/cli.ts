@@ -275,6 +275,10 @@ function unknownAction(action: string): string | undefined {
 }
 
 function explainCommand(file: string, opts: ExplainOptions): number {
+  // An empty filter is a slip (an unset shell variable), not "no filter": it would match nothing or everything unsaid (review s50-input N8).
+  for (const [option, value] of [['--principal', opts.principal], ['--action', opts.action], ['--resource', opts.resource]] as const) {
+    if (value !== undefined && value.trim() === '') throw new UsageError(`${option} ${JSON.stringify(value)}: is ${value === '' ? 'empty' : 'only white space'}; give a value, or leave the option out (was a shell variable unset?)`);
+  }
   const wrongAction = opts.action ? unknownAction(opts.action) : undefined;
   if (wrongAction) throw new UsageError(wrongAction);
   const context = opts.context ? parseContext(opts.context) : undefined;

@@ -510,6 +510,18 @@ describe("a user's files in an output folder are never lost", () => {
     expect(existsSync(join(dir, 'dist'))).toBe(false);
   });
 
+  it("'-' and a pipe named as the org file are refused at once, not read as a file to rename or waited on forever (review s50-input N7)", () => {
+    const dir = tempDir('not-files');
+    const dash = xstack(['compile', '-', '--out', 'dist'], dir);
+    expect(dash.status).toBe(1);
+    expect(dash.stderr).toBe("xstack: '-' (standard input) is not read: an organization file is read by its path, beside which its layout file is kept and whose name names its output folder; give the path of an org file such as parameters/example.yaml\nNothing was written.\n");
+    expect(spawnSync('mkfifo', [join(dir, 'pipe.yaml')]).status).toBe(0);
+    const pipe = xstack(['compile', 'pipe.yaml', '--out', 'dist'], dir);
+    expect(pipe.status).toBe(1);
+    expect(pipe.stderr).toBe('xstack: cannot read the organization file pipe.yaml: it is not a regular file (a pipe, a socket or a device); give the path of an org file such as parameters/example.yaml\nNothing was written.\n');
+    expect(existsSync(join(dir, 'dist'))).toBe(false);
+  });
+
   it('the layout file or the schema given as the org file is said to be what it is, in one line, not read as an org file with a dozen problems (review s50-input m11)', () => {
     const dir = tempDir('own-files');
     cpSync(EXAMPLE, join(dir, 'example.yaml'));

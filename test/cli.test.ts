@@ -101,6 +101,14 @@ describe('what a compile loads', () => {
 });
 
 describe('usage errors exit 64, never 2 (which means "changes")', () => {
+  it("explain with an empty --principal, --action or --resource: a usage error naming it, not a filter that matches nothing (review s50-input N8)", () => {
+    for (const option of ['--principal', '--action', '--resource']) {
+      const run = xstack(['explain', EXAMPLE, option, '']);
+      expect(run.status, option).toBe(64);
+      expect(run.stderr.split('\n')[0]).toBe(`xstack: ${option} "": is empty; give a value, or leave the option out (was a shell variable unset?)`);
+    }
+  });
+
   it.each([
     ['a misspelt command', ['compil'], "xstack: unknown command 'compil'\n(Did you mean compile?)\n"],
     ['help for a misspelt command', ['help', 'compil'], "xstack: unknown command 'compil'\n(Did you mean compile?)\n"],

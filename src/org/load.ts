@@ -521,6 +521,7 @@ function orgNameProblem(name: string): string | undefined {
 }
 
 export function loadOrgFile(file: string): Org {
+  if (file === '-') throw new XstackError('ORG_FILE_UNREADABLE', "'-' (standard input) is not read: an organization file is read by its path, beside which its layout file is kept and whose name names its output folder; give the path of an org file such as parameters/example.yaml");
   const name = orgNameOf(file);
   const nameProblem = orgNameProblem(name);
   // A folder ('.', '..') is said as one, as any folder given is below, not as a file to rename (review s30-cli m11).
@@ -536,7 +537,13 @@ export function loadOrgFile(file: string): Org {
   }
   let bytes: Buffer;
   try {
-    const { size } = statSync(file);
+    const stat = statSync(file);
+    // A FIFO or a device would block the read, or never end (review s50-input N7): an org file is a file. '-' is no
+    // standard input here: xstack reads the org file by its path, beside which its layout file and output are named.
+    if (!stat.isFile() && !stat.isDirectory()) {
+      throw new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${file}: it is not a regular file (a pipe, a socket or a device); give the path of an org file such as parameters/example.yaml`);
+    }
+    const { size } = stat;
     if (size > MAX_ORG_FILE_BYTES) throw tooLarge(file, size);
     bytes = readFileSync(file);
   } catch (error) {
