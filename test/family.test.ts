@@ -167,6 +167,32 @@ describe('a family packed into parts by the bytes of its units', () => {
     expect(new Set(sizes.map((kb) => parts([...whole(), bigUnit(1, kb)]).length))).toEqual(new Set([1, 2]));
   });
 
+  it('cuts by the resources a template holds, and still by the bytes where a part so cut would be past them', () => {
+    /** A unit of one small resource, each in its own account. */
+    const smallUnit = (n: number): Unit => {
+      const source = account(`small${n}`, String(n).padStart(12, '0'));
+      return { ...bigUnit(n, 0), key: `account ${source.id}`, label: `source account ${source.name}`, conditionLabel: `Account ${source.name}`, accounts: [source] };
+    };
+    const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `Topic${from + i}`);
+    const parts = (units: Unit[]) => familyStages(family, units).map((st) => Object.keys(st.definition.resources).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5))));
+    const small = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => smallUnit(from + i));
+    // 500 resources a part, the bytes far below their limit.
+    expect(parts(small(1, 1100))).toEqual([ids(1, 500), ids(501, 1000), ids(1001, 1100)]);
+    // The second part the resources leave is past the bytes: cut there by them, as a part measured unit by unit is.
+    expect(parts([...small(1, 600), bigUnit(701, 350), bigUnit(702, 350), bigUnit(703, 350), smallUnit(704)])).toEqual([ids(1, 500), [...ids(501, 600), 'Topic701', 'Topic702'], ['Topic703', 'Topic704']]);
+  });
+
+  it('counts a condition units share for each of them, though their template writes it once', () => {
+    // Nine units, each about 100 KB of one condition they all hold: written once, but the units they were measure 900 KB.
+    const shared = { Shared: { 'Fn::Equals': ['x'.repeat(100_000), 'y'] } };
+    const withShared = (n: number): Unit => {
+      const unit = bigUnit(n, 0);
+      return { ...unit, definition: { ...unit.definition, conditions: shared } };
+    };
+    const parts = familyStages(family, Array.from({ length: 9 }, (_, i) => withShared(i + 1))).map((st) => Object.keys(st.definition.resources));
+    expect(parts).toEqual([Array.from({ length: 8 }, (_, i) => `Topic${i + 1}`), ['Topic9']]);
+  });
+
   it('puts a unit over the limit on its own in a part of its own, and a family of one unit in one part', () => {
     expect(partsOf([50, 900, 50])).toEqual([['Topic1'], ['Topic2'], ['Topic3']]);
     expect(partsOf([2000])).toEqual([['Topic1']]);

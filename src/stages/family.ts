@@ -72,7 +72,7 @@ const UNIT_SECTIONS: ReadonlySet<string> = new Set(['Resources', 'Outputs', 'Con
  * rendering is not changed once rendered (merging copies its resources under
  * their condition). The header and the conditions' entries (`conditions`, part
  * of the content) are counted apart from the resources and outputs: they are
- * small, and what packKept's bound of a part (boundOfWritten) reads.
+ * small, and what the bound of a written part (withinByWritten) reads.
  */
 class Size {
   private counted: { header?: number; conditions?: number; content?: number } = {};
@@ -173,8 +173,10 @@ function place(unit: Unit, position: number): PlacedUnit {
  * Units into as few parts as the limits allow, each part one stage; where
  * `layout` (the family's parts as the org's layout records them) places a
  * unit, in that part. Each unit is rendered once, as it is read: measured
- * for packing where a decision needs its bytes (a part the layout keeps is
- * bounded by its written template first, packKept), then merged. Units made
+ * for packing where a decision needs its bytes (a part is bounded by its
+ * written template first: one the layout keeps, packKept, or one the counts
+ * of resources and outputs cut without a layout, packInOrderWritten), then
+ * merged. Units made
  * as they are read (plan.ts) are rendered before the next is made, and only
  * their rendering is kept, so a definition is garbage while it is young (V8
  * copies what outlives its first collections).
@@ -192,7 +194,7 @@ export function familyStages(family: Family, units: Iterable<Unit>, layout?: Fam
     const targets = inFileOrder(part.flatMap((u) => u.accounts));
     return { targets, definition: merge(family.description, part, targets) };
   };
-  const parts = layout ? packKept(placed, layout, mergePart) : packInOrder(placed);
+  const parts = layout ? packKept(placed, layout, mergePart) : packInOrderWritten(placed, mergePart);
   const split = parts.length > 1 || parts[0]?.[0] !== 1;
   return parts.map(([number, part, merged]) => {
     const id = number === 1 ? family.id : `${family.id}-${number}`;
@@ -268,6 +270,7 @@ class Load {
       outputs += u.size.outputs;
     }
     if (resources > limits.resources || outputs > limits.outputs) return false;
+    if (limits.bytes === Infinity) return true;
     let bytes = this.usedBytes();
     // The heads `more` would add, apart: a copy of the part's own would copy every pack group in it for each question.
     const joined = new Map<string, PlacedUnit>();
@@ -310,24 +313,68 @@ const FILL: Limits = { resources: Math.floor(LIMITS.resources * 0.9), outputs: M
  * the next run of units of one pack group) would take its part past a limit,
  * parts numbered from 1, exactly as xstack packed before it kept layouts, so
  * that an org it deployed keeps every resource where it is. A unit over a
- * limit on its own gets a part of its own.
+ * limit on its own gets a part of its own. The parts within `limits` (FULL:
+ * the limits themselves) of the units from `from` on, each made when read, in
+ * order: a part ends where a run begins. packInOrderWritten numbers them.
  */
-function packInOrder(units: readonly PlacedUnit[]): Array<[number, PlacedUnit[]]> {
-  const parts: Array<[number, PlacedUnit[]]> = [];
+function* partsInOrder(units: readonly PlacedUnit[], limits: Limits, from = 0): Generator<PlacedUnit[]> {
   let current = new Load();
-  for (let i = 0; i < units.length; ) {
+  for (let i = from; i < units.length; ) {
     let end = i + 1;
     const group = units[i].packGroup;
     if (group !== undefined) while (end < units.length && units[end].packGroup === group) end++;
     const run = units.slice(i, end);
-    if (current.units.length > 0 && !current.fits(run, FULL)) {
-      parts.push([parts.length + 1, current.units]);
+    if (current.units.length > 0 && !current.fits(run, limits)) {
+      yield current.units;
       current = new Load();
     }
     for (const u of run) current.add(u);
     i = end;
   }
-  if (current.units.length > 0) parts.push([parts.length + 1, current.units]);
+  if (current.units.length > 0) yield current.units;
+}
+
+/** FULL's resources and outputs, and no bound on bytes: parts cut by the counts alone. */
+const FULL_COUNTS: Limits = { ...FULL, bytes: Infinity };
+
+/**
+ * Without a layout: partsInOrder's parts within FULL, numbered from 1, found
+ * without measuring each unit where the counts of resources and outputs cut
+ * them. Units are packed by those counts alone (FULL_COUNTS), each part then
+ * merged (`mergePart`) and written, and its bytes bounded by that text
+ * (withinByWritten), as packKept bounds a kept part. A part within the bytes
+ * by that bound is the next part within FULL too: wherever partsInOrder asks
+ * whether a run joins it, the part with the run is a start of this one (the
+ * same counts cut both, from the same unit), whose bytes (usedBytes, which a
+ * unit joining never lowers: units join in their order) are at most this
+ * part's, so the bytes cut it nowhere either; it is given with its merged
+ * template, whose text the compile takes as written. From the first part
+ * past the bytes by the bound on (a family whose parts the bytes cut), units
+ * are packed by their measured bytes: partsInOrder from that part's first
+ * unit, where it starts a part within FULL as well; the first so packed, if
+ * it holds the same units after all, is given with the template merged.
+ */
+function packInOrderWritten(units: readonly PlacedUnit[], mergePart: (part: readonly PlacedUnit[]) => MergedPart): Array<[number, PlacedUnit[], MergedPart?]> {
+  const parts: Array<[number, PlacedUnit[], MergedPart?]> = [];
+  let packed = 0;
+  for (const part of partsInOrder(units, FULL_COUNTS)) {
+    const merged = mergePart(part);
+    const written = toYamlWithResources(renderTemplate(merged.definition));
+    if (!withinByWritten(part, written.text.length, FULL.bytes)) {
+      let first = true;
+      for (const measured of partsInOrder(units, FULL, packed)) {
+        // The first starts at the unit `part` starts at, and both take units in order: as long, it holds the same.
+        const same = first && measured.length === part.length;
+        if (same) rememberWrittenDefinition(merged.definition, written);
+        parts.push(same ? [parts.length + 1, measured, merged] : [parts.length + 1, measured]);
+        first = false;
+      }
+      return parts;
+    }
+    rememberWrittenDefinition(merged.definition, written);
+    parts.push([parts.length + 1, part, merged]);
+    packed += part.length;
+  }
   return parts;
 }
 
@@ -343,7 +390,7 @@ function packInOrder(units: readonly PlacedUnit[]): Array<[number, PlacedUnit[]]
  *
  * A part's kept units are merged (`mergePart`) and written before its bytes
  * are asked: most parts are within the limits by a bound read from that text
- * (boundOfWritten), and then none of their units is measured; the text is the
+ * (withinByWritten), and then none of their units is measured; the text is the
  * one the compile writes of the part's template (rememberWrittenDefinition),
  * and the part is given with its merged template unless units joined it.
  */
@@ -366,7 +413,7 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout, mergePart:
     const written = toYamlWithResources(renderTemplate(part.definition));
     rememberWrittenDefinition(part.definition, written);
     merged.set(n, { load, count: load.units.length, part });
-    if (load.resources <= FULL.resources && load.outputs <= FULL.outputs && boundOfWritten(load.units, written.text.length) <= FULL.bytes) continue;
+    if (load.resources <= FULL.resources && load.outputs <= FULL.outputs && withinByWritten(load.units, written.text.length, FULL.bytes)) continue;
     let kept = load;
     while (kept.units.length > 1 && !kept.within(FULL)) {
       unplaced.push(kept.units[kept.units.length - 1]);
@@ -414,24 +461,46 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout, mergePart:
 }
 
 /**
- * An upper bound of what Load.usedBytes counts of `units`, from the length
- * of their merged template's text (`written`; ASCII throughout, so its
- * length is its bytes). Each unit's resources and outputs are there, each
- * entry as the unit's own template writes it with at most a line more (its
- * Condition: merge gives one to no resource or output that has one); its
- * conditions may be there once for several units, so they count apart; and
- * a header for each unit, or for each pack group its first unit's, as
- * usedBytes counts them (joining).
+ * Whether what Load.usedBytes counts of `units` is within `limit` by an
+ * upper bound read from the length of their merged template's text
+ * (`written`; ASCII throughout, so its length is its bytes). Each unit's
+ * resources and outputs are there, each entry as the unit's own template
+ * writes it with at most a line more (its Condition: merge gives one to no
+ * resource or output that has one); so is each of its conditions, the same
+ * entry of the same section (merge admits one expression a name), but once
+ * for all the units that hold it; and a header counts for each unit, or for
+ * each pack group its first unit's, as usedBytes counts them (joining). The
+ * conditions count apart: first every unit's whole (measured once a unit),
+ * and where that is past the limit, each entry once for each holder past the
+ * first (the same units' pipelines name many accounts' conditions alike).
  */
-function boundOfWritten(units: readonly PlacedUnit[], written: number): number {
+function withinByWritten(units: readonly PlacedUnit[], written: number, limit: number): boolean {
   let bytes = written;
   const heads = new Map<string, PlacedUnit>();
   for (const u of units) {
-    bytes += u.size.conditions;
     if (u.packGroup === undefined) bytes += u.size.header;
     else if ((heads.get(u.packGroup)?.position ?? Infinity) > u.position) heads.set(u.packGroup, u);
   }
   for (const head of heads.values()) bytes += head.size.header;
+  let conditions = 0;
+  for (const u of units) conditions += u.size.conditions;
+  return bytes + conditions <= limit || bytes + sharedConditions(units) <= limit;
+}
+
+/** The bytes of the conditions `units` hold more than once: each entry once for each holder past its first. */
+function sharedConditions(units: readonly PlacedUnit[]): number {
+  const held = new Map<string, { expression: unknown; holders: number }>();
+  for (const u of units) {
+    const conditions = u.rendered.template.Conditions;
+    if (conditions === undefined) continue;
+    for (const name of Object.keys(conditions)) {
+      const condition = held.get(name);
+      if (condition) condition.holders++;
+      else held.set(name, { expression: conditions[name], holders: 1 });
+    }
+  }
+  let bytes = 0;
+  for (const [name, { expression, holders }] of held) if (holders > 1) bytes += (holders - 1) * sectionContent('Conditions', { [name]: expression });
   return bytes;
 }
 
