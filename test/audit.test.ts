@@ -180,7 +180,7 @@ describe('access analysis of the compiled policies', () => {
     const allow = props(unpinned, 'pipeline-foundation', 'EventsDeadLetterQueuePolicy').PolicyDocument.Statement[0];
     delete allow.Condition.ArnLike;
     expect(analyseAccess(org, unpinned).problems).toContain(
-      "EventBridge may not put another rule's events in the dead-letter queue (dev): events.amazonaws.com may sqs:SendMessage on arn:aws:sqs:eu-west-1:222222222222:acme-events-dlq, which must be refused",
+      "EventBridge may not put the events of a rule outside the queue's rule-name pattern in the dead-letter queue (one of the account's rules named to fit it may) (dev): events.amazonaws.com may sqs:SendMessage on arn:aws:sqs:eu-west-1:222222222222:acme-events-dlq, which must be refused",
     );
     // Another account's principal admitted: too broad, and the refusal the proof asks for fails.
     const opened = fresh();

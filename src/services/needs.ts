@@ -208,7 +208,9 @@ function deadLetterNeeds(q: {
     },
     {
       id: `${q.id}-other-rule`,
-      purpose: "EventBridge may not put another rule's events in the dead-letter queue",
+      // The sample rule's name is outside the queue's pattern: a rule of the account named to fit it (anyone's) is
+      // admitted by the one ArnLike statement, which the purpose says rather than claim more (review s50-audit n4).
+      purpose: "EventBridge may not put the events of a rule outside the queue's rule-name pattern in the dead-letter queue (one of the account's rules named to fit it may)",
       doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html',
       grant: EVENTS_DEAD_LETTER,
       principal: () => service('events.amazonaws.com'),
