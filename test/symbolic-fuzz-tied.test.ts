@@ -29,6 +29,7 @@ import {
   stillCertain,
   symbolicGlob,
   tokenFor,
+  writtenApart,
 } from '../src/audit/symbolic';
 
 /** Team A: its pipeline account (own token), source account, key, logical id. Team B: its pipeline account and key. */
@@ -48,7 +49,8 @@ type Op =
   | { kind: 'equal list'; items: string[]; value: string }
   | { kind: 'equal list ignoring case'; items: string[]; value: string }
   | { kind: 'numeric'; items: string[]; value: string }
-  | { kind: 'each member'; text: string };
+  | { kind: 'each member'; text: string }
+  | { kind: 'apart'; texts: string[] };
 
 const escape = (c: string) => c.replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
 const lastOfSegment = (chars: string[], i: number) => /^\**(:|$)/.test(chars.slice(i + 1).join(''));
@@ -107,6 +109,11 @@ function reference(op: Op, a: Team, b: Team): boolean {
       return op.items.some((x) => lessThan(at(x), at(op.value)));
     case 'each member':
       throw new Error('asked apart');
+    case 'apart': {
+      // Texts apart as written, apart as this pair of members writes them.
+      const texts = [...new Set(op.texts)];
+      return new Set(texts.map(at)).size === texts.length;
+    }
   }
 }
 
@@ -127,6 +134,8 @@ function answer(op: Op): boolean {
       return someForEveryMember('=i', op.items.map((x) => x.toLowerCase()), op.value.toLowerCase(), sameIgnoringCase);
     case 'numeric':
       return decidedByMembers('numeric <', op.items, op.value, lessThan);
+    case 'apart':
+      return writtenApart(op.texts);
     case 'each member':
       throw new Error('asked apart');
   }
@@ -225,6 +234,7 @@ function cases(count: number, seed: number) {
       if (w < 0.65) return { kind: 'list', patterns: Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => (rnd() < 0.6 ? derive(value) : text(5, true))), value, flags: flagsOf(rnd()) };
       if (w < 0.75) return { kind: 'equal list', items: teamsA.map((t) => written(value, t, pick(teamsB))).slice(0, 1 + Math.floor(rnd() * 3)), value };
       if (w < 0.82) return { kind: 'equal list ignoring case', items: teamsA.map((t) => written(value, t, pick(teamsB)).toUpperCase()).slice(0, 2), value };
+      if (w < 0.85) return { kind: 'apart', texts: [value, ...Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => pick([() => shaped(), () => writtenFrom(value), () => swapped(value), () => text(4, false)])())] };
       if (w < 0.88) return { kind: 'numeric', items: [pick([A, AS, '111111111111', '1'])], value: pick([A, AS, AK, '2', fragment()]) };
       return { kind: 'each member', text: value };
     };
@@ -253,6 +263,11 @@ describe('comparisons with tied tokens, fuzzed against every member tuple', () =
           const got = answer(op);
           asked++;
           const references = teamsA.flatMap((a) => teamsB.map((b) => reference(op, a, b)));
+          // writtenApart's "no" is no claim (it may refuse texts apart in every member); its "yes" is.
+          if (op.kind === 'apart') {
+            if (readable && got && references.some((r) => !r)) unsound.push({ op, teamsA, teamsB, got });
+            continue;
+          }
           if (references.some((r) => r) && references.some((r) => !r)) varying++;
           if (!stillCertain()) break;
           certain++;

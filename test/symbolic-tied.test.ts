@@ -23,6 +23,7 @@ import {
   symbolicGlob,
   tokenFor,
   type TokenKind,
+  writtenApart,
 } from '../src/audit/symbolic';
 
 const A = tokenFor(0);
@@ -102,6 +103,28 @@ describe('what a name token is', () => {
       'arn:aws:iam::200000000002:role/t-two-TTwo-100000000002',
     ]);
     expect(forEachMember(`${AK}/${BK}`)).toEqual(['t1/x', 't-two/x']);
+  });
+});
+
+describe('writtenApart: keys a map can look up exactly', () => {
+  const developer = (account: string, key: string) => `arn:aws:iam::${account}:role/${key}-developer`;
+  it('apart for every member: each class\'s keys, literal keys of no member', () => {
+    prove([team(1, 't1'), team(2, 't12')], [team(3, 't1-x')]);
+    expect(writtenApart([developer(AS, AK), developer(A, AK), developer(B, BK), AS, A, B, developer('999999999999', 'ops'), `arn:aws:iam::${A}:role/${AL}`])).toBe(true);
+  });
+
+  it('not apart: a literal key a member writes, a key two members write, two classes in one key, a token of no class', () => {
+    prove([team(1, 't1'), team(2, 't12')], [team(3, 't1-x')]);
+    // Team t1's own key written out.
+    expect(writtenApart([developer(AS, AK), developer(team(1, 't1').source, 't1')])).toBe(false);
+    expect(writtenApart([A, team(2, '').account])).toBe(false);
+    // `<K>-x-developer` for t1 and `<J>-developer` for t1-x.
+    expect(writtenApart([`role/${AK}-x-developer`, `role/${BK}-developer`])).toBe(false);
+    expect(writtenApart([`${AK}/${BK}`])).toBe(false);
+    expect(writtenApart([`role/${nameTokenFor(9)}`])).toBe(false);
+    // Apart as long as no member writes one as the other.
+    expect(writtenApart([`role/${AK}-x-developer`, `role/${AK}-developer`])).toBe(true);
+    expect(writtenApart([`role/${AK}2`, `role/${AK}`])).toBe(false);
   });
 });
 

@@ -17,12 +17,14 @@ import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { Resolver } from './resolve';
 import { listIn } from '../memo';
-import { holdsTokenCharacters, MAX_CLASSES, tokenFor } from './symbolic';
+import { holdsTokenCharacters, MAX_CLASSES, type TiedToken, tokenFor } from './symbolic';
 
 export interface AccountClass {
   readonly token: string;
   /** Account ids, in the org file's order. */
   readonly members: readonly string[];
+  /** Tokens tied to the class's own, a value per member (symbolic.ts): none yet, as classifyAccounts makes account classes only. */
+  readonly tied?: readonly TiedToken[];
 }
 
 /** How many accounts something proved once stands for: its class's members, or one. */

@@ -40,7 +40,7 @@ import type { CfnTemplate } from '../cfn/template';
 import { tokenise, tokeniseLists, type AccountClass } from './classes';
 import type { AlikeResources } from '../checks/alike';
 import { ACCOUNTS_LISTED } from './scale';
-import { forEachMember, hasToken, isPlainKey, isToken, same, startProof, stillCertain } from './symbolic';
+import { forEachMember, hasToken, isPlainKey, isToken, same, startProof, stillCertain, writtenApart } from './symbolic';
 
 export interface AccessPath {
   /** What the path is for, in words. */
@@ -863,8 +863,8 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
   const { grants, classes } = collectGrants(org, stages, resolver, byClass, alike);
   const classed = classes.size > 0;
   const paths = declaredPaths(org, stages, resolver, classes, executionKeyActions);
-  if (classed && !exactLookups(grants, paths, classes)) return undefined;
   startProof(new Set(classes.values()));
+  if (classed && !exactLookups(grants, paths, classes)) return undefined;
   const index = new GrantIndex(grants);
   const declared = new PathIndex(paths);
   const results: AccessResult[] = [];
@@ -1013,6 +1013,25 @@ function eachMemberOf(u: Usage): NonNullable<Usage['eachMember']> {
   });
 }
 
+/**
+ * Every text the evaluator and the path index look up by, and each ARN's account (a class with tied tokens: read by
+ * writtenApart, since the texts' name tokens answer no shape).
+ */
+function lookupKeys(grants: readonly ResolvedStatement[], paths: readonly AccessPath[]): string[] {
+  const keys: string[] = [];
+  const arn = (s: string) => keys.push(s, accountOf(s));
+  for (const g of grants) {
+    keys.push(g.account);
+    if (g.attachedTo !== undefined) arn(g.attachedTo);
+    for (const p of g.principals) if (p.kind === 'aws') arn(p.arn);
+  }
+  for (const p of paths) {
+    keys.push(p.resourceAccount);
+    if (p.principal.kind === 'aws') arn(p.principal.arn);
+  }
+  return keys;
+}
+
 /** Whether a statement's principal admits one of the paths' principals: itself, or an account root any principal of its account. */
 function admitsSome(principal: PrincipalRef, principals: ReadonlySet<string>): boolean {
   if (principal.kind === 'any') return principals.size > 0;
@@ -1057,6 +1076,7 @@ function sameStatements(a: readonly ResolvedStatement[], b: readonly ResolvedSta
  * only the same key, since accounts and classes never share an id.
  */
 function exactLookups(grants: readonly ResolvedStatement[], paths: readonly AccessPath[], classes: ReadonlyMap<string, AccountClass>): boolean {
+  if ([...new Set(classes.values())].some((c) => c.tied !== undefined)) return writtenApart(lookupKeys(grants, paths));
   const account = (id: string) => isToken(id) || (!hasToken(id) && !classes.has(id));
   // A key without a token names no member, neither in its account field nor at its end (where a token may stand).
   const arn = (s: string) => isPlainKey(s) && (hasToken(s) || (!classes.has(accountOf(s)) && !classes.has(s.slice(-12))));

@@ -50,7 +50,8 @@
  *   rest, so name tokens facing decide nothing;
  * - `isPlainKey`: a text with a name token is no plain key (two keys whose
  *   tokens differ can still be written alike: `a-<K>` and another class's
- *   `<J>`, for keys `b` and `a-b`);
+ *   `<J>`, for keys `b` and `a-b`); `writtenApart` decides such keys by
+ *   writing each for every member;
  * - case: a text lowered around a `logical` token is not the lowered text of
  *   a member (its values keep their capitals): compare lowered texts with
  *   `sameIgnoringCase`, which lowers the written texts too.
@@ -239,6 +240,36 @@ export function forEachMember(text: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < of.size; i++) out.push(...forEachMember(writeMember(text, of, i)));
   return out;
+}
+
+/**
+ * Whether texts apart stay apart for every member: each text with tokens written for each member of its one class,
+ * no writing equal to a text without tokens, nor to another text's writing for any member. What exact lookups (a
+ * map keyed by the texts: statements by role ARN and account) need of keys with name tokens, which isPlainKey
+ * cannot read: a key, written for a member, then finds only what the member's own key finds. Wider than a proof
+ * needs (two members of one class are never asked together), in one pass over each class's members; a text with two
+ * classes' tokens, or a token of none, is not decided: false. Started proofs only.
+ */
+export function writtenApart(texts: Iterable<string>): boolean {
+  const plain = new Set<string>();
+  const named: string[] = [];
+  for (const text of new Set(texts)) {
+    if (hasToken(text)) named.push(text);
+    else plain.add(text);
+  }
+  // A member's writing → the text written so.
+  const writtenFrom = new Map<string, string>();
+  for (const text of named) {
+    const of = oneClassOf(text);
+    if (!of) return false;
+    for (let i = 0; i < of.size; i++) {
+      const w = writeMember(text, of, i);
+      const before = writtenFrom.get(w);
+      if (plain.has(w) || (before !== undefined && before !== text)) return false;
+      writtenFrom.set(w, text);
+    }
+  }
+  return true;
 }
 
 /** Every token as twelve "some digit" characters. */
