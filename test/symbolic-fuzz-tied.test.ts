@@ -7,7 +7,8 @@
  * a Resource element's within an ARN's segments (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
  *
  * Each case draws its members' keys one of four ways: all of one length, of different lengths, one a prefix of
- * another (`t1`, `t1-a`), or with hyphens where another has none; its ids over the digits 0-2 (ids and literal digits
+ * another (`t1`, `t1-a`), or with hyphens where another has none (now and then one team's environments, members that
+ * share a source account and key); its ids over the digits 0-2 (ids and literal digits
  * collide), its texts from those tokens, fragments of the members' values (a key, a logical id, a part of an id) and
  * characters of both cases. Each case starts one proof and asks 1-4 questions of mixed kinds, so that what the engine
  * remembers member by member is read back by later questions.
@@ -163,7 +164,11 @@ function cases(count: number, seed: number) {
     }
     return Array.from({ length: n }, () => pick(['t1', 't-1', 'ta', 't-a', 'a-t', 'at', '1a', '1-a']));
   };
-  const teams = (n: number): Team[] => keys(n).map((key) => ({ account: id(), source: id(), key }));
+  // Now and then one team's environments, each a member: one source account and key, an account each.
+  const teams = (n: number): Team[] => {
+    const made = keys(n).map((key) => ({ account: id(), source: id(), key }));
+    return rnd() < 0.25 ? made.map((t) => ({ ...t, source: made[0].source, key: made[0].key })) : made;
+  };
   const atoms = ['a', 'A', 't', 'T', '1', '0', '-', ':', '/', 'x', '\n', A, A, AS, AK, AK, AL, AL, B, BK];
   const out: Array<{ teamsA: Team[]; teamsB: Team[]; ops: Op[] }> = [];
   for (let c = 0; c < count; c++) {

@@ -64,7 +64,7 @@ describe('startProof: a tuple outside what the answers rest on starts the proof 
     ['an empty key', one('key', ['t1', ''])],
     ['a logical id with a hyphen', one('logical', ['T1', 'T-2'])],
     ['an account id of eleven digits', one('account', ['20000000001', '200000000002'], tokenFor(1))],
-    ['an account id standing for two tokens', one('account', ['100000000002', '200000000002'], tokenFor(1))],
+    ['an account id twice in one member', one('account', ['200000000001', '100000000002'], tokenFor(1))],
     ['a value missing', one('key', ['t1'])],
     ['a name token in an account slot', one('account', ['200000000001', '200000000002'], nameTokenFor(0))],
     ['an account token in a name slot', one('key', ['t1', 't2'], tokenFor(1))],
@@ -77,6 +77,23 @@ describe('startProof: a tuple outside what the answers rest on starts the proof 
   it('two classes sharing an account id', () => {
     startProof([teamClass([team(1, 't1')]), { token: B, members: [team(1, 't1').source] }]);
     expect(stillCertain()).toBe(false);
+  });
+
+  it("members sharing a value: a team's three pipeline accounts, each a member, with its source account and key", () => {
+    const envs = ['100000000001', '100000000002', '100000000003'];
+    startProof([
+      {
+        token: A,
+        members: envs,
+        tied: [
+          { token: AS, kind: 'account', values: envs.map(() => '200000000001') },
+          { token: AK, kind: 'key', values: envs.map(() => 't1') },
+        ],
+      },
+    ]);
+    expect(stillCertain()).toBe(true);
+    expect(same(`arn:aws:iam::${A}:role/x`, `arn:aws:iam::${AS}:role/x`)).toBe(false);
+    expect(stillCertain()).toBe(true);
   });
 
   it('a readable tuple, and account classes without tied tokens, start certain', () => {

@@ -45,9 +45,10 @@
  * - `differentClassesAligned` (two texts alike but for two account tokens
  *   facing, so different for every choice of members): asked of name tokens,
  *   it answers at the first difference, which must be two account tokens
- *   whose values differ in every member (startProof checks that no account
- *   id stands in two places); a name token of another length would shift the
- *   rest, so name tokens facing decide nothing;
+ *   whose values differ in every choice of members (startProof checks that
+ *   a member's ids differ, and that no id is in two classes); a name token
+ *   of another length would shift the rest, so name tokens facing decide
+ *   nothing;
  * - `isPlainKey`: a text with a name token is no plain key (two keys whose
  *   tokens differ can still be written alike: `a-<K>` and another class's
  *   `<J>`, for keys `b` and `a-b`); `writtenApart` decides such keys by
@@ -55,9 +56,9 @@
  * - case: a text lowered around a `logical` token is not the lowered text of
  *   a member (its values keep their capitals): compare lowered texts with
  *   `sameIgnoringCase`, which lowers the written texts too.
- * A tuple of values outside their kinds' characters, or an account id in two
- * places, starts the proof uncertain: it is given up, and done account by
- * account.
+ * A tuple of values outside their kinds' characters, an account id twice in
+ * one member or in two classes, starts the proof uncertain: it is given up,
+ * and done account by account.
  */
 import { forgetfulStore } from '../memo';
 
@@ -155,23 +156,29 @@ export function startProof(classes: Iterable<ProofClass>): void {
 
 /**
  * What the answers of tied tokens rest on: each token of its kind's characters and range, its values one per member,
- * no token in two places, and no account id standing for two tokens or two members (differentClassesAligned).
+ * no token in two places; and two account tokens apart in every choice of members (differentClassesAligned): a
+ * member's account ids all different, and no id in two classes. Members may share a value (a team's three pipeline
+ * accounts, each a member, share its source account and key).
  */
 function tiedTokensReadable(classes: readonly ProofClass[]): boolean {
   const seen = new Set<string>();
-  const ids = new Set<string>();
+  const classOfId = new Map<string, ProofClass>();
   for (const c of classes) {
-    for (const t of [{ token: c.token, kind: 'account' as TokenKind, values: c.members }, ...(c.tied ?? [])]) {
+    const slots = [{ token: c.token, kind: 'account' as TokenKind, values: c.members }, ...(c.tied ?? [])];
+    for (const t of slots) {
       const code = t.token.length === 2 && t.token[0] === TOKEN_MARK ? t.token.charCodeAt(1) : -1;
       const inRange = t.kind === 'account' ? code >= FIRST_CLASS && code < FIRST_NAME : code >= FIRST_NAME && code <= LAST_TOKEN;
       if (!inRange || seen.has(t.token) || c.members.length === 0 || t.values.length !== c.members.length) return false;
       seen.add(t.token);
-      for (const v of t.values) {
-        if (!VALUES[t.kind].test(v)) return false;
-        if (t.kind === 'account') {
-          if (ids.has(v)) return false;
-          ids.add(v);
-        }
+      for (const v of t.values) if (!VALUES[t.kind].test(v)) return false;
+    }
+    const accounts = slots.filter((t) => t.kind === 'account');
+    for (let i = 0; i < c.members.length; i++) {
+      const ids = accounts.map((t) => t.values[i]);
+      if (new Set(ids).size !== ids.length) return false;
+      for (const id of ids) {
+        if ((classOfId.get(id) ?? c) !== c) return false;
+        classOfId.set(id, c);
       }
     }
   }
@@ -504,7 +511,7 @@ function namedLooseRegExp(pattern: string, flags: Flags): RegExp {
 
 /**
  * differentClassesAligned with name tokens: the texts the same up to their first difference, which is two account
- * tokens (startProof: no id stands for two tokens or two members, so they are written apart for every choice, at the
+ * tokens (startProof: a member's ids differ, and no id is in two classes, so they are written apart for every choice, at the
  * same place). Past a name token no place is the same in both writings, and the first difference decides.
  */
 function accountsFirstDiffer(a: string, b: string): boolean {
