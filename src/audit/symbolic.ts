@@ -127,7 +127,7 @@ let namesInProof = false;
 let decided = new Map<string, Map<string, Map<string, boolean>>>();
 /** Lists decided member by member (someForEveryMember): key → the answer every member gives, or 'varies'. */
 let decidedLists = new Map<string, boolean | 'varies'>();
-/** Over-approximating patterns holding a name token: made per proof, as the tokens' lengths are. */
+/** Over-approximating patterns holding a token, with a name token in the proof: made per proof, as the tokens' lengths are. */
 let namedLoose = new Map<string, RegExp>();
 
 const VALUES: Record<TokenKind, RegExp> = { account: /^\d{12}$/, key: /^(?=.*[^0-9])[a-z0-9-]+$/, logical: /^(?=.*[^0-9])[A-Za-z0-9]+$/ };
@@ -473,6 +473,8 @@ function namedCouldStartWith(value: string, prefix: string): boolean {
 function namedCouldMatch(pattern: string, value: string, flags: Flags): boolean {
   const v = expandNamed(value);
   if (v.text.includes(SOME_RUN)) return true;
+  // A pattern without tokens reads the same in every proof: made once in the process, as looseGlob's are.
+  if (!hasToken(pattern)) return cached(namedOver, flags, pattern, namedLooseRegExp).test(v.text);
   const key = `${flags}\u0001${pattern}`;
   let re = namedLoose.get(key);
   if (!re) namedLoose.set(key, (re = namedLooseRegExp(pattern, flags)));
@@ -635,6 +637,8 @@ const PATTERNS_KEPT = 100_000;
 const regExps = (): RegExps => ({ '': forgetfulStore(PATTERNS_KEPT), i: forgetfulStore(PATTERNS_KEPT), r: forgetfulStore(PATTERNS_KEPT) });
 const atomic = regExps();
 const over = regExps();
+/** namedLooseRegExp's, of patterns without tokens (namedCouldMatch). */
+const namedOver = regExps();
 /** `make` a function of the module, not a closure: asked for every glob the proof matches (hundreds of thousands), made once per pattern. */
 const cached = (cache: RegExps, flags: Flags, pattern: string, make: (pattern: string, flags: Flags) => RegExp) => {
   let re = cache[flags].get(pattern);
