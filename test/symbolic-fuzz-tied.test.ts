@@ -11,7 +11,8 @@
  * share a source account and key); its ids over the digits 0-2 (ids and literal digits
  * collide), its texts from those tokens, fragments of the members' values (a key, a logical id, a part of an id) and
  * characters of both cases. Each case starts one proof and asks 1-4 questions of mixed kinds, so that what the engine
- * remembers member by member is read back by later questions.
+ * remembers member by member is read back by later questions. In a quarter of the cases the second class is an
+ * account class of today's, beside the first's tied tokens.
  */
 import { describe, expect, it } from 'vitest';
 import { random } from './support/seeded-random';
@@ -71,8 +72,11 @@ interface Team {
   source: string;
   key: string;
 }
-/** The two classes of a case, as a proof takes them. */
-function classesOf(a: readonly Team[], b: readonly Team[]): ProofClass[] {
+/**
+ * The two classes of a case, as a proof takes them. `plainB`: the second an account class of today's, without tied
+ * tokens (its key token then of no class: a certain answer must hold whatever it stands for, the reference's key too).
+ */
+function classesOf(a: readonly Team[], b: readonly Team[], plainB: boolean): ProofClass[] {
   return [
     {
       token: A,
@@ -83,7 +87,7 @@ function classesOf(a: readonly Team[], b: readonly Team[]): ProofClass[] {
         { token: AL, kind: 'logical', values: a.map((t) => logicalId(t.key)) },
       ],
     },
-    { token: B, members: b.map((t) => t.account), tied: [{ token: BK, kind: 'key', values: b.map((t) => t.key) }] },
+    { token: B, members: b.map((t) => t.account), ...(plainB ? {} : { tied: [{ token: BK, kind: 'key' as const, values: b.map((t) => t.key) }] }) },
   ];
 }
 
@@ -170,7 +174,7 @@ function cases(count: number, seed: number) {
     return rnd() < 0.25 ? made.map((t) => ({ ...t, source: made[0].source, key: made[0].key })) : made;
   };
   const atoms = ['a', 'A', 't', 'T', '1', '0', '-', ':', '/', 'x', '\n', A, A, AS, AK, AK, AL, AL, B, BK];
-  const out: Array<{ teamsA: Team[]; teamsB: Team[]; ops: Op[] }> = [];
+  const out: Array<{ teamsA: Team[]; teamsB: Team[]; plainB: boolean; ops: Op[] }> = [];
   for (let c = 0; c < count; c++) {
     const all = teams(2 + Math.floor(rnd() * 3));
     // Usually two classes; now and then the same key in both, or one class's key a prefix of the other's.
@@ -233,7 +237,16 @@ function cases(count: number, seed: number) {
       if (w < 0.5) {
         const way = rnd();
         // The pattern made from the value, or the value from the pattern (its tokens kept), or apart.
-        const [pattern, asked] = way < 0.4 ? [derive(value), value] : way < 0.7 ? [derive(swapped(value)).replace(/[^*?]+$/, '*'), writtenFrom(value)] : [text(6, true), value];
+        // Or a `prefix*` of the value's text up to its first token, against the value as a member writes it.
+        const upToToken = () => `${value.slice(0, (value.search(/\uE000[\uE100-\uEFFF]/) + 1 || value.length) + 1)}*`;
+        const [pattern, asked] =
+          way < 0.35
+            ? [derive(value), value]
+            : way < 0.6
+              ? [derive(swapped(value)).replace(/[^*?]+$/, '*'), writtenFrom(value)]
+              : way < 0.75
+                ? [upToToken(), writtenFrom(value)]
+                : [text(6, true), value];
         return { kind: 'glob', pattern: /[*?]/.test(pattern) ? pattern : `${pattern}*`, value: asked, flags: flagsOf(rnd()) };
       }
       if (w < 0.65) return { kind: 'list', patterns: Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => (rnd() < 0.6 ? derive(value) : text(5, true))), value, flags: flagsOf(rnd()) };
@@ -243,7 +256,7 @@ function cases(count: number, seed: number) {
       if (w < 0.88) return { kind: 'numeric', items: [pick([A, AS, '111111111111', '1'])], value: pick([A, AS, AK, '2', fragment()]) };
       return { kind: 'each member', text: value };
     };
-    out.push({ teamsA, teamsB, ops: Array.from({ length: 1 + Math.floor(rnd() * 4) }, op) });
+    out.push({ teamsA, teamsB, plainB: rnd() < 0.25, ops: Array.from({ length: 1 + Math.floor(rnd() * 4) }, op) });
   }
   return out;
 }
@@ -255,14 +268,14 @@ describe('comparisons with tied tokens, fuzzed against every member tuple', () =
     let varying = 0;
     let asked = 0;
     for (const seed of [1, 2, 3]) {
-      for (const { teamsA, teamsB, ops } of cases(3000, seed)) {
-        startProof(classesOf(teamsA, teamsB));
+      for (const { teamsA, teamsB, plainB, ops } of cases(3000, seed)) {
+        startProof(classesOf(teamsA, teamsB, plainB));
         const readable = stillCertain();
         for (const op of ops) {
           if (op.kind === 'each member') {
             // The texts a class's text stands for: each pair of members' writing, once.
             const expected = new Set(teamsA.flatMap((a) => teamsB.map((b) => written(op.text, a, b))));
-            if (readable) expect(new Set(forEachMember(op.text)), JSON.stringify(op)).toEqual(expected);
+            if (readable && !(plainB && op.text.includes(BK))) expect(new Set(forEachMember(op.text)), JSON.stringify(op)).toEqual(expected);
             continue;
           }
           const got = answer(op);
