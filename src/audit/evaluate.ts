@@ -574,6 +574,9 @@ function conditionsHold(s: ResolvedStatement, request: Request, organizationId?:
 const applies = (s: ResolvedStatement, request: Request, organizationId?: string) => anyMatches(s.resources, request.resource, 'r') && conditionsHold(s, request, organizationId);
 
 
+/** A refusal's reason, naming the Deny that refuses it (a team class's result is written so for each member: paths.ts). */
+export const deniedReason = (deny: ResolvedStatement): string => `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`;
+
 const decision = (allowed: boolean, reason: string, grantedBy: ResolvedStatement[], refusedBy?: Decision['refusedBy']): Decision => ({ allowed, reason, grantedBy, refusedBy });
 
 /** The reasons for a request the resource side must allow, made once per kind of policy rather than per request. */
@@ -711,7 +714,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
     }
   }
   const resAllows = grantedBy.length - idAllows;
-  if (deny) return decision(false, `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`, grantedBy, { deny });
+  if (deny) return decision(false, deniedReason(deny), grantedBy, { deny });
 
   const service = request.principal.kind === 'service';
   const crossAccount = service || !principalArn || !same(accountOf(principalArn), request.resourceAccount);
