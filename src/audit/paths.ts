@@ -1271,11 +1271,16 @@ function comparisonTokens(pipelines: number, hashes: number): { tokens: TeamToke
   };
 }
 
-/** A team's forwarding rules' hashes (naming.ts forwardingRule), by repository and branch, each once. */
+/**
+ * A team's forwarding rules' hashes (naming.ts forwardingRule), by repository and branch, each once, with the `fwd-`
+ * before them in the rule's name: a name token's value is not all digits (symbolic.ts), and a hash of ten hexadecimal
+ * digits is, one time in a hundred.
+ */
 function forwardingHashes(names: Names, pipelinesOf: ReadonlyMap<string, readonly Org['pipelines'][number][]>, repositories: readonly string[]): string[] {
-  const start = names.forwardingRulePattern().length - 1;
+  const lead = 'fwd-';
+  const start = names.forwardingRulePattern().length - 1 - lead.length;
   const hashes = new Set<string>();
-  for (const r of repositories) for (const p of pipelinesOf.get(r) ?? []) for (const [, branch] of p.branches) hashes.add(names.forwardingRule(r, branch, 1).slice(start, start + 10));
+  for (const r of repositories) for (const p of pipelinesOf.get(r) ?? []) for (const [, branch] of p.branches) hashes.add(names.forwardingRule(r, branch, 1).slice(start, start + lead.length + 10));
   return [...hashes];
 }
 
