@@ -17,12 +17,14 @@ import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { Resolver } from './resolve';
 import { listIn } from '../memo';
-import { holdsTokenCharacters, MAX_CLASSES, tokenFor } from './symbolic';
+import { holdsTokenCharacters, MAX_CLASSES, type TiedToken, tokenFor } from './symbolic';
 
 export interface AccountClass {
   readonly token: string;
   /** Account ids, in the org file's order. */
   readonly members: readonly string[];
+  /** Tokens tied to the class's own, a value per member (symbolic.ts): a class of teams's (paths.ts proveByTeams); none of an account class. */
+  readonly tied?: readonly TiedToken[];
 }
 
 /** How many accounts something proved once stands for: its class's members, or one. */
@@ -175,4 +177,98 @@ export function forEachIdWithin(text: string, f: (id: string) => void): void {
   const runs = /\d{12,}/g;
   // exec rather than matchAll: a template's text has thousands of runs, and an iterator makes garbage of its own.
   for (let m = runs.exec(text); m; m = runs.exec(text)) for (let i = 0; i + 12 <= m[0].length; i++) f(m[0].slice(i, i + 12));
+}
+
+/**
+ * Team classes: teams (teams.ts `findTeams`) whose statements and paths read the same once the team's tuple is
+ * written as tokens: its pipeline accounts' ids (one token per environment, in order: the first is the class's own,
+ * so a member is a team), its source account's id, its key, the key's logical-id form, and its forwarding rules'
+ * hashes (naming.ts `forwardingRule`: a hash of repository and branch, which no key writes). A team whose pipeline
+ * accounts are one account class (above) holds that class's token for them: its items holding it stand for each of
+ * its pipeline accounts, and are proved once per environment.
+ *
+ * Alike is decided on the texts themselves (paths.ts), not on how they were made: each value is replaced by a token
+ * no text holds, one after another, which writing the tokens back undoes; so a member whose texts read as the class's
+ * first team's is, text for text, that team's with its own values.
+ */
+export interface TeamMember {
+  /** Its account class's token, which its statements and paths hold for its pipeline accounts; none where no class holds them. */
+  readonly accountToken?: string;
+  /** Its pipeline accounts' ids, in the org file's order. */
+  readonly pipelines: readonly string[];
+  readonly source: string;
+  readonly key: string;
+  readonly logical: string;
+  /** Its forwarding rules' hashes, by repository and branch (each once). */
+  readonly hashes: readonly string[];
+}
+
+/** The tokens a team class writes for a member's tuple (TeamMember's values, the same places). */
+export interface TeamTokens {
+  readonly pipelines: readonly string[];
+  readonly source: string;
+  readonly key: string;
+  readonly logical: string;
+  readonly hashes: readonly string[];
+}
+
+/** `text` with a member's tuple written as tokens, and its account class's token as `accountAs` (one of its pipelines' tokens). */
+export function toTeamTokens(text: string, m: TeamMember, t: TeamTokens, accountAs: string): string {
+  let s = text;
+  if (m.accountToken !== undefined && s.includes(m.accountToken)) s = s.replaceAll(m.accountToken, accountAs);
+  if (s.includes(m.source)) s = s.replaceAll(m.source, t.source);
+  for (let j = 0; j < m.pipelines.length; j++) if (s.includes(m.pipelines[j])) s = s.replaceAll(m.pipelines[j], t.pipelines[j]);
+  // Before the key, which could stand inside a hash (hexadecimal).
+  for (let h = 0; h < m.hashes.length; h++) if (s.includes(m.hashes[h])) s = s.replaceAll(m.hashes[h], t.hashes[h]);
+  if (s.includes(m.key)) s = s.replaceAll(m.key, t.key);
+  if (s.includes(m.logical)) s = s.replaceAll(m.logical, t.logical);
+  return s;
+}
+
+/** What a team is read by (findTeams's): its key, source account and pipeline accounts, and repositories. */
+export interface FoundTeam {
+  readonly key: string;
+  readonly source: { readonly id: string };
+  readonly pipelineAccounts: readonly string[];
+  readonly repositories: readonly string[];
+}
+
+/** What symbolic.ts takes for a name token's values (tiedTokensReadable): a team with another is left out. */
+const KEY = /^(?=.*[^0-9])[a-z0-9-]+$/;
+const LOGICAL = /^(?=.*[^0-9])[A-Za-z0-9]+$/;
+
+/**
+ * The teams whose pipeline accounts are either exactly one account class (`classes`: classifyAccounts's), in its
+ * order, or in none, with their tuple. `hashesOf`: a team's forwarding rules' hashes. findTeams puts out a team whose
+ * key, its logical-id form, or an account another team shares, so each value is one team's.
+ */
+export function teamCandidates(teams: readonly FoundTeam[], classes: ReadonlyMap<string, AccountClass>, logicalIdOf: (key: string) => string, hashesOf: (team: FoundTeam) => string[]): TeamMember[] {
+  const out: TeamMember[] = [];
+  for (const team of teams) {
+    const ids = team.pipelineAccounts;
+    const c = ids.length > 0 ? classes.get(ids[0]) : undefined;
+    const oneClass = c !== undefined && c.tied === undefined && c.members.length === ids.length && c.members.every((id, i) => id === ids[i]);
+    if (ids.length === 0 || !(oneClass || ids.every((id) => !classes.has(id)))) continue;
+    const logical = logicalIdOf(team.key);
+    const hashes = hashesOf(team);
+    if (!KEY.test(team.key) || !LOGICAL.test(logical) || !hashes.every((h) => KEY.test(h))) continue;
+    out.push({ ...(oneClass ? { accountToken: c.token } : {}), pipelines: ids, source: team.source.id, key: team.key, logical, hashes });
+  }
+  return out;
+}
+
+/**
+ * Groups teams into classes: a team joins the first class (of its `shape`) whose first team it reads as (`alike`).
+ * Classes of one team are left out.
+ */
+export function groupTeams<T>(teams: readonly T[], shape: (team: T) => string, alike: (team: T, first: T) => boolean): T[][] {
+  const byShape = new Map<string, T[][]>();
+  for (const team of teams) {
+    const key = shape(team);
+    const classes = byShape.get(key) ?? byShape.set(key, []).get(key)!;
+    const c = classes.find((x) => alike(team, x[0]));
+    if (c) c.push(team);
+    else classes.push([team]);
+  }
+  return [...byShape.values()].flat().filter((c) => c.length > 1);
 }

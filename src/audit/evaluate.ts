@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
  */
 import type { PrincipalRef, ResolvedStatement } from './grants';
-import { type Flags, concreteGlob, decidedByMembers, hasToken, isToken, prefixOf, same, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
+import { type Flags, concreteGlob, decidedByMembers, hasNameToken, hasToken, isToken, prefixOf, same, sameIgnoringCase, someForEveryMember, symbolicGlob, unitsMatch } from './symbolic';
 import { forgetfulStore, madeOnce } from '../memo';
 import { AWS_OWNED_ACCOUNT, OTHER_ACCOUNT } from '../services/needs';
 import { lacksResourceOwnerKeys } from '../checks/iam-data';
@@ -64,7 +64,7 @@ function globMatches(pattern: string, value: string, flags: Flags): boolean {
   const caseInsensitive = flags === 'i';
   if (hasToken(pattern) || hasToken(value)) {
     if (isPattern(pattern)) return symbolicGlob(pattern, value, flags);
-    return caseInsensitive ? same(pattern.toLowerCase(), value.toLowerCase()) : same(pattern, value);
+    return caseInsensitive ? sameIgnoringCase(pattern, value) : same(pattern, value);
   }
   if (!isPattern(pattern)) return caseInsensitive ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
   const prefix = caseInsensitive ? undefined : prefixOf(pattern);
@@ -416,7 +416,8 @@ function valueMatches(comparison: Comparison, expected: readonly string[], actua
       return someForEveryMember('=', expected, actual, same);
     case 'equalsIgnoringCase':
     case 'bool':
-      return someForEveryMember('=', lowered(expected), actual.toLowerCase(), same);
+      // Compared as lowered texts, each member's written again lowered (a logical id's token keeps its capitals).
+      return someForEveryMember('=i', lowered(expected), actual.toLowerCase(), sameIgnoringCase);
     case 'like':
       return anyMatches(expected, actual);
     case 'arn':
@@ -473,7 +474,11 @@ function conditionHolds(operator: ConditionOperator, expected: readonly string[]
   // "use either true (the key doesn't exist — it is null) or false (the key exists and its value is not null)", each value ORed.
   const absent = actual === undefined || actual.length === 0;
   // An empty list is absent here as for the set operators, which the Null check guards (review s31-evaluator m6).
-  if (comparison === 'null') return expected.some((e) => (e.toLowerCase() === 'true') === absent);
+  if (comparison === 'null') {
+    // A name token (a team's logical id) could be written `True`; an account's id is never a boolean.
+    if (expected.some(hasNameToken)) return decidedByMembers('null', expected, String(absent), (e, a) => (e.toLowerCase() === 'true') === (a === 'true'));
+    return expected.some((e) => (e.toLowerCase() === 'true') === absent);
+  }
   if (set === 'all') {
     if (absent) return true;
     for (const a of actual) if (valueMatches(comparison, expected, a) === negated) return false;
@@ -568,6 +573,9 @@ function conditionsHold(s: ResolvedStatement, request: Request, organizationId?:
 
 const applies = (s: ResolvedStatement, request: Request, organizationId?: string) => anyMatches(s.resources, request.resource, 'r') && conditionsHold(s, request, organizationId);
 
+
+/** A refusal's reason, naming the Deny that refuses it (a team class's result is written so for each member: paths.ts). */
+export const deniedReason = (deny: ResolvedStatement): string => `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`;
 
 const decision = (allowed: boolean, reason: string, grantedBy: ResolvedStatement[], refusedBy?: Decision['refusedBy']): Decision => ({ allowed, reason, grantedBy, refusedBy });
 
@@ -706,7 +714,7 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
     }
   }
   const resAllows = grantedBy.length - idAllows;
-  if (deny) return decision(false, `denied by ${deny.policy} (${deny.stage} @ ${deny.account})`, grantedBy, { deny });
+  if (deny) return decision(false, deniedReason(deny), grantedBy, { deny });
 
   const service = request.principal.kind === 'service';
   const crossAccount = service || !principalArn || !same(accountOf(principalArn), request.resourceAccount);

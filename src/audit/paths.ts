@@ -32,15 +32,17 @@ import { otherRoleName, roleSourceSamples, sampleOf } from './samples';
 import { roleNameOf } from '../iam/role-path';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
-import { accountOf, contextKeys, endpointAllows, evaluate, GrantIndex, unreadConditions, literalMatches, matches, matchesResource, ownPolicyDecides, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
+import { accountOf, contextKeys, deniedReason, endpointAllows, evaluate, GrantIndex, unreadConditions, literalMatches, matches, matchesResource, ownPolicyDecides, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
 import { collectGrants, endpointPolicies, principalArnValues, principalName, vpcEndpoints, type PrincipalRef, type ResolvedStatement, type VpcEndpoint } from './grants';
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
-import { tokenise, tokeniseLists, type AccountClass } from './classes';
+import { forEachIdWithin, groupTeams, teamCandidates, tokenise, tokeniseLists, toTeamTokens, type AccountClass, type TeamMember, type TeamTokens } from './classes';
+import { findTeams } from './teams';
+import { logicalId } from '../cfn/resources';
 import type { AlikeResources } from '../checks/alike';
 import { ACCOUNTS_LISTED } from './scale';
-import { forEachMember, hasToken, isPlainKey, isToken, same, startProof, stillCertain } from './symbolic';
+import { forEachMember, hasToken, isPlainKey, isToken, MAX_CLASSES, MAX_NAME_TOKENS, nameTokenFor, same, startProof, stillCertain, TOKEN_MARK, tokenFor, writtenApart } from './symbolic';
 
 export interface AccessPath {
   /** What the path is for, in words. */
@@ -845,26 +847,64 @@ export interface AnalyseOptions {
   executionKeyActions?: ReadonlySet<string>;
   /** Each stage's classes of alike resources (alike.ts), where the caller has them: by class, what their later members grant is read from their firsts' (grants.ts `AlikeStatement`). */
   alike?: ReadonlyMap<string, AlikeResources>;
+  /**
+   * By class, prove alike teams once per class of teams (proveByTeams), their results written for each: the same
+   * analysis as by account class. Default true; false proves by account class only (a test compares the two).
+   */
+  byTeams?: boolean;
 }
 
 export function analyseAccess(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>, options: AnalyseOptions = {}): AccessAnalysis {
   const resolver = options.resolver ?? new Resolver(org, stages, templates);
   const byClass = options.byClass ?? org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   // Undefined when a class proof gives up or fails: a failing org is analysed account by account, so its messages name the accounts.
-  return (byClass ? prove(org, stages, resolver, true, options.executionKeyActions, options.alike) : undefined) ?? prove(org, stages, resolver, false, options.executionKeyActions)!;
+  return (byClass ? prove(org, stages, resolver, true, options.executionKeyActions, options.alike, options.byTeams ?? true) : undefined) ?? prove(org, stages, resolver, false, options.executionKeyActions)!;
+}
+
+/** The analysis by classes of teams alone (proveByTeams), undefined where it gives up: for tests, which ask that it is used. */
+export function analyseByTeams(org: Org, stages: readonly Stage[], templates?: ReadonlyMap<string, CfnTemplate>): AccessAnalysis | undefined {
+  const resolver = new Resolver(org, stages, templates);
+  const { grants, classes } = collectGrants(org, stages, resolver, true);
+  return proveByTeams(org, stages, resolver, grants, declaredPaths(org, stages, resolver, classes), classes);
 }
 
 /**
  * The analysis. By class, undefined when the proof might not hold in every
  * member or fails; when no accounts share a class, the grants collected are
- * every account's, and the proof is the account-by-account one.
+ * every account's, and the proof is the account-by-account one. With
+ * `byTeams`, alike teams are proved once per class of teams (proveByTeams),
+ * and by account class where that gives up.
  */
-function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: boolean, executionKeyActions?: ReadonlySet<string>, alike?: ReadonlyMap<string, AlikeResources>): AccessAnalysis | undefined {
+function prove(
+  org: Org,
+  stages: readonly Stage[],
+  resolver: Resolver,
+  byClass: boolean,
+  executionKeyActions?: ReadonlySet<string>,
+  alike?: ReadonlyMap<string, AlikeResources>,
+  byTeams = false,
+): AccessAnalysis | undefined {
   const { grants, classes } = collectGrants(org, stages, resolver, byClass, alike);
-  const classed = classes.size > 0;
   const paths = declaredPaths(org, stages, resolver, classes, executionKeyActions);
-  if (classed && !exactLookups(grants, paths, classes)) return undefined;
+  return (byTeams ? proveByTeams(org, stages, resolver, grants, paths, classes) : undefined) ?? proveWith(org, stages, resolver, grants, paths, classes);
+}
+
+/**
+ * The proof of these grants and paths, `classes` its classes (account id → class). `endpointPaths`: the paths whose
+ * way through the CI network's endpoints is checked (the org's own, where `paths` are a team class's).
+ */
+function proveWith(
+  org: Org,
+  stages: readonly Stage[],
+  resolver: Resolver,
+  grants: ResolvedStatement[],
+  paths: AccessPath[],
+  classes: ReadonlyMap<string, AccountClass>,
+  endpointPaths: readonly AccessPath[] = paths,
+): AccessAnalysis | undefined {
+  const classed = classes.size > 0;
   startProof(new Set(classes.values()));
+  if (classed && !exactLookups(grants, paths, classes)) return undefined;
   const index = new GrantIndex(grants);
   const declared = new PathIndex(paths);
   const results: AccessResult[] = [];
@@ -912,7 +952,7 @@ function prove(org: Org, stages: readonly Stage[], resolver: Resolver, byClass: 
       }
     }
   }
-  const network = throughEndpoints(org, stages, resolver, paths);
+  const network = throughEndpoints(org, stages, resolver, endpointPaths);
   problems.push(...network.problems);
   // A condition the model reads otherwise than IAM would make a proof above say what AWS would not.
   problems.push(...unreadConditions(grants, contextKeys(paths.map((p) => p.context))));
@@ -1013,6 +1053,25 @@ function eachMemberOf(u: Usage): NonNullable<Usage['eachMember']> {
   });
 }
 
+/**
+ * Every text the evaluator and the path index look up by, and each ARN's account (a class with tied tokens: read by
+ * writtenApart, since the texts' name tokens answer no shape).
+ */
+function lookupKeys(grants: readonly ResolvedStatement[], paths: readonly AccessPath[]): string[] {
+  const keys: string[] = [];
+  const arn = (s: string) => keys.push(s, accountOf(s));
+  for (const g of grants) {
+    keys.push(g.account);
+    if (g.attachedTo !== undefined) arn(g.attachedTo);
+    for (const p of g.principals) if (p.kind === 'aws') arn(p.arn);
+  }
+  for (const p of paths) {
+    keys.push(p.resourceAccount);
+    if (p.principal.kind === 'aws') arn(p.principal.arn);
+  }
+  return keys;
+}
+
 /** Whether a statement's principal admits one of the paths' principals: itself, or an account root any principal of its account. */
 function admitsSome(principal: PrincipalRef, principals: ReadonlySet<string>): boolean {
   if (principal.kind === 'any') return principals.size > 0;
@@ -1057,6 +1116,7 @@ function sameStatements(a: readonly ResolvedStatement[], b: readonly ResolvedSta
  * only the same key, since accounts and classes never share an id.
  */
 function exactLookups(grants: readonly ResolvedStatement[], paths: readonly AccessPath[], classes: ReadonlyMap<string, AccountClass>): boolean {
+  if ([...new Set(classes.values())].some((c) => c.tied !== undefined)) return writtenApart(lookupKeys(grants, paths));
   const account = (id: string) => isToken(id) || (!hasToken(id) && !classes.has(id));
   // A key without a token names no member, neither in its account field nor at its end (where a token may stand).
   const arn = (s: string) => isPlainKey(s) && (hasToken(s) || (!classes.has(accountOf(s)) && !classes.has(s.slice(-12))));
@@ -1065,4 +1125,554 @@ function exactLookups(grants: readonly ResolvedStatement[], paths: readonly Acce
     grants.every((g) => account(g.account) && (g.attachedTo === undefined || arn(g.attachedTo)) && g.principals.every(principal)) &&
     paths.every((p) => account(p.resourceAccount) && principal(p.principal))
   );
+}
+
+/** Separators of the texts a team class compares (statementText, pathText): no value holds them. */
+const FIELD = '\u0001';
+
+/**
+ * What the proof decides by of a statement, as one text: a member's tuple is written as tokens in it in one pass,
+ * since no value spans a separator. Its stage, label and accounts are left out: they are read only in a problem's
+ * words (a proof with problems gives up, and the account classes' proof words them) and in a refusal's reason, which
+ * is written for each member from its own statement (deniedReason).
+ */
+function statementText(g: ResolvedStatement): string {
+  let s = `${g.account}${FIELD}${g.kind}${FIELD}${g.effect}${FIELD}${g.attachedTo === undefined ? '-' : `+${g.attachedTo}`}${FIELD}${g.madeFor === undefined ? '-' : `+${g.madeFor}`}`;
+  for (const p of g.principals) s += `${FIELD}p${principalKey(p)}`;
+  for (const a of g.actions) s += `${FIELD}a${a}`;
+  for (const r of g.resources) s += `${FIELD}r${r}`;
+  for (const operator in g.conditions) {
+    s += `${FIELD}o${operator}`;
+    const keys = g.conditions[operator];
+    for (const key in keys) {
+      s += `${FIELD}k${key}`;
+      for (const v of keys[key]) s += `${FIELD}v${v}`;
+    }
+  }
+  return s;
+}
+
+/** What the proof decides by of a path, as one text (as statementText): its purpose, group and accounts are left out (words and the report's). */
+function pathText(p: AccessPath): string {
+  const flags = `${p.denied ? 'd' : ''}${p.identityManagedElsewhere ? 'i' : ''}${p.resourceManagedElsewhere ? 'r' : ''}${p.outsideDecides ? 'o' : ''}`;
+  let s = `${p.need === undefined ? '-' : `+${p.need}`}${FIELD}${principalKey(p.principal)}${FIELD}${p.resource}${FIELD}${p.resourceAccount}${FIELD}${flags}`;
+  for (const a of p.actions) s += `${FIELD}a${a}`;
+  if (p.context) {
+    s += `${FIELD}c`;
+    for (const key in p.context) {
+      s += `${FIELD}k${key}`;
+      for (const v of p.context[key]) s += `${FIELD}v${v}`;
+    }
+  }
+  return s;
+}
+
+/** A list with `write` applied to each text: the list itself where that changes none (nothing mutates them). */
+function writtenList(list: readonly string[], write: (text: string) => string): string[] {
+  let out: string[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const text = write(list[i]);
+    if (out) out.push(text);
+    else if (text !== list[i]) (out = list.slice(0, i)).push(text);
+  }
+  // The list as it was: ResolvedStatement's lists are typed mutable, and nothing mutates them.
+  return out ?? (list as string[]);
+}
+
+/** A principal with `write` applied to its name. */
+function writtenPrincipal(p: PrincipalRef, write: (text: string) => string): PrincipalRef {
+  switch (p.kind) {
+    case 'aws':
+      return { kind: 'aws', arn: write(p.arn) };
+    case 'service':
+      return { kind: 'service', service: write(p.service) };
+    case 'federated':
+      return { kind: 'federated', provider: write(p.provider) };
+    default:
+      return p;
+  }
+}
+
+/** A statement with `write` applied to each text statementText holds (a new object; its fields in the same order). */
+function writtenStatement(g: ResolvedStatement, write: (text: string) => string): ResolvedStatement {
+  const conditions: ResolvedStatement['conditions'] = {};
+  for (const operator in g.conditions) {
+    const keys: Record<string, string[]> = {};
+    for (const key in g.conditions[operator]) keys[write(key)] = writtenList(g.conditions[operator][key], write);
+    conditions[write(operator)] = keys;
+  }
+  return {
+    ...g,
+    account: write(g.account),
+    policy: write(g.policy),
+    ...(g.attachedTo !== undefined ? { attachedTo: write(g.attachedTo) } : {}),
+    principals: g.principals.map((p) => writtenPrincipal(p, write)),
+    actions: writtenList(g.actions, write),
+    resources: writtenList(g.resources, write),
+    conditions,
+    ...(g.madeFor !== undefined ? { madeFor: write(g.madeFor) } : {}),
+  };
+}
+
+/** A path with `write` applied to each text pathText holds (a new object; its fields in the same order). */
+function writtenPath(p: AccessPath, write: (text: string) => string): AccessPath {
+  let context: Record<string, string[]> | undefined;
+  if (p.context) {
+    context = {};
+    for (const key in p.context) context[write(key)] = writtenList(p.context[key], write);
+  }
+  return {
+    ...p,
+    purpose: write(p.purpose),
+    principal: writtenPrincipal(p.principal, write),
+    actions: writtenList(p.actions, write),
+    resource: write(p.resource),
+    resourceAccount: write(p.resourceAccount),
+    ...(context ? { context } : {}),
+    ...(p.need !== undefined ? { need: write(p.need) } : {}),
+    ...(p.group ? { group: { purpose: write(p.group.purpose), account: write(p.group.account), environment: write(p.group.environment) } } : {}),
+  };
+}
+
+/**
+ * A team of a team class, with its statements and paths (their places in the org's lists, in order): the k-th of
+ * each is the class's k-th (alikeTeams), so in each account the statements stand in the same order (the proof's index
+ * lists an account's, or a role's, in the grants' order: evaluate.ts GrantIndex).
+ */
+interface ClassedTeam extends TeamMember {
+  readonly grants: number[];
+  readonly paths: number[];
+}
+
+/** A team class: its teams (the first's items, written as its tokens, are proved), its tokens and its proof class. */
+interface TeamClass {
+  readonly teams: readonly ClassedTeam[];
+  readonly tokens: TeamTokens;
+  readonly proof: AccountClass;
+  /** By the k-th statement and path: its copies proved, one per pipeline account where it holds the account class's token, else one. */
+  readonly grantCopies: ResolvedStatement[][];
+  readonly pathCopies: AccessPath[][];
+}
+
+/** The copies of a member past its class's first: none (its first's stand for it). */
+const NO_ITEMS: readonly never[] = [];
+
+/** The tokens texts are compared with (alikeTeams): any no text holds, the same for every team, from the last down. */
+function comparisonTokens(pipelines: number, hashes: number): { tokens: TeamTokens; account: string } {
+  return {
+    account: tokenFor(MAX_CLASSES - 1),
+    tokens: {
+      source: tokenFor(MAX_CLASSES - 2),
+      pipelines: Array.from({ length: pipelines }, (_, j) => tokenFor(MAX_CLASSES - 3 - j)),
+      key: nameTokenFor(MAX_NAME_TOKENS - 1),
+      logical: nameTokenFor(MAX_NAME_TOKENS - 2),
+      hashes: Array.from({ length: hashes }, (_, h) => nameTokenFor(MAX_NAME_TOKENS - 3 - h)),
+    },
+  };
+}
+
+/**
+ * A team's forwarding rules' hashes (naming.ts forwardingRule), by repository and branch, each once, with the `fwd-`
+ * before them in the rule's name: a name token's value is not all digits (symbolic.ts), and a hash of ten hexadecimal
+ * digits is, one time in a hundred.
+ */
+function forwardingHashes(names: Names, pipelinesOf: ReadonlyMap<string, readonly Org['pipelines'][number][]>, repositories: readonly string[]): string[] {
+  const lead = 'fwd-';
+  const start = names.forwardingRulePattern().length - 1 - lead.length;
+  const hashes = new Set<string>();
+  for (const r of repositories) for (const p of pipelinesOf.get(r) ?? []) for (const [, branch] of p.branches) hashes.add(names.forwardingRule(r, branch, 1).slice(start, start + lead.length + 10));
+  return [...hashes];
+}
+
+/**
+ * The proof once per class of alike teams (classes.ts), from the account classes' (or accounts') grants and paths.
+ * Each class's first team's statements and paths, with its tuple written as tokens, stand for every member team's,
+ * which are left out of the proof; an item holding the team's account class token is proved once per pipeline
+ * account (the token written as that environment's). Then each path's results are written for each member team: its
+ * own statements for the class's, in the org's order of paths; where a path stood for several pipeline accounts, the
+ * results of each must agree. That is what the proof by account class (or by account) gives for the team, as the
+ * proof by tied tokens holds step for step in each member (symbolic.ts). Undefined where no teams are alike, a
+ * member's value stands in a text outside its own, a result reads otherwise, or the proof gives up: the proof by
+ * account class runs then.
+ */
+function proveByTeams(org: Org, stages: readonly Stage[], resolver: Resolver, grants: ResolvedStatement[], paths: AccessPath[], classes: ReadonlyMap<string, AccountClass>): AccessAnalysis | undefined {
+  const found = findTeams(org);
+  if (!found) return undefined;
+  const names = new Names(org.prefix, org.bucketGeneration);
+  const pipelinesOf = new Map<string, Org['pipelines'][number][]>();
+  for (const p of org.pipelines) listIn(pipelinesOf, p.repository).push(p);
+  const candidates: ClassedTeam[] = teamCandidates(found.list, classes, (key) => logicalId(key), (t) => forwardingHashes(names, pipelinesOf, t.repositories)).map((m) => ({ ...m, grants: [], paths: [] }));
+  if (candidates.length < 2) return undefined;
+  // Each team's items: the statements in its accounts (its account class's token or pipeline accounts, its source
+  // account), the paths into or from them; a path between two teams' accounts puts both out.
+  const ownerOf = new Map<string, ClassedTeam>();
+  for (const t of candidates) {
+    ownerOf.set(t.source, t);
+    if (t.accountToken !== undefined) ownerOf.set(t.accountToken, t);
+    else for (const id of t.pipelines) ownerOf.set(id, t);
+  }
+  grants.forEach((g, i) => ownerOf.get(g.account)?.grants.push(i));
+  const out = new Set<ClassedTeam>();
+  paths.forEach((p, i) => {
+    const byResource = ownerOf.get(p.resourceAccount);
+    const byPrincipal = p.principal.kind === 'aws' ? ownerOf.get(accountOf(p.principal.arn)) : p.principal.kind === 'federated' ? ownerOf.get(accountOf(p.principal.provider)) : undefined;
+    if (byResource && byPrincipal && byResource !== byPrincipal) out.add(byResource).add(byPrincipal);
+    else (byResource ?? byPrincipal)?.paths.push(i);
+  });
+  const accountClasses = new Set(classes.values()).size;
+  const widest = Math.max(...candidates.map((t) => t.pipelines.length));
+  const hashes = Math.max(...candidates.map((t) => t.hashes.length));
+  if (accountClasses + 3 + widest > MAX_CLASSES || 3 + hashes > MAX_NAME_TOKENS) return undefined;
+  const compared = comparisonTokens(widest, hashes);
+  // A team whose value stands outside its own items is left out, and the classes made again (a few times at most).
+  let lists: TeamProofLists | undefined;
+  for (let round = 0; ; round++) {
+    const grouped = groupTeams(
+      candidates.filter((t) => !out.has(t)),
+      (t) => [t.accountToken === undefined, t.key.length, t.logical.length, t.pipelines.length, t.hashes.length, t.grants.length, t.paths.length].join(' '),
+      (t, first) => alikeTeams(t, first, grants, paths, compared),
+    );
+    lists = grouped.length === 0 ? undefined : teamProofLists(grouped, grants, paths, classes);
+    if (!lists) return undefined;
+    const named = membersNamedOutside(lists.teamClasses, lists.grants, lists.paths);
+    if (named.size === 0) break;
+    if (round === MAX_ROUNDS) return undefined;
+    for (const t of named) out.add(t as ClassedTeam);
+  }
+  const { pathAt, copyOf, proofClasses } = lists;
+
+  const proved = proveWith(org, stages, resolver, lists.grants, lists.paths, proofClasses, paths);
+  if (!proved) return undefined;
+  const resultsOf = new Map<AccessPath, AccessResult[]>();
+  for (const r of proved.results) listIn(resultsOf, r.path).push(r);
+  // Each class path's results as templates, the same for each of its copies (else undefined), made once for every member.
+  const templates = new Map<AccessPath[], ResultTemplate[] | undefined>();
+  const results: AccessResult[] = [];
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i];
+    const at = pathAt[i];
+    if (!at) {
+      // A path of no member team: its results as proved, where no class's statement decides them.
+      for (const r of resultsOf.get(path) ?? []) {
+        if (r.grantedBy.some((g) => copyOf.has(g)) || (r.refusedBy && 'deny' in r.refusedBy && copyOf.has(r.refusedBy.deny))) return undefined;
+        results.push(r);
+      }
+      continue;
+    }
+    const { c, team } = at;
+    const copies = c.pathCopies[at.k];
+    let list = templates.get(copies);
+    if (!templates.has(copies)) templates.set(copies, (list = resultTemplates(copies.map((copy) => resultsOf.get(copy) ?? []), c, copyOf, path.actions.length)));
+    if (!list) return undefined;
+    // The member's own statement for each of the class's.
+    const own = (x: number | ResolvedStatement) => (typeof x === 'number' ? grants[team.grants[x]] : x);
+    let granted: readonly ResolvedStatement[] = [];
+    for (let j = 0; j < list.length; j++) {
+      const t = list[j];
+      // As the proof shares one list between a path's results, while the statements are the same.
+      if (j === 0 || !t.sameAsBefore) granted = t.grantedBy.map(own);
+      const refusedBy = t.deny === undefined ? t.refusedBy : { deny: own(t.deny) };
+      results.push({ path, action: path.actions[j], allowed: t.allowed, reason: t.deny === undefined ? t.reason : deniedReason(own(t.deny)), grantedBy: granted, refusedBy });
+    }
+  }
+  return { paths, results, grants, index: new GrantIndex(grants), problems: proved.problems, ...(proved.network ? { network: proved.network } : {}) };
+}
+
+/** The proof's lists for these classes of teams (groupTeams), what their results are written back by, and the proof's classes. */
+interface TeamProofLists {
+  teamClasses: TeamClass[];
+  grants: ResolvedStatement[];
+  paths: AccessPath[];
+  /** By place in the org's paths: a member team's path, its team and its place among the team's (the class's k-th). */
+  pathAt: ReadonlyArray<{ c: TeamClass; team: ClassedTeam; k: number } | undefined>;
+  /** A class's copy of its k-th statement. */
+  copyOf: ReadonlyMap<ResolvedStatement, { c: TeamClass; k: number }>;
+  proofClasses: ReadonlyMap<string, AccountClass>;
+}
+
+/** How many times the classes of teams are made again, each time without the teams named outside their own items. */
+const MAX_ROUNDS = 3;
+
+/**
+ * The proof's lists: the org's, each class's first team's items as the class's copies (once per pipeline account
+ * where an item holds the team's account class's token, else once), the other members' left out. Undefined where
+ * the tokens run out.
+ */
+function teamProofLists(grouped: readonly ClassedTeam[][], grants: readonly ResolvedStatement[], paths: readonly AccessPath[], classes: ReadonlyMap<string, AccountClass>): TeamProofLists | undefined {
+  const accountClasses = new Set(classes.values()).size;
+  // Tokens: account tokens after the account classes', name tokens from the first.
+  let nextAccount = accountClasses;
+  let nextName = 0;
+  const teamClasses: TeamClass[] = [];
+  for (const members of grouped) {
+    const [first] = members;
+    const n = first.pipelines.length;
+    if (nextAccount + n + 1 > MAX_CLASSES || nextName + 2 + first.hashes.length > MAX_NAME_TOKENS) return undefined;
+    const tokens: TeamTokens = {
+      pipelines: Array.from({ length: n }, () => tokenFor(nextAccount++)),
+      source: tokenFor(nextAccount++),
+      key: nameTokenFor(nextName++),
+      logical: nameTokenFor(nextName++),
+      hashes: first.hashes.map(() => nameTokenFor(nextName++)),
+    };
+    const each = (value: (t: ClassedTeam) => string) => members.map(value);
+    const proof: AccountClass = {
+      token: tokens.pipelines[0],
+      members: each((t) => t.pipelines[0]),
+      tied: [
+        ...tokens.pipelines.slice(1).map((token, j) => ({ token, kind: 'account' as const, values: each((t) => t.pipelines[j + 1]) })),
+        { token: tokens.source, kind: 'account', values: each((t) => t.source) },
+        { token: tokens.key, kind: 'key', values: each((t) => t.key) },
+        { token: tokens.logical, kind: 'logical', values: each((t) => t.logical) },
+        ...tokens.hashes.map((token, h) => ({ token, kind: 'key' as const, values: each((t) => t.hashes[h]) })),
+      ],
+    };
+    // The first team's item, once per pipeline account where it holds its account class's token.
+    const copies = <T>(item: T, text: string, written: (item: T, write: (text: string) => string) => T): T[] =>
+      (first.accountToken !== undefined && text.includes(first.accountToken) ? tokens.pipelines : tokens.pipelines.slice(0, 1)).map((as) => written(item, (x) => toTeamTokens(x, first, tokens, as)));
+    teamClasses.push({
+      teams: members,
+      tokens,
+      proof,
+      grantCopies: first.grants.map((i) => copies(grants[i], statementText(grants[i]), writtenStatement)),
+      pathCopies: first.paths.map((i) => copies(paths[i], pathText(paths[i]), writtenPath)),
+    });
+  }
+
+  // The proof's lists: the org's, each class's first team's items as the class's copies, the other members' left out.
+  // By place in the org's lists: a member's item's copies (none past a class's first team), and a path's team.
+  const grantAt: Array<readonly ResolvedStatement[] | undefined> = new Array(grants.length);
+  const pathAt: Array<{ c: TeamClass; team: ClassedTeam; k: number } | undefined> = new Array(paths.length);
+  const provedPathsAt: Array<readonly AccessPath[] | undefined> = new Array(paths.length);
+  const copyOf = new Map<ResolvedStatement, { c: TeamClass; k: number }>();
+  const proofClasses = new Map(classes);
+  for (const c of teamClasses) {
+    c.teams.forEach((team, n) => {
+      team.grants.forEach((i, k) => (grantAt[i] = n === 0 ? c.grantCopies[k] : NO_ITEMS));
+      team.paths.forEach((i, k) => {
+        pathAt[i] = { c, team, k };
+        provedPathsAt[i] = n === 0 ? c.pathCopies[k] : NO_ITEMS;
+      });
+      for (const id of team.pipelines) proofClasses.set(id, c.proof);
+    });
+    c.grantCopies.forEach((list, k) => list.forEach((g) => copyOf.set(g, { c, k })));
+  }
+  const provedGrants: ResolvedStatement[] = [];
+  for (let i = 0; i < grants.length; i++) {
+    const copies = grantAt[i];
+    if (!copies) provedGrants.push(grants[i]);
+    else for (const g of copies) provedGrants.push(g);
+  }
+  const provedPaths: AccessPath[] = [];
+  for (let i = 0; i < paths.length; i++) {
+    const copies = provedPathsAt[i];
+    if (!copies) provedPaths.push(paths[i]);
+    else for (const p of copies) provedPaths.push(p);
+  }
+
+  return { teamClasses, grants: provedGrants, paths: provedPaths, pathAt, copyOf, proofClasses };
+}
+
+/** A class path's result for any member: its statements as the class's k-th (a number) or themselves (an item of no member). */
+interface ResultTemplate {
+  allowed: boolean;
+  reason: string;
+  grantedBy: Array<number | ResolvedStatement>;
+  /** The same statements as the result before it. */
+  sameAsBefore: boolean;
+  /** A refusal by a Deny: the class's statement; else the refusal as proved. */
+  deny?: number | ResolvedStatement;
+  refusedBy: AccessResult['refusedBy'];
+}
+
+/**
+ * A class path's results, one list per copy (one per pipeline account where it holds the account class's token), as
+ * templates: undefined where a copy's results read otherwise than the first's, a statement is another class's or
+ * stands twice, a reason holds a token, or a copy has not one result per action.
+ */
+function resultTemplates(lists: readonly AccessResult[][], c: TeamClass, copyOf: ReadonlyMap<ResolvedStatement, { c: TeamClass; k: number }>, actions: number): ResultTemplate[] | undefined {
+  const template = (x: ResolvedStatement): number | ResolvedStatement | undefined => {
+    const copy = copyOf.get(x);
+    return !copy ? x : copy.c === c ? copy.k : undefined;
+  };
+  const out: ResultTemplate[] = [];
+  for (const list of lists) if (list.length !== actions) return undefined;
+  for (let j = 0; j < actions; j++) {
+    let first: ResultTemplate | undefined;
+    for (const list of lists) {
+      const r = list[j];
+      const grantedBy: Array<number | ResolvedStatement> = [];
+      for (const g of r.grantedBy) {
+        const x = template(g);
+        if (x === undefined || grantedBy.includes(x)) return undefined;
+        grantedBy.push(x);
+      }
+      const deny = r.refusedBy && 'deny' in r.refusedBy ? template(r.refusedBy.deny) : undefined;
+      if (r.refusedBy && 'deny' in r.refusedBy ? deny === undefined : hasToken(r.reason) || (r.refusedBy && 'notAcrossAccounts' in r.refusedBy && hasToken(r.refusedBy.notAcrossAccounts))) return undefined;
+      const t: ResultTemplate = { allowed: r.allowed, reason: r.reason, grantedBy, sameAsBefore: j > 0 && sameItems(grantedBy, out[j - 1].grantedBy), ...(deny !== undefined ? { deny } : {}), refusedBy: r.refusedBy };
+      if (!first) first = t;
+      else if (!sameTemplate(t, first)) return undefined;
+    }
+    out.push(first!);
+  }
+  return out;
+}
+
+const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Two copies' results alike: a path proved once per pipeline account must read the same for each. */
+function sameTemplate(a: ResultTemplate, b: ResultTemplate): boolean {
+  if (a.allowed !== b.allowed || !sameItems(a.grantedBy, b.grantedBy) || a.deny !== b.deny) return false;
+  // A Deny's reason names its statement, the member's own (deniedReason): the same statement, the same reason.
+  if (a.deny !== undefined) return true;
+  return a.reason === b.reason && JSON.stringify(a.refusedBy) === JSON.stringify(b.refusedBy);
+}
+
+/**
+ * Whether a team's statements and paths are `first`'s, one for one in the lists' order, with `first`'s tuple written
+ * as tokens (`compared`) and the tokens written as the team's values: what a class's copy, written for the member,
+ * must read (symbolic.ts writes a member's values for its tokens, and leaves every other text as it is).
+ */
+function alikeTeams(team: ClassedTeam, first: ClassedTeam, grants: readonly ResolvedStatement[], paths: readonly AccessPath[], compared: { tokens: TeamTokens; account: string }): boolean {
+  let written = writtenFirsts.get(first);
+  if (!written) {
+    const write = (text: string) => toTeamTokens(text, first, compared.tokens, compared.account);
+    written = { grants: first.grants.map((i) => writtenStatement(grants[i], write)), paths: first.paths.map((i) => writtenPath(paths[i], write)), pieces: new Map() };
+    writtenFirsts.set(first, written);
+  }
+  const values = new Map<string, string>([
+    [compared.tokens.source, team.source],
+    [compared.tokens.key, team.key],
+    [compared.tokens.logical, team.logical],
+    ...team.pipelines.map((id, j): [string, string] => [compared.tokens.pipelines[j], id]),
+    ...team.hashes.map((h, j): [string, string] => [compared.tokens.hashes[j], h]),
+  ]);
+  if (team.accountToken !== undefined) values.set(compared.account, team.accountToken);
+  const { pieces } = written;
+  const reads = (copy: string, own: string) => copy === own || (hasToken(copy) && readsWritten(pieces.get(copy) ?? pieces.set(copy, piecesOf(copy)).get(copy)!, values, own));
+  for (let k = 0; k < team.grants.length; k++) if (!statementReads(written.grants[k], grants[team.grants[k]], reads)) return false;
+  for (let k = 0; k < team.paths.length; k++) if (!pathReads(written.paths[k], paths[team.paths[k]], reads)) return false;
+  return true;
+}
+/** Each class's first team's items with its tuple as the compared tokens (alikeTeams). */
+const writtenFirsts = new WeakMap<ClassedTeam, { grants: ResolvedStatement[]; paths: AccessPath[]; pieces: Map<string, string[]> }>();
+
+/** A text holding tokens, cut into its literal pieces and its tokens (each a piece of its own). */
+const piecesOf = (text: string): string[] => text.split(/(\uE000[\uE100-\uEFFF])/).filter((piece) => piece !== '');
+
+/** Whether `pieces`, each token written as its value (`values`; any other as it is), read `own`: compared in place. */
+function readsWritten(pieces: readonly string[], values: ReadonlyMap<string, string>, own: string): boolean {
+  let at = 0;
+  for (const piece of pieces) {
+    const text = values.get(piece) ?? piece;
+    if (!own.startsWith(text, at)) return false;
+    at += text.length;
+  }
+  return at === own.length;
+}
+
+type Reads = (copy: string, own: string) => boolean;
+function listReads(copy: readonly string[], own: readonly string[], reads: Reads): boolean {
+  if (copy === own) return true;
+  if (copy.length !== own.length) return false;
+  for (let i = 0; i < copy.length; i++) if (!reads(copy[i], own[i])) return false;
+  return true;
+}
+function recordReads(copy: Readonly<Record<string, readonly string[]>>, own: Readonly<Record<string, readonly string[]>>, reads: Reads): boolean {
+  const keys = Object.keys(copy);
+  const ownKeys = Object.keys(own);
+  if (keys.length !== ownKeys.length) return false;
+  for (let i = 0; i < keys.length; i++) if (!reads(keys[i], ownKeys[i]) || !listReads(copy[keys[i]], own[ownKeys[i]], reads)) return false;
+  return true;
+}
+const principalReads = (copy: PrincipalRef, own: PrincipalRef, reads: Reads): boolean => copy.kind === own.kind && reads(principalName(copy), principalName(own));
+const optionalReads = (copy: string | undefined, own: string | undefined, reads: Reads): boolean => (copy === undefined ? own === undefined : own !== undefined && reads(copy, own));
+
+/** Whether a class's statement (statementText's fields) reads as a member's own. */
+function statementReads(copy: ResolvedStatement, own: ResolvedStatement, reads: Reads): boolean {
+  if (copy.kind !== own.kind || copy.effect !== own.effect || !reads(copy.account, own.account) || !optionalReads(copy.attachedTo, own.attachedTo, reads) || !optionalReads(copy.madeFor, own.madeFor, reads)) return false;
+  if (copy.principals.length !== own.principals.length || !copy.principals.every((p, i) => principalReads(p, own.principals[i], reads))) return false;
+  if (!listReads(copy.actions, own.actions, reads) || !listReads(copy.resources, own.resources, reads)) return false;
+  const operators = Object.keys(copy.conditions);
+  const ownOperators = Object.keys(own.conditions);
+  if (operators.length !== ownOperators.length) return false;
+  for (let i = 0; i < operators.length; i++) if (!reads(operators[i], ownOperators[i]) || !recordReads(copy.conditions[operators[i]], own.conditions[ownOperators[i]], reads)) return false;
+  return true;
+}
+
+/** Whether a class's path (pathText's fields) reads as a member's own. */
+function pathReads(copy: AccessPath, own: AccessPath, reads: Reads): boolean {
+  return (
+    copy.denied === own.denied &&
+    copy.identityManagedElsewhere === own.identityManagedElsewhere &&
+    copy.resourceManagedElsewhere === own.resourceManagedElsewhere &&
+    copy.outsideDecides === own.outsideDecides &&
+    optionalReads(copy.need, own.need, reads) &&
+    principalReads(copy.principal, own.principal, reads) &&
+    reads(copy.resource, own.resource) &&
+    reads(copy.resourceAccount, own.resourceAccount) &&
+    listReads(copy.actions, own.actions, reads) &&
+    (copy.context === undefined ? own.context === undefined : own.context !== undefined && recordReads(copy.context, own.context, reads))
+  );
+}
+
+/**
+ * A regular expression's source matching any of `names` (letters, digits and hyphens), as a trie of their characters:
+ * a text is read once, each place tried by its next character, not by each of a thousand names in turn.
+ */
+function trieSource(names: readonly string[]): string {
+  interface Node {
+    end: boolean;
+    next: Map<string, Node>;
+  }
+  const root: Node = { end: false, next: new Map() };
+  for (const name of names) {
+    let node = root;
+    for (const ch of name) node = node.next.get(ch) ?? node.next.set(ch, { end: false, next: new Map() }).get(ch)!;
+    node.end = true;
+  }
+  // A name that ends where a longer one goes on matches either way: any match is one.
+  const source = (node: Node): string => {
+    if (node.end) return '';
+    const branches = [...node.next].map(([ch, n]) => (ch === '-' ? '\\-' : ch) + source(n));
+    return branches.length === 1 ? branches[0] : `(?:${branches.join('|')})`;
+  };
+  return names.length === 0 ? '(?!)' : source(root);
+}
+
+/**
+ * Whether a member team's value (its account class's token, a source or pipeline account's id, a key, its logical-id
+ * form, a hash) stands literally in a text the proof reads: in an item of no member, or in a class's copies (its
+ * first team's items with its tuple as tokens): those teams. Such a team is not alike but for its tuple: it is left
+ * out of the classes of teams.
+ */
+function membersNamedOutside(teamClasses: readonly TeamClass[], grants: readonly ResolvedStatement[], paths: readonly AccessPath[]): Set<TeamMember> {
+  // Each value's team: the values are each one team's (findTeams), but a name may be another's too (t001 in t0011).
+  const teamOf = new Map<string, TeamMember>();
+  for (const c of teamClasses) {
+    for (const t of c.teams) {
+      for (const value of [t.source, ...t.pipelines, t.key, t.logical, ...t.hashes]) teamOf.set(value, t);
+      if (t.accountToken !== undefined) teamOf.set(t.accountToken, t);
+    }
+  }
+  const names = [...teamOf.keys()].filter((value) => !hasToken(value) && !/^\d{12}$/.test(value));
+  const named = new RegExp(trieSource(names), 'g');
+  const found = new Set<TeamMember>();
+  const add = (value: string) => {
+    const t = teamOf.get(value);
+    if (t) found.add(t);
+  };
+  const read = (text: string) => {
+    forEachIdWithin(text, add);
+    // Each place a name starts, not only past the last one found.
+    named.lastIndex = 0;
+    for (let m = named.exec(text); m; m = named.exec(text)) {
+      add(m[0]);
+      named.lastIndex = m.index + 1;
+    }
+    for (let at = text.indexOf(TOKEN_MARK); at >= 0; at = text.indexOf(TOKEN_MARK, at + 1)) add(text.slice(at, at + 2));
+  };
+  for (const g of grants) read(statementText(g));
+  for (const p of paths) read(pathText(p));
+  return found;
 }
