@@ -29,7 +29,9 @@ interface Compiled {
 function compiled(orgYaml: string, change: (templates: Map<string, CfnTemplate>) => void = () => {}): Compiled {
   const org = parseOrg(orgYaml, 'teams.yaml');
   const stages = planStages(org);
-  const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+  // Copies, changed below: a rendering is known to yaml.ts as the text its family wrote while packing (rememberWritten),
+  // and a rendering is never changed after; a copy is written from what it holds.
+  const templates = new Map(stages.map((s) => [s.id, structuredClone(renderTemplate(s.definition))]));
   change(templates);
   return { org, stages, templates, teams: findTeams(org)! };
 }
