@@ -195,18 +195,27 @@ const deploysTo = (p: Pipeline, environment: string): string => {
   return [`${p.deploy.ec2TagKey}=${environment}`, ...(byApplication ? [`${p.deploy.applicationTagKey}=${p.name}`] : [])].join(' and ');
 };
 
-/** The text of who may write a branch of a repository, asked once per repository and branch. */
-function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: string; name: string }, branch: string) => string {
-  const { org, access, reach, executionRole, label } = input;
-  const pushers = new Map<string, ReachEntry[]>();
+/**
+ * What the release table reads of "Who can act on each resource": the principals (by ARN) allowed `action` on each
+ * resource of `kind`, by its ARN; who may assume each role; and the roles the org makes, by account.
+ */
+function reachOf(reach: readonly ReachEntry[], kind: ReachEntry['resource']['kind'], action: string) {
+  const users = new Map<string, ReachEntry[]>();
   const assumers = new Map<string, string[]>();
-  // Every role the org makes, by account: any of them, given a push by whoever may rewrite it, writes the branch.
   const roles = new Map<string, Set<string>>();
   for (const e of reach) {
-    if (e.resource.kind === 'repository' && e.reach === 'use' && e.principal.startsWith('arn:') && e.actions.includes(GIT_PUSH)) listIn(pushers, e.resource.arn).push(e);
+    if (e.resource.kind === kind && e.reach === 'use' && e.principal.startsWith('arn:') && e.actions.includes(action)) listIn(users, e.resource.arn).push(e);
     if (e.resource.kind === 'role' && e.reach === 'assume') listIn(assumers, e.resource.arn).push(e.principal);
     if (e.resource.kind === 'role') (roles.get(e.resource.account) ?? roles.set(e.resource.account, new Set()).get(e.resource.account)!).add(e.resource.arn);
   }
+  return { users, assumers, roles };
+}
+
+/** The text of who may write a branch of a repository, asked once per repository and branch. */
+function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: string; name: string }, branch: string) => string {
+  const { org, access, reach, executionRole, label } = input;
+  // Every role the org makes, by account (`roles`): any of them, given a push by whoever may rewrite it, writes the branch.
+  const { users: pushers, assumers, roles } = reachOf(reach, 'repository', GIT_PUSH);
   const execution = executionRoleHolds(org, executionRole, (a) => isBranchWrite(a));
   const rewrites = executionRoleRewrites(input, roles);
   const asked = new Map<string, string>();
@@ -326,14 +335,7 @@ function executionRoleRewrites(
 function replacersOf(input: ReleaseInput): (account: string, source: { id: string; name: string }, accountName: string) => string {
   const { org, reach } = input;
   const names = new Names(org.prefix, org.bucketGeneration);
-  const writing = new Map<string, ReachEntry[]>();
-  const assumers = new Map<string, string[]>();
-  const roles = new Map<string, Set<string>>();
-  for (const e of reach) {
-    if (e.resource.kind === 'bucket' && e.reach === 'use' && e.principal.startsWith('arn:') && e.actions.includes(PUT_OBJECT)) listIn(writing, e.resource.arn).push(e);
-    if (e.resource.kind === 'role' && e.reach === 'assume') listIn(assumers, e.resource.arn).push(e.principal);
-    if (e.resource.kind === 'role') (roles.get(e.resource.account) ?? roles.set(e.resource.account, new Set()).get(e.resource.account)!).add(e.resource.arn);
-  }
+  const { users: writing, assumers, roles } = reachOf(reach, 'bucket', PUT_OBJECT);
   // The bucket policy admits the source roles by ARN: another role of the source account, given a write, is refused.
   const rewrites = executionRoleRewrites(input, roles, { give: 'a write to the bucket', act: 'write', namedOnly: true });
   return madeOnce2((account, source, accountName) => {
