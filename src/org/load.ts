@@ -538,8 +538,7 @@ export function loadOrgFile(file: string): Org {
   let bytes: Buffer;
   try {
     const stat = statSync(file);
-    // A FIFO or a device would block the read, or never end (review s50-input N7): an org file is a file. '-' is no
-    // standard input here: xstack reads the org file by its path, beside which its layout file and output are named.
+    // A FIFO or a device would block the read, or never end (review s50-input N7): an org file is a file.
     if (!stat.isFile() && !stat.isDirectory()) {
       throw new XstackError('ORG_FILE_UNREADABLE', `cannot read the organization file ${file}: it is not a regular file (a pipe, a socket or a device); give the path of an org file such as parameters/example.yaml`);
     }
@@ -563,14 +562,14 @@ export function loadOrgFile(file: string): Org {
   return { ...org, layout: layout.families, ...(layout.org ? { layoutRecord: layout.org } : {}) };
 }
 
+/** The JSON Schema's title (json-schema.ts writes it; that module imports this one). */
+export const SCHEMA_TITLE = 'xstack organization file';
+
 /**
  * A file xstack writes beside the org file, given in its place (a tab completion's slip, review s50-input m11): its
  * layout file (`<name>.layout.json`, format xstack-layout/1) or the schema (`xstack schema`'s JSON Schema) is said
  * to be what it is, not read as an org file with a dozen problems.
  */
-/** The JSON Schema's title (json-schema.ts writes it; that module imports this one). */
-export const SCHEMA_TITLE = 'xstack organization file';
-
 function refuseOwnFiles(file: string, text: string): void {
   if (!file.toLowerCase().endsWith('.json')) return;
   let value: unknown;
@@ -1221,11 +1220,10 @@ function validateStackSets(raw: Raw, ctx: Context): StackSetSettings {
   if (permissionModel === 'SELF_MANAGED' && s.callAs === 'DELEGATED_ADMIN') {
     ctx.report('stackSets.callAs', 'DELEGATED_ADMIN applies to SERVICE_MANAGED StackSets only', "callAs: SELF, or permissionModel: SERVICE_MANAGED");
   }
-  // The mirror case (review s50-input m8): an administration role is SELF_MANAGED's; SERVICE_MANAGED StackSets use a
-  // service-linked role ("you don't need to create the necessary IAM roles": stacksets-orgs-enable-trusted-access.html),
-  // and CreateStackSet's AdministrationRoleARN belongs to self-managed permissions
-  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html). executionRoleName stays
-  // meaningful there: a custom execution role (below).
+  // The mirror case (review s50-input m8): CreateStackSet's AdministrationRoleARN is "Valid only if the permissions
+  // model is SELF_MANAGED" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html);
+  // with service-managed permissions "StackSets automatically creates the IAM roles required" (API_StackSet.html,
+  // PermissionModel). executionRoleName stays meaningful there: a custom execution role (below).
   if (permissionModel === 'SERVICE_MANAGED' && s.administrationRoleName !== undefined) {
     ctx.report('stackSets.administrationRoleName', 'applies to SELF_MANAGED StackSets only: SERVICE_MANAGED StackSets take no administration role', 'no administrationRoleName with permissionModel: SERVICE_MANAGED');
   }
