@@ -26,6 +26,7 @@ import { describe, expect, it } from 'vitest';
 import { random } from './support/seeded-random';
 import { matches, matchesResource } from '../src/audit/evaluate';
 import { decidedByMembers, type Flags, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor } from '../src/audit/symbolic';
+import { referenceGlob, referenceMatch } from './support/reference-glob';
 
 const T = tokenFor(0);
 const U = tokenFor(1);
@@ -44,18 +45,7 @@ type Op =
 type Kind = Op['kind'];
 const KINDS: readonly Kind[] = ['same', 'glob', 'match', 'list', 'equal list', 'numeric'];
 
-// The reference, as symbolic-fuzz.test.ts's.
-const escape = (c: string) => c.replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
-/** A Resource's `*` that is the last character of its segment: the pattern ends, or a colon follows (past more `*`). */
-const lastOfSegment = (chars: string[], i: number) => /^\**(:|$)/.test(chars.slice(i + 1).join(''));
-const referenceGlob = (pattern: string, value: string, flags: Flags) => {
-  const chars = [...pattern];
-  const resource = flags === 'r';
-  const source = chars.map((c, i) => (c === '*' ? (resource && !lastOfSegment(chars, i) ? '[^:]*' : '.*') : c === '?' ? (resource ? '[^:]' : '.') : escape(c)));
-  return new RegExp(`^${source.join('')}$`, flags === 'i' ? 'is' : 's').test(value);
-};
-const referenceMatch = (pattern: string, value: string, flags: Flags) =>
-  pattern.includes('*') || pattern.includes('?') ? referenceGlob(pattern, value, flags) : flags === 'i' ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
+// The reference: test/support/reference-glob.ts.
 /** evaluate.ts's Numeric operators: the request's number (`value`) against the policy's (`item`); a text that is no number matches nothing. */
 const numeric = (op: Numeric) => (item: string, value: string) => {
   const [x, y] = [Number(value), Number(item)];

@@ -33,6 +33,7 @@ import {
   tokenFor,
   writtenApart,
 } from '../src/audit/symbolic';
+import { referenceGlob, referenceMatch } from './support/reference-glob';
 
 /** Team A: its pipeline account (own token), source account, key, logical id. Team B: its pipeline account and key. */
 const A = tokenFor(0);
@@ -54,16 +55,6 @@ type Op =
   | { kind: 'each member'; text: string }
   | { kind: 'apart'; texts: string[] };
 
-const escape = (c: string) => c.replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
-const lastOfSegment = (chars: string[], i: number) => /^\**(:|$)/.test(chars.slice(i + 1).join(''));
-const referenceGlob = (pattern: string, value: string, flags: Flags) => {
-  const chars = [...pattern];
-  const resource = flags === 'r';
-  const source = chars.map((c, i) => (c === '*' ? (resource && !lastOfSegment(chars, i) ? '[^:]*' : '.*') : c === '?' ? (resource ? '[^:]' : '.') : escape(c)));
-  return new RegExp(`^${source.join('')}$`, flags === 'i' ? 'is' : 's').test(value);
-};
-const referenceMatch = (pattern: string, value: string, flags: Flags) =>
-  pattern.includes('*') || pattern.includes('?') ? referenceGlob(pattern, value, flags) : flags === 'i' ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
 const lessThan = (item: string, value: string) => /^\d+$/.test(item) && /^\d+$/.test(value) && Number(value) < Number(item);
 const MATCHERS: Record<Flags, (pattern: string, value: string) => boolean> = { '': (p, v) => matches(p, v), i: (p, v) => matches(p, v, true), r: matchesResource };
 

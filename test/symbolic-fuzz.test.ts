@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { random } from './support/seeded-random';
 import { matches, matchesResource } from '../src/audit/evaluate';
 import { type Flags, prefixOf, same, someForEveryMember, startProof, stillCertain, symbolicGlob, tokenFor } from '../src/audit/symbolic';
+import { referenceGlob, referenceMatch } from './support/reference-glob';
 
 const T = tokenFor(0);
 const U = tokenFor(1);
@@ -24,17 +25,6 @@ type Op =
   | { kind: 'list'; patterns: string[]; value: string; flags: Flags }
   | { kind: 'equal list'; items: string[]; value: string };
 
-const escape = (c: string) => c.replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
-/** A Resource's `*` that is the last character of its segment: the pattern ends, or a colon follows (past more `*`). */
-const lastOfSegment = (chars: string[], i: number) => /^\**(:|$)/.test(chars.slice(i + 1).join(''));
-const referenceGlob = (pattern: string, value: string, flags: Flags | boolean) => {
-  const chars = [...pattern];
-  const resource = flags === 'r';
-  const source = chars.map((c, i) => (c === '*' ? (resource && !lastOfSegment(chars, i) ? '[^:]*' : '.*') : c === '?' ? (resource ? '[^:]' : '.') : escape(c)));
-  return new RegExp(`^${source.join('')}$`, flags === 'i' || flags === true ? 'is' : 's').test(value);
-};
-const referenceMatch = (pattern: string, value: string, flags: Flags) =>
-  pattern.includes('*') || pattern.includes('?') ? referenceGlob(pattern, value, flags) : flags === 'i' ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
 const MATCHERS: Record<Flags, (pattern: string, value: string) => boolean> = { '': (p, v) => matches(p, v), i: (p, v) => matches(p, v, true), r: matchesResource };
 
 function reference(op: Op, t: string, u: string): boolean {
