@@ -142,7 +142,11 @@ function replaceKey(text: string, key: string, id: string): string {
   return replaceWhere(replaceWhere(text, key, isKeyWordAt, TEAM_PLACEHOLDER), id, isIdWordAt, TEAM_ID_PLACEHOLDER);
 }
 
-function replaceWhere(text: string, word: string, where: (at: number, end: number, text: string) => boolean, placeholder: string): string {
+/**
+ * `text` with `word` written as `placeholder` wherever `where(at, end, text)` says (asked left to right, past each one
+ * replaced); `left.any` set where it leaves one (src/checks/alike.ts asks it).
+ */
+export function replaceWhere(text: string, word: string, where: (at: number, end: number, text: string) => boolean, placeholder: string, left?: { any: boolean }): string {
   let at = text.indexOf(word);
   if (at < 0) return text;
   let out = '';
@@ -153,7 +157,10 @@ function replaceWhere(text: string, word: string, where: (at: number, end: numbe
       out += text.slice(from, at) + placeholder;
       from = end;
       at = text.indexOf(word, end);
-    } else at = text.indexOf(word, at + 1);
+    } else {
+      if (left) left.any = true;
+      at = text.indexOf(word, at + 1);
+    }
   }
   return from === 0 ? text : out + text.slice(from);
 }

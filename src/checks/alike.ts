@@ -7,7 +7,7 @@
  */
 import type { CfnResource, CfnTemplate } from '../cfn/template';
 import { logicalId as logicalIdOf } from '../cfn/resources';
-import type { Team, Teams } from '../audit/teams';
+import { replaceWhere, type Team, type Teams } from '../audit/teams';
 import type { WrittenTemplate } from '../yaml';
 import type { Resolver } from '../audit/resolve';
 import { POLICY_PROPERTIES } from './documents';
@@ -488,38 +488,21 @@ function teamMarked(text: string, tuple: Tuple): string | undefined {
   // elsewhere (a mark holds none, and no later pass makes one: a mark is no letter or digit).
   const left = { any: false };
   let marked = text;
-  for (let i = 0; i < accounts.length; i++) marked = replaceWhere(marked, accounts[i], ACCOUNT_MARK + i, left, (at, end, s) => !(at > 0 && isDigit(s.charCodeAt(at - 1))) && !(end < s.length && isDigit(s.charCodeAt(end))));
-  marked = replaceWhere(marked, key, KEY_MARK, left, (at, end, s) => (at === 0 || !isAlphanumericCode(s.charCodeAt(at - 1))) && s.charCodeAt(end) === 45);
+  for (let i = 0; i < accounts.length; i++) marked = replaceWhere(marked, accounts[i], (at, end, s) => !(at > 0 && isDigit(s.charCodeAt(at - 1))) && !(end < s.length && isDigit(s.charCodeAt(end))), String.fromCharCode(ACCOUNT_MARK + i), left);
+  marked = replaceWhere(marked, key, (at, end, s) => (at === 0 || !isAlphanumericCode(s.charCodeAt(at - 1))) && s.charCodeAt(end) === 45, String.fromCharCode(KEY_MARK), left);
   let besideDigit = false;
-  marked = replaceWhere(marked, keyId, KEY_ID_MARK, left, (at, end, s) => {
-    if (end < s.length && isLowercaseCode(s.charCodeAt(end))) return false;
-    besideDigit ||= (at > 0 && isDigitOrId(s.charCodeAt(at - 1))) || (end < s.length && isDigitOrId(s.charCodeAt(end)));
-    return true;
-  });
+  marked = replaceWhere(
+    marked,
+    keyId,
+    (at, end, s) => {
+      if (end < s.length && isLowercaseCode(s.charCodeAt(end))) return false;
+      besideDigit ||= (at > 0 && isDigitOrId(s.charCodeAt(at - 1))) || (end < s.length && isDigitOrId(s.charCodeAt(end)));
+      return true;
+    },
+    String.fromCharCode(KEY_ID_MARK),
+    left,
+  );
   return besideDigit || left.any ? undefined : marked;
-}
-
-/**
- * `text` with `word` written as `mark` wherever `where(at, end, text)` says (asked left to right, past each one
- * replaced); `left.any` set where it leaves one.
- */
-function replaceWhere(text: string, word: string, mark: number, left: { any: boolean }, where: (at: number, end: number, text: string) => boolean): string {
-  let at = text.indexOf(word);
-  if (at < 0) return text;
-  let out = '';
-  let from = 0;
-  while (at >= 0) {
-    const end = at + word.length;
-    if (where(at, end, text)) {
-      out += text.slice(from, at) + String.fromCharCode(mark);
-      from = end;
-      at = text.indexOf(word, end);
-    } else {
-      left.any = true;
-      at = text.indexOf(word, at + 1);
-    }
-  }
-  return from === 0 ? text : out + text.slice(from);
 }
 
 /** The pseudo parameters a team class's policies may read (resolve.ts: the account's id, the org's partition and Region). */
