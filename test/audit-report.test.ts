@@ -213,6 +213,12 @@ describe("the report shows the CI network's VPC endpoints and their policies", (
     for (const row of checks) expect(row[5], row[1]).toBe(row[6].replace(/\*\*/g, ''));
     expect(checks.some((r) => r[0] === 'StsEndpoint' && r[1].startsWith('CI assumes the pull-only role of '))).toBe(true);
     expect(checks.some((r) => r[0] === 'GitCodeCommitEndpoint' && r[1].startsWith('CI pulls '))).toBe(true);
+    // Another role of the signer's account names that account, which differs between the two (review s50-audit n3):
+    // the CI role's for STS, the source account's reader role's for CodeCommit; and the probe is a role of it.
+    const others = checks.filter((r) => r[1].startsWith('another role of account '));
+    expect(new Set(others.map((r) => r[0]))).toEqual(new Set(['StsEndpoint', 'GitCodeCommitEndpoint', 'CodeCommitEndpoint']));
+    for (const r of others) expect(r[1].slice('another role of account '.length, 'another role of account '.length + 12), r[1]).toBe(r[2].split(':')[4]);
+    expect(new Set(others.map((r) => r[2].split(':')[4])).size).toBe(2);
   });
 
   it('the isolated network: the S3 endpoint refuses writes and other reads, marked refused; ssmmessages keeps AWS\'s default with its reason', () => {

@@ -612,14 +612,15 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
 /**
  * The same request signed by someone else must not pass the endpoint: by a role of an account outside the org and,
  * where only the org's roles may use the endpoint (`roles`: CodeCommit and STS for CI's clones), by another role of the
- * principal's account. An endpoint policy's `aws:PrincipalAccount` and `aws:PrincipalArn` are what keep them out
+ * principal's account, named in the row. An endpoint policy's `aws:PrincipalAccount` and `aws:PrincipalArn` are what keep them out
  * (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html). Each is added to `checks`.
  */
 function refusedToOthers(org: Org, network: Stage, purpose: string, passed: readonly Passed[], checks: EndpointCheck[], onlyRoles: boolean): string[] {
   const principal = passed[0]?.request.principal;
   if (principal?.kind !== 'aws') return [];
   const others: Array<[string, string]> = [['a role of an account outside the org', `arn:${org.partition}:iam::${OTHER_ACCOUNT}:role/someone-elses`]];
-  if (onlyRoles) others.push(['another role of its account', someoneElsesRole(principal.arn)]);
+  // The account named: the signer's own (the CI role's for STS, the source account's reader role's for CodeCommit).
+  if (onlyRoles) others.push([`another role of account ${accountOf(principal.arn)}`, someoneElsesRole(principal.arn)]);
   const problems: string[] = [];
   // Each other signer's requests together, in the path's order, so that the report shows them as one row per endpoint.
   for (const [who, arn] of others) {
