@@ -47,6 +47,10 @@ function problemsOf(text: string, file = 'org.yaml'): string[] {
 const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp }> = [
   { name: 'account id with 11 digits', edit: (t) => t.replace('"222222222222"', '"22222222222"'), expected: /^org\.yaml:10:9: accounts\.dev\.id: '22222222222' is not 12 digits; expected a 12-digit AWS account id in quotes/ },
   { name: 'unquoted numeric account id', edit: (t) => t.replace('"222222222222"', '022222222222'), expected: /^org\.yaml:10:9: accounts\.dev\.id: is the number 22222222222, not a string \(YAML reads an unquoted 022222222222 as a number; put it in quotes\)/ },
+  // Quotes are offered only where the quoted text is accepted; a tag that made the number is named (review s50-input N1, N2).
+  { name: 'unquoted 13-digit account id', edit: (t) => t.replace('"222222222222"', '2222222222222'), expected: /^org\.yaml:10:9: accounts\.dev\.id: is the number 2222222222222, not a string \(YAML reads an unquoted 2222222222222 as a number; in quotes it would still be refused: '2222222222222' is not 12 digits\); expected a 12-digit/ },
+  { name: 'account id tagged !!int in quotes', edit: (t) => t.replace('"222222222222"', '!!int "222222222222"'), expected: /^org\.yaml:10:15: accounts\.dev\.id: is the number 222222222222, not a string \(its tag !!int makes YAML read it as a number; write it without the tag\); expected a 12-digit/ },
+  { name: 'a key a level too high', edit: (t) => t.replace('prefix: acme', 'prefix: acme\nregion: us-east-1'), expected: /^org\.yaml:5:1: region: unknown key 'region' \(it belongs under 'organization': organization\.region\); expected one of: organization, / },
   { name: 'region of another partition', edit: (t) => t.replace('eu-west-1', 'us-gov-west-1'), expected: /^org\.yaml:3:11: organization\.region: us-gov-west-1 is in partition aws-us-gov, not aws; expected organization\.partition: aws-us-gov for this Region, or a Region of aws with CodeCommit: af-south-1, / },
   // Suggested Regions are ones CodeCommit is in, never one refused next (review s30-cli m5); aws-cn is refused itself, so not offered.
   { name: 'region of China', edit: (t) => t.replace('eu-west-1', 'cn-north-1'), expected: /^org\.yaml:3:11: organization\.region: cn-north-1 is in partition aws-cn, not aws; expected a Region of aws with CodeCommit: (?![^\n]*eu-central-2)/ },
@@ -116,6 +120,8 @@ const cases: Array<{ name: string; edit: (t: string) => string; expected: RegExp
   { name: 'a control character written as an escape', edit: (t) => t.replace('    account: src\n', '    account: src\n    description: "Pay\\u0007ments"\n'), expected: /^org\.yaml:16:18: \(yaml\): a control character \(U\+0007\) is not accepted .*\(here written as an escape in a quoted value\)/ },
   { name: 'a raw control character in a comment', edit: (t) => t.replace('prefix: acme', 'prefix: acme # a\u0001b'), expected: /^org\.yaml:4:17: \(yaml\): a control character \(U\+0001\) is not accepted in an organization file/ },
   // The C1 controls after NEL (U+0086 to U+009F), in free text written as an escape: outside YAML's printable set too (review s41-mutations-3 SR4).
+  // In a key, the escape is the cause named, not an unknown key (review s50-input N10: a reader before the positioned one read it).
+  { name: 'a control character written as an escape in a key', edit: (t) => t.replace('prefix: acme', '"pre\\efix": acme'), expected: /^org\.yaml:4:1: \(yaml\): a control character \(U\+001B\) is not accepted .*\(here written as an escape in a quoted value\)/ },
   { name: 'a C1 control character written as an escape', edit: (t) => t.replace('    account: src\n', '    account: src\n    description: "Pay\\u0090ments"\n'), expected: /^org\.yaml:16:18: \(yaml\): a control character \(U\+0090\) is not accepted .*\(here written as an escape in a quoted value\)/ },
   {
     name: 'maintainers whose pattern also matches the developers\' roles',

@@ -5,7 +5,7 @@
  * undefined when the node is unusable.
  */
 import type { Problem } from '../errors';
-import type { MapNode, SourceNode } from './source';
+import type { MapNode, ScalarNode, SourceNode } from './source';
 import { codePoint, spaceName } from './spaces';
 
 export interface Position {
@@ -102,33 +102,40 @@ export interface StringRule {
   refine?: (value: string) => string | undefined;
 }
 
+/** What is wrong with a text value under `rule`, in the words the check reports; undefined when it is accepted. */
+function stringProblem(rule: StringRule, value: string): string | undefined {
+  if (rule.oneOf && !rule.oneOf.includes(value)) return `'${value}' is not accepted${aside(value, closest(value, rule.oneOf))}`;
+  if (rule.pattern && !rule.pattern.test(value)) return rule.refine?.(value) ?? `'${value}' is not valid${aside(value)}`;
+  return rule.refine?.(value);
+}
+
+/**
+ * Why a scalar YAML read as a number or a boolean is not text, and what would be right (review s50-input N1, N2): a
+ * tag such as `!!int` made it so even in quotes; else it is unquoted, and quotes are the fix only where the text
+ * itself is accepted.
+ */
+function notTextHint(rule: StringRule, node: ScalarNode): string {
+  if (typeof node.value !== 'number') return '';
+  const written = node.source ?? String(node.value);
+  if (node.tag !== undefined) return ` (its tag ${node.tag} makes YAML read it as a number; write it without the tag)`;
+  const quoted = stringProblem(rule, written);
+  return quoted === undefined ? ` (YAML reads an unquoted ${written} as a number; put it in quotes)` : ` (YAML reads an unquoted ${written} as a number; in quotes it would still be refused: ${quoted})`;
+}
+
 export function str(rule: StringRule): Check<string> {
   const schema: JsonSchema = { type: 'string', description: rule.expected, ...(rule.oneOf ? { enum: rule.oneOf } : {}), ...(rule.pattern ? { pattern: rule.pattern.source } : {}) };
   return withSchema((node, path, ctx) => {
     ctx.visit(path, node);
     if (node?.kind !== 'scalar' || typeof node.value !== 'string') {
-      const hint =
-        node?.kind === 'scalar' && typeof node.value === 'number'
-          ? ` (YAML reads an unquoted ${node.source ?? String(node.value)} as a number; put it in quotes)`
-          : '';
-      ctx.report(path, `is ${describe(node)}, not a string${hint}`, rule.expected, node);
+      ctx.report(path, `is ${describe(node)}, not a string${node?.kind === 'scalar' ? notTextHint(rule, node) : ''}`, rule.expected, node);
       return undefined;
     }
-    const value = node.value;
-    if (rule.oneOf && !rule.oneOf.includes(value)) {
-      ctx.report(path, `'${value}' is not accepted${aside(value, closest(value, rule.oneOf))}`, rule.expected, node);
+    const problem = stringProblem(rule, node.value);
+    if (problem !== undefined) {
+      ctx.report(path, problem, rule.expected, node);
       return undefined;
     }
-    if (rule.pattern && !rule.pattern.test(value)) {
-      ctx.report(path, rule.refine?.(value) ?? `'${value}' is not valid${aside(value)}`, rule.expected, node);
-      return undefined;
-    }
-    const refined = rule.refine?.(value);
-    if (refined) {
-      ctx.report(path, refined, rule.expected, node);
-      return undefined;
-    }
-    return value;
+    return node.value;
   }, schema);
 }
 
@@ -304,9 +311,12 @@ export function partialObj<F extends Fields>(fields: F, what: string): Check<{ v
         continue;
       }
       const suggestion = closest(key, known);
+      // A key of a field's own mapping written a level too high (a top-level `region:`): where it belongs (review s50-input N6).
+      const owner = suggestion === undefined ? known.find((k) => Object.hasOwn(fields[k].check.schema.properties ?? {}, key)) : undefined;
+      const at = owner === undefined ? '' : ` (it belongs under '${owner}': ${path ? `${path}.` : ''}${owner}.${key})`;
       ctx.report(
         path ? `${path}.${key}` : key,
-        `unknown key '${key}'${aside(key, suggestion)}`,
+        `unknown key '${key}'${aside(key, suggestion)}${at}`,
         `one of: ${known.join(', ')}`,
         keyNode,
       );

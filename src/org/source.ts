@@ -28,6 +28,8 @@ export interface ScalarNode {
   value: string | number | boolean | null;
   /** The scalar as written, where the reader keeps it (`0123`, `1e3`). */
   source?: string;
+  /** YAML's own tag written on it (`!!int`), which decides its type even in quotes: only the positioned reader reads a tag. */
+  tag?: string;
   offset?: number;
 }
 export interface MapNode {
@@ -137,7 +139,7 @@ export function readPositioned(text: string): PositionedRead {
     if (yaml.isScalar(node)) {
       const v = node.value;
       return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null
-        ? { kind: 'scalar', value: v, source: node.source === undefined ? undefined : String(node.source), offset }
+        ? { kind: 'scalar', value: v, source: node.source === undefined ? undefined : String(node.source), ...(node.tag?.startsWith(YAML_TAG) ? { tag: `!!${node.tag.slice(YAML_TAG.length)}` } : {}), offset }
         : { kind: 'other', offset };
     }
     if (yaml.isMap(node)) {
@@ -154,6 +156,9 @@ export function readPositioned(text: string): PositionedRead {
   const root = errors.length > 0 ? undefined : convert(doc.contents, 0);
   return { root: root?.kind === 'scalar' && root.value === null ? undefined : root, errors, lines };
 }
+
+/** The prefix of YAML's own tags, which a file writes `!!int` (https://yaml.org/spec/1.2.2/#691-node-tags). */
+const YAML_TAG = 'tag:yaml.org,2002:';
 
 /** A warning of the `yaml` library as a problem of the file, at the tag or directive it is about. */
 function warned(text: string, warning: { code: string; message: string; pos: [number, number] }): SyntaxProblem {
