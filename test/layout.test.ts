@@ -315,6 +315,18 @@ describe('the layout file', () => {
     ]);
   });
 
+  it("names a unit one part lists twice as such, at the unit's column, not line start (review s50-input N3, N4)", () => {
+    const text = '{\n  "format": "xstack-layout/1",\n  "families": {\n    "pipelines": {\n      "1": ["pipeline a", "pipeline a"]\n    }\n  }\n}\n';
+    let problems: ReadonlyArray<{ line?: number; column?: number; message: string }> = [];
+    try {
+      parseLayout(text, FILE);
+    } catch (error) {
+      problems = (error as OrgFileError).problems;
+    }
+    // The first "pipeline a" of the line: where the needles lead (the part's key, then the unit).
+    expect(problems.map((p) => [p.line, p.column, p.message])).toEqual([[5, 13, 'names unit "pipeline a" twice']]);
+  });
+
   it('names a family or part number written twice (JSON would keep the last, losing the units of the first), with both lines', () => {
     const text =
       '{\n  "format": "xstack-layout/1",\n  "families": {\n    "pipelines": {\n      "1": ["pipeline a", "pipeline \\"q\\" {,}"],\n      "2": ["pipeline b"],\n      "1": ["pipeline c"]\n    },\n' +
@@ -421,7 +433,7 @@ describe('xstack compile and the layout file', () => {
     writeFileSync(join(dir, 'example.layout.json'), '{ "format": "xstack-layout/1", "families": [] }');
     const result = run(['compile', org, '--out', join(dir, 'dist')]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain(`1 problem in the layout file:\n  ${join(dir, 'example.layout.json')}:1:1: families: is missing or not an object`);
+    expect(result.stderr).toContain(`1 problem in the layout file:\n  ${join(dir, 'example.layout.json')}:1:32: families: is missing or not an object`);
     expect(existsSync(join(dir, 'dist'))).toBe(false);
   });
 });
@@ -495,7 +507,7 @@ describe('the layout file records the org', () => {
     writeFileSync(org, EXAMPLE.replace('region: eu-west-1', 'region: eu-central-1'));
     const moved = run(['compile', org, '--out', join(dir, 'dist')]);
     expect(moved.status).toBe(1);
-    expect(moved.stderr).toContain(`${org}:7:1: organization.region: is 'eu-central-1', but the layout file ${file} records 'eu-west-1' from an earlier compile: xstack cannot rename or move a deployed org (its IAM names are account-global`);
+    expect(moved.stderr).toContain(`${org}:7:3: organization.region: is 'eu-central-1', but the layout file ${file} records 'eu-west-1' from an earlier compile: xstack cannot rename or move a deployed org (its IAM names are account-global`);
     expect(moved.stderr).toContain('repositories are regional, so they would be created empty there');
     expect(existsSync(join(dir, 'dist'))).toBe(false);
     expect(readFileSync(file, 'utf8')).toBe(before);

@@ -251,7 +251,8 @@ export function parseLayoutFile(text: string, file: string): LayoutFile {
       i = text.indexOf(needle, i);
       if (i < 0) return {};
     }
-    return { line: lineAt(text, i) };
+    // The column too: the key's or the unit's, not the line's start (review s50-input N3).
+    return { line: lineAt(text, i), column: columnAt(text, i) };
   };
   const problem = (field: string, message: string, expected: string, ...needles: string[]) => problems.push({ file, ...lineOf(needles), field, message, expected });
   const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -281,7 +282,7 @@ export function parseLayoutFile(text: string, file: string): LayoutFile {
         else {
           for (const unit of units as string[]) {
             const other = partOf.get(unit);
-            if (other !== undefined) problem(field, `names unit ${JSON.stringify(unit)}, which part ${other} names too`, 'each unit in one part', ...at, JSON.stringify(unit));
+            if (other !== undefined) problem(field, other === number ? `names unit ${JSON.stringify(unit)} twice` : `names unit ${JSON.stringify(unit)}, which part ${other} names too`, 'each unit in one part', ...at, JSON.stringify(unit));
             partOf.set(unit, number);
           }
           byNumber.set(Number(number), units as string[]);
@@ -350,17 +351,22 @@ function homeOf(o: Record<string, unknown>, problem: (field: string, message: st
 /** Equal records: what the file holds of the org is what this compile would write. */
 const sameRecord = (a: RecordedOrg | undefined, b: RecordedOrg) => a !== undefined && recordText(a) === recordText(b);
 
-/** The line of the first match of each pattern, each looked for after the one before (e.g. `organization:`, then `region:`). */
-function lineIn(text: string, ...patterns: RegExp[]): number | undefined {
+/**
+ * The line and column of the first match of each pattern, each looked for after the one before (e.g. `organization:`,
+ * then `region:`): the column of the key, past the match's leading spaces (review s50-input N3).
+ */
+function placeIn(text: string, ...patterns: RegExp[]): { line: number; column: number } | undefined {
   let from = 0;
+  let key = 0;
   for (const pattern of patterns) {
     const m = new RegExp(pattern.source, 'mg');
     m.lastIndex = from;
     const found = m.exec(text);
     if (!found) return undefined;
     from = found.index;
+    key = from + (/^\s*/.exec(found[0])?.[0].length ?? 0);
   }
-  return lineAt(text, from);
+  return { line: lineAt(text, from), column: columnAt(text, key) };
 }
 
 /**
@@ -383,10 +389,9 @@ export function movedOrgProblems(org: Pick<Org, 'file' | 'partition' | 'region' 
   return fields
     .filter(([, now, was]) => now !== was)
     .map(([field, now, was, why, patterns]) => {
-      const line = lineIn(text, ...patterns);
       return {
         file: org.file,
-        ...(line ? { line } : {}),
+        ...placeIn(text, ...patterns),
         field,
         message: `is '${now}', but the layout file ${file} records '${was}' from an earlier compile: xstack cannot rename or move a deployed org (${why})`,
         expected: wayOut.replace('%s', was),
@@ -606,7 +611,8 @@ export function recordLayout(
   // Checked where the write goes: a layout file that is a link, at the file it leads to (review s46-diff n7: a link
   // into a folder xstack may not write passed the check of its own folder, and the write failed the compile).
   const unwritable = fileTargetProblem(linkTarget(file) ?? file, 'the layout file');
-  if (unwritable) return { warning: `warning: ${unwritable}; this compile has ${what}, and a later one may place them elsewhere: write the file from a writable checkout and commit it` };
+  // "the org's units", not "them", which read wrong after "1 unit placed" (review s50-input N5).
+  if (unwritable) return { warning: `warning: ${unwritable}; this compile has ${what}, and a later compile may place the org's units elsewhere: write the file from a writable checkout and commit it` };
   try {
     writeFileAtomic(file, layoutText(compiled, record), 'the layout file');
   } catch (error) {
