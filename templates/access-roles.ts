@@ -32,9 +32,11 @@ export interface AccessRolesInput {
  * IAM Identity Center provisions permission-set roles under
  * `aws-reserved/sso.amazonaws.com/<region>/`, except for an instance whose
  * home region is us-east-1, where the region segment is absent. Both forms are
- * admitted. ArnLike's `*` spans `/`, so the region's `*` also matches a deeper
- * path under aws-reserved/sso.amazonaws.com/: what keeps another role out is
- * that Identity Center alone makes roles there, which no page states (README,
+ * admitted. ArnLike's `*` spans `/`, so the region's `*` would also match a
+ * deeper path under aws-reserved/sso.amazonaws.com/, which no Identity Center
+ * role has: `DEEPER_SSO_PATH` refuses those (review s50-access A1, step 3).
+ * What keeps out a role created at Identity Center's own paths is that
+ * Identity Center alone makes roles there, which no page states (README,
  * "Not yet": verify once that IAM refuses a role created under that path;
  * review s50-access A1, A2).
  * No AWS reference page spells the path out; AWS's containers blog ("A quick path to
@@ -44,24 +46,36 @@ export interface AccessRolesInput {
  */
 export const SSO_PATHS = ['aws-reserved/sso.amazonaws.com/', 'aws-reserved/sso.amazonaws.com/*/'] as const;
 
-/** The ARNs a source's names and patterns admit, in each Identity Center path form; and those of another permission set a pattern must not. */
-export function sourceArns(source: RoleSource, accountId: string): { admitted: Value<string>[]; otherSets: Value<string>[] } {
+/**
+ * A role two or more path segments below sso.amazonaws.com/: `*` spans `/` but needs each `/` written here, so it
+ * matches `<a>/<b>/<name>` and deeper and neither admitted form (`<name>`, `<region>/<name>`).
+ */
+export const DEEPER_SSO_PATH = 'aws-reserved/sso.amazonaws.com/*/*/*';
+
+/**
+ * The ARNs a source's names and patterns admit, in each Identity Center path form; and those its trust must refuse
+ * all the same (ArnNotLike): another permission set's role that a pattern matches only by a longer set name, and a
+ * role deeper than Identity Center makes them.
+ */
+export function sourceArns(source: RoleSource, accountId: string): { admitted: Value<string>[]; refused: Value<string>[] } {
   return {
     admitted: source.roleNames.flatMap((r) => (source.sso ? SSO_PATHS : ['']).map((path) => arn(`iam::${accountId}:role/${path}${r}`))),
-    otherSets: source.sso ? source.roleNames.filter(namesOnePermissionSet).map((r) => arn(`iam::${accountId}:role/${SSO_PATHS[0]}*${r}_*`)) : [],
+    refused: source.sso
+      ? [...source.roleNames.filter(namesOnePermissionSet).map((r) => arn(`iam::${accountId}:role/${SSO_PATHS[0]}*${r}_*`)), arn(`iam::${accountId}:role/${DEEPER_SSO_PATH}`)]
+      : [],
   };
 }
 
 /** sts:TagSession for one source's roles, for the transitive tag keys the org file names for it. */
 function tagSessionStatement(sid: string, accountId: string, source: RoleSource) {
-  const { admitted, otherSets } = sourceArns(source, accountId);
+  const { admitted, refused } = sourceArns(source, accountId);
   return statement({
     sid,
     principal: { AWS: arn(`iam::${accountId}:root`) },
     actions: STS_TAG_SESSION.actions,
     conditions: {
       ArnLike: { 'aws:PrincipalArn': admitted },
-      ...(otherSets.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': otherSets } } : {}),
+      ...(refused.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': refused } } : {}),
       // Ignoring case: STS session tag keys "are not case sensitive, but case is preserved"
       // (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html, Tags), so an identity provider's
       // `Team` is the org file's `team` (review s28-callers m1).
@@ -82,15 +96,17 @@ function peopleRole(
   // Another permission set whose name only begins as a named one's is refused (src/iam/role-path.ts namesOnePermissionSet).
   // One ARN for both path forms: a refusal may match deeper paths too (no Identity Center role has them), and ArnLike's
   // `*` spans `/` and may match nothing, so `sso.amazonaws.com/*<set>_*_*` covers the role with and without the home
-  // Region's segment, at half the trust policy's characters (2,048 by default).
-  const otherPermissionSets = p.sources.flatMap((s, i) => sourceArns(s, p.sourceAccountIds[i]).otherSets);
+  // Region's segment, at half the trust policy's characters (2,048 by default). And any role deeper than Identity
+  // Center's paths (DEEPER_SSO_PATH).
+  // Two sources of one account refuse its deeper paths once.
+  const refused = [...new Map(p.sources.flatMap((s, i) => sourceArns(s, p.sourceAccountIds[i]).refused).map((a) => [JSON.stringify(a), a])).values()];
   // No aws:MultiFactorAuthPresent and no MaxSessionDuration: the role is always assumed by role chaining, which
   // carries no MFA flag (the page services/needs.ts cites for its developers-assume path:
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html) and lasts one hour
   // at most (the org file refuses both: src/org/load.ts).
   const conditions: Conditions = {
     ArnLike: { 'aws:PrincipalArn': principalArns },
-    ...(otherPermissionSets.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': otherPermissionSets } } : {}),
+    ...(refused.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': refused } } : {}),
   };
   const repositoryArns = [...p.repositoryArns];
   return role(logicalId, {

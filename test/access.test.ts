@@ -146,8 +146,14 @@ describe('access roles', () => {
           { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_*' },
         ],
       },
-      // Not another permission set whose name only begins with Developer_ (review s21-tpl T3).
-      ArnNotLike: { 'aws:PrincipalArn': [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Developer_*_*' }] },
+      // Not another permission set whose name only begins with Developer_ (review s21-tpl T3), nor a role deeper than
+      // Identity Center's paths, which the region form's * would match (review s50-access A1, step 3).
+      ArnNotLike: {
+        'aws:PrincipalArn': [
+          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Developer_*_*' },
+          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/*/*' },
+        ],
+      },
     });
     // Role chaining: one hour at most, IAM's default (no MaxSessionDuration), and no MFA condition that could never hold.
     expect(developer.MaxSessionDuration).toBeUndefined();

@@ -1000,10 +1000,11 @@ describe('release control (review s18-audit M2)', () => {
     ]);
     // The same widening in each of the trust's two statements (sts:AssumeRole; a carried sts:SetSourceIdentity).
     const widening =
-      // A pattern that no longer names one permission set loses the guard against longer set names (review s21-tpl T3), said too.
-      'condition ArnNotLike aws:PrincipalArn taken away (it held arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Developer_*_*); ' +
       'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev* (matches more); ' +
-      'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Dev* (matches more)';
+      'ArnLike aws:PrincipalArn pattern widened: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_* → arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Dev* (matches more); ' +
+      // A pattern that no longer names one permission set loses the guard against longer set names (review s21-tpl T3),
+      // said too; the refusal of deeper paths stays (review s50-access A1).
+      'ArnNotLike aws:PrincipalArn value dropped: arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Developer_*_*';
     expect(changes.conditions).toEqual([
       `access-roles: DeveloperRoleIn111111111111/DevelopersAssume | Allow arn:aws:iam::555555555555:root | sts:AssumeRole | on arn:aws:iam::111111111111:role/acme-developer: ${widening}`,
       `access-roles: DeveloperRoleIn111111111111/DevelopersAssumeCarrySourceIdentity | Allow arn:aws:iam::555555555555:root | sts:SetSourceIdentity | on arn:aws:iam::111111111111:role/acme-developer: ${widening}`,

@@ -10,11 +10,12 @@ import { readFileSync } from 'node:fs';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import { accountOfEnvironment, repositoryByName, type Org } from '../src/org/model';
 import { otherRoleName } from '../src/audit/samples';
-import { ACCESS_NEEDS, branchWritesOf, CI_HOST_NEEDS, CI_NETWORK_NEEDS, CLOUDWATCH_AGENT_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_ACCOUNT_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
+import { ACCESS_NEEDS, branchWritesOf, deeperSsoRole, CI_HOST_NEEDS, CI_NETWORK_NEEDS, CLOUDWATCH_AGENT_NEEDS, DEPLOY_TARGET_NEEDS, PIPELINE_ACCOUNT_NEEDS, PIPELINE_NEEDS } from '../src/services/needs';
 import { CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER } from '../src/iam/grants';
 import { serviceData } from '../src/checks/iam-data';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
+import { renderTemplate } from '../src/cfn/template';
 
 type Json = Record<string, unknown>;
 
@@ -141,6 +142,9 @@ describe('the refused paths hold the conditions of the statements that grant the
     ['maintainers-assume-other-role', 'maintainers-assume'],
     ['maintainers-assume-other-permission-set', 'maintainers-assume'],
     ['maintainers-assume-developer', 'maintainers-assume'],
+    // A role deeper under Identity Center's path, which ArnLike's * would admit (review s50-access A1, step 3).
+    ['developers-assume-deeper-sso-path', 'developers-assume'],
+    ['maintainers-assume-deeper-sso-path', 'maintainers-assume'],
     // A source identity the caller picks, refused by the condition that it be carried (review s27-access M2).
     ['developers-set-fresh-source-identity', 'developers-assume'],
     ['maintainers-set-fresh-source-identity', 'maintainers-assume'],
@@ -235,6 +239,31 @@ describe('the access needs table (developers and CI through git-remote-codecommi
       expect(r.allowed, r.path.purpose).toBe(false);
       expect(r.path.principal.kind === 'aws' && r.path.principal.arn.endsWith('/someone-elses')).toBe(false);
     }
+  });
+
+  it("a role deeper under Identity Center's path is refused: ArnLike's * spans /, so the trusts refuse two segments after sso.amazonaws.com/ (review s50-access A1, step 3)", () => {
+    const org = loadOrgFile('parameters/example.yaml');
+    const stages = planStages(org);
+    const deeper = analyseAccess(org, stages).results.filter((r) => r.path.need?.endsWith('-assume-deeper-sso-path'));
+    // Each SSO sample of each people role (the Region form and the us-east-1 form), both actions, all refused.
+    expect(new Set(deeper.map((r) => r.path.need))).toEqual(new Set(['developers-assume-deeper-sso-path', 'maintainers-assume-deeper-sso-path']));
+    for (const r of deeper) {
+      expect(r.allowed, r.path.purpose).toBe(false);
+      const arn = r.path.principal.kind === 'aws' ? r.path.principal.arn : '';
+      expect(arn.split('sso.amazonaws.com/')[1].split('/').length, arn).toBe(3);
+    }
+    expect(deeperSsoRole('arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_D_x0')).toBe('arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/x/y/AWSReservedSSO_D_x0');
+    expect(deeperSsoRole('arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_D_x0')).toBe('arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/eu-west-1/x/AWSReservedSSO_D_x0');
+    expect(deeperSsoRole('arn:aws:iam::1:role/platform-admin')).toBe('');
+    // A trust without the refusal of deeper paths fails the proof on those paths alone.
+    const templates = new Map(stages.map((s) => [s.id, structuredClone(renderTemplate(s.definition))]));
+    const trusts = JSON.stringify(templates.get('access-roles')!.Resources);
+    expect(trusts).toContain('sso.amazonaws.com/*/*/*');
+    const stripped = JSON.parse(trusts.replace(/,?\{"Fn::Sub":"arn:\$\{AWS::Partition\}:iam::\d+:role\/aws-reserved\/sso\.amazonaws\.com\/\*\/\*\/\*"\}/g, ''));
+    templates.get('access-roles')!.Resources = stripped;
+    const problems = analyseAccess(org, stages, templates).problems;
+    expect(problems.length).toBeGreaterThan(0);
+    for (const p of problems) expect(p).toMatch(/^a role deeper under Identity Center's path .* must be refused$/);
   });
 
   it("a role name pattern with '?' is asked with a name it matches: the developers' path is proved, another role still refused (review s42-mutations-4 SA1)", () => {

@@ -16,6 +16,7 @@ import {
   PIPELINE_ACCOUNT_NEEDS,
   PIPELINE_NEEDS,
   REFUSED_THROUGH_ISOLATED_NETWORK,
+  deeperSsoRole,
   someoneElsesRole,
   type AccessEnvironment,
   type CiHostEnvironment,
@@ -29,7 +30,7 @@ import {
 import { isGitAction, ISOLATED_ENDPOINTS } from '../services/vpc-endpoints';
 import { artifactObjectKey, Names, SOURCE_ARTIFACT } from '../naming';
 import { otherRoleName, roleSourceSamples, sampleOf } from './samples';
-import { roleNameOf } from '../iam/role-path';
+import { roleNameOf, rolePathAndName } from '../iam/role-path';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { accountOf, contextKeys, deniedReason, endpointAllows, evaluate, GrantIndex, unreadConditions, literalMatches, matches, matchesResource, ownPolicyDecides, RequestAnswers, type AppliesMemo, type Decision, type Request } from './evaluate';
@@ -394,6 +395,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'developers-set-fresh-source-identity': (_e, note) => `developers (${note}) may not set a source identity of their choosing on the developer role of ${source.name}`,
       'developers-assume-other-role': (_e, note) => `a role other than ${note} may not assume the developer role of ${source.name}`,
       'developers-assume-other-permission-set': (e, note) => `another permission set's role (${roleNameOf(e.developerOtherSet)}), which ${note} matches only by a longer set name, may not assume the developer role of ${source.name}`,
+      'developers-assume-deeper-sso-path': (e, note) => `a role deeper under Identity Center's path (${rolePathAndName(deeperSsoRole(e.developerSource))}), which ${note} would match as ArnLike's * spans /, may not assume the developer role of ${source.name}`,
       'ci-assume-reader-other-role': () => `a role of ${ci?.account} other than the CI role may not assume the pull-only role of ${source.name}`,
       'developers-work': (e) => `developers work on ${repositoryName(e.repositoryArn)}`,
       'developers-list-repositories': () => `developers list the repositories of ${source.name}`,
@@ -402,6 +404,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       'maintainers-set-fresh-source-identity': (_e, note) => `maintainers (${note}) may not set a source identity of their choosing on the maintainer role of ${source.name}`,
       'maintainers-assume-other-role': (_e, note) => `a role other than ${note} may not assume the maintainer role of ${source.name}`,
       'maintainers-assume-other-permission-set': (e, note) => `another permission set's role (${roleNameOf(e.maintainerOtherSet)}), which ${note} matches only by a longer set name, may not assume the maintainer role of ${source.name}`,
+      'maintainers-assume-deeper-sso-path': (e, note) => `a role deeper under Identity Center's path (${rolePathAndName(deeperSsoRole(e.maintainerSource))}), which ${note} would match as ArnLike's * spans /, may not assume the maintainer role of ${source.name}`,
       ...sessionTagPurposes('developers', 'developer', source.name, (e) => e.developerTagKeys, (e) => e.developerOtherSet),
       ...sessionTagPurposes('maintainers', 'maintainer', source.name, (e) => e.maintainerTagKeys, (e) => e.maintainerOtherSet),
       'maintainers-assume-developer': (_e, note) => `developers (${note}) may not assume the maintainer role of ${source.name}`,

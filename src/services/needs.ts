@@ -708,6 +708,22 @@ export const REFERENCES = 'codecommit:References';
 /** The branch people work on, as the proof asks their work: one no protected branch is. */
 export const FEATURE_BRANCH = 'refs/heads/feature/x';
 
+/** Where Identity Center makes its roles (templates/access-roles.ts SSO_PATHS), as a role's ARN holds it. */
+const SSO_ROLE_PATH = ':role/aws-reserved/sso.amazonaws.com/';
+
+/**
+ * An Identity Center role's ARN one segment deeper than Identity Center makes it: two segments after
+ * sso.amazonaws.com/ (`…/<region>/x/<name>`, or `…/x/y/<name>` for the form without a Region, where one segment would
+ * be a Region's); '' for another role.
+ */
+export function deeperSsoRole(arn: string): string {
+  const at = arn.indexOf(SSO_ROLE_PATH);
+  if (at < 0) return '';
+  const name = arn.lastIndexOf('/');
+  const segments = arn.slice(at + SSO_ROLE_PATH.length, name + 1).split('/').length - 1;
+  return `${arn.slice(0, name)}${segments === 0 ? '/x/y' : '/x'}${arn.slice(name)}`;
+}
+
 /**
  * A role people assume from roles of the org's accounts (developers, maintainers: templates/access-roles.ts
  * peopleRole): the roles its trust names assume it, and no other role of their account; it works on the repositories
@@ -762,6 +778,17 @@ function peopleRoleNeeds(
       // Its session carrying a source identity too: neither action is allowed to it.
       context: carriedSourceIdentity,
       when: (e) => of.otherSet(e) !== '',
+    }),
+    onRole({
+      // ArnLike's `*` spans `/`: a role one segment deeper than Identity Center makes its roles matches the admitted
+      // `sso.amazonaws.com/*/<set>_*` all the same, and the trust's ArnNotLike refuses it (review s50-access A1, step 3).
+      id: `${who}-assume-deeper-sso-path`,
+      doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN',
+      grant: STS_ASSUME_ROLE_CHAINED,
+      principal: (e) => role(deeperSsoRole(of.source(e))),
+      denied: true,
+      context: carriedSourceIdentity,
+      when: (e) => deeperSsoRole(of.source(e)) !== '',
     }),
     // Session tags: the keys the org file names for a source (transitiveTagKeys) go on into the role, for its roles only;
     // any other key, and any key from a source that names none, is refused (grants.ts STS_TAG_SESSION).
