@@ -15,7 +15,7 @@ import { OrgFileError } from '../src/errors';
 import type { Account } from '../src/org/model';
 import { loadOrgFile, parseOrg } from '../src/org/load';
 import { familyStages, type Unit } from '../src/stages/family';
-import { duplicateKeys, layoutChange, layoutPath, layoutText, parseLayout, parseLayoutFile, recordLayout, recordOf, stackSetsElsewhereError, unrecordedHomeNote, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
+import { duplicateKeys, layoutChange, layoutPath, layoutText, movedOrgProblems, parseLayout, parseLayoutFile, recordLayout, recordOf, stackSetsElsewhereError, unrecordedHomeNote, unrecordedPlacements, type FamilyLayout, type RecordedOrg } from '../src/stages/layout';
 import { sha256 } from '../src/hash';
 import { toYaml, toYamlWithResources, yamlBytes } from '../src/yaml';
 import { FAMILY_STAGE_IDS, type Stage } from '../src/stages/model';
@@ -312,6 +312,16 @@ describe('the layout file', () => {
       '6 families.pipelines.x: is not a part number',
       '7 families.pipelines.2: names unit "pipeline a", which part 1 names too',
       '8 families.pipelines.3: is not a list of unit keys',
+    ]);
+  });
+
+  it("a moved org's field is named at its key's line and column, a blank line before it or not (review s50-input N3)", () => {
+    const recorded = { partition: 'aws', region: 'eu-west-1', prefix: 'acme', bucketGeneration: 1, repositories: {} } as unknown as RecordedOrg;
+    const org = { file: 'org.yaml', partition: 'aws', region: 'eu-central-1', prefix: 'acme2' } as const;
+    const text = 'organization:\n  partition: aws\n\n  region: eu-central-1\nprefix: acme2\n';
+    expect(movedOrgProblems(org, recorded, text).map((p) => [p.field, p.line, p.column])).toEqual([
+      ['prefix', 5, 1],
+      ['organization.region', 4, 3],
     ]);
   });
 

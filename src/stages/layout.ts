@@ -366,7 +366,8 @@ function placeIn(text: string, ...patterns: RegExp[]): { line: number; column: n
     from = found.index;
     key = from + (/^\s*/.exec(found[0])?.[0].length ?? 0);
   }
-  return { line: lineAt(text, from), column: columnAt(text, key) };
+  // The key's own line: a pattern's leading \s may take in blank lines before it.
+  return { line: lineAt(text, key), column: columnAt(text, key) };
 }
 
 /**
