@@ -123,6 +123,38 @@ describe('proving alike teams once per class of teams', () => {
     expect(plain(byTeams)).toEqual(plain(byAccountClass));
   });
 
+  /** One team's source roles' statement of that Sid, changed alike for each of its pipeline accounts (so the team's statements still group as one class's). */
+  const changeSourceRoles = (templates: Map<string, CfnTemplate>, id: (account: string) => string, team: string, sid: string, change: (st: { Effect?: string; Resource?: unknown }) => void) => {
+    for (const environment of ['dev', 'staging', 'prod']) {
+      const identity = structuredClone(templates.get('source-identity')!);
+      templates.set('source-identity', identity);
+      const policy = identity.Resources[`SourceRole${id(`${team}-${environment}`)}SourceActionIn${id(`${team}-source`)}`].Properties as { PolicyDocument: { Statement: Array<{ Sid?: string; Effect?: string; Resource?: unknown }> } };
+      change(policy.PolicyDocument.Statement.find((st) => st.Sid === sid)!);
+    }
+  };
+
+  it("a team whose statement is a Deny where the others' is an Allow is not alike: its refusals are found, as by account class", () => {
+    const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates, id) =>
+      changeSourceRoles(templates, id, 't015', 'WriteArtifacts', (st) => {
+        st.Effect = 'Deny';
+      }),
+    );
+    expect(byAccountClass.problems.some((p) => p.includes('t015'))).toBe(true);
+    expect(byTeams.problems).toEqual(byAccountClass.problems);
+    expect(plain(byTeams)).toEqual(plain(byAccountClass));
+  });
+
+  it("a team whose resource is the others' with a text more at its end is not alike: its refusals are found, as by account class", () => {
+    const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates, id) =>
+      changeSourceRoles(templates, id, 't016', 'WriteArtifacts', (st) => {
+        st.Resource = { 'Fn::Sub': `${(st.Resource as { 'Fn::Sub': string })['Fn::Sub']}x` };
+      }),
+    );
+    expect(byAccountClass.problems.some((p) => p.includes('t016'))).toBe(true);
+    expect(byTeams.problems).toEqual(byAccountClass.problems);
+    expect(plain(byTeams)).toEqual(plain(byAccountClass));
+  });
+
   /** The pipeline-foundation template's copy, and one team's row (`Fn::If` on its FedBy condition) in a list of its statements' principals. */
   const foundationRow = (templates: Map<string, CfnTemplate>, team: string) => {
     const foundation = structuredClone(templates.get('pipeline-foundation')!);
