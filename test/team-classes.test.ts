@@ -230,6 +230,17 @@ describe('proving alike teams once per class of teams', () => {
     expect(teamsAlone()).toBeDefined();
   });
 
+  it("a team whose paths alone differ (its pipeline accounts' artifact objects output names another bucket; no statement reads it) is not alike: its refusals are found, as by account class", () => {
+    const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates) => {
+      const { foundation, condition } = foundationRow(templates, 't018');
+      const output = foundation.Outputs!.ArtifactObjectsArn;
+      output.Value = { 'Fn::If': [condition, 'arn:aws:s3:::someone-elses-bucket/*', output.Value] };
+    });
+    expect(byAccountClass.problems.some((p) => p.includes('someone-elses-bucket'))).toBe(true);
+    expect(byTeams.problems).toEqual(byAccountClass.problems);
+    expect(plain(byTeams)).toEqual(plain(byAccountClass));
+  });
+
   it("one team's statement twice does not stand for another team's that lacks it", () => {
     const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates, id) => {
       const doubled = sourceRoleStatements(templates, id, 't009');
