@@ -123,6 +123,124 @@ describe('proving alike teams once per class of teams', () => {
     expect(plain(byTeams)).toEqual(plain(byAccountClass));
   });
 
+  /** One team's source roles' statement of that Sid, changed alike for each of its pipeline accounts (so the team's statements still group as one class's). */
+  const changeSourceRoles = (templates: Map<string, CfnTemplate>, id: (account: string) => string, team: string, sid: string, change: (st: { Effect?: string; Resource?: unknown }) => void) => {
+    for (const environment of ['dev', 'staging', 'prod']) {
+      const identity = structuredClone(templates.get('source-identity')!);
+      templates.set('source-identity', identity);
+      const policy = identity.Resources[`SourceRole${id(`${team}-${environment}`)}SourceActionIn${id(`${team}-source`)}`].Properties as { PolicyDocument: { Statement: Array<{ Sid?: string; Effect?: string; Resource?: unknown }> } };
+      change(policy.PolicyDocument.Statement.find((st) => st.Sid === sid)!);
+    }
+  };
+
+  it("a team whose statement is a Deny where the others' is an Allow is not alike: its refusals are found, as by account class", () => {
+    const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates, id) =>
+      changeSourceRoles(templates, id, 't015', 'WriteArtifacts', (st) => {
+        st.Effect = 'Deny';
+      }),
+    );
+    expect(byAccountClass.problems.some((p) => p.includes('t015'))).toBe(true);
+    expect(byTeams.problems).toEqual(byAccountClass.problems);
+    expect(plain(byTeams)).toEqual(plain(byAccountClass));
+  });
+
+  it("a team whose resource is the others' with a text more at its end is not alike: its refusals are found, as by account class", () => {
+    const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates, id) =>
+      changeSourceRoles(templates, id, 't016', 'WriteArtifacts', (st) => {
+        st.Resource = { 'Fn::Sub': `${(st.Resource as { 'Fn::Sub': string })['Fn::Sub']}x` };
+      }),
+    );
+    expect(byAccountClass.problems.some((p) => p.includes('t016'))).toBe(true);
+    expect(byTeams.problems).toEqual(byAccountClass.problems);
+    expect(plain(byTeams)).toEqual(plain(byAccountClass));
+  });
+
+  /** The pipeline-foundation template's copy, and one team's row (`Fn::If` on its FedBy condition) in a list of its statements' principals. */
+  const foundationRow = (templates: Map<string, CfnTemplate>, team: string) => {
+    const foundation = structuredClone(templates.get('pipeline-foundation')!);
+    templates.set('pipeline-foundation', foundation);
+    const condition = `FedBy${team.toUpperCase()}Source`;
+    type Row = { 'Fn::If': [string, unknown, unknown] };
+    const isRow = (x: unknown): x is Row => (x as Row | null)?.['Fn::If']?.[0] === condition;
+    // The first list of the template holding the team's row, found by walking it (the principals of a bucket or key policy).
+    const find = (v: unknown): unknown[] | undefined => {
+      if (Array.isArray(v)) return v.some(isRow) ? v : v.map(find).find((x) => x !== undefined);
+      if (v === null || typeof v !== 'object') return undefined;
+      return Object.values(v).map(find).find((x) => x !== undefined);
+    };
+    const list = find(foundation.Resources)!;
+    return { foundation, condition, row: list.find(isRow)! as Row, list };
+  };
+
+  it("a team whose row in a shared template differs (another account's principal for its source account's) is not alike: as by account class", () => {
+    const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates, id) => {
+      const { row } = foundationRow(templates, 't008');
+      row['Fn::If'][1] = { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${id('t009-source')}:root` };
+    });
+    // A proof with problems gives up (the account classes' proof words them), by class of teams too.
+    expect(byAccountClass.problems.length).toBeGreaterThan(0);
+    expect(byTeams.problems).toEqual(byAccountClass.problems);
+    expect(plain(byTeams)).toEqual(plain(byAccountClass));
+  });
+
+  it('a team whose row holds in one of its pipeline accounts fewer (its condition) is not alike: as by account class', () => {
+    const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates, id) => {
+      const { foundation, condition } = foundationRow(templates, 't011');
+      const or = (foundation.Conditions![condition] as { 'Fn::Or': Array<{ 'Fn::Equals': [unknown, string] }> })['Fn::Or'];
+      or.splice(or.findIndex((c) => c['Fn::Equals'][1] === id('t011-prod')), 1);
+    });
+    expect(byAccountClass.problems.length).toBeGreaterThan(0);
+    expect(byTeams.problems).toEqual(byAccountClass.problems);
+    expect(plain(byTeams)).toEqual(plain(byAccountClass));
+  });
+
+  it('a team whose row stands twice (its source account a principal twice, granting nothing more) is not alike: the others are proved by class of teams, as by account class', () => {
+    const { byTeams, byAccountClass, teamsAlone } = analyses(generateTeamsOrgYaml(TEAMS), (templates) => {
+      const { row, list } = foundationRow(templates, 't012');
+      list.splice(list.indexOf(row) + 1, 0, structuredClone(row));
+    });
+    expect(byAccountClass.problems).toEqual([]);
+    expect(plain(byTeams)).toEqual(plain(byAccountClass));
+    expect(teamsAlone()).toBeDefined();
+  });
+
+  it("a team whose statement admits one principal more (a row for another account's roles after its own) is not alike: that grant, no path's, is found as by account class", () => {
+    const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates, id) => {
+      const { foundation, condition } = foundationRow(templates, 't014');
+      // The artifact bucket policy's statement whose principals (and their aws:PrincipalArn) hold the team's row.
+      const statement = (foundation.Resources.ArtifactBucketPolicy.Properties as { PolicyDocument: { Statement: Array<{ Principal: { AWS: unknown[] }; Condition: { ArnEquals: Record<string, unknown[]> } }> } }).PolicyDocument.Statement.find((st) =>
+        JSON.stringify(st.Principal).includes(condition),
+      )!;
+      const row = (value: string) => ({ 'Fn::If': [condition, { 'Fn::Sub': value }, { Ref: 'AWS::NoValue' }] });
+      statement.Principal.AWS.push(row(`arn:\${AWS::Partition}:iam::${id('tools')}:root`));
+      statement.Condition.ArnEquals['aws:PrincipalArn'].push(row(`arn:\${AWS::Partition}:iam::${id('tools')}:role/*`));
+    });
+    expect(byAccountClass.problems.some((p) => p.includes(':iam::100000000000:'))).toBe(true);
+    expect(byTeams.problems).toEqual(byAccountClass.problems);
+    expect(plain(byTeams)).toEqual(plain(byAccountClass));
+  });
+
+  it('a team whose condition names its accounts in another order (the same accounts) resolves alike: proved by class of teams, as by account class', () => {
+    const { byTeams, byAccountClass, teamsAlone } = analyses(generateTeamsOrgYaml(TEAMS), (templates) => {
+      const { foundation, condition } = foundationRow(templates, 't013');
+      (foundation.Conditions![condition] as { 'Fn::Or': unknown[] })['Fn::Or'].reverse();
+    });
+    expect(byAccountClass.problems).toEqual([]);
+    expect(plain(byTeams)).toEqual(plain(byAccountClass));
+    expect(teamsAlone()).toBeDefined();
+  });
+
+  it("a team whose paths alone differ (its pipeline accounts' artifact objects output names another bucket; no statement reads it) is not alike: its refusals are found, as by account class", () => {
+    const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates) => {
+      const { foundation, condition } = foundationRow(templates, 't018');
+      const output = foundation.Outputs!.ArtifactObjectsArn;
+      output.Value = { 'Fn::If': [condition, 'arn:aws:s3:::someone-elses-bucket/*', output.Value] };
+    });
+    expect(byAccountClass.problems.some((p) => p.includes('someone-elses-bucket'))).toBe(true);
+    expect(byTeams.problems).toEqual(byAccountClass.problems);
+    expect(plain(byTeams)).toEqual(plain(byAccountClass));
+  });
+
   it("one team's statement twice does not stand for another team's that lacks it", () => {
     const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates, id) => {
       const doubled = sourceRoleStatements(templates, id, 't009');
