@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderTemplate, type CfnTemplate, type TemplateDefinition } from '../src/cfn/template';
 import type { Account } from '../src/org/model';
 import { familyStages, type Unit } from '../src/stages/family';
+import { toYaml, toYamlWithResources } from '../src/yaml';
 
 const account = (name: string, id: string): Account => ({ name, id, role: 'source' });
 const alpha = account('alpha', '111111111111');
@@ -107,6 +108,22 @@ describe('a family unit renamed in place', () => {
     expect(events.indexOf('read alpha')).toBeGreaterThan(events.indexOf('made alpha'));
     expect(events.lastIndexOf('read alpha')).toBeLessThan(events.indexOf('made beta'));
     expect(renderTemplate(stages[0].definition)).toEqual(template);
+  });
+
+  it("hands the rendering a part was written from to the first renderTemplate of its definition, each later one a copy alike, every one written as that text", () => {
+    for (const layout of [undefined, new Map([[1, [`account ${alpha.id}`, `account ${beta.id}`]]])]) {
+      const [part] = familyStages(family, [sourceUnit(alpha), sourceUnit(beta)], layout);
+      const first = renderTemplate(part.definition);
+      const second = renderTemplate(part.definition);
+      expect(second).not.toBe(first);
+      expect(second).toEqual(first);
+      expect(first).toEqual(template);
+      expect(toYamlWithResources(first).text).toBe(toYaml(template));
+      expect(toYamlWithResources(second).text).toBe(toYaml(template));
+      // Changing the one handed out changes no later rendering.
+      delete (first as Partial<CfnTemplate>).Outputs;
+      expect(renderTemplate(part.definition)).toEqual(template);
+    }
   });
 
   it('leaves the ids of a unit without renameIds as they are', () => {

@@ -224,12 +224,24 @@ export function idRecord<T>(entries: Iterable<readonly [string, T]>): Record<str
 const writtenDefinitions = new WeakMap<TemplateDefinition, WrittenTemplate>();
 
 /**
+ * Renderings of a definition made to be written (a family's part, packed), each handed to the first renderTemplate of
+ * that definition after (the compile's, which renders every stage), instead of a second one made alike: held by no one
+ * else, it is as fresh as a copy to whoever gets it, and a later rendering is a copy again.
+ */
+const renderingsToHand = new WeakMap<TemplateDefinition, CfnTemplate>();
+
+/**
  * Records `written` as the text of `def`'s rendering (toYamlWithResources(renderTemplate(def))): each rendering of
  * `def` after is known to yaml.ts as written (rememberWritten), which writes it once, not for each rendering. For a
- * definition whose resources are rendered (renderedResources), which is not changed after.
+ * definition whose resources are rendered (renderedResources), which is not changed after. `rendering`, if given, is
+ * the rendering `written` was written from, which its maker keeps no more: the next renderTemplate(def) is that one.
  */
-export function rememberWrittenDefinition(def: TemplateDefinition, written: WrittenTemplate): void {
+export function rememberWrittenDefinition(def: TemplateDefinition, written: WrittenTemplate, rendering?: CfnTemplate): void {
   writtenDefinitions.set(def, written);
+  if (rendering) {
+    rememberWritten(rendering, written);
+    renderingsToHand.set(def, rendering);
+  }
 }
 
 const renderedOnce = new WeakMap<TemplateDefinition, CfnTemplate>();
@@ -245,6 +257,11 @@ export function renderedTemplate(def: TemplateDefinition): CfnTemplate {
 
 /** `def` as plain template data; with `renaming`, its resources and its outputs' values renamed as they are copied (its conditions are not). */
 export function renderTemplate(def: TemplateDefinition, renaming?: Renaming): CfnTemplate {
+  const handed = renaming ? undefined : renderingsToHand.get(def);
+  if (handed) {
+    renderingsToHand.delete(def);
+    return handed;
+  }
   // Sections in CloudFormation's usual order; object keys keep insertion order.
   const out = { AWSTemplateFormatVersion: '2010-09-09', Description: def.description } as CfnTemplate;
   const parameters = sortedEntries(def.parameters);

@@ -359,19 +359,20 @@ function packInOrderWritten(units: readonly PlacedUnit[], mergePart: (part: read
   let packed = 0;
   for (const part of partsInOrder(units, FULL_COUNTS)) {
     const merged = mergePart(part);
-    const written = toYamlWithResources(renderTemplate(merged.definition));
+    const rendering = renderTemplate(merged.definition);
+    const written = toYamlWithResources(rendering);
     if (!withinByWritten(part, written.text.length, FULL.bytes)) {
       let first = true;
       for (const measured of partsInOrder(units, FULL, packed)) {
         // The first starts at the unit `part` starts at, and both take units in order: as long, it holds the same.
         const same = first && measured.length === part.length;
-        if (same) rememberWrittenDefinition(merged.definition, written);
+        if (same) rememberWrittenDefinition(merged.definition, written, rendering);
         parts.push(same ? [parts.length + 1, measured, merged] : [parts.length + 1, measured]);
         first = false;
       }
       return parts;
     }
-    rememberWrittenDefinition(merged.definition, written);
+    rememberWrittenDefinition(merged.definition, written, rendering);
     parts.push([parts.length + 1, part, merged]);
     packed += part.length;
   }
@@ -410,8 +411,9 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout, mergePart:
   for (const [n, load] of loads) {
     if (load.units.length === 0) continue;
     const part = mergePart(load.units);
-    const written = toYamlWithResources(renderTemplate(part.definition));
-    rememberWrittenDefinition(part.definition, written);
+    const rendering = renderTemplate(part.definition);
+    const written = toYamlWithResources(rendering);
+    rememberWrittenDefinition(part.definition, written, rendering);
     merged.set(n, { load, count: load.units.length, part });
     if (load.resources <= FULL.resources && load.outputs <= FULL.outputs && withinByWritten(load.units, written.text.length, FULL.bytes)) continue;
     let kept = load;
