@@ -197,6 +197,9 @@ function inResourceOrder(id: string, data: Readonly<Record<string, unknown>>, co
  */
 const renderedRecords = new WeakSet<object>();
 
+/** Whether renderTemplate would hand out some of `def`'s resources as they are, not copied: a record of renderedResources with entries. */
+export const holdsRenderedResources = (def: TemplateDefinition): boolean => renderedRecords.has(def.resources) && Object.keys(def.resources).length > 0;
+
 /** A rendered resource (plain data, as renderTemplate gives it) under `condition`, if given, for a record of renderedResources. */
 export const underCondition = (id: string, resource: CfnResource, condition?: string): CfnResource => inResourceOrder(id, resource, condition);
 
