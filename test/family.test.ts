@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderTemplate, type CfnTemplate, type TemplateDefinition } from '../src/cfn/template';
+import { renderTemplate, takeRendering, type CfnTemplate, type TemplateDefinition } from '../src/cfn/template';
 import type { Account } from '../src/org/model';
 import { familyStages, type Unit } from '../src/stages/family';
 import { toYaml, toYamlWithResources } from '../src/yaml';
@@ -110,20 +110,30 @@ describe('a family unit renamed in place', () => {
     expect(renderTemplate(stages[0].definition)).toEqual(template);
   });
 
-  it("hands the rendering a part was written from to the first renderTemplate of its definition, each later one a copy alike, every one written as that text", () => {
+  it("hands the rendering a part was written from to takeRendering once, every later rendering a copy alike, each written as that text", () => {
     for (const layout of [undefined, new Map([[1, [`account ${alpha.id}`, `account ${beta.id}`]]])]) {
       const [part] = familyStages(family, [sourceUnit(alpha), sourceUnit(beta)], layout);
-      const first = renderTemplate(part.definition);
-      const second = renderTemplate(part.definition);
+      const first = takeRendering(part.definition);
+      const second = takeRendering(part.definition);
+      const third = renderTemplate(part.definition);
       expect(second).not.toBe(first);
-      expect(second).toEqual(first);
-      expect(first).toEqual(template);
-      expect(toYamlWithResources(first).text).toBe(toYaml(template));
-      expect(toYamlWithResources(second).text).toBe(toYaml(template));
+      expect(third).not.toBe(second);
+      for (const rendering of [first, second, third]) {
+        expect(rendering).toEqual(template);
+        expect(toYamlWithResources(rendering).text).toBe(toYaml(template));
+      }
       // Changing the one handed out changes no later rendering.
       delete (first as Partial<CfnTemplate>).Outputs;
       expect(renderTemplate(part.definition)).toEqual(template);
     }
+  });
+
+  it('renders what a definition changed after planning holds, though a rendering was made when its part was written', () => {
+    const [part] = familyStages(family, [sourceUnit(alpha), sourceUnit(beta)]);
+    const resources = part.definition.resources as unknown as Record<string, unknown>;
+    const id = `TopicIn${alpha.id}`;
+    resources[id] = { Type: 'AWS::SNS::Topic' };
+    expect(renderTemplate(part.definition).Resources[id]).toEqual({ Type: 'AWS::SNS::Topic' });
   });
 
   it('leaves the ids of a unit without renameIds as they are', () => {

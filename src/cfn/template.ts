@@ -227,17 +227,30 @@ export function idRecord<T>(entries: Iterable<readonly [string, T]>): Record<str
 const writtenDefinitions = new WeakMap<TemplateDefinition, WrittenTemplate>();
 
 /**
- * Renderings of a definition made to be written (a family's part, packed), each handed to the first renderTemplate of
- * that definition after (the compile's, which renders every stage), instead of a second one made alike: held by no one
- * else, it is as fresh as a copy to whoever gets it, and a later rendering is a copy again.
+ * Renderings of a definition made to be written (a family's part, packed), each handed once by takeRendering (the
+ * compile's, which renders every stage right after planning) instead of a second one made alike.
  */
 const renderingsToHand = new WeakMap<TemplateDefinition, CfnTemplate>();
+
+/**
+ * renderTemplate(def), for a caller that renders a plan's stages before anything could change their definitions (the
+ * compile, right after planning): a family part's rendering made when it was written (rememberWrittenDefinition),
+ * handed once and kept no more, so as fresh as a copy to its taker; any other, or a second call, a rendering made now.
+ * renderTemplate itself always makes one: code that changes a stage's definition after planning (a test taking a
+ * condition out) renders what it changed.
+ */
+export function takeRendering(def: TemplateDefinition): CfnTemplate {
+  const handed = renderingsToHand.get(def);
+  if (!handed) return renderTemplate(def);
+  renderingsToHand.delete(def);
+  return handed;
+}
 
 /**
  * Records `written` as the text of `def`'s rendering (toYamlWithResources(renderTemplate(def))): each rendering of
  * `def` after is known to yaml.ts as written (rememberWritten), which writes it once, not for each rendering. For a
  * definition whose resources are rendered (renderedResources), which is not changed after. `rendering`, if given, is
- * the rendering `written` was written from, which its maker keeps no more: the next renderTemplate(def) is that one.
+ * the rendering `written` was written from, which its maker keeps no more: takeRendering(def) hands it out once.
  */
 export function rememberWrittenDefinition(def: TemplateDefinition, written: WrittenTemplate, rendering?: CfnTemplate): void {
   writtenDefinitions.set(def, written);
@@ -260,11 +273,6 @@ export function renderedTemplate(def: TemplateDefinition): CfnTemplate {
 
 /** `def` as plain template data; with `renaming`, its resources and its outputs' values renamed as they are copied (its conditions are not). */
 export function renderTemplate(def: TemplateDefinition, renaming?: Renaming): CfnTemplate {
-  const handed = renaming ? undefined : renderingsToHand.get(def);
-  if (handed) {
-    renderingsToHand.delete(def);
-    return handed;
-  }
   // Sections in CloudFormation's usual order; object keys keep insertion order.
   const out = { AWSTemplateFormatVersion: '2010-09-09', Description: def.description } as CfnTemplate;
   const parameters = sortedEntries(def.parameters);
