@@ -2,7 +2,7 @@
  * Org file → every file of its dist/ folder, in memory. Nothing is written
  * here; a compile that fails anywhere produces no files at all.
  */
-import { renderTemplate, type CfnTemplate } from './cfn/template';
+import { takeRendering, type CfnTemplate } from './cfn/template';
 import { checkPolicies } from './checks/policy-checks';
 import { alikeResources, importsReadingOnlyTheId, type AlikeResources } from './checks/alike';
 import { formatFinding } from './checks/rules';
@@ -78,7 +78,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const files = new Map<string, string>();
   const problems: string[] = [];
   // Rendered once; the checks, the access analysis and the report all read these.
-  const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+  const templates = new Map(stages.map((s) => [s.id, takeRendering(s.definition)]));
   // Policies' values resolved per account: the ARN checks and the access analysis share what it compiles.
   const resolver = new Resolver(org, stages, templates);
   const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline').map((a) => a.id);

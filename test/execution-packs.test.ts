@@ -80,6 +80,34 @@ describe('packedSizes', () => {
     expect(long).toEqual(written(statements, contexts[3]));
   });
 
+  it("answers a list of its caller's anew each time: one changed between two questions is measured as it is then", () => {
+    const statements: ExecutionStatement[] = [{ Sid: 'Named', Effect: 'Allow', Action: ['iam:GetRole'], Resource: Array.from({ length: 100 }, (_, i) => `arn:${P}:iam::${A}:role/r${i}`) }];
+    const before = packedSizes(statements, contexts[0]);
+    statements.push({ Sid: 'More', Effect: 'Allow', Action: ['iam:GetRole'], Resource: Array.from({ length: 300 }, (_, i) => `arn:${P}:iam::${A}:role/more${i}`) });
+    const after = packedSizes(statements, contexts[0]);
+    expect(after).toEqual(written(statements, contexts[0]));
+    expect(after.packs.length).toBeGreaterThan(before.packs.length);
+  });
+
+  it("answers a group of accountPolicies once a context of sizes, each answer a copy of the caller's own, in every context as bootstrap writes it", () => {
+    const scope = new Map([[`arn:${P}:iam::${A}:role/own`, new Set(['111111111111'])]]);
+    const statements: ExecutionStatement[] = [{ Sid: 'Named', Effect: 'Allow', Action: ['iam:GetRole'], Resource: [...Array.from({ length: 300 }, (_, i) => `arn:${P}:iam::${A}:role/r${i}`), `arn:${P}:iam::${A}:role/own`], scope }];
+    const [group] = accountPolicies(statements, ['111111111111']);
+    for (const at of [...contexts, ...contexts]) {
+      const answer = packedSizes(group.statements, at);
+      expect(answer).toEqual(written(group.statements, at));
+      answer.packs.push(1);
+      answer.largest.chars = 0;
+    }
+  });
+
+  it("a group's statement too large for any account is that account's error each time, never an answer kept", () => {
+    const scope = new Map([[`arn:${P}:s3:::bucket-${A}/*`, new Set(['111111111111', '999999999999'])]]);
+    const statements: ExecutionStatement[] = [{ Sid: 'TooManyActions', Effect: 'Allow', Action: Array.from({ length: 400 }, (_, i) => `codecommit:Action${i}`), Resource: [`arn:${P}:s3:::bucket-${A}/*`], scope }];
+    const [group] = accountPolicies(statements, ['111111111111', '999999999999']);
+    for (const at of [contexts[0], contexts[1], contexts[0]]) expect(() => packedSizes(group.statements, at)).toThrow(`(arn:aws:s3:::bucket-${at.account}/*)`);
+  });
+
   it('a statement whose actions and one resource fit no managed policy is the same error, naming the resolved resource', () => {
     const statements: ExecutionStatement[] = [{ Sid: 'TooManyActions', Effect: 'Allow', Action: Array.from({ length: 400 }, (_, i) => `codecommit:Action${i}`), Resource: [`arn:${P}:s3:::bucket-${A}/*`] }];
     const at = contexts[0];

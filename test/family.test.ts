@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { renderTemplate, type CfnTemplate, type TemplateDefinition } from '../src/cfn/template';
+import { renderTemplate, takeRendering, type CfnTemplate, type TemplateDefinition } from '../src/cfn/template';
 import type { Account } from '../src/org/model';
 import { familyStages, type Unit } from '../src/stages/family';
+import { toYaml, toYamlWithResources } from '../src/yaml';
 
 const account = (name: string, id: string): Account => ({ name, id, role: 'source' });
 const alpha = account('alpha', '111111111111');
@@ -107,6 +108,32 @@ describe('a family unit renamed in place', () => {
     expect(events.indexOf('read alpha')).toBeGreaterThan(events.indexOf('made alpha'));
     expect(events.lastIndexOf('read alpha')).toBeLessThan(events.indexOf('made beta'));
     expect(renderTemplate(stages[0].definition)).toEqual(template);
+  });
+
+  it("hands the rendering a part was written from to takeRendering once, every later rendering a copy alike, each written as that text", () => {
+    for (const layout of [undefined, new Map([[1, [`account ${alpha.id}`, `account ${beta.id}`]]])]) {
+      const [part] = familyStages(family, [sourceUnit(alpha), sourceUnit(beta)], layout);
+      const first = takeRendering(part.definition);
+      const second = takeRendering(part.definition);
+      const third = renderTemplate(part.definition);
+      expect(second).not.toBe(first);
+      expect(third).not.toBe(second);
+      for (const rendering of [first, second, third]) {
+        expect(rendering).toEqual(template);
+        expect(toYamlWithResources(rendering).text).toBe(toYaml(template));
+      }
+      // Changing the one handed out changes no later rendering.
+      delete (first as Partial<CfnTemplate>).Outputs;
+      expect(renderTemplate(part.definition)).toEqual(template);
+    }
+  });
+
+  it('renders what a definition changed after planning holds, though a rendering was made when its part was written', () => {
+    const [part] = familyStages(family, [sourceUnit(alpha), sourceUnit(beta)]);
+    const resources = part.definition.resources as unknown as Record<string, unknown>;
+    const id = `TopicIn${alpha.id}`;
+    resources[id] = { Type: 'AWS::SNS::Topic' };
+    expect(renderTemplate(part.definition).Resources[id]).toEqual({ Type: 'AWS::SNS::Topic' });
   });
 
   it('leaves the ids of a unit without renameIds as they are', () => {

@@ -4,6 +4,7 @@
  * CloudFormation replace a live resource).
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -110,5 +111,24 @@ describe('logicalId, the ids names make', () => {
     const names = ['', '-', 'web-app', '--x--y--', 'Pipeline', 'team-042_app.v2', 'zürich-2', 'a\u{1F600}b', '9lives'];
     for (const a of names) for (const b of names) expect(logicalId(a, b), JSON.stringify([a, b])).toBe(cut(a, b));
     expect(logicalId('web-app', 'Pipeline')).toBe('WebAppPipeline');
+  });
+});
+
+describe("a forwarding rule's name, its hash made once a branch", () => {
+  it('is the prefix, the first 10 hex digits of SHA-256 over repository NUL branch, and the chunk, asked once or again, by any Names', () => {
+    const cases: Array<[string, string, number]> = [
+      ['web-app', 'main', 1],
+      ['web-app', 'main', 2],
+      ['web-app', 'release/1.0', 1],
+      ['web', 'app\u0000main', 1],
+      ['t001-svc1', 'develop', 1],
+      ['t001-svc10', 'develop', 1],
+    ];
+    for (const names of [new Names('acme'), new Names('other'), new Names('acme')]) {
+      for (const [repository, branch, chunk] of [...cases, ...cases]) {
+        const hash = createHash('sha256').update(`${repository}\u0000${branch}`).digest('hex').slice(0, 10);
+        expect(names.forwardingRule(repository, branch, chunk)).toBe(`${names.prefix}-codecommit-fwd-${hash}-${chunk}`);
+      }
+    }
   });
 });

@@ -197,6 +197,9 @@ function inResourceOrder(id: string, data: Readonly<Record<string, unknown>>, co
  */
 const renderedRecords = new WeakSet<object>();
 
+/** Whether renderTemplate would hand out some of `def`'s resources as they are, not copied: a record of renderedResources with entries. */
+export const holdsRenderedResources = (def: TemplateDefinition): boolean => renderedRecords.has(def.resources) && Object.keys(def.resources).length > 0;
+
 /** A rendered resource (plain data, as renderTemplate gives it) under `condition`, if given, for a record of renderedResources. */
 export const underCondition = (id: string, resource: CfnResource, condition?: string): CfnResource => inResourceOrder(id, resource, condition);
 
@@ -224,12 +227,37 @@ export function idRecord<T>(entries: Iterable<readonly [string, T]>): Record<str
 const writtenDefinitions = new WeakMap<TemplateDefinition, WrittenTemplate>();
 
 /**
+ * Renderings of a definition made to be written (a family's part, packed), each handed once by takeRendering (the
+ * compile's, which renders every stage right after planning) instead of a second one made alike.
+ */
+const renderingsToHand = new WeakMap<TemplateDefinition, CfnTemplate>();
+
+/**
+ * renderTemplate(def), for a caller that renders a plan's stages before anything could change their definitions (the
+ * compile, right after planning): a family part's rendering made when it was written (rememberWrittenDefinition),
+ * handed once and kept no more, so as fresh as a copy to its taker; any other, or a second call, a rendering made now.
+ * renderTemplate itself always makes one: code that changes a stage's definition after planning (a test taking a
+ * condition out) renders what it changed.
+ */
+export function takeRendering(def: TemplateDefinition): CfnTemplate {
+  const handed = renderingsToHand.get(def);
+  if (!handed) return renderTemplate(def);
+  renderingsToHand.delete(def);
+  return handed;
+}
+
+/**
  * Records `written` as the text of `def`'s rendering (toYamlWithResources(renderTemplate(def))): each rendering of
  * `def` after is known to yaml.ts as written (rememberWritten), which writes it once, not for each rendering. For a
- * definition whose resources are rendered (renderedResources), which is not changed after.
+ * definition whose resources are rendered (renderedResources), which is not changed after. `rendering`, if given, is
+ * the rendering `written` was written from, which its maker keeps no more: takeRendering(def) hands it out once.
  */
-export function rememberWrittenDefinition(def: TemplateDefinition, written: WrittenTemplate): void {
+export function rememberWrittenDefinition(def: TemplateDefinition, written: WrittenTemplate, rendering?: CfnTemplate): void {
   writtenDefinitions.set(def, written);
+  if (rendering) {
+    rememberWritten(rendering, written);
+    renderingsToHand.set(def, rendering);
+  }
 }
 
 const renderedOnce = new WeakMap<TemplateDefinition, CfnTemplate>();

@@ -1119,7 +1119,10 @@ export function accountPolicies(statements: readonly ExecutionStatement[], accou
       const own = of ? ownPositions(of, positions) : undefined;
       const key = own ? [...own].map(([i, list]) => `${i}:${list.join(',')}`).join(';') : '';
       group = groups.get(key);
-      if (!group) groups.set(key, (group = { accounts: [], statements: statementsAt(statements, everywhere, own) }));
+      if (!group) {
+        groups.set(key, (group = { accounts: [], statements: statementsAt(statements, everywhere, own) }));
+        groupStatements.add(group.statements);
+      }
       bySignature.set(signature, group);
     }
     group.accounts.push(account);
@@ -1294,16 +1297,55 @@ export function packPolicies(statements: readonly IamStatement[], limit: number 
  * each pack's characters, and the largest statement. The same answer as packPolicies on resolvePolicy's document,
  * without writing that document for every account: a resource's size is measured once per Region, partition and
  * account-id length, since an id of digits only changes a resolved name by its length (JSON escapes no digit), and a
- * statement's head once per Sid, Effect and action list.
+ * statement's head once per Sid, Effect and action list. Answered once for one of accountPolicies' lists and what
+ * its sizes read of the context (sizeContext): the compile asks it of each group of alike accounts twice, for the
+ * choice of exact names (executionPolicyOf) and for the quota check (checks/execution-quota.ts), with the same lists.
  */
-export function packedSizes(statements: readonly ExecutionStatement[], at: PolicyContext, limit: number = LIMITS.managedPolicyChars): { packs: number[]; largest: { Sid: string; resources: number; chars: number } } {
+export function packedSizes(statements: readonly ExecutionStatement[], at: PolicyContext, limit: number = LIMITS.managedPolicyChars): PackedSizes {
+  const key = `${sizeContext(at)}\n${limit}`;
+  const kept = groupStatements.has(statements);
+  let answers = kept ? packedByStatements.get(statements) : undefined;
+  const known = answers?.get(key);
+  // A copy: the caller's to keep or change.
+  if (known) return { packs: [...known.packs], largest: { ...known.largest } };
   const measure = resourceSizes(at);
   const sizes = statements.map((s): StatementSize => ({ head: s.Condition ? policyChars({ Sid: s.Sid, Effect: s.Effect, Action: s.Action, Resource: [], Condition: resolveCondition(s.Condition, substitution(at)) }) : headChars(s), resources: s.Resource.map(measure) }));
+  // A statement over the limit throws, naming its resource as resolved in `at`'s own account: not kept.
   const plan = planPacks(sizes, limit, (i, r) => {
     throw tooLargeError(statements[i], substitution(at)(statements[i].Resource[r]), limit);
   });
   const sized = statements.map((s, i) => ({ Sid: s.Sid, resources: s.Resource.length, chars: statementChars(sizes[i]) }));
-  return { packs: plan.map((p) => p.chars), largest: sized.reduce((a, b) => (b.chars > a.chars ? b : a)) };
+  const answer: PackedSizes = { packs: plan.map((p) => p.chars), largest: sized.reduce((a, b) => (b.chars > a.chars ? b : a)) };
+  if (kept) {
+    if (!answers) packedByStatements.set(statements, (answers = new Map()));
+    answers.set(key, { packs: [...answer.packs], largest: { ...answer.largest } });
+  }
+  return answer;
+}
+
+/** packedSizes' answer: each pack's characters, and the largest statement. */
+export interface PackedSizes {
+  packs: number[];
+  largest: { Sid: string; resources: number; chars: number };
+}
+
+/**
+ * The statements of accountPolicies' groups: lists it made and keeps (lastGroups), which no one changes. packedSizes
+ * keeps its answers for these alone: any other list is its caller's, who may change it between two questions.
+ */
+const groupStatements = new WeakSet<readonly ExecutionStatement[]>();
+
+/** packedSizes' answers for groupStatements' lists, by sizeContext and limit. */
+const packedByStatements = new WeakMap<readonly ExecutionStatement[], Map<string, PackedSizes>>();
+
+/**
+ * What a policy's sizes read of its context: the partition and Region as they are, and an account id of digits by its
+ * length alone (JSON escapes no digit, so a resolved resource or condition is as long for any id of that length);
+ * any other id as itself.
+ */
+function sizeContext(at: PolicyContext): string {
+  const account = /^[0-9]+$/.test(at.account) ? `digits:${at.account.length}` : `id:${at.account}`;
+  return `${at.partition}\n${at.region}\n${account}`;
 }
 
 /** Resolved resources' JSON lengths, by context: kept for the contexts of one org (a few), each bounded. */
@@ -1311,9 +1353,7 @@ const measuredResources = new Map<string, Map<string, number>>();
 const MEASURED_KEPT = 50_000;
 
 function resourceSizes(at: PolicyContext): (resource: string) => number {
-  // An id of digits: only its length can change a resolved name's JSON length. Any other id is measured as itself.
-  const account = /^[0-9]+$/.test(at.account) ? `digits:${at.account.length}` : `id:${at.account}`;
-  const key = `${at.partition}\n${at.region}\n${account}`;
+  const key = sizeContext(at);
   let sizes = measuredResources.get(key);
   if (!sizes) {
     if (measuredResources.size >= 8) measuredResources.clear();

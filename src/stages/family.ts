@@ -21,7 +21,7 @@
  */
 import { AccountSwitch } from '../cfn/account-switch';
 import { CompileError } from '../errors';
-import { byKey, idRecord, newRecord, plain, rememberWrittenDefinition, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
+import { byKey, holdsRenderedResources, idRecord, newRecord, plain, rememberWrittenDefinition, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import type { FamilyLayout } from './layout';
@@ -133,19 +133,26 @@ interface RenderedUnit {
 }
 
 function renderUnit(unit: Unit): RenderedUnit {
-  if (!unit.renameIds) return { template: ownRendering(unit, renderTemplate(unit.definition)), outputs: unit.definition.outputs };
+  refuseRendered(unit);
+  if (!unit.renameIds) return { template: renderTemplate(unit.definition), outputs: unit.definition.outputs };
   const references = referenceRenaming(Object.keys(unit.definition.resources), unit.renameIds);
-  const template = ownRendering(unit, renderTemplate(unit.definition, references));
+  const template = renderTemplate(unit.definition, references);
   return renameIds(template, unit.definition.outputs, unit.renameIds, references);
 }
 
-/** The rendering, checked to be the unit's own copy: renamed in place, never a family's merged resources (renderTemplate hands those out as they are). */
-function ownRendering(unit: Unit, template: CfnTemplate): CfnTemplate {
-  for (const [id, resource] of Object.entries(template.Resources)) {
-    if (resource === (unit.definition.resources as Record<string, unknown>)[id]) throw new Error(`internal: unit ${unit.label} holds an already rendered resource ${id}`);
-  }
-  return template;
+/**
+ * A unit's rendering is its own copy, renamed in place: never a family's merged resources, which renderTemplate hands
+ * out as they are (renderedResources), every other resource copied. So a unit is refused where its definition holds
+ * such a record, once a unit, not by comparing each resource of its rendering.
+ */
+function refuseRendered(unit: Unit): void {
+  const resources = unit.definition.resources;
+  if (!holdsRenderedResources(unit.definition)) return;
+  throw new Error(`internal: unit ${unit.label} holds an already rendered resource ${Object.keys(resources).sort(compareIds)[0]}`);
 }
+
+/** Code-unit order, as renderTemplate sorts a template's ids. */
+const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const sizeOf = (u: RenderedUnit): Size => new Size(Object.keys(u.template.Resources).length, Object.keys(u.outputs).length, u.template);
 
@@ -359,19 +366,20 @@ function packInOrderWritten(units: readonly PlacedUnit[], mergePart: (part: read
   let packed = 0;
   for (const part of partsInOrder(units, FULL_COUNTS)) {
     const merged = mergePart(part);
-    const written = toYamlWithResources(renderTemplate(merged.definition));
+    const rendering = renderTemplate(merged.definition);
+    const written = toYamlWithResources(rendering);
     if (!withinByWritten(part, written.text.length, FULL.bytes)) {
       let first = true;
       for (const measured of partsInOrder(units, FULL, packed)) {
         // The first starts at the unit `part` starts at, and both take units in order: as long, it holds the same.
         const same = first && measured.length === part.length;
-        if (same) rememberWrittenDefinition(merged.definition, written);
+        if (same) rememberWrittenDefinition(merged.definition, written, rendering);
         parts.push(same ? [parts.length + 1, measured, merged] : [parts.length + 1, measured]);
         first = false;
       }
       return parts;
     }
-    rememberWrittenDefinition(merged.definition, written);
+    rememberWrittenDefinition(merged.definition, written, rendering);
     parts.push([parts.length + 1, part, merged]);
     packed += part.length;
   }
@@ -410,8 +418,9 @@ function packKept(units: readonly PlacedUnit[], layout: FamilyLayout, mergePart:
   for (const [n, load] of loads) {
     if (load.units.length === 0) continue;
     const part = mergePart(load.units);
-    const written = toYamlWithResources(renderTemplate(part.definition));
-    rememberWrittenDefinition(part.definition, written);
+    const rendering = renderTemplate(part.definition);
+    const written = toYamlWithResources(rendering);
+    rememberWrittenDefinition(part.definition, written, rendering);
     merged.set(n, { load, count: load.units.length, part });
     if (load.resources <= FULL.resources && load.outputs <= FULL.outputs && withinByWritten(load.units, written.text.length, FULL.bytes)) continue;
     let kept = load;
@@ -527,12 +536,13 @@ function dedupeUses(uses: readonly Use[]): Use[] {
  * both (review s38-names 2).
  */
 function refuseSharedNames(family: Family, units: readonly PlacedUnit[]): void {
-  const owners = new Map<string, { unit: PlacedUnit; expression?: string }>();
+  // A map for each kind of name, keyed by the name itself: no key text made for each of a family's ids.
+  const owners = { resource: new Map<string, Owner>(), output: new Map<string, Owner>(), condition: new Map<string, Owner>() };
   const problems: string[] = [];
-  const claim = (what: string, name: string, unit: PlacedUnit, expression?: string) => {
-    const key = `${what} ${name}`;
-    const owner = owners.get(key);
-    if (!owner) owners.set(key, { unit, expression });
+  const claim = (what: keyof typeof owners, name: string, unit: PlacedUnit, expression?: string) => {
+    const named = owners[what];
+    const owner = named.get(name);
+    if (!owner) named.set(name, { unit, expression });
     else if (owner.unit !== unit && (expression === undefined || owner.expression !== expression)) {
       const [first, second] = [owner.unit, unit];
       const where = second.locate ? `${second.locate()}: ` : '';
@@ -547,6 +557,12 @@ function refuseSharedNames(family: Family, units: readonly PlacedUnit[]): void {
     for (const [name, expression] of Object.entries(unit.rendered.template.Conditions ?? {})) claim('condition', name, unit, JSON.stringify(expression));
   }
   if (problems.length > 0) throw new CompileError('ORG_INVALID', problems);
+}
+
+/** The first unit to give a name (refuseSharedNames), with a condition's expression as JSON. */
+interface Owner {
+  readonly unit: PlacedUnit;
+  readonly expression?: string;
 }
 
 /** The units' resources and outputs in one template, each under the condition of its unit's accounts. */
