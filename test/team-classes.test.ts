@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { renderTemplate } from '../src/cfn/template';
-import { analyseAccess, analyseByTeams, type AccessAnalysis } from '../src/audit/paths';
-import { parseOrg } from '../src/org/load';
-import { planStages } from '../src/stages/plan';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import type { CfnTemplate } from '../src/cfn/template';
+import { analyses, plain } from './support/team-analyses';
 
 /**
  * The proof once per class of alike teams (paths.ts proveByTeams) must give exactly the analysis the proof by account
@@ -13,39 +10,6 @@ import type { CfnTemplate } from '../src/cfn/template';
  * alike (another key length, a key that is a prefix of another or stands inside another name, an extra repository
  * or environment) still give the same analysis, those teams left to the account classes.
  */
-function analyses(yaml: string, change?: (templates: Map<string, CfnTemplate>, id: (account: string) => string) => void) {
-  const org = parseOrg(yaml, 'teams.yaml');
-  const stages = planStages(org);
-  const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
-  change?.(templates, (name) => org.accounts.find((a) => a.name === name)!.id);
-  return {
-    byTeams: analyseAccess(org, stages, templates, { byClass: true }),
-    byAccountClass: analyseAccess(org, stages, templates, { byClass: true, byTeams: false }),
-    teamsAlone: () => analyseByTeams(org, stages, templates),
-  };
-}
-
-/** The analysis as a plain value: statements by their place in `grants`, paths by theirs, and whether a result shares its list with the one before. */
-function plain(a: AccessAnalysis) {
-  const statement = new Map(a.grants.map((g, i) => [g, i]));
-  const path = new Map(a.paths.map((p, i) => [p, i]));
-  const ref = (g: object) => statement.get(g as never) ?? `not in grants: ${JSON.stringify(g)}`;
-  return {
-    paths: a.paths,
-    grants: a.grants,
-    problems: a.problems,
-    network: a.network,
-    results: a.results.map((r, i) => ({
-      path: path.get(r.path),
-      action: r.action,
-      allowed: r.allowed,
-      reason: r.reason,
-      grantedBy: r.grantedBy.map(ref),
-      shared: i > 0 && r.grantedBy === a.results[i - 1].grantedBy,
-      refusedBy: r.refusedBy && 'deny' in r.refusedBy ? { deny: ref(r.refusedBy.deny) } : r.refusedBy,
-    })),
-  };
-}
 
 /**
  * Teams enough that the org's policies name no team's accounts one by one (the tools account's developer policy

@@ -1,0 +1,44 @@
+/**
+ * The access analysis of an org of teams two ways, for the tests of the proof once per class of alike teams (paths.ts
+ * proveByTeams): by class of teams (the default by class) and by account class alone (`byTeams: false`), and as a plain
+ * value to compare them by.
+ */
+import { renderTemplate, type CfnTemplate } from '../../src/cfn/template';
+import { analyseAccess, analyseByTeams, type AccessAnalysis } from '../../src/audit/paths';
+import { parseOrg } from '../../src/org/load';
+import { planStages } from '../../src/stages/plan';
+
+/** The analyses of an org, its templates first changed by `change` (`id`: an account's id by its name). */
+export function analyses(yaml: string, change?: (templates: Map<string, CfnTemplate>, id: (account: string) => string) => void) {
+  const org = parseOrg(yaml, 'teams.yaml');
+  const stages = planStages(org);
+  const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+  change?.(templates, (name) => org.accounts.find((a) => a.name === name)!.id);
+  return {
+    byTeams: analyseAccess(org, stages, templates, { byClass: true }),
+    byAccountClass: analyseAccess(org, stages, templates, { byClass: true, byTeams: false }),
+    teamsAlone: () => analyseByTeams(org, stages, templates),
+  };
+}
+
+/** The analysis as a plain value: statements by their place in `grants`, paths by theirs, and whether a result shares its list with the one before. */
+export function plain(a: AccessAnalysis) {
+  const statement = new Map(a.grants.map((g, i) => [g, i]));
+  const path = new Map(a.paths.map((p, i) => [p, i]));
+  const ref = (g: object) => statement.get(g as never) ?? `not in grants: ${JSON.stringify(g)}`;
+  return {
+    paths: a.paths,
+    grants: a.grants,
+    problems: a.problems,
+    network: a.network,
+    results: a.results.map((r, i) => ({
+      path: path.get(r.path),
+      action: r.action,
+      allowed: r.allowed,
+      reason: r.reason,
+      grantedBy: r.grantedBy.map(ref),
+      shared: i > 0 && r.grantedBy === a.results[i - 1].grantedBy,
+      refusedBy: r.refusedBy && 'deny' in r.refusedBy ? { deny: ref(r.refusedBy.deny) } : r.refusedBy,
+    })),
+  };
+}
