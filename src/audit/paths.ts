@@ -114,6 +114,15 @@ export interface AccessAnalysis {
   problems: string[];
   /** The CI network's VPC endpoints and what the proof asked of each, when the org has one. */
   network?: NetworkAnalysis;
+  /**
+   * The classes of alike teams the proof ran once (proveByTeams), when it ran so; none when it ran by account class.
+   * In a class, each member team's statements (those of its accounts: its source account, its account class's token
+   * or its pipeline accounts, in `grants`' order) and paths are, field by field and one for one, the first member's
+   * with the first's tuple (`TeamMember`) written as `tokens` and the tokens as the member's own tuple (stage and
+   * policy names are not compared); no statement or path of another team, or of no team, holds a member's value.
+   * Every member's values have the first's lengths.
+   */
+  teamClasses?: ReadonlyArray<{ readonly members: readonly TeamMember[]; readonly tokens: TeamTokens }>;
 }
 
 /** A request the proof asked of an endpoint's policy: a CI path's action it must let through, or one it must refuse. */
@@ -1379,7 +1388,15 @@ function proveByTeams(org: Org, stages: readonly Stage[], resolver: Resolver, gr
       results.push({ path, action: path.actions[j], allowed: t.allowed, reason: t.deny === undefined ? t.reason : deniedReason(own(t.deny)), grantedBy: granted, refusedBy });
     }
   }
-  return { paths, results, grants, index: new GrantIndex(grants), problems: proved.problems, ...(proved.network ? { network: proved.network } : {}) };
+  return {
+    paths,
+    results,
+    grants,
+    index: new GrantIndex(grants),
+    problems: proved.problems,
+    ...(proved.network ? { network: proved.network } : {}),
+    teamClasses: lists.teamClasses.map((c) => ({ members: c.teams, tokens: c.tokens })),
+  };
 }
 
 /** The proof's lists for these classes of teams (groupTeams), what their results are written back by, and the proof's classes. */

@@ -15,9 +15,9 @@ import type { AccessAnalysis } from './paths';
 import { admits, evaluate, GrantIndex, literalMatches, RequestAnswers, somePatternMatches, type Request } from './evaluate';
 import { listIn, madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
-import { forEachIdWithin, tokenise } from './classes';
+import { forEachIdWithin, tokenise, toTeamTokens, type TeamMember, type TeamTokens } from './classes';
 import { Resolver } from './resolve';
-import { isToken, startProof, TOKEN_MARK } from './symbolic';
+import { hasToken, isToken, startProof, stillCertain, TOKEN_MARK, type ProofClass, type TiedToken } from './symbolic';
 import { generalise } from './scale';
 import { actionData } from '../checks/iam-data';
 import { someResourceTaking } from '../checks/service-authorization';
@@ -498,19 +498,523 @@ export function reachOfResources(
   access: AccessAnalysis,
   stageName: (stageId: string) => string = (id) => id,
   execution: readonly ResolvedStatement[] = [],
+  /** Where to record the resources whose entries are their class of teams' (reachByTeamClasses). */
+  record?: { readonly byTeamClass: Set<OrgResource> },
 ): ReachEntry[] {
   const classes = new Map([...classesOf(access).values()].map((c) => [c.token, c]));
-  startProof(classes.values());
   const grants = execution.length > 0 ? [...access.grants, ...execution] : access.grants;
   // The execution role's own statements on a resource of its account are listed as its policy writes them, not asked
   // action by action: an identity Allow of the resource's own account is enough where no resource policy grants or
   // refuses it outright (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html),
   // which holds for every kind but a key, whose policy must allow too (asked, as any principal's). At a 1,000-account
   // org, asking each of those actions of each resource cost about a third of the compile.
-  const listedAsWritten = new Set(execution);
-  const bootstrapped = new Set(execution.map((g) => g.attachedTo));
-  const index = execution.length > 0 ? new GrantIndex(execution, access.index) : access.index;
-  const byResource = new ByResource(grants, resources);
+  const world = reachWorld(
+    grants,
+    execution,
+    execution.length > 0 ? new GrantIndex(execution, access.index) : access.index,
+    resources,
+    classes,
+  );
+  const ask = resourceAsker(org, stageName);
+  // A team's resources, where the proof ran by class of alike teams: asked once for its class (reachByTeamClasses).
+  const byTeams = access.teamClasses && access.teamClasses.length > 0 ? reachByTeamClasses(access.teamClasses, access.grants, execution, resources, classes, world, ask, stageName) : undefined;
+  startProof(classes.values());
+  const entries: ReachEntry[] = [];
+  // Loops by index: this runs for every statement, principal and action of every resource, mostly before it is optimised, when each step of an iterator makes an object.
+  for (let ri = 0; ri < resources.length; ri++) {
+    const r = resources[ri];
+    const known = byTeams?.get(r);
+    if (known) {
+      record?.byTeamClass.add(r);
+      for (let i = 0; i < known.length; i++) entries.push(known[i]);
+      continue;
+    }
+    ask.entriesOf(r, ask.statementsOn(r, world), world, entries);
+  }
+  return entries;
+}
+
+/**
+ * A team's resources asked once for its class of alike teams (the access proof's, AccessAnalysis `teamClasses`), not
+ * once for each team, as the proof asks its paths (paths.ts proveByTeams): each class's first team's statements,
+ * resources and execution role statements are written with the class's tokens (classes.ts toTeamTokens: its source
+ * account, its pipeline accounts, its key, the key's logical-id form, its forwarding rules' hashes), an item that holds
+ * the team's account class's token once for each of its pipeline accounts (the token written as that account's), the
+ * other members' items left out; the class's resources are asked against them, the tokens standing for each member's
+ * values (symbolic.ts). Each member's entries are then the class's with its own values written for the tokens (its
+ * account class's token for each pipeline account's), ordered as its own (by reach, then principal with its account
+ * as the placeholder). That is what asking the member's own resources gives, as what reach reads of a resource is, for
+ * each member, the class's with its values written:
+ * - the statements in its accounts: the proof showed them to be the first team's, field by field, with the tuple
+ *   written (`teamClasses`); their stages' and policies' names, which the entries' texts read, are compared here;
+ * - its resources and its execution role statements: compared here, field by field, with the first team's with its
+ *   values written (a resource's stage's name, account, logical id, type, kind, ARN and roles);
+ * - the statements that name each resource, with actions on its kind: a class's resource is asked of those the org's
+ *   index finds for the first team's own, a member's statement among them as the class's copies of it; each member's
+ *   found for its own resource must be the same, one for one and in order (its statement for the first's at its
+ *   place, any other statement itself): so no statement of another member names it (a grant across teams), and a
+ *   row's actions and statements are read in the same order;
+ * - the rest the evaluator reads for a request on the resource: the identity statements of its principal and the
+ *   resource policies of its account, found by exact role ARN and account: those of a member are in its accounts,
+ *   and no statement outside a member's own holds its values (`teamClasses`): the other members' are not read for
+ *   it, as they are not here;
+ * - the evaluator's answers with tokens hold for every member or the proof says it is no longer certain: then none of
+ *   this is used. Where a team's pipeline accounts are one account class, the class's answer for each of them is the
+ *   account class's answer (the same for each of its members), so the copies of a resource, one per pipeline account,
+ *   must give the same entries, and the entries a principal made for each pipeline account (a pipeline role, asked
+ *   once per copy of the statements that name it) are one, as the account class's token makes them one.
+ * Where a text an entry reads (a statement's name, principals and conditions; a resource's account, ARN, logical id
+ * and roles) holds one of those pipeline accounts' ids, which would be written as the token too, the class is asked
+ * team by team, as is a member whose resources or statements read otherwise, and every resource of no member.
+ * Undefined when no class can be asked so.
+ */
+function reachByTeamClasses(
+  teamClasses: NonNullable<AccessAnalysis['teamClasses']>,
+  grants: readonly ResolvedStatement[],
+  execution: readonly ResolvedStatement[],
+  resources: readonly OrgResource[],
+  accountClasses: ReadonlyMap<string, { token: string; members: readonly string[] }>,
+  concrete: ReachWorld,
+  ask: ResourceAsker,
+  stageName: (stageId: string) => string,
+): Map<OrgResource, ReachEntry[]> | undefined {
+  const classes = teamClasses.map((c) => new TeamClassReach(c.members, c.tokens, stageName));
+  // Each account of a member: its class and member.
+  const ownerOf = new Map<string, { c: TeamClassReach; m: number }>();
+  for (const c of classes) c.members.forEach((t, m) => teamAccounts(t).forEach((account) => ownerOf.set(account, { c, m })));
+  const ownedBy = (g: ResolvedStatement) => ownerOf.get(g.account);
+  // A member's statement, and a class's copy of its first member's, by its place among the member's.
+  const place = new Map<ResolvedStatement, StatementPlace>();
+  const classGrants = classStatements(grants, ownedBy, place, 'grants');
+  const classExecution = classStatements(execution, ownedBy, place, 'execution');
+  for (const r of resources) {
+    const owner = ownerOf.get(r.account);
+    if (owner) owner.c.resources[owner.m].push(r);
+  }
+  const classResources: OrgResource[] = [];
+  for (const c of classes) {
+    c.compare();
+    if (c.live.size > 0) for (const copies of c.written.resources) classResources.push(...copies);
+  }
+  if (classResources.length === 0) return undefined;
+  const world = reachWorld(
+    undefined,
+    classExecution,
+    classExecution.length > 0 ? new GrantIndex(classExecution, new GrantIndex(classGrants)) : new GrantIndex(classGrants),
+    [...resources, ...classResources],
+    accountClasses,
+  );
+  // What a statement is, member's or class's: the member's place (a class's copies share their original's), or itself.
+  const origin = (g: ResolvedStatement): unknown => {
+    const at = place.get(g);
+    return at ? 2 * at.k + (at.list === 'grants' ? 0 : 1) : g;
+  };
+  // The statements asked of each copy of a class's resource: those the org's index finds for the first member's own,
+  // each of a member as the class's copies; every member's found for its own must be the same, one for one.
+  const statementsOf = new Map<OrgResource, ResolvedStatement[]>();
+  for (const c of classes) {
+    if (c.live.size === 0) continue;
+    c.written.resources.forEach((copies, k) => {
+      const firsts = ask.statementsOn(c.resources[0][k], concrete);
+      copies.forEach((copy, j) =>
+        statementsOf.set(
+          copy,
+          firsts.flatMap((g) => {
+            const at = place.get(g);
+            if (!at) return [g];
+            const written = c.written[at.list][at.k];
+            // A resource of one pipeline account (a copy) is named by its own account's copy; one of the source account by each.
+            return copies.length > 1 && written.length > 1 ? [written[j]] : written;
+          }),
+        ),
+      );
+      const origins = firsts.map(origin);
+      // A statement of another member names a member's resource (a grant across teams): that member is asked as itself, and the class without its first.
+      const onlyOwn = (own: readonly ResolvedStatement[], m: number) =>
+        own.every((g) => {
+          const at = place.get(g);
+          return at === undefined || (at.c === c && at.m === m);
+        });
+      if (!onlyOwn(firsts, 0)) c.live.clear();
+      for (const m of [...c.live]) {
+        if (m === 0) continue;
+        const own = ask.statementsOn(c.resources[m][k], concrete);
+        if (!onlyOwn(own, m) || !sameItems(own.map(origin), origins)) c.live.delete(m);
+      }
+    });
+  }
+  // The accounts of a live class are its tokens' values: their account classes are not the proof's here.
+  const proofClasses: ProofClass[] = [];
+  const inTeamClass = new Set<string>();
+  for (const c of classes) {
+    if (c.live.size === 0) continue;
+    proofClasses.push(c.proofClass());
+    for (const t of c.members) for (const id of t.pipelines) inTeamClass.add(id);
+  }
+  if (proofClasses.length === 0) return undefined;
+  for (const a of new Set(accountClasses.values())) if (!a.members.some((id) => inTeamClass.has(id))) proofClasses.push(a);
+  startProof(proofClasses);
+  const asked = new Map<TeamClassReach, ReachEntry[][]>();
+  for (const c of classes) {
+    if (c.live.size === 0) continue;
+    const lists: ReachEntry[][] = [];
+    for (const copies of c.written.resources) {
+      // Each copy's entries as the class's (its pipeline tokens as the account class's), the same for every copy.
+      let list: ReachEntry[] | undefined;
+      for (const copy of copies) {
+        const out: ReachEntry[] = [];
+        ask.entriesOf(copy, statementsOf.get(copy)!, world, out);
+        const own = c.asClassEntries(out);
+        if (!own || (list && !sameEntries(list, own))) {
+          c.live.clear();
+          break;
+        }
+        list ??= own;
+      }
+      if (c.live.size === 0) break;
+      lists.push(list!);
+    }
+    asked.set(c, lists);
+  }
+  if (!stillCertain()) return undefined;
+  const out = new Map<OrgResource, ReachEntry[]>();
+  for (const c of classes) {
+    for (const m of c.live) {
+      const write = c.writerFor(m);
+      asked.get(c)!.forEach((list, k) => {
+        const r = c.resources[m][k];
+        const own = list.map((e) => ({
+          entry: {
+            resource: r,
+            reach: e.reach,
+            principal: write(e.principal),
+            actions: e.actions.map(write),
+            grantedBy: e.grantedBy.map(write),
+            identityOutsideModel: e.identityOutsideModel,
+            conditions: write(e.conditions),
+          },
+          rank: REACH_ORDER.indexOf(e.reach),
+          order: '',
+        }));
+        // Ordered as reachOfResources orders a resource's entries (no two of them have one principal and reach).
+        for (const x of own) x.order = generalise(x.entry.principal, r.account);
+        own.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+        out.set(
+          r,
+          own.map((x) => x.entry),
+        );
+      });
+    }
+  }
+  return out;
+}
+
+const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Two lists of a class's entries alike, text for text (their resources aside). */
+const sameEntries = (a: readonly ReachEntry[], b: readonly ReachEntry[]): boolean => a.length === b.length && a.every((e, i) => sameEntry(e, b[i]));
+const sameEntry = (a: ReachEntry, b: ReachEntry): boolean =>
+  a.reach === b.reach && a.principal === b.principal && a.identityOutsideModel === b.identityOutsideModel && a.conditions === b.conditions && sameItems(a.actions, b.actions) && sameItems(a.grantedBy, b.grantedBy);
+
+/** A member's statement: its class and member, its list and its place among the member's statements of that list. */
+interface StatementPlace {
+  c: TeamClassReach;
+  m: number;
+  k: number;
+  list: 'grants' | 'execution';
+}
+
+/** A team's accounts, as the proof owns statements by them: its source account, and its account class's token or its pipeline accounts. */
+const teamAccounts = (t: TeamMember): string[] => [t.source, ...(t.accountToken !== undefined ? [t.accountToken] : t.pipelines)];
+
+/**
+ * A list of statements as a class's world has it (reachByTeamClasses): each class's first member's written with its
+ * tokens (its copies), the other members' left out, each member's statement kept by its class with its place among
+ * its member's; the rest as they are.
+ */
+function classStatements(
+  list: readonly ResolvedStatement[],
+  ownedBy: (g: ResolvedStatement) => { c: TeamClassReach; m: number } | undefined,
+  place: Map<ResolvedStatement, StatementPlace>,
+  which: 'grants' | 'execution',
+): ResolvedStatement[] {
+  const out: ResolvedStatement[] = [];
+  for (const g of list) {
+    const owner = ownedBy(g);
+    if (!owner) {
+      out.push(g);
+      continue;
+    }
+    const own = owner.c.statements[which][owner.m];
+    const at: StatementPlace = { ...owner, k: own.length, list: which };
+    place.set(g, at);
+    own.push(g);
+    if (owner.m === 0) {
+      const copies = owner.c.writtenStatements(g);
+      owner.c.written[which].push(copies);
+      for (const copy of copies) {
+        place.set(copy, at);
+        out.push(copy);
+      }
+    }
+  }
+  return out;
+}
+
+/** One class of alike teams, as reach asks it: its members' resources and statements, and the first's written with its tokens. */
+class TeamClassReach {
+  /** By member: its resources, and its statements of each list, in order. */
+  readonly resources: OrgResource[][];
+  readonly statements: { grants: ResolvedStatement[][]; execution: ResolvedStatement[][] };
+  /** The first member's items, each as its copies written with the tokens (one per pipeline account where it holds its account class's token). */
+  readonly written: { resources: OrgResource[][]; grants: ResolvedStatement[][]; execution: ResolvedStatement[][] } = { resources: [], grants: [], execution: [] };
+  /** The members asked by class (by index); the others are asked as themselves. */
+  readonly live = new Set<number>();
+  /** Whether a text an entry reads holds an id of one of the first member's pipeline accounts where its account class's token stands for them too. */
+  private unwritable = false;
+  /** With an account class, each pipeline token as the first's account class's token: how the class's entries are read. */
+  private readonly asAccountClass: (text: string) => string;
+
+  constructor(
+    readonly members: readonly TeamMember[],
+    private readonly tokens: TeamTokens,
+    /** A stage's name as entries read it (a family's parts have one). */
+    private readonly stageName: (stageId: string) => string,
+  ) {
+    this.resources = members.map(() => []);
+    this.statements = { grants: members.map(() => []), execution: members.map(() => []) };
+    const accountToken = members[0].accountToken;
+    this.asAccountClass = accountToken === undefined ? (text) => text : (text) => tokens.pipelines.reduce((s, token) => (s.includes(token) ? s.replaceAll(token, accountToken) : s), text);
+  }
+
+  /** The tokens an item of the first member is written with: once per pipeline account where it holds its account class's token. */
+  private copiesFor(texts: readonly string[]): readonly string[] {
+    const { accountToken } = this.members[0];
+    return accountToken !== undefined && texts.some((x) => x.includes(accountToken)) ? this.tokens.pipelines : this.tokens.pipelines.slice(0, 1);
+  }
+
+  /** `text` of the first member with its tuple as the tokens; `read`: a text an entry reads, which must not hold a pipeline account's id where an account class stands for them. */
+  private write(text: string, as: string, read: boolean): string {
+    const first = this.members[0];
+    if (read && first.accountToken !== undefined && first.pipelines.some((id) => text.includes(id))) this.unwritable = true;
+    return toTeamTokens(text, first, this.tokens, as);
+  }
+
+  writtenStatements(g: ResolvedStatement): ResolvedStatement[] {
+    const texts = [g.account, g.policy, g.attachedTo ?? '', g.madeFor ?? '', ...g.principals.map(principalText), ...g.resources, ...conditionTexts(g)];
+    return this.copiesFor(texts).map((as) => {
+      const w = (text: string) => this.write(text, as, true);
+      return {
+        ...g,
+        account: w(g.account),
+        policy: w(g.policy),
+        ...(g.attachedTo !== undefined ? { attachedTo: w(g.attachedTo) } : {}),
+        ...(g.madeFor !== undefined ? { madeFor: w(g.madeFor) } : {}),
+        principals: g.principals.map((p) => (p.kind === 'aws' ? { kind: 'aws' as const, arn: w(p.arn) } : p.kind === 'federated' ? { ...p, provider: w(p.provider) } : p)),
+        resources: g.resources.map((x) => this.write(x, as, false)),
+        conditions: Object.fromEntries(Object.entries(g.conditions).map(([operator, keys]) => [operator, Object.fromEntries(Object.entries(keys).map(([key, values]) => [w(key), values.map(w)]))])),
+      };
+    });
+  }
+
+  /** A member's values written for the tokens (and for the first member's account class's token, its own: `asClassEntries` reads the class's entries so). */
+  writerFor(m: number): (text: string) => string {
+    const t = this.members[m];
+    const first = this.members[0];
+    const values: Array<[string, string]> = [
+      ...(first.accountToken !== undefined ? [[first.accountToken, t.accountToken!] as [string, string]] : []),
+      ...this.tokens.pipelines.map((token, j): [string, string] => [token, t.pipelines[j]]),
+      [this.tokens.source, t.source],
+      [this.tokens.key, t.key],
+      [this.tokens.logical, t.logical],
+      ...this.tokens.hashes.map((token, h): [string, string] => [token, t.hashes[h]]),
+    ];
+    return (text) => {
+      if (!hasToken(text)) return text;
+      let s = text;
+      for (const [token, value] of values) if (s.includes(token)) s = s.replaceAll(token, value);
+      return s;
+    };
+  }
+
+  /**
+   * A copy's entries as the class's: each pipeline token as the first member's account class's token, where it has
+   * one, and the entries a principal made for each pipeline account (a pipeline role, once per copy of the statements
+   * naming it) as one; undefined where those do not read alike.
+   */
+  asClassEntries(entries: readonly ReachEntry[]): ReachEntry[] | undefined {
+    const out: ReachEntry[] = [];
+    const seen = new Map<string, ReachEntry>();
+    for (const e of entries) {
+      const read: ReachEntry = {
+        resource: e.resource,
+        reach: e.reach,
+        principal: this.asAccountClass(e.principal),
+        actions: e.actions.map(this.asAccountClass),
+        grantedBy: e.grantedBy.map(this.asAccountClass),
+        identityOutsideModel: e.identityOutsideModel,
+        conditions: this.asAccountClass(e.conditions),
+      };
+      const key = `${read.reach} ${read.principal}`;
+      const before = seen.get(key);
+      if (before) {
+        if (!sameEntry(before, read)) return undefined;
+        continue;
+      }
+      seen.set(key, read);
+      out.push(read);
+    }
+    return out;
+  }
+
+  /**
+   * Writes the first member's resources with the tokens, and keeps live the members whose resources and execution
+   * role statements read as the first's with their values for the first's, and whose statements' stage and policy
+   * names do (each text of the first written with the tokens once, its account class's token as itself, then written
+   * with each member's values).
+   */
+  compare(): void {
+    for (const r of this.resources[0]) this.written.resources.push(this.writtenResources(r));
+    if (this.unwritable) return;
+    // The first member's texts with its tuple as the tokens, each once: its own account class's token stays as it is.
+    const first = this.members[0];
+    const asTokens = (text: string) => toTeamTokens(text, first, this.tokens, first.accountToken ?? this.tokens.pipelines[0]);
+    const resources = this.resources[0].map((r) => ({ stage: this.stageName(r.stage), r: { ...r, account: asTokens(r.account), logicalId: asTokens(r.logicalId), arn: asTokens(r.arn), ...(r.roles ? { roles: r.roles.map(asTokens) } : {}) } }));
+    const grants = this.statements.grants[0].map((g) => ({ stage: this.stageName(g.stage), policy: asTokens(g.policy) }));
+    const execution = this.statements.execution[0].map((g) => asTokensStatement(g, asTokens));
+    for (let m = 0; m < this.members.length; m++) {
+      const write = this.writerFor(m);
+      const reads = (text: string, own: string) => (hasToken(text) ? write(text) === own : text === own);
+      const own = { resources: this.resources[m], grants: this.statements.grants[m], execution: this.statements.execution[m] };
+      if (own.resources.length !== resources.length || !own.resources.every((r, k) => this.stageName(r.stage) === resources[k].stage && resourceReads(resources[k].r, r, reads))) continue;
+      if (own.grants.length !== grants.length || !own.grants.every((g, k) => this.stageName(g.stage) === grants[k].stage && reads(grants[k].policy, g.policy))) continue;
+      if (own.execution.length !== execution.length || !own.execution.every((g, k) => statementReads(execution[k], g, reads))) continue;
+      this.live.add(m);
+    }
+  }
+
+  private writtenResources(r: OrgResource): OrgResource[] {
+    const read = [r.account, r.logicalId, r.arn, ...(r.roles ?? [])];
+    return this.copiesFor([...read, r.madeFor ?? '']).map((as) => {
+      const w = (text: string) => this.write(text, as, true);
+      return { ...r, account: w(r.account), logicalId: w(r.logicalId), arn: w(r.arn), ...(r.roles ? { roles: r.roles.map(w) } : {}), ...(r.madeFor !== undefined ? { madeFor: w(r.madeFor) } : {}) };
+    });
+  }
+
+  /** The class as the proof takes it (paths.ts teamProofLists): its first pipeline token, each member's first pipeline account, with the other tokens tied to it. */
+  proofClass(): ProofClass {
+    const tied = (token: string, kind: TiedToken['kind'], value: (t: TeamMember) => string): TiedToken => ({ token, kind, values: this.members.map(value) });
+    return {
+      token: this.tokens.pipelines[0],
+      members: this.members.map((t) => t.pipelines[0]),
+      tied: [
+        ...this.tokens.pipelines.slice(1).map((token, j) => tied(token, 'account', (t) => t.pipelines[j + 1])),
+        tied(this.tokens.source, 'account', (t) => t.source),
+        tied(this.tokens.key, 'key', (t) => t.key),
+        tied(this.tokens.logical, 'logical', (t) => t.logical),
+        ...this.tokens.hashes.map((token, h) => tied(token, 'key', (t) => t.hashes[h])),
+      ],
+    };
+  }
+}
+
+/** A statement with each of its texts written (`write`): the fields statementReads compares. */
+const asTokensStatement = (g: ResolvedStatement, write: (text: string) => string): ResolvedStatement => ({
+  ...g,
+  account: write(g.account),
+  policy: write(g.policy),
+  ...(g.attachedTo !== undefined ? { attachedTo: write(g.attachedTo) } : {}),
+  actions: g.actions.map(write),
+  resources: g.resources.map(write),
+  conditions: Object.fromEntries(Object.entries(g.conditions).map(([operator, keys]) => [operator, Object.fromEntries(Object.entries(keys).map(([key, values]) => [write(key), values.map(write)]))])),
+});
+
+const principalText = (p: PrincipalRef): string => (p.kind === 'aws' ? p.arn : p.kind === 'federated' ? p.provider : '');
+const conditionTexts = (g: ResolvedStatement): string[] => Object.values(g.conditions).flatMap((keys) => Object.entries(keys).flatMap(([key, values]) => [key, ...values]));
+
+/** Whether a class's resource reads as a member's own (its stage aside), `reads` comparing a class text with the member's. */
+function resourceReads(copy: OrgResource, own: OrgResource, reads: (copy: string, own: string) => boolean): boolean {
+  return (
+    copy.type === own.type &&
+    copy.kind === own.kind &&
+    reads(copy.account, own.account) &&
+    reads(copy.logicalId, own.logicalId) &&
+    reads(copy.arn, own.arn) &&
+    (copy.roles === undefined ? own.roles === undefined : own.roles !== undefined && copy.roles.length === own.roles.length && copy.roles.every((x, i) => reads(x, own.roles![i])))
+  );
+}
+
+/** Whether a class's statement reads as a member's own, in every field reach and the evaluator read. */
+function statementReads(copy: ResolvedStatement, own: ResolvedStatement, reads: (copy: string, own: string) => boolean): boolean {
+  const listReads = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => reads(x, b[i]));
+  if (copy.stage !== own.stage || copy.kind !== own.kind || copy.effect !== own.effect || !reads(copy.account, own.account) || !reads(copy.policy, own.policy)) return false;
+  if (copy.attachedTo === undefined ? own.attachedTo !== undefined : own.attachedTo === undefined || !reads(copy.attachedTo, own.attachedTo)) return false;
+  if (copy.madeFor !== undefined || own.madeFor !== undefined || copy.principals.length > 0 || own.principals.length > 0) return false;
+  if (!listReads(copy.actions, own.actions) || !listReads(copy.resources, own.resources)) return false;
+  const operators = Object.keys(copy.conditions);
+  const ownOperators = Object.keys(own.conditions);
+  if (!listReads(operators, ownOperators)) return false;
+  return operators.every((operator) => {
+    const keys = Object.keys(copy.conditions[operator]);
+    const ownKeys = Object.keys(own.conditions[operator]);
+    return listReads(keys, ownKeys) && keys.every((key, j) => listReads(copy.conditions[operator][key], own.conditions[operator][ownKeys[j]]));
+  });
+}
+
+/**
+ * What a resource's entries are asked of: the statements (those naming it found by `byResource`), their index, the
+ * execution role's statements and what is known of a principal. The org's as compiled, or a class of teams' (with
+ * its first team's statements and resources written with its tokens, reachByTeamClasses).
+ */
+interface ReachWorld {
+  /** None for a class's world, whose resources are asked of the statements the org's own index finds for its first member's. */
+  readonly byResource?: ByResource;
+  readonly index: GrantIndex;
+  /** The execution role's statements: listed as written on a resource of their own account (see reachOfResources). */
+  readonly listedAsWritten: ReadonlySet<ResolvedStatement>;
+  /** The roles whose policy is bootstrap's (the execution role in each account it writes it in). */
+  readonly bootstrapped: ReadonlySet<string | undefined>;
+  /** Whether a role is one the org creates (its own policies are in the templates). */
+  isOrgRole(arn: string): boolean;
+}
+
+/** `grants`: every statement, the execution role's among them, in the order they are read (none: no index by resource); `execution`: the execution role's alone. */
+function reachWorld(
+  grants: readonly ResolvedStatement[] | undefined,
+  execution: readonly ResolvedStatement[],
+  index: GrantIndex,
+  resources: readonly OrgResource[],
+  classes: ReadonlyMap<string, { token: string; members: readonly string[] }>,
+): ReachWorld {
+  const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
+  return {
+    ...(grants ? { byResource: new ByResource(grants, resources) } : {}),
+    index,
+    listedAsWritten: new Set(execution),
+    bootstrapped: new Set(execution.map((g) => g.attachedTo)),
+    // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
+    // The classes are found by the tokens the ARN holds, not by asking each of the org's classes (250 at 250 teams) for every principal.
+    // Asked once per principal: a principal is a candidate of each statement that admits it, on each resource it names.
+    isOrgRole: madeOnce((arn: string) => {
+      if (roles.has(arn)) return true;
+      for (let at = arn.indexOf(TOKEN_MARK); at >= 0; at = arn.indexOf(TOKEN_MARK, at + 1)) {
+        const c = classes.get(arn.slice(at, at + 2));
+        if (c && roles.has(arn.replaceAll(c.token, c.members[0]))) return true;
+      }
+      return false;
+    }),
+  };
+}
+
+/** How a resource's entries are made (resourceAsker): the statements asked of it, and its entries from them. */
+interface ResourceAsker {
+  /** The statements that name a resource with actions of a service acting on its kind. */
+  statementsOn(r: OrgResource, world: ReachWorld): ResolvedStatement[];
+  /** A resource's entries, in their order (by reach, then principal), pushed to `out`. */
+  entriesOf(r: OrgResource, statements: readonly ResolvedStatement[], world: ReachWorld, out: ReachEntry[]): void;
+}
+
+function resourceAsker(org: Org, stageName: (stageId: string) => string): ResourceAsker {
   // Each statement, condition set and action is met for many resources: its text is made once, a statement's facts found by one lookup.
   const grantOf = madeOnce((g: ResolvedStatement) => ({ label: `${stageName(g.stage)}: ${g.policy}`, conditions: conditionParts(g) }));
   const serviceOf = madeOnce((action: string) => action.split(':')[0].toLowerCase());
@@ -536,142 +1040,131 @@ export function reachOfResources(
   const candidatesOf = madeOnce(
     (g: ResolvedStatement): Array<{ shown: string; ref: PrincipalRef }> => (g.kind === 'identity' ? [{ shown: g.attachedTo!, ref: { kind: 'aws', arn: g.attachedTo! } }] : admitted(g, org.partition)),
   );
-  const roles = new Set(resources.filter((r) => r.kind === 'role').map((r) => r.arn));
-  // A class's role (a source role made for each member, `…-source-<token>`) is the org's when a member's is.
-  // The classes are found by the tokens the ARN holds, not by asking each of the org's classes (250 at 250 teams) for every principal.
-  // Asked once per principal: a principal is a candidate of each statement that admits it, on each resource it names.
-  const isOrgRole = madeOnce((arn: string) => {
-    if (roles.has(arn)) return true;
-    for (let at = arn.indexOf(TOKEN_MARK); at >= 0; at = arn.indexOf(TOKEN_MARK, at + 1)) {
-      const c = classes.get(arn.slice(at, at + 2));
-      if (c && roles.has(arn.replaceAll(c.token, c.members[0]))) return true;
-    }
-    return false;
-  });
-  const entries: ReachEntry[] = [];
   const onResource = new RequestAnswers();
   const onObject = new RequestAnswers();
-  // Loops by index: this runs for every statement, principal and action of every resource, mostly before it is optimised, when each step of an iterator makes an object.
-  for (let ri = 0; ri < resources.length; ri++) {
-    const r = resources[ri];
-    const ofKind = onKind(r.kind);
-    const statements = byResource.get(r).filter((g) => ofKind(g.actions).actsOn);
-    // Each principal's entries by reach (REACH_ORDER's index), and all of them in the order they were made: no key text made per allowed action.
-    const found = new Map<string, Found[]>();
-    const made: Found[] = [];
-    const entryOf = (rank: number, principal: string, outside: boolean) => {
-      let byReach = found.get(principal);
-      if (!byReach) found.set(principal, (byReach = []));
-      let e = byReach[rank];
-      if (!e) made.push((byReach[rank] = e = { entry: { resource: r, reach: REACH_ORDER[rank], principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Map(), denies: new Map(), rank, order: '' }));
-      return e;
-    };
-    const add = (reach: Reach, principal: string, action: string, by: string, outside: boolean) => {
-      const { entry } = entryOf(REACH_ORDER.indexOf(reach), principal, outside);
-      if (!entry.actions.includes(action)) entry.actions.push(action);
-      if (!entry.grantedBy.includes(by)) entry.grantedBy.push(by);
-    };
-    // A principal's action is often allowed by two statements (its own policy and the resource's): asking again would add nothing.
-    const asked = new Map<string, Set<string>>();
-    const askedBefore = (principal: string, question: string) => {
-      let questions = asked.get(principal);
-      if (!questions) asked.set(principal, (questions = new Set()));
-      return questions.has(question) || !questions.add(question);
-    };
-    const context = contextFor(statements);
-    const denials = statements.filter((g) => g.effect === 'Deny');
-    const ofOwnAccount = `::${r.account}:`;
-    const objectOf = `${r.arn}/`;
-    // Whether an action acts on the resource itself (actionTakesResource), its ARN read once for all of them.
-    let actsOnItself: ((action: string) => boolean) | undefined;
-    for (let si = 0; si < statements.length; si++) {
-      const g = statements[si];
-      if (g.effect !== 'Allow') continue;
-      const actions = ofKind(g.actions).asked;
-      if (actions.length === 0) continue;
-      // A bucket's object actions are asked about an object the statement names.
-      const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(objectOf)) : undefined;
-      const object = objects === undefined ? undefined : sampleOf(objects);
-      const candidates = candidatesOf(g);
-      const grantedAsWritten = { allowed: true, grantedBy: [g] };
-      for (let ci = 0; ci < candidates.length; ci++) {
-        const { shown, ref } = candidates[ci];
-        // The execution role's own policy is bootstrap's, in the index (SELF_MANAGED): asked of it, not taken as allowing
-        // what a key policy alone admits (review s36-diff m2: its key rows listed kms:CancelKeyDeletion, which it lacks).
-        const outside = ref.kind === 'aws' && !isOrgRole(shown) && !bootstrapped.has(ref.arn);
-        const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
-        // The Denies whose side takes in the candidate, and of those the ones with no condition: the same for each of its actions.
-        const against = denials.length === 0 ? denials : denials.filter((d) => denyTakesIn(d, ref));
-        const outright = against.length === 0 ? against : against.filter((d) => !hasConditions(d));
-        // A candidate's requests differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
-        onResource.clear();
-        onObject.clear();
-        // Of the resource's own account only: another account's resource needs its policy's Allow too (asked).
-        const asWritten = r.kind !== 'key' && listedAsWritten.has(g) && ref.kind === 'aws' && ref.arn.includes(ofOwnAccount);
-        // One request per candidate, its action set in turn (evaluate keeps no request); the object's made when first asked.
-        const request: Request = { principal: ref, action: '', resource: r.arn, resourceAccount: r.account, context, identityManagedElsewhere: outside };
-        let objectRequest: Request | undefined;
-        for (let ai = 0; ai < actions.length; ai++) {
-          const { action, rank } = actions[ai];
-          if (askedBefore(asker, objects === undefined ? action : `${action}\u0000${objects}`)) continue;
-          let resource = r.arn;
-          let d: { allowed: boolean; grantedBy: readonly ResolvedStatement[] };
-          if (asWritten) {
-            d = someDenyNames(outright, action, r.arn) ? DENIED_AS_WRITTEN : grantedAsWritten;
-            if (object !== undefined && !(actsOnItself ??= someResourceTaking([r.arn]))(action)) resource = object;
-          } else {
-            request.action = action;
-            d = evaluate(index, request, org.organizationId, onResource);
-            if (!d.allowed && object !== undefined) {
-              objectRequest ??= { ...request, resource: object };
-              objectRequest.action = action;
-              resource = objectRequest.resource;
-              d = evaluate(index, objectRequest, org.organizationId, onObject);
+  return {
+    statementsOn(r, world) {
+      const ofKind = onKind(r.kind);
+      return world.byResource!.get(r).filter((g) => ofKind(g.actions).actsOn);
+    },
+    entriesOf(r, statements, world, out) {
+      const ofKind = onKind(r.kind);
+      // Each principal's entries by reach (REACH_ORDER's index), and all of them in the order they were made: no key text made per allowed action.
+      const found = new Map<string, Found[]>();
+      const made: Found[] = [];
+      const entryOf = (rank: number, principal: string, outside: boolean) => {
+        let byReach = found.get(principal);
+        if (!byReach) found.set(principal, (byReach = []));
+        let e = byReach[rank];
+        if (!e) made.push((byReach[rank] = e = { entry: { resource: r, reach: REACH_ORDER[rank], principal, actions: [], grantedBy: [], identityOutsideModel: outside, conditions: '' }, parts: new Map(), denies: new Map(), rank, order: '' }));
+        return e;
+      };
+      const add = (reach: Reach, principal: string, action: string, by: string, outside: boolean) => {
+        const { entry } = entryOf(REACH_ORDER.indexOf(reach), principal, outside);
+        if (!entry.actions.includes(action)) entry.actions.push(action);
+        if (!entry.grantedBy.includes(by)) entry.grantedBy.push(by);
+      };
+      // A principal's action is often allowed by two statements (its own policy and the resource's): asking again would add nothing.
+      const asked = new Map<string, Set<string>>();
+      const askedBefore = (principal: string, question: string) => {
+        let questions = asked.get(principal);
+        if (!questions) asked.set(principal, (questions = new Set()));
+        return questions.has(question) || !questions.add(question);
+      };
+      const context = contextFor(statements);
+      const denials = statements.filter((g) => g.effect === 'Deny');
+      const ofOwnAccount = `::${r.account}:`;
+      const objectOf = `${r.arn}/`;
+      // Whether an action acts on the resource itself (actionTakesResource), its ARN read once for all of them.
+      let actsOnItself: ((action: string) => boolean) | undefined;
+      for (let si = 0; si < statements.length; si++) {
+        const g = statements[si];
+        if (g.effect !== 'Allow') continue;
+        const actions = ofKind(g.actions).asked;
+        if (actions.length === 0) continue;
+        // A bucket's object actions are asked about an object the statement names.
+        const objects = r.kind === 'bucket' ? g.resources.find((x) => x.startsWith(objectOf)) : undefined;
+        const object = objects === undefined ? undefined : sampleOf(objects);
+        const candidates = candidatesOf(g);
+        const grantedAsWritten = { allowed: true, grantedBy: [g] };
+        for (let ci = 0; ci < candidates.length; ci++) {
+          const { shown, ref } = candidates[ci];
+          // The execution role's own policy is bootstrap's, in the index (SELF_MANAGED): asked of it, not taken as allowing
+          // what a key policy alone admits (review s36-diff m2: its key rows listed kms:CancelKeyDeletion, which it lacks).
+          const outside = ref.kind === 'aws' && !world.isOrgRole(shown) && !world.bootstrapped.has(ref.arn);
+          const asker = ref.kind === 'aws' && ref.arn === shown ? shown : `${shown}\u0000${ref.kind === 'aws' ? ref.arn : ref.kind}`;
+          // The Denies whose side takes in the candidate, and of those the ones with no condition: the same for each of its actions.
+          const against = denials.length === 0 ? denials : denials.filter((d) => denyTakesIn(d, ref));
+          const outright = against.length === 0 ? against : against.filter((d) => !hasConditions(d));
+          // A candidate's requests differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
+          onResource.clear();
+          onObject.clear();
+          // Of the resource's own account only: another account's resource needs its policy's Allow too (asked).
+          const asWritten = r.kind !== 'key' && world.listedAsWritten.has(g) && ref.kind === 'aws' && ref.arn.includes(ofOwnAccount);
+          // One request per candidate, its action set in turn (evaluate keeps no request); the object's made when first asked.
+          const request: Request = { principal: ref, action: '', resource: r.arn, resourceAccount: r.account, context, identityManagedElsewhere: outside };
+          let objectRequest: Request | undefined;
+          for (let ai = 0; ai < actions.length; ai++) {
+            const { action, rank } = actions[ai];
+            if (askedBefore(asker, objects === undefined ? action : `${action}\u0000${objects}`)) continue;
+            let resource = r.arn;
+            let d: { allowed: boolean; grantedBy: readonly ResolvedStatement[] };
+            if (asWritten) {
+              d = someDenyNames(outright, action, r.arn) ? DENIED_AS_WRITTEN : grantedAsWritten;
+              if (object !== undefined && !(actsOnItself ??= someResourceTaking([r.arn]))(action)) resource = object;
+            } else {
+              request.action = action;
+              d = evaluate(world.index, request, org.organizationId, onResource);
+              if (!d.allowed && object !== undefined) {
+                objectRequest ??= { ...request, resource: object };
+                objectRequest.action = action;
+                resource = objectRequest.resource;
+                d = evaluate(world.index, objectRequest, org.organizationId, onObject);
+              }
             }
-          }
-          if (!d.allowed) continue;
-          const { entry, parts, denies } = entryOf(rank, shown, outside);
-          if (!entry.actions.includes(action)) entry.actions.push(action);
-          // It was not refused (it would not be here): a Deny that names it refuses it only under its conditions.
-          for (let di = 0; di < against.length; di++) {
-            if (!denyNames(against[di], action, resource)) continue;
-            const denied = listIn(denies, against[di]);
-            if (!denied.includes(action)) denied.push(action);
-          }
-          for (let bi = 0; bi < d.grantedBy.length; bi++) {
-            const { label, conditions } = grantOf(d.grantedBy[bi]);
-            if (!entry.grantedBy.includes(label)) entry.grantedBy.push(label);
-            for (let i = 0; i < conditions.length; i++) {
-              const granted = listIn(parts, conditions[i]);
-              if (!granted.includes(action)) granted.push(action);
+            if (!d.allowed) continue;
+            const { entry, parts, denies } = entryOf(rank, shown, outside);
+            if (!entry.actions.includes(action)) entry.actions.push(action);
+            // It was not refused (it would not be here): a Deny that names it refuses it only under its conditions.
+            for (let di = 0; di < against.length; di++) {
+              if (!denyNames(against[di], action, resource)) continue;
+              const denied = listIn(denies, against[di]);
+              if (!denied.includes(action)) denied.push(action);
+            }
+            for (let bi = 0; bi < d.grantedBy.length; bi++) {
+              const { label, conditions } = grantOf(d.grantedBy[bi]);
+              if (!entry.grantedBy.includes(label)) entry.grantedBy.push(label);
+              for (let i = 0; i < conditions.length; i++) {
+                const granted = listIn(parts, conditions[i]);
+                if (!granted.includes(action)) granted.push(action);
+              }
             }
           }
         }
       }
-    }
-    // Whoever deploys the stage (CloudFormation, as the StackSet execution role) creates, changes and deletes the resource.
-    const execution = `arn:${org.partition}:iam::${r.account}:role/${executionRoleOf(org)}`;
-    // Its own policy is outside the org file unless bootstrap's is listed (SELF_MANAGED), as its other rows (review s36-delta n2).
-    add('administer', execution, DEPLOYS, `StackSet execution role of ${stageName(r.stage)} (${executionPolicyWhere(org)})`, bootstrapped.size === 0);
-    if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
-    // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
-    for (let oi = 0; oi < made.length; oi++) made[oi].order = generalise(made[oi].entry.principal, r.account);
-    const ordered = made.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-    for (let oi = 0; oi < ordered.length; oi++) {
-      const { entry, parts, denies } = ordered[oi];
-      const refusals: string[] = [];
-      // A Deny names the actions it refuses, unless all the row's are (deploying the stage is no request it meets).
-      const requested = entry.actions.filter((a) => a !== DEPLOYS);
-      denies.forEach((actions, deny) => refusals.push(refusalText(deny, actions, requested, grantOf(deny).label)));
-      // A condition of a statement that grants some of the row's actions names them (review s36-audit F5: the trust's
-      // Null aws:SourceIdentity holds sts:SetSourceIdentity, not the sts:AssumeRole beside it).
-      const conditions: string[] = [];
-      parts.forEach((actions, condition) => conditions.push(requested.every((a) => actions.includes(a)) ? condition : `${condition} (${actions.join(', ')} only)`));
-      entry.conditions = [...conditions, ...refusals].join('; ');
-      entries.push(entry);
-    }
-  }
-  return entries;
+      // Whoever deploys the stage (CloudFormation, as the StackSet execution role) creates, changes and deletes the resource.
+      const execution = `arn:${org.partition}:iam::${r.account}:role/${executionRoleOf(org)}`;
+      // Its own policy is outside the org file unless bootstrap's is listed (SELF_MANAGED), as its other rows (review s36-delta n2).
+      add('administer', execution, DEPLOYS, `StackSet execution role of ${stageName(r.stage)} (${executionPolicyWhere(org)})`, world.bootstrapped.size === 0);
+      if (r.roles) for (const role of r.roles) add('assume', 'service ec2.amazonaws.com (instances launched with this profile)', `acts as ${role}`, `${stageName(r.stage)}: ${r.logicalId}/Roles`, false);
+      // Ordered by reach, then principal as it reads with the resource's account written as a placeholder: the same order whether proved by class or account by account.
+      for (let oi = 0; oi < made.length; oi++) made[oi].order = generalise(made[oi].entry.principal, r.account);
+      const ordered = made.sort((a, b) => a.rank - b.rank || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+      for (let oi = 0; oi < ordered.length; oi++) {
+        const { entry, parts, denies } = ordered[oi];
+        const refusals: string[] = [];
+        // A Deny names the actions it refuses, unless all the row's are (deploying the stage is no request it meets).
+        const requested = entry.actions.filter((a) => a !== DEPLOYS);
+        denies.forEach((actions, deny) => refusals.push(refusalText(deny, actions, requested, grantOf(deny).label)));
+        // A condition of a statement that grants some of the row's actions names them (review s36-audit F5: the trust's
+        // Null aws:SourceIdentity holds sts:SetSourceIdentity, not the sts:AssumeRole beside it).
+        const conditions: string[] = [];
+        parts.forEach((actions, condition) => conditions.push(requested.every((a) => actions.includes(a)) ? condition : `${condition} (${actions.join(', ')} only)`));
+        entry.conditions = [...conditions, ...refusals].join('; ');
+        out.push(entry);
+      }
+    },
+  };
 }
 
 /** An entry of a resource as it is being made: the conditions of its granting statements, and the Denies that refuse some of its actions under theirs. */
