@@ -388,14 +388,16 @@ function namesIn(resolver: Resolver, stageId: string, account: string, propertie
  * (the template's `detail.referenceName`, resolved for the account), so that `--since` says `web-app prod: main → develop`.
  */
 function releaseItems({ org, stages, templates, resolver }: ModelSources, add: Add<ReleaseFact>): void {
+  // The stages that target each account, in the stages' order: made once, not once per pipeline (a family stage of
+  // hundreds of targets was read for each of hundreds of pipelines).
+  const stagesOf = new Map<string, Stage[]>();
+  for (const s of stages) for (const t of s.targets) listIn(stagesOf, t.id).push(s);
   for (const p of org.pipelines) {
     const ruleId = `${logicalIdOf(p.name)}TriggerRule`;
-    // The first stage whose template holds the rule, by each of its targets (a stage of 1,000 targets is read once, not per branch).
-    const withRule = new Map<string, Stage>();
-    for (const s of stages) if (templates.get(s.id)!.Resources[ruleId] !== undefined) for (const t of s.targets) if (!withRule.has(t.id)) withRule.set(t.id, s);
     for (const [environment, branch] of p.branches) {
       const account = accountOfEnvironment(org, environment).id;
-      const stage = withRule.get(account);
+      // The first stage whose template holds the rule among those that target the account.
+      const stage = stagesOf.get(account)?.find((s) => templates.get(s.id)!.Resources[ruleId] !== undefined);
       const pattern = stage && (templates.get(stage.id)!.Resources[ruleId].Properties as { EventPattern?: { detail?: { referenceName?: unknown } } }).EventPattern?.detail?.referenceName;
       const trigger = pattern === undefined ? undefined : [resolver.resolve(stage!.id, account, pattern)].flat().join(', ');
       add({ value: { pipeline: p.name, environment, branch, ...(trigger !== undefined ? { trigger } : {}) }, account });
