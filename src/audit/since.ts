@@ -133,6 +133,8 @@ interface Item<T> {
   value: T;
   account: string;
   accounts?: readonly string[];
+  /** The value is already as fold's `general` writes it for `account`, and holds no placeholder of its own. */
+  folded?: true;
 }
 
 /** A value's key in fold: one to one with the value (a text as it is, an object its JSON text). */
@@ -157,8 +159,8 @@ function fold<T>(
   const folded = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
   const literals = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
   items((item) => {
-    const literal = placeholderIn(item.value);
-    const value = literal ? item.value : general(item.value, item.account);
+    const literal = !item.folded && placeholderIn(item.value);
+    const value = literal || item.folded ? item.value : general(item.value, item.account);
     const entries = literal ? literals : folded;
     const k = key(value);
     const entry = entries.get(k) ?? entries.set(k, { value, accounts: [] }).get(k)!;
@@ -311,21 +313,69 @@ function bootstrapStatements({ org, executionRole }: ModelSources): readonly Exe
  * resources, in Sub form, so a statement that gains an action or a resource in one account is a changed line there.
  */
 function executionItems({ org, stages }: ModelSources, statements: readonly ExecutionStatement[], teams: Teams | undefined, add: Add<string>): void {
-  for (const group of accountPolicies(statements, targetAccounts(org, stages))) {
+  const groups = accountPolicies(statements, targetAccounts(org, stages));
+  // A statement of every account (no scope) is one object in each group that has it: its lines are made, and asked
+  // whether they fold alike for every team, once, not once per group (a team's source account and its pipeline
+  // accounts are two groups: ~500 at 250 teams).
+  const groupsWith = new Map<ExecutionStatement, number>();
+  for (const group of groups) for (const s of group.statements) groupsWith.set(s, (groupsWith.get(s) ?? 0) + 1);
+  const free = teamFree(teams);
+  const shared = new Map<ExecutionStatement, ExecutionLines>();
+  for (const group of groups) {
     // One item per team of the group (its lines read alike for the team's accounts), folded by team as the rest is.
     const byTeam = new Map<string, string[]>();
     for (const account of group.accounts) listIn(byTeam, teams?.teamOf(account)?.key ?? '').push(account);
     for (const accounts of byTeam.values()) {
+      const source = teams?.teamOf(accounts[0])?.source.id === accounts[0];
       for (const s of group.statements) {
-        const when = s.Condition ? ` | when ${conditionClauses(executionConditions(s.Condition)).join('; ')}` : '';
-        // The account leads each line (folded to `{account}`, read back for each): the same statement in one more account
-        // is lines added. A statement's actions are a line of their own, not repeated on each resource's.
-        const head = `in ${accounts[0]}: bootstrap: ${s.Sid} | ${s.Effect}`;
-        add({ value: `${head} | ${s.Action.join(', ')}`, account: accounts[0], accounts });
-        for (const resource of s.Resource) add({ value: `${head} | on ${resource}${when}`, account: accounts[0], accounts });
+        const once = groupsWith.get(s)! > 1;
+        let lines = once ? shared.get(s) : undefined;
+        if (!lines) {
+          lines = executionLines(s, once ? free : undefined);
+          if (once) shared.set(s, lines);
+        }
+        for (const line of lines) {
+          if (line.folded) add({ value: source ? line.folded.source : line.folded.account, account: accounts[0], accounts, folded: true });
+          else add({ value: `in ${accounts[0]}${line.text}`, account: accounts[0], accounts });
+        }
       }
     }
   }
+}
+
+/** A statement's lines after the account that leads each (`in 111111111111`), and, where it folds alike for every team, each as folded. */
+type ExecutionLines = Array<{ text: string; folded?: { account: string; source: string } }>;
+
+/**
+ * An execution statement's lines: the account leads each (folded to `{account}`, read back for each), so the same
+ * statement in one more account is lines added; its actions are a line of their own, not repeated on each resource's.
+ * With `free`, a line it says folds alike for every team is written folded too, once.
+ */
+export function executionLines(s: ExecutionStatement, free?: (text: string) => boolean): ExecutionLines {
+  const when = s.Condition ? ` | when ${conditionClauses(executionConditions(s.Condition)).join('; ')}` : '';
+  const head = `: bootstrap: ${s.Sid} | ${s.Effect}`;
+  const texts = [`${head} | ${s.Action.join(', ')}`, ...s.Resource.map((resource) => `${head} | on ${resource}${when}`)];
+  return texts.map((text) => (free?.(text) ? { text, folded: { account: `in ${ACCOUNT_PLACEHOLDER}${text}`, source: `in ${SOURCE_PLACEHOLDER}${text}` } } : { text }));
+}
+
+/**
+ * Whether a line's text after its leading account (`in 111111111111`) folds to itself for every account and team:
+ * it holds no placeholder of its own, no run of twelve digits (so neither the account it is read for nor a team's
+ * source account, which generalise and toPlaceholders write by their ids), and no team's key or logical-id form
+ * anywhere (in any context, more than replaceKey asks), nor do `in {account}` and `in {source}` before it. Then
+ * shapeFor writes the line `in ` + the account's id as `in {account}` (a team's source account: `in {source}`)
+ * followed by the text as it is: the id stands once at its start, and nothing after it is written. Otherwise false,
+ * and the line is folded for each team as any other.
+ */
+export function teamFree(teams: Teams | undefined): (text: string) => boolean {
+  const words = new Set<string>();
+  for (const t of teams?.list ?? []) words.add(t.key).add(logicalIdOf(t.key));
+  const lengths = [...new Set([...words].map((w) => w.length))];
+  const namesNone = (text: string) => {
+    for (let at = 0; at < text.length; at++) for (const n of lengths) if (words.has(text.slice(at, at + n))) return false;
+    return true;
+  };
+  return (text) => !holdsPlaceholder(text) && !/\d{12}/.test(text) && namesNone(`in ${ACCOUNT_PLACEHOLDER}${text}`) && namesNone(`in ${SOURCE_PLACEHOLDER}${text}`);
 }
 
 /** An execution statement's condition, each value a list of one, as conditionClauses reads a resolved statement's. */
