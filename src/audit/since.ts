@@ -169,12 +169,14 @@ type Add<T> = (item: Item<T>) => void;
  * value's JSON is made once per entry, not once per item. `items` gives them to fold as it makes them, not as a list:
  * an item's texts then die young, but for the few that start an entry (~80,000 items, ~3,700 entries at 250 teams).
  */
-function fold<T>(
+function fold<T, V = T>(
   sets: AccountSets,
   items: (add: Add<T>) => void,
   general: (value: T, account: string) => T,
   key: (value: T) => string = valueKey,
-): Array<Folded<T>> {
+  // What an entry's value is written as in the model (its items may be a cheaper form of it: a path as one text).
+  written: (value: T) => V = (value) => value as unknown as V,
+): Array<Folded<V>> {
   // An entry's accounts as its items give them: a class's members are one list, not copied id by id (up to ~1,000 ids an item).
   const folded = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
   const literals = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
@@ -188,9 +190,12 @@ function fold<T>(
   });
   // Sorted by JSON text, made here once per entry.
   const listed = (entries: ReadonlyMap<string, { value: T; accounts: Array<string | readonly string[]> }>, literal: boolean) =>
-    [...entries.values()].map((e) => ({ e, literal, text: `${literal ? 'literal ' : ''}${JSON.stringify(e.value)}` }));
+    [...entries.values()].map((e) => {
+      const value = written(e.value);
+      return { value, accounts: e.accounts, literal, text: `${literal ? 'literal ' : ''}${JSON.stringify(value)}` };
+    });
   const sorted = [...listed(folded, false), ...listed(literals, true)].sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
-  return sorted.map(({ e, literal }) => ({ value: e.value, accounts: sets.of(e.accounts), ...(literal ? { literal: true as const } : {}) }));
+  return sorted.map(({ value, accounts, literal }) => ({ value, accounts: sets.of(accounts), ...(literal ? { literal: true as const } : {}) }));
 }
 
 /**
@@ -254,8 +259,14 @@ export function auditModel(
   const teamOf = (account: string) => teamsOf?.of(account)?.team;
   const text = (s: string, account: string) => shapeFor(s, account, teamOf(account));
   const byPath = new Map<object, { actions: string[]; allowed: boolean }>();
+  // A path's results stand together (one per action, as the proof writes them): looked up once for them, not once per result.
+  let lastPath: object | undefined;
+  let e = { actions: [] as string[], allowed: true };
   for (const r of access.results) {
-    const e = byPath.get(r.path) ?? byPath.set(r.path, { actions: [], allowed: true }).get(r.path)!;
+    if (r.path !== lastPath) {
+      lastPath = r.path;
+      e = byPath.get(r.path) ?? byPath.set(r.path, { actions: [], allowed: true }).get(r.path)!;
+    }
     e.actions.push(r.action);
     e.allowed &&= r.allowed;
   }
@@ -296,13 +307,14 @@ export function auditModel(
   const trust = fold(sets, (add) => grantLines(access.grants, true, add), text);
   const paths = fold(
     sets,
-    (add: Add<PathValue>) => {
+    (add: Add<string>) => {
       pathItems(byPath, add);
       endpointChecks(access.network, add);
     },
-    (v, a) => ({ ...v, path: text(v.path, a) }),
-    // One to one with the value (its result is one of two words without a space), and cheaper than its JSON text for each of ~10,000 paths.
-    (v) => `${v.result} ${v.path}`,
+    // A path's line folds as its path does: its result is a word of lowercase letters, before a space (pathLine).
+    text,
+    undefined,
+    pathValue,
   );
   const written = compiled && bootstrapStatements(compiled);
   const execution = compiled && written && fold(sets, (add) => executionItems(compiled, written, teams, add), text);
@@ -477,15 +489,25 @@ function releaseItems({ org, stages, templates, resolver }: ModelSources, add: A
 
 type PathValue = { path: string; result: 'allowed' | 'refused' | 'undecided' };
 
+/**
+ * A path and its result as one text, `refused <path>`, which fold takes as it is: no object is made for each of
+ * ~24,000 paths at 250 teams, only for an entry (pathValue). The result is one of three words of lowercase letters
+ * and the space after it is no part of a name, so the text holds a placeholder, and shapeFor writes it, exactly as
+ * the path alone: an id or a team's key or logical-id form stands in the path, read with the same characters around it
+ * (a space and the start of a text are alike no word character, no hyphen and no lowercase letter).
+ */
+const pathLine = (result: PathValue['result'], path: string) => `${result} ${path}`;
+const pathValue = (line: string): PathValue => ({ path: line.slice(line.indexOf(' ') + 1), result: line.slice(0, line.indexOf(' ')) as PathValue['result'] });
+
 /** Each declared path once, its actions together: refused if any of them is. */
-function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boolean }>, add: Add<PathValue>): void {
+function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boolean }>, add: Add<string>): void {
   byPath.forEach((e, p) => {
       const path = p as AccessAnalysis['paths'][number];
       const context = Object.entries(path.context ?? {}).map(([k, v]) => `${k}=${v.join('|')}`).join(', ');
       // A pipeline's path is named the same in every environment (its account tells them apart), proved by class or not.
       const purpose = path.group?.purpose ?? path.purpose;
       add({
-        value: { path: `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`, result: pathResult(path, e.allowed) },
+        value: pathLine(pathResult(path, e.allowed), `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`),
         account: path.group?.account ?? path.resourceAccount,
         accounts: path.accounts,
       });
@@ -512,7 +534,7 @@ function endpointLines(network: AccessAnalysis['network'], add: Add<string>): vo
  * together, as declared paths are, and what the endpoint did ("allowed": it let every action through). The text says
  * what it must do, so a policy widened to let a write through shows as a path newly allowed that must be refused.
  */
-function endpointChecks(network: AccessAnalysis['network'], add: Add<PathValue>): void {
+function endpointChecks(network: AccessAnalysis['network'], add: Add<string>): void {
   if (!network) return;
   const byPath = new Map<string, { head: string; resource: string; account: string; actions: string[]; letThrough: boolean }>();
   for (const c of network.checks) {
@@ -523,7 +545,7 @@ function endpointChecks(network: AccessAnalysis['network'], add: Add<PathValue>)
     e.actions.push(c.request.action);
     e.letThrough &&= c.passed !== c.refuse;
   }
-  for (const e of byPath.values()) add({ value: { path: `${e.head} | ${e.actions.join(', ')} | on ${e.resource}`, result: e.letThrough ? 'allowed' : 'refused' }, account: e.account });
+  for (const e of byPath.values()) add({ value: pathLine(e.letThrough ? 'allowed' : 'refused', `${e.head} | ${e.actions.join(', ')} | on ${e.resource}`), account: e.account });
 }
 
 /** A folded entry's text read for one account: `{account}` and its team's placeholders written back; a literal entry as it is. */
