@@ -2,7 +2,8 @@
  * The audit model's shortcuts (src/audit/since.ts): what is written once for every team must read as each team's
  * own entries folded one by one would. The execution role's lines shared by every group of accounts are folded once
  * where teamFree says they name no account and no team; these tests hold that claim against shapeFor for every team
- * and account of orgs whose teams are not alike, and the model's execution entries against the per-team fold.
+ * and account of orgs whose teams are not alike, and the model's execution entries against the per-team fold. A path
+ * is folded with its result as one text, which must fold as the path alone does after the result word.
  */
 import { describe, expect, it } from 'vitest';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
@@ -14,7 +15,7 @@ import { classesOf, orgResources } from '../src/audit/reach';
 import { Resolver } from '../src/audit/resolve';
 import { findTeams, holdsPlaceholder, type Teams } from '../src/audit/teams';
 import { ACCOUNT_PLACEHOLDER, shapeFor } from '../src/audit/scale';
-import { auditModel, compareModels, executionLines, teamFree } from '../src/audit/since';
+import { auditModel, compareModels, executionLines, pathLine, teamFree } from '../src/audit/since';
 import { accountPolicies, compiledTemplates, executionPolicyOf, targetAccounts } from '../src/deploy/execution-policy';
 import { logicalId } from '../src/cfn/resources';
 import { listIn } from '../src/memo';
@@ -151,5 +152,33 @@ describe('teamFree: a line that folds to itself after its account, for every acc
     expect(free(`${head}999999999999`)).toBe(false);
     expect(free(`${head}{team}`)).toBe(false);
     expect(free(`${head}xstack-*-trigger`)).toBe(true);
+  });
+});
+
+describe("a path folded with its result as one text ('refused <path>')", () => {
+  // Keys that are the result words themselves, a prefix of another key, and the org's prefix.
+  const org = teamsOrg(6, (y) => y.replaceAll('t001', 'allowed').replaceAll('t002', 'refused').replaceAll('t003', 'undecided').replaceAll('t004', 'refused-eu').replaceAll('t005', 'big'));
+  const teams = findTeams(org)!;
+
+  it('reads as its path folded alone, after the result word, for every account and team', () => {
+    expect(teams.list.map((t) => t.key)).toEqual(['allowed', 'refused', 'undecided', 'refused-eu', 'big', 't006']);
+    const { model } = compiled(org);
+    const folded = model(teams);
+    // Every path the model holds, written back for each team, with each key and logical-id form at its start too.
+    const texts = folded.paths.flatMap((e) => teams.list.map((t) => e.value.path.replaceAll('{team}', t.key).replaceAll('{Team}', logicalId(t.key)).replaceAll('{source}', t.source.id)));
+    const starts = teams.list.flatMap((t) => [`${t.key}-svc1 | x`, `${logicalId(t.key)}Role | x`, `${t.key} | x`]);
+    for (const team of teams.list) {
+      for (const account of [team.source.id, ...team.pipelineAccounts]) {
+        for (const path of [...texts.map((t) => t.replaceAll('{account}', account)), ...starts]) {
+          for (const result of ['allowed', 'refused', 'undecided'] as const) {
+            const line = pathLine(result, path);
+            expect(holdsPlaceholder(line)).toBe(holdsPlaceholder(path));
+            expect(shapeFor(line, account, team)).toBe(`${result} ${shapeFor(path, account, team)}`);
+          }
+        }
+      }
+    }
+    // And the model reads back, account by account, as the one not folded by team.
+    expect(compareModels(model(undefined), folded).paths).toEqual({ added: [], removed: [], newlyAllowed: [], newlyRefused: [], newlyUndecided: [] });
   });
 });

@@ -496,7 +496,7 @@ type PathValue = { path: string; result: 'allowed' | 'refused' | 'undecided' };
  * the path alone: an id or a team's key or logical-id form stands in the path, read with the same characters around it
  * (a space and the start of a text are alike no word character, no hyphen and no lowercase letter).
  */
-const pathLine = (result: PathValue['result'], path: string) => `${result} ${path}`;
+export const pathLine = (result: PathValue['result'], path: string) => `${result} ${path}`;
 const pathValue = (line: string): PathValue => ({ path: line.slice(line.indexOf(' ') + 1), result: line.slice(0, line.indexOf(' ')) as PathValue['result'] });
 
 /** Each declared path once, its actions together: refused if any of them is. */
