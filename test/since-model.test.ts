@@ -56,7 +56,7 @@ function perTeamExecution(org: Org, stages: ReturnType<typeof planStages>, state
     for (const account of group.accounts) listIn(byTeam, teams.teamOf(account)?.key ?? '').push(account);
     for (const accounts of byTeam.values()) {
       for (const s of group.statements) {
-        for (const { text } of executionLines(s)) {
+        for (const text of executionLines(s)) {
           const line = `in ${accounts[0]}${text}`;
           const value = holdsPlaceholder(line) ? `literal ${line}` : shapeFor(line, accounts[0], teams.teamOf(accounts[0]));
           const set = entries.get(value) ?? entries.set(value, new Set()).get(value)!;

@@ -345,28 +345,15 @@ function bootstrapStatements({ org, executionRole }: ModelSources): readonly Exe
  * resources, in Sub form, so a statement that gains an action or a resource in one account is a changed line there.
  */
 function executionItems({ org, stages }: ModelSources, statements: readonly ExecutionStatement[], teams: Teams | undefined, add: Add<string>): void {
-  const groups = accountPolicies(statements, targetAccounts(org, stages));
-  // A statement of every account (no scope) is one object in each group that has it: its lines are made, and asked
-  // whether they fold alike for every team, once, not once per group (a team's source account and its pipeline
-  // accounts are two groups: ~500 at 250 teams).
-  const groupsWith = new Map<ExecutionStatement, number>();
-  for (const group of groups) for (const s of group.statements) groupsWith.set(s, (groupsWith.get(s) ?? 0) + 1);
-  const free = teamFree(teams);
-  const shared = new Map<ExecutionStatement, ExecutionLines>();
-  for (const group of groups) {
+  const lines = new ExecutionLineMemo(teamFree(teams));
+  for (const group of accountPolicies(statements, targetAccounts(org, stages))) {
     // One item per team of the group (its lines read alike for the team's accounts), folded by team as the rest is.
     const byTeam = new Map<string, string[]>();
     for (const account of group.accounts) listIn(byTeam, teams?.teamOf(account)?.key ?? '').push(account);
     for (const accounts of byTeam.values()) {
       const source = teams?.teamOf(accounts[0])?.source.id === accounts[0];
       for (const s of group.statements) {
-        const once = groupsWith.get(s)! > 1;
-        let lines = once ? shared.get(s) : undefined;
-        if (!lines) {
-          lines = executionLines(s, once ? free : undefined);
-          if (once) shared.set(s, lines);
-        }
-        for (const line of lines) {
+        for (const line of lines.of(s)) {
           if (line.folded) add({ value: source ? line.folded.source : line.folded.account, account: accounts[0], accounts, folded: true });
           else add({ value: `in ${accounts[0]}${line.text}`, account: accounts[0], accounts });
         }
@@ -375,19 +362,55 @@ function executionItems({ org, stages }: ModelSources, statements: readonly Exec
   }
 }
 
-/** A statement's lines after the account that leads each (`in 111111111111`), and, where it folds alike for every team, each as folded. */
-type ExecutionLines = Array<{ text: string; folded?: { account: string; source: string } }>;
+/** A line of an execution statement after the account that leads it (`in 111111111111`), and, where it folds alike for every team, as folded. */
+interface ExecutionLine {
+  text: string;
+  folded?: { account: string; source: string };
+}
 
 /**
  * An execution statement's lines: the account leads each (folded to `{account}`, read back for each), so the same
  * statement in one more account is lines added; its actions are a line of their own, not repeated on each resource's.
- * With `free`, a line it says folds alike for every team is written folded too, once.
  */
-export function executionLines(s: ExecutionStatement, free?: (text: string) => boolean): ExecutionLines {
-  const when = s.Condition ? ` | when ${conditionClauses(executionConditions(s.Condition)).join('; ')}` : '';
-  const head = `: bootstrap: ${s.Sid} | ${s.Effect}`;
-  const texts = [`${head} | ${s.Action.join(', ')}`, ...s.Resource.map((resource) => `${head} | on ${resource}${when}`)];
-  return texts.map((text) => (free?.(text) ? { text, folded: { account: `in ${ACCOUNT_PLACEHOLDER}${text}`, source: `in ${SOURCE_PLACEHOLDER}${text}` } } : { text }));
+export function executionLines(s: ExecutionStatement): string[] {
+  const { head, when } = lineParts(s);
+  return [actionsLine(head, s), ...s.Resource.map((resource) => resourceLine(head, resource, when))];
+}
+
+/** What a statement's lines start with, and what its resources' lines end with (its conditions). */
+const lineParts = (s: ExecutionStatement) => ({ head: `: bootstrap: ${s.Sid} | ${s.Effect}`, when: s.Condition ? ` | when ${conditionClauses(executionConditions(s.Condition)).join('; ')}` : '' });
+const actionsLine = (head: string, s: ExecutionStatement) => `${head} | ${s.Action.join(', ')}`;
+const resourceLine = (head: string, resource: string, when: string) => `${head} | on ${resource}${when}`;
+
+/**
+ * Each execution statement's lines (executionLines), each made, and asked whether it folds alike for every team
+ * (teamFree), once: accountPolicies gives each group of accounts (a team's source account, its pipeline accounts:
+ * ~500 groups at 250 teams) its own statement objects where a statement is scoped, which share the statement's Sid,
+ * Effect, Action list, Condition and resource texts, so a line is found by those, not made again for each group.
+ */
+class ExecutionLineMemo {
+  private readonly byActions = new Map<readonly string[], Array<{ s: ExecutionStatement; head: string; when: string; actions: ExecutionLine; byResource: Map<string, ExecutionLine> }>>();
+  constructor(private readonly free: (text: string) => boolean) {}
+
+  of(s: ExecutionStatement): ExecutionLine[] {
+    const known = listIn(this.byActions, s.Action);
+    let memo = known.find((m) => m.s.Sid === s.Sid && m.s.Effect === s.Effect && m.s.Condition === s.Condition);
+    if (!memo) {
+      const { head, when } = lineParts(s);
+      known.push((memo = { s, head, when, actions: this.line(actionsLine(head, s)), byResource: new Map() }));
+    }
+    const out = [memo.actions];
+    for (const resource of s.Resource) {
+      let line = memo.byResource.get(resource);
+      if (!line) memo.byResource.set(resource, (line = this.line(resourceLine(memo.head, resource, memo.when))));
+      out.push(line);
+    }
+    return out;
+  }
+
+  private line(text: string): ExecutionLine {
+    return this.free(text) ? { text, folded: { account: `in ${ACCOUNT_PLACEHOLDER}${text}`, source: `in ${SOURCE_PLACEHOLDER}${text}` } } : { text };
+  }
 }
 
 /**
@@ -403,8 +426,10 @@ export function teamFree(teams: Teams | undefined): (text: string) => boolean {
   const words = new Set<string>();
   for (const t of teams?.list ?? []) words.add(t.key).add(logicalIdOf(t.key));
   const lengths = [...new Set([...words].map((w) => w.length))];
+  // The characters a key or logical-id form starts with: a text is cut only where one stands.
+  const starts = new Set([...words].map((w) => w[0]));
   const namesNone = (text: string) => {
-    for (let at = 0; at < text.length; at++) for (const n of lengths) if (words.has(text.slice(at, at + n))) return false;
+    for (let at = 0; at < text.length; at++) if (starts.has(text[at])) for (const n of lengths) if (words.has(text.slice(at, at + n))) return false;
     return true;
   };
   return (text) => !holdsPlaceholder(text) && !/\d{12}/.test(text) && namesNone(`in ${ACCOUNT_PLACEHOLDER}${text}`) && namesNone(`in ${SOURCE_PLACEHOLDER}${text}`);
