@@ -109,11 +109,30 @@ class AccountSets {
   private readonly index = new Map<string, number>();
   /** The index of each list that alone made a set: many entries hold for one list (a stage's targets, a class's members), read once. */
   private readonly ofList = new WeakMap<readonly string[], number>();
+  /** A number for each list given, to write the parts of a set as a text (`#3`; an id holds no `#`). */
+  private readonly listNumbers = new Map<readonly string[], number>();
+  /**
+   * The index of the set made of the same parts, in the same order: an entry of every team is its teams' lists, and
+   * most entries' parts are another entry's (~3,700 entries, ~540 sets at 250 teams). Written as the parts' text
+   * (ids, and lists by number), not as the ids of their union, sorted.
+   */
+  private readonly ofParts = new Map<string, number>();
   /** The index of the set of `accounts`: ids, and lists of ids (a class's members, shared with the proof, not copied). */
   of(accounts: ReadonlyArray<string | readonly string[]>): number {
     const only = accounts.length === 1 && typeof accounts[0] !== 'string' ? accounts[0] : undefined;
     const known = only && this.ofList.get(only);
     if (known !== undefined) return known;
+    let parts = '';
+    for (const part of accounts) {
+      if (typeof part === 'string') parts += `${part},`;
+      else {
+        let n = this.listNumbers.get(part);
+        if (n === undefined) this.listNumbers.set(part, (n = this.listNumbers.size));
+        parts += `#${n},`;
+      }
+    }
+    const same = this.ofParts.get(parts);
+    if (same !== undefined) return same;
     const unique = new Set<string>();
     for (const part of accounts) {
       if (typeof part === 'string') unique.add(part);
@@ -124,6 +143,7 @@ class AccountSets {
     let i = this.index.get(key);
     if (i === undefined) this.index.set(key, (i = this.sets.push(list) - 1));
     if (only) this.ofList.set(only, i);
+    this.ofParts.set(parts, i);
     return i;
   }
 }
@@ -133,6 +153,8 @@ interface Item<T> {
   value: T;
   account: string;
   accounts?: readonly string[];
+  /** The value is already as fold's `general` writes it for `account`, and holds no placeholder of its own. */
+  folded?: true;
 }
 
 /** A value's key in fold: one to one with the value (a text as it is, an object its JSON text). */
@@ -147,18 +169,20 @@ type Add<T> = (item: Item<T>) => void;
  * value's JSON is made once per entry, not once per item. `items` gives them to fold as it makes them, not as a list:
  * an item's texts then die young, but for the few that start an entry (~80,000 items, ~3,700 entries at 250 teams).
  */
-function fold<T>(
+function fold<T, V = T>(
   sets: AccountSets,
   items: (add: Add<T>) => void,
   general: (value: T, account: string) => T,
   key: (value: T) => string = valueKey,
-): Array<Folded<T>> {
+  // What an entry's value is written as in the model (its items may be a cheaper form of it: a path as one text).
+  written: (value: T) => V = (value) => value as unknown as V,
+): Array<Folded<V>> {
   // An entry's accounts as its items give them: a class's members are one list, not copied id by id (up to ~1,000 ids an item).
   const folded = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
   const literals = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
   items((item) => {
-    const literal = placeholderIn(item.value);
-    const value = literal ? item.value : general(item.value, item.account);
+    const literal = !item.folded && placeholderIn(item.value);
+    const value = literal || item.folded ? item.value : general(item.value, item.account);
     const entries = literal ? literals : folded;
     const k = key(value);
     const entry = entries.get(k) ?? entries.set(k, { value, accounts: [] }).get(k)!;
@@ -166,9 +190,12 @@ function fold<T>(
   });
   // Sorted by JSON text, made here once per entry.
   const listed = (entries: ReadonlyMap<string, { value: T; accounts: Array<string | readonly string[]> }>, literal: boolean) =>
-    [...entries.values()].map((e) => ({ e, literal, text: `${literal ? 'literal ' : ''}${JSON.stringify(e.value)}` }));
+    [...entries.values()].map((e) => {
+      const value = written(e.value);
+      return { value, accounts: e.accounts, literal, text: `${literal ? 'literal ' : ''}${JSON.stringify(value)}` };
+    });
   const sorted = [...listed(folded, false), ...listed(literals, true)].sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
-  return sorted.map(({ e, literal }) => ({ value: e.value, accounts: sets.of(e.accounts), ...(literal ? { literal: true as const } : {}) }));
+  return sorted.map(({ value, accounts, literal }) => ({ value, accounts: sets.of(accounts), ...(literal ? { literal: true as const } : {}) }));
 }
 
 /**
@@ -232,8 +259,14 @@ export function auditModel(
   const teamOf = (account: string) => teamsOf?.of(account)?.team;
   const text = (s: string, account: string) => shapeFor(s, account, teamOf(account));
   const byPath = new Map<object, { actions: string[]; allowed: boolean }>();
+  // A path's results stand together (one per action, as the proof writes them): looked up once for them, not once per result.
+  let lastPath: object | undefined;
+  let e = { actions: [] as string[], allowed: true };
   for (const r of access.results) {
-    const e = byPath.get(r.path) ?? byPath.set(r.path, { actions: [], allowed: true }).get(r.path)!;
+    if (r.path !== lastPath) {
+      lastPath = r.path;
+      e = byPath.get(r.path) ?? byPath.set(r.path, { actions: [], allowed: true }).get(r.path)!;
+    }
     e.actions.push(r.action);
     e.allowed &&= r.allowed;
   }
@@ -274,13 +307,14 @@ export function auditModel(
   const trust = fold(sets, (add) => grantLines(access.grants, true, add), text);
   const paths = fold(
     sets,
-    (add: Add<PathValue>) => {
+    (add: Add<string>) => {
       pathItems(byPath, add);
       endpointChecks(access.network, add);
     },
-    (v, a) => ({ ...v, path: text(v.path, a) }),
-    // One to one with the value (its result is one of two words without a space), and cheaper than its JSON text for each of ~10,000 paths.
-    (v) => `${v.result} ${v.path}`,
+    // A path's line folds as its path does: its result is a word of lowercase letters, before a space (pathLine).
+    text,
+    undefined,
+    pathValue,
   );
   const written = compiled && bootstrapStatements(compiled);
   const execution = compiled && written && fold(sets, (add) => executionItems(compiled, written, teams, add), text);
@@ -311,21 +345,91 @@ function bootstrapStatements({ org, executionRole }: ModelSources): readonly Exe
  * resources, in Sub form, so a statement that gains an action or a resource in one account is a changed line there.
  */
 function executionItems({ org, stages }: ModelSources, statements: readonly ExecutionStatement[], teams: Teams | undefined, add: Add<string>): void {
+  const lines = new ExecutionLineMemo(teamFree(teams));
   for (const group of accountPolicies(statements, targetAccounts(org, stages))) {
     // One item per team of the group (its lines read alike for the team's accounts), folded by team as the rest is.
     const byTeam = new Map<string, string[]>();
     for (const account of group.accounts) listIn(byTeam, teams?.teamOf(account)?.key ?? '').push(account);
     for (const accounts of byTeam.values()) {
+      const source = teams?.teamOf(accounts[0])?.source.id === accounts[0];
       for (const s of group.statements) {
-        const when = s.Condition ? ` | when ${conditionClauses(executionConditions(s.Condition)).join('; ')}` : '';
-        // The account leads each line (folded to `{account}`, read back for each): the same statement in one more account
-        // is lines added. A statement's actions are a line of their own, not repeated on each resource's.
-        const head = `in ${accounts[0]}: bootstrap: ${s.Sid} | ${s.Effect}`;
-        add({ value: `${head} | ${s.Action.join(', ')}`, account: accounts[0], accounts });
-        for (const resource of s.Resource) add({ value: `${head} | on ${resource}${when}`, account: accounts[0], accounts });
+        for (const line of lines.of(s)) {
+          if (line.folded) add({ value: source ? line.folded.source : line.folded.account, account: accounts[0], accounts, folded: true });
+          else add({ value: `in ${accounts[0]}${line.text}`, account: accounts[0], accounts });
+        }
       }
     }
   }
+}
+
+/** A line of an execution statement after the account that leads it (`in 111111111111`), and, where it folds alike for every team, as folded. */
+interface ExecutionLine {
+  text: string;
+  folded?: { account: string; source: string };
+}
+
+/**
+ * An execution statement's lines: the account leads each (folded to `{account}`, read back for each), so the same
+ * statement in one more account is lines added; its actions are a line of their own, not repeated on each resource's.
+ */
+export function executionLines(s: ExecutionStatement): string[] {
+  const { head, when } = lineParts(s);
+  return [actionsLine(head, s), ...s.Resource.map((resource) => resourceLine(head, resource, when))];
+}
+
+/** What a statement's lines start with, and what its resources' lines end with (its conditions). */
+const lineParts = (s: ExecutionStatement) => ({ head: `: bootstrap: ${s.Sid} | ${s.Effect}`, when: s.Condition ? ` | when ${conditionClauses(executionConditions(s.Condition)).join('; ')}` : '' });
+const actionsLine = (head: string, s: ExecutionStatement) => `${head} | ${s.Action.join(', ')}`;
+const resourceLine = (head: string, resource: string, when: string) => `${head} | on ${resource}${when}`;
+
+/**
+ * Each execution statement's lines (executionLines), each made, and asked whether it folds alike for every team
+ * (teamFree), once: accountPolicies gives each group of accounts (a team's source account, its pipeline accounts:
+ * ~500 groups at 250 teams) its own statement objects where a statement is scoped, which share the statement's Sid,
+ * Effect, Action list, Condition and resource texts, so a line is found by those, not made again for each group.
+ */
+class ExecutionLineMemo {
+  private readonly byActions = new Map<readonly string[], Array<{ s: ExecutionStatement; head: string; when: string; actions: ExecutionLine; byResource: Map<string, ExecutionLine> }>>();
+  constructor(private readonly free: (text: string) => boolean) {}
+
+  of(s: ExecutionStatement): ExecutionLine[] {
+    const known = listIn(this.byActions, s.Action);
+    let memo = known.find((m) => m.s.Sid === s.Sid && m.s.Effect === s.Effect && m.s.Condition === s.Condition);
+    if (!memo) {
+      const { head, when } = lineParts(s);
+      known.push((memo = { s, head, when, actions: this.line(actionsLine(head, s)), byResource: new Map() }));
+    }
+    const out = [memo.actions];
+    for (const resource of s.Resource) {
+      let line = memo.byResource.get(resource);
+      if (!line) memo.byResource.set(resource, (line = this.line(resourceLine(memo.head, resource, memo.when))));
+      out.push(line);
+    }
+    return out;
+  }
+
+  private line(text: string): ExecutionLine {
+    return this.free(text) ? { text, folded: { account: `in ${ACCOUNT_PLACEHOLDER}${text}`, source: `in ${SOURCE_PLACEHOLDER}${text}` } } : { text };
+  }
+}
+
+/**
+ * Whether a line's text after its leading account (`in 111111111111`) folds to itself for every account and team:
+ * it holds no placeholder of its own, no run of twelve digits (so neither the account it is read for nor a team's
+ * source account, which generalise and toPlaceholders write by their ids), and no team's key or logical-id form
+ * anywhere (in any context, more than replaceKey asks), nor do `in {account}` and `in {source}` before it. Then
+ * shapeFor writes the line `in ` + the account's id as `in {account}` (a team's source account: `in {source}`)
+ * followed by the text as it is: the id stands once at its start, and nothing after it is written. Otherwise false,
+ * and the line is folded for each team as any other.
+ */
+export function teamFree(teams: Teams | undefined): (text: string) => boolean {
+  const words = new Set<string>();
+  for (const t of teams?.list ?? []) words.add(t.key).add(logicalIdOf(t.key));
+  // Any of them anywhere, as one expression (a native scan; a loop over each text's characters cost more than the
+  // folding it saves on a cold run); none without teams.
+  const anyWord = words.size === 0 ? undefined : new RegExp([...words].map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
+  const namesNone = (text: string) => anyWord === undefined || !anyWord.test(text);
+  return (text) => !holdsPlaceholder(text) && !/\d{12}/.test(text) && namesNone(`in ${ACCOUNT_PLACEHOLDER}${text}`) && namesNone(`in ${SOURCE_PLACEHOLDER}${text}`);
 }
 
 /** An execution statement's condition, each value a list of one, as conditionClauses reads a resolved statement's. */
@@ -388,14 +492,16 @@ function namesIn(resolver: Resolver, stageId: string, account: string, propertie
  * (the template's `detail.referenceName`, resolved for the account), so that `--since` says `web-app prod: main → develop`.
  */
 function releaseItems({ org, stages, templates, resolver }: ModelSources, add: Add<ReleaseFact>): void {
+  // The stages that target each account, in the stages' order: made once, not once per pipeline (a family stage of
+  // hundreds of targets was read for each of hundreds of pipelines).
+  const stagesOf = new Map<string, Stage[]>();
+  for (const s of stages) for (const t of s.targets) listIn(stagesOf, t.id).push(s);
   for (const p of org.pipelines) {
     const ruleId = `${logicalIdOf(p.name)}TriggerRule`;
-    // The first stage whose template holds the rule, by each of its targets (a stage of 1,000 targets is read once, not per branch).
-    const withRule = new Map<string, Stage>();
-    for (const s of stages) if (templates.get(s.id)!.Resources[ruleId] !== undefined) for (const t of s.targets) if (!withRule.has(t.id)) withRule.set(t.id, s);
     for (const [environment, branch] of p.branches) {
       const account = accountOfEnvironment(org, environment).id;
-      const stage = withRule.get(account);
+      // The first stage whose template holds the rule among those that target the account.
+      const stage = stagesOf.get(account)?.find((s) => templates.get(s.id)!.Resources[ruleId] !== undefined);
       const pattern = stage && (templates.get(stage.id)!.Resources[ruleId].Properties as { EventPattern?: { detail?: { referenceName?: unknown } } }).EventPattern?.detail?.referenceName;
       const trigger = pattern === undefined ? undefined : [resolver.resolve(stage!.id, account, pattern)].flat().join(', ');
       add({ value: { pipeline: p.name, environment, branch, ...(trigger !== undefined ? { trigger } : {}) }, account });
@@ -405,15 +511,25 @@ function releaseItems({ org, stages, templates, resolver }: ModelSources, add: A
 
 type PathValue = { path: string; result: 'allowed' | 'refused' | 'undecided' };
 
+/**
+ * A path and its result as one text, `refused <path>`, which fold takes as it is: no object is made for each of
+ * ~24,000 paths at 250 teams, only for an entry (pathValue). The result is one of three words of lowercase letters
+ * and the space after it is no part of a name, so the text holds a placeholder, and shapeFor writes it, exactly as
+ * the path alone: an id or a team's key or logical-id form stands in the path, read with the same characters around it
+ * (a space and the start of a text are alike no word character, no hyphen and no lowercase letter).
+ */
+export const pathLine = (result: PathValue['result'], path: string) => `${result} ${path}`;
+const pathValue = (line: string): PathValue => ({ path: line.slice(line.indexOf(' ') + 1), result: line.slice(0, line.indexOf(' ')) as PathValue['result'] });
+
 /** Each declared path once, its actions together: refused if any of them is. */
-function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boolean }>, add: Add<PathValue>): void {
+function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boolean }>, add: Add<string>): void {
   byPath.forEach((e, p) => {
       const path = p as AccessAnalysis['paths'][number];
       const context = Object.entries(path.context ?? {}).map(([k, v]) => `${k}=${v.join('|')}`).join(', ');
       // A pipeline's path is named the same in every environment (its account tells them apart), proved by class or not.
       const purpose = path.group?.purpose ?? path.purpose;
       add({
-        value: { path: `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`, result: pathResult(path, e.allowed) },
+        value: pathLine(pathResult(path, e.allowed), `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`),
         account: path.group?.account ?? path.resourceAccount,
         accounts: path.accounts,
       });
@@ -440,7 +556,7 @@ function endpointLines(network: AccessAnalysis['network'], add: Add<string>): vo
  * together, as declared paths are, and what the endpoint did ("allowed": it let every action through). The text says
  * what it must do, so a policy widened to let a write through shows as a path newly allowed that must be refused.
  */
-function endpointChecks(network: AccessAnalysis['network'], add: Add<PathValue>): void {
+function endpointChecks(network: AccessAnalysis['network'], add: Add<string>): void {
   if (!network) return;
   const byPath = new Map<string, { head: string; resource: string; account: string; actions: string[]; letThrough: boolean }>();
   for (const c of network.checks) {
@@ -451,7 +567,7 @@ function endpointChecks(network: AccessAnalysis['network'], add: Add<PathValue>)
     e.actions.push(c.request.action);
     e.letThrough &&= c.passed !== c.refuse;
   }
-  for (const e of byPath.values()) add({ value: { path: `${e.head} | ${e.actions.join(', ')} | on ${e.resource}`, result: e.letThrough ? 'allowed' : 'refused' }, account: e.account });
+  for (const e of byPath.values()) add({ value: pathLine(e.letThrough ? 'allowed' : 'refused', `${e.head} | ${e.actions.join(', ')} | on ${e.resource}`), account: e.account });
 }
 
 /** A folded entry's text read for one account: `{account}` and its team's placeholders written back; a literal entry as it is. */
