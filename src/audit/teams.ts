@@ -74,6 +74,17 @@ export function writeBack(text: string, team: { key: string; source: string }): 
  * when fewer than two are left: nothing is folded by team.
  */
 export function findTeams(org: Org): Teams | undefined {
+  // Asked of one org by the compile, the proof and the report's scale (each source account's names are read against
+  // every account): found once an org, which is read-only (model.ts) after it is loaded.
+  if (teamsFound.has(org)) return teamsFound.get(org);
+  const teams = teamsOf(org);
+  teamsFound.set(org, teams);
+  return teams;
+}
+
+const teamsFound = new WeakMap<Org, Teams | undefined>();
+
+function teamsOf(org: Org): Teams | undefined {
   const candidates = org.accounts
     .filter((a) => a.role === 'source')
     .map((source) => {
