@@ -6,7 +6,7 @@
 import { CreateStackCommand, CreateStackInstancesCommand, CreateStackSetCommand, DeleteStackCommand, DeleteStackInstancesCommand, DescribeStackSetOperationCommand, DescribeStacksCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStackSetsCommand, paginateListStackSets } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { AttachRolePolicyCommand, DetachRolePolicyCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DetachRolePolicyCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { attachmentsByAccount } from '../src/deploy/role-attachments';
 import { describe, expect, it } from 'vitest';
 import { type CompiledOrg } from '../src/compile';
@@ -539,6 +539,44 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const again = await verify(changed, awsVia(), hashes, { pollMs });
     expect(again.differences.filter((d) => d.includes('attach-role-policy'))).toEqual([]);
     expect(again.unread).toEqual([]);
+  });
+
+  it("pipeline-identity's stack deleted outside StackSets but one of its roles kept (delete-stack --retain-resources after DeleteRole refused it): deploy refuses to make the stack again while the role holds its name, naming the role and the way past it, before any operation on it; once the role is deleted, deploy makes it again", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000001';
+    const iam = awsVia().iam(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+    // moto deletes the stack's roles once nothing is attached to them (as IAM's DeleteRole asks): detached first.
+    const roles = ['big-pipeline', 'big-deploy-target'];
+    const expected = attachmentsByAccount(small).get(account)!.filter((a) => roles.includes(a.role));
+    for (const a of expected) await iam.send(new DetachRolePolicyCommand({ RoleName: a.role, PolicyArn: a.policyArn }));
+    await env.proxy.stackDeletedByHand('big-pipeline-identity', account, REGION);
+    // What --retain-resources leaves: the role, under its name, outside any stack (moto deleted the stack's; one of the
+    // same name stands for it). RetainResources: "CloudFormation deletes the stack but doesn't delete the retained
+    // resources" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html).
+    const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'codepipeline.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+    await iam.send(new CreateRoleCommand({ RoleName: 'big-pipeline', AssumeRolePolicyDocument: trust }));
+    const changed = compileYaml(`${SMALL}deploymentTargets:\n  cloudWatchAgent: true\n`);
+    const from = env.proxy.requests.length;
+    const s = await deploy(changed, awsVia(), { pollMs });
+    const stage = failed(s).find((x) => x.stage === 'pipeline-identity')!;
+    const reasons = stage.reasons.join('\n');
+    expect(reasons).toContain('big-pipeline-identity: cannot create instances while what is left of an earlier stack (a destroy, a removal, or a stack deleted outside StackSets) holds their names:');
+    expect(reasons).toContain(`role big-pipeline (PipelineRole) in account ${account}, outside any stack (kept by a delete-stack --retain-resources, or made by hand)`);
+    expect(reasons).toContain(`then 'aws iam delete-role' (--role-name big-pipeline in account ${account})`);
+    // Refused before the instance is removed: the next run meets the same state.
+    const sent = env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-pipeline-identity' && /^(Create|Delete)StackInstances$/.test(r.action));
+    expect(sent).toEqual([]);
+    // Deleted as the way says (nothing attached to it here), deploy makes the stack again; the other stages' policies
+    // are then attached again by hand, as that run names (review s50-diff M1), and the next run has nothing to do.
+    await iam.send(new DeleteRoleCommand({ RoleName: 'big-pipeline' }));
+    const again = await deploy(changed, awsVia(), { pollMs });
+    expect(again.stages.find((x) => x.stage === 'pipeline-identity')?.result).toBe('updated');
+    expect(failed(again).flatMap((x) => x.reasons).every((r) => r.includes('aws iam attach-role-policy'))).toBe(true);
+    for (const a of expected) await iam.send(new AttachRolePolicyCommand({ RoleName: a.role, PolicyArn: a.policyArn }));
+    expect(failed(await deploy(changed, awsVia(), { pollMs }))).toEqual([]);
+    const statuses = new Map(((await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipeline-identity' }))).Summaries ?? []).map((x) => [x.Account!, x.Status!]));
+    expect(statuses.get(account)).toBe('CURRENT');
   });
 
   it('an instance whose stack was deleted outside StackSets so long ago that CloudFormation no longer answers it: its stage fails naming the way, delete-stack-instances --retain-stacks, after which deploy converges (review s43-diff m6)', async () => {

@@ -9,10 +9,12 @@ import { executionAuthorizationProblems } from '../src/checks/execution-authoriz
 import { serviceData } from '../src/checks/iam-data';
 import { compileOrg } from '../src/compile';
 import { readerPolicy } from '../src/deploy/reader-policy';
+import { namedRoles } from '../src/cfn/retained-names';
+import { renderTemplate } from '../src/cfn/template';
 import { bootstrapDigest } from '../src/deploy/bootstrap';
 import { READER_ACTIONS } from '../src/iam/reader-actions';
 import { parseOrg } from '../src/org/load';
-import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
+import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { compileFile, ORG_FILES } from './helpers';
 
 const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
@@ -48,6 +50,23 @@ describe('the reader role policy', () => {
     expect(statement('111111111111', 'SeeRetainedRepositories')?.Resource).toEqual(['arn:aws:codecommit:eu-west-1:111111111111:payments-api', 'arn:aws:codecommit:eu-west-1:111111111111:web-app']);
     expect(statement('111111111111', 'SeeRetainedBuckets')).toBeUndefined();
     expect(statement('111111111111', 'SeeExistingRoles')).toBeUndefined();
+  });
+
+  it("the roles the templates make in each account, by name (deploy reads whether one is left before it makes a stack deleted outside StackSets again); a source account serving 1,000 pipeline accounts reads them as the prefix's roles, within IAM's 10,240 characters", () => {
+    for (const account of targets(example)) {
+      const made = example.stages
+        .filter((st) => st.targets.some((t) => t.id === account))
+        .flatMap((st) => namedRoles(renderTemplate(st.definition), account, 'eu-west-1', 'aws').map((r) => `arn:aws:iam::${account}:role/${r.name}`));
+      expect(made.length, account).toBeGreaterThan(0);
+      expect(statement(account, 'SeeOwnRoles')?.Action, account).toEqual(['iam:GetRole']);
+      expect(statement(account, 'SeeOwnRoles')?.Resource, account).toEqual([...new Set(made)].sort());
+    }
+    expect(statement('222222222222', 'SeeOwnRoles')?.Resource).toEqual(expect.arrayContaining(['arn:aws:iam::222222222222:role/acme-pipeline', 'arn:aws:iam::222222222222:role/acme-deploy-target']));
+    const big = compileOrg(parseOrg(generateOrgYaml(1000), 'generated.yaml'));
+    const source = big.org.accounts.find((a) => a.role === 'source')!.id;
+    const policy = readerPolicy(big, source);
+    expect(JSON.stringify(policy).length).toBeLessThanOrEqual(10_240);
+    expect(policy.Statement.find((st) => st.Sid === 'SeeOwnRoles')?.Resource).toEqual([`arn:aws:iam::${source}:role/${big.org.prefix}-*`]);
   });
 
   it("a later bucket generation: the earlier generations' names too, which plan looks for, as two resources a bucket whatever the generation", () => {

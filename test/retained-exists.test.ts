@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Aws } from '../src/deploy/clients';
-import { checkExistingRoles } from '../src/deploy/existing-roles';
+import { checkExistingRoles, roleNamedExists } from '../src/deploy/existing-roles';
 import { bucketDefaultKey, deleteRetained, retainedExists, type NamedRetained, type Target } from '../src/deploy/retained';
 import { isInstanceStackOf } from '../src/deploy/stacksets';
 import { startRefusingAws, type RefusingAws } from './support/refusing-aws';
@@ -211,5 +211,18 @@ describe('bucketDefaultKey', () => {
     expect(refused).toEqual({ unknown: expect.stringMatching(/^arn:aws:iam::222222222222:role\/Reader could not read its default encryption \(.*\): the reader role gains s3:GetEncryptionConfiguration on these names from bucketGeneration 2 on, so run xstack bootstrap if it has not run since; /) });
     expect(await bucketDefaultKey(client, target(client), 'acme-artifacts-222222222222-eu-west-1', '1234abcd-12ab-34cd-56ef-1234567890ab')).toBe('absent');
     expect(fake.calls.filter((c) => c.startsWith('s3 '))).toEqual(['s3 GET /refused-acme-artifacts', 's3 GET /acme-artifacts-222222222222-eu-west-1']);
+  });
+});
+
+/** The same reader, asked whether a role the templates name is left in an account before a stack is made again there (deployer.ts rolesLeftIn). */
+describe('roleNamedExists', () => {
+  it('NoSuchEntity is no role; a refused GetRole is NAMED_ROLE_CHECK_REFUSED naming the reader, the action and the ARN, not a role there', async () => {
+    const client = aws();
+    expect(await roleNamedExists(client, target(client), 'acme-pipeline')).toBe(false);
+    const check = roleNamedExists(client, target(client), 'denied-pipeline');
+    await expect(check).rejects.toMatchObject({ code: 'NAMED_ROLE_CHECK_REFUSED' });
+    await expect(check).rejects.toThrow(
+      /^account 222222222222: could not tell whether a role denied-pipeline is in the way of the stack to create there: arn:aws:iam::222222222222:role\/Reader may not iam:GetRole on it \(AccessDenied: .*\); grant iam:GetRole on arn:aws:iam::222222222222:role\/denied-pipeline, or name a role that has it/,
+    );
   });
 });

@@ -68,6 +68,12 @@ describe('proving alike teams once per class of teams', () => {
   });
 
   /** The source role's statements of one team's pipeline account, in a copy of the source-identity template. */
+  /**
+   * One team's source role statements for its dev account only: the dev account then reads otherwise than the team's
+   * other pipeline accounts, so the team leaves its account class and is no candidate of a class of teams (the
+   * changes made alike in its three pipeline accounts, which reach alikeTeams, are changeSourceRoles' below and
+   * team-classes-mutations.test.ts's; review s52-mutations-10).
+   */
   const sourceRoleStatements = (templates: Map<string, CfnTemplate>, id: (account: string) => string, team: string) => {
     const identity = structuredClone(templates.get('source-identity')!);
     templates.set('source-identity', identity);
@@ -75,7 +81,7 @@ describe('proving alike teams once per class of teams', () => {
     return policy.PolicyDocument.Statement;
   };
 
-  it("a team whose statement differs in a condition value is not alike: its refusal is found, as by account class", () => {
+  it("a team whose statement differs in a condition value in its dev account is not alike (no account class, so no candidate): its refusal is found, as by account class", () => {
     const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates, id) => {
       const useKey = sourceRoleStatements(templates, id, 't007').find((st) => st.Sid === 'UseArtifactKey')!;
       useKey.Condition!['ForAnyValue:StringEquals']['kms:ResourceAliases'] = ['alias/another-key'];
@@ -205,7 +211,7 @@ describe('proving alike teams once per class of teams', () => {
     expect(plain(byTeams)).toEqual(plain(byAccountClass));
   });
 
-  it("one team's statement twice does not stand for another team's that lacks it", () => {
+  it("one team's statement twice (in its dev account) does not stand for another team's that lacks it", () => {
     const { byTeams, byAccountClass } = analyses(generateTeamsOrgYaml(TEAMS), (templates, id) => {
       const doubled = sourceRoleStatements(templates, id, 't009');
       doubled.push(structuredClone(doubled.find((st) => st.Sid === 'WriteArtifacts')!));

@@ -314,7 +314,7 @@ function readerRoleText(org: Org): string {
   const reader = new Names(org.prefix).outputReaderRole();
   return (
     `\`xstack bootstrap\` trusts on it the administration role alone (and, after \`bootstrap --allow-delete-retained\`, the identity that ran that, for \`destroy --delete-retained\`), where it writes the trust: one it leaves as it is (changed by hand, or in an account the org file no longer targets) keeps whom it trusts. ` +
-    `The identities that run xstack read each target account with another role it makes there, ${reader}, which may only read: ${READER_ACTIONS.join(', ')}, on the org's instance stacks, the buckets and repositories its templates retain in that account, the roles the org file names, and the managed policies its templates attach by name to roles another template makes (which roles they are attached to), besides the name and status of every stack of the account (ListStacks takes no resource) (its policy, by account: src/deploy/reader-policy.ts).`
+    `The identities that run xstack read each target account with another role it makes there, ${reader}, which may only read: ${READER_ACTIONS.join(', ')}, on the org's instance stacks, the buckets and repositories its templates retain in that account, the roles the org file names and those its templates make (whether one is left in the way before a stack deleted outside StackSets is made again), and the managed policies its templates attach by name to roles another template makes (which roles they are attached to), besides the name and status of every stack of the account (ListStacks takes no resource) (its policy, by account: src/deploy/reader-policy.ts).`
   );
 }
 

@@ -39,11 +39,38 @@ export function namedRetained(template: CfnTemplate, account: string, region: st
     // A family's resource exists only where its condition holds (src/stages/family.ts).
     if (r.Condition && !conditionHolds(template.Conditions, r.Condition, account)) continue;
     const type = r.Type as NamedRetained['type'];
-    const raw = (r.Properties as Record<string, unknown> | undefined)?.[NAME_PROPERTY[type]];
-    const sub = typeof raw === 'string' ? raw : (raw as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];
-    if (typeof sub !== 'string') continue;
-    const name = sub.replace(/\$\{([^}]+)\}/g, (whole, n: string) => pseudo[n] ?? whole);
-    if (!name.includes('${')) out.push({ logicalId, type, name });
+    const name = fixedName((r.Properties as Record<string, unknown> | undefined)?.[NAME_PROPERTY[type]], pseudo);
+    if (name !== undefined) out.push({ logicalId, type, name });
+  }
+  return out;
+}
+
+/** A name a template gives as text or as an Fn::Sub of pseudo parameters, as it is in an account; undefined for any other. */
+function fixedName(raw: unknown, pseudo: Readonly<Record<string, string>>): string | undefined {
+  const sub = typeof raw === 'string' ? raw : (raw as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];
+  if (typeof sub !== 'string') return undefined;
+  const name = sub.replace(/\$\{([^}]+)\}/g, (whole, n: string) => pseudo[n] ?? whole);
+  return name.includes('${') ? undefined : name;
+}
+
+/**
+ * The IAM roles a template makes in one account under the names it gives them (RoleName): a create of its stack
+ * there meets a role of that name an earlier stack left ("already exists"). DeleteRole fails while anything is
+ * attached ("you must delete the items attached to the role manually, or the deletion fails ... Attached managed
+ * policies (DetachRolePolicy)", https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html), as a managed
+ * policy another stage attaches by name is (src/iam/attached-policies.ts), so the stack's delete fails, and the way
+ * CloudFormation offers then keeps the role: "For stacks in the DELETE_FAILED state, a list of resource logical IDs
+ * ... CloudFormation deletes the stack but doesn't delete the retained resources"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html, RetainResources).
+ * Every role the templates write is named.
+ */
+export function namedRoles(template: CfnTemplate, account: string, region: string, partition: string): Array<{ logicalId: string; name: string }> {
+  const pseudo: Record<string, string> = { 'AWS::AccountId': account, 'AWS::Region': region, 'AWS::Partition': partition };
+  const out: Array<{ logicalId: string; name: string }> = [];
+  for (const [logicalId, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::IAM::Role' || (r.Condition && !conditionHolds(template.Conditions, r.Condition, account))) continue;
+    const name = fixedName((r.Properties as Record<string, unknown> | undefined)?.RoleName, pseudo);
+    if (name !== undefined) out.push({ logicalId, name });
   }
   return out;
 }

@@ -22,8 +22,9 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { DescribeStackInstanceCommand, type CloudFormationClient, type StackSummary } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { renderedTemplate, renderTemplate } from '../cfn/template';
-import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, type RoleFinding } from './existing-roles';
+import { checkExistingRoles, existingRolesRefusal, findingsText, namedExistingRoles, roleNamedExists, type RoleFinding } from './existing-roles';
 import { attachmentFindingText, attachmentsOf, missingAttachments, type Attachment } from './role-attachments';
+import { namedRoles } from '../cfn/retained-names';
 import { bucketDefaultKey, deletedInstanceStacks, deleteRetained, grantOrName, encryptsWithKms, KEY_DELETION_WINDOW_DAYS, kmsBucketsIn, keptByDestroy, leftByRemoval, namedRetained, retainedDeletable, retainedExists, type NamedRetained, type RetainedResource, type Target } from './retained';
 import { isDeepStrictEqual } from 'node:util';
 import { listIn } from '../memo';
@@ -427,7 +428,9 @@ function accountClient(run: Run, account: string): CloudFormationClient {
 
 /** A stack of the StackSet that is not its instance: an earlier removal with RetainStacks left it (its id, and its name). */
 type KeptStack = { type: 'AWS::CloudFormation::Stack'; name: string; logicalId: string };
-export type Found = (NamedRetained | KeptStack) & { account: string };
+/** A role of a name the template gives, in the account outside any stack of the StackSet (retained-names.ts namedRoles). */
+type LeftRole = { type: 'AWS::IAM::Role'; name: string; logicalId: string };
+export type Found = (NamedRetained | KeptStack | LeftRole) & { account: string };
 
 /**
  * Stacks of this StackSet in an account where it has no instance: an earlier removal with RetainStacks left them
@@ -475,7 +478,7 @@ async function keptStacksIn(run: Run, stackSet: string, account: string): Promis
  * (creation would fail with "already exists"), and `earlier`, buckets of
  * earlier bucket generations (left behind, not in the way).
  */
-async function retainedIn(run: Run, desired: DesiredStackSet, accounts: string[]): Promise<{ inTheWay: Found[]; earlier: Found[] }> {
+async function retainedIn(run: Run, desired: DesiredStackSet, accounts: string[], roles = false): Promise<{ inTheWay: Found[]; earlier: Found[] }> {
   const template = renderTemplate(desired.stage.definition);
   const { region, partition, prefix, bucketGeneration } = run.compiled.org;
   const names = new Names(prefix, bucketGeneration);
@@ -483,6 +486,7 @@ async function retainedIn(run: Run, desired: DesiredStackSet, accounts: string[]
   const earlier: Found[] = [];
   for (const account of accounts) {
     for (const kept of await keptStacksIn(run, desired.name, account)) inTheWay.push({ ...kept, account });
+    if (roles) inTheWay.push(...(await rolesLeftIn(run, template, account)));
     for (const r of namedRetained(template, account, region, partition)) {
       if (await retainedExists(run.aws, target(run, account), r)) inTheWay.push({ ...r, account });
       if (r.type !== 'AWS::S3::Bucket') continue;
@@ -495,10 +499,34 @@ async function retainedIn(run: Run, desired: DesiredStackSet, accounts: string[]
   return { inTheWay, earlier };
 }
 
+/**
+ * The roles of the names the template gives in an account, found there before its stack is made again (a stack
+ * deleted outside StackSets): a role its delete could not delete, kept by `delete-stack --retain-resources`
+ * (retained-names.ts namedRoles), or one made by hand under the name, which CloudFormation's create would meet
+ * ("already exists"). Read only where a stack is made again, so a first rollout and a no-op run read nothing more. A
+ * read the reader may not make is a note: the create then says the same if a role is there.
+ */
+async function rolesLeftIn(run: Run, template: CfnTemplate, account: string): Promise<Found[]> {
+  const { region, partition } = run.compiled.org;
+  const found: Found[] = [];
+  for (const r of namedRoles(template, account, region, partition)) {
+    try {
+      if (await roleNamedExists(run.aws, target(run, account), r.name)) found.push({ type: 'AWS::IAM::Role', name: r.name, logicalId: r.logicalId, account });
+    } catch (error) {
+      if (!(error instanceof XstackError) || error.code !== 'NAMED_ROLE_CHECK_REFUSED') throw error;
+      run.options.onNote?.(`${error.message.split('\n')[0]}; run xstack bootstrap again to grant it (bootstrap writes the reader's policy), or expect the create to fail with "already exists" if a role of that name is there`);
+      return found;
+    }
+  }
+  return found;
+}
+
 const retainedText = (c: Found) =>
   c.type === 'AWS::CloudFormation::Stack'
     ? `stack ${c.name} of this StackSet in account ${c.account}, outside the StackSet (an earlier removal with RetainStacks left it; it keeps its resources' names)`
-    : `${c.type} ${c.name} (${c.logicalId}) in account ${c.account}`;
+    : c.type === 'AWS::IAM::Role'
+      ? `role ${c.name} (${c.logicalId}) in account ${c.account}, outside any stack (kept by a delete-stack --retain-resources, or made by hand)`
+      : `${c.type} ${c.name} (${c.logicalId}) in account ${c.account}`;
 /**
  * Named resources a template update adds in an account that has an instance, found already there: a repository the
  * org file dropped leaves its stack and stays in its account (RetainExceptOnCreate, "behaves like Retain for stack
@@ -561,6 +589,15 @@ export function wayPast(org: Pick<Org, 'file' | 'bucketGeneration' | 'region'>, 
         'or leave it out of the org file; xstack never deletes a repository',
     );
   }
+  const roles = found.filter((c) => c.type === 'AWS::IAM::Role');
+  if (roles.length > 0) {
+    // DeleteRole takes nothing attached ("remove the following attached items: Inline policies (DeleteRolePolicy),
+    // Attached managed policies (DetachRolePolicy), Instance profile (RemoveRoleFromInstanceProfile)",
+    // https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html); the stack made again makes the role anew.
+    out.push(
+      `a role: with the account's credentials, detach its managed policies ('aws iam list-attached-role-policies' then 'aws iam detach-role-policy'), delete its inline ones ('aws iam list-role-policies' then 'aws iam delete-role-policy'), take it out of any instance profile ('aws iam list-instance-profiles-for-role' then 'aws iam remove-role-from-instance-profile'), then 'aws iam delete-role' (${roles.map((c) => `--role-name ${c.name} in account ${c.account}`).join(', ')}); deploy again, which makes it anew with the policies the templates give it`,
+    );
+  }
   return out;
 }
 
@@ -569,8 +606,8 @@ export function wayPast(org: Pick<Org, 'file' | 'bucketGeneration' | 'region'>, 
  * exists"): before the StackSet's create-instances operation, after its template update if it had one, and after
  * the earlier waves; plan names the same collisions before any of it.
  */
-async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: string[]): Promise<void> {
-  const { inTheWay } = await retainedIn(run, desired, accounts);
+async function refuseCollisions(run: Run, desired: DesiredStackSet, accounts: string[], roles = false): Promise<void> {
+  const { inTheWay } = await retainedIn(run, desired, accounts, roles);
   if (inTheWay.length > 0) throw collisionError(run, desired, inTheWay, 'cannot create instances while what is left of an earlier stack (a destroy, a removal, or a stack deleted outside StackSets) holds their names');
 }
 
@@ -1360,7 +1397,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
     if (gone.length > 0) {
       // What the deleted stack retained is in the way of the new one: refused before the instance is touched, so that
       // a re-run meets the same state (review s43-plan M1).
-      await refuseCollisions(run, desired, gone.map((i) => i.account));
+      // And a role its delete left (DeleteRole refuses a role with policies attached; --retain-resources then keeps it).
+      await refuseCollisions(run, desired, gone.map((i) => i.account), true);
       for (const op of instanceOperations(await reachedThrough(run, ctx, gone), 'delete-instances', gone.map((i) => i.account), { retainStacks: true })) {
         if (!(await operate(op, op.accounts, 'delete-instances (stack deleted outside StackSets)'))) return false;
       }

@@ -48,8 +48,11 @@ export const isNoSuchEntity = (error: unknown): boolean => {
   return name === 'NoSuchEntityException' || name === 'NoSuchEntity';
 };
 
-/** GetRole's answer for a role name: its path, or undefined for NoSuchEntity. A refused read is an error naming the reader and the ARN. */
-async function pathOf(aws: Aws, target: Target, roleName: string, asNamed: string): Promise<string | undefined> {
+/**
+ * GetRole's answer for a role name: its path, or undefined for NoSuchEntity. A refused read is `refused`'s error,
+ * which names the reader and what to grant.
+ */
+async function pathOf(aws: Aws, target: Target, roleName: string, refused: (e: { name?: string; message?: string }) => Promise<XstackError>): Promise<string | undefined> {
   // The credentials first: a refused AssumeRole surfaces here, before any IAM call (AssumeRoleError names the role).
   if (typeof target.credentials === 'function') await target.credentials();
   try {
@@ -62,15 +65,35 @@ async function pathOf(aws: Aws, target: Target, roleName: string, asNamed: strin
     if (error instanceof XstackError) throw error;
     const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     if (isNoSuchEntity(error)) return undefined;
-    if (e.name === 'AccessDenied' || e.name === 'AccessDeniedException' || e.$metadata?.httpStatusCode === 403) {
-      throw new XstackError(
-        'EXISTING_ROLE_CHECK_REFUSED',
-        `account ${target.account}: could not tell whether the role ${asNamed} the org file names exists: ${roleOf(target.credentials) ?? 'the reader credentials'} may not iam:GetRole on it (${e.name ?? 'Error'}: ${e.message ?? ''}); ${await grantOrName(target, `grant iam:GetRole on arn:${target.partition}:iam::${target.account}:role/${roleName} and arn:${target.partition}:iam::${target.account}:role/*/${roleName} (the role at any path: IAM authorizes the read against its real ARN)`)}`,
-        { cause: error },
-      );
-    }
+    if (e.name === 'AccessDenied' || e.name === 'AccessDeniedException' || e.$metadata?.httpStatusCode === 403) throw await refused(e);
     throw error;
   }
+}
+
+/** The org file's role `asNamed` (`path/name`), read by its name: its path, or undefined where it is not there. */
+const pathOfNamed = (aws: Aws, target: Target, roleName: string, asNamed: string) =>
+  pathOf(aws, target, roleName, async (e) =>
+    new XstackError(
+      'EXISTING_ROLE_CHECK_REFUSED',
+      `account ${target.account}: could not tell whether the role ${asNamed} the org file names exists: ${roleOf(target.credentials) ?? 'the reader credentials'} may not iam:GetRole on it (${e.name ?? 'Error'}: ${e.message ?? ''}); ${await grantOrName(target, `grant iam:GetRole on arn:${target.partition}:iam::${target.account}:role/${roleName} and arn:${target.partition}:iam::${target.account}:role/*/${roleName} (the role at any path: IAM authorizes the read against its real ARN)`)}`,
+      { cause: e },
+    ),
+  );
+
+/**
+ * Whether a role of this name is in the target account, at any path (a role's name is unique in its account): one a
+ * template names, which a create there meets ("already exists"; src/cfn/retained-names.ts namedRoles). A refused read
+ * is NAMED_ROLE_CHECK_REFUSED, naming the reader and what to grant.
+ */
+export async function roleNamedExists(aws: Aws, target: Target, roleName: string): Promise<boolean> {
+  const path = await pathOf(aws, target, roleName, async (e) =>
+    new XstackError(
+      'NAMED_ROLE_CHECK_REFUSED',
+      `account ${target.account}: could not tell whether a role ${roleName} is in the way of the stack to create there: ${roleOf(target.credentials) ?? 'the reader credentials'} may not iam:GetRole on it (${e.name ?? 'Error'}: ${e.message ?? ''}); ${await grantOrName(target, `grant iam:GetRole on arn:${target.partition}:iam::${target.account}:role/${roleName}`)}`,
+      { cause: e },
+    ),
+  );
+  return path !== undefined;
 }
 
 /** Accounts read at once: a bound on open connections and on IAM's request rate, which the SDK's adaptive retry paces. */
@@ -101,7 +124,7 @@ export async function checkExistingRoles(
       const target = targetOf(account.id);
       const paths = new Map<string, string | undefined>();
       try {
-        for (const name of names) paths.set(name, await pathOf(aws, target, name, roles.find((r) => roleNameOf(r.role) === name)!.role));
+        for (const name of names) paths.set(name, await pathOfNamed(aws, target, name, roles.find((r) => roleNameOf(r.role) === name)!.role));
       } catch (error) {
         if (!(await leftOut?.(account.id, error))) throw error;
         perAccount[i] = [];

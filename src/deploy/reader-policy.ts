@@ -13,7 +13,7 @@ import { Names } from '../naming';
 import { FIXED_IAM_QUOTAS } from '../checks/iam-quotas';
 import { LIMITS } from '../limits';
 import { namedExistingRoles, roleNameOf } from '../iam/role-path';
-import { kmsBucketsIn, namedRetained } from '../cfn/retained-names';
+import { kmsBucketsIn, namedRetained, namedRoles } from '../cfn/retained-names';
 import { attachmentsOf } from '../iam/attached-policies';
 
 export interface ReaderStatement {
@@ -44,6 +44,7 @@ export function readerPolicy(compiled: Pick<CompiledOrg, 'org' | 'stages'>, acco
   const buckets = new Set<string>();
   const earlierKmsBuckets = new Set<string>();
   const repositories = new Set<string>();
+  const ownRoles = new Set<string>();
   for (const stage of stages) {
     // Rendered once for all the accounts bootstrap writes a reader policy in.
     const template = renderedTemplate(stage.definition);
@@ -52,6 +53,7 @@ export function readerPolicy(compiled: Pick<CompiledOrg, 'org' | 'stages'>, acco
       else for (const name of bucketNames(names, r.name)) buckets.add(name);
     }
     if (bucketGeneration > 1) for (const r of kmsBucketsIn(template, account, R, P)) for (const name of bucketNames(names, r.name)) earlierKmsBuckets.add(name);
+    for (const r of namedRoles(template, account, R, P)) ownRoles.add(r.name);
   }
   const statements: ReaderStatement[] = [
     // ListStacks takes no resource type ("*" only: list_awscloudformation.html, ListStacks): the stacks an earlier
@@ -90,11 +92,14 @@ export function readerPolicy(compiled: Pick<CompiledOrg, 'org' | 'stages'>, acco
   if (roleNames.length > 0 && stages.some((s) => s.module === 'pipeline-foundation')) {
     statements.push({ Sid: 'SeeExistingRoles', Effect: 'Allow', Action: ['iam:GetRole'], Resource: roleNames.flatMap((n) => [`arn:${P}:iam::${account}:role/${n}`, `arn:${P}:iam::${account}:role/*/${n}`]) });
   }
+  // The roles the templates make in this account, by name: deploy reads whether one is there before it makes a stack
+  // deleted outside StackSets again (deployer.ts rolesLeftIn; a role its failed delete left, retained-names.ts namedRoles).
+  if (ownRoles.size > 0) statements.push({ Sid: 'SeeOwnRoles', Effect: 'Allow', Action: ['iam:GetRole'], Resource: [...ownRoles].sort().map((n) => `arn:${P}:iam::${account}:role/${n}`) });
   // The managed policies of this account that its templates attach by name to roles they do not make in the same
   // template (role-attachments.ts): verify, and deploy after it made a role again, list the roles each is attached to.
   const policies = [...new Set((attachmentsOf(compiled).get(account) ?? []).map((a) => a.policyArn))].sort();
   if (policies.length > 0) statements.push({ Sid: 'SeePolicyAttachments', Effect: 'Allow', Action: ['iam:ListEntitiesForPolicy'], Resource: policies });
-  return withinQuota({ Version: '2012-10-17', Statement: statements }, { repositories: `arn:${P}:codecommit:${R}:${account}:*`, policies: `arn:${P}:iam::${account}:policy/${prefix}-*`, roles: `arn:${P}:iam::${account}:role/*` });
+  return withinQuota({ Version: '2012-10-17', Statement: statements }, { repositories: `arn:${P}:codecommit:${R}:${account}:*`, ownRoles: `arn:${P}:iam::${account}:role/${ownRolePattern(prefix, ownRoles)}`, policies: `arn:${P}:iam::${account}:policy/${prefix}-*`, roles: `arn:${P}:iam::${account}:role/*` });
 }
 
 /**
@@ -119,10 +124,13 @@ export function readerPolicyForEveryAccount(compiled: Pick<CompiledOrg, 'org' | 
       joined.set(st.Sid, into ? { ...into, Resource: [...new Set([...into.Resource, ...resources])].sort() } : { ...st, Resource: resources, ...(condition ? { Condition: condition } : {}) });
     }
   }
-  const order = ['FindInstanceStacks', 'ReadInstanceStacks', 'SeeRetainedBuckets', 'SeeEarlierBucketsKeys', 'SeeRetainedRepositories', 'SeeExistingRoles', 'SeePolicyAttachments'];
+  const order = ['FindInstanceStacks', 'ReadInstanceStacks', 'SeeRetainedBuckets', 'SeeEarlierBucketsKeys', 'SeeRetainedRepositories', 'SeeExistingRoles', 'SeeOwnRoles', 'SeePolicyAttachments'];
   const statements = [...joined.values()].sort((a, b) => order.indexOf(a.Sid) - order.indexOf(b.Sid));
-  return withinQuota({ Version: '2012-10-17', Statement: statements }, { repositories: `arn:\${AWS::Partition}:codecommit:${compiled.org.region}:\${AWS::AccountId}:*`, policies: `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:policy/${compiled.org.prefix}-*`, roles: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*' }, LIMITS.managedPolicyChars);
+  return withinQuota({ Version: '2012-10-17', Statement: statements }, { repositories: `arn:\${AWS::Partition}:codecommit:${compiled.org.region}:\${AWS::AccountId}:*`, ownRoles: `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${ownRolePattern(compiled.org.prefix, new Set(statements.find((st) => st.Sid === 'SeeOwnRoles')?.Resource.map((r) => r.slice(r.indexOf(':role/') + ':role/'.length)) ?? []))}`, policies: `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:policy/${compiled.org.prefix}-*`, roles: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*' }, LIMITS.managedPolicyChars);
 }
+
+/** The templates' roles of an account as one pattern: every role of the org's prefix (Names gives each `<prefix>-…`), or every role where one is not. */
+const ownRolePattern = (prefix: string, roles: ReadonlySet<string>): string => ([...roles].every((n) => n.startsWith(`${prefix}-`)) ? `${prefix}-*` : '*');
 
 /**
  * A bucket's name and those it had in earlier generations (naming.ts): `<base>`, then `<base>-g2` …, so `<base>` and
@@ -136,19 +144,22 @@ function bucketNames(names: Names, name: string): string[] {
 /**
  * The policy within IAM's 10,240 characters of a role's inline policies (white space not counted; this is the role's
  * only one: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). A source account holds as
- * many repositories as the org file gives it, and a pipeline account's key policy names as many key administrators as
- * KMS takes (hundreds), each named here, and as many pipeline policies as it runs pipelines: past the quota, the
- * repositories are read as every repository of the account, then the policies as every policy of the org's prefix, then
- * the roles as every role of the account, which GetRepository, ListEntitiesForPolicy and GetRole only read (review
- * s28-reader m5).
+ * many repositories as the org file gives it (and a role for each pipeline account it serves), and a pipeline account's
+ * key policy names as many key administrators as KMS takes (hundreds), each named here, and as many pipeline policies
+ * as it runs pipelines: past the quota, the repositories are read as every repository of the account, then the
+ * templates' roles as every role of the org's prefix, then the policies as every policy of the org's prefix, then the
+ * roles the org file names as every role of the account, which GetRepository, GetRole and ListEntitiesForPolicy only
+ * read (review s28-reader m5).
  */
-function withinQuota(policy: ReaderPolicy, every: { repositories: string; policies: string; roles: string }, limit: number = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit): ReaderPolicy {
+function withinQuota(policy: ReaderPolicy, every: { repositories: string; ownRoles: string; policies: string; roles: string }, limit: number = FIXED_IAM_QUOTAS.roleInlinePolicyChars.limit): ReaderPolicy {
   const fits = (p: ReaderPolicy) => JSON.stringify(p).length <= limit;
   const collapse = (from: ReaderPolicy, sid: string, resource: string): ReaderPolicy => ({ ...from, Statement: from.Statement.map((s) => (s.Sid === sid ? { ...s, Resource: [resource] } : s)) });
   if (fits(policy)) return policy;
   const everyRepository = collapse(policy, 'SeeRetainedRepositories', every.repositories);
   if (fits(everyRepository)) return everyRepository;
-  const everyPolicy = collapse(everyRepository, 'SeePolicyAttachments', every.policies);
+  const everyOwnRole = collapse(everyRepository, 'SeeOwnRoles', every.ownRoles);
+  if (fits(everyOwnRole)) return everyOwnRole;
+  const everyPolicy = collapse(everyOwnRole, 'SeePolicyAttachments', every.policies);
   if (fits(everyPolicy)) return everyPolicy;
   const everyRole = collapse(everyPolicy, 'SeeExistingRoles', every.roles);
   if (!fits(everyRole)) throw new Error(`internal: the reader role's policy is over ${limit} characters with every repository, policy and role of the account`);
