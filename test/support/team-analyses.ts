@@ -42,3 +42,36 @@ export function plain(a: AccessAnalysis) {
     })),
   };
 }
+
+/** A teams org (bench/generate-org.mjs generateTeamsOrgYaml) with every name of team `from` written for team `to`. */
+export const renamed = (yaml: string, from: string, to: string) => yaml.replace(new RegExp(`\\b${from}-`, 'g'), `${to}-`);
+
+/**
+ * Edits of a teams org of at least six teams that make one team not alike the others (the odd team's key after the
+ * edit, then the edit): a key of another length, a key that is a prefix of another, a key inside another name, an
+ * extra repository, an extra environment. Shared by the tests of the proof and of the report's reach by class.
+ */
+export const ODD_TEAMS: ReadonlyArray<readonly [string, string, (yaml: string) => string]> = [
+  ['a key of another length', 't04', (y) => renamed(y, 't004', 't04')],
+  ['a key that is a prefix of another', 't0011', (y) => renamed(y, 't005', 't0011')],
+  ['a key inside another name', 'xt002', (y) => renamed(y, 't006', 'xt002')],
+  [
+    'an extra repository in one team',
+    't002',
+    (y) =>
+      y
+        .replace('repositories:\n', 'repositories:\n  t002-svc3:\n    account: t002-source\n')
+        .replace(
+          'pipelines:\n',
+          'pipelines:\n  t002-svc3:\n    repository: t002-svc3\n    branches:\n      t002-dev: develop\n    deploy:\n      type: codedeploy\n      applicationTagKey: Application\n',
+        ),
+  ],
+  [
+    'an extra environment in one team',
+    't003',
+    (y) =>
+      y
+        .replace('  t003-prod:\n    id: "200000000011"\n    role: pipeline\n    environment: t003-prod\n', '  t003-prod:\n    id: "200000000011"\n    role: pipeline\n    environment: t003-prod\n  t003-qa:\n    id: "290000000000"\n    role: pipeline\n    environment: t003-qa\n')
+        .replace(/(  t003-svc1:\n    repository: t003-svc1\n    branches:\n)/, '$1      t003-qa: qa\n'),
+  ],
+];
