@@ -20,7 +20,7 @@ import { renderTemplate } from '../src/cfn/template';
 import { formatPlan } from '../src/deploy/plan-text';
 import { findInstanceStack, instanceStack, liveStacks } from '../src/deploy/stacksets';
 import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withDevelopers, withoutLib, withHalfAtATime } from './support/fault-rollouts';
-import { refusedAssume } from './support/iam-models';
+import { refusedAssume, refusedToRole } from './support/iam-models';
 
 const { env, awsVia, prepare, deployUntilDone, expectConverged } = faultRollouts();
 
@@ -577,6 +577,25 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(failed(await deploy(changed, awsVia(), { pollMs }))).toEqual([]);
     const statuses = new Map(((await awsVia().cloudFormation().send(new ListStackInstancesCommand({ StackSetName: 'big-pipeline-identity' }))).Summaries ?? []).map((x) => [x.Account!, x.Status!]));
     expect(statuses.get(account)).toBe('CURRENT');
+  });
+
+  it("a reader that may not iam:GetRole (its policy from a bootstrap before SeeOwnRoles): the roles left are not read, a note says so and how to grant it, and the stack is made again all the same", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const account = '100000000001';
+    const iam = awsVia().iam(await awsVia().assume(`arn:aws:iam::${account}:role/AWSCloudFormationStackSetExecutionRole`));
+    const expected = attachmentsByAccount(small).get(account)!.filter((a) => ['big-pipeline', 'big-deploy-target'].includes(a.role));
+    for (const a of expected) await iam.send(new DetachRolePolicyCommand({ RoleName: a.role, PolicyArn: a.policyArn }));
+    await env.proxy.stackDeletedByHand('big-pipeline-identity', account, REGION);
+    const changed = compileYaml(`${SMALL}deploymentTargets:\n  cloudWatchAgent: true\n`);
+    const notes: string[] = [];
+    // IAM's refusal of a role whose policy lacks the action (iam-models.ts refusedToRole, the troubleshooting page it cites).
+    const stale = refusedToRole(awsVia(), 'iam', 'GetRoleCommand', 'iam:GetRole', 'big-xstack-reader');
+    const s = await deploy(changed, stale, { pollMs, onNote: (n) => notes.push(n) });
+    expect(notes.filter((n) => n.includes('is in the way of the stack to create there'))).toEqual([
+      expect.stringMatching(new RegExp(`^account ${account}: could not tell whether a role big-deploy-target is in the way of the stack to create there: .* may not iam:GetRole on it .*grant iam:GetRole on arn:aws:iam::${account}:role/big-deploy-target.*; run xstack bootstrap again to grant it`)),
+    ]);
+    expect(s.stages.find((x) => x.stage === 'pipeline-identity')?.result).toBe('updated');
   });
 
   it('an instance whose stack was deleted outside StackSets so long ago that CloudFormation no longer answers it: its stage fails naming the way, delete-stack-instances --retain-stacks, after which deploy converges (review s43-diff m6)', async () => {
