@@ -22,7 +22,6 @@ import {
   decidedByMembers,
   type Flags,
   forEachMember,
-  nameTokenFor,
   type ProofClass,
   same,
   sameIgnoringCase,
@@ -30,18 +29,12 @@ import {
   startProof,
   stillCertain,
   symbolicGlob,
-  tokenFor,
   writtenApart,
 } from '../src/audit/symbolic';
 import { referenceGlob, referenceMatch } from './support/reference-glob';
+import { A, AK, AL, AS, B, BK, teamClass, type Team } from './support/tied-teams';
 
 /** Team A: its pipeline account (own token), source account, key, logical id. Team B: its pipeline account and key. */
-const A = tokenFor(0);
-const AS = tokenFor(1);
-const AK = nameTokenFor(0);
-const AL = nameTokenFor(1);
-const B = tokenFor(2);
-const BK = nameTokenFor(2);
 const TOKENS = [A, AS, AK, AL, B, BK];
 
 type Op =
@@ -58,26 +51,13 @@ type Op =
 const lessThan = (item: string, value: string) => /^\d+$/.test(item) && /^\d+$/.test(value) && Number(value) < Number(item);
 const MATCHERS: Record<Flags, (pattern: string, value: string) => boolean> = { '': (p, v) => matches(p, v), i: (p, v) => matches(p, v, true), r: matchesResource };
 
-interface Team {
-  account: string;
-  source: string;
-  key: string;
-}
 /**
  * The two classes of a case, as a proof takes them. `plainB`: the second an account class of today's, without tied
  * tokens (its key token then of no class: a certain answer must hold whatever it stands for, the reference's key too).
  */
 function classesOf(a: readonly Team[], b: readonly Team[], plainB: boolean): ProofClass[] {
   return [
-    {
-      token: A,
-      members: a.map((t) => t.account),
-      tied: [
-        { token: AS, kind: 'account', values: a.map((t) => t.source) },
-        { token: AK, kind: 'key', values: a.map((t) => t.key) },
-        { token: AL, kind: 'logical', values: a.map((t) => logicalId(t.key)) },
-      ],
-    },
+    teamClass(a),
     { token: B, members: b.map((t) => t.account), ...(plainB ? {} : { tied: [{ token: BK, kind: 'key' as const, values: b.map((t) => t.key) }] }) },
   ];
 }

@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate, GrantIndex, type Request } from '../src/audit/evaluate';
 import type { ResolvedStatement } from '../src/audit/grants';
-import { logicalId } from '../src/cfn/resources';
 import {
   forEachMember,
   hasNameToken,
@@ -25,29 +24,9 @@ import {
   type TokenKind,
   writtenApart,
 } from '../src/audit/symbolic';
+import { A, AK, AL, AS, B, BK, teamClass, type Team } from './support/tied-teams';
 
-const A = tokenFor(0);
-const AS = tokenFor(1);
-const AK = nameTokenFor(0);
-const AL = nameTokenFor(1);
-const B = tokenFor(2);
-const BK = nameTokenFor(2);
-
-interface Team {
-  account: string;
-  source: string;
-  key: string;
-}
 const team = (n: number, key: string): Team => ({ account: `1000000000${String(n).padStart(2, '0')}`, source: `2000000000${String(n).padStart(2, '0')}`, key });
-const teamClass = (teams: readonly Team[]): ProofClass => ({
-  token: A,
-  members: teams.map((t) => t.account),
-  tied: [
-    { token: AS, kind: 'account', values: teams.map((t) => t.source) },
-    { token: AK, kind: 'key', values: teams.map((t) => t.key) },
-    { token: AL, kind: 'logical', values: teams.map((t) => logicalId(t.key)) },
-  ],
-});
 const otherClass = (teams: readonly Team[]): ProofClass => ({
   token: B,
   members: teams.map((t) => `3${t.account.slice(1)}`),
