@@ -48,7 +48,11 @@ export const SSO_PATHS = ['aws-reserved/sso.amazonaws.com/', 'aws-reserved/sso.a
 
 /**
  * A role two or more path segments below sso.amazonaws.com/: `*` spans `/` but needs each `/` written here, so it
- * matches `<a>/<b>/<name>` and deeper and neither admitted form (`<name>`, `<region>/<name>`).
+ * matches `<a>/<b>/<name>` and deeper and neither admitted form (`<name>`, `<region>/<name>`). ArnLike (and so
+ * ArnNotLike) checks each of an ARN's "six colon-delimited components ... separately and each can include a
+ * multi-character match wildcard (*)"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN):
+ * a role's path and name are one component, in which `*` takes `/` too.
  */
 export const DEEPER_SSO_PATH = 'aws-reserved/sso.amazonaws.com/*/*/*';
 
