@@ -94,6 +94,9 @@ export function readerPolicy(compiled: Pick<CompiledOrg, 'org' | 'stages'>, acco
   }
   // The roles the templates make in this account, by name: deploy reads whether one is there before it makes a stack
   // deleted outside StackSets again (deployer.ts rolesLeftIn; a role its failed delete left, retained-names.ts namedRoles).
+  // GetRole takes the resource type role, arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}
+  // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html):
+  // the templates' roles are at path /, so their names are their ARNs' whole resource part.
   if (ownRoles.size > 0) statements.push({ Sid: 'SeeOwnRoles', Effect: 'Allow', Action: ['iam:GetRole'], Resource: [...ownRoles].sort().map((n) => `arn:${P}:iam::${account}:role/${n}`) });
   // The managed policies of this account that its templates attach by name to roles they do not make in the same
   // template (role-attachments.ts): verify, and deploy after it made a role again, list the roles each is attached to.
