@@ -188,6 +188,9 @@ function inResourceOrder(id: string, data: Readonly<Record<string, unknown>>, co
   return ordered as CfnResource;
 }
 
+/** A definition's resource as renderTemplate renders it: plain data, renamed by `renaming` if given, its attributes in CloudFormation's usual order. */
+export const renderResource = (id: string, resource: Resource, renaming?: Renaming): CfnResource => inResourceOrder(id, plain(resource, renaming));
+
 /**
  * A definition's resources already rendered, as a family's template holds its
  * units' (src/stages/family.ts): a rendering takes them as they are, not
@@ -292,7 +295,7 @@ export function renderTemplate(def: TemplateDefinition, renaming?: Renaming): Cf
   out.Resources = newRecord();
   const rendered = renderedRecords.has(def.resources);
   for (const [id, resource] of sortedEntries(def.resources)) {
-    out.Resources[id] = rendered ? (resource as CfnResource) : inResourceOrder(id, plain(resource, renaming));
+    out.Resources[id] = rendered ? (resource as CfnResource) : renderResource(id, resource, renaming);
   }
   const outputs = sortedEntries(def.outputs);
   if (outputs.length > 0) {
