@@ -213,6 +213,19 @@ export function renderedResources(resources: Record<string, CfnResource>): Templ
 }
 
 /**
+ * A definition's conditions already rendered (plain data), as a family's template holds its units' and its own
+ * (src/stages/family.ts): a rendering takes each expression as it is, not copied again, as it takes rendered
+ * resources (renderedRecords). Marked by the record that holds them.
+ */
+const renderedConditionRecords = new WeakSet<object>();
+
+/** `conditions`, every expression plain data (as renderTemplate renders one), for a definition to hold as they are; the record is not changed after. */
+export function renderedConditions(conditions: Record<string, unknown>): Record<string, unknown> {
+  renderedConditionRecords.add(conditions);
+  return conditions;
+}
+
+/**
  * A record kept inside the planner (a family's unit, src/stages/family.ts)
  * whose keys no other object has: logical ids that hold an account's or a
  * pipeline's name. Made without a prototype, which V8 keeps as a dictionary
@@ -285,10 +298,11 @@ export function renderTemplate(def: TemplateDefinition, renaming?: Renaming): Cf
     for (const [id, p] of parameters) setOwn(out.Parameters, id, { Type: p.type, Description: p.description, ...(p.allowedPattern ? { AllowedPattern: p.allowedPattern } : {}) });
   }
   if (def.conditions && Object.keys(def.conditions).length > 0) {
-    // plain(def.conditions), into a newRecord.
+    // plain(def.conditions), into a newRecord; rendered expressions as they are (renderedConditions).
     out.Conditions = newRecord();
+    const rendered = renderedConditionRecords.has(def.conditions);
     for (const [name, expression] of Object.entries(def.conditions)) {
-      const item = plain(expression);
+      const item = rendered ? expression : plain(expression);
       if (item !== undefined) setOwn(out.Conditions, name, item);
     }
   }

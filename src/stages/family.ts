@@ -21,7 +21,7 @@
  */
 import { AccountSwitch } from '../cfn/account-switch';
 import { CompileError } from '../errors';
-import { byKey, holdsRenderedResources, idRecord, newRecord, plain, rememberWrittenDefinition, renderedResources, renderResource, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
+import { byKey, holdsRenderedResources, idRecord, newRecord, plain, rememberWrittenDefinition, renderedConditions, renderedResources, renderResource, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import type { FamilyLayout } from './layout';
@@ -592,7 +592,8 @@ function merge(description: string, units: readonly PlacedUnit[], targets: reado
     }
   }
   addConditions(sw.section());
-  return { description, parameters: {}, conditions, resources: renderedResources(resources), outputs };
+  // The units' conditions are their renderings', the switch's plain data: both rendered.
+  return { description, parameters: {}, conditions: renderedConditions(conditions), resources: renderedResources(resources), outputs };
 }
 
 /** The keys of the objects that name a logical id: `Ref`, `Fn::GetAtt` and `Fn::Sub`. */
