@@ -64,3 +64,18 @@ describe('toYaml, the keys of a map', () => {
     expect(toYaml({ map })).toBe('map:\n  "2": two\n  b: B\n  a: A\n');
   });
 });
+
+describe('toYaml, a quoted string', () => {
+  it("is JSON's double-quoted string with every character past `~` escaped, whether or not it holds a character to escape", () => {
+    // None of them plain (PLAIN): each is written quoted.
+    const strings = ['200000000109', '2012-10-17', '*', 'a: b', 'yes', 'No', '0123', '', ' lead', 'trail:', '#x', '-', '"hi" she said', 'back\\slash', 'tab\there', 'line\nbreak', 'del\x7f', 'é', 'a\u2028b', 'smile \u{1F600}', 'lone \ud800'];
+    const asciiEscaped = (s: string) => JSON.stringify(s).replace(/[^\x00-\x7e]/gu, (c) => {
+      const code = c.codePointAt(0)!;
+      return code > 0xffff ? `\\U${code.toString(16).padStart(8, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    });
+    for (const s of strings) {
+      expect(toYaml({ k: s }), s).toBe(`k: ${asciiEscaped(s)}\n`);
+      expect(yamlBytes({ k: s }), s).toBe(Buffer.byteLength(toYaml({ k: s })));
+    }
+  });
+});

@@ -188,6 +188,9 @@ function inResourceOrder(id: string, data: Readonly<Record<string, unknown>>, co
   return ordered as CfnResource;
 }
 
+/** A definition's resource as renderTemplate renders it: plain data, renamed by `renaming` if given, its attributes in CloudFormation's usual order. */
+export const renderResource = (id: string, resource: Resource, renaming?: Renaming): CfnResource => inResourceOrder(id, plain(resource, renaming));
+
 /**
  * A definition's resources already rendered, as a family's template holds its
  * units' (src/stages/family.ts): a rendering takes them as they are, not
@@ -207,6 +210,19 @@ export const underCondition = (id: string, resource: CfnResource, condition?: st
 export function renderedResources(resources: Record<string, CfnResource>): TemplateDefinition['resources'] {
   renderedRecords.add(resources);
   return resources as unknown as TemplateDefinition['resources'];
+}
+
+/**
+ * A definition's conditions already rendered (plain data), as a family's template holds its units' and its own
+ * (src/stages/family.ts): a rendering takes each expression as it is, not copied again, as it takes rendered
+ * resources (renderedRecords). Marked by the record that holds them.
+ */
+const renderedConditionRecords = new WeakSet<object>();
+
+/** `conditions`, every expression plain data (as renderTemplate renders one), for a definition to hold as they are; the record is not changed after. */
+export function renderedConditions(conditions: Record<string, unknown>): Record<string, unknown> {
+  renderedConditionRecords.add(conditions);
+  return conditions;
 }
 
 /**
@@ -282,17 +298,18 @@ export function renderTemplate(def: TemplateDefinition, renaming?: Renaming): Cf
     for (const [id, p] of parameters) setOwn(out.Parameters, id, { Type: p.type, Description: p.description, ...(p.allowedPattern ? { AllowedPattern: p.allowedPattern } : {}) });
   }
   if (def.conditions && Object.keys(def.conditions).length > 0) {
-    // plain(def.conditions), into a newRecord.
+    // plain(def.conditions), into a newRecord; rendered expressions as they are (renderedConditions).
     out.Conditions = newRecord();
+    const rendered = renderedConditionRecords.has(def.conditions);
     for (const [name, expression] of Object.entries(def.conditions)) {
-      const item = plain(expression);
+      const item = rendered ? expression : plain(expression);
       if (item !== undefined) setOwn(out.Conditions, name, item);
     }
   }
   out.Resources = newRecord();
   const rendered = renderedRecords.has(def.resources);
   for (const [id, resource] of sortedEntries(def.resources)) {
-    out.Resources[id] = rendered ? (resource as CfnResource) : inResourceOrder(id, plain(resource, renaming));
+    out.Resources[id] = rendered ? (resource as CfnResource) : renderResource(id, resource, renaming);
   }
   const outputs = sortedEntries(def.outputs);
   if (outputs.length > 0) {

@@ -21,7 +21,7 @@
  */
 import { AccountSwitch } from '../cfn/account-switch';
 import { CompileError } from '../errors';
-import { byKey, holdsRenderedResources, idRecord, newRecord, plain, rememberWrittenDefinition, renderedResources, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
+import { byKey, holdsRenderedResources, idRecord, newRecord, plain, rememberWrittenDefinition, renderedConditions, renderedResources, renderResource, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import type { FamilyLayout } from './layout';
@@ -135,9 +135,7 @@ interface RenderedUnit {
 function renderUnit(unit: Unit): RenderedUnit {
   refuseRendered(unit);
   if (!unit.renameIds) return { template: renderTemplate(unit.definition), outputs: unit.definition.outputs };
-  const references = referenceRenaming(Object.keys(unit.definition.resources), unit.renameIds);
-  const template = renderTemplate(unit.definition, references);
-  return renameIds(template, unit.definition.outputs, unit.renameIds, references);
+  return renderRenamed(unit.definition, unit.renameIds);
 }
 
 /**
@@ -594,7 +592,8 @@ function merge(description: string, units: readonly PlacedUnit[], targets: reado
     }
   }
   addConditions(sw.section());
-  return { description, parameters: {}, conditions, resources: renderedResources(resources), outputs };
+  // The units' conditions are their renderings', the switch's plain data: both rendered.
+  return { description, parameters: {}, conditions: renderedConditions(conditions), resources: renderedResources(resources), outputs };
 }
 
 /** The keys of the objects that name a logical id: `Ref`, `Fn::GetAtt` and `Fn::Sub`. */
@@ -623,26 +622,37 @@ function referenceRenaming(ids: readonly string[], rename: (id: string) => strin
 }
 
 /**
- * A unit's rendering, its references already renamed (referenceRenaming),
- * with its logical ids renamed by `rename`, and its DependsOn, in place: the
- * rendering is the unit's own copy. Resources and outputs stay sorted by
- * logical id, as rendered; the outputs' specifications are renamed likewise.
+ * A unit's rendering with its logical ids renamed by `rename`, every reference to them (referenceRenaming) and its
+ * DependsOn too: what renderTemplate(def, references) gives with each resource and output then renamed, made in one
+ * pass, each resource copied once into the record of the new ids (renderTemplate's record of the old ids, and the
+ * entries made to rename it, were garbage at once), each output's value once for the rendering and its
+ * specification (which are read, never changed: merging copies neither). Resources and outputs sorted by their new
+ * ids, as renderTemplate sorts; the outputs' specifications renamed likewise, in the definition's order.
  */
-function renameIds(template: CfnTemplate, outputs: Readonly<Record<string, OutputSpec>>, rename: (id: string) => string, references: ReturnType<typeof referenceRenaming>): RenderedUnit {
+function renderRenamed(def: TemplateDefinition, rename: (id: string) => string): RenderedUnit {
+  const references = referenceRenaming(Object.keys(def.resources), rename);
   const { to } = references;
-  const resources = Object.entries(template.Resources);
-  for (const entry of resources) {
-    const resource = entry[1];
+  // The other sections as renderTemplate renders them; Resources keeps its place when set, Outputs (the last section) is added after it.
+  const template = renderTemplate({ ...def, resources: {}, outputs: {} });
+  // Sorted by the old ids first, as renderTemplate sorts them: a sort keeps the order of ids renamed alike.
+  const resources = byKey(Object.keys(def.resources).sort(compareIds).map((id): [string, string] => [to(id), id]));
+  const rendered = new Array<[string, CfnResource]>(resources.length);
+  for (let i = 0; i < resources.length; i++) {
+    const [renamed, id] = resources[i];
+    const resource = renderResource(id, def.resources[id], references);
     if (resource.DependsOn !== undefined) resource.DependsOn = Array.isArray(resource.DependsOn) ? resource.DependsOn.map(to) : to(resource.DependsOn);
-    entry[0] = to(entry[0]);
+    rendered[i] = [renamed, resource];
   }
   // Renamed ids hold the unit's account or pipeline: records of them are made once each, as idRecords (the unit's rendering is the planner's own).
-  template.Resources = idRecord(byKey(resources));
-  if (template.Outputs) {
-    const renamedOutputs = Object.entries(template.Outputs);
-    for (const entry of renamedOutputs) entry[0] = rename(entry[0]);
-    template.Outputs = idRecord(byKey(renamedOutputs));
+  template.Resources = idRecord(rendered);
+  const specs: Array<[string, OutputSpec]> = [];
+  const outputs: Array<[string, Record<string, unknown>]> = [];
+  for (const [id, output] of Object.entries(def.outputs)) {
+    const value = plain<OutputSpec['value']>(output.value, references);
+    const renamed = rename(id);
+    specs.push([renamed, { ...output, value }]);
+    outputs.push([renamed, { ...(output.condition ? { Condition: output.condition } : {}), Description: output.description, Value: value, ...(output.export ? { Export: { Name: output.export } } : {}) }]);
   }
-  const renamedSpecs = Object.entries(outputs).map(([id, output]): [string, OutputSpec] => [rename(id), { ...output, value: plain<OutputSpec['value']>(output.value, references) }]);
-  return { template, outputs: idRecord(renamedSpecs) };
+  if (outputs.length > 0) template.Outputs = idRecord(byKey(outputs));
+  return { template, outputs: idRecord(specs) };
 }

@@ -204,8 +204,17 @@ export function planStages(org: Org): Stage[] {
     layoutOf('source-identity'),
   );
   stages.push(...identityStages);
-  /** The source-identity stage holding a role (by its logical id). */
-  const holding = (logicalId: string) => identityStages.find((st) => logicalId in st.definition.resources)!.id;
+  /**
+   * The source-identity stage holding a role (by its logical id), the first that holds it: found in an index of the
+   * stages' logical ids made once, not by a search of the stages for each rule and pipeline (thousands at 250 teams).
+   */
+  const holderOf = new Map<string, string>();
+  for (const st of identityStages) for (const id of Object.keys(st.definition.resources)) if (!holderOf.has(id)) holderOf.set(id, st.id);
+  const holding = (logicalId: string) => {
+    const id = holderOf.get(logicalId);
+    if (id === undefined) throw new Error(`internal: no source-identity stage holds ${logicalId}`);
+    return id;
+  };
   const sourceRoleStage = (source: Account, consumer: Account) => holding(inAccount(source)(sourceRoleIds(consumer.id).role));
   const forwarderStage = (source: Account) => holding(inAccount(source)('EventForwarderRole'));
   const deadLetterStage = (source: Account) => holding(inAccount(source)(DEAD_LETTER_QUEUE_ID));
