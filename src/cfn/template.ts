@@ -188,6 +188,9 @@ function inResourceOrder(id: string, data: Readonly<Record<string, unknown>>, co
   return ordered as CfnResource;
 }
 
+/** An output as renderTemplate renders it, its value `value` (the specification's, rendered). */
+export const renderOutput = (o: OutputSpec, value: unknown): Record<string, unknown> => ({ ...(o.condition ? { Condition: o.condition } : {}), Description: o.description, Value: value, ...(o.export ? { Export: { Name: o.export } } : {}) });
+
 /** A definition's resource as renderTemplate renders it: plain data, renamed by `renaming` if given, its attributes in CloudFormation's usual order. */
 export const renderResource = (id: string, resource: Resource, renaming?: Renaming): CfnResource => inResourceOrder(id, plain(resource, renaming));
 
@@ -315,7 +318,7 @@ export function renderTemplate(def: TemplateDefinition, renaming?: Renaming): Cf
   if (outputs.length > 0) {
     out.Outputs = newRecord();
     for (const [id, o] of outputs) {
-      setOwn(out.Outputs, id, { ...(o.condition ? { Condition: o.condition } : {}), Description: o.description, Value: plain(o.value, renaming), ...(o.export ? { Export: { Name: o.export } } : {}) });
+      setOwn(out.Outputs, id, renderOutput(o, plain(o.value, renaming)));
     }
   }
   const written = renaming ? undefined : writtenDefinitions.get(def);

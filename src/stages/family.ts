@@ -21,7 +21,7 @@
  */
 import { AccountSwitch } from '../cfn/account-switch';
 import { CompileError } from '../errors';
-import { byKey, holdsRenderedResources, idRecord, newRecord, plain, rememberWrittenDefinition, renderedConditions, renderedResources, renderResource, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
+import { byKey, holdsRenderedResources, idRecord, newRecord, plain, rememberWrittenDefinition, renderedConditions, renderedResources, renderOutput, renderResource, renderTemplate, underCondition, type CfnResource, type CfnTemplate, type OutputSpec, type Renaming, type TemplateDefinition } from '../cfn/template';
 import { LIMITS } from '../limits';
 import type { Account } from '../org/model';
 import type { FamilyLayout } from './layout';
@@ -651,7 +651,7 @@ function renderRenamed(def: TemplateDefinition, rename: (id: string) => string):
     const value = plain<OutputSpec['value']>(output.value, references);
     const renamed = rename(id);
     specs.push([renamed, { ...output, value }]);
-    outputs.push([renamed, { ...(output.condition ? { Condition: output.condition } : {}), Description: output.description, Value: value, ...(output.export ? { Export: { Name: output.export } } : {}) }]);
+    outputs.push([renamed, renderOutput(output, value)]);
   }
   if (outputs.length > 0) template.Outputs = idRecord(byKey(outputs));
   return { template, outputs: idRecord(specs) };
