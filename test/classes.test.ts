@@ -3,7 +3,7 @@ import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { analyseAccess, type AccessAnalysis } from '../src/audit/paths';
 import { buildReport } from '../src/audit/report';
 import { toMarkdown } from '../src/audit/render';
-import { readsTokenised, tokenise, weight } from '../src/audit/classes';
+import { readsTokenised, readsWrittenInTurn, tokenise, weight } from '../src/audit/classes';
 import { collectGrants, type ResolvedStatement } from '../src/audit/grants';
 import { evaluate, GrantIndex, literalMatches, matches } from '../src/audit/evaluate';
 import { Resolver } from '../src/audit/resolve';
@@ -833,5 +833,61 @@ describe('readsTokenised: a text compared with its tokenised form in place (revi
       }
     }
     expect(agreeing).toBeGreaterThan(20_000);
+  });
+});
+
+describe('readsWrittenInTurn: a text written in turn with a member\'s values (reach.ts writerFor), compared in place', () => {
+  // As writerFor writes: each token in turn, replaced throughout.
+  const inTurn = (values: ReadonlyArray<readonly [string, string]>, text: string) => values.reduce((s, [token, value]) => s.replaceAll(token, value), text);
+  const [A, B, C, D] = [0, 1, 2, 3].map((i) => tokenFor(200 + i));
+  const MARK = '\uE000';
+  const PAST_MARK = B[1];
+
+  it('reads as writing in turn then comparing would, where it reads in place, over seeded texts and values', () => {
+    // Values that keep writing in turn the same as at once (ids, names, a token written for none), and those that do not.
+    const values = ['111122223333', 't001', 'a1b2c3', D, '', A, `x${MARK}`, `${PAST_MARK}y`, `${MARK}${PAST_MARK}`];
+    const pieces = [A, B, C, D, MARK, PAST_MARK, 'arn:aws:iam::', ':role/', '1111', 'x', ''];
+    let seed = 53;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const textOf = () => Array.from({ length: next(7) }, () => pieces[next(pieces.length)]).join('');
+    let inPlace = 0;
+    let refused = 0;
+    for (let n = 0; n < 5_000; n++) {
+      const tokens = [A, B, C].slice(0, 1 + next(3));
+      const written: Array<[string, string]> = tokens.map((token) => [token, values[next(values.length)]]);
+      const reads = readsWrittenInTurn(written, new Map());
+      if (!reads) {
+        refused++;
+        continue;
+      }
+      inPlace++;
+      for (let k = 0; k < 4; k++) {
+        const text = textOf();
+        const own = inTurn(written, text);
+        // Its own written form, another text's, and near misses of it (a character dropped or added, a token left as it is).
+        for (const candidate of [own, inTurn(written, textOf()), own.slice(1), `${own}x`, text]) {
+          expect(reads(text, candidate), JSON.stringify({ written, text, candidate })).toBe(candidate === own);
+        }
+      }
+    }
+    expect(inPlace).toBeGreaterThan(1_000);
+    expect(refused).toBeGreaterThan(1_000);
+  });
+
+  it('gives no reader where writing in turn differs from writing at once', () => {
+    // An empty value joins a mark to the character after a token: a token written after it.
+    const emptied: Array<[string, string]> = [[A, ''], [B, 'b']];
+    expect(inTurn(emptied, `${MARK}${A}${PAST_MARK}`)).toBe('b');
+    expect(readsWrittenInTurn(emptied, new Map())).toBeUndefined();
+    // A value that is a token written after it is written again.
+    expect(inTurn([[A, B], [B, 'b']], A)).toBe('b');
+    expect(readsWrittenInTurn([[A, B], [B, 'b']], new Map())).toBeUndefined();
+    // A value ending with a mark makes a token of the character after it.
+    expect(readsWrittenInTurn([[A, `x${MARK}`], [B, 'b']], new Map())).toBeUndefined();
+    // A token written twice, or a text that is no token.
+    expect(readsWrittenInTurn([[A, 'a'], [A, 'b']], new Map())).toBeUndefined();
+    expect(readsWrittenInTurn([['t001', 'a']], new Map())).toBeUndefined();
+    // A member's account class's token, written for none of them, and ids and names: read in place.
+    expect(readsWrittenInTurn([[A, D], [B, '111122223333'], [C, 't001']], new Map())).toBeDefined();
   });
 });

@@ -464,3 +464,42 @@ describe('a VPC endpoint policy is one more gate: a request passes only if a sta
     expect(endpointAllows([denyOne], get('arn:aws:s3:::mine/k')).allowed).toBe(false);
   });
 });
+
+describe('GrantIndex: a role\'s or account\'s statements for an action, as a scan of the grants finds them', () => {
+  it('answers each lookup, in any order and asked again, with the statements a scan finds, in the grants\' order (seeded)', () => {
+    let seed = 53;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const roles = [role(A, 'r1'), role(A, 'r2'), role(B, 'r3')];
+    const accounts = [A, B, '333333333333'];
+    const actions = ['s3:GetObject', 's3:getobject', 's3:PutObject', 'kms:Decrypt', 's3:Get*', 'kms:*', 'sts:AssumeRole'];
+    const statement = (n: number): ResolvedStatement => {
+      const identity = next(2) === 0;
+      return {
+        stage: 's',
+        account: accounts[next(accounts.length)],
+        policy: `P/${n}`,
+        kind: identity ? 'identity' : 'bucket',
+        effect: 'Allow',
+        ...(identity ? { attachedTo: roles[next(roles.length)] } : {}),
+        principals: [],
+        actions: Array.from({ length: 1 + next(3) }, () => actions[next(actions.length)]),
+        resources: ['*'],
+        conditions: {},
+      };
+    };
+    // As the index reads an action: IAM's actions are case-insensitive, and a pattern matches as `matches` does.
+    const names = (g: ResolvedStatement, action: string) => g.actions.some((a) => matches(a, action, true));
+    for (let round = 0; round < 200; round++) {
+      const grants = Array.from({ length: next(30) }, (_, n) => statement(n));
+      const index = new GrantIndex(grants);
+      const asks = Array.from({ length: 40 }, () => ({ role: next(2) === 0, key: next(3), action: actions[next(actions.length)] }));
+      for (const ask of [...asks, ...asks]) {
+        const found = ask.role ? index.identity(roles[ask.key], ask.action) : index.resourcePolicies(accounts[ask.key], ask.action);
+        const scanned = grants.filter((g) => (ask.role ? g.kind === 'identity' && g.attachedTo === roles[ask.key] : g.kind !== 'identity' && g.account === accounts[ask.key]) && names(g, ask.action));
+        // The exact actions' statements first, then those whose actions hold a pattern, each in the grants' order.
+        const patterned = (g: ResolvedStatement) => g.actions.some((a) => a.includes('*') || a.includes('?'));
+        expect(found).toEqual([...scanned.filter((g) => !patterned(g)), ...scanned.filter(patterned)]);
+      }
+    }
+  });
+});

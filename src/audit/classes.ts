@@ -225,6 +225,37 @@ export function toTeamTokens(text: string, m: TeamMember, t: TeamTokens, account
   return s;
 }
 
+/** A text holding tokens, cut into its literal pieces and its tokens (each a piece of its own). */
+export const piecesOf = (text: string): string[] => text.split(/(\uE000[\uE100-\uEFFF])/).filter((piece) => piece !== '');
+
+/** Whether `pieces`, each token written as its value (`values`; any other as it is), read `own`: compared in place. */
+export function readsWritten(pieces: readonly string[], values: ReadonlyMap<string, string>, own: string): boolean {
+  let at = 0;
+  for (const piece of pieces) {
+    const text = values.get(piece) ?? piece;
+    if (!own.startsWith(text, at)) return false;
+    at += text.length;
+  }
+  return at === own.length;
+}
+
+/**
+ * A reader of texts with tokens written in turn with `values` (each token, in order, replaced by its value, as reach.ts
+ * writerFor writes a member's), which tells whether a text so written reads `own` by comparing in place, each text cut
+ * at its tokens once (`pieces`). A token is a two-character unit (its mark, then a character past it) that two never
+ * share, so where the tokens written are such units, distinct, and each value is not empty and holds no such
+ * character, or is a token that is none of them (a member's account class's), no value makes or breaks a token
+ * written after it, and writing them in turn is writing each at once, as the reader does. Undefined otherwise.
+ */
+export function readsWrittenInTurn(values: ReadonlyArray<readonly [string, string]>, pieces: Map<string, string[]>): ((text: string, own: string) => boolean) | undefined {
+  const byToken = new Map(values);
+  const atOnce = byToken.size === values.length && values.every(([token, value]) => TOKEN_UNIT.test(token) && value !== '' && (!TOKEN_CHARACTER.test(value) || (TOKEN_UNIT.test(value) && !byToken.has(value))));
+  return atOnce ? (text, own) => readsWritten(pieces.get(text) ?? pieces.set(text, piecesOf(text)).get(text)!, byToken, own) : undefined;
+}
+/** A character of a token (symbolic.ts: its mark, then one of the characters after it), and a token, whole. */
+const TOKEN_CHARACTER = /[\uE000-\uEFFF]/;
+const TOKEN_UNIT = /^\uE000[\uE100-\uEFFF]$/;
+
 /** What a team is read by (findTeams's): its key, source account and pipeline accounts, and repositories. */
 export interface FoundTeam {
   readonly key: string;

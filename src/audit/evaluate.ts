@@ -177,26 +177,41 @@ const both = (first: readonly ResolvedStatement[] | undefined, second: readonly 
   !first || first.length === 0 ? (second ?? NONE) : !second || second.length === 0 ? first : [...first, ...second];
 
 export class GrantIndex {
-  private readonly identityByRole = new Map<string, ActionIndex>();
-  private readonly resourceByAccount = new Map<string, ActionIndex>();
+  /**
+   * Each role's and account's statements, in the grants' order, indexed by action when first asked: the org's index
+   * (AccessAnalysis.index) holds every statement of 1,000 accounts, and the report asks it of few of them.
+   */
+  private readonly identityByRole = new Map<string, ResolvedStatement[] | ActionIndex>();
+  private readonly resourceByAccount = new Map<string, ResolvedStatement[] | ActionIndex>();
   /** `base`: an index these grants are added to, asked as well, not indexed again (the execution role's statements beside the proof's). */
   constructor(
     readonly grants: readonly ResolvedStatement[],
     private readonly base?: GrantIndex,
   ) {
     for (const g of grants) {
-      const [map, key] = g.kind === 'identity' ? [this.identityByRole, g.attachedTo ?? ''] : [this.resourceByAccount, g.account];
-      let index = map.get(key);
-      if (!index) map.set(key, (index = new ActionIndex()));
-      index.add(g);
+      const map = g.kind === 'identity' ? this.identityByRole : this.resourceByAccount;
+      const key = g.kind === 'identity' ? (g.attachedTo ?? '') : g.account;
+      const list = map.get(key) as ResolvedStatement[] | undefined;
+      if (list) list.push(g);
+      else map.set(key, [g]);
     }
   }
   identity(roleArn: string, action: string): readonly ResolvedStatement[] {
-    return both(this.base?.identity(roleArn, action), this.identityByRole.get(roleArn)?.get(action));
+    return both(this.base?.identity(roleArn, action), indexOf(this.identityByRole, roleArn)?.get(action));
   }
   resourcePolicies(account: string, action: string): readonly ResolvedStatement[] {
-    return both(this.base?.resourcePolicies(account, action), this.resourceByAccount.get(account)?.get(action));
+    return both(this.base?.resourcePolicies(account, action), indexOf(this.resourceByAccount, account)?.get(action));
   }
+}
+
+/** A key's statements by action, indexed (in their order, as the constructor would have) when first asked. */
+function indexOf(map: Map<string, ResolvedStatement[] | ActionIndex>, key: string): ActionIndex | undefined {
+  const found = map.get(key);
+  if (found === undefined || found instanceof ActionIndex) return found;
+  const index = new ActionIndex();
+  for (const g of found) index.add(g);
+  map.set(key, index);
+  return index;
 }
 
 /** The account field of an ARN (the fifth, colon-separated); called for every request, so without splitting. */

@@ -38,7 +38,7 @@ import { collectGrants, endpointPolicies, principalArnValues, principalName, vpc
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
-import { forEachIdWithin, groupTeams, teamCandidates, tokenise, tokeniseLists, toTeamTokens, type AccountClass, type TeamMember, type TeamTokens } from './classes';
+import { forEachIdWithin, groupTeams, piecesOf, readsWritten, teamCandidates, tokenise, tokeniseLists, toTeamTokens, type AccountClass, type TeamMember, type TeamTokens } from './classes';
 import { findTeams } from './teams';
 import { logicalId } from '../cfn/resources';
 import type { AlikeResources } from '../checks/alike';
@@ -1577,20 +1577,6 @@ function alikeTeams(team: ClassedTeam, first: ClassedTeam, grants: readonly Reso
 }
 /** Each class's first team's items with its tuple as the compared tokens (alikeTeams). */
 const writtenFirsts = new WeakMap<ClassedTeam, { grants: ResolvedStatement[]; paths: AccessPath[]; pieces: Map<string, string[]> }>();
-
-/** A text holding tokens, cut into its literal pieces and its tokens (each a piece of its own). */
-const piecesOf = (text: string): string[] => text.split(/(\uE000[\uE100-\uEFFF])/).filter((piece) => piece !== '');
-
-/** Whether `pieces`, each token written as its value (`values`; any other as it is), read `own`: compared in place. */
-function readsWritten(pieces: readonly string[], values: ReadonlyMap<string, string>, own: string): boolean {
-  let at = 0;
-  for (const piece of pieces) {
-    const text = values.get(piece) ?? piece;
-    if (!own.startsWith(text, at)) return false;
-    at += text.length;
-  }
-  return at === own.length;
-}
 
 type Reads = (copy: string, own: string) => boolean;
 function listReads(copy: readonly string[], own: readonly string[], reads: Reads): boolean {

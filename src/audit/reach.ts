@@ -15,7 +15,7 @@ import type { AccessAnalysis } from './paths';
 import { admits, evaluate, GrantIndex, literalMatches, RequestAnswers, somePatternMatches, type Request } from './evaluate';
 import { listIn, madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
-import { forEachIdWithin, tokenise, toTeamTokens, type TeamMember, type TeamTokens } from './classes';
+import { forEachIdWithin, readsWrittenInTurn, tokenise, toTeamTokens, type TeamMember, type TeamTokens } from './classes';
 import { Resolver } from './resolve';
 import { hasToken, isToken, startProof, stillCertain, TOKEN_MARK, type ProofClass, type TiedToken } from './symbolic';
 import { generalise } from './scale';
@@ -819,9 +819,20 @@ class TeamClassReach {
 
   /** A member's values written for the tokens (and for the first member's account class's token, its own: `asClassEntries` reads the class's entries so). */
   writerFor(m: number): (text: string) => string {
+    const values = this.valuesOf(m);
+    return (text) => {
+      if (!hasToken(text)) return text;
+      let s = text;
+      for (const [token, value] of values) if (s.includes(token)) s = s.replaceAll(token, value);
+      return s;
+    };
+  }
+
+  /** Each token a member's values are written for (writerFor), with its value, in the order they are written. */
+  private valuesOf(m: number): Array<[string, string]> {
     const t = this.members[m];
     const first = this.members[0];
-    const values: Array<[string, string]> = [
+    return [
       ...(first.accountToken !== undefined ? [[first.accountToken, t.accountToken!] as [string, string]] : []),
       ...this.tokens.pipelines.map((token, j): [string, string] => [token, t.pipelines[j]]),
       [this.tokens.source, t.source],
@@ -829,12 +840,14 @@ class TeamClassReach {
       [this.tokens.logical, t.logical],
       ...this.tokens.hashes.map((token, h): [string, string] => [token, t.hashes[h]]),
     ];
-    return (text) => {
-      if (!hasToken(text)) return text;
-      let s = text;
-      for (const [token, value] of values) if (s.includes(token)) s = s.replaceAll(token, value);
-      return s;
-    };
+  }
+
+  /** Whether a text with tokens, written for member `m` (writerFor), reads `own`: in place where that is the same (readsWrittenInTurn), the first's texts cut once (`pieces`). */
+  private readerFor(m: number, pieces: Map<string, string[]>): (text: string, own: string) => boolean {
+    const inPlace = readsWrittenInTurn(this.valuesOf(m), pieces);
+    if (inPlace) return inPlace;
+    const write = this.writerFor(m);
+    return (text, own) => write(text) === own;
   }
 
   /**
@@ -882,9 +895,11 @@ class TeamClassReach {
     const resources = this.resources[0].map((r) => ({ stage: this.stageName(r.stage), r: { ...r, account: asTokens(r.account), logicalId: asTokens(r.logicalId), arn: asTokens(r.arn), ...(r.roles ? { roles: r.roles.map(asTokens) } : {}) } }));
     const grants = this.statements.grants[0].map((g) => ({ stage: this.stageName(g.stage), policy: asTokens(g.policy) }));
     const execution = this.statements.execution[0].map((g) => asTokensStatement(g, asTokens));
+    // The first's texts with tokens, each cut at its tokens once.
+    const pieces = new Map<string, string[]>();
     for (let m = 0; m < this.members.length; m++) {
-      const write = this.writerFor(m);
-      const reads = (text: string, own: string) => (hasToken(text) ? write(text) === own : text === own);
+      const readsWith = this.readerFor(m, pieces);
+      const reads = (text: string, own: string) => (hasToken(text) ? readsWith(text, own) : text === own);
       const own = { resources: this.resources[m], grants: this.statements.grants[m], execution: this.statements.execution[m] };
       if (own.resources.length !== resources.length || !own.resources.every((r, k) => this.stageName(r.stage) === resources[k].stage && resourceReads(resources[k].r, r, reads))) continue;
       if (own.grants.length !== grants.length || !own.grants.every((g, k) => this.stageName(g.stage) === grants[k].stage && reads(grants[k].policy, g.policy))) continue;
