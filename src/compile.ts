@@ -9,7 +9,7 @@ import { formatFinding } from './checks/rules';
 import { stageValues } from './checks/service-authorization';
 import { Resolver } from './audit/resolve';
 import { CompileError, XstackError } from './errors';
-import { ADJUSTABLE_IAM_QUOTAS, LIMITS, needsTemplateBucket } from './limits';
+import { ADJUSTABLE_IAM_QUOTAS, LIMITS, needsTemplateBucket, utf8BytesOver } from './limits';
 import type { Org } from './org/model';
 import { orderStages, type Rollout } from './stages/graph';
 import type { Stage } from './stages/model';
@@ -186,7 +186,7 @@ function limitProblems(stage: Stage, template: CfnTemplate, yaml: string): strin
     if (n > limit) problems.push(`${stage.id}: ${n} ${what}, over CloudFormation's limit of ${limit}`);
   };
   // Over 51,200 bytes a template is deployed from the template bucket (src/deploy/template-store.ts), up to 1 MB.
-  count('bytes of template body', Buffer.byteLength(yaml), LIMITS.templateUrlBytes);
+  if (utf8BytesOver(yaml, LIMITS.templateUrlBytes)) count('bytes of template body', Buffer.byteLength(yaml), LIMITS.templateUrlBytes);
   count('parameters', Object.keys(template.Parameters ?? {}).length, LIMITS.parameters);
   count('resources', Object.keys(template.Resources).length, LIMITS.resources);
   count('outputs', Object.keys(template.Outputs ?? {}).length, LIMITS.outputs);

@@ -50,7 +50,19 @@ export const defaultRulesPerBus = (region: string): number => (region === 'af-so
 export const CLOUDFORMATION_QUOTAS_DOC = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html';
 
 /** Over the inline limit a template is deployed from the template bucket (src/deploy/template-store.ts). */
-export const needsTemplateBucket = (templateBody: string): boolean => Buffer.byteLength(templateBody) > LIMITS.templateBodyBytes;
+export const needsTemplateBucket = (templateBody: string): boolean => utf8BytesOver(templateBody, LIMITS.templateBodyBytes);
+
+/**
+ * Whether a text's UTF-8 bytes are over `limit`, measured only where its length does not decide: UTF-8 writes each
+ * UTF-16 unit of a string in 1 to 3 bytes (a surrogate pair's 4 bytes are 2 a unit, a lone surrogate's U+FFFD 3), so
+ * a text longer than the limit is over it and one of at most a third of it is not (a template of a few MB is not
+ * read through twice a compile to say so).
+ */
+export function utf8BytesOver(text: string, limit: number): boolean {
+  if (text.length > limit) return true;
+  if (text.length * 3 <= limit) return false;
+  return Buffer.byteLength(text) > limit;
+}
 
 /** IAM counts policy size without white space. */
 export const policyChars = (document: unknown): number => JSON.stringify(document).length;

@@ -5,7 +5,7 @@
  */
 import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIMITS, needsTemplateBucket } from '../src/limits';
+import { LIMITS, needsTemplateBucket, utf8BytesOver } from '../src/limits';
 import { Aws } from '../src/deploy/clients';
 import { foreignBucket, templateBucketName, templateBucketProblem, templateBucketState, templateSource, type TemplateStore } from '../src/deploy/template-store';
 import { startRefusingAws, type RefusingAws } from './support/refusing-aws';
@@ -65,6 +65,25 @@ describe("CloudFormation's limit for a template passed inline: 51,200 bytes (clo
     // One byte over at the end: a three-byte character where an ASCII one would have fit.
     expect(needsTemplateBucket(`${'x'.repeat(51_197)}€`)).toBe(false);
     expect(needsTemplateBucket(`${'x'.repeat(51_198)}€`)).toBe(true);
+  });
+
+  it("utf8BytesOver (the text's length deciding where it can) answers as the bytes measured, at and around both of its bounds", () => {
+    const limit = 300;
+    // Each a UTF-16 unit count and a character of 1, 2 or 3 bytes a unit, a surrogate pair (2 a unit) or a lone surrogate (written as U+FFFD, 3).
+    const pieces = ['x', 'é', '€', '😀', '\ud800'];
+    for (const piece of pieces) {
+      for (const units of [limit / 3 - 1, limit / 3, limit / 3 + 1, limit / 2, limit / 2 + 1, limit - 1, limit, limit + 1]) {
+        for (const fill of ['x', '€']) {
+          const text = `${piece.repeat(Math.floor(units / piece.length))}${fill.repeat(units % piece.length)}`;
+          expect(utf8BytesOver(text, limit), `${JSON.stringify(piece)} × ${units}`).toBe(Buffer.byteLength(text) > limit);
+        }
+      }
+    }
+    // The bounds themselves: a third of the limit in three-byte characters is the limit, not over it; one unit more is.
+    expect(utf8BytesOver('€'.repeat(limit / 3), limit)).toBe(false);
+    expect(utf8BytesOver(`${'€'.repeat(limit / 3)}x`, limit)).toBe(true);
+    expect(utf8BytesOver('x'.repeat(limit), limit)).toBe(false);
+    expect(utf8BytesOver('x'.repeat(limit + 1), limit)).toBe(true);
   });
 });
 
