@@ -179,6 +179,23 @@ describe('rows folded by team', () => {
     ]);
   });
 
+  it('a row holding a placeholder of its own is never merged, whatever rows came before it: one that is merged, or one alike that is not', () => {
+    const [a] = teams.list;
+    const [dev, staging, prod] = a.pipelineAccounts;
+    const branch = (account: string, name: string) => ({ cells: [`${a.key}-svc1 branch`, name], account, merge: true });
+    // The row before holds the same first cell (a cell the fold met); then three rows each as the one before them, alike
+    // but for their account, which would merge were each not read for its placeholder.
+    const rows = mergeAccountRows([branch(dev, 'main'), branch(staging, '{team}-hotfix'), branch(prod, '{team}-hotfix'), branch(dev, '{team}-hotfix')], (x) => x, fold);
+    expect(rows).toEqual([
+      ['t001-svc1 branch', 'main'],
+      ['t001-svc1 branch', '{team}-hotfix'],
+      ['t001-svc1 branch', '{team}-hotfix'],
+      ['t001-svc1 branch', '{team}-hotfix'],
+    ]);
+    // Without the literal rows, the same rows of two accounts merge: the rows above were kept apart by their placeholder.
+    expect(mergeAccountRows([branch(staging, 'main'), branch(prod, 'main')], (x) => x, fold)).toEqual([['t001-svc1 branch', 'main (the same for t001-staging, t001-prod)']]);
+  });
+
   it('rows are told apart by each cell, not by their cells run together: x\\u0000y, z and x, y\\u0000z are two rows', () => {
     const [a] = teams.list;
     const [dev, staging] = a.pipelineAccounts;
