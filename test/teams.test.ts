@@ -163,6 +163,28 @@ describe('rows folded by team', () => {
     expect(within.of(token)).toEqual({ team: a, accounts: a.pipelineAccounts });
   });
 
+  it("a row a class's token and an account of the team hold alike names all three accounts, and leaves the class's own list as it was for the next table", () => {
+    const [a, b] = teams.list;
+    const [dev, staging, prod] = a.pipelineAccounts;
+    const token = tokenFor(0);
+    const members = [dev, staging];
+    const byClass = teamFold(teams, new Map([[dev, { token, members }]]))!;
+    const ofClass = { ...rowOf(a, token), accounts: 2 };
+    // The class's row first, its list shared; then prod's adds an account, and b's rows share one list each.
+    const rows = mergeAccountRows([ofClass, rowOf(a, prod), ...b.pipelineAccounts.map((x) => rowOf(b, x))], (x) => x, byClass);
+    expect(rows.map((r) => r[2].replace(/^.*AssumeSourceRole/, ''))).toEqual([' (the same for {team}-dev, {team}-staging, {team}-prod in each of 2 teams: t001, t002)']);
+    expect(members).toEqual([dev, staging]);
+    expect(byClass.of(token)!.accounts).toEqual([dev, staging]);
+    expect(mergeAccountRows([ofClass], (x) => x, byClass)[0][2]).toMatch(/\(the same for t001-dev, t001-staging\)$/);
+    // Held for two of a's accounts, and all three of b's: two rows, each naming its own.
+    const apart = mergeAccountRows([ofClass, ...b.pipelineAccounts.map((x) => rowOf(b, x))], (x) => x, byClass);
+    expect(apart.map((r) => r[2].replace(/^.*AssumeSourceRole/, ''))).toEqual([' (the same for t001-dev, t001-staging)', ' (the same for t002-dev, t002-staging, t002-prod)']);
+    // A team's rows held for different accounts: each row by its own accounts (b's second row joins a's, for prod alone).
+    const other = (t: Team, x: string) => rowOf(t, x, '; Other');
+    const mixed = mergeAccountRows([...b.pipelineAccounts.map((x) => rowOf(b, x)), other(a, prod), other(b, b.pipelineAccounts[2])], (x) => x, byClass);
+    expect(mixed.map((r) => r[2].replace(/^.*AssumeSourceRole/, ''))).toEqual([' (the same for t002-dev, t002-staging, t002-prod)', '; Other (the same for {team}-prod in each of 2 teams: t001, t002)']);
+  });
+
   it('a row of an account outside every team (the tools account) keeps its names', () => {
     const tools = { cells: ['developers assume the developer role', 'arn:aws:iam::100000000000:role/big-developer', 'DeveloperRole/Trust'], account: '100000000000', merge: false };
     const [a] = teams.list;

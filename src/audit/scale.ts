@@ -128,8 +128,13 @@ interface Merged<T> {
   team?: Team;
   /** The entries whose cells read as its do folded; none for a literal row. */
   alike?: Alike<T>;
-  /** The team's accounts it holds for (ids). */
-  teamAccounts: string[];
+  /**
+   * The team's accounts it holds for (ids): the list its first row's account stands for (TeamFold `of`), shared with
+   * every row of that account, until a row adds one (then its own copy, `ownAccounts`). A list read so is never
+   * changed, so its accounts' names are made once per list (`namesOf`), not once per entry (~58,000 at 250 teams).
+   */
+  teamAccounts: readonly string[];
+  ownAccounts?: string[];
   /** The account its row was made for. */
   account: string;
 }
@@ -218,7 +223,7 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const { cells, account, merge, accounts = 1, team: rowTeam } = row(item);
     const inTeam = inTeamAccounts(cells, account, rowTeam, fold);
     if (inTeam === LITERAL) {
-      entries.push({ item, byAccount: false, count: accounts, teamAccounts: [], account });
+      entries.push({ item, byAccount: false, count: accounts, teamAccounts: NO_ACCOUNTS, account });
       continue;
     }
     const team = rowTeam ?? inTeam?.team;
@@ -227,25 +232,29 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     // exactly the text it was made from (teams.ts), so two rows of one team read the same folded exactly when they do unfolded.
     const alike = alikeIn(keys, last, cells, byAccount ? account : undefined, team);
     const entry = alike.byTeam.get(team);
-    const teamAccounts = inTeam?.accounts ?? [];
+    const teamAccounts = inTeam?.accounts ?? NO_ACCOUNTS;
     if (entry) {
       entry.count += accounts;
-      for (let a = 0; a < teamAccounts.length; a++) if (!entry.teamAccounts.includes(teamAccounts[a])) entry.teamAccounts.push(teamAccounts[a]);
+      if (teamAccounts !== entry.teamAccounts) addAccounts(entry, teamAccounts);
     } else {
-      const made: Merged<T> = { item, byAccount, count: accounts, team, alike, teamAccounts: [...teamAccounts], account };
+      const made: Merged<T> = { item, byAccount, count: accounts, team, alike, teamAccounts, account };
       alike.byTeam.set(team, made);
       entries.push(made);
     }
   }
   // Rows of no team (and each literal one) stand alone; a team's row joins the teams' that read the same folded, for the same accounts of each.
   const groups: Array<Array<Merged<T>>> = [];
+  const namesOf = new Map<Team, Map<readonly string[], string>>();
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     if (!entry.team) {
       groups.push([entry]);
       continue;
     }
-    const names = accountNames(entry.team, entry.teamAccounts).join(',');
+    let ofTeam = namesOf.get(entry.team);
+    if (!ofTeam) namesOf.set(entry.team, (ofTeam = new Map()));
+    let names = ofTeam.get(entry.teamAccounts);
+    if (names === undefined) ofTeam.set(entry.teamAccounts, (names = accountNames(entry.team, entry.teamAccounts).join(',')));
     const byNames = (entry.alike!.byNames ??= new Map());
     const group = byNames.get(names);
     if (group) group.push(entry);
@@ -270,6 +279,17 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const cells = names.length === 1 && single ? single.map((c) => generalise(c, first.account)) : shapedCells(made, first);
     return withNote(cells, names.length > 0 ? `the same for ${names.join(', ')}` : `the same in each of ${first.count} accounts`);
   });
+}
+
+const NO_ACCOUNTS: readonly string[] = [];
+
+/** `accounts` added to those an entry holds for, each once, in its own copy of the list. */
+function addAccounts(entry: Merged<unknown>, accounts: readonly string[]): void {
+  for (let a = 0; a < accounts.length; a++) {
+    if (entry.teamAccounts.includes(accounts[a])) continue;
+    if (!entry.ownAccounts) entry.teamAccounts = entry.ownAccounts = [...entry.teamAccounts];
+    entry.ownAccounts.push(accounts[a]);
+  }
 }
 
 /** A merged row's cells with its account as the placeholder, when merged by account. */
