@@ -218,6 +218,20 @@ describe('rows folded by team', () => {
     expect(mergeAccountRows([branch(staging, 'main'), branch(prod, 'main')], (x) => x, fold)).toEqual([['t001-svc1 branch', 'main (the same for t001-staging, t001-prod)']]);
   });
 
+  it('rows sharing their first cells meet exactly where every cell is alike, whichever row came first', () => {
+    const [a] = teams.list;
+    const [dev, staging, prod] = a.pipelineAccounts;
+    const row = (account: string, ...cells: string[]) => ({ cells, account, merge: true });
+    // x y, then x z (a second child where x had one), then x y again, and x z w (a cell more), x z.
+    const rows = mergeAccountRows([row(dev, 'x', 'y'), row(dev, 'x', 'z'), row(prod, 'x', 'y'), row(staging, 'x', 'z', 'w'), row(staging, 'x', 'z'), row(staging, 'x', 'v')], (x) => x, fold);
+    expect(rows).toEqual([
+      ['x', 'y (the same for t001-dev, t001-prod)'],
+      ['x', 'z (the same for t001-dev, t001-staging)'],
+      ['x', 'z', 'w'],
+      ['x', 'v'],
+    ]);
+  });
+
   it('rows are told apart by each cell, not by their cells run together: x\\u0000y, z and x, y\\u0000z are two rows', () => {
     const [a] = teams.list;
     const [dev, staging] = a.pipelineAccounts;
