@@ -920,6 +920,18 @@ describe('release control (review s18-audit M2)', () => {
     expect(artifacts(rowOf(md, 'web-app', 'dev'))).toMatch(/^arn:aws:iam::111111111111:role\/acme-source-222222222222 \(/);
   });
 
+  it("the execution role's rewrites are asked once per role for both columns: a Deny on one rewrite of the source role is read in the artifacts' column and the branch's alike", async () => {
+    const { executionPolicyOf, compiledTemplates } = await import('../src/deploy/execution-policy');
+    const c = compileFile('parameters/example.yaml');
+    const templates = new Map(c.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const execution = executionPolicyOf(c.org, compiledTemplates(c.stages, (s) => templates.get(s.id)!));
+    const denied = [...execution.statements, { Sid: 'NoTrustEdits', Effect: 'Deny' as const, Action: ['iam:UpdateAssumeRolePolicy'], Resource: ['arn:${AWS::Partition}:iam::${AWS::AccountId}:role/acme-source-444444444444'] }];
+    const report = buildReport({ org: c.org, stages: c.stages, templates, rollout: c.rollout, access: c.access, files: c.files, svg: '', executionRole: { statements: denied } });
+    const [branch, artifacts] = ((row: string[]) => [row[4], row[6]])(rowOf(toMarkdown(report), 'web-app', 'prod').split(' | '));
+    expect(artifacts).toContain('the StackSet execution role of shared-services (iam:PutRolePolicy, iam:AttachRolePolicy on acme-source-444444444444: IamNamed, under');
+    expect(branch).toContain('the StackSet execution role of shared-services (iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on acme-maintainer and 5 other roles the org makes there: IamNamed; iam:PutRolePolicy, iam:AttachRolePolicy on 1 other role the org makes there: IamNamed, under');
+  });
+
   it('who may start or change the pipeline includes who deploys without it and who rolls a stage back (review s22 A5)', () => {
     const md = compileFile('parameters/example.yaml').files.get('audit/report.md')!;
     const prod = rowOf(md, 'web-app', 'prod');

@@ -163,6 +163,28 @@ describe('rows folded by team', () => {
     expect(within.of(token)).toEqual({ team: a, accounts: a.pipelineAccounts });
   });
 
+  it("a row a class's token and an account of the team hold alike names all three accounts, and leaves the class's own list as it was for the next table", () => {
+    const [a, b] = teams.list;
+    const [dev, staging, prod] = a.pipelineAccounts;
+    const token = tokenFor(0);
+    const members = [dev, staging];
+    const byClass = teamFold(teams, new Map([[dev, { token, members }]]))!;
+    const ofClass = { ...rowOf(a, token), accounts: 2 };
+    // The class's row first, its list shared; then prod's adds an account, and b's rows share one list each.
+    const rows = mergeAccountRows([ofClass, rowOf(a, prod), ...b.pipelineAccounts.map((x) => rowOf(b, x))], (x) => x, byClass);
+    expect(rows.map((r) => r[2].replace(/^.*AssumeSourceRole/, ''))).toEqual([' (the same for {team}-dev, {team}-staging, {team}-prod in each of 2 teams: t001, t002)']);
+    expect(members).toEqual([dev, staging]);
+    expect(byClass.of(token)!.accounts).toEqual([dev, staging]);
+    expect(mergeAccountRows([ofClass], (x) => x, byClass)[0][2]).toMatch(/\(the same for t001-dev, t001-staging\)$/);
+    // Held for two of a's accounts, and all three of b's: two rows, each naming its own.
+    const apart = mergeAccountRows([ofClass, ...b.pipelineAccounts.map((x) => rowOf(b, x))], (x) => x, byClass);
+    expect(apart.map((r) => r[2].replace(/^.*AssumeSourceRole/, ''))).toEqual([' (the same for t001-dev, t001-staging)', ' (the same for t002-dev, t002-staging, t002-prod)']);
+    // A team's rows held for different accounts: each row by its own accounts (b's second row joins a's, for prod alone).
+    const other = (t: Team, x: string) => rowOf(t, x, '; Other');
+    const mixed = mergeAccountRows([...b.pipelineAccounts.map((x) => rowOf(b, x)), other(a, prod), other(b, b.pipelineAccounts[2])], (x) => x, byClass);
+    expect(mixed.map((r) => r[2].replace(/^.*AssumeSourceRole/, ''))).toEqual([' (the same for t002-dev, t002-staging, t002-prod)', '; Other (the same for {team}-prod in each of 2 teams: t001, t002)']);
+  });
+
   it('a row of an account outside every team (the tools account) keeps its names', () => {
     const tools = { cells: ['developers assume the developer role', 'arn:aws:iam::100000000000:role/big-developer', 'DeveloperRole/Trust'], account: '100000000000', merge: false };
     const [a] = teams.list;
@@ -176,6 +198,37 @@ describe('rows folded by team', () => {
     expect(rows).toEqual([
       ['t001-svc1 branch', '{team}-hotfix'],
       ['t002-svc1 branch', 't002-hotfix'],
+    ]);
+  });
+
+  it('a row holding a placeholder of its own is never merged, whatever rows came before it: one that is merged, or one alike that is not', () => {
+    const [a] = teams.list;
+    const [dev, staging, prod] = a.pipelineAccounts;
+    const branch = (account: string, name: string) => ({ cells: [`${a.key}-svc1 branch`, name], account, merge: true });
+    // The row before holds the same first cell (a cell the fold met); then three rows each as the one before them, alike
+    // but for their account, which would merge were each not read for its placeholder.
+    const rows = mergeAccountRows([branch(dev, 'main'), branch(staging, '{team}-hotfix'), branch(prod, '{team}-hotfix'), branch(dev, '{team}-hotfix')], (x) => x, fold);
+    expect(rows).toEqual([
+      ['t001-svc1 branch', 'main'],
+      ['t001-svc1 branch', '{team}-hotfix'],
+      ['t001-svc1 branch', '{team}-hotfix'],
+      ['t001-svc1 branch', '{team}-hotfix'],
+    ]);
+    // Without the literal rows, the same rows of two accounts merge: the rows above were kept apart by their placeholder.
+    expect(mergeAccountRows([branch(staging, 'main'), branch(prod, 'main')], (x) => x, fold)).toEqual([['t001-svc1 branch', 'main (the same for t001-staging, t001-prod)']]);
+  });
+
+  it('rows sharing their first cells meet exactly where every cell is alike, whichever row came first', () => {
+    const [a] = teams.list;
+    const [dev, staging, prod] = a.pipelineAccounts;
+    const row = (account: string, ...cells: string[]) => ({ cells, account, merge: true });
+    // x y, then x z (a second child where x had one), then x y again, and x z w (a cell more), x z.
+    const rows = mergeAccountRows([row(dev, 'x', 'y'), row(dev, 'x', 'z'), row(prod, 'x', 'y'), row(staging, 'x', 'z', 'w'), row(staging, 'x', 'z'), row(staging, 'x', 'v')], (x) => x, fold);
+    expect(rows).toEqual([
+      ['x', 'y (the same for t001-dev, t001-prod)'],
+      ['x', 'z (the same for t001-dev, t001-staging)'],
+      ['x', 'z', 'w'],
+      ['x', 'v'],
     ]);
   });
 

@@ -58,9 +58,10 @@ export interface ReleaseInput {
 export function releaseControlSection(input: ReleaseInput): Section {
   const { org, fold } = input;
   const protectedBranches = org.access.developers?.protectedBranches ?? [];
-  const writers = writersOf(input);
+  const read = releaseReach(input);
+  const writers = writersOf(input, read);
   const starters = startersOf(input);
-  const replacers = replacersOf(input);
+  const replacers = replacersOf(input, read);
   const many = org.accounts.filter((a) => a.role === 'pipeline').length > ACCOUNTS_LISTED;
   // Many accounts and no teams: an account by its id alone, so that the environments deploying one branch are one row
   // (an org of teams names each, which folds to {team}-prod, whether or not this report folds by team).
@@ -196,28 +197,42 @@ const deploysTo = (p: Pipeline, environment: string): string => {
 };
 
 /**
- * What the release table reads of "Who can act on each resource": the principals (by ARN) allowed `action` on each
- * resource of `kind`, by its ARN; who may assume each role; and the roles the org makes, by account.
+ * What the release table reads of "Who can act on each resource", read once for the columns of who may write a branch
+ * and who may write the artifacts: the principals (by ARN) allowed a push on each repository and s3:PutObject on each
+ * bucket, by its ARN; who may assume each role; the roles the org makes, by account; and what the execution role may
+ * rewrite of each (`rewritesOf`), which both columns ask of the same roles.
  */
-function reachOf(reach: readonly ReachEntry[], kind: ReachEntry['resource']['kind'], action: string) {
-  const users = new Map<string, ReachEntry[]>();
+interface ReleaseReach {
+  pushers: Map<string, ReachEntry[]>;
+  writing: Map<string, ReachEntry[]>;
+  assumers: Map<string, string[]>;
+  roles: Map<string, Set<string>>;
+  rewritesOf: RewritesOf | undefined;
+}
+
+function releaseReach(input: ReleaseInput): ReleaseReach {
+  const pushers = new Map<string, ReachEntry[]>();
+  const writing = new Map<string, ReachEntry[]>();
   const assumers = new Map<string, string[]>();
   const roles = new Map<string, Set<string>>();
-  for (const e of reach) {
-    if (e.resource.kind === kind && e.reach === 'use' && e.principal.startsWith('arn:') && e.actions.includes(action)) listIn(users, e.resource.arn).push(e);
+  for (const e of input.reach) {
+    if (e.reach === 'use' && e.principal.startsWith('arn:')) {
+      if (e.resource.kind === 'repository' && e.actions.includes(GIT_PUSH)) listIn(pushers, e.resource.arn).push(e);
+      if (e.resource.kind === 'bucket' && e.actions.includes(PUT_OBJECT)) listIn(writing, e.resource.arn).push(e);
+    }
     if (e.resource.kind === 'role' && e.reach === 'assume') listIn(assumers, e.resource.arn).push(e.principal);
     if (e.resource.kind === 'role') (roles.get(e.resource.account) ?? roles.set(e.resource.account, new Set()).get(e.resource.account)!).add(e.resource.arn);
   }
-  return { users, assumers, roles };
+  return { pushers, writing, assumers, roles, rewritesOf: executionRoleRewritesOf(input, roles) };
 }
 
 /** The text of who may write a branch of a repository, asked once per repository and branch. */
-function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: string; name: string }, branch: string) => string {
-  const { org, access, reach, executionRole, label } = input;
+function writersOf(input: ReleaseInput, read: ReleaseReach): (repositoryArn: string, source: { id: string; name: string }, branch: string) => string {
+  const { org, access, executionRole, label } = input;
   // Every role the org makes, by account (`roles`): any of them, given a push by whoever may rewrite it, writes the branch.
-  const { users: pushers, assumers, roles } = reachOf(reach, 'repository', GIT_PUSH);
+  const { pushers, assumers } = read;
   const execution = executionRoleHolds(org, executionRole, (a) => isBranchWrite(a));
-  const rewrites = executionRoleRewrites(input, roles);
+  const rewrites = executionRoleRewrites(read);
   const asked = new Map<string, string>();
   return (repositoryArn, source, branch) => {
     const key = `${repositoryArn} ${branch}`;
@@ -254,53 +269,11 @@ function writersOf(input: ReleaseInput): (repositoryArn: string, source: { id: s
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html
  */
 function executionRoleRewrites(
-  { org, executionRole }: ReleaseInput,
-  roles: ReadonlyMap<string, ReadonlySet<string>>,
+  { roles, rewritesOf }: Pick<ReleaseReach, 'roles' | 'rewritesOf'>,
   /** What such a role is given and then does as the writer; `namedOnly`: only the writers count (another role of the account, given the right, would still be refused by the resource). */
   deed: { give: string; act: string; namedOnly?: boolean } = { give: 'a push', act: 'push' },
 ): (source: { id: string; name: string }, writers: readonly string[]) => string | undefined {
-  if (!executionRole || 'error' in executionRole) return () => undefined;
-  // Only what can decide a rewrite of a role of the account: the statements naming a rewrite (an Allow grants it, a
-  // Deny refuses it), and of their resources none that names another role exactly, or another IAM type. The whole
-  // policy, resolved for each source account and asked in full, cost seconds at 250 teams for the same answer.
-  const rewriting = executionRole.statements
-    .filter((s) => s.Action.some((a) => ROLE_REWRITES.some((rewrite) => matches(a, rewrite, true))))
-    .map((s) => ({ Sid: s.Sid, Effect: s.Effect === 'Deny' ? ('Deny' as const) : ('Allow' as const), Action: [...s.Action], Resource: [...s.Resource] }));
-  if (rewriting.length === 0) return () => undefined;
-  // Each statement's resources read once: those naming one role exactly, by that role's path and name; those that may
-  // name any role (a pattern); and none of another IAM type (a policy, an instance profile, with no wildcard before
-  // its type), which names no role.
-  const sorted = rewriting.map((s) => {
-    const byRole = new Map<string, string[]>();
-    const anyRole: string[] = [];
-    for (const resource of s.Resource) {
-      const named = /:role\/([^*?]+)$/.exec(resource);
-      const typed = named ? null : /^([^*?]*):([a-z-]+)\//.exec(resource);
-      if (named) listIn(byRole, named[1]).push(resource);
-      else if (typed === null || typed[2] === 'role') anyRole.push(resource);
-    }
-    return { statement: s, byRole, anyRole };
-  });
-  // What the execution role may rewrite of a role of the account (null: nothing), asked once per role: each of the
-  // account's repositories and branches asks about the same roles.
-  const rewritesOf = madeOnce((account: string) => {
-    const names = [...new Set([...(roles.get(account) ?? [])].map(rolePathAndName))];
-    const statements = sorted
-      .map(({ statement, byRole, anyRole }) => ({ ...statement, Resource: [...anyRole, ...names.flatMap((n) => byRole.get(n) ?? [])] }))
-      .filter((s) => s.Resource.length > 0);
-    const index = new GrantIndex(executionRoleGrants(org, statements, account));
-    const principal = { kind: 'aws' as const, arn: executionRoleArn(org, account) };
-    // A role's rewrites differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
-    const applies = new RequestAnswers();
-    return madeOnce((arn: string): { actions: string[]; sids: string[]; key: string } | null => {
-      applies.clear();
-      const allowed = ROLE_REWRITES.map((action) => ({ action, d: evaluate(index, { principal, action, resource: arn, resourceAccount: account, context: {} }, org.organizationId, applies) })).filter(({ d }) => d.allowed);
-      if (allowed.length === 0) return null;
-      const actions = allowed.map(({ action }) => action);
-      const sids = [...new Set(allowed.flatMap(({ d }) => d.grantedBy.map((g) => g.policy)))];
-      return { actions, sids, key: `${actions.join(',')} ${sids.join(',')}` };
-    });
-  });
+  if (!rewritesOf) return () => undefined;
   return (source, writers) => {
     const rewrites = rewritesOf(source.id);
     const pushing = new Set(writers.filter((w) => w.includes(':role/')));
@@ -325,6 +298,60 @@ function executionRoleRewrites(
   };
 }
 
+/** What the execution role may rewrite of one role (its ARN) of an account: the actions, the statements allowing them; null for none. */
+type RewritesOf = (account: string) => (arn: string) => { actions: string[]; sids: string[]; key: string } | null;
+
+/**
+ * What the execution role of an account may rewrite of each of the account's roles (ROLE_REWRITES), asked of the
+ * proof's evaluator against the statements of its policy that can decide one; undefined where its policy is not
+ * xstack's or names no rewrite. An answer reads only the policy, the account, the roles the org makes there (`roles`)
+ * and the role asked, never who asks it, so the writers of a branch and of the artifacts share them.
+ */
+function executionRoleRewritesOf({ org, executionRole }: ReleaseInput, roles: ReadonlyMap<string, ReadonlySet<string>>): RewritesOf | undefined {
+  if (!executionRole || 'error' in executionRole) return undefined;
+  // Only what can decide a rewrite of a role of the account: the statements naming a rewrite (an Allow grants it, a
+  // Deny refuses it), and of their resources none that names another role exactly, or another IAM type. The whole
+  // policy, resolved for each source account and asked in full, cost seconds at 250 teams for the same answer.
+  const rewriting = executionRole.statements
+    .filter((s) => s.Action.some((a) => ROLE_REWRITES.some((rewrite) => matches(a, rewrite, true))))
+    .map((s) => ({ Sid: s.Sid, Effect: s.Effect === 'Deny' ? ('Deny' as const) : ('Allow' as const), Action: [...s.Action], Resource: [...s.Resource] }));
+  if (rewriting.length === 0) return undefined;
+  // Each statement's resources read once: those naming one role exactly, by that role's path and name; those that may
+  // name any role (a pattern); and none of another IAM type (a policy, an instance profile, with no wildcard before
+  // its type), which names no role.
+  const sorted = rewriting.map((s) => {
+    const byRole = new Map<string, string[]>();
+    const anyRole: string[] = [];
+    for (const resource of s.Resource) {
+      const named = /:role\/([^*?]+)$/.exec(resource);
+      const typed = named ? null : /^([^*?]*):([a-z-]+)\//.exec(resource);
+      if (named) listIn(byRole, named[1]).push(resource);
+      else if (typed === null || typed[2] === 'role') anyRole.push(resource);
+    }
+    return { statement: s, byRole, anyRole };
+  });
+  // What the execution role may rewrite of a role of the account (null: nothing), asked once per role: each of the
+  // account's repositories and branches asks about the same roles.
+  return madeOnce((account: string) => {
+    const names = [...new Set([...(roles.get(account) ?? [])].map(rolePathAndName))];
+    const statements = sorted
+      .map(({ statement, byRole, anyRole }) => ({ ...statement, Resource: [...anyRole, ...names.flatMap((n) => byRole.get(n) ?? [])] }))
+      .filter((s) => s.Resource.length > 0);
+    const index = new GrantIndex(executionRoleGrants(org, statements, account));
+    const principal = { kind: 'aws' as const, arn: executionRoleArn(org, account) };
+    // A role's rewrites differ only in their action, which whether a statement applies never reads (evaluate.ts AppliesMemo).
+    const applies = new RequestAnswers();
+    return madeOnce((arn: string): { actions: string[]; sids: string[]; key: string } | null => {
+      applies.clear();
+      const allowed = ROLE_REWRITES.map((action) => ({ action, d: evaluate(index, { principal, action, resource: arn, resourceAccount: account, context: {} }, org.organizationId, applies) })).filter(({ d }) => d.allowed);
+      if (allowed.length === 0) return null;
+      const actions = allowed.map(({ action }) => action);
+      const sids = [...new Set(allowed.flatMap(({ d }) => d.grantedBy.map((g) => g.policy)))];
+      return { actions, sids, key: `${actions.join(',')} ${sids.join(',')}` };
+    });
+  });
+}
+
 /**
  * The text of who may write the objects of an environment's artifact bucket, which a run deploys from (review
  * s50-audit m3): the principals "Who can act on each resource" finds with s3:PutObject on the bucket, each with who
@@ -332,12 +359,12 @@ function executionRoleRewrites(
  * the account's own principals, whose own policies the bucket policy does not limit (it refuses other accounts, not the
  * bucket's own).
  */
-function replacersOf(input: ReleaseInput): (account: string, source: { id: string; name: string }, accountName: string) => string {
-  const { org, reach } = input;
+function replacersOf(input: ReleaseInput, read: ReleaseReach): (account: string, source: { id: string; name: string }, accountName: string) => string {
+  const { org } = input;
   const names = new Names(org.prefix, org.bucketGeneration);
-  const { users: writing, assumers, roles } = reachOf(reach, 'bucket', PUT_OBJECT);
+  const { writing, assumers } = read;
   // The bucket policy admits the source roles by ARN: another role of the source account, given a write, is refused.
-  const rewrites = executionRoleRewrites(input, roles, { give: 'a write to the bucket', act: 'write', namedOnly: true });
+  const rewrites = executionRoleRewrites(read, { give: 'a write to the bucket', act: 'write', namedOnly: true });
   return madeOnce2((account, source, accountName) => {
     const bucketArn = `arn:${org.partition}:s3:::${names.artifactBucket(account, org.region)}`;
     const writers = writing.get(bucketArn) ?? [];

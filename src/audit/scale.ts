@@ -128,8 +128,13 @@ interface Merged<T> {
   team?: Team;
   /** The entries whose cells read as its do folded; none for a literal row. */
   alike?: Alike<T>;
-  /** The team's accounts it holds for (ids). */
-  teamAccounts: string[];
+  /**
+   * The team's accounts it holds for (ids): the list its first row's account stands for (TeamFold `of`), shared with
+   * every row of that account, until a row adds one (then its own copy, `ownAccounts`). A list read so is never
+   * changed, so its accounts' names are made once per list (`namesOf`), not once per entry (~58,000 at 250 teams).
+   */
+  teamAccounts: readonly string[];
+  ownAccounts?: string[];
   /** The account its row was made for. */
   account: string;
 }
@@ -158,8 +163,36 @@ function accountNames(team: Team, accounts: readonly string[], name = team.accou
  * (a class's principal, a resource), which folds to itself or is hashed once.
  */
 interface KeyNode<T> {
+  /**
+   * Its one child while it has one (`only`), by its cell (`cell`); its children by cell (`next`) from its second on.
+   * Most nodes have one (a row's first cells mostly decide the rest): its cell is compared with a row's, equal exactly
+   * when a map would find it, rather than a freshly folded cell hashed whole to look it up (~100,000 at 250 teams).
+   */
+  cell?: string;
+  only?: KeyNode<T>;
   next?: Map<string, KeyNode<T>>;
   alike?: Alike<T>;
+}
+
+/** The child of `node` for `cell`, found or made. */
+function childOf<T>(node: KeyNode<T>, cell: string): KeyNode<T> {
+  if (node.next) {
+    let child = node.next.get(cell);
+    if (!child) node.next.set(cell, (child = {}));
+    return child;
+  }
+  if (!node.only) {
+    node.cell = cell;
+    return (node.only = {});
+  }
+  if (node.cell === cell) return node.only;
+  const child: KeyNode<T> = {};
+  node.next = new Map([
+    [node.cell!, node.only],
+    [cell, child],
+  ]);
+  node.cell = node.only = undefined;
+  return child;
 }
 
 /** A cell as folded: with its row's account as the placeholder (`account`, when given), then the team's placeholders. */
@@ -186,10 +219,7 @@ function alikeIn<T>(keys: KeyNode<T>, last: LastRow, cells: readonly string[], a
   let node = keys;
   for (let c = 0; c < cells.length; c++) {
     const cell = last.cells[c] === cells[c] ? last.folded[c] : (last.folded[c] = foldedCell((last.cells[c] = cells[c]), account, team));
-    const next = (node.next ??= new Map());
-    let child = next.get(cell);
-    if (!child) next.set(cell, (child = {}));
-    node = child;
+    node = childOf(node, cell);
   }
   return (node.alike ??= { byTeam: new Map() });
 }
@@ -218,7 +248,7 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const { cells, account, merge, accounts = 1, team: rowTeam } = row(item);
     const inTeam = inTeamAccounts(cells, account, rowTeam, fold);
     if (inTeam === LITERAL) {
-      entries.push({ item, byAccount: false, count: accounts, teamAccounts: [], account });
+      entries.push({ item, byAccount: false, count: accounts, teamAccounts: NO_ACCOUNTS, account });
       continue;
     }
     const team = rowTeam ?? inTeam?.team;
@@ -227,25 +257,29 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     // exactly the text it was made from (teams.ts), so two rows of one team read the same folded exactly when they do unfolded.
     const alike = alikeIn(keys, last, cells, byAccount ? account : undefined, team);
     const entry = alike.byTeam.get(team);
-    const teamAccounts = inTeam?.accounts ?? [];
+    const teamAccounts = inTeam?.accounts ?? NO_ACCOUNTS;
     if (entry) {
       entry.count += accounts;
-      for (let a = 0; a < teamAccounts.length; a++) if (!entry.teamAccounts.includes(teamAccounts[a])) entry.teamAccounts.push(teamAccounts[a]);
+      if (teamAccounts !== entry.teamAccounts) addAccounts(entry, teamAccounts);
     } else {
-      const made: Merged<T> = { item, byAccount, count: accounts, team, alike, teamAccounts: [...teamAccounts], account };
+      const made: Merged<T> = { item, byAccount, count: accounts, team, alike, teamAccounts, account };
       alike.byTeam.set(team, made);
       entries.push(made);
     }
   }
   // Rows of no team (and each literal one) stand alone; a team's row joins the teams' that read the same folded, for the same accounts of each.
   const groups: Array<Array<Merged<T>>> = [];
+  const namesOf = new Map<Team, Map<readonly string[], string>>();
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
     if (!entry.team) {
       groups.push([entry]);
       continue;
     }
-    const names = accountNames(entry.team, entry.teamAccounts).join(',');
+    let ofTeam = namesOf.get(entry.team);
+    if (!ofTeam) namesOf.set(entry.team, (ofTeam = new Map()));
+    let names = ofTeam.get(entry.teamAccounts);
+    if (names === undefined) ofTeam.set(entry.teamAccounts, (names = accountNames(entry.team, entry.teamAccounts).join(',')));
     const byNames = (entry.alike!.byNames ??= new Map());
     const group = byNames.get(names);
     if (group) group.push(entry);
@@ -270,6 +304,17 @@ export function mergeAccountRows<T>(items: readonly T[], row: (item: T) => Row, 
     const cells = names.length === 1 && single ? single.map((c) => generalise(c, first.account)) : shapedCells(made, first);
     return withNote(cells, names.length > 0 ? `the same for ${names.join(', ')}` : `the same in each of ${first.count} accounts`);
   });
+}
+
+const NO_ACCOUNTS: readonly string[] = [];
+
+/** `accounts` added to those an entry holds for, each once, in its own copy of the list. */
+function addAccounts(entry: Merged<unknown>, accounts: readonly string[]): void {
+  for (let a = 0; a < accounts.length; a++) {
+    if (entry.teamAccounts.includes(accounts[a])) continue;
+    if (!entry.ownAccounts) entry.teamAccounts = entry.ownAccounts = [...entry.teamAccounts];
+    entry.ownAccounts.push(accounts[a]);
+  }
 }
 
 /** A merged row's cells with its account as the placeholder, when merged by account. */
