@@ -17,7 +17,7 @@ import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { Resolver } from './resolve';
 import { listIn } from '../memo';
-import { holdsTokenCharacters, MAX_CLASSES, type TiedToken, tokenFor } from './symbolic';
+import { holdsTokenCharacter, holdsTokenCharacters, isAnyToken, MAX_CLASSES, piecesOf, type TiedToken, tokenFor } from './symbolic';
 
 export interface AccountClass {
   readonly token: string;
@@ -225,9 +225,6 @@ export function toTeamTokens(text: string, m: TeamMember, t: TeamTokens, account
   return s;
 }
 
-/** A text holding tokens, cut into its literal pieces and its tokens (each a piece of its own). */
-export const piecesOf = (text: string): string[] => text.split(/(\uE000[\uE100-\uEFFF])/).filter((piece) => piece !== '');
-
 /** Whether `pieces`, each token written as its value (`values`; any other as it is), read `own`: compared in place. */
 export function readsWritten(pieces: readonly string[], values: ReadonlyMap<string, string>, own: string): boolean {
   let at = 0;
@@ -249,12 +246,9 @@ export function readsWritten(pieces: readonly string[], values: ReadonlyMap<stri
  */
 export function readsWrittenInTurn(values: ReadonlyArray<readonly [string, string]>, pieces: Map<string, string[]>): ((text: string, own: string) => boolean) | undefined {
   const byToken = new Map(values);
-  const atOnce = byToken.size === values.length && values.every(([token, value]) => TOKEN_UNIT.test(token) && value !== '' && (!TOKEN_CHARACTER.test(value) || (TOKEN_UNIT.test(value) && !byToken.has(value))));
+  const atOnce = byToken.size === values.length && values.every(([token, value]) => isAnyToken(token) && value !== '' && (!holdsTokenCharacter(value) || (isAnyToken(value) && !byToken.has(value))));
   return atOnce ? (text, own) => readsWritten(pieces.get(text) ?? pieces.set(text, piecesOf(text)).get(text)!, byToken, own) : undefined;
 }
-/** A character of a token (symbolic.ts: its mark, then one of the characters after it), and a token, whole. */
-const TOKEN_CHARACTER = /[\uE000-\uEFFF]/;
-const TOKEN_UNIT = /^\uE000[\uE100-\uEFFF]$/;
 
 /** What a team is read by (findTeams's): its key, source account and pipeline accounts, and repositories. */
 export interface FoundTeam {

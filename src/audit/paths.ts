@@ -38,12 +38,12 @@ import { collectGrants, endpointPolicies, principalArnValues, principalName, vpc
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
-import { forEachIdWithin, groupTeams, piecesOf, readsWritten, teamCandidates, tokenise, tokeniseLists, toTeamTokens, type AccountClass, type TeamMember, type TeamTokens } from './classes';
+import { forEachIdWithin, groupTeams, readsWritten, teamCandidates, tokenise, tokeniseLists, toTeamTokens, type AccountClass, type TeamMember, type TeamTokens } from './classes';
 import { findTeams } from './teams';
 import { logicalId } from '../cfn/resources';
 import type { AlikeResources } from '../checks/alike';
 import { ACCOUNTS_LISTED } from './scale';
-import { forEachMember, hasToken, isPlainKey, isToken, MAX_CLASSES, MAX_NAME_TOKENS, nameTokenFor, same, startProof, stillCertain, TOKEN_MARK, tokenFor, writtenApart } from './symbolic';
+import { forEachMember, hasToken, isPlainKey, isToken, MAX_CLASSES, MAX_NAME_TOKENS, nameTokenFor, piecesOf, same, startProof, stillCertain, TOKEN_MARK, tokenFor, writtenApart } from './symbolic';
 
 export interface AccessPath {
   /** What the path is for, in words. */

@@ -88,6 +88,14 @@ export const hasToken = (s: string): boolean => s.includes(TOKEN_MARK);
 export const holdsTokenCharacters = (text: string): boolean => hasToken(text) || text.includes(SOME_DIGIT);
 /** Whether `s` is an account token, all of it: a name token stands for no account. */
 export const isToken = (s: string): boolean => s.length === 2 && s[0] === TOKEN_MARK && s.charCodeAt(1) < FIRST_NAME;
+/** Whether `s` is a token, all of it: an account's or a name's (tokenFor, nameTokenFor). */
+export const isAnyToken = (s: string): boolean => s.length === 2 && s[0] === TOKEN_MARK && s.charCodeAt(1) >= FIRST_CLASS && s.charCodeAt(1) <= LAST_TOKEN;
+/** Whether `s` holds a character tokens are made of: their mark, or one of the characters after it. */
+export const holdsTokenCharacter = (s: string): boolean => TOKEN_CHARACTERS.test(s);
+const TOKEN_CHARACTERS = /[\uE000-\uEFFF]/;
+/** A text holding tokens, cut into its literal pieces and its tokens (each a piece of its own). */
+export const piecesOf = (text: string): string[] => text.split(TOKEN_PIECES).filter((piece) => piece !== '');
+const TOKEN_PIECES = /(\uE000[\uE100-\uEFFF])/;
 
 export type TokenKind = 'account' | 'key' | 'logical';
 /** A token tied to a class's own: `values[i]` is what member i writes for it. */
