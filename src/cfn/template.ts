@@ -195,7 +195,7 @@ export const renderOutput = (o: OutputSpec, value: unknown): Record<string, unkn
 export const renderResource = (id: string, resource: Resource, renaming?: Renaming): CfnResource => inResourceOrder(id, plain(resource, renaming));
 
 /**
- * A definition's resources already rendered, as a family's template holds its
+ * A definition's resources (or conditions) already rendered, as a family's template holds its
  * units' (src/stages/family.ts): a rendering takes them as they are, not
  * copied again. The definition and its renderings share them; rendered
  * templates are read, never changed. Marked by the record that holds them:
@@ -216,15 +216,12 @@ export function renderedResources(resources: Record<string, CfnResource>): Templ
 }
 
 /**
- * A definition's conditions already rendered (plain data), as a family's template holds its units' and its own
- * (src/stages/family.ts): a rendering takes each expression as it is, not copied again, as it takes rendered
- * resources (renderedRecords). Marked by the record that holds them.
+ * `conditions`, every expression plain data (as renderTemplate renders one), for a definition to hold as they are, as
+ * a family's template holds its units' and its own (src/stages/family.ts): a rendering takes each expression as it
+ * is, not copied again. Marked in renderedRecords, as rendered resources are; the record is not changed after.
  */
-const renderedConditionRecords = new WeakSet<object>();
-
-/** `conditions`, every expression plain data (as renderTemplate renders one), for a definition to hold as they are; the record is not changed after. */
 export function renderedConditions(conditions: Record<string, unknown>): Record<string, unknown> {
-  renderedConditionRecords.add(conditions);
+  renderedRecords.add(conditions);
   return conditions;
 }
 
@@ -303,7 +300,7 @@ export function renderTemplate(def: TemplateDefinition, renaming?: Renaming): Cf
   if (def.conditions && Object.keys(def.conditions).length > 0) {
     // plain(def.conditions), into a newRecord; rendered expressions as they are (renderedConditions).
     out.Conditions = newRecord();
-    const rendered = renderedConditionRecords.has(def.conditions);
+    const rendered = renderedRecords.has(def.conditions);
     for (const [name, expression] of Object.entries(def.conditions)) {
       const item = rendered ? expression : plain(expression);
       if (item !== undefined) setOwn(out.Conditions, name, item);
