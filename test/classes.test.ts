@@ -3,7 +3,7 @@ import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { analyseAccess, type AccessAnalysis } from '../src/audit/paths';
 import { buildReport } from '../src/audit/report';
 import { toMarkdown } from '../src/audit/render';
-import { readsTokenised, readsWrittenInTurn, tokenise, weight } from '../src/audit/classes';
+import { readsTokenised, readsWrittenInTurn, tokenise, weight, writerInTurn } from '../src/audit/classes';
 import { collectGrants, type ResolvedStatement } from '../src/audit/grants';
 import { evaluate, GrantIndex, literalMatches, matches } from '../src/audit/evaluate';
 import { Resolver } from '../src/audit/resolve';
@@ -872,6 +872,30 @@ describe('readsWrittenInTurn: a text written in turn with a member\'s values (re
     }
     expect(inPlace).toBeGreaterThan(1_000);
     expect(refused).toBeGreaterThan(1_000);
+  });
+
+  it('writerInTurn writes each text as writing in turn does, at once where the reader reads in place, over seeded texts and values', () => {
+    const values = ['111122223333', 't001', 'a1b2c3', D, '', A, `x${MARK}`, `${PAST_MARK}y`, `${MARK}${PAST_MARK}`];
+    const pieces = [A, B, C, D, MARK, PAST_MARK, `${MARK}${MARK}`, 'arn:aws:iam::', ':role/', '1111', 'x', ''];
+    let seed = 54;
+    const next = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), (seed >>> 8) % n);
+    let atOnce = 0;
+    let changed = 0;
+    for (let n = 0; n < 3_000; n++) {
+      const tokens = [A, B, C].slice(0, 1 + next(3));
+      const written: Array<[string, string]> = tokens.map((token) => [token, values[next(values.length)]]);
+      if (readsWrittenInTurn(written, new Map())) atOnce++;
+      const write = writerInTurn(written);
+      for (let k = 0; k < 4; k++) {
+        const text = Array.from({ length: next(7) }, () => pieces[next(pieces.length)]).join('');
+        const own = inTurn(written, text);
+        expect(write(text), JSON.stringify({ written, text })).toBe(own);
+        if (own !== text) changed++;
+      }
+    }
+    expect(atOnce).toBeGreaterThan(500);
+    expect(atOnce).toBeLessThan(2_500);
+    expect(changed).toBeGreaterThan(3_000);
   });
 
   it('gives no reader where writing in turn differs from writing at once', () => {

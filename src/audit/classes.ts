@@ -17,7 +17,7 @@ import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { Resolver } from './resolve';
 import { listIn } from '../memo';
-import { holdsTokenCharacter, holdsTokenCharacters, isAnyToken, MAX_CLASSES, piecesOf, type TiedToken, tokenFor } from './symbolic';
+import { holdsTokenCharacter, holdsTokenCharacters, isAnyToken, MAX_CLASSES, piecesOf, type TiedToken, TOKEN_MARK, tokenFor } from './symbolic';
 
 export interface AccountClass {
   readonly token: string;
@@ -239,15 +239,46 @@ export function readsWritten(pieces: readonly string[], values: ReadonlyMap<stri
 /**
  * A reader of texts with tokens written in turn with `values` (each token, in order, replaced by its value, as reach.ts
  * writerFor writes a member's), which tells whether a text so written reads `own` by comparing in place, each text cut
- * at its tokens once (`pieces`). A token is a two-character unit (its mark, then a character past it) that two never
- * share, so where the tokens written are such units, distinct, and each value is not empty and holds no such
- * character, or is a token that is none of them (a member's account class's), no value makes or breaks a token
- * written after it, and writing them in turn is writing each at once, as the reader does. Undefined otherwise.
+ * at its tokens once (`pieces`), where that is writing them at once (`atOnce`). Undefined otherwise.
  */
 export function readsWrittenInTurn(values: ReadonlyArray<readonly [string, string]>, pieces: Map<string, string[]>): ((text: string, own: string) => boolean) | undefined {
+  const byToken = atOnce(values);
+  return byToken ? (text, own) => readsWritten(pieces.get(text) ?? pieces.set(text, piecesOf(text)).get(text)!, byToken, own) : undefined;
+}
+
+/**
+ * A writer of texts with tokens written in turn with `values` (each token, in order, replaced throughout by its value):
+ * in one pass over a text's tokens where that is writing them at once (`atOnce`), else in turn.
+ */
+export function writerInTurn(values: ReadonlyArray<readonly [string, string]>): (text: string) => string {
+  const byToken = atOnce(values);
+  if (!byToken) return (text) => values.reduce((s, [token, value]) => (s.includes(token) ? s.replaceAll(token, value) : s), text);
+  // A token is its mark and one character past it: looked up by that character, no text cut out per token.
+  const byCharacter = new Map([...byToken].map(([token, value]) => [token.charCodeAt(1), value]));
+  return (text) => {
+    let out = '';
+    let from = 0;
+    for (let at = text.indexOf(TOKEN_MARK); at >= 0; at = text.indexOf(TOKEN_MARK, at + 1)) {
+      const value = byCharacter.get(text.charCodeAt(at + 1));
+      if (value === undefined) continue;
+      out += text.slice(from, at) + value;
+      from = at + 2;
+      at++;
+    }
+    return from === 0 ? text : out + text.slice(from);
+  };
+}
+
+/**
+ * The tokens of `values` with their values, where writing them in turn is writing each at once; undefined otherwise. A
+ * token is a two-character unit (its mark, then a character past it) that two never share, so where the tokens written
+ * are such units, distinct, and each value is not empty and holds no such character, or is a token that is none of
+ * them (a member's account class's), no value makes or breaks a token written after it.
+ */
+function atOnce(values: ReadonlyArray<readonly [string, string]>): ReadonlyMap<string, string> | undefined {
   const byToken = new Map(values);
-  const atOnce = byToken.size === values.length && values.every(([token, value]) => isAnyToken(token) && value !== '' && (!holdsTokenCharacter(value) || (isAnyToken(value) && !byToken.has(value))));
-  return atOnce ? (text, own) => readsWritten(pieces.get(text) ?? pieces.set(text, piecesOf(text)).get(text)!, byToken, own) : undefined;
+  const ok = byToken.size === values.length && values.every(([token, value]) => isAnyToken(token) && value !== '' && (!holdsTokenCharacter(value) || (isAnyToken(value) && !byToken.has(value))));
+  return ok ? byToken : undefined;
 }
 
 /** What a team is read by (findTeams's): its key, source account and pipeline accounts, and repositories. */

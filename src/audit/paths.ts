@@ -38,7 +38,7 @@ import { collectGrants, endpointPolicies, principalArnValues, principalName, vpc
 import { Resolver } from './resolve';
 import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
-import { forEachIdWithin, groupTeams, readsWritten, teamCandidates, tokenise, tokeniseLists, toTeamTokens, type AccountClass, type TeamMember, type TeamTokens } from './classes';
+import { forEachIdWithin, groupTeams, teamCandidates, tokenise, tokeniseLists, toTeamTokens, type AccountClass, type TeamMember, type TeamTokens } from './classes';
 import { findTeams } from './teams';
 import { logicalId } from '../cfn/resources';
 import type { AlikeResources } from '../checks/alike';
@@ -1271,17 +1271,18 @@ interface TeamClass {
 const NO_ITEMS: readonly never[] = [];
 
 /** The tokens texts are compared with (alikeTeams): any no text holds, the same for every team, from the last down. */
-function comparisonTokens(pipelines: number, hashes: number): { tokens: TeamTokens; account: string } {
-  return {
-    account: tokenFor(MAX_CLASSES - 1),
-    tokens: {
-      source: tokenFor(MAX_CLASSES - 2),
-      pipelines: Array.from({ length: pipelines }, (_, j) => tokenFor(MAX_CLASSES - 3 - j)),
-      key: nameTokenFor(MAX_NAME_TOKENS - 1),
-      logical: nameTokenFor(MAX_NAME_TOKENS - 2),
-      hashes: Array.from({ length: hashes }, (_, h) => nameTokenFor(MAX_NAME_TOKENS - 3 - h)),
-    },
+function comparisonTokens(pipelines: number, hashes: number): ComparedTokens {
+  const account = tokenFor(MAX_CLASSES - 1);
+  const tokens: TeamTokens = {
+    source: tokenFor(MAX_CLASSES - 2),
+    pipelines: Array.from({ length: pipelines }, (_, j) => tokenFor(MAX_CLASSES - 3 - j)),
+    key: nameTokenFor(MAX_NAME_TOKENS - 1),
+    logical: nameTokenFor(MAX_NAME_TOKENS - 2),
+    hashes: Array.from({ length: hashes }, (_, h) => nameTokenFor(MAX_NAME_TOKENS - 3 - h)),
   };
+  // In slotValues's order.
+  const slots = new Map([tokens.source, tokens.key, tokens.logical, ...tokens.pipelines, ...tokens.hashes, account].map((token, slot) => [token, slot]));
+  return { account, tokens, slots };
 }
 
 /**
@@ -1554,29 +1555,65 @@ function sameTemplate(a: ResultTemplate, b: ResultTemplate): boolean {
  * as tokens (`compared`) and the tokens written as the team's values: what a class's copy, written for the member,
  * must read (symbolic.ts writes a member's values for its tokens, and leaves every other text as it is).
  */
-function alikeTeams(team: ClassedTeam, first: ClassedTeam, grants: readonly ResolvedStatement[], paths: readonly AccessPath[], compared: { tokens: TeamTokens; account: string }): boolean {
+function alikeTeams(team: ClassedTeam, first: ClassedTeam, grants: readonly ResolvedStatement[], paths: readonly AccessPath[], compared: ComparedTokens): boolean {
   let written = writtenFirsts.get(first);
   if (!written) {
     const write = (text: string) => toTeamTokens(text, first, compared.tokens, compared.account);
     written = { grants: first.grants.map((i) => writtenStatement(grants[i], write)), paths: first.paths.map((i) => writtenPath(paths[i], write)), pieces: new Map() };
     writtenFirsts.set(first, written);
   }
-  const values = new Map<string, string>([
-    [compared.tokens.source, team.source],
-    [compared.tokens.key, team.key],
-    [compared.tokens.logical, team.logical],
-    ...team.pipelines.map((id, j): [string, string] => [compared.tokens.pipelines[j], id]),
-    ...team.hashes.map((h, j): [string, string] => [compared.tokens.hashes[j], h]),
-  ]);
-  if (team.accountToken !== undefined) values.set(compared.account, team.accountToken);
+  const values = slotValues(compared, team);
   const { pieces } = written;
-  const reads = (copy: string, own: string) => copy === own || (hasToken(copy) && readsWritten(pieces.get(copy) ?? pieces.set(copy, piecesOf(copy)).get(copy)!, values, own));
+  const cut = (copy: string) => {
+    const made = slotPieces(copy, compared);
+    pieces.set(copy, made);
+    return made;
+  };
+  const reads = (copy: string, own: string) => copy === own || (hasToken(copy) && readsFilled(pieces.get(copy) ?? cut(copy), values, own));
   for (let k = 0; k < team.grants.length; k++) if (!statementReads(written.grants[k], grants[team.grants[k]], reads)) return false;
   for (let k = 0; k < team.paths.length; k++) if (!pathReads(written.paths[k], paths[team.paths[k]], reads)) return false;
   return true;
 }
-/** Each class's first team's items with its tuple as the compared tokens (alikeTeams). */
-const writtenFirsts = new WeakMap<ClassedTeam, { grants: ResolvedStatement[]; paths: AccessPath[]; pieces: Map<string, string[]> }>();
+/** Each class's first team's items with its tuple as the compared tokens (alikeTeams), and its texts with tokens as slotPieces cut them. */
+const writtenFirsts = new WeakMap<ClassedTeam, { grants: ResolvedStatement[]; paths: AccessPath[]; pieces: Map<string, ReadonlyArray<string | number>> }>();
+
+interface ComparedTokens {
+  tokens: TeamTokens;
+  account: string;
+  /** Each token's slot: its place among a member's values (slotValues). */
+  slots: ReadonlyMap<string, number>;
+}
+
+/** A text with compared tokens cut at its tokens (piecesOf), each compared token as its slot, any other token or piece as itself. */
+const slotPieces = (text: string, compared: ComparedTokens): Array<string | number> => piecesOf(text).map((piece) => compared.slots.get(piece) ?? piece);
+
+/**
+ * A member's value for each slot (comparisonTokens' order): where it has none (fewer pipeline accounts or hashes than
+ * the widest team, no account class), the token itself, as a token with no value is read as it stands.
+ */
+function slotValues(compared: ComparedTokens, team: TeamMember): string[] {
+  const { tokens } = compared;
+  return [
+    team.source,
+    team.key,
+    team.logical,
+    ...tokens.pipelines.map((token, j) => team.pipelines[j] ?? token),
+    ...tokens.hashes.map((token, h) => team.hashes[h] ?? token),
+    team.accountToken ?? compared.account,
+  ];
+}
+
+/** Whether `pieces`, each slot written as its value in `values`, read `own`: compared in place (classes.ts readsWritten, by slot). */
+function readsFilled(pieces: ReadonlyArray<string | number>, values: readonly string[], own: string): boolean {
+  let at = 0;
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i];
+    const text = typeof piece === 'number' ? values[piece] : piece;
+    if (!own.startsWith(text, at)) return false;
+    at += text.length;
+  }
+  return at === own.length;
+}
 
 type Reads = (copy: string, own: string) => boolean;
 function listReads(copy: readonly string[], own: readonly string[], reads: Reads): boolean {

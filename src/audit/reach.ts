@@ -15,7 +15,7 @@ import type { AccessAnalysis } from './paths';
 import { admits, evaluate, GrantIndex, literalMatches, RequestAnswers, somePatternMatches, type Request } from './evaluate';
 import { listIn, madeOnce } from '../memo';
 import { conditionClauses, principalArnValues, PRINCIPAL_ARN, type PrincipalRef, type ResolvedStatement } from './grants';
-import { forEachIdWithin, readsWrittenInTurn, tokenise, toTeamTokens, type TeamMember, type TeamTokens } from './classes';
+import { forEachIdWithin, readsWrittenInTurn, tokenise, toTeamTokens, writerInTurn, type TeamMember, type TeamTokens } from './classes';
 import { Resolver } from './resolve';
 import { hasToken, isToken, startProof, stillCertain, TOKEN_MARK, type ProofClass, type TiedToken } from './symbolic';
 import { generalise } from './scale';
@@ -381,9 +381,14 @@ const conditionParts = (s: ResolvedStatement): string[] => conditionClauses(s.co
  * prefix of a bucket's objects (`<bucket>/artifacts/*`) reads on past the
  * bucket's ARN: its bucket is the one whose `<arn>/` is the text up to one
  * of its slashes, looked up by that text.
+ *
+ * A candidate is asked of the patterns that made it one only (and of `*` on a
+ * bus): a pattern that takes the resource in begins with its literal text, so
+ * it made the statement a candidate; the others of the statement cannot.
  */
-class ByResource {
-  private readonly candidates = new Map<OrgResource, ResolvedStatement[]>();
+export class ByResource {
+  /** A resource's candidate statements in order, each followed by its patterns that made it one (a flat list: no object per pair). */
+  private readonly candidates = new Map<OrgResource, Array<ResolvedStatement | string>>();
   constructor(grants: readonly ResolvedStatement[], resources: readonly OrgResource[]) {
     const sorted = resources.map((r) => ({ r, object: `${r.arn}/x` })).sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
     const buckets = new Map<string, OrgResource[]>();
@@ -407,18 +412,23 @@ class ByResource {
         const x = g.resources[i];
         // An identity statement's events:PutPermission writes its own account's bus policy: that account's buses only (a
         // bus of another account is written by that account's principals), not every bus of the org for each account.
-        if (x === '*' && g.actions.some((a) => BUS_POLICY_WRITES.includes(a))) for (const r of g.kind === 'identity' ? (busesOf.get(g.account) ?? []) : buses) this.add(r, g);
+        if (x === '*' && g.actions.some((a) => BUS_POLICY_WRITES.includes(a))) for (const r of g.kind === 'identity' ? (busesOf.get(g.account) ?? []) : buses) this.add(r, g, x);
         // A pattern listed twice is looked up once (a short list: no Set made per statement).
         if (x === '*' || g.resources.indexOf(x) < i) continue;
         const found = candidatesOf(x);
-        for (let k = 0; k < found.length; k++) this.add(found[k], g);
+        for (let k = 0; k < found.length; k++) this.add(found[k], g, x);
       }
     }
   }
-  private add(r: OrgResource, g: ResolvedStatement) {
+  /** `g` a candidate of `r` by `pattern`: its patterns follow it (each statement's are added together, in turn). */
+  private add(r: OrgResource, g: ResolvedStatement, pattern: string) {
     const list = this.candidates.get(r);
-    if (!list) this.candidates.set(r, [g]);
-    else if (list[list.length - 1] !== g) list.push(g);
+    if (!list) return void this.candidates.set(r, [g, pattern]);
+    let at = list.length - 1;
+    while (typeof list[at] === 'string') at--;
+    if (list[at] !== g) list.push(g, pattern);
+    // A bucket's pattern finds it twice (by its ARN and by its `<arn>/`).
+    else if (list[list.length - 1] !== pattern) list.push(pattern);
   }
   /**
    * Matched with a class's tokens as units (literalMatches): the same answers as `matches`, without asking member by
@@ -429,7 +439,14 @@ class ByResource {
     const object = `${objects}x`;
     const takesIn = (x: string) => (x === '*' ? r.kind === 'event-bus' : literalMatches(x, r.arn) || (r.kind === 'bucket' && (literalMatches(x, object) || x.startsWith(objects))));
     const found: ResolvedStatement[] = [];
-    for (const g of this.candidates.get(r) ?? []) if (g.resources.some(takesIn)) found.push(g);
+    const list = this.candidates.get(r) ?? [];
+    for (let i = 0; i < list.length; ) {
+      const g = list[i++] as ResolvedStatement;
+      // `*` takes in a bus, whichever pattern made the statement a candidate.
+      let taken = r.kind === 'event-bus' && g.resources.includes('*');
+      for (; i < list.length && typeof list[i] === 'string'; i++) taken ||= takesIn(list[i] as string);
+      if (taken) found.push(g);
+    }
     return found;
   }
 }
@@ -638,8 +655,7 @@ function reachByTeamClasses(
       if (!onlyOwn(firsts, 0)) c.live.clear();
       for (const m of [...c.live]) {
         if (m === 0) continue;
-        const own = ask.statementsOn(c.resources[m][k], concrete);
-        if (!onlyOwn(own, m) || !sameItems(own.map(origin), origins)) c.live.delete(m);
+        if (!ownAsFirsts(ask.statementsOn(c.resources[m][k], concrete), origins, place, c, m)) c.live.delete(m);
       }
     });
   }
@@ -709,6 +725,20 @@ function reachByTeamClasses(
   return out;
 }
 
+/**
+ * Whether a member's statements naming its resource (`own`, the org's index's) are its own or no member's (as `onlyOwn`
+ * asks), and each, as its origin (its place among the member's, or itself), the first member's at its place
+ * (`origins`): one loop, no list of origins made.
+ */
+export function ownAsFirsts(own: readonly ResolvedStatement[], origins: readonly unknown[], place: ReadonlyMap<ResolvedStatement, StatementPlace>, c: StatementPlace['c'], m: number): boolean {
+  if (own.length !== origins.length) return false;
+  for (let i = 0; i < own.length; i++) {
+    const at = place.get(own[i]);
+    if (at === undefined ? own[i] !== origins[i] : at.c !== c || at.m !== m || 2 * at.k + (at.list === 'grants' ? 0 : 1) !== origins[i]) return false;
+  }
+  return true;
+}
+
 const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Two lists of a class's entries alike, text for text (their resources aside). */
@@ -717,7 +747,7 @@ const sameEntry = (a: ReachEntry, b: ReachEntry): boolean =>
   a.reach === b.reach && a.principal === b.principal && a.identityOutsideModel === b.identityOutsideModel && a.conditions === b.conditions && sameItems(a.actions, b.actions) && sameItems(a.grantedBy, b.grantedBy);
 
 /** A member's statement: its class and member, its list and its place among the member's statements of that list. */
-interface StatementPlace {
+export interface StatementPlace {
   c: TeamClassReach;
   m: number;
   k: number;
@@ -746,7 +776,7 @@ function classStatements(
       continue;
     }
     const own = owner.c.statements[which][owner.m];
-    const at: StatementPlace = { ...owner, k: own.length, list: which };
+    const at: StatementPlace = { c: owner.c, m: owner.m, k: own.length, list: which };
     place.set(g, at);
     own.push(g);
     if (owner.m === 0) {
@@ -819,13 +849,7 @@ class TeamClassReach {
 
   /** A member's values written for the tokens (and for the first member's account class's token, its own: `asClassEntries` reads the class's entries so). */
   writerFor(m: number): (text: string) => string {
-    const values = this.valuesOf(m);
-    return (text) => {
-      if (!hasToken(text)) return text;
-      let s = text;
-      for (const [token, value] of values) if (s.includes(token)) s = s.replaceAll(token, value);
-      return s;
-    };
+    return writerInTurn(this.valuesOf(m));
   }
 
   /** Each token a member's values are written for (writerFor), with its value, in the order they are written. */
