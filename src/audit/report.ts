@@ -17,7 +17,8 @@ import { stageLabel, type Stage } from '../stages/model';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { weight } from './classes';
-import { isForeignPrincipal, pathResult, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
+import { isForeignPrincipal, pathResult, type AccessAnalysis, type AccessResult } from './paths';
+import { resultsByPath } from './results-by-path';
 import { accountOf, describeRefusal, sideOutside } from './evaluate';
 import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
@@ -758,8 +759,7 @@ export function buildReport(input: ReportInput): Report {
     ],
   });
 
-  const byPath = new Map<AccessPath, AccessResult[]>();
-  for (const r of access.results) listIn(byPath, r.path).push(r);
+  const byPath = resultsByPath(access.results);
   // A statement's label names its stage and Sid, not its account: one per statement of a template, looked up once per statement.
   // By stage, then Sid: no key text made for each of the ~14,000 statements at 250 teams.
   const labels = new Map<string, Map<string, string>>();

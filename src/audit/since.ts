@@ -17,7 +17,8 @@ import { listIn } from '../memo';
 import { XstackError } from '../errors';
 import { CONFLICT_MARKERS } from '../write';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
-import { AWS_OWNED_ACCOUNT, pathResult, type AccessAnalysis } from './paths';
+import { AWS_OWNED_ACCOUNT, pathResult, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
+import { resultsByPath } from './results-by-path';
 import { classesOf, isReachType, REPLACING, type OrgResource } from './reach';
 import type { Resolver } from './resolve';
 import { accountOfEnvironment, type Org } from '../org/model';
@@ -258,18 +259,6 @@ export function auditModel(
   const teamsOf = teamFold(teams, classesOf(access));
   const teamOf = (account: string) => teamsOf?.of(account)?.team;
   const text = (s: string, account: string) => shapeFor(s, account, teamOf(account));
-  const byPath = new Map<object, { actions: string[]; allowed: boolean }>();
-  // A path's results stand together (one per action, as the proof writes them): looked up once for them, not once per result.
-  let lastPath: object | undefined;
-  let e = { actions: [] as string[], allowed: true };
-  for (const r of access.results) {
-    if (r.path !== lastPath) {
-      lastPath = r.path;
-      e = byPath.get(r.path) ?? byPath.set(r.path, { actions: [], allowed: true }).get(r.path)!;
-    }
-    e.actions.push(r.action);
-    e.allowed &&= r.allowed;
-  }
   const sets = new AccountSets();
   const resourceFacts = fold(
     sets,
@@ -308,7 +297,7 @@ export function auditModel(
   const paths = fold(
     sets,
     (add: Add<string>) => {
-      pathItems(byPath, add);
+      pathItems(resultsByPath(access.results), add);
       endpointChecks(access.network, add);
     },
     // A path's line folds as its path does: its result is a word of lowercase letters, before a space (pathLine).
@@ -522,14 +511,20 @@ export const pathLine = (result: PathValue['result'], path: string) => `${result
 const pathValue = (line: string): PathValue => ({ path: line.slice(line.indexOf(' ') + 1), result: line.slice(0, line.indexOf(' ')) as PathValue['result'] });
 
 /** Each declared path once, its actions together: refused if any of them is. */
-function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boolean }>, add: Add<string>): void {
-  byPath.forEach((e, p) => {
-      const path = p as AccessAnalysis['paths'][number];
+function pathItems(byPath: ReadonlyMap<AccessPath, readonly AccessResult[]>, add: Add<string>): void {
+  byPath.forEach((results, path) => {
+      // Its actions in the order of its results, allowed when each is: as one text, no list made of them.
+      let actions = results[0].action;
+      let allowed = results[0].allowed;
+      for (let i = 1; i < results.length; i++) {
+        actions += `, ${results[i].action}`;
+        allowed &&= results[i].allowed;
+      }
       const context = Object.entries(path.context ?? {}).map(([k, v]) => `${k}=${v.join('|')}`).join(', ');
       // A pipeline's path is named the same in every environment (its account tells them apart), proved by class or not.
       const purpose = path.group?.purpose ?? path.purpose;
       add({
-        value: pathLine(pathResult(path, e.allowed), `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`),
+        value: pathLine(pathResult(path, allowed), `${purpose} | ${shown(path.principal)} | ${actions} | on ${path.resource}${context ? ` | with ${context}` : ''}`),
         account: path.group?.account ?? path.resourceAccount,
         accounts: path.accounts,
       });
