@@ -19,6 +19,7 @@ import { CONFLICT_MARKERS } from '../write';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
 import { AWS_OWNED_ACCOUNT, pathResult, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
 import { resultsByPath } from './results-by-path';
+import { latin1Copy } from './one-byte';
 import { classesOf, isReachType, REPLACING, type OrgResource } from './reach';
 import type { Resolver } from './resolve';
 import { accountOfEnvironment, type Org } from '../org/model';
@@ -161,6 +162,13 @@ interface Item<T> {
 /** A value's key in fold: one to one with the value (a text as it is, an object its JSON text). */
 const valueKey = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
+/** A value folded, the accounts it holds for, and whether the item it was first made from was a class's (its account a token). */
+interface Entry<T> {
+  value: T;
+  accounts: Array<string | readonly string[]>;
+  byToken: boolean;
+}
+
 /** Where a model's items are given to be folded, one by one as they are made. */
 type Add<T> = (item: Item<T>) => void;
 
@@ -179,20 +187,21 @@ function fold<T, V = T>(
   written: (value: T) => V = (value) => value as unknown as V,
 ): Array<Folded<V>> {
   // An entry's accounts as its items give them: a class's members are one list, not copied id by id (up to ~1,000 ids an item).
-  const folded = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
-  const literals = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
+  const folded = new Map<string, Entry<T>>();
+  const literals = new Map<string, Entry<T>>();
   items((item) => {
     const literal = !item.folded && placeholderIn(item.value);
     const value = literal || item.folded ? item.value : general(item.value, item.account);
     const entries = literal ? literals : folded;
     const k = key(value);
-    const entry = entries.get(k) ?? entries.set(k, { value, accounts: [] }).get(k)!;
+    const entry = entries.get(k) ?? entries.set(k, { value, accounts: [], byToken: isToken(item.account) }).get(k)!;
     entry.accounts.push(item.accounts ?? item.account);
   });
-  // Sorted by JSON text, made here once per entry.
-  const listed = (entries: ReadonlyMap<string, { value: T; accounts: Array<string | readonly string[]> }>, literal: boolean) =>
+  // Sorted by JSON text, made here once per entry. An entry first made for a class's token has texts made from its
+  // texts, which V8 keeps two-byte: copied one-byte where they can be, else the model's whole JSON is two-byte (one-byte.ts).
+  const listed = (entries: ReadonlyMap<string, Entry<T>>, literal: boolean) =>
     [...entries.values()].map((e) => {
-      const value = written(e.value);
+      const value = e.byToken ? latin1Copy(written(e.value)) : written(e.value);
       return { value, accounts: e.accounts, literal, text: `${literal ? 'literal ' : ''}${JSON.stringify(value)}` };
     });
   const sorted = [...listed(folded, false), ...listed(literals, true)].sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
