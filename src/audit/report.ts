@@ -17,7 +17,8 @@ import { stageLabel, type Stage } from '../stages/model';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
 import { sha256 } from '../hash';
 import { weight } from './classes';
-import { isForeignPrincipal, pathResult, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
+import { isForeignPrincipal, pathResult, type AccessAnalysis, type AccessResult } from './paths';
+import { resultsByPath } from './results-by-path';
 import { accountOf, describeRefusal, sideOutside } from './evaluate';
 import { hasToken } from './symbolic';
 import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResource, type ReachEntry, type ResourceKind } from './reach';
@@ -758,18 +759,18 @@ export function buildReport(input: ReportInput): Report {
     ],
   });
 
-  const byPath = new Map<AccessPath, AccessResult[]>();
-  for (const r of access.results) listIn(byPath, r.path).push(r);
-  // A statement's label names its stage and Sid, not its account: one per statement of a template, looked up once per statement.
-  // By stage, then Sid: no key text made for each of the ~14,000 statements at 250 teams.
+  const byPath = resultsByPath(access.results);
+  // A statement's label names its stage and Sid, not its account: one per statement of a template, made once, found by
+  // stage, then Sid: no key text made for each of the ~14,000 statements at 250 teams, and no map by statement either
+  // (12,754 statements asked at 250 teams, 21,004 at 500 teams of two: ~1 MB, then ~2 MB of table, for two lookups).
   const labels = new Map<string, Map<string, string>>();
-  const label = madeOnce((g: ResolvedStatement) => {
+  const label = (g: ResolvedStatement) => {
     let ofStage = labels.get(g.stage);
     if (!ofStage) labels.set(g.stage, (ofStage = new Map()));
     let text = ofStage.get(g.policy);
     if (text === undefined) ofStage.set(g.policy, (text = `${stageName.get(g.stage) ?? g.stage}: ${g.policy}`));
     return text;
-  });
+  };
   // Not kept by list or principal: each path has lists and a principal of its own (none was asked twice at 250 teams).
   const grantedByText = (grants: readonly ResolvedStatement[]) => [...new Set(grants.map(label))].join('; ');
   sections.push({

@@ -17,7 +17,9 @@ import { listIn } from '../memo';
 import { XstackError } from '../errors';
 import { CONFLICT_MARKERS } from '../write';
 import { conditionClauses, type PrincipalRef, type ResolvedStatement } from './grants';
-import { AWS_OWNED_ACCOUNT, pathResult, type AccessAnalysis } from './paths';
+import { AWS_OWNED_ACCOUNT, pathResult, type AccessAnalysis, type AccessPath, type AccessResult } from './paths';
+import { resultsByPath } from './results-by-path';
+import { latin1Copy } from './one-byte';
 import { classesOf, isReachType, REPLACING, type OrgResource } from './reach';
 import type { Resolver } from './resolve';
 import { accountOfEnvironment, type Org } from '../org/model';
@@ -160,6 +162,13 @@ interface Item<T> {
 /** A value's key in fold: one to one with the value (a text as it is, an object its JSON text). */
 const valueKey = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
+/** A value folded, the accounts it holds for, and whether the item it was first made from was a class's (its account a token). */
+interface Entry<T> {
+  value: T;
+  accounts: Array<string | readonly string[]>;
+  byToken: boolean;
+}
+
 /** Where a model's items are given to be folded, one by one as they are made. */
 type Add<T> = (item: Item<T>) => void;
 
@@ -178,20 +187,21 @@ function fold<T, V = T>(
   written: (value: T) => V = (value) => value as unknown as V,
 ): Array<Folded<V>> {
   // An entry's accounts as its items give them: a class's members are one list, not copied id by id (up to ~1,000 ids an item).
-  const folded = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
-  const literals = new Map<string, { value: T; accounts: Array<string | readonly string[]> }>();
+  const folded = new Map<string, Entry<T>>();
+  const literals = new Map<string, Entry<T>>();
   items((item) => {
     const literal = !item.folded && placeholderIn(item.value);
     const value = literal || item.folded ? item.value : general(item.value, item.account);
     const entries = literal ? literals : folded;
     const k = key(value);
-    const entry = entries.get(k) ?? entries.set(k, { value, accounts: [] }).get(k)!;
+    const entry = entries.get(k) ?? entries.set(k, { value, accounts: [], byToken: isToken(item.account) }).get(k)!;
     entry.accounts.push(item.accounts ?? item.account);
   });
-  // Sorted by JSON text, made here once per entry.
-  const listed = (entries: ReadonlyMap<string, { value: T; accounts: Array<string | readonly string[]> }>, literal: boolean) =>
+  // Sorted by JSON text, made here once per entry. An entry first made for a class's token has texts made from its
+  // texts, which V8 keeps two-byte: copied one-byte where they can be, else the model's whole JSON is two-byte (one-byte.ts).
+  const listed = (entries: ReadonlyMap<string, Entry<T>>, literal: boolean) =>
     [...entries.values()].map((e) => {
-      const value = written(e.value);
+      const value = e.byToken ? latin1Copy(written(e.value)) : written(e.value);
       return { value, accounts: e.accounts, literal, text: `${literal ? 'literal ' : ''}${JSON.stringify(value)}` };
     });
   const sorted = [...listed(folded, false), ...listed(literals, true)].sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
@@ -258,18 +268,6 @@ export function auditModel(
   const teamsOf = teamFold(teams, classesOf(access));
   const teamOf = (account: string) => teamsOf?.of(account)?.team;
   const text = (s: string, account: string) => shapeFor(s, account, teamOf(account));
-  const byPath = new Map<object, { actions: string[]; allowed: boolean }>();
-  // A path's results stand together (one per action, as the proof writes them): looked up once for them, not once per result.
-  let lastPath: object | undefined;
-  let e = { actions: [] as string[], allowed: true };
-  for (const r of access.results) {
-    if (r.path !== lastPath) {
-      lastPath = r.path;
-      e = byPath.get(r.path) ?? byPath.set(r.path, { actions: [], allowed: true }).get(r.path)!;
-    }
-    e.actions.push(r.action);
-    e.allowed &&= r.allowed;
-  }
   const sets = new AccountSets();
   const resourceFacts = fold(
     sets,
@@ -308,7 +306,7 @@ export function auditModel(
   const paths = fold(
     sets,
     (add: Add<string>) => {
-      pathItems(byPath, add);
+      pathItems(resultsByPath(access.results), add);
       endpointChecks(access.network, add);
     },
     // A path's line folds as its path does: its result is a word of lowercase letters, before a space (pathLine).
@@ -522,14 +520,20 @@ export const pathLine = (result: PathValue['result'], path: string) => `${result
 const pathValue = (line: string): PathValue => ({ path: line.slice(line.indexOf(' ') + 1), result: line.slice(0, line.indexOf(' ')) as PathValue['result'] });
 
 /** Each declared path once, its actions together: refused if any of them is. */
-function pathItems(byPath: ReadonlyMap<object, { actions: string[]; allowed: boolean }>, add: Add<string>): void {
-  byPath.forEach((e, p) => {
-      const path = p as AccessAnalysis['paths'][number];
+function pathItems(byPath: ReadonlyMap<AccessPath, readonly AccessResult[]>, add: Add<string>): void {
+  byPath.forEach((results, path) => {
+      // Its actions in the order of its results, allowed when each is: as one text, no list made of them.
+      let actions = results[0].action;
+      let allowed = results[0].allowed;
+      for (let i = 1; i < results.length; i++) {
+        actions += `, ${results[i].action}`;
+        allowed &&= results[i].allowed;
+      }
       const context = Object.entries(path.context ?? {}).map(([k, v]) => `${k}=${v.join('|')}`).join(', ');
       // A pipeline's path is named the same in every environment (its account tells them apart), proved by class or not.
       const purpose = path.group?.purpose ?? path.purpose;
       add({
-        value: pathLine(pathResult(path, e.allowed), `${purpose} | ${shown(path.principal)} | ${e.actions.join(', ')} | on ${path.resource}${context ? ` | with ${context}` : ''}`),
+        value: pathLine(pathResult(path, allowed), `${purpose} | ${shown(path.principal)} | ${actions} | on ${path.resource}${context ? ` | with ${context}` : ''}`),
         account: path.group?.account ?? path.resourceAccount,
         accounts: path.accounts,
       });
