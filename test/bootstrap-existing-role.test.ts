@@ -13,7 +13,9 @@ import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DeleteRo
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { bootstrap, bootstrapState } from '../src/deploy/bootstrap';
-import { compileFile, compileGenerated } from './helpers';
+import { templatePath } from '../src/compile';
+import { needsTemplateBucket } from '../src/limits';
+import { compileFile, compileGenerated, LARGE_TEMPLATE_ACCOUNTS } from './helpers';
 import { runCli } from './support/run-cli';
 import { useLocalAws, type LocalAwsEnv } from './support/local-aws';
 
@@ -176,7 +178,8 @@ describe('xstack bootstrap on moto, meeting an administration or execution role 
     }
 
     // An org with a template over 51,200 bytes (it needs the template bucket): the refusal stops that write too (review s22-diff D4).
-    const large = compileGenerated(40);
+    const large = compileGenerated(LARGE_TEMPLATE_ACCOUNTS);
+    expect(large.stages.filter((stage) => needsTemplateBucket(large.files.get(templatePath(stage))!)).map((stage) => stage.id)).toEqual(['source-identity']);
     const aws = env.aws();
     expect((await bootstrap(large, aws)).filter((s) => s.status === 'missing').map((s) => s.what)).toEqual([`role ${large.org.stackSets.administrationRoleName}`]);
     for (const call of ['CreateBucketCommand', 'PutPublicAccessBlockCommand', 'PutBucketEncryptionCommand', 'PutBucketLifecycleConfigurationCommand', 'PutBucketPolicyCommand']) expect(aws.log.calls[call] ?? 0, call).toBe(0);
