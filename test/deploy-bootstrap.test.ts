@@ -540,7 +540,10 @@ pipelines:
       type: codedeploy
 `;
 
-const env = useLocalAws();
+// One attempt a call: moto answers DescribeOrganizationsAccess, an action it lacks, with HTTP 500, which the SDK's
+// retry (8 attempts, with backoff) asked again for 3-5 s in each SERVICE_MANAGED bootstrap, to the same answer (the
+// step then reads Organizations' list, as the tests expect). moto neither throttles nor fails a call for a while.
+const env = useLocalAws({ maxAttempts: 1 });
 
 /**
  * Organizations' ListAccounts answers with `members` (moto's organization holds the caller's account alone, and its

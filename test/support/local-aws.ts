@@ -21,6 +21,8 @@ export interface LocalAwsOptions {
    * and again for each at every reset: only for the tests that attach one.
    */
   awsManagedPolicies?: boolean;
+  /** Attempts of each call by `aws()`'s clients (Aws's maxAttempts: 8 when unset). */
+  maxAttempts?: number;
   /** beforeAll's timeout; vitest's hookTimeout (test/vitest.config.ts) when unset. */
   timeout?: number;
   /** false: no reset before each test (a file that resets in its own steps, or whose tests build on each other). */
@@ -72,7 +74,7 @@ export function useLocalAws(options: LocalAwsOptions = {}): LocalAwsEnv {
     get endpoint() {
       return options.proxy ? env.proxy.endpoint : env.local.endpoint;
     },
-    aws: (region = options.region ?? 'eu-west-1', endpoint = env.endpoint) => new Aws({ region, endpoint, credentials: LOCAL_CREDENTIALS }),
+    aws: (region = options.region ?? 'eu-west-1', endpoint = env.endpoint) => new Aws({ region, endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: options.maxAttempts }),
   };
   beforeAll(async () => {
     local = options.awsManagedPolicies ? await withEnvironment({ MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' }, startNewLocalAws) : await startNewLocalAws();
