@@ -21,6 +21,7 @@ import { formatPlan } from '../src/deploy/plan-text';
 import { findInstanceStack, instanceStack, liveStacks } from '../src/deploy/stacksets';
 import { REGION, compileYaml, SMALL, small, pollMs, failed, faultRollouts, withDevelopers, withoutLib, withHalfAtATime } from './support/fault-rollouts';
 import { refusedAssume, refusedToRole } from './support/iam-models';
+import { LARGE_TEMPLATE_ACCOUNTS } from './helpers';
 
 const { env, awsVia, prepare, deployUntilDone, expectConverged } = faultRollouts();
 
@@ -1323,7 +1324,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
   });
 
   it('a template over 51,200 bytes is refused inline; bootstrap makes the template bucket, and the rollout passes it by URL', async () => {
-    const large = compileYaml(generateOrgYaml(40));
+    const large = compileYaml(generateOrgYaml(LARGE_TEMPLATE_ACCOUNTS));
     const big = large.stages.filter((s) => Buffer.byteLength(large.files.get(`templates/${s.id}.yaml`)!) > 51_200).map((s) => s.id);
     expect(big).toEqual(['source-identity']);
     await prepare(large);
@@ -1350,8 +1351,8 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
   });
 
   it("a template the bucket's object was replaced with between the deployer's put and CloudFormation's read (any writer of the bucket: review s32-escalation M2) stops the stage after that operation, naming it; an object put at the key beforehand is overwritten, not used", async () => {
-    const large = compileYaml(generateOrgYaml(40));
-    const more = compileYaml(generateOrgYaml(41));
+    const large = compileYaml(generateOrgYaml(LARGE_TEMPLATE_ACCOUNTS));
+    const more = compileYaml(generateOrgYaml(LARGE_TEMPLATE_ACCOUNTS + 1));
     // The StackSet roles of the larger org (one account more), so that its deploy below meets the same environment.
     await prepare(more);
     await bootstrap(large, awsVia(env.local.endpoint));
@@ -1380,7 +1381,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
 
   it('--region naming a longer region than the org file\'s: bootstrap refuses a template bucket name S3 would reject, before making it', async () => {
     // 20 characters of prefix fit the org's us-east-1 (org/load.ts checks it there), not ap-southeast-2 (65 of 63).
-    const long = compileYaml(generateOrgYaml(40).replace('prefix: big', `prefix: ${'b'.repeat(20)}`));
+    const long = compileYaml(generateOrgYaml(LARGE_TEMPLATE_ACCOUNTS).replace('prefix: big', `prefix: ${'b'.repeat(20)}`));
     await prepare(long);
     const there = env.aws('ap-southeast-2', env.local.endpoint);
     await expect(bootstrap(long, there)).rejects.toThrow(/^S3 bucket name 'b{20}-xstack-templates-\d{12}-ap-southeast-2' is 65 characters, over AWS's limit of 63: the prefix 'b{20}' and --region ap-southeast-2 make a template bucket name S3 rejects/);
@@ -1388,7 +1389,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
   });
 
   it('a template bucket name another account took: bootstrap refuses it, and deploy puts no template in it (bucket owner condition, modelled by the layer)', async () => {
-    const large = compileYaml(generateOrgYaml(40));
+    const large = compileYaml(generateOrgYaml(LARGE_TEMPLATE_ACCOUNTS));
     await prepare(large);
     const admin = (await awsVia().sts().send(new GetCallerIdentityCommand({}))).Account!;
     const bucket = templateBucketName(large.org.prefix, admin, REGION);

@@ -16,6 +16,13 @@ export const compileFile = (file: string) => compileOrg(loadOrgFile(file));
 export const compileGenerated = (accounts: number, options?: { organizationId?: string }) =>
   compileOrg(parseOrg(generateOrgYaml(accounts, options), `generated-${accounts}.yaml`));
 
+/**
+ * Pipeline accounts enough for generateOrgYaml's org to have a template over CloudFormation's 51,200 bytes inline
+ * (source-identity grows about 2,900 bytes an account: 61,131 at 20, under the limit at 16), so that it needs the
+ * template bucket. The template bucket tests took 40 before: twice the accounts each bootstrap and rollout reach.
+ */
+export const LARGE_TEMPLATE_ACCOUNTS = 20;
+
 export const templatesOf = (file: string): Array<[string, CfnTemplate]> =>
   compileFile(file).stages.map((s) => [s.id, renderTemplate(s.definition)]);
 

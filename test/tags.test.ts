@@ -22,6 +22,7 @@ import { formatProblem, OrgFileError } from '../src/errors';
 import { parseOrg } from '../src/org/load';
 import { createStackSetRoles } from './support/stackset-roles';
 import { useLocalAws } from './support/local-aws';
+import { LARGE_TEMPLATE_ACCOUNTS } from './helpers';
 import { shortPages } from './support/iam-models';
 import type { Aws } from '../src/deploy/clients';
 
@@ -293,8 +294,8 @@ describe('bootstrap with tags on moto', () => {
   });
 
   it("the template bucket: created with them (moto drops CreateBucketConfiguration's Tags, so the request is what is checked, per API_CreateBucketConfiguration); an existing one gets them merged into its set", { timeout: 120_000 }, async () => {
-    const text = `${generateOrgYaml(40)}tags:\n  CostCenter: "4711"\n`;
-    const large = compileOrg(parseOrg(text, 'generated-40.yaml'));
+    const text = `${generateOrgYaml(LARGE_TEMPLATE_ACCOUNTS)}tags:\n  CostCenter: "4711"\n`;
+    const large = compileOrg(parseOrg(text, `generated-${LARGE_TEMPLATE_ACCOUNTS}.yaml`));
     const sent: CreateBucketCommandInput[] = [];
     const aws = onS3(env.aws(), async (command, input) => void (command === 'CreateBucketCommand' && sent.push(input as CreateBucketCommandInput)));
     const admin = (await aws.sts().send(new GetCallerIdentityCommand({}))).Account!;
@@ -312,11 +313,11 @@ describe('bootstrap with tags on moto', () => {
     const refusing = onS3(env.aws(), async (command) => {
       if (command === 'PutBucketTaggingCommand') throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
     });
-    const refused = await bootstrap(compileOrg(parseOrg(text.replace('CostCenter: "4711"', 'CostCenter: "4712"'), 'generated-40.yaml')), refusing);
+    const refused = await bootstrap(compileOrg(parseOrg(text.replace('CostCenter: "4711"', 'CostCenter: "4712"'), `generated-${LARGE_TEMPLATE_ACCOUNTS}.yaml`)), refusing);
     expect(refused.filter((x) => x.status === 'missing').map((x) => x.detail)).toEqual([expect.stringMatching(/^not written \(CostCenter: 4711 → 4712\): S3 refused them \(Access Denied\); the identity that bootstraps needs s3:PutBucketTagging/)]);
 
     // Made before the tags (or by a run before this xstack): tagged on the next run, its own tags kept.
-    const other = compileOrg(parseOrg(`${generateOrgYaml(40).replace('prefix: ', 'prefix: b')}tags:\n  CostCenter: "4711"\n`, 'generated-40.yaml'));
+    const other = compileOrg(parseOrg(`${generateOrgYaml(LARGE_TEMPLATE_ACCOUNTS).replace('prefix: ', 'prefix: b')}tags:\n  CostCenter: "4711"\n`, `generated-${LARGE_TEMPLATE_ACCOUNTS}.yaml`));
     const otherBucket = templateBucketName(other.org.prefix, admin, 'eu-west-1');
     const plain = aws.s3(undefined, 'eu-west-1');
     await plain.send(new CreateBucketCommand({ Bucket: otherBucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));

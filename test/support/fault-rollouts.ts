@@ -86,6 +86,14 @@ export function faultRollouts() {
   const env = useLocalAws({ proxy: true, reset: false });
 
   const awsVia = (endpoint = env.endpoint, region = REGION) => env.aws(region, endpoint);
+  /**
+   * Clients that try each call once, for a run that meets moto's failed update of a KMS key (smallWithInstanceRole's
+   * switch to deploymentTargets.instanceRoles): moto then answers DescribeStacks of that stack with HTTP 500 (the
+   * key's Fn::GetAtt), which the SDK's retry (8 attempts, with backoff) asked again, 3-5 s each time, to the same
+   * answer. Only under faults the SDK does not retry (the layer's throttle, serverError, dropConnection or
+   * throttleNext would be retried by `awsVia`'s clients, and not by these).
+   */
+  const awsOnce = (endpoint = env.endpoint, region = REGION) => new Aws({ region, endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
 
   async function prepare(compiled: CompiledOrg, faults: Faults = { seed: 1 }): Promise<void> {
     await env.local.reset();
@@ -217,7 +225,7 @@ export function faultRollouts() {
   /** An Aws whose CloudFormation calls stop for good after the n-th mutating call has been answered: the process "dies" there. */
   const killingAws = (after: number) => new KillingAws(env.proxy.endpoint, after);
 
-  return { env, awsVia, prepare, probeContext, keptRepository, organization, serviceManagedDeployed, createdThroughOu, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom, killingAws };
+  return { env, awsVia, awsOnce, prepare, probeContext, keptRepository, organization, serviceManagedDeployed, createdThroughOu, smallWithInstanceRole, deployUntilDone, expectConverged, callsFrom, killingAws };
 }
 
 class KillingAws extends Aws {

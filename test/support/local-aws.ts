@@ -14,6 +14,15 @@ export interface LocalAwsOptions {
   proxy?: boolean;
   /** The Region `aws()` defaults to: the example orgs' unless given. */
   region?: string;
+  /**
+   * AWS's managed policies in every account's IAM (moto reads MOTO_IAM_LOAD_MANAGED_POLICIES when it builds an
+   * account's IAM: it inherits this process's environment, set only while it starts), for a test that attaches one by
+   * its `arn:aws:iam::aws:policy/` ARN. moto then builds about 1,600 policies for each account and partition it touches,
+   * and again for each at every reset: only for the tests that attach one.
+   */
+  awsManagedPolicies?: boolean;
+  /** Attempts of each call by `aws()`'s clients (Aws's maxAttempts: 8 when unset). */
+  maxAttempts?: number;
   /** beforeAll's timeout; vitest's hookTimeout (test/vitest.config.ts) when unset. */
   timeout?: number;
   /** false: no reset before each test (a file that resets in its own steps, or whose tests build on each other). */
@@ -35,6 +44,20 @@ export interface LocalAwsEnv {
   aws(region?: string, endpoint?: string): Aws;
 }
 
+/** `start()` with `variables` in this process's environment, which a process it starts inherits; put back after. */
+async function withEnvironment<T>(variables: Record<string, string>, start: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, variables);
+  try {
+    return await start();
+  } finally {
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
 /** Registers the file's hooks; the returned object's fields are set once beforeAll has run. */
 export function useLocalAws(options: LocalAwsOptions = {}): LocalAwsEnv {
   let local: LocalAws | undefined;
@@ -51,10 +74,10 @@ export function useLocalAws(options: LocalAwsOptions = {}): LocalAwsEnv {
     get endpoint() {
       return options.proxy ? env.proxy.endpoint : env.local.endpoint;
     },
-    aws: (region = options.region ?? 'eu-west-1', endpoint = env.endpoint) => new Aws({ region, endpoint, credentials: LOCAL_CREDENTIALS }),
+    aws: (region = options.region ?? 'eu-west-1', endpoint = env.endpoint) => new Aws({ region, endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: options.maxAttempts }),
   };
   beforeAll(async () => {
-    local = await startNewLocalAws();
+    local = options.awsManagedPolicies ? await withEnvironment({ MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' }, startNewLocalAws) : await startNewLocalAws();
     if (options.proxy) proxy = await startStackSetsProxy(local.endpoint);
     await options.beforeAll?.(env);
   }, options.timeout);

@@ -505,8 +505,42 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import { conditionHolds } from '../../src/cfn/account-switch';
 import { globRegExp } from '../../src/checks/service-authorization';
 import { sha256 } from '../../src/hash';
-import { parse as parseYaml } from 'yaml';
+import { parse } from 'yaml';
 import { failureTolerance, maxConcurrency, preferencesFromQuery, strictMode, type ModelClock, type OperationPreferences } from './operation-time';
+
+const PARSED_KEPT = 32;
+const parsed = new Map<string, { value: unknown } | { error: unknown }>();
+
+/**
+ * A template's text parsed (or its parse error thrown again), from the last PARSED_KEPT texts: the layer reads each
+ * template it is sent in several places (key policies, principals, IAM and named resources), and every operation
+ * sends a StackSet's template again: parsing them took an eighth to a fifth of a rollout test file's CPU.
+ * Deep-frozen, so that no reader can change what the next one is given (a write throws).
+ */
+function parseYaml(text: string): any {
+  let entry = parsed.get(text);
+  if (entry) {
+    parsed.delete(text);
+  } else {
+    try {
+      entry = { value: deepFreeze(parse(text)) };
+    } catch (error) {
+      entry = { error };
+    }
+    if (parsed.size >= PARSED_KEPT) parsed.delete(parsed.keys().next().value!);
+  }
+  parsed.set(text, entry);
+  if ('error' in entry) throw entry.error;
+  return entry.value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
 
 /**
  * A resolver of a template's values as one account's stack reads them: literals, `Fn::If` on the template's
