@@ -1137,14 +1137,30 @@ export function accountPolicies(statements: readonly ExecutionStatement[], accou
 
 /** Statement index → the positions of its resources in the scopes `of` (indexes into `positions`), both ascending. */
 function ownPositions(of: readonly number[], positions: ReadonlyArray<ReadonlyArray<readonly [number, number]>>): Map<number, number[]> {
-  const pairs = of.flatMap((d) => positions[d]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  // Each scope's pairs are ascending (made in the statements' order) and no pair is in two scopes, so the pairs of all
+  // of them, sorted, are each statement's positions gathered and sorted, the statements ascending: no list of every
+  // pair made and sorted with a comparator (an account of a team is in a few scopes of hundreds of positions each).
   const own = new Map<number, number[]>();
-  for (const [i, at] of pairs) {
-    const list = own.get(i);
-    if (list) list.push(at);
-    else own.set(i, [at]);
+  let statementsInOrder = true;
+  let last = -1;
+  const unsorted = new Set<number[]>();
+  for (const d of of) {
+    const pairs = positions[d];
+    for (let k = 0; k < pairs.length; k++) {
+      const [i, at] = pairs[k];
+      const list = own.get(i);
+      if (list) {
+        if (list[list.length - 1] > at) unsorted.add(list);
+        list.push(at);
+      } else {
+        own.set(i, [at]);
+        if (i < last) statementsInOrder = false;
+        last = i;
+      }
+    }
   }
-  return own;
+  for (const list of unsorted) list.sort((a, b) => a - b);
+  return statementsInOrder ? own : new Map([...own].sort(([a], [b]) => a - b));
 }
 
 const lastGroups = new WeakMap<readonly ExecutionStatement[], { accountsKey: string; groups: Array<{ accounts: string[]; statements: ExecutionStatement[] }> }>();
