@@ -354,9 +354,15 @@ const roleAtAnyPath = (name: string) => [`arn:${P}:iam::${A}:role/${name}`, `arn
 
 /** Each name as its first shape of its kind that matches it (naming.ts `shapes`), or as itself. */
 function shaper(names: Names, pipelines: boolean): Shaped {
-  const shapes = Object.entries(names.shapes(pipelines)).map(([kind, list]) => [kind, list.map((shape) => ({ shape, test: globRegExp(shape) }))] as const);
+  // A shape's text before its first wildcard (`acme-source-`), which its anchored pattern matches only at a name's start:
+  // most names lack it, and are told apart by it without the pattern.
+  const shapes = Object.entries(names.shapes(pipelines)).map(([kind, list]) => [kind, list.map((shape) => ({ shape, head: shape.split(/[*?]/)[0], test: globRegExp(shape) }))] as const);
   const byKind = new Map(shapes);
-  return (kind, name) => (kind && byKind.get(kind)?.find((s) => s.test.test(name))?.shape) ?? name;
+  return (kind, name) => {
+    const list = kind ? byKind.get(kind) : undefined;
+    if (list) for (const s of list) if (name.startsWith(s.head) && s.test.test(name)) return s.shape;
+    return name;
+  };
 }
 
 const templateOf = (given: ExecutionTemplate): CfnTemplate => ('template' in given ? (given.template as CfnTemplate) : given);
