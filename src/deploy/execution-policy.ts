@@ -1081,12 +1081,19 @@ export function targetAccounts(org: Org, stages: readonly Stage[]): string[] {
  * distinct scopes (the sets of accounts resources are granted in, each shared by the resources of a unit or a name):
  * each scope's accounts are walked once, not once for every resource it scopes, and the accounts in the same scopes
  * have the same resources, so each such signature's policy is made once. The last answer is kept for the same
- * statements and accounts (the compile asks twice: the choice of names, the quota).
+ * statements and accounts (the compile asks twice: the choice of names, the quota), and regrouped for accounts it
+ * holds in another order (the audit model, the report and the execution role's reach ask in the org file's).
  */
 export function accountPolicies(statements: readonly ExecutionStatement[], accounts: readonly string[]): Array<{ accounts: string[]; statements: ExecutionStatement[] }> {
   const accountsKey = accounts.join(',');
   const known = lastGroups.get(statements);
   if (known && known.accountsKey === accountsKey) return known.groups;
+  // The compile asks in its stages' order, the audit in the org file's: the same accounts, grouped again from the last answer.
+  const again = known && regrouped(known.groups, accounts);
+  if (again) {
+    lastGroups.set(statements, { accountsKey, groups: again });
+    return again;
+  }
   // Statement index → the positions of its resources without a scope (granted in every account).
   const everywhere = new Map<number, number[]>();
   // Each distinct scope → the statement indexes and positions of the resources it scopes, in the statements' order.
@@ -1139,6 +1146,27 @@ export function accountPolicies(statements: readonly ExecutionStatement[], accou
   const out = [...groups.values()];
   lastGroups.set(statements, { accountsKey, groups: out });
   return out;
+}
+
+/**
+ * The groups of `accounts` from an answer for the same statements and accounts in another order (or others that hold
+ * them): an account's group is decided by its own positions, the scopes it is in, whatever else is asked, so only the
+ * order of the groups (by their first account) and of their accounts is the new list's. Undefined where an account is
+ * in no known group.
+ */
+function regrouped(known: ReadonlyArray<{ accounts: string[]; statements: ExecutionStatement[] }>, accounts: readonly string[]): Array<{ accounts: string[]; statements: ExecutionStatement[] }> | undefined {
+  const groupOf = new Map<string, ExecutionStatement[]>();
+  for (const group of known) for (const account of group.accounts) groupOf.set(account, group.statements);
+  // Each group's statements are its own list (statementsAt), so they name it.
+  const byStatements = new Map<ExecutionStatement[], { accounts: string[]; statements: ExecutionStatement[] }>();
+  for (const account of accounts) {
+    const statements = groupOf.get(account);
+    if (!statements) return undefined;
+    const group = byStatements.get(statements);
+    if (group) group.accounts.push(account);
+    else byStatements.set(statements, { accounts: [account], statements });
+  }
+  return [...byStatements.values()];
 }
 
 /** Statement index → the positions of its resources in the scopes `of` (indexes into `positions`), both ascending. */
