@@ -70,9 +70,16 @@ export function stageValues(resolver: Resolver, stage: Stage, template: CfnTempl
   // Compiled first, so that the parameters the policies read are known before the accounts are grouped by them.
   for (const doc of policyDocuments(template)) for (const s of doc.statements) compileChecked(resolver, stage.id, s);
   const representatives = representativeAccounts(resolver, stage, template);
+  // A fixed value's shapes, made once per compiled expression (the resolver answers one expression, and one Sub text,
+  // with one object): statements repeat their roles' and buckets' ARNs. Each answer a copy, the caller's.
+  const fixedShapes = new WeakMap<object, string[]>();
   return (expression, resource) => {
     const c = resolver.compile(stage.id, expression);
-    if (c.fixed !== undefined) return flat(c.fixed).map(withSampleAccount);
+    if (c.fixed !== undefined) {
+      let shapes = fixedShapes.get(c);
+      if (!shapes) fixedShapes.set(c, (shapes = flat(c.fixed).map(withSampleAccount)));
+      return [...shapes];
+    }
     const shapes = new Set<string>();
     for (const account of representatives(resource)) for (const v of flat(c.at(account))) shapes.add(withSampleAccount(v));
     return [...shapes];
