@@ -250,6 +250,19 @@ describe("a check that compares a team's text with its own constants passes a cl
     expect(same(template, teams)).toEqual(['XyzReader', 'AbcReader'].map((id) => `XS014 ${id} ReadKit: Condition::aws:ResourceAccount: S3 access without aws:ResourceAccount: a bucket name may be another account's`));
   });
 
+  it("each class's own neutral resource decides its members: a class whose neutral passes beside one whose neutral does not", () => {
+    const teams = teamsOf(['aws', 'xyz', 'abc']);
+    const keys = ['aws', 'xyz', 'abc'];
+    const reason = { xstack: { exceptions: [{ rule: 'XS014', statement: 'ReadKit', reason: "AWS's CodeDeploy resource kit" }] } };
+    const readers = policies(keys, (key) => [{ Sid: 'Read', Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${key}-data/*` }, Condition: { StringEquals: { 'aws:ResourceAccount': '123456789012' } } }]);
+    const kits = policies(keys, (key) => [{ Sid: 'ReadKit', Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${key}-codedeploy-\${AWS::Region}/*` } }], reason);
+    // The kits renamed (`AwsKit`, …) and after the readers, so that the readers' class is asked of first.
+    const template = { ...readers, Resources: { ...readers.Resources, ...Object.fromEntries(Object.entries(kits.Resources).map(([id, r]) => [id.replace('Reader', 'Kit'), r])) } } as CfnTemplate;
+    // AwsReader stands alone (its key, aws, stands in its text outside its own places): the readers' class is XyzReader's, asked of before AwsKit's.
+    expect(alikeResources(template, undefined, teams).teamMembers).toBe(3);
+    expect(same(template, teams)).toEqual(['XyzKit', 'AbcKit'].map((id) => `XS014 ${id} ReadKit: Condition::aws:ResourceAccount: S3 access without aws:ResourceAccount: a bucket name may be another account's`));
+  });
+
   it("an ARN format's literal that the first team's key makes (security-group): the others' ARNs match no format, and are reported", () => {
     const teams = teamsOf(['security', 'qqqqqqqq', 'jjjjjjjj']);
     const template = policies(['security', 'qqqqqqqq', 'jjjjjjjj'], (key) => [{ Sid: 'Tag', Effect: 'Allow', Action: 'ec2:CreateTags', Resource: `arn:aws:ec2:eu-west-1:123456789012:${key}-group/sg-1` }]);

@@ -84,6 +84,27 @@ const CASES: Record<string, Case[]> = {
     { name: 'a malformed account field', statement: allow('codecommit:GitPull', 'arn:aws:codecommit:eu-west-1:12345:web-app'), findings: ['XS012 Resource::arn:aws:codecommit:eu-west-1:12345:web-app', 'XS012 Action::codecommit:GitPull'] },
     { name: 'an action without resource types given an ARN', statement: allow('ec2:DescribeInstances', REPO), findings: ['XS012 Resource::' + REPO, 'XS012 Action::ec2:DescribeInstances'] },
     { name: 'one action of two without its resource', statement: allow(['s3:GetObject', 's3:GetBucketLocation'], OBJECTS), findings: ['XS012 Action::s3:GetBucketLocation'] },
+    // A run of resources sharing an ARN's head (partition to account) has it matched once per format: a resource whose head differs from the one before is matched anew.
+    {
+      name: 'a resource among others whose account field differs',
+      statement: allow('iam:PassRole', ['arn:aws:iam::123456789012:role/a', 'arn:aws:iam::12345:role/b', 'arn:aws:iam::123456789012:role/c']),
+      findings: ['XS012 Resource::arn:aws:iam::12345:role/b'],
+    },
+    {
+      name: 'a resource whose account differs after one with a bad account',
+      statement: allow('iam:PassRole', ['arn:aws:iam::12345:role/a', 'arn:aws:iam::123456789012:role/b']),
+      findings: ['XS012 Resource::arn:aws:iam::12345:role/a'],
+    },
+    {
+      name: 'resources of one head, one of another type',
+      statement: allow('iam:PassRole', ['arn:aws:iam::123456789012:role/a', 'arn:aws:iam::123456789012:user/b', 'arn:aws:iam::123456789012:role/c']),
+      findings: ['XS012 Resource::arn:aws:iam::123456789012:user/b'],
+    },
+    {
+      name: 'a wildcard head after a literal one',
+      statement: allow('iam:PassRole', ['arn:aws:iam::123456789012:role/a', 'arn:aws:iam::*:role/b', 'arn:aws:iam::1234567890123:role/c']),
+      findings: ['XS012 Resource::arn:aws:iam::1234567890123:role/c'],
+    },
   ],
   XS013: [
     { name: 'a set operator on a multivalued key', statement: { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:role/r' }, Action: 'events:PutEvents', Resource: BUS, Condition: { 'ForAllValues:StringEquals': { 'events:source': 'aws.codecommit' }, Null: { 'events:source': 'false' } } }, kind: 'event-bus', findings: [] },

@@ -161,6 +161,15 @@ class TeamClasses {
    * marks a text's values of the tuple where the class's text holds them: see `teamClasses`) and the marks written so.
    */
   neutral(first: string): CfnResource {
+    let made = this.neutrals.get(first);
+    if (!made) this.neutrals.set(first, (made = this.madeNeutral(first)));
+    return made;
+  }
+
+  /** Each class's neutral resource, made once: the rules and the service authorization checks both ask it, and only read it. */
+  private readonly neutrals = new Map<string, CfnResource>();
+
+  private madeNeutral(first: string): CfnResource {
     const { resource, tuple } = this.classes.get(first)!;
     const neutralText = (text: string): string => {
       const marked = teamMarked(text, tuple) ?? text;

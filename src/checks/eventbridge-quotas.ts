@@ -43,7 +43,10 @@ export function eventBridgeQuotaProblems(org: Org, stages: readonly Stage[], tem
     byStage.set(stage, (byStage.get(stage) ?? 0) + 1);
   };
   for (const stage of stages) {
-    for (const [logicalId, resource] of Object.entries(templates.get(stage.id)!.Resources)) {
+    // Keys, not entries: no pair made for each resource of each stage, most of them no rule.
+    const resources = templates.get(stage.id)!.Resources;
+    for (const logicalId of Object.keys(resources)) {
+      const resource = resources[logicalId];
       if (resource.Type !== 'AWS::Events::Rule') continue;
       const busProperty = (resource.Properties as { EventBusName?: unknown } | undefined)?.EventBusName;
       const bus = busProperty === undefined ? undefined : resolver.compile(stage.id, busProperty);

@@ -198,7 +198,10 @@ function quotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMa
       if (!found) measured.set(first, (found = documents().map(sizes)));
       return found;
     };
-    for (const [logicalId, resource] of Object.entries(template.Resources) as Array<[string, Resource]>) {
+    // Keys, not entries: no pair made for each resource of each stage.
+    const resources = template.Resources as Record<string, Resource>;
+    for (const logicalId of Object.keys(resources)) {
+      const resource = resources[logicalId];
       const p = resource.Properties ?? {};
       const all = resolver.accountsWith(stage.id, logicalId);
       if (all.length === 0) continue;

@@ -70,9 +70,16 @@ export function stageValues(resolver: Resolver, stage: Stage, template: CfnTempl
   // Compiled first, so that the parameters the policies read are known before the accounts are grouped by them.
   for (const doc of policyDocuments(template)) for (const s of doc.statements) compileChecked(resolver, stage.id, s);
   const representatives = representativeAccounts(resolver, stage, template);
+  // A fixed value's shapes, made once per compiled expression (the resolver answers one expression, and one Sub text,
+  // with one object): statements repeat their roles' and buckets' ARNs. Each answer a copy, the caller's.
+  const fixedShapes = new WeakMap<object, string[]>();
   return (expression, resource) => {
     const c = resolver.compile(stage.id, expression);
-    if (c.fixed !== undefined) return flat(c.fixed).map(withSampleAccount);
+    if (c.fixed !== undefined) {
+      let shapes = fixedShapes.get(c);
+      if (!shapes) fixedShapes.set(c, (shapes = flat(c.fixed).map(withSampleAccount)));
+      return [...shapes];
+    }
     const shapes = new Set<string>();
     for (const account of representatives(resource)) for (const v of flat(c.at(account))) shapes.add(withSampleAccount(v));
     return [...shapes];
@@ -429,7 +436,7 @@ function operatorFits(key: string, type: KeyType, op: Operator, values: readonly
 
 const isUnknown = (v: string) => /^\{[^}]*\}$/.test(v);
 /** What the compiler cannot know (`{stage/Name}`) stands for any text, like a wildcard. */
-const unknownAsWildcard = (v: string) => v.replace(/\{[^}]*\}/g, '*');
+const unknownAsWildcard = (v: string) => (v.includes('{') ? v.replace(/\{[^}]*\}/g, '*') : v);
 
 function checkResources(resources: readonly string[], actions: readonly KnownAction[], effect: 'grants' | 'denies'): Found[] {
   if (actions.length === 0) return [];
@@ -446,6 +453,7 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
   }
   // The formats some resource matches: an action is served when one of its types' formats is among them.
   const matchedFormats = new Set<string>();
+  const heads = new Map<string, Head>();
   let whollyUnknown = false;
   for (const written of resources) {
     if (written === '*') continue;
@@ -462,7 +470,7 @@ function checkResources(resources: readonly string[], actions: readonly KnownAct
       // resources (the execution role's) is matched per resource until one format takes it, and against the formats
       // no resource has matched yet, which may serve another action.
       if (matched && matchedFormats.has(format)) continue;
-      if (fields && fieldsMatch(compileFormat(format), fields)) {
+      if (fields && fieldsMatchAfterHead(format, fields, heads)) {
         matched = true;
         matchedFormats.add(format);
       }
@@ -626,9 +634,43 @@ function formatMatcher(value: string): (format: string | undefined) => boolean {
 
 function fieldsMatch(fields: readonly Field[] | undefined, values: readonly string[]): boolean {
   if (!fields) return false;
-  return fields.every((f, i) => {
-    const v = values[i];
-    if (!/[*?]/.test(v)) return f.pattern.test(v);
-    return f.pattern.test(v.replace(/[*?]/g, 'x')) || globRegExp(v).test(f.sample);
-  });
+  return fieldsMatchIn(fields, values, 0, fields.length);
+}
+
+/** Whether fields `from` to `to` (exclusive) of a value match a format's. Each field is matched alone, so any run of them may be asked apart. */
+function fieldsMatchIn(fields: readonly Field[], values: readonly string[], from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!fieldMatches(fields[i], values[i])) return false;
+  return true;
+}
+
+function fieldMatches(f: Field, v: string): boolean {
+  if (!/[*?]/.test(v)) return f.pattern.test(v);
+  return f.pattern.test(v.replace(/[*?]/g, 'x')) || globRegExp(v).test(f.sample);
+}
+
+/** An ARN's fields before its resource: `arn`, partition, service, region, account. */
+const HEAD_FIELDS = 5;
+/** A format's answer for the head fields of the last value asked against it. */
+interface Head {
+  values: readonly string[];
+  matches: boolean;
+}
+
+/**
+ * fieldsMatch, the head fields answered once for a run of values that share them (a statement's resources mostly
+ * do: one partition, service, region and account): each field is matched alone, so a head that matched before
+ * matches again, and only the resource field is left to ask. `heads`: one per list of values asked in turn.
+ */
+function fieldsMatchAfterHead(format: string, values: readonly string[], heads: Map<string, Head>): boolean {
+  const fields = compileFormat(format);
+  if (!fields) return false;
+  const head = Math.min(HEAD_FIELDS, fields.length);
+  let known = heads.get(format);
+  if (!known || !sameHead(known.values, values, head)) heads.set(format, (known = { values, matches: fieldsMatchIn(fields, values, 0, head) }));
+  return known.matches && fieldsMatchIn(fields, values, head, fields.length);
+}
+
+function sameHead(a: readonly string[], b: readonly string[], head: number): boolean {
+  for (let i = 0; i < head; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

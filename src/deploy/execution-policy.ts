@@ -354,9 +354,15 @@ const roleAtAnyPath = (name: string) => [`arn:${P}:iam::${A}:role/${name}`, `arn
 
 /** Each name as its first shape of its kind that matches it (naming.ts `shapes`), or as itself. */
 function shaper(names: Names, pipelines: boolean): Shaped {
-  const shapes = Object.entries(names.shapes(pipelines)).map(([kind, list]) => [kind, list.map((shape) => ({ shape, test: globRegExp(shape) }))] as const);
+  // A shape's text before its first wildcard (`acme-source-`), which its anchored pattern matches only at a name's start:
+  // most names lack it, and are told apart by it without the pattern.
+  const shapes = Object.entries(names.shapes(pipelines)).map(([kind, list]) => [kind, list.map((shape) => ({ shape, head: shape.split(/[*?]/)[0], test: globRegExp(shape) }))] as const);
   const byKind = new Map(shapes);
-  return (kind, name) => (kind && byKind.get(kind)?.find((s) => s.test.test(name))?.shape) ?? name;
+  return (kind, name) => {
+    const list = kind ? byKind.get(kind) : undefined;
+    if (list) for (const s of list) if (name.startsWith(s.head) && s.test.test(name)) return s.shape;
+    return name;
+  };
 }
 
 const templateOf = (given: ExecutionTemplate): CfnTemplate => ('template' in given ? (given.template as CfnTemplate) : given);
@@ -1075,12 +1081,19 @@ export function targetAccounts(org: Org, stages: readonly Stage[]): string[] {
  * distinct scopes (the sets of accounts resources are granted in, each shared by the resources of a unit or a name):
  * each scope's accounts are walked once, not once for every resource it scopes, and the accounts in the same scopes
  * have the same resources, so each such signature's policy is made once. The last answer is kept for the same
- * statements and accounts (the compile asks twice: the choice of names, the quota).
+ * statements and accounts (the compile asks twice: the choice of names, the quota), and regrouped for accounts it
+ * holds in another order (the audit model, the report and the execution role's reach ask in the org file's).
  */
 export function accountPolicies(statements: readonly ExecutionStatement[], accounts: readonly string[]): Array<{ accounts: string[]; statements: ExecutionStatement[] }> {
   const accountsKey = accounts.join(',');
   const known = lastGroups.get(statements);
   if (known && known.accountsKey === accountsKey) return known.groups;
+  // The compile asks in its stages' order, the audit in the org file's: the same accounts, grouped again from the last answer.
+  const again = known && regrouped(known.groups, accounts);
+  if (again) {
+    lastGroups.set(statements, { accountsKey, groups: again });
+    return again;
+  }
   // Statement index → the positions of its resources without a scope (granted in every account).
   const everywhere = new Map<number, number[]>();
   // Each distinct scope → the statement indexes and positions of the resources it scopes, in the statements' order.
@@ -1135,16 +1148,53 @@ export function accountPolicies(statements: readonly ExecutionStatement[], accou
   return out;
 }
 
+/**
+ * The groups of `accounts` from an answer for the same statements and accounts in another order (or others that hold
+ * them): an account's group is decided by its own positions, the scopes it is in, whatever else is asked, so only the
+ * order of the groups (by their first account) and of their accounts is the new list's. Undefined where an account is
+ * in no known group.
+ */
+function regrouped(known: ReadonlyArray<{ accounts: string[]; statements: ExecutionStatement[] }>, accounts: readonly string[]): Array<{ accounts: string[]; statements: ExecutionStatement[] }> | undefined {
+  const groupOf = new Map<string, ExecutionStatement[]>();
+  for (const group of known) for (const account of group.accounts) groupOf.set(account, group.statements);
+  // Each group's statements are its own list (statementsAt), so they name it.
+  const byStatements = new Map<ExecutionStatement[], { accounts: string[]; statements: ExecutionStatement[] }>();
+  for (const account of accounts) {
+    const statements = groupOf.get(account);
+    if (!statements) return undefined;
+    const group = byStatements.get(statements);
+    if (group) group.accounts.push(account);
+    else byStatements.set(statements, { accounts: [account], statements });
+  }
+  return [...byStatements.values()];
+}
+
 /** Statement index → the positions of its resources in the scopes `of` (indexes into `positions`), both ascending. */
 function ownPositions(of: readonly number[], positions: ReadonlyArray<ReadonlyArray<readonly [number, number]>>): Map<number, number[]> {
-  const pairs = of.flatMap((d) => positions[d]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  // Each scope's pairs are ascending (made in the statements' order) and no pair is in two scopes, so the pairs of all
+  // of them, sorted, are each statement's positions gathered and sorted, the statements ascending: no list of every
+  // pair made and sorted with a comparator (an account of a team is in a few scopes of hundreds of positions each).
   const own = new Map<number, number[]>();
-  for (const [i, at] of pairs) {
-    const list = own.get(i);
-    if (list) list.push(at);
-    else own.set(i, [at]);
+  let statementsInOrder = true;
+  let last = -1;
+  const unsorted = new Set<number[]>();
+  for (const d of of) {
+    const pairs = positions[d];
+    for (let k = 0; k < pairs.length; k++) {
+      const [i, at] = pairs[k];
+      const list = own.get(i);
+      if (list) {
+        if (list[list.length - 1] > at) unsorted.add(list);
+        list.push(at);
+      } else {
+        own.set(i, [at]);
+        if (i < last) statementsInOrder = false;
+        last = i;
+      }
+    }
   }
-  return own;
+  for (const list of unsorted) list.sort((a, b) => a - b);
+  return statementsInOrder ? own : new Map([...own].sort(([a], [b]) => a - b));
 }
 
 const lastGroups = new WeakMap<readonly ExecutionStatement[], { accountsKey: string; groups: Array<{ accounts: string[]; statements: ExecutionStatement[] }> }>();
