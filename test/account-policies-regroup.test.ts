@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { accountPolicies, forAccount, type ExecutionStatement } from '../src/deploy/execution-policy';
+import { random as seeded } from './support/seeded-random';
 
 /** The groups accountPolicies gives, made one account at a time: forAccount's policies, alike ones together, in the order of their first account. */
 function expectedGroups(statements: readonly ExecutionStatement[], accounts: readonly string[]): Array<{ accounts: string[]; statements: ExecutionStatement[] }> {
@@ -19,14 +20,9 @@ function expectedGroups(statements: readonly ExecutionStatement[], accounts: rea
 
 describe('accountPolicies asked again for the same accounts in another order, or some of them, or others', () => {
   it('over random scopes: each answer is the fresh one, whichever list was asked before', () => {
-    // xorshift32, seeded: the same cases on every run.
-    let x = 88172645;
-    const random = (n: number) => {
-      x = (x ^ (x << 13)) >>> 0;
-      x = (x ^ (x >>> 17)) >>> 0;
-      x = (x ^ (x << 5)) >>> 0;
-      return x % n;
-    };
+    // Seeded: the same cases on every run. An integer below n.
+    const next = seeded(88172645);
+    const random = (n: number) => Math.floor(next() * n);
     const shuffled = <T>(list: readonly T[]) => {
       const out = [...list];
       for (let i = out.length - 1; i > 0; i--) {
