@@ -3,20 +3,9 @@
  * answer, regrouped (execution-policy.ts `regrouped`): every answer reads as one made afresh from forAccount.
  */
 import { describe, expect, it } from 'vitest';
-import { accountPolicies, forAccount, type ExecutionStatement } from '../src/deploy/execution-policy';
+import { accountPolicies, type ExecutionStatement } from '../src/deploy/execution-policy';
+import { expectedGroups, randomScopedStatements } from './support/account-groups';
 import { random as seeded } from './support/seeded-random';
-
-/** The groups accountPolicies gives, made one account at a time: forAccount's policies, alike ones together, in the order of their first account. */
-function expectedGroups(statements: readonly ExecutionStatement[], accounts: readonly string[]): Array<{ accounts: string[]; statements: ExecutionStatement[] }> {
-  const expected = new Map<string, { accounts: string[]; statements: ExecutionStatement[] }>();
-  for (const account of accounts) {
-    const own = forAccount(statements, account);
-    const key = JSON.stringify(own);
-    const group = expected.get(key) ?? expected.set(key, { accounts: [], statements: own }).get(key)!;
-    group.accounts.push(account);
-  }
-  return [...expected.values()];
-}
 
 describe('accountPolicies asked again for the same accounts in another order, or some of them, or others', () => {
   it('over random scopes: each answer is the fresh one, whichever list was asked before', () => {
@@ -34,12 +23,7 @@ describe('accountPolicies asked again for the same accounts in another order, or
     let regroupedAsked = 0;
     for (let round = 0; round < 200; round++) {
       const ids = Array.from({ length: 2 + random(12) }, (_, i) => String(100000000000 + i));
-      const sets = Array.from({ length: 1 + random(5) }, () => new Set(ids.filter(() => random(3) === 0)));
-      const statements: ExecutionStatement[] = Array.from({ length: 1 + random(5) }, (_, i) => {
-        const Resource = Array.from({ length: 1 + random(6) }, () => `arn:aws:s3:::b${random(8)}`);
-        const scoped = Resource.filter(() => random(4) > 0).map((r): [string, ReadonlySet<string>] => [r, sets[random(sets.length)]]);
-        return { Sid: `S${i}`, Effect: 'Allow', Action: ['s3:GetObject'], Resource, reason: 'test', ...(random(5) > 0 && scoped.length > 0 ? { scope: new Map(scoped) } : {}) };
-      });
+      const statements = randomScopedStatements(random, ids);
       let accounts = ids.filter(() => random(4) > 0);
       for (let ask = 0; ask < 4; ask++) {
         expect(accountPolicies(statements, accounts), `round ${round}, ask ${ask}`).toEqual(expectedGroups(statements, accounts));

@@ -11,6 +11,7 @@ import { renderTemplate } from '../src/cfn/template';
 import { executionPolicyPacks, executionQuotaProblems } from '../src/checks/execution-quota';
 import { accountPolicies, compiledTemplates, executionPolicyOf, forAccount, packedSizes, packPolicies, policyDocument, resolvePolicy, type ExecutionStatement, type PolicyContext } from '../src/deploy/execution-policy';
 import { policyChars } from '../src/limits';
+import { expectedGroups, randomScopedStatements } from './support/account-groups';
 import { parseOrg } from '../src/org/load';
 import { planStages } from '../src/stages/plan';
 
@@ -153,22 +154,10 @@ describe('accountPolicies groups the accounts whose policies forAccount writes a
     };
     for (let round = 0; round < 200; round++) {
       const ids = Array.from({ length: 1 + random(12) }, (_, i) => String(100000000000 + i));
-      const sets = Array.from({ length: 1 + random(5) }, () => new Set(ids.filter(() => random(3) === 0)));
-      const statements: ExecutionStatement[] = Array.from({ length: 1 + random(5) }, (_, i) => {
-        const Resource = Array.from({ length: 1 + random(6) }, () => `arn:aws:s3:::b${random(8)}`);
-        const scoped = Resource.filter(() => random(4) > 0).map((r): [string, ReadonlySet<string>] => [r, random(4) === 0 ? new Set(sets[random(sets.length)]) : sets[random(sets.length)]]);
-        return { Sid: `S${i}`, Effect: 'Allow', Action: ['s3:GetObject'], Resource, reason: 'test', ...(random(5) > 0 && scoped.length > 0 ? { scope: new Map(scoped) } : {}) };
-      });
+      const statements = randomScopedStatements(random, ids);
       const accounts = ids.filter(() => random(5) > 0);
       if (random(4) === 0 && accounts.length > 0) accounts.push(accounts[0]);
-      const expected = new Map<string, { accounts: string[]; statements: ExecutionStatement[] }>();
-      for (const account of accounts) {
-        const own = forAccount(statements, account);
-        const key = JSON.stringify(own);
-        const group = expected.get(key) ?? expected.set(key, { accounts: [], statements: own }).get(key)!;
-        group.accounts.push(account);
-      }
-      expect(accountPolicies(statements, accounts), `round ${round}`).toEqual([...expected.values()]);
+      expect(accountPolicies(statements, accounts), `round ${round}`).toEqual(expectedGroups(statements, accounts));
     }
   });
 });
