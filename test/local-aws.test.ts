@@ -68,6 +68,14 @@ describe("the local AWS deletes what CloudFormation's delete handlers delete", (
     expect(await policyGone('arn:aws:iam::123456789012:policy/p-both')).toBe(true);
   });
 
+  it("a request moto routes by a module's name still reaches it, its modules listed once (local.ts, 5)", async () => {
+    // The instance metadata path is dispatched to the host instance_metadata, one of moto's module folders; without
+    // it in the list, moto takes the request for S3's (NoSuchBucket "latest").
+    const answer = await fetch(`${local.endpoint}/latest/meta-data/instance-id`);
+    expect(answer.status).toBe(200);
+    expect(await answer.text()).toMatch(/^i-/);
+  });
+
   it('a route table goes with its stack, and so the VPC', async () => {
     const ec2 = new EC2Client({ region, endpoint: local.endpoint, credentials: LOCAL_CREDENTIALS });
     const before = ((await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []).map((v) => v.VpcId);

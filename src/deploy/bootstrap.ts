@@ -577,7 +577,7 @@ export async function bootstrap(compiled: CompiledOrg, aws: Aws, options: Bootst
   // Either model: the templates' org-scoped statements are past their thresholds whichever it is (review s42-bootstrap m1).
   await refuseOtherOrganization(compiled, aws);
   if (compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED') {
-    const { management, outside } = await checkServiceManaged(compiled, aws, identity.Account, report);
+    const { management, outside } = await checkServiceManaged(compiled, aws, identity.Account, report, options.emulator === true);
     const quotas = await serviceManagedQuotas(compiled, aws, [...(management ? [management] : []), ...outside], options.outputReaderRoleName, report).catch(async (error: unknown) =>
       Promise.reject(
         options.outputReaderRoleName === undefined
@@ -2302,7 +2302,7 @@ async function roleExists(iam: IAMClient, role: string): Promise<boolean> {
  * Read-only: what a SERVICE_MANAGED rollout needs from Organizations, each missing step named. Returns the management
  * account's id when it could be read, and the target accounts outside the organization.
  */
-async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: string, report: (s: BootstrapStep) => void): Promise<{ management?: string; outside: string[] }> {
+async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: string, report: (s: BootstrapStep) => void, emulator: boolean): Promise<{ management?: string; outside: string[] }> {
   const { org } = compiled;
   const organizations = aws.organizations();
   const read = await new OrganizationReads(() => organizations).managementAccount();
@@ -2339,8 +2339,10 @@ async function checkServiceManaged(compiled: CompiledOrg, aws: Aws, caller: stri
   // CloudFormation's own record first: it "can be called either by the management account or the delegated
   // administrator by using the CallAs parameter"
   // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeOrganizationsAccess.html).
+  // An emulator that lacks the action (moto) answers each try the same, and any error reads Organizations' list
+  // instead: asked once there (clients.ts oneAttempt).
   const callAs = org.stackSets.callAs;
-  const stackSetsAccess = await aws
+  const stackSetsAccess = await (emulator ? aws.oneAttempt() : aws)
     .cloudFormation()
     .send(new DescribeOrganizationsAccessCommand({ CallAs: callAs }))
     .then((out) => out.Status ?? 'UNKNOWN', (error: Error) => error);

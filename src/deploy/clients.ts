@@ -191,6 +191,19 @@ export class Aws {
     };
   }
 
+  /**
+   * The same clients (options and call log), each trying a call once: for a call an emulator answers the same however
+   * often it is asked. moto answers an action it lacks with HTTP 500 and a page that is no AWS error, and the SDK
+   * counts every 500 as transient (@smithy/core retry, TRANSIENT_ERROR_STATUS_CODES 500, 502, 503, 504): 8 attempts
+   * with backoff, seconds of waiting for the same answer. On AWS a 500 is InternalFailure and a 503
+   * ServiceUnavailable, "The request has failed due to a temporary failure of the server"
+   * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html): retried there, so only
+   * an emulator's calls take this.
+   */
+  oneAttempt(): Aws {
+    return new Aws({ ...this.options, maxAttempts: 1 }, this.log);
+  }
+
   cloudFormation(credentials?: Credentials, region?: string): CloudFormationClient {
     const config = this.clientConfig(credentials, region);
     return this.log.attach(new CloudFormationClient({ ...config, retryStrategy: new QuotaIsNotThrottling(config.maxAttempts) }));

@@ -2907,6 +2907,9 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
   const drifted: string[] = [];
   const { region } = compiled.org;
   let driftAvailable = true;
+  // An emulator that lacks drift detection answers each try the same (clients.ts oneAttempt): asked once there, with
+  // the run's credentials. AWS's endpoints keep the run's client and its retries.
+  const driftStarter = run.options.emulator ? run.aws.oneAttempt().cloudFormation(run.cfn.config.credentials) : run.cfn;
   /** Stage → the accounts where its instance runs the compiled template: its managed policies' roles are read there. */
   const deployedIn = new Map<string, Set<string>>();
   for (const desired of desiredStackSets(compiled)) {
@@ -2945,7 +2948,7 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
     if (driftAvailable) {
       // Any error of one StackSet's detection is its drift unknown: the others are still checked and every difference
       // found is kept (review s37-destroy-verify V5: an error while waiting aborted the whole verify).
-      const found = await detectDrift(ctx, run.options.emulator === true).catch((error: unknown) => ({
+      const found = await detectDrift(ctx, run.options.emulator === true, driftStarter).catch((error: unknown) => ({
         lines: [`${desired.name}: drift detection did not finish, drift unknown: ${error instanceof XstackError ? '' : `${errorName(error) ?? 'Error'}: `}${(error as Error).message.split('\n')[0]}`],
         unknown: true as const,
         unavailable: false,
@@ -3023,18 +3026,19 @@ function notCurrent(instance: ActualInstance): string {
  * Only an answer that is no AWS error says the endpoint has no drift
  * detection (the local emulator); a refused start or an operation that ends
  * FAILED or STOPPED is this StackSet's result (drift unknown), and the next
- * StackSet is still checked.
+ * StackSet is still checked. `starter` sends the DetectStackSetDrift (at an
+ * emulator, a client that tries it once); the reads after it go through ctx.cfn.
  * verify runs one StackSet at a time, so one operation, which the org file's
  * maxConcurrentCount (at most 10,000) keeps within the quota of instances in
  * operations at once (instance-budget.ts).
  */
-async function detectDrift(ctx: StackSetContext, emulator: boolean): Promise<{ lines: string[]; unavailable?: boolean; unknown?: true; drifted?: string[] }> {
+async function detectDrift(ctx: StackSetContext, emulator: boolean, starter: CloudFormationClient): Promise<{ lines: string[]; unavailable?: boolean; unknown?: true; drifted?: string[] }> {
   const { DescribeStackSetOperationCommand, DetectStackSetDriftCommand, ListStackInstancesCommand } = await import('@aws-sdk/client-cloudformation');
   const firstLine = (error: unknown) => `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message.split('\n')[0]}`;
   let operationId: string | undefined;
   try {
     // CallAs on both: a delegated administrator is refused without it (m9).
-    const started = await ctx.cfn.send(
+    const started = await starter.send(
       new DetectStackSetDriftCommand({ StackSetName: ctx.name, OperationPreferences: operationPreferences(ctx.settings, ctx.region), ...callAs(ctx.settings) }),
     );
     operationId = started.OperationId;
