@@ -17,6 +17,7 @@ import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { Resolver } from './resolve';
 import { listIn } from '../memo';
+import { latin1 } from './one-byte';
 import { holdsTokenCharacter, holdsTokenCharacters, isAnyToken, MAX_CLASSES, piecesOf, type TiedToken, TOKEN_MARK, tokenFor } from './symbolic';
 
 export interface AccountClass {
@@ -243,8 +244,15 @@ export function readsWritten(pieces: readonly string[], values: ReadonlyMap<stri
  */
 export function readsWrittenInTurn(values: ReadonlyArray<readonly [string, string]>, pieces: Map<string, string[]>): ((text: string, own: string) => boolean) | undefined {
   const byToken = atOnce(values);
-  return byToken ? (text, own) => readsWritten(pieces.get(text) ?? pieces.set(text, piecesOf(text)).get(text)!, byToken, own) : undefined;
+  return byToken ? (text, own) => readsWritten(pieces.get(text) ?? pieces.set(text, cutOneByte(text)).get(text)!, byToken, own) : undefined;
 }
+
+/**
+ * A text cut at its tokens (piecesOf), each piece copied one-byte where its characters allow (one-byte.ts): cut from a
+ * text holding tokens, which V8 keeps two-byte, a piece stays two-byte, and is compared with every member's own texts
+ * (one-byte) a character at a time. The same characters, so the same answers; a text is cut once for every member.
+ */
+const cutOneByte = (text: string): string[] => piecesOf(text).map(latin1);
 
 /**
  * A writer of texts with tokens written in turn with `values` (each token, in order, replaced throughout by its value):

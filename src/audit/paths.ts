@@ -40,6 +40,7 @@ import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
 import { forEachIdWithin, groupTeams, teamCandidates, tokenise, tokeniseLists, toTeamTokens, type AccountClass, type TeamMember, type TeamTokens } from './classes';
 import { findTeams } from './teams';
+import { latin1 } from './one-byte';
 import { logicalId } from '../cfn/resources';
 import type { AlikeResources } from '../checks/alike';
 import { ACCOUNTS_LISTED } from './scale';
@@ -1584,8 +1585,13 @@ interface ComparedTokens {
   slots: ReadonlyMap<string, number>;
 }
 
-/** A text with compared tokens cut at its tokens (piecesOf), each compared token as its slot, any other token or piece as itself. */
-const slotPieces = (text: string, compared: ComparedTokens): Array<string | number> => piecesOf(text).map((piece) => compared.slots.get(piece) ?? piece);
+/**
+ * A text with compared tokens cut at its tokens (piecesOf), each compared token as its slot, any other token or piece as
+ * itself. A piece is cut from a text holding tokens, which V8 keeps two-byte, and so is the piece: copied one-byte where
+ * its characters allow (one-byte.ts), as every member's own text is, it is compared with them a byte at a time (the same
+ * characters, so the same answers; a text is cut once for every member).
+ */
+const slotPieces = (text: string, compared: ComparedTokens): Array<string | number> => piecesOf(text).map((piece) => compared.slots.get(piece) ?? latin1(piece));
 
 /**
  * A member's value for each slot (comparisonTokens' order): where it has none (fewer pipeline accounts or hashes than
