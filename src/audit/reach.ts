@@ -983,21 +983,32 @@ function resourceReads(copy: OrgResource, own: OrgResource, reads: (copy: string
   );
 }
 
-/** Whether a class's statement reads as a member's own, in every field reach and the evaluator read. */
+/**
+ * Whether a class's statement reads as a member's own, in every field reach and the evaluator read. Loops, no closure
+ * made per statement: asked of each member's execution role statements.
+ */
 function statementReads(copy: ResolvedStatement, own: ResolvedStatement, reads: (copy: string, own: string) => boolean): boolean {
-  const listReads = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => reads(x, b[i]));
   if (copy.stage !== own.stage || copy.kind !== own.kind || copy.effect !== own.effect || !reads(copy.account, own.account) || !reads(copy.policy, own.policy)) return false;
   if (copy.attachedTo === undefined ? own.attachedTo !== undefined : own.attachedTo === undefined || !reads(copy.attachedTo, own.attachedTo)) return false;
   if (copy.madeFor !== undefined || own.madeFor !== undefined || copy.principals.length > 0 || own.principals.length > 0) return false;
-  if (!listReads(copy.actions, own.actions) || !listReads(copy.resources, own.resources)) return false;
+  if (!listReads(copy.actions, own.actions, reads) || !listReads(copy.resources, own.resources, reads)) return false;
   const operators = Object.keys(copy.conditions);
   const ownOperators = Object.keys(own.conditions);
-  if (!listReads(operators, ownOperators)) return false;
-  return operators.every((operator) => {
+  if (!listReads(operators, ownOperators, reads)) return false;
+  for (const operator of operators) {
     const keys = Object.keys(copy.conditions[operator]);
     const ownKeys = Object.keys(own.conditions[operator]);
-    return listReads(keys, ownKeys) && keys.every((key, j) => listReads(copy.conditions[operator][key], own.conditions[operator][ownKeys[j]]));
-  });
+    if (!listReads(keys, ownKeys, reads)) return false;
+    for (let j = 0; j < keys.length; j++) if (!listReads(copy.conditions[operator][keys[j]], own.conditions[operator][ownKeys[j]], reads)) return false;
+  }
+  return true;
+}
+
+/** Two lists of the same length, each text of `copy` reading its place in `own` (a hole of `copy` skipped, as every() skips it). */
+function listReads(copy: readonly string[], own: readonly string[], reads: (copy: string, own: string) => boolean): boolean {
+  if (copy.length !== own.length) return false;
+  for (let i = 0; i < copy.length; i++) if (i in copy && !reads(copy[i], own[i])) return false;
+  return true;
 }
 
 /**
