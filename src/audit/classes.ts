@@ -226,11 +226,17 @@ export function toTeamTokens(text: string, m: TeamMember, t: TeamTokens, account
   return s;
 }
 
-/** Whether `pieces`, each token written as its value (`values`; any other as it is), read `own`: compared in place. */
-export function readsWritten(pieces: readonly string[], values: ReadonlyMap<string, string>, own: string): boolean {
+const MARK_CODE = TOKEN_MARK.charCodeAt(0);
+
+/**
+ * Whether `pieces`, each token written as its value (`values`, keyed by tokens, two characters from the mark: atOnce
+ * asks it; any other piece as it is), read `own`: compared in place. Only a piece of a token's length and mark is
+ * looked up: no other can be a key (most pieces are the literal text between tokens).
+ */
+function readsWritten(pieces: readonly string[], values: ReadonlyMap<string, string>, own: string): boolean {
   let at = 0;
   for (const piece of pieces) {
-    const text = values.get(piece) ?? piece;
+    const text = piece.length === 2 && piece.charCodeAt(0) === MARK_CODE ? (values.get(piece) ?? piece) : piece;
     if (!own.startsWith(text, at)) return false;
     at += text.length;
   }
