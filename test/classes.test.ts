@@ -874,6 +874,33 @@ describe('readsWrittenInTurn: a text written in turn with a member\'s values (re
     expect(refused).toBeGreaterThan(1_000);
   });
 
+  it('reads texts whose pieces hold Latin-1 and wider characters as writing in turn then comparing would (pieces are copied one-byte where they can be)', () => {
+    // A piece cut from a text holding tokens is copied one-byte when each of its characters is Latin-1: a copy that
+    // dropped or changed a character (a wider one written as Latin-1) would read a text otherwise than writing it does.
+    const values = ['111122223333', 't001', 'é1', 'Ā', '中文', D];
+    const pieces = [A, B, C, 'arn:aws:iam::', ':role/', 'é', 'ÿ-x', 'Ā', '中', '😀', '\u0100\u00ff', 'x'];
+    let seed = 55;
+    const next = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), (seed >>> 8) % n);
+    const textOf = () => Array.from({ length: 1 + next(6) }, () => pieces[next(pieces.length)]).join('');
+    let wide = 0;
+    for (let n = 0; n < 2_000; n++) {
+      const tokens = [A, B, C].slice(0, 1 + next(3));
+      const written: Array<[string, string]> = tokens.map((token) => [token, values[next(values.length)]]);
+      const reads = readsWrittenInTurn(written, new Map());
+      expect(reads).toBeDefined();
+      const text = textOf();
+      const own = inTurn(written, text);
+      if (/[^\x00-\xff]/.test(text.replace(/\uE000./g, ''))) wide++;
+      // Its own written form; the same with a wider character as a Latin-1 copy would mangle it (its low byte), a
+      // Latin-1 one as a wider one or as UTF-8 misread; another text's.
+      const mangled = [own.replaceAll('Ā', '\u0000'), own.replaceAll('中', '-'), own.replaceAll('😀', '\u003d\u0000'), own.replaceAll('é', '\u0129'), own.replaceAll('é', 'Ã©'), own.replaceAll('ÿ', '\u0178')];
+      for (const candidate of [own, ...mangled, inTurn(written, textOf())]) {
+        expect(reads!(text, candidate), JSON.stringify({ written, text, candidate })).toBe(candidate === own);
+      }
+    }
+    expect(wide).toBeGreaterThan(500);
+  });
+
   it('writerInTurn writes each text as writing in turn does, at once where the reader reads in place, over seeded texts and values', () => {
     const values = ['111122223333', 't001', 'a1b2c3', D, '', A, `x${MARK}`, `${PAST_MARK}y`, `${MARK}${PAST_MARK}`];
     const pieces = [A, B, C, D, MARK, PAST_MARK, `${MARK}${MARK}`, 'arn:aws:iam::', ':role/', '1111', 'x', ''];

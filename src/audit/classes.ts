@@ -17,6 +17,7 @@ import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import type { Resolver } from './resolve';
 import { listIn } from '../memo';
+import { latin1 } from './one-byte';
 import { holdsTokenCharacter, holdsTokenCharacters, isAnyToken, MAX_CLASSES, piecesOf, type TiedToken, TOKEN_MARK, tokenFor } from './symbolic';
 
 export interface AccountClass {
@@ -225,11 +226,17 @@ export function toTeamTokens(text: string, m: TeamMember, t: TeamTokens, account
   return s;
 }
 
-/** Whether `pieces`, each token written as its value (`values`; any other as it is), read `own`: compared in place. */
-export function readsWritten(pieces: readonly string[], values: ReadonlyMap<string, string>, own: string): boolean {
+const MARK_CODE = TOKEN_MARK.charCodeAt(0);
+
+/**
+ * Whether `pieces`, each token written as its value (`values`, keyed by tokens, two characters from the mark: atOnce
+ * asks it; any other piece as it is), read `own`: compared in place. Only a piece of a token's length and mark is
+ * looked up: no other can be a key (most pieces are the literal text between tokens).
+ */
+function readsWritten(pieces: readonly string[], values: ReadonlyMap<string, string>, own: string): boolean {
   let at = 0;
   for (const piece of pieces) {
-    const text = values.get(piece) ?? piece;
+    const text = piece.length === 2 && piece.charCodeAt(0) === MARK_CODE ? (values.get(piece) ?? piece) : piece;
     if (!own.startsWith(text, at)) return false;
     at += text.length;
   }
@@ -243,8 +250,15 @@ export function readsWritten(pieces: readonly string[], values: ReadonlyMap<stri
  */
 export function readsWrittenInTurn(values: ReadonlyArray<readonly [string, string]>, pieces: Map<string, string[]>): ((text: string, own: string) => boolean) | undefined {
   const byToken = atOnce(values);
-  return byToken ? (text, own) => readsWritten(pieces.get(text) ?? pieces.set(text, piecesOf(text)).get(text)!, byToken, own) : undefined;
+  return byToken ? (text, own) => readsWritten(pieces.get(text) ?? pieces.set(text, cutOneByte(text)).get(text)!, byToken, own) : undefined;
 }
+
+/**
+ * A text cut at its tokens (piecesOf), each piece copied one-byte where its characters allow (one-byte.ts): cut from a
+ * text holding tokens, which V8 keeps two-byte, a piece stays two-byte, and is compared with every member's own texts
+ * (one-byte) a character at a time. The same characters, so the same answers; a text is cut once for every member.
+ */
+const cutOneByte = (text: string): string[] => piecesOf(text).map(latin1);
 
 /**
  * A writer of texts with tokens written in turn with `values` (each token, in order, replaced throughout by its value):

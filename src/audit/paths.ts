@@ -40,10 +40,11 @@ import { listIn } from '../memo';
 import type { CfnTemplate } from '../cfn/template';
 import { forEachIdWithin, groupTeams, teamCandidates, tokenise, tokeniseLists, toTeamTokens, type AccountClass, type TeamMember, type TeamTokens } from './classes';
 import { findTeams } from './teams';
+import { comparedItems, pathReads, statementReads, type ComparedPath, type ComparedStatement } from './team-reads';
 import { logicalId } from '../cfn/resources';
 import type { AlikeResources } from '../checks/alike';
 import { ACCOUNTS_LISTED } from './scale';
-import { forEachMember, hasToken, isPlainKey, isToken, MAX_CLASSES, MAX_NAME_TOKENS, nameTokenFor, piecesOf, same, startProof, stillCertain, TOKEN_MARK, tokenFor, writtenApart } from './symbolic';
+import { forEachMember, hasToken, isPlainKey, isToken, MAX_CLASSES, MAX_NAME_TOKENS, nameTokenFor, same, startProof, stillCertain, TOKEN_MARK, tokenFor, writtenApart } from './symbolic';
 
 export interface AccessPath {
   /** What the path is for, in words. */
@@ -1559,23 +1560,17 @@ function alikeTeams(team: ClassedTeam, first: ClassedTeam, grants: readonly Reso
   let written = writtenFirsts.get(first);
   if (!written) {
     const write = (text: string) => toTeamTokens(text, first, compared.tokens, compared.account);
-    written = { grants: first.grants.map((i) => writtenStatement(grants[i], write)), paths: first.paths.map((i) => writtenPath(paths[i], write)), pieces: new Map() };
+    const compare = comparedItems(compared.slots);
+    written = { grants: first.grants.map((i) => compare.statement(writtenStatement(grants[i], write))), paths: first.paths.map((i) => compare.path(writtenPath(paths[i], write))) };
     writtenFirsts.set(first, written);
   }
   const values = slotValues(compared, team);
-  const { pieces } = written;
-  const cut = (copy: string) => {
-    const made = slotPieces(copy, compared);
-    pieces.set(copy, made);
-    return made;
-  };
-  const reads = (copy: string, own: string) => copy === own || (hasToken(copy) && readsFilled(pieces.get(copy) ?? cut(copy), values, own));
-  for (let k = 0; k < team.grants.length; k++) if (!statementReads(written.grants[k], grants[team.grants[k]], reads)) return false;
-  for (let k = 0; k < team.paths.length; k++) if (!pathReads(written.paths[k], paths[team.paths[k]], reads)) return false;
+  for (let k = 0; k < team.grants.length; k++) if (!statementReads(written.grants[k], grants[team.grants[k]], values)) return false;
+  for (let k = 0; k < team.paths.length; k++) if (!pathReads(written.paths[k], paths[team.paths[k]], values)) return false;
   return true;
 }
-/** Each class's first team's items with its tuple as the compared tokens (alikeTeams), and its texts with tokens as slotPieces cut them. */
-const writtenFirsts = new WeakMap<ClassedTeam, { grants: ResolvedStatement[]; paths: AccessPath[]; pieces: Map<string, ReadonlyArray<string | number>> }>();
+/** Each class's first team's items with its tuple as the compared tokens (alikeTeams), each text as it is compared. */
+const writtenFirsts = new WeakMap<ClassedTeam, { grants: ComparedStatement[]; paths: ComparedPath[] }>();
 
 interface ComparedTokens {
   tokens: TeamTokens;
@@ -1583,9 +1578,6 @@ interface ComparedTokens {
   /** Each token's slot: its place among a member's values (slotValues). */
   slots: ReadonlyMap<string, number>;
 }
-
-/** A text with compared tokens cut at its tokens (piecesOf), each compared token as its slot, any other token or piece as itself. */
-const slotPieces = (text: string, compared: ComparedTokens): Array<string | number> => piecesOf(text).map((piece) => compared.slots.get(piece) ?? piece);
 
 /**
  * A member's value for each slot (comparisonTokens' order): where it has none (fewer pipeline accounts or hashes than
@@ -1601,63 +1593,6 @@ function slotValues(compared: ComparedTokens, team: TeamMember): string[] {
     ...tokens.hashes.map((token, h) => team.hashes[h] ?? token),
     team.accountToken ?? compared.account,
   ];
-}
-
-/** Whether `pieces`, each slot written as its value in `values`, read `own`: compared in place (classes.ts readsWritten, by slot). */
-function readsFilled(pieces: ReadonlyArray<string | number>, values: readonly string[], own: string): boolean {
-  let at = 0;
-  for (let i = 0; i < pieces.length; i++) {
-    const piece = pieces[i];
-    const text = typeof piece === 'number' ? values[piece] : piece;
-    if (!own.startsWith(text, at)) return false;
-    at += text.length;
-  }
-  return at === own.length;
-}
-
-type Reads = (copy: string, own: string) => boolean;
-function listReads(copy: readonly string[], own: readonly string[], reads: Reads): boolean {
-  if (copy === own) return true;
-  if (copy.length !== own.length) return false;
-  for (let i = 0; i < copy.length; i++) if (!reads(copy[i], own[i])) return false;
-  return true;
-}
-function recordReads(copy: Readonly<Record<string, readonly string[]>>, own: Readonly<Record<string, readonly string[]>>, reads: Reads): boolean {
-  const keys = Object.keys(copy);
-  const ownKeys = Object.keys(own);
-  if (keys.length !== ownKeys.length) return false;
-  for (let i = 0; i < keys.length; i++) if (!reads(keys[i], ownKeys[i]) || !listReads(copy[keys[i]], own[ownKeys[i]], reads)) return false;
-  return true;
-}
-const principalReads = (copy: PrincipalRef, own: PrincipalRef, reads: Reads): boolean => copy.kind === own.kind && reads(principalName(copy), principalName(own));
-const optionalReads = (copy: string | undefined, own: string | undefined, reads: Reads): boolean => (copy === undefined ? own === undefined : own !== undefined && reads(copy, own));
-
-/** Whether a class's statement (statementText's fields) reads as a member's own. */
-function statementReads(copy: ResolvedStatement, own: ResolvedStatement, reads: Reads): boolean {
-  if (copy.kind !== own.kind || copy.effect !== own.effect || !reads(copy.account, own.account) || !optionalReads(copy.attachedTo, own.attachedTo, reads) || !optionalReads(copy.madeFor, own.madeFor, reads)) return false;
-  if (copy.principals.length !== own.principals.length || !copy.principals.every((p, i) => principalReads(p, own.principals[i], reads))) return false;
-  if (!listReads(copy.actions, own.actions, reads) || !listReads(copy.resources, own.resources, reads)) return false;
-  const operators = Object.keys(copy.conditions);
-  const ownOperators = Object.keys(own.conditions);
-  if (operators.length !== ownOperators.length) return false;
-  for (let i = 0; i < operators.length; i++) if (!reads(operators[i], ownOperators[i]) || !recordReads(copy.conditions[operators[i]], own.conditions[ownOperators[i]], reads)) return false;
-  return true;
-}
-
-/** Whether a class's path (pathText's fields) reads as a member's own. */
-function pathReads(copy: AccessPath, own: AccessPath, reads: Reads): boolean {
-  return (
-    copy.denied === own.denied &&
-    copy.identityManagedElsewhere === own.identityManagedElsewhere &&
-    copy.resourceManagedElsewhere === own.resourceManagedElsewhere &&
-    copy.outsideDecides === own.outsideDecides &&
-    optionalReads(copy.need, own.need, reads) &&
-    principalReads(copy.principal, own.principal, reads) &&
-    reads(copy.resource, own.resource) &&
-    reads(copy.resourceAccount, own.resourceAccount) &&
-    listReads(copy.actions, own.actions, reads) &&
-    (copy.context === undefined ? own.context === undefined : own.context !== undefined && recordReads(copy.context, own.context, reads))
-  );
 }
 
 /**
