@@ -24,22 +24,11 @@ export const TEAM_ID_PLACEHOLDER = '{Team}';
 export const SOURCE_PLACEHOLDER = '{source}';
 /** Also the account placeholder of scale.ts: a text holding any of them as it is cannot be folded and read back. */
 const PLACEHOLDERS = ['{account}', TEAM_PLACEHOLDER, TEAM_ID_PLACEHOLDER, SOURCE_PLACEHOLDER];
-/** Each placeholder by the code of its second character: no two share it, so a brace is tested against one placeholder at most. */
-const PLACEHOLDER_AFTER_BRACE: ReadonlyArray<string | undefined> = (() => {
-  const table: Array<string | undefined> = [];
-  for (const p of PLACEHOLDERS) {
-    if (table[p.charCodeAt(1)] !== undefined) throw new Error(`internal: placeholders ${table[p.charCodeAt(1)]} and ${p} share their second character`);
-    table[p.charCodeAt(1)] = p;
-  }
-  return table;
-})();
 export function holdsPlaceholder(text: string): boolean {
   // Each placeholder starts with a brace: read at each brace of the text, not the whole text once per placeholder
-  // (this runs on every text of every row, and a path's resource often holds a brace: `{stage/LogicalId}`). The
-  // character after the brace names the one placeholder that can start there (past the text's end: none).
+  // (this runs on every text of every row, and a path's resource often holds a brace: `{stage/LogicalId}`).
   for (let at = text.indexOf('{'); at >= 0; at = text.indexOf('{', at + 1)) {
-    const placeholder = PLACEHOLDER_AFTER_BRACE[text.charCodeAt(at + 1)];
-    if (placeholder !== undefined && text.startsWith(placeholder, at)) return true;
+    for (let i = 0; i < PLACEHOLDERS.length; i++) if (text.startsWith(PLACEHOLDERS[i], at)) return true;
   }
   return false;
 }
