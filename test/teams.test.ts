@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 import { mergeAccountRows, teamFold } from '../src/audit/scale';
-import { findTeams, foldByTeam, writeBack, type Team, type Teams } from '../src/audit/teams';
+import { findTeams, foldByTeam, holdsPlaceholder, writeBack, type Team, type Teams } from '../src/audit/teams';
+import { random } from './support/seeded-random';
 import { tokenFor } from '../src/audit/symbolic';
 import { buildReport } from '../src/audit/report';
 import { toMarkdown } from '../src/audit/render';
@@ -467,5 +468,27 @@ describe('the audit model of an org of teams', () => {
     expect(readPreviousModel(dir)).toEqual(six.folded);
     writeFileSync(join(dir, MODEL_FILE), JSON.stringify({ ...six.folded, format: 'xstack-audit-model/9' }));
     expect(() => readPreviousModel(dir)).toThrow("has format 'xstack-audit-model/9'; expected one of 'xstack-audit-model/1', 'xstack-audit-model/2'");
+  });
+});
+
+describe('holdsPlaceholder', () => {
+  // The plain question: does any placeholder stand anywhere in the text. Texts made of the placeholders, their cut and
+  // misspelt forms and other braces, so that most braces start no placeholder and many start one's first characters.
+  const PLACEHOLDERS = ['{account}', '{team}', '{Team}', '{source}'];
+  const PIECES = [...PLACEHOLDERS, '{', '}', '{accoun', '{tea', '{Teams', '{sourc', 'account}', '{stage/LogicalId}', '{{team}', '{ team}', 'arn:aws:iam::111111111111:role/t1', '-', 'é{', '{中}'];
+  it('answers as the plain search does, for every placeholder, at a text\'s end and after other braces', () => {
+    const next = random(12);
+    let held = 0;
+    for (let round = 0; round < 5000; round++) {
+      let text = '';
+      const pieces = Math.floor(next() * 6);
+      for (let i = 0; i < pieces; i++) text += PIECES[Math.floor(next() * PIECES.length)];
+      const plain = PLACEHOLDERS.some((p) => text.includes(p));
+      if (plain) held++;
+      expect(holdsPlaceholder(text), text).toBe(plain);
+    }
+    // Both answers are asked often.
+    expect(held).toBeGreaterThan(1000);
+    expect(held).toBeLessThan(4000);
   });
 });
