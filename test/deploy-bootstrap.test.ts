@@ -33,6 +33,7 @@ import { deploySetup } from './support/setup-stack';
 import { unreadableBootstrapNote } from '../src/deploy/execution-trust';
 import { templateBucketName } from '../src/deploy/template-store';
 import { CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
+import { SERVICE_ORG } from './support/service-managed-org';
 
 /** The handler actions that serve only an optional property (optional-handler-actions.ts), which no compiled template sets. */
 const OPTIONAL_ONLY = new Set([
@@ -510,35 +511,6 @@ describe('the execution role policy derived from the compiled templates', () => 
     expect(() => executionPolicy(broken as never)).toThrow(/AWS::Made::Up has no known handler permissions; regenerate src\/deploy\/resource-permissions\.ts/);
   });
 });
-
-/** A SERVICE_MANAGED org whose source account is the moto organization's management account. */
-const SERVICE_ORG = `organization:
-  partition: aws
-  region: eu-west-1
-prefix: svc
-stackSets:
-  permissionModel: SERVICE_MANAGED
-accounts:
-  source:
-    id: "123456789012"
-    role: source
-    organizationalUnit: ou-abcd-11111111
-  dev:
-    id: "222222222222"
-    role: pipeline
-    environment: dev
-    organizationalUnit: ou-abcd-22222222
-repositories:
-  app:
-    account: source
-pipelines:
-  app:
-    repository: app
-    branches:
-      dev: main
-    deploy:
-      type: codedeploy
-`;
 
 // One attempt a call: moto answers DescribeOrganizationsAccess, an action it lacks, with HTTP 500, which the SDK's
 // retry (8 attempts, with backoff) asked again for 3-5 s in each SERVICE_MANAGED bootstrap, to the same answer (the

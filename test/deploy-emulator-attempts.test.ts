@@ -16,6 +16,7 @@ import { parseOrg } from '../src/org/load';
 import { useLocalAws } from './support/local-aws';
 import { startRequestCounter, type RequestCounter } from './support/request-counter';
 import { runCli } from './support/run-cli';
+import { SERVICE_ORG } from './support/service-managed-org';
 
 const EXAMPLE = 'parameters/example.yaml';
 const example = compileOrg(parseOrg(readFileSync(EXAMPLE, 'utf8'), EXAMPLE));
@@ -24,33 +25,6 @@ const DEPLOYED = ['pipeline-identity', 'source-identity'];
 /** More than one attempt and few enough to wait for: the SDK's backoff between them is up to 0.1, then 0.2 s. */
 const ATTEMPTS = 3;
 
-const SERVICE_ORG = `organization:
-  partition: aws
-  region: eu-west-1
-prefix: svc
-stackSets:
-  permissionModel: SERVICE_MANAGED
-accounts:
-  source:
-    id: "222222222222"
-    role: source
-    organizationalUnit: ou-abcd-11111111
-  dev:
-    id: "333333333333"
-    role: pipeline
-    environment: dev
-    organizationalUnit: ou-abcd-22222222
-repositories:
-  app:
-    account: source
-pipelines:
-  app:
-    repository: app
-    branches:
-      dev: main
-    deploy:
-      type: codedeploy
-`;
 
 const env = useLocalAws();
 let counter: RequestCounter;
