@@ -774,7 +774,8 @@ function sameReferences(resource: CfnResource, id: string): boolean {
       const value = o[name];
       if (keys.length > 1 || !REFERENCES.has(name)) return false;
       if (name === 'Ref' || name === 'Condition' || name === 'Fn::GetAtt') return namesWithout(value, id);
-      if (name === 'Fn::Sub') return typeof value === 'string' && [...value.matchAll(/\$\{([^}]*)\}/g)].every(([, reference]) => !reference.includes(id));
+      // A reference is a part of the text: a text without the id holds none with it (most: no reference list made).
+      if (name === 'Fn::Sub') return typeof value === 'string' && (!value.includes(id) || [...value.matchAll(/\$\{([^}]*)\}/g)].every(([, reference]) => !reference.includes(id)));
       // Fn::If [condition, then, else]: the condition by name, the branches as any value.
       return Array.isArray(value) && namesWithout(value[0], id) && value.slice(1).every(walk);
     }
@@ -785,4 +786,5 @@ function sameReferences(resource: CfnResource, id: string): boolean {
 }
 
 /** Whether a name, or each of a list of names, is a text without the id. */
-const namesWithout = (names: unknown, id: string): boolean => (Array.isArray(names) ? names : [names]).every((n) => typeof n === 'string' && !n.includes(id));
+const namesWithout = (names: unknown, id: string): boolean => (Array.isArray(names) ? names.every((n) => nameWithout(n, id)) : nameWithout(names, id));
+const nameWithout = (name: unknown, id: string): boolean => typeof name === 'string' && !name.includes(id);

@@ -312,16 +312,22 @@ class Scopes {
   of(...keys: string[]): ReadonlySet<string> | undefined {
     const sets: ReadonlySet<string>[] = [];
     for (const key of keys) {
-      if (!this.unions.has(key)) {
-        const occurrences = this.occurrences.get(key);
-        // One set (the usual case: a name in one unit) is used as it is, shared and never changed.
-        this.unions.set(key, occurrences === 'all' || occurrences === undefined ? undefined : occurrences.size === 1 ? [...occurrences][0] : union([...occurrences]));
-      }
-      const accounts = this.unions.get(key);
+      const accounts = this.ofOne(key);
       if (accounts === undefined) return undefined;
       sets.push(accounts);
     }
     return sets.length === 1 ? sets[0] : union(sets);
+  }
+
+  /** `of(key)`, without a list of keys made for each ARN a statement scopes. */
+  ofOne(key: string): ReadonlySet<string> | undefined {
+    const known = this.unions.get(key);
+    if (known !== undefined || this.unions.has(key)) return known;
+    const occurrences = this.occurrences.get(key);
+    // One set (the usual case: a name in one unit) is used as it is, shared and never changed.
+    const accounts = occurrences === 'all' || occurrences === undefined ? undefined : occurrences.size === 1 ? occurrences.values().next().value : union([...occurrences]);
+    this.unions.set(key, accounts);
+    return accounts;
   }
 }
 
@@ -404,8 +410,11 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
   const pathed = new Map(existingRoles.map((role) => [roleNameOf(role), role]));
   const created = new Set<string>();
   // Names only: the accounts each resource is in (accountsIn) are not read here.
-  for (const t of templates.map(templateOf)) {
-    for (const logicalId of Object.keys(t.Resources)) {
+  // Each template's logical ids listed once for both walks (a family's Resources is a dictionary of hundreds of ids).
+  const idsOf = templates.map((given) => Object.keys(templateOf(given).Resources));
+  for (let k = 0; k < templates.length; k++) {
+    const t = templateOf(templates[k]);
+    for (const logicalId of idsOf[k]) {
       const r = t.Resources[logicalId];
       const name = r.Type === 'AWS::IAM::Role' ? nameOf(t, r.Properties?.RoleName) : undefined;
       if (name !== undefined) created.add(name);
@@ -422,11 +431,12 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
   const unnamed = new Scopes();
   const resourcesByType = new Map<string, CfnResource[]>();
   const roleNames: unknown[] = [];
-  for (const given of templates) {
+  for (let k = 0; k < templates.length; k++) {
+    const given = templates[k];
     const t = templateOf(given);
     const accountsOf = accountsIn(given);
     const resources = t.Resources;
-    for (const logicalId of Object.keys(resources)) {
+    for (const logicalId of idsOf[k]) {
       const r = resources[logicalId];
       const accounts = accountsOf(r);
       // A resource in no target account (its condition holds in none of them) is created nowhere.
@@ -680,9 +690,9 @@ export function executionPolicyFor(
       // and which service each handler's call names is not written anywhere a wrong guess would not refuse a deploy.
       const passed = service === 'iam' && scoped.has(PASS_ROLE) ? own.filter((arn) => serviceRoles.has(arn)) : undefined;
       const namedActions = [...scoped].filter((a) => !bounded?.taken.has(a) && !(passed && a === PASS_ROLE));
-      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: namedActions, Resource: own, ...scopeFor(own, (arn) => arnScopes.of(arn)) });
-      if (passed && passed.length > 0) statements.push({ Sid: sid(service, 'PassServiceRoles'), Effect: 'Allow', Action: [PASS_ROLE], Resource: passed, ...scopeFor(passed, (arn) => arnScopes.of(arn)) });
-      for (const statement of [...(bounded ? [bounded.statement] : []), ...instanceRoleAttachments(scoped, instanceRoles)]) statements.push({ ...statement, ...scopeFor(statement.Resource, (arn) => arnScopes.of(arn)) });
+      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: namedActions, Resource: own, ...scopeFor(own, (arn) => arnScopes.ofOne(arn)) });
+      if (passed && passed.length > 0) statements.push({ Sid: sid(service, 'PassServiceRoles'), Effect: 'Allow', Action: [PASS_ROLE], Resource: passed, ...scopeFor(passed, (arn) => arnScopes.ofOne(arn)) });
+      for (const statement of [...(bounded ? [bounded.statement] : []), ...instanceRoleAttachments(scoped, instanceRoles)]) statements.push({ ...statement, ...scopeFor(statement.Resource, (arn) => arnScopes.ofOne(arn)) });
       const denied = pathDenials(named);
       if (denied.length > 0) {
         const existing = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))])].filter((r) => denied.some((d) => globRegExp(d).test(`arn:${P}:iam::${A}:role/${r}`)));
