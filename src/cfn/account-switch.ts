@@ -49,8 +49,7 @@ export class AccountSwitch {
 
   /** The name of a condition true in exactly `accounts` of the targets; undefined when they are all the targets. */
   when(label: string, accounts: readonly string[]): string | undefined {
-    // One account (each source account's units): the list it makes without a set, a filter and a sort.
-    const ids = accounts.length === 1 ? (this.targets.has(accounts[0]) ? [accounts[0]] : []) : [...new Set(accounts)].filter((a) => this.targets.has(a)).sort();
+    const ids = [...new Set(accounts)].filter((a) => this.targets.has(a)).sort();
     if (ids.length === this.targets.size) return undefined;
     if (ids.length === 0) throw new Error(`internal: condition ${label} holds in no target account`);
     const key = ids.join(',');
