@@ -103,6 +103,26 @@ function writeScalar(out: Text, value: unknown): void {
 const isCollection = (v: unknown): v is object => typeof v === 'object' && v !== null;
 
 /**
+ * A map's key as `write` writes it, with its colon (writeScalar's text of it, then `:`). A few hundred keys (Type,
+ * Properties, Effect, Fn::Sub, …) are most of the 270,000 a compile writes at 250 teams: each is told plain or
+ * quoted once here, not by the pattern each time it is written, and is one piece appended, not two. Emptied past
+ * KEY_TEXTS_HELD entries (names each written once, a family's conditions and outputs, pass through), so it stays small
+ * however many templates a process writes.
+ */
+const keyTexts = new Map<string, string>();
+const KEY_TEXTS_HELD = 4096;
+function keyText(key: string): string {
+  let text = keyTexts.get(key);
+  if (text === undefined) {
+    // isPlain admits ASCII characters only; quoted writes ASCII too.
+    text = `${isPlain(key) ? key : quoted(key)}:`;
+    if (keyTexts.size >= KEY_TEXTS_HELD) keyTexts.clear();
+    keyTexts.set(key, text);
+  }
+  return text;
+}
+
+/**
  * How a line starts at a depth: a key's indentation, a list item's, each
  * also as the first line under `key:`. Made once, not for every key and
  * item written.
@@ -150,8 +170,7 @@ function write(out: Text, value: unknown, depth: number, inSequence: boolean): v
     const v = (value as Record<string, unknown>)[key];
     if (v === undefined) continue;
     out.ascii(!first ? starts.key : inSequence ? ' ' : starts.firstKey);
-    writeScalar(out, key);
-    out.ascii(':');
+    out.ascii(keyText(key));
     write(out, v, depth + 1, false);
     first = false;
   }
@@ -271,7 +290,7 @@ function bytesOf(value: unknown, depth: number, inSequence: boolean): number {
     const v = (value as Record<string, unknown>)[key];
     if (v === undefined) continue;
     // The first key ` ` or `\n<indent>`, the others `<indent>`; then `key:` and its value.
-    bytes += (!first ? indent : inSequence ? 1 : indent + 1) + scalarBytes(key) + 1 + bytesOf(v, depth + 1, false);
+    bytes += (!first ? indent : inSequence ? 1 : indent + 1) + keyText(key).length + bytesOf(v, depth + 1, false);
     first = false;
   }
   // ` {}\n`

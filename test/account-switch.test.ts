@@ -28,6 +28,18 @@ describe('AccountSwitch.when', () => {
     expect(Object.keys(section)).toEqual([first]);
     expect(section[first!]).toEqual({ 'Fn::Or': [b, c, a].map((id) => ({ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, id] })) });
   });
+
+  it('one account given once names what it names given twice: the same condition, after the account; none for a lone target; refused outside the targets', () => {
+    const [a, b] = [targets[9].id, targets[3].id];
+    const once = new AccountSwitch(targets);
+    const twice = new AccountSwitch(targets);
+    expect([once.when('unit', [a]), once.when('other', [b]), once.when('again', [a])]).toEqual([twice.when('unit', [a, a]), twice.when('other', [b, b]), twice.when('again', [a, a])]);
+    expect(once.when('unit', [a])).toBe('AccountAccount9');
+    expect(JSON.stringify(once.section())).toBe(JSON.stringify(twice.section()));
+    expect(new AccountSwitch([targets[0]]).when('unit', [targets[0].id])).toBeUndefined();
+    expect(() => once.when('unit', ['999999999999'])).toThrow(/holds in no target account/);
+    expect(() => twice.when('unit', ['999999999999', '999999999999'])).toThrow(/holds in no target account/);
+  });
 });
 
 describe('accountsWhereHolds', () => {

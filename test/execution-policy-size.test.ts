@@ -336,4 +336,14 @@ describe('a deployed managed policy attached to a role the org file no longer li
     const conditional = executionPolicyFor([template([{ 'Fn::If': ['AccountDev', 'legacy-app', { Ref: 'AWS::NoValue' }] }, { 'Fn::If': ['AccountProd', { Ref: 'Trigger' }, { Ref: 'AWS::NoValue' }] }])], 'acme');
     expect(conditional).toEqual(plain);
   });
+
+  it('each branch of nested conditions is granted, never AWS::NoValue, whichever level it stands at', () => {
+    const plain = executionPolicyFor([template(['legacy-a', 'legacy-b', 'legacy-c', { Ref: 'Trigger' }])], 'acme');
+    const nested = executionPolicyFor(
+      [template([{ 'Fn::If': ['AccountDev', { 'Fn::If': ['AccountProd', 'legacy-a', { Ref: 'AWS::NoValue' }] }, 'legacy-b'] }, { 'Fn::If': ['AccountTest', { Ref: 'AWS::NoValue' }, { 'Fn::If': ['AccountDev', 'legacy-c', { Ref: 'Trigger' }] }] }])],
+      'acme',
+    );
+    expect(nested).toEqual(plain);
+    expect(iamResources(nested, 'IamDetachFromUnlistedRoles')).toHaveLength(6);
+  });
 });

@@ -63,6 +63,20 @@ describe('toYaml, the keys of a map', () => {
     Object.defineProperty(map, 'hidden', { value: 'not written', enumerable: false });
     expect(toYaml({ map })).toBe('map:\n  "2": two\n  b: B\n  a: A\n');
   });
+
+  it('writes a key as it writes the same text as a value, quoted or plain, however many other keys came between (the writer keeps a bounded number of key texts)', () => {
+    const keys = ['Type', 'yes', 'On', '0123', 'a: b', 'clé', '~', 'x:', 'Fn::Sub', '${AWS::Region}', ''];
+    // A key, then the same text as a value: `key: key`, unless the key is written otherwise.
+    const expected = (key: string) => `  ${toYaml({ k: key }).slice('k: '.length, -1)}: ${toYaml({ k: key }).slice('k: '.length)}`;
+    const asKeys = (list: readonly string[]) => Object.fromEntries(list.map((k) => [k, k]));
+    const many = Array.from({ length: 10_000 }, (_, i) => `Key${i}`);
+    for (const list of [keys, many, keys, [...many.slice(0, 5_000), ...keys], keys]) {
+      const text = toYaml({ map: asKeys(list) });
+      expect(text).toBe(`map:\n${list.map(expected).join('')}`);
+      expect(parse(text, { version: '1.1' })).toEqual({ map: asKeys(list) });
+      expect(yamlBytes({ map: asKeys(list) })).toBe(text.length);
+    }
+  });
 });
 
 describe('toYaml, a quoted string', () => {

@@ -514,6 +514,13 @@ function teamMarked(text: string, tuple: Tuple): string | undefined {
   return besideDigit || left.any ? undefined : marked;
 }
 
+/** Whether `text` holds one of a tuple's values (an account id, the key, its logical-id form) anywhere. */
+function holdsAValue(text: string, tuple: Tuple): boolean {
+  if (text.includes(tuple.key) || text.includes(tuple.keyId)) return true;
+  for (let i = 0; i < tuple.accounts.length; i++) if (text.includes(tuple.accounts[i])) return true;
+  return false;
+}
+
 /** The pseudo parameters a team class's policies may read (resolve.ts: the account's id, the org's partition and Region). */
 const TEAM_PSEUDO_PARAMETERS: ReadonlySet<string> = new Set(['AWS::AccountId', 'AWS::Partition', 'AWS::Region']);
 /** Members whose text a check compares with its own constants, by name: no tuple value may stand in them. */
@@ -526,7 +533,9 @@ const METADATA_TEXT: ReadonlySet<string> = new Set(['statement', 'reason']);
  * its policies read nothing of an account but its id, partition and Region (see `TeamClasses`).
  */
 function onlyAsText(resource: CfnResource, tuple: Tuple, importsById: ImportsById): boolean {
-  const holdsTuple = (text: string) => teamMarked(text, tuple) !== text;
+  // A text that holds no value of the tuple is as teamMarked leaves it (each of its passes finds nothing): most of a
+  // resource's texts, told apart by a search for each value without the passes' closures.
+  const holdsTuple = (text: string) => holdsAValue(text, tuple) && teamMarked(text, tuple) !== text;
   /** Whether a value holds tuple values only in texts under no name of READ_AS_NAMES (and, in metadata, of METADATA_TEXT), and a policy reads only those pseudo parameters. */
   const walk = (v: unknown, name: string, inMetadata: boolean, inPolicy: boolean): boolean => {
     if (typeof v === 'string') return !holdsTuple(v) || (!READ_AS_NAMES.has(name) && (!inMetadata || METADATA_TEXT.has(name)));
@@ -765,7 +774,8 @@ function sameReferences(resource: CfnResource, id: string): boolean {
       const value = o[name];
       if (keys.length > 1 || !REFERENCES.has(name)) return false;
       if (name === 'Ref' || name === 'Condition' || name === 'Fn::GetAtt') return namesWithout(value, id);
-      if (name === 'Fn::Sub') return typeof value === 'string' && [...value.matchAll(/\$\{([^}]*)\}/g)].every(([, reference]) => !reference.includes(id));
+      // A reference is a part of the text: a text without the id holds none with it (most: no reference list made).
+      if (name === 'Fn::Sub') return typeof value === 'string' && (!value.includes(id) || [...value.matchAll(/\$\{([^}]*)\}/g)].every(([, reference]) => !reference.includes(id)));
       // Fn::If [condition, then, else]: the condition by name, the branches as any value.
       return Array.isArray(value) && namesWithout(value[0], id) && value.slice(1).every(walk);
     }
@@ -776,4 +786,5 @@ function sameReferences(resource: CfnResource, id: string): boolean {
 }
 
 /** Whether a name, or each of a list of names, is a text without the id. */
-const namesWithout = (names: unknown, id: string): boolean => (Array.isArray(names) ? names : [names]).every((n) => typeof n === 'string' && !n.includes(id));
+const namesWithout = (names: unknown, id: string): boolean => (Array.isArray(names) ? names.every((n) => nameWithout(n, id)) : nameWithout(names, id));
+const nameWithout = (name: unknown, id: string): boolean => typeof name === 'string' && !name.includes(id);

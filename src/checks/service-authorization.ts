@@ -50,7 +50,18 @@ export const SERVICE_AUTHORIZATION_RULES = [
 export type ValuesOf = (expression: unknown, resource?: string) => string[];
 
 /** Plain strings as they are, a list item by item; anything else unknown. For templates checked without their org. */
-export const literalValues: ValuesOf = (e) => (typeof e === 'string' ? [e] : Array.isArray(e) ? e.flatMap((x) => literalValues(x)) : e === undefined ? [] : ['{unknown}']);
+export const literalValues: ValuesOf = (e) => {
+  const values: string[] = [];
+  addLiteralValues(e, values);
+  return values;
+};
+
+/** literalValues(e) added to `values`: a list's items in turn, no list made for each. */
+function addLiteralValues(e: unknown, values: string[]): void {
+  if (typeof e === 'string') values.push(e);
+  else if (Array.isArray(e)) for (let i = 0; i < e.length; i++) addLiteralValues(e[i], values);
+  else if (e !== undefined) values.push('{unknown}');
+}
 
 const flat = flatValues;
 const ACCOUNT_ID = /\b\d{12}\b/g;

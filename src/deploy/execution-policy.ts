@@ -312,16 +312,22 @@ class Scopes {
   of(...keys: string[]): ReadonlySet<string> | undefined {
     const sets: ReadonlySet<string>[] = [];
     for (const key of keys) {
-      if (!this.unions.has(key)) {
-        const occurrences = this.occurrences.get(key);
-        // One set (the usual case: a name in one unit) is used as it is, shared and never changed.
-        this.unions.set(key, occurrences === 'all' || occurrences === undefined ? undefined : occurrences.size === 1 ? [...occurrences][0] : union([...occurrences]));
-      }
-      const accounts = this.unions.get(key);
+      const accounts = this.ofOne(key);
       if (accounts === undefined) return undefined;
       sets.push(accounts);
     }
     return sets.length === 1 ? sets[0] : union(sets);
+  }
+
+  /** `of(key)`, without a list of keys made for each ARN a statement scopes. */
+  ofOne(key: string): ReadonlySet<string> | undefined {
+    const known = this.unions.get(key);
+    if (known !== undefined || this.unions.has(key)) return known;
+    const occurrences = this.occurrences.get(key);
+    // One set (the usual case: a name in one unit) is used as it is, shared and never changed.
+    const accounts = occurrences === 'all' || occurrences === undefined ? undefined : occurrences.size === 1 ? occurrences.values().next().value : union([...occurrences]);
+    this.unions.set(key, accounts);
+    return accounts;
   }
 }
 
@@ -368,37 +374,47 @@ function shaper(names: Names, pipelines: boolean): Shaped {
 const templateOf = (given: ExecutionTemplate): CfnTemplate => ('template' in given ? (given.template as CfnTemplate) : given);
 
 /**
- * Each resource of a template with the accounts it is in: the template's accounts, narrowed by the resource's
- * condition on the account (account-switch.ts); a template given alone, every account (undefined).
+ * The accounts of each resource of a template, by its logical id: the template's accounts, narrowed by the resource's
+ * condition on the account (account-switch.ts); a template given alone, every account (undefined). Asked of each
+ * resource in turn, with a memo of the template's conditions (not a generator: a tuple and a step made per resource).
  */
-function* resourcesIn(given: ExecutionTemplate): Generator<[logicalId: string, resource: CfnResource, accounts: ReadonlySet<string> | undefined, template: CfnTemplate]> {
+function accountsIn(given: ExecutionTemplate): (r: CfnResource) => ReadonlySet<string> | undefined {
   const template = templateOf(given);
   const targets = 'template' in given ? new Set(given.accounts as readonly string[]) : undefined;
   const memo = new Map<string, ReadonlySet<string> | undefined>();
-  for (const logicalId of Object.keys(template.Resources)) {
-    const r = template.Resources[logicalId];
-    const accounts = targets && r.Condition ? (accountsWhereHolds(template.Conditions, r.Condition, targets, memo) ?? targets) : targets;
-    yield [logicalId, r, accounts, template];
-  }
+  return (r) => (targets && r.Condition ? (accountsWhereHolds(template.Conditions, r.Condition, targets, memo) ?? targets) : targets);
 }
 
 /**
  * A list item as the names it may take: an item present in some accounts only is written `Fn::If [condition, item,
  * AWS::NoValue]` (account-switch.ts `item`), and both branches are granted (a superset, in the resource's accounts).
+ * Added to `out`: each branch that is no Fn::If, in order, but AWS::NoValue (an item that is no Fn::If, as it is).
  */
-function eitherBranch(item: unknown): unknown[] {
+function addEitherBranch(item: unknown, out: unknown[]): void {
   const branches = (item as { 'Fn::If'?: unknown[] })?.['Fn::If'];
-  if (!Array.isArray(branches)) return [item];
-  return branches.slice(1).flatMap(eitherBranch).filter((b) => (b as { Ref?: unknown })?.Ref !== 'AWS::NoValue');
+  if (Array.isArray(branches)) addBranches(branches, out);
+  else out.push(item);
+}
+
+function addBranches(branches: readonly unknown[], out: unknown[]): void {
+  for (let i = 1; i < branches.length; i++) {
+    const branch = branches[i];
+    const nested = (branch as { 'Fn::If'?: unknown[] })?.['Fn::If'];
+    if (Array.isArray(nested)) addBranches(nested, out);
+    else if ((branch as { Ref?: unknown })?.Ref !== 'AWS::NoValue') out.push(branch);
+  }
 }
 
 function collect(templates: readonly ExecutionTemplate[], existingRoles: readonly string[], shaped: Shaped): Derived {
   // An existing role's ARN has its path, which a template's Roles (names only) does not carry (src/iam/role-path.ts).
   const pathed = new Map(existingRoles.map((role) => [roleNameOf(role), role]));
   const created = new Set<string>();
-  // Names only: the accounts each resource is in (resourcesIn) are not read here.
-  for (const t of templates.map(templateOf)) {
-    for (const logicalId of Object.keys(t.Resources)) {
+  // Names only: the accounts each resource is in (accountsIn) are not read here.
+  // Each template's logical ids listed once for both walks (a family's Resources is a dictionary of hundreds of ids).
+  const idsOf = templates.map((given) => Object.keys(templateOf(given).Resources));
+  for (let k = 0; k < templates.length; k++) {
+    const t = templateOf(templates[k]);
+    for (const logicalId of idsOf[k]) {
       const r = t.Resources[logicalId];
       const name = r.Type === 'AWS::IAM::Role' ? nameOf(t, r.Properties?.RoleName) : undefined;
       if (name !== undefined) created.add(name);
@@ -414,8 +430,15 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
   const engineCalls = new Scopes();
   const unnamed = new Scopes();
   const resourcesByType = new Map<string, CfnResource[]>();
-  for (const given of templates) {
-    for (const [logicalId, r, accounts, t] of resourcesIn(given)) {
+  const roleNames: unknown[] = [];
+  for (let k = 0; k < templates.length; k++) {
+    const given = templates[k];
+    const t = templateOf(given);
+    const accountsOf = accountsIn(given);
+    const resources = t.Resources;
+    for (const logicalId of idsOf[k]) {
+      const r = resources[logicalId];
+      const accounts = accountsOf(r);
       // A resource in no target account (its condition holds in none of them) is created nowhere.
       if (accounts?.size === 0) continue;
       types.add(r.Type, accounts);
@@ -433,21 +456,24 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
         throw new XstackError('EXECUTION_POLICY', `${r.Type} ${logicalId}: its ${spec.property} is not a fixed name, so the execution role's policy cannot be limited to it; give it a name made of literals and \${AWS::AccountId}/\${AWS::Region}, or one that ends in its stack's unique id (intrinsics.ts stackUniqueName)`);
       }
       const service = serviceOfType(r.Type);
-      const arns = arnsByService.get(service) ?? new Set<string>();
+      let arns = arnsByService.get(service);
+      if (!arns) arnsByService.set(service, (arns = new Set<string>()));
       const add = (arn: string) => {
         arns.add(arn);
         arnScopes.add(arn, accounts);
       };
       const own = spec.arn(shaped(spec.shape, name), t, r.Properties ?? {}, shaped);
       add(own);
-      for (const arn of spec.also?.(name) ?? []) add(arn);
+      if (spec.also) for (const arn of spec.also(name)) add(arn);
       if (r.Type === 'AWS::IAM::Role') createdRoles.add(own);
       if (r.Type === 'AWS::IAM::Role' && trustsAService(r)) serviceRoles.add(own);
       // A managed policy attached to a role no template creates (existing instance roles the org names):
       // attaching and detaching act on that role too, which IAM authorizes on role/${RoleNameWithPath}.
       // An existing role keeps its exact name and path; a role the templates create is written as in its own statement.
       if (r.Type === 'AWS::IAM::ManagedPolicy') {
-        for (const roleName of ((r.Properties?.Roles as unknown[] | undefined) ?? []).flatMap(eitherBranch)) {
+        roleNames.length = 0;
+        for (const item of (r.Properties?.Roles as unknown[] | undefined) ?? []) addEitherBranch(item, roleNames);
+        for (const roleName of roleNames) {
           const n = nameOf(t, roleName);
           if (n === undefined) continue;
           // Neither listed nor created: an instance role a deployed template still attaches to, since removed from the
@@ -466,7 +492,6 @@ function collect(templates: readonly ExecutionTemplate[], existingRoles: readonl
         if (destination === undefined) throw new XstackError('EXECUTION_POLICY', `AWS::S3::Bucket ${logicalId}: its LoggingConfiguration's DestinationBucketName is not a fixed name, so the execution role's policy cannot be limited to it`);
         loggingObjects.add(`${NAMED['AWS::S3::Bucket'].arn(destination, t, {}, shaped)}/*`, accounts);
       }
-      arnsByService.set(service, arns);
     }
   }
   return { types, resourcesByType, arnsByService, arnScopes, unlistedRoles, loggingObjects, createdRoles, serviceRoles, engineCalls, unnamed };
@@ -665,9 +690,9 @@ export function executionPolicyFor(
       // and which service each handler's call names is not written anywhere a wrong guess would not refuse a deploy.
       const passed = service === 'iam' && scoped.has(PASS_ROLE) ? own.filter((arn) => serviceRoles.has(arn)) : undefined;
       const namedActions = [...scoped].filter((a) => !bounded?.taken.has(a) && !(passed && a === PASS_ROLE));
-      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: namedActions, Resource: own, ...scopeFor(own, (arn) => arnScopes.of(arn)) });
-      if (passed && passed.length > 0) statements.push({ Sid: sid(service, 'PassServiceRoles'), Effect: 'Allow', Action: [PASS_ROLE], Resource: passed, ...scopeFor(passed, (arn) => arnScopes.of(arn)) });
-      for (const statement of [...(bounded ? [bounded.statement] : []), ...instanceRoleAttachments(scoped, instanceRoles)]) statements.push({ ...statement, ...scopeFor(statement.Resource, (arn) => arnScopes.of(arn)) });
+      statements.push({ Sid: sid(service, 'Named'), Effect: 'Allow', Action: namedActions, Resource: own, ...scopeFor(own, (arn) => arnScopes.ofOne(arn)) });
+      if (passed && passed.length > 0) statements.push({ Sid: sid(service, 'PassServiceRoles'), Effect: 'Allow', Action: [PASS_ROLE], Resource: passed, ...scopeFor(passed, (arn) => arnScopes.ofOne(arn)) });
+      for (const statement of [...(bounded ? [bounded.statement] : []), ...instanceRoleAttachments(scoped, instanceRoles)]) statements.push({ ...statement, ...scopeFor(statement.Resource, (arn) => arnScopes.ofOne(arn)) });
       const denied = pathDenials(named);
       if (denied.length > 0) {
         const existing = [...new Set([...existingRoles, ...keyAdministratorRoles.filter((r) => !isRolePattern(r))])].filter((r) => denied.some((d) => globRegExp(d).test(`arn:${P}:iam::${A}:role/${r}`)));

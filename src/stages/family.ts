@@ -537,11 +537,12 @@ function refuseSharedNames(family: Family, units: readonly PlacedUnit[]): void {
   // A map for each kind of name, keyed by the name itself: no key text made for each of a family's ids.
   const owners = { resource: new Map<string, Owner>(), output: new Map<string, Owner>(), condition: new Map<string, Owner>() };
   const problems: string[] = [];
-  const claim = (what: keyof typeof owners, name: string, unit: PlacedUnit, expression?: string) => {
+  // A condition's expression is written as JSON only where a second unit names it: most names are claimed once.
+  const claim = (what: keyof typeof owners, name: string, unit: PlacedUnit, expression?: unknown) => {
     const named = owners[what];
     const owner = named.get(name);
     if (!owner) named.set(name, { unit, expression });
-    else if (owner.unit !== unit && (expression === undefined || owner.expression !== expression)) {
+    else if (owner.unit !== unit && (expression === undefined || JSON.stringify(owner.expression) !== JSON.stringify(expression))) {
       const [first, second] = [owner.unit, unit];
       const where = second.locate ? `${second.locate()}: ` : '';
       const other = first.locate ? `${first.label} (${first.locate()})` : first.label;
@@ -552,15 +553,15 @@ function refuseSharedNames(family: Family, units: readonly PlacedUnit[]): void {
     for (const id of Object.keys(unit.rendered.template.Resources)) claim('resource', id, unit);
     for (const id of Object.keys(unit.rendered.outputs)) claim('output', id, unit);
     // A condition on accounts alone (`AccountDev`) is the same in every unit that has it: only a different one is a clash.
-    for (const [name, expression] of Object.entries(unit.rendered.template.Conditions ?? {})) claim('condition', name, unit, JSON.stringify(expression));
+    for (const [name, expression] of Object.entries(unit.rendered.template.Conditions ?? {})) claim('condition', name, unit, expression);
   }
   if (problems.length > 0) throw new CompileError('ORG_INVALID', problems);
 }
 
-/** The first unit to give a name (refuseSharedNames), with a condition's expression as JSON. */
+/** The first unit to give a name (refuseSharedNames), with a condition's expression. */
 interface Owner {
   readonly unit: PlacedUnit;
-  readonly expression?: string;
+  readonly expression?: unknown;
 }
 
 /** The units' resources and outputs in one template, each under the condition of its unit's accounts. */
