@@ -195,7 +195,9 @@ export class Aws {
    * The same clients (options and call log), each trying a call once: for a call an emulator answers the same however
    * often it is asked. moto answers an action it lacks with HTTP 500 and a page that is no AWS error, and the SDK
    * counts every 500 as transient (@smithy/core retry, TRANSIENT_ERROR_STATUS_CODES 500, 502, 503, 504): 8 attempts
-   * with backoff, seconds of waiting for the same answer. On AWS a 500 is InternalFailure and a 503
+   * with backoff, seconds of waiting for the same answer. `max_attempts` is "the maximum number attempts to make on a
+   * request", 1 being a valid value ("Number greater than 0",
+   * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). On AWS a 500 is InternalFailure and a 503
    * ServiceUnavailable, "The request has failed due to a temporary failure of the server"
    * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html): retried there, so only
    * an emulator's calls take this.
