@@ -268,6 +268,10 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
         Roles: input.deployTargetRoles.map(roleNameOf),
         PolicyDocument: policyDocument([
           statement({
+            // No s3:ListBucket, unlike AWS's AmazonEC2RoleforAWSCodeDeploy: the targets would see every pipeline's
+            // artifact names. The cost: a revision the lifecycle deleted is refused as 403, not 404 (GetObject's
+            // Permissions, https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html; README "How far back a
+            // rollback reaches"; review s56-templates m1).
             sid: 'DownloadRevisions',
             actions: CODEDEPLOY_AGENT_DOWNLOAD.actions,
             resources: objects,
