@@ -15,6 +15,7 @@ import type { AccessPath } from '../src/audit/paths';
 import { nameTokenFor, tokenFor } from '../src/audit/symbolic';
 import { executionPolicyFor } from '../src/deploy/execution-policy';
 import { random } from './support/seeded-random';
+import { keyTextsHeld, toYaml } from '../src/yaml';
 
 describe('literalValues: a template checked without its org (service-authorization.ts)', () => {
   /** The answer before the change, a list made for each item (flatMap). */
@@ -156,5 +157,20 @@ describe("the execution role's named resources, each in the accounts of every te
     expect(named.Resource).toEqual(expect.arrayContaining([arn('acme-shared'), arn('acme-first')]));
     expect([...named.scope!.get(arn('acme-shared'))!].sort()).toEqual(['111111111111', '222222222222', '333333333333', '444444444444']);
     expect([...named.scope!.get(arn('acme-first'))!].sort()).toEqual(['111111111111', '222222222222']);
+  });
+});
+
+describe("the writer's key texts (yaml.ts keyText), bounded", () => {
+  it('holds at most 4,096 key texts however many distinct keys are written, and reaches that bound; a key is written the same after the texts are emptied', () => {
+    // Keys of a map under the template's (the template's own keys are written as they stand, not through keyText).
+    let most = 0;
+    for (let i = 0; i < 10_000; i++) {
+      expect(toYaml({ map: { [`Key${i}x`]: 1 } })).toBe(`map:\n  Key${i}x: 1\n`);
+      most = Math.max(most, keyTextsHeld());
+    }
+    expect(most).toBe(4_096);
+    expect(keyTextsHeld()).toBeLessThanOrEqual(4_096);
+    // Quoted keys too, after many emptyings.
+    expect(toYaml({ map: { yes: 'a', 'a: b': 'c', Key1x: 2 } })).toBe('map:\n  "yes": a\n  "a: b": c\n  Key1x: 2\n');
   });
 });
