@@ -121,6 +121,7 @@ function keyText(key: string): string {
   }
   return text;
 }
+
 /** How many key texts keyText holds now (at most KEY_TEXTS_HELD): for the test that it stays bounded. */
 export const keyTextsHeld = (): number => keyTexts.size;
 
