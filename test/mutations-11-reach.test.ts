@@ -1,6 +1,6 @@
 /**
  * Mutation round s56-mutations-11, reach.ts: who can act on each resource once per class of alike teams compares each
- * member's execution role statements with its class's first's (statementReads, its loops since session 56). A team
+ * member's execution role statements with its class's first's (statementReads, its loops since session 55). A team
  * whose execution statements differ from the others' in a condition (a value, a key, one value more) is asked as
  * itself, and every entry reads as asked team by team (reach-team-classes.test.ts's comparison).
  */

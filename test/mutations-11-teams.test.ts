@@ -1,5 +1,5 @@
 /**
- * Mutation round s56-mutations-11, paths.ts alikeTeams (its loops over a team's statements and paths, since session 56
+ * Mutation round s56-mutations-11, paths.ts alikeTeams (its loops over a team's statements and paths, since session 55
  * compared through team-reads.ts): a team whose first statement (in its statements' order: the deploy target role's
  * trust, in pipeline-identity, the same resource in every pipeline account) differs in each of its pipeline accounts
  * alike is not alike its class's first, and the analysis by class of teams is the analysis by account class.

@@ -1,5 +1,5 @@
 /**
- * Mutation round s56-mutations-11 over the speed changes of session 56 (be807fe..f196eb5): each test here fails on a
+ * Mutation round s56-mutations-11 over the speed changes of session 55 (be807fe..f196eb5): each test here fails on a
  * mutant of those changes that the suite let through (the mutants, and why each is one a reader could make, are in
  * the round's report), and asserts what the changed code must answer: the fast path against the plain answer.
  */
