@@ -71,3 +71,43 @@ describe("a team whose execution statements' conditions differ is asked as itsel
     expect(plain(byClass, resources)).toEqual(plain(perTeam, resources));
   });
 });
+
+describe('a class of teams left out before it is asked, beside one that is asked (reach.ts, H5 of mutation round 11)', () => {
+  /** 40 teams, the last 20 with a third repository and its pipeline: two classes of alike teams, 20 each. */
+  function twoClassesYaml(): string {
+    const later = Array.from({ length: 20 }, (_, i) => `t${String(21 + i).padStart(3, '0')}`);
+    const repository = (t: string) => [`  ${t}-svc3:`, `    account: ${t}-source`];
+    const pipeline = (t: string) => [`  ${t}-svc3:`, `    repository: ${t}-svc3`, '    branches:', ...['dev', 'staging', 'prod'].map((env) => `      ${t}-${env}: main`), '    deploy:', '      type: codedeploy', '      applicationTagKey: Application'];
+    return generateTeamsOrgYaml(TEAMS)
+      .replace('repositories:\n', `repositories:\n${later.flatMap(repository).join('\n')}\n`)
+      .replace('pipelines:\n', `pipelines:\n${later.flatMap(pipeline).join('\n')}\n`);
+  }
+
+  it("a grant across teams (t002's execution statement naming t001's repository) leaves t001's class out; the other class is asked by class, and every entry reads as asked team by team", () => {
+    const org = parseOrg(twoClassesYaml(), 'teams.yaml');
+    const stages = planStages(org);
+    const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const access = analyseAccess(org, stages, templates, { byClass: true });
+    expect(access.teamClasses?.map((c) => c.members.length)).toEqual([20, 20]);
+    const classes = classesOf(access);
+    const resources = orgResources(org, stages, templates, classes);
+    const policy = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));
+    const accountsOf = (team: string) => new Set(org.accounts.filter((a) => a.name.startsWith(`${team}-`)).map((a) => a.id));
+    const [first, second, later] = [accountsOf('t001'), accountsOf('t002'), accountsOf('t021')];
+    const execution = bootstrapGrants(org, stages.flatMap((s) => s.targets.map((a) => a.id)), policy.statements, classes);
+    const repository = resources.find((r) => first.has(r.account) && r.logicalId === 'RepositoryT001Svc1')!;
+    const named = execution.find((g) => second.has(g.account) && g.policy === 'CodecommitNamed')!;
+    expect(repository && named).toBeTruthy();
+    const across = [...execution, { ...named, resources: [repository.arn] }];
+    const stageName = new Map(stages.map((s) => [s.id, stageLabel(s)]));
+    const name = (id: string) => stageName.get(id) ?? id;
+    const record = { byTeamClass: new Set<OrgResource>() };
+    const byClass = reachOfResources(org, resources, access, name, across, record);
+    const { teamClasses: _, ...withoutTeamClasses } = access;
+    const perTeam = reachOfResources(org, resources, withoutTeamClasses as AccessAnalysis, name, across);
+    const asked = [...record.byTeamClass];
+    expect(asked.filter((r) => first.has(r.account))).toEqual([]);
+    expect(asked.filter((r) => later.has(r.account)).length).toBeGreaterThan(0);
+    expect(plain(byClass, resources)).toEqual(plain(perTeam, resources));
+  });
+});
