@@ -19,32 +19,45 @@ import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 const TEAMS = 40;
 const ODD = 't007';
 
-/** The reach by class and team by team, with `change` applied to each execution statement of the odd team's accounts. */
-function reach(change: (conditions: ResolvedStatement['conditions']) => ResolvedStatement['conditions'] | undefined) {
-  const org = parseOrg(generateTeamsOrgYaml(TEAMS), 'teams.yaml');
+/** An org planned and analysed by class, its resources, and its execution role's statements, as the compile reads them. */
+function analysed(yaml: string) {
+  const org = parseOrg(yaml, 'teams.yaml');
   const stages = planStages(org);
   const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
   const access = analyseAccess(org, stages, templates, { byClass: true });
   const classes = classesOf(access);
   const resources = orgResources(org, stages, templates, classes);
   const policy = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));
-  const odd = new Set(org.accounts.filter((a) => a.name.startsWith(`${ODD}-`)).map((a) => a.id));
+  const execution = bootstrapGrants(org, stages.flatMap((s) => s.targets.map((a) => a.id)), policy.statements, classes);
+  const stageName = new Map(stages.map((s) => [s.id, stageLabel(s)]));
+  const accountsOf = (team: string) => new Set(org.accounts.filter((a) => a.name.startsWith(`${team}-`)).map((a) => a.id));
+  return { org, access, resources, execution, name: (id: string) => stageName.get(id) ?? id, accountsOf };
+}
+
+/** The reach of `given`'s resources with `execution` by class of teams (and the resources asked so) and team by team. */
+function bothWays(given: ReturnType<typeof analysed>, execution: readonly ResolvedStatement[]) {
+  const { org, access, resources, name } = given;
+  const record = { byTeamClass: new Set<OrgResource>() };
+  const byClass = reachOfResources(org, resources, access, name, execution, record);
+  const { teamClasses: _, ...withoutTeamClasses } = access;
+  const perTeam = reachOfResources(org, resources, withoutTeamClasses as AccessAnalysis, name, execution);
+  return { byClass, perTeam, byTeamClass: record.byTeamClass };
+}
+
+/** The reach by class and team by team, with `change` applied to each execution statement of the odd team's accounts. */
+function reach(change: (conditions: ResolvedStatement['conditions']) => ResolvedStatement['conditions'] | undefined) {
+  const given = analysed(generateTeamsOrgYaml(TEAMS));
+  const odd = given.accountsOf(ODD);
   let changed = 0;
-  const execution = bootstrapGrants(org, stages.flatMap((s) => s.targets.map((a) => a.id)), policy.statements, classes).map((g) => {
+  const execution = given.execution.map((g) => {
     if (!(g.accounts ?? [g.account]).some((id) => odd.has(id))) return g;
     const conditions = change(g.conditions);
     if (!conditions) return g;
     changed++;
     return { ...g, conditions };
   });
-  const stageName = new Map(stages.map((s) => [s.id, stageLabel(s)]));
-  const name = (id: string) => stageName.get(id) ?? id;
-  const record = { byTeamClass: new Set<OrgResource>() };
-  const byClass = reachOfResources(org, resources, access, name, execution, record);
-  const { teamClasses: _, ...withoutTeamClasses } = access;
-  const perTeam = reachOfResources(org, resources, withoutTeamClasses as AccessAnalysis, name, execution);
-  const own = resources.filter((r) => odd.has(r.account));
-  return { resources, byClass, perTeam, byTeamClass: record.byTeamClass, own, changed };
+  const own = given.resources.filter((r) => odd.has(r.account));
+  return { resources: given.resources, ...bothWays(given, execution), own, changed };
 }
 
 const plain = (entries: readonly ReachEntry[], resources: readonly OrgResource[]) => entries.map((e) => ({ ...e, resource: resources.indexOf(e.resource) }));
@@ -84,28 +97,15 @@ describe('a class of teams left out before it is asked, beside one that is asked
   }
 
   it("a grant across teams (t002's execution statement naming t001's repository) leaves t001's class out; the other class is asked by class, and every entry reads as asked team by team", () => {
-    const org = parseOrg(twoClassesYaml(), 'teams.yaml');
-    const stages = planStages(org);
-    const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
-    const access = analyseAccess(org, stages, templates, { byClass: true });
+    const given = analysed(twoClassesYaml());
+    const { access, resources, execution, accountsOf } = given;
     expect(access.teamClasses?.map((c) => c.members.length)).toEqual([20, 20]);
-    const classes = classesOf(access);
-    const resources = orgResources(org, stages, templates, classes);
-    const policy = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));
-    const accountsOf = (team: string) => new Set(org.accounts.filter((a) => a.name.startsWith(`${team}-`)).map((a) => a.id));
     const [first, second, later] = [accountsOf('t001'), accountsOf('t002'), accountsOf('t021')];
-    const execution = bootstrapGrants(org, stages.flatMap((s) => s.targets.map((a) => a.id)), policy.statements, classes);
     const repository = resources.find((r) => first.has(r.account) && r.logicalId === 'RepositoryT001Svc1')!;
     const named = execution.find((g) => second.has(g.account) && g.policy === 'CodecommitNamed')!;
     expect(repository && named).toBeTruthy();
-    const across = [...execution, { ...named, resources: [repository.arn] }];
-    const stageName = new Map(stages.map((s) => [s.id, stageLabel(s)]));
-    const name = (id: string) => stageName.get(id) ?? id;
-    const record = { byTeamClass: new Set<OrgResource>() };
-    const byClass = reachOfResources(org, resources, access, name, across, record);
-    const { teamClasses: _, ...withoutTeamClasses } = access;
-    const perTeam = reachOfResources(org, resources, withoutTeamClasses as AccessAnalysis, name, across);
-    const asked = [...record.byTeamClass];
+    const { byClass, perTeam, byTeamClass } = bothWays(given, [...execution, { ...named, resources: [repository.arn] }]);
+    const asked = [...byTeamClass];
     expect(asked.filter((r) => first.has(r.account))).toEqual([]);
     expect(asked.filter((r) => later.has(r.account)).length).toBeGreaterThan(0);
     expect(plain(byClass, resources)).toEqual(plain(perTeam, resources));
