@@ -10,7 +10,7 @@ import { arn, type Value } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type Resource from 'cloudform-types/types/resource';
 import { newRecord, type OutputSpec, type TemplateDefinition } from '../src/cfn/template';
-import { ciAssumeReaderGrant, CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY, STS_TAG_SESSION } from '../src/iam/grants';
+import { CARRIED_SOURCE_IDENTITY_ONLY, ciAssumeReaderGrant, CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY, STS_TAG_SESSION } from '../src/iam/grants';
 import { policyDocument, rolesByArn, statement, type Conditions } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 import type { CiRuntime, DeveloperAccess, RoleSource } from '../src/org/model';
@@ -133,16 +133,12 @@ function peopleRole(
       // condition holds for them and still refuses a key the caller adds (README "Not yet").
       ...p.sources.flatMap((source, i) => (source.transitiveTagKeys.length === 0 ? [] : [tagSessionStatement(`${p.sid}CarrySessionTags${i + 1}`, p.sourceAccountIds[i], source)])),
       statement({
-        // A source identity carried from the caller's session only, never one the caller picks now: aws:SourceIdentity
-        // "is included in the request context after a source identity has been set" on the calling session
-        // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceidentity),
-        // and once set "The value that is set cannot be changed during the role session"
-        // (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html), so it
-        // stays what the identity provider set (review s27-access M2). For the same roles only.
+        // A source identity carried from the caller's session only (grants.ts CARRIED_SOURCE_IDENTITY_ONLY), for the
+        // same roles only.
         sid: `${p.sid}CarrySourceIdentity`,
         principal: { AWS: [...new Set(p.sourceAccountIds)].map((id) => arn(`iam::${id}:root`)) },
         actions: STS_SET_SOURCE_IDENTITY.actions,
-        conditions: { ...conditions, Null: { 'aws:SourceIdentity': 'false' } },
+        conditions: { ...conditions, ...CARRIED_SOURCE_IDENTITY_ONLY },
       }),
     ]),
     policies: [

@@ -20,6 +20,7 @@
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { role } from '../src/cfn/resources';
 import type { TemplateDefinition } from '../src/cfn/template';
+import { CARRIED_SOURCE_IDENTITY_ONLY, STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY } from '../src/iam/grants';
 import { policyDocument, rolesByArn, statement, type Statement } from '../src/iam/policy';
 import type { Names } from '../src/naming';
 
@@ -65,10 +66,15 @@ export const readOrgEntities = (names: Names): Statement =>
 
 /**
  * The trust: the administrator account's roles that run xstack, named by aws:PrincipalArn with the account's root as
- * principal (src/iam/policy.ts rolesByArn: a role recreated under its name still matches).
+ * principal (src/iam/policy.ts rolesByArn: a role recreated under its name still matches); and the source identity such
+ * a caller's session carries, as bootstrap's own roles take it (src/deploy/bootstrap.ts executionTrust, which says why
+ * that statement names no role).
  */
 export const setupTrust = () =>
-  policyDocument([statement({ sid: 'TrustXstackCallers', actions: ['sts:AssumeRole'], ...rolesByArn(arn('iam::${AdministratorAccountId}:root'), ref('TrustedRoleArns')) })]);
+  policyDocument([
+    statement({ sid: 'TrustXstackCallers', actions: STS_ASSUME_ROLE.actions, ...rolesByArn(arn('iam::${AdministratorAccountId}:root'), ref('TrustedRoleArns')) }),
+    statement({ sid: 'CarryCallersSourceIdentity', principal: { AWS: arn('iam::${AdministratorAccountId}:root') }, actions: STS_SET_SOURCE_IDENTITY.actions, conditions: { ...CARRIED_SOURCE_IDENTITY_ONLY } }),
+  ]);
 
 export function bootstrapAccess({ names, executionRoleName, tags }: BootstrapAccessInput): TemplateDefinition {
   const [execution, reader] = [executionRoleName, names.outputReaderRole()];

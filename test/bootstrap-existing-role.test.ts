@@ -94,6 +94,7 @@ describe("xstack bootstrap on moto, meeting an execution role it did not make (A
     });
     expect((await trustNow()).Statement).toEqual([
       { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${admin}:root` }, Action: 'sts:AssumeRole', Condition: { ArnEquals: { 'aws:PrincipalArn': expect.arrayContaining([`arn:aws:iam::${admin}:role/${administrationRole}`]) } } },
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${admin}:root` }, Action: 'sts:SetSourceIdentity', Condition: { Null: { 'aws:SourceIdentity': 'false' } } },
     ]);
     // What xstack did not make is still reported, and still there: never detached.
     expect(replaced.filter((s) => s.status === 'missing').map((s) => s.what)).toEqual([`managed policy ${administratorAccess} on ${role}`, `inline policy ${role}/ops-extra`]);

@@ -715,6 +715,31 @@ describe("the execution role's trust, and what rewriting it would drop (pure)", 
     expect(trustDropped(undefined, 'aws', admin)).toEqual([]);
   });
 
+  it("the source identity statement is xstack's only as executionTrust writes it: a carried identity, from the administrator account (review s57-bootstrap M1)", () => {
+    const carried = { Effect: 'Allow', Principal: { AWS: root }, Action: 'sts:SetSourceIdentity', Condition: { Null: { 'aws:SourceIdentity': 'false' } } };
+    expect(JSON.parse(JSON.stringify(executionTrust('aws', admin, [adminRole]))).Statement).toEqual([xstack([adminRole]), carried]);
+    expect(trustDropped(trust(xstack([adminRole]), { ...carried, Action: ['sts:SetSourceIdentity'], Principal: { AWS: [root] } }), 'aws', admin)).toEqual([]);
+    expect(
+      trustDropped(
+        trust(
+          { ...carried, Condition: undefined },
+          { ...carried, Condition: { Null: { 'aws:SourceIdentity': 'true' } } },
+          { ...carried, Condition: { Null: { 'aws:SourceIdentity': 'false', 'aws:PrincipalTag/x': 'false' } } },
+          { ...carried, Principal: { AWS: 'arn:aws:iam::999999999999:root' } },
+          { ...carried, Action: 'sts:TagSession' },
+        ),
+        'aws',
+        admin,
+      ),
+    ).toEqual([
+      `${root} with no condition: any principal of that account its own policies allow`,
+      `${root} under its condition on aws:SourceIdentity`,
+      `${root} under its condition on aws:SourceIdentity, aws:PrincipalTag/x`,
+      'arn:aws:iam::999999999999:root under its condition on aws:SourceIdentity',
+      `${root} under its condition on aws:SourceIdentity`,
+    ]);
+  });
+
   it("anything else is named: AWS's sample trust (the administrator account's root, no condition), another administrator account, a service, a Deny, a condition added by hand, a principal of another account", () => {
     expect(trustDropped(trust({ Effect: 'Allow', Principal: { AWS: root }, Action: 'sts:AssumeRole' }), 'aws', admin)).toEqual([`${root} with no condition: any principal of that account its own policies allow`]);
     expect(
@@ -1373,8 +1398,12 @@ describe('xstack bootstrap on moto', () => {
     const reader = new Names(compiled.org.prefix).outputReaderRole();
     const trusted = async (account: string, role: string) => {
       const got = await env.aws().iam(await env.aws().assume(`arn:aws:iam::${account}:role/OrganizationAccountAccessRole`)).send(new GetRoleCommand({ RoleName: role }));
-      const trust = JSON.parse(decodeURIComponent(got.Role!.AssumeRolePolicyDocument!)) as { Statement: Array<{ Principal: unknown; Condition: { ArnEquals: Record<string, string[]> } }> };
-      expect(trust.Statement.map((x) => x.Principal)).toEqual([{ AWS: `arn:aws:iam::${admin}:root` }]);
+      const trust = JSON.parse(decodeURIComponent(got.Role!.AssumeRolePolicyDocument!)) as { Statement: Array<{ Principal: unknown; Action: string; Condition: { ArnEquals: Record<string, string[]> } }> };
+      // The assumption held by aws:PrincipalArn, and the source identity the caller's session carries.
+      expect(trust.Statement.map((x) => [x.Action, x.Principal])).toEqual([
+        ['sts:AssumeRole', { AWS: `arn:aws:iam::${admin}:root` }],
+        ['sts:SetSourceIdentity', { AWS: `arn:aws:iam::${admin}:root` }],
+      ]);
       return trust.Statement[0].Condition.ArnEquals['aws:PrincipalArn'];
     };
     const stepsOf = (steps: BootstrapStep[], role: string) => new Set(steps.filter((x) => x.what === `role ${role}`).map((x) => `${x.status} ${x.detail}`));

@@ -251,7 +251,7 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
     expect(summary.passed).toBeGreaterThan(5);
   }, 60_000);
 
-  it('trusts the roles the parameters name, through their account root held by aws:PrincipalArn; the SELF_MANAGED example has no reader template', () => {
+  it('trusts the roles the parameters name, through their account root held by aws:PrincipalArn, and takes the source identity their sessions carry; the SELF_MANAGED example has no reader template', () => {
     const compiled = compileFile('parameters/example.yaml');
     expect(compiled.files.has(READER_ROLE_FILE)).toBe(false);
     const template = fromYaml(compiled.files.get(BOOTSTRAP_ACCESS_FILE)!) as { Parameters: Record<string, unknown>; Resources: { BootstrapAccessRole: { Properties: { RoleName: string; AssumeRolePolicyDocument: unknown } } } };
@@ -266,6 +266,13 @@ describe('setup: the access role bootstrap reaches a SELF_MANAGED target account
           Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AdministratorAccountId}:root' } },
           Action: 'sts:AssumeRole',
           Condition: { ArnEquals: { 'aws:PrincipalArn': { Ref: 'TrustedRoleArns' } } },
+        },
+        {
+          Sid: 'CarryCallersSourceIdentity',
+          Effect: 'Allow',
+          Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AdministratorAccountId}:root' } },
+          Action: 'sts:SetSourceIdentity',
+          Condition: { Null: { 'aws:SourceIdentity': 'false' } },
         },
       ],
     });

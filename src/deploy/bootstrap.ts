@@ -72,7 +72,7 @@ import { setupVerdict } from './setup-verdict';
 import { ADJUSTABLE_IAM_QUOTAS, FIXED_IAM_QUOTAS, IAM_QUOTAS_DOC, quotaOf } from '../checks/iam-quotas';
 import { isOptInRegion } from '../aws/partitions';
 import { ADMINISTRATION_POLICY, nameProblem, Names, RULES } from '../naming';
-import { AssumeRoleError, isRootRefusal, ROOT_CALLER_ADVICE, type Aws } from './clients';
+import { AssumeRoleError, isRootRefusal, isSourceIdentityRefusal, ROOT_CALLER_ADVICE, type Aws } from './clients';
 import { BOUNDED_ROLES_SID, executionPolicy, forAccount, packPolicies, resolvePolicy, type ExecutionStatement, type IamStatement } from './execution-policy';
 import { DescribeOrganizationsAccessCommand, DescribeStackSetCommand, ListStackInstancesCommand, ListStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { CfnTemplate } from '../cfn/template';
@@ -85,6 +85,7 @@ import { readerPolicy, readerPolicyName } from './reader-policy';
 import { isNoSuchEntity, namedExistingRoles } from './existing-roles';
 import { MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads, type Management } from './org-reads';
 import type { PlainStatement } from '../checks/documents';
+import { CARRIED_SOURCE_IDENTITY_ONLY, STS_SET_SOURCE_IDENTITY } from '../iam/grants';
 import { createTagList, ensureBucketTags, ensurePolicyTags, ensureRoleTags, MAX_IAM_TAGS, tagsText, type OrgTags } from './bootstrap-tags';
 
 export interface BootstrapOptions {
@@ -375,15 +376,22 @@ function organizationMembers(aws: Aws): Promise<Set<string> | { unknown: string 
  * The execution role's names the administration role (CloudFormation), and the caller only with
  * --allow-delete-retained; the reader role's names the identities that run xstack (reader-policy.ts).
  * aws:PrincipalArn is a role's IAM ARN, path included (see callerPrincipal), and ArnEquals compares it whole.
+ *
+ * A second statement takes the source identity a caller's session carries (review s57-bootstrap M1): an identity
+ * provider that sets one has it carried into every role the session assumes next, and "permissions for
+ * sts:SetSourceIdentity are required in both the permissions policy of the principal who is assuming the role and in the
+ * role trust policy of the target role. Otherwise, the assume role operation will fail"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html), so without it
+ * such a caller could not read (plan, deploy) nor bootstrap. Only a carried identity (CARRIED_SOURCE_IDENTITY_ONLY),
+ * never one the caller picks. It names no aws:PrincipalArn list: sts:SetSourceIdentity is a permissions-only action,
+ * checked within the AssumeRole the first statement must allow as well, so it lets in no one that statement does not,
+ * and the list is not written twice against the trust's length quota (refuseOversizedTrust).
  */
 export function executionTrust(partition: string, adminAccount: string, principals: string[]) {
+  const root = `arn:${partition}:iam::${adminAccount}:root`;
   return document([
-    {
-      Effect: 'Allow',
-      Principal: { AWS: `arn:${partition}:iam::${adminAccount}:root` },
-      Action: 'sts:AssumeRole',
-      Condition: { ArnEquals: { 'aws:PrincipalArn': [...new Set(principals)].sort() } },
-    },
+    { Effect: 'Allow', Principal: { AWS: root }, Action: 'sts:AssumeRole', Condition: { ArnEquals: { 'aws:PrincipalArn': [...new Set(principals)].sort() } } },
+    { Effect: 'Allow', Principal: { AWS: root }, Action: STS_SET_SOURCE_IDENTITY.actions[0], Condition: CARRIED_SOURCE_IDENTITY_ONLY },
   ]);
 }
 
@@ -449,21 +457,27 @@ const single = (value: unknown): string | undefined => (typeof value === 'string
 const exactKeys = (value: object | undefined, keys: readonly string[]) => value !== undefined && Object.keys(value).sort().join() === [...keys].sort().join();
 
 /**
- * Whether a trust statement is the one executionTrust writes for this administrator account, whatever its
- * aws:PrincipalArn list: Allow, principal the account's root, sts:AssumeRole, and that one condition, nothing else.
- * xstack has written no other form of it.
+ * Whether a trust statement is one executionTrust writes for this administrator account: Allow, principal the account's
+ * root, and either sts:AssumeRole under that one aws:PrincipalArn condition (whatever its list), or sts:SetSourceIdentity
+ * under CARRIED_SOURCE_IDENTITY_ONLY alone (written since the fifty-seventh session; a trust without it is xstack's too).
+ * Nothing else: xstack has written no other form.
  */
 function isXstackTrustStatement(statement: TrustStatement, partition: string, adminAccount: string): boolean {
   const principal = statement.Principal as Record<string, unknown> | undefined;
-  return (
+  const fromAdministratorAccount =
     exactKeys(statement, ['Effect', 'Principal', 'Action', 'Condition']) &&
     statement.Effect === 'Allow' &&
     typeof principal === 'object' &&
     exactKeys(principal, ['AWS']) &&
-    single(principal.AWS) === `arn:${partition}:iam::${adminAccount}:root` &&
-    single(statement.Action) === 'sts:AssumeRole' &&
-    exactKeys(statement.Condition, ['ArnEquals']) &&
-    exactKeys(statement.Condition!.ArnEquals, ['aws:PrincipalArn'])
+    single(principal.AWS) === `arn:${partition}:iam::${adminAccount}:root`;
+  if (!fromAdministratorAccount) return false;
+  const { Null } = CARRIED_SOURCE_IDENTITY_ONLY;
+  if (single(statement.Action) === 'sts:AssumeRole') return exactKeys(statement.Condition, ['ArnEquals']) && exactKeys(statement.Condition!.ArnEquals, ['aws:PrincipalArn']);
+  return (
+    single(statement.Action) === STS_SET_SOURCE_IDENTITY.actions[0] &&
+    exactKeys(statement.Condition, ['Null']) &&
+    exactKeys(statement.Condition!.Null, Object.keys(Null)) &&
+    single(statement.Condition!.Null['aws:SourceIdentity']) === Null['aws:SourceIdentity']
   );
 }
 
@@ -490,7 +504,7 @@ export function trustDropped(trustDocument: string | undefined, partition: strin
   if (!trustDocument) return [];
   return trustStatements(trustDocument).flatMap((statement) => {
     if (isXstackTrustStatement(statement, partition, adminAccount)) {
-      const arns = ([] as unknown[]).concat(statement.Condition!.ArnEquals['aws:PrincipalArn'] ?? []).map(String);
+      const arns = ([] as unknown[]).concat(statement.Condition!.ArnEquals?.['aws:PrincipalArn'] ?? []).map(String);
       return arns.filter((arn) => !ofAccount(arn, partition, adminAccount)).map((arn) => `aws:PrincipalArn ${arn} (outside the administrator account ${adminAccount})`);
     }
     return [droppedText(statement)];
@@ -875,8 +889,9 @@ const CONTROL_TOWER_ACCESS_ROLE = 'AWSControlTowerExecution';
  */
 async function accessRoleRefused(error: unknown, aws: Aws, account: string, admin: string, named: string | undefined, organization: OrganizationReads, setupRole: string): Promise<unknown> {
   const cause = error instanceof AssumeRoleError ? (error.cause as { name?: string } | undefined) : undefined;
-  // The root user is refused whatever the role (AssumeRoleError says what to do): no advice about the role.
-  if (!(error instanceof AssumeRoleError) || cause?.name !== 'AccessDenied' || isRootRefusal(cause)) return error;
+  // The root user is refused whatever the role, and a carried source identity by the role's trust as it is (AssumeRoleError
+  // says what to do in both): no advice about the role's existence.
+  if (!(error instanceof AssumeRoleError) || cause?.name !== 'AccessDenied' || isRootRefusal(cause) || isSourceIdentityRefusal(cause)) return error;
   const role = named ?? DEFAULT_ACCESS_ROLE;
   // A suspended, closed or closing account refuses every role, and no advice about the role helps. DescribeAccount
   // answers the management account and delegated administrators only: where it cannot tell (or fails), the advice below.
@@ -1465,11 +1480,13 @@ export const bootstrapTag = (prefix: string) => `xstack:bootstrap:${prefix}`;
 export const LEGACY_BOOTSTRAP_TAG = 'xstack:bootstrap';
 
 /**
- * The reader role's policy as bootstrap writes it (reader-policy.ts): a new version makes every earlier bootstrap
- * stale. 2: its S3 statements held to the account's own buckets (aws:ResourceAccount), narrower than version 1's, so
- * that a deployed reader gets the condition at the next bootstrap.
+ * The reader role as bootstrap writes it (its policy, reader-policy.ts, and its trust, executionTrust): a new version
+ * makes every earlier bootstrap stale. 2: its S3 statements held to the account's own buckets (aws:ResourceAccount),
+ * narrower than version 1's, so that a deployed reader gets the condition at the next bootstrap. 3: its trust (and the
+ * execution role's) takes the source identity a caller's session carries, so that a deployed reader lets such a caller
+ * in after the next bootstrap.
  */
-const READER_VERSION = 2;
+const READER_VERSION = 3;
 
 /**
  * What a SELF_MANAGED bootstrap sets up for a compile, as one digest: the target accounts, the role names and the
@@ -1656,7 +1673,7 @@ type TrustFor = (current: string | undefined) => TrustOrRefusal;
 /** Why an execution role's trust is left as it is: what the rewrite would drop, and the two ways on. */
 function trustRefusal(admin: string, principals: readonly string[], dropped: readonly string[]): string {
   return (
-    `its trust policy lets in what xstack's would not: ${dropped.join('; ')}. Bootstrap writes the trust as one statement (account ${admin}, for ${principals.join(', ')}), ` +
+    `its trust policy lets in what xstack's would not: ${dropped.join('; ')}. Bootstrap writes the trust as xstack's statements alone (account ${admin}, for ${principals.join(', ')}, and the source identity their sessions carry), ` +
     `which would lock those out (another administrator account, or an administration role of another tool, using this role); left as it is, and xstack's execution policies not attached to it. ` +
     `Check who uses the role, then run bootstrap with --replace-execution-trust to replace its trust, or set stackSets.executionRoleName in the org file to a role of xstack's own (bootstrap creates it)`
   );

@@ -49,6 +49,24 @@ export const isRootRefusal = (error: unknown): boolean => {
 export const ROOT_CALLER_ADVICE = "the credentials are an account's root user, which STS never lets assume a role: run xstack as an IAM role or user (an IAM Identity Center session, say) that may assume it";
 
 /**
+ * Whether STS refused an AssumeRole for the source identity the caller's session carries: "permissions for
+ * sts:SetSourceIdentity are required in both the permissions policy of the principal who is assuming the role and in the
+ * role trust policy of the target role. Otherwise, the assume role operation will fail"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html); STS's answer
+ * names the action, "is not authorized to perform: sts:SetSourceIdentity on resource: …" (as callers meet it:
+ * MaterializeInc/materialize#37427, noqdev/iambic#357). Its remedy is the role's trust, or the caller's policy, not
+ * the role's existence.
+ */
+export const isSourceIdentityRefusal = (error: unknown): boolean => {
+  const { name, message } = (error ?? {}) as { name?: string; message?: string };
+  return name === 'AccessDenied' && /sts:SetSourceIdentity/.test(message ?? '');
+};
+
+/** What to do when STS refused the carried source identity: said wherever xstack assumes a role (review s57-bootstrap M1). */
+export const SOURCE_IDENTITY_ADVICE =
+  "the session carries a source identity (its identity provider set one), which STS carries into every role it assumes, so the role's trust and the caller's own policy must both allow sts:SetSourceIdentity. xstack's roles allow the identity a session carries: run 'xstack bootstrap' for a reader or execution role written before, deploy this compile's setup/bootstrap-access.yaml again for its access role; a role of another's making (OrganizationAccountAccessRole) needs a trust statement allowing it (README \"What the identity running bootstrap needs\"), or run xstack from a session without a source identity";
+
+/**
  * STS refused (or failed) an AssumeRole: raised from the credential provider,
  * before the call that needed the credentials is sent, so the call's own
  * service never answered. Names the role and STS's reason.
@@ -61,7 +79,7 @@ export class AssumeRoleError extends XstackError {
     whenRefused?: string,
   ) {
     const { name, message } = cause as { name?: string; message?: string };
-    const advice = isRootRefusal(cause) ? `; ${ROOT_CALLER_ADVICE}` : whenRefused && name === 'AccessDenied' ? `; ${whenRefused}` : '';
+    const advice = isRootRefusal(cause) ? `; ${ROOT_CALLER_ADVICE}` : isSourceIdentityRefusal(cause) ? `; ${SOURCE_IDENTITY_ADVICE}` : whenRefused && name === 'AccessDenied' ? `; ${whenRefused}` : '';
     super('ASSUME_ROLE_FAILED', `could not assume role ${roleArn}: ${name ?? 'Error'}: ${message ?? String(cause)}${advice}`, { cause });
   }
 }

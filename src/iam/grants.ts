@@ -154,12 +154,25 @@ export const STS_TAG_SESSION: Grant = {
   doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_role-chaining',
 };
 
-/** The source identity part of STS_ASSUME_ROLE_CHAINED: the trust allows it only for one the calling session carries (access-roles.ts). */
+/**
+ * The source identity part of STS_ASSUME_ROLE_CHAINED: a trust allows it only for one the calling session carries
+ * (CARRIED_SOURCE_IDENTITY_ONLY; access-roles.ts, and bootstrap's roles: bootstrap-access.ts, bootstrap.ts).
+ */
 export const STS_SET_SOURCE_IDENTITY: Grant = {
   name: 'sts-set-source-identity',
   actions: ['sts:SetSourceIdentity'],
   doc: STS_ASSUME_ROLE_CHAINED.doc,
 };
+
+/**
+ * The condition of a trust's sts:SetSourceIdentity: a source identity carried from the caller's session only, never one
+ * the caller picks now. aws:SourceIdentity "is included in the request context after a source identity has been set"
+ * on the calling session (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceidentity),
+ * and once set "The value that is set cannot be changed during the role session"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html), so it stays what
+ * the identity provider set (review s27-access M2).
+ */
+export const CARRIED_SOURCE_IDENTITY_ONLY = { Null: { 'aws:SourceIdentity': 'false' } } as const;
 
 /**
  * The CI role assumes each source account's reader role from a session EKS Pod Identity made, and that session

@@ -38,6 +38,15 @@
  *   suspended, the CloudFormation StackSets administration role can no longer access the StacksSets execution role in
  *   that account", https://repost.aws/knowledge-center/cloudformation-removal-stacksets; what STS answers there exactly
  *   is a verify-once item of README's "Not yet").
+ * - `carriedSourceIdentity`: the caller's session carries a source identity, which STS carries into every AssumeRole:
+ *   "The value that is set persists when a role is used to assume another role", and "permissions for
+ *   sts:SetSourceIdentity are required in both the permissions policy of the principal who is assuming the role and in
+ *   the role trust policy of the target role. Otherwise, the assume role operation will fail"
+ *   (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html). The role's trust
+ *   is read from moto and asked through the proof's IAM evaluator with aws:SourceIdentity in the request; a trust that
+ *   does not allow sts:SetSourceIdentity is refused as STS words it (AccessDenied, "User: … is not authorized to
+ *   perform: sts:SetSourceIdentity on resource: …", MaterializeInc/materialize#37427). A role moto does not hold is
+ *   left to moto. The caller's own policy is taken as allowing it.
  * - `accountStates`: Organizations' DescribeAccount answers the accounts it names with their State, as it does to the
  *   management account or a delegated administrator:
  *   "Retrieves Organizations-related information about the specified account. This operation can be called only from
@@ -47,6 +56,10 @@
  *   https://docs.aws.amazon.com/organizations/latest/APIReference/API_CloseAccount.html). moto answers every account
  *   ACTIVE, or not at all outside an organization. Each DescribeAccount asked is recorded (`asked`).
  */
+import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { GetRoleCommand } from '@aws-sdk/client-iam';
+import { evaluate, GrantIndex } from '../../src/audit/evaluate';
+import type { ResolvedStatement } from '../../src/audit/grants';
 import type { Aws } from '../../src/deploy/clients';
 
 type Middleware = (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: Record<string, unknown> }) => Promise<unknown>;
@@ -405,4 +418,57 @@ export function bucketNotYetSeen(aws: Aws, calls: number, refused: string[] = []
     return client;
   };
   return aws;
+}
+
+interface TrustDocument {
+  Statement: Array<{ Effect: string; Principal?: Record<string, string | string[]> | string; Action?: string | string[]; Condition?: Record<string, Record<string, string | string[]>> }>;
+}
+
+/** A trust document's statements of AWS principals (or `*`) as the proof's evaluator takes them, on `role`. */
+export function trustGrants(trust: TrustDocument, role: string): ResolvedStatement[] {
+  const list = (v: string | string[] | undefined) => ([] as string[]).concat(v ?? []);
+  const account = /::(\d{12}):role\//.exec(role)?.[1] ?? '';
+  const ofAws = trust.Statement.filter((s) => typeof s.Principal === 'string' || list(s.Principal?.AWS).length > 0);
+  return ofAws.map((s, i) => ({
+    stage: 'trust',
+    account,
+    policy: `trust/${i}`,
+    kind: 'trust',
+    effect: s.Effect as 'Allow' | 'Deny',
+    principals: typeof s.Principal === 'string' ? [{ kind: 'any' as const }] : list(s.Principal?.AWS).map((arn) => ({ kind: 'aws' as const, arn })),
+    actions: list(s.Action),
+    resources: [role],
+    conditions: Object.fromEntries(Object.entries(s.Condition ?? {}).map(([op, keys]) => [op, Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, list(v)]))])),
+  }));
+}
+
+/** The caller's session carries `identity` (see the file's comment); every refusal is recorded in `refused` as `AssumeRoleCommand <role ARN>`. */
+export function carriedSourceIdentity(aws: Aws, identity: string, refused: string[]): Aws {
+  // moto's own answers, outside the model: the caller's ARN, and a role's trust read with credentials of its account.
+  const sts = aws.sts.bind(aws);
+  const iam = aws.iam.bind(aws);
+  return withMiddleware(aws, undefined, (next, context) => async (args) => {
+    const role = args.input.RoleArn as string | undefined;
+    if (context.commandName !== 'AssumeRoleCommand' || !role) return next(args);
+    const caller = (await sts().send(new GetCallerIdentityCommand({}))).Arn!;
+    const account = (await sts().send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 'model' }))).Credentials!;
+    const name = role.split('/').at(-1)!;
+    const got = await iam({ accessKeyId: account.AccessKeyId!, secretAccessKey: account.SecretAccessKey!, sessionToken: account.SessionToken }).send(new GetRoleCommand({ RoleName: name })).catch(() => undefined);
+    const document = got?.Role?.AssumeRolePolicyDocument;
+    if (!document) return next(args);
+    const trust = JSON.parse(decodeURIComponent(document)) as TrustDocument;
+    const allowed = evaluate(new GrantIndex(trustGrants(trust, role)), {
+      principal: { kind: 'aws', arn: caller },
+      action: 'sts:SetSourceIdentity',
+      resource: role,
+      resourceAccount: /::(\d{12}):role\//.exec(role)![1],
+      identityManagedElsewhere: true,
+      context: { 'aws:sourceidentity': [identity] },
+    }).allowed;
+    if (!allowed) {
+      refused.push(`AssumeRoleCommand ${role}`);
+      throw refusal('AccessDenied', 403, `User: ${caller} is not authorized to perform: sts:SetSourceIdentity on resource: ${role}`);
+    }
+    return next(args);
+  });
 }
