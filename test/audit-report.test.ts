@@ -1386,7 +1386,13 @@ describe('what the report cannot see: the administrator account and the roles se
     expect(row).toEqual(rowOf(c.org));
     expect(row[1]).toContain('each deploy records it (with its Region) in parameters/example.layout.json, as org.administratorAccount (and org.stackSetsRegion)');
     expect(JSON.stringify(row)).not.toContain('999999999999');
-    expect(row[2]).toContain('arn:aws:cloudformation:eu-west-1:<administrator account>:stackset/acme-*');
+    // The StackSets' Region is deploy's --region, which may not be the org's (review s57-deploy m6).
+    expect(row[2]).toContain('arn:aws:cloudformation:<StackSets Region>:<administrator account>:stackset/acme-*');
+    expect(row[2]).toMatch(/^In the administrator account: /);
+    // A service-managed StackSet is the management account's, whoever made it.
+    const serviceManaged = rowOf({ ...c.org, stackSets: { ...c.org.stackSets, permissionModel: 'SERVICE_MANAGED' } });
+    expect(serviceManaged[2]).toContain('arn:aws:cloudformation:<StackSets Region>:<management account>:stackset/acme-*');
+    expect(serviceManaged[2]).toMatch(/^In the management account, and in each delegated administrator: /);
   });
 
   it("any StackSet of the administrator account that acts as the administration role reaches the execution roles: with AWS's default name any StackSet creator, with another name a caller allowed iam:PassRole on it (review s32-escalation M1)", () => {

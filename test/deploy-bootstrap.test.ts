@@ -699,6 +699,11 @@ describe('the administration role (pure)', () => {
     // The opt-in list names only Regions xstack knows (src/aws/partitions.ts).
     for (const region of ['af-south-1', 'ap-east-1', 'mx-central-1']) expect(PARTITION_REGIONS.aws).toContain(region);
     expect(PARTITION_REGIONS.aws.filter(isOptInRegion)).toHaveLength(15);
+    // The other way (review s57-bootstrap m3): a Region added to PARTITION_REGIONS is opt-in unless it is one of the
+    // 17 enabled by default, those launched before March 20, 2019 (manage-acct-regions.html), written out here.
+    const enabledByDefault = ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-southeast-1', 'ap-southeast-2', 'ca-central-1', 'eu-central-1', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-north-1', 'sa-east-1'];
+    expect(PARTITION_REGIONS.aws.filter((region) => !enabledByDefault.includes(region) && !isOptInRegion(region))).toEqual([]);
+    expect(enabledByDefault.filter(isOptInRegion)).toEqual([]);
   });
 });
 

@@ -155,6 +155,11 @@ function administrationRow(org: Org): string[] {
   const role = org.stackSets.administrationRoleName;
   const where = `not named in the org file: it is the account whose credentials \`xstack bootstrap\` and \`xstack deploy\` run with${selfManaged ? `, where bootstrap made the administration role ${role}` : ''}, and each deploy records it (with its Region) in ${layoutPath(org.recordedFile)}, as org.administratorAccount (and org.stackSetsRegion)`;
   const account = 'the account xstack runs from';
+  // A StackSet's ARN carries the Region deploy ran in (--region, recorded as org.stackSetsRegion, which may differ from the
+  // org's), and a service-managed one the management account's id, whoever created it: "StackSets are created in the
+  // management account, including StackSets that are created by delegated administrators"
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html, CallAs; review s57-deploy m6).
+  const stackSetOwner = selfManaged ? '<administrator account>' : '<management account>';
   return [
     `Who may run StackSets operations on the org's StackSets, or deploy the org file (the administrator account: ${account}${selfManaged ? `; administration role ${role}` : ''})`,
     (selfManaged
@@ -166,7 +171,7 @@ function administrationRow(org: Org): string[] {
         }`
       : `Every stage is a service-managed StackSet (${names}) of the organization's management account, reached from it or from a delegated administrator (${where}); StackSets acts in each account as the role it made there. So a principal of those accounts allowed cloudformation:UpdateStackSet, CreateStackInstances, UpdateStackInstances or DeleteStackInstances on those StackSets rewrites every stage: every pipeline, branch, role, key and bucket policy this report describes, in every account. `) +
       `So does whoever may change the org file (and its layout file) and run \`xstack deploy\` with such credentials: a pipeline's branch in an environment (\`pipelines.<name>.branches\`), the roles, the accounts. Who may merge to the org file's repository is part of release control. Those principals' policies, and that repository's rules, are not in these templates.`,
-    `In the administrator account: ${selfManaged ? `aws iam get-role --role-name ${role} (its trust) and aws iam list-role-policies / list-attached-role-policies (what it may assume); aws cloudformation list-stack-sets, then describe-stack-set for each (AdministrationRoleARN: every StackSet that acts as the role); ` : ''}IAM Access Analyzer, or the policy simulator, on cloudformation:UpdateStackSet for arn:${org.partition}:cloudformation:${org.region}:<administrator account>:stackset/${org.prefix}-*${selfManaged ? `, on cloudformation:CreateStackSet, on iam:PassRole for the role ${role}, and on iam:UpdateAssumeRolePolicy, iam:PutRolePolicy, iam:AttachRolePolicy for it` : ''}; the org file repository's branch protection. StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html`,
+    `In the ${selfManaged ? 'administrator account' : 'management account, and in each delegated administrator'}: ${selfManaged ? `aws iam get-role --role-name ${role} (its trust) and aws iam list-role-policies / list-attached-role-policies (what it may assume); aws cloudformation list-stack-sets, then describe-stack-set for each (AdministrationRoleARN: every StackSet that acts as the role); ` : ''}IAM Access Analyzer, or the policy simulator, on cloudformation:UpdateStackSet for arn:${org.partition}:cloudformation:<StackSets Region>:${stackSetOwner}:stackset/${org.prefix}-*${selfManaged ? `, on cloudformation:CreateStackSet, on iam:PassRole for the role ${role}, and on iam:UpdateAssumeRolePolicy, iam:PutRolePolicy, iam:AttachRolePolicy for it` : ''}; the org file repository's branch protection. StackSets permissions: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html`,
   ];
 }
 

@@ -1268,6 +1268,9 @@ async function lookForInstanceStack(cfn: CloudFormationClient, stackSet: string,
       if (errorName(error) !== 'ValidationError') throw error;
     }
   }
+  // No StackStatusFilter, unlike liveStacks (display only): a status AWS adds after the pinned SDK's list would be left
+  // out by one, and what is found here decides an operation (review s57-deploy m5 weighed the pages of deleted stacks
+  // this reads against that, on a path taken only when the instance's stack is not found by its id).
   let token: string | undefined;
   do {
     const page = await cfn.send(new ListStacksCommand({ NextToken: token }));
