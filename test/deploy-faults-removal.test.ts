@@ -897,6 +897,22 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     expect(await bucketsOf(dropped)).toEqual([`big-access-logs-${dropped}-us-east-1`, `big-artifacts-${dropped}-us-east-1`]);
   });
 
+  it("the same account named again by the org file (its create refused, the buckets in the way): destroy --delete-retained still leaves what the deploy's removal kept, as no destroy deleted it (review s57-removal m1)", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const [kept, dropped] = PIPELINE_ACCOUNTS;
+    await deployUntilDone(compileYaml(generateOrgYaml(1)), 1);
+    expect(await bucketsOf(dropped)).toEqual([`big-access-logs-${dropped}-us-east-1`, `big-artifacts-${dropped}-us-east-1`]);
+    // Named again: pipeline-foundation's create there is refused before any operation (its buckets are in the way).
+    const again = await deploy(small, awsVia(), { pollMs });
+    expect(failed(again).map((x) => x.stage)).toContain('pipeline-foundation');
+    const deleted: string[] = [];
+    await destroy(small, awsVia(), { pollMs, deleteRetained: true, onEvent: retainedDeletes(deleted) });
+    expect(deleted.filter((d) => d.endsWith(` ${dropped}`))).toEqual([]);
+    expect(await bucketsOf(kept)).toEqual([]);
+    expect(await bucketsOf(dropped)).toEqual([`big-access-logs-${dropped}-us-east-1`, `big-artifacts-${dropped}-us-east-1`]);
+  });
+
   it('destroy --delete-retained stopped, then a targeted account refusing the reader and Organizations unanswered: the next run fails naming both causes (RETAINED_NOT_READ), not the bare refusal (review s37-diff m4, s37-delta m2)', async () => {
     await prepare(small);
     await deployUntilDone(small, 1);

@@ -2679,7 +2679,7 @@ async function findRetained(run: Run, of: RetainedRemoval, ctx: StackSetContext,
   const began = await deletesBegan(ctx);
   if (!began) return result;
   const reached = new Set<string>();
-  for (const id of began.operations.filter((op) => op.startsWith(DESTROY_DELETES))) for (const account of await operationAccounts(ctx, id)) reached.add(account);
+  for (const id of began.operations) for (const account of await operationAccounts(ctx, id)) reached.add(account);
   const targets = new Set(of.targets);
   const without = [...new Set([...of.targets, ...[...reached].sort(compareText)])].filter((account) => !actual.instances.has(account));
   for (const account of without) {
@@ -2799,11 +2799,14 @@ const notLookedInText = (stackSet: string, account: string) =>
   `they stay in the account, and with the StackSet deleted no later run finds them: should the account be ACTIVE again, delete them by hand (a closed account's resources go with it)`;
 
 /**
- * When the StackSet's latest deletes began: the start of its first DELETE operation after its last CREATE or UPDATE
- * (every page of ListStackSetOperations, which promises no order), or undefined when none came after. A stack of the
- * StackSet deleted since then was deleted by this destroy or an earlier run of it, never by one that created or
- * updated the StackSet since (whose retained resources a destroy without --delete-retained meant to keep: that destroy
- * deleted the StackSet, and the next deploy created it again). Operations are listed "eventually consistent"
+ * When the StackSet's latest destroy deletes began: the start of its first DELETE operation of a destroy
+ * (DESTROY_DELETES) after its last CREATE or UPDATE (every page of ListStackSetOperations, which promises no order), or
+ * undefined when none came after. A stack of the StackSet deleted since then was deleted by this destroy or an earlier
+ * run of it, never by one that created or updated the StackSet since (whose retained resources a destroy without
+ * --delete-retained meant to keep: that destroy deleted the StackSet, and the next deploy created it again), nor by a
+ * deploy's removal of an account, which keeps what the account's stacks retain on purpose: one whose account the org
+ * file names again, its create refused as those resources are in the way, would otherwise be a target without an
+ * instance whose stack was deleted since (review s57-removal m1). Operations are listed "eventually consistent"
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperations.html): an earlier
  * run's are, long before this one reads them.
  */
@@ -2811,7 +2814,7 @@ async function deletesBegan(ctx: StackSetContext): Promise<{ since: Date; operat
   const operations: Array<{ id?: string; action: string; created: number }> = [];
   for await (const op of stackSetOperations(ctx)) if (op.Action && op.CreationTimestamp) operations.push({ id: op.OperationId, action: op.Action, created: op.CreationTimestamp.getTime() });
   const lastChange = Math.max(-Infinity, ...operations.filter((op) => op.action === 'CREATE' || op.action === 'UPDATE').map((op) => op.created));
-  const deletes = operations.filter((op) => op.action === 'DELETE' && op.created > lastChange);
+  const deletes = operations.filter((op) => op.action === 'DELETE' && op.created > lastChange && op.id?.startsWith(DESTROY_DELETES));
   if (deletes.length === 0) return undefined;
   return { since: new Date(Math.min(...deletes.map((op) => op.created))), operations: deletes.flatMap((op) => (op.id ? [op.id] : [])).sort(compareText) };
 }
