@@ -263,13 +263,24 @@ export class Names {
     return `${this.prefix}-codecommit-fwd-*`;
   }
   /**
-   * The dead-letter queue of the account's event rules (a source account's forwarding rules, a pipeline account's
-   * trigger rules): one a source or pipeline account, not one a rule. EventBridge takes a DLQ of the rule's Region
-   * only (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html), and a queue name is unique per
-   * account and Region, so the name needs neither.
+   * The dead-letter queue of a pipeline account's trigger rules: one an account, not one a rule. EventBridge takes a
+   * DLQ of the rule's Region only (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html), and a
+   * queue name is unique per account and Region, so the name needs neither. Its name is from when both kinds of
+   * account had one name (kept, so that no pipeline account's queue is replaced).
    */
-  eventsDeadLetterQueue(): string {
+  triggerDeadLetterQueue(): string {
     return `${this.prefix}-events-dlq`;
+  }
+  /**
+   * The dead-letter queue of a source account's forwarding rules, as triggerDeadLetterQueue. A name of its own: an
+   * account whose role changes between source and pipeline still holds the old role's queue while the new role's
+   * stack is created (its removal runs after every wave), so one name for both would be taken, "Resource names must
+   * be unique across all your active stacks"
+   * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html), in every run
+   * (review s57-removal M1).
+   */
+  forwardingDeadLetterQueue(): string {
+    return `${this.prefix}-forward-dlq`;
   }
   pipeline(pipeline: string): string {
     return `${this.prefix}-${pipeline}`;
@@ -374,7 +385,8 @@ export class Names {
       [RULES.bucket, this.templateBucket(accountId, region)],
       [RULES.alias, this.artifactKeyAlias()],
       [RULES.rule, this.forwardingRule('repository', 'branch', 999)],
-      [RULES.queue, this.eventsDeadLetterQueue()],
+      [RULES.queue, this.triggerDeadLetterQueue()],
+      [RULES.queue, this.forwardingDeadLetterQueue()],
     ];
   }
 

@@ -308,7 +308,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
         Statement: busStatement,
       }),
       // Where the pipelines' trigger rules put what they could not deliver (src/cfn/dead-letter.ts): one a pipeline account.
-      ...eventsDeadLetterQueue(names, { sid: 'TriggerRulesDeadLetters', namePattern: names.triggerRule('*') }),
+      ...eventsDeadLetterQueue({ queueName: names.triggerDeadLetterQueue(), sid: 'TriggerRulesDeadLetters', namePattern: names.triggerRule('*') }),
     },
     outputs: {
       ArtifactBucketName: { description: 'Name of the artifact bucket', value: ref('ArtifactBucket') },

@@ -204,7 +204,7 @@ export function pipeline({ names, pipeline: p, sourceAccountId, branch, environm
           detail: { referenceType: ['branch'], event: ['referenceCreated', 'referenceUpdated'], referenceName: [branch] },
         },
         // A start EventBridge cannot make goes to this account's queue (pipeline-foundation).
-        Targets: [{ Id: 'pipeline', Arn: pipelineArn, RoleArn: getAtt('TriggerRole', 'Arn'), DeadLetterConfig: deadLetterConfig(names) }],
+        Targets: [{ Id: 'pipeline', Arn: pipelineArn, RoleArn: getAtt('TriggerRole', 'Arn'), DeadLetterConfig: deadLetterConfig(names.triggerDeadLetterQueue()) }],
       }),
     },
     outputs: {

@@ -47,7 +47,7 @@ export function sourceEvents(names: Names, rules: readonly ForwardingRule[]): Te
         Arn: arn(`events:\${AWS::Region}:${id}:event-bus/default`),
         RoleArn: arn(`iam::\${AWS::AccountId}:role/${names.eventForwarderRole()}`),
         // A delivery the pipeline account's bus refuses goes to this account's queue (source-identity, beside the forwarder).
-        DeadLetterConfig: deadLetterConfig(names),
+        DeadLetterConfig: deadLetterConfig(names.forwardingDeadLetterQueue()),
       })),
     });
   }

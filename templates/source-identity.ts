@@ -137,7 +137,7 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
   }
 
   // Where the forwarding rules put what they could not deliver.
-  if (input.deadLetterQueue) Object.assign(resources, eventsDeadLetterQueue(names, { sid: 'ForwardingRulesDeadLetters', namePattern: names.forwardingRulePattern() }));
+  if (input.deadLetterQueue) Object.assign(resources, eventsDeadLetterQueue({ queueName: names.forwardingDeadLetterQueue(), sid: 'ForwardingRulesDeadLetters', namePattern: names.forwardingRulePattern() }));
 
   return {
     description: `xstack source-identity: cross-account source roles with their grants${forwarding ? ', and the event forwarder' : ''}, of this source account`,

@@ -122,7 +122,8 @@ describe('who can act on each resource', () => {
     const resources = orgResources(c.org, c.stages, templates, classesOf(c.access));
     const queues = resources.filter((r) => r.kind === 'queue');
     // The source account's and each pipeline account's.
-    expect(queues.map((q) => q.arn).sort()).toEqual(['111111111111', '222222222222', '333333333333', '444444444444'].map((a) => `arn:aws:sqs:eu-west-1:${a}:acme-events-dlq`));
+    // The source account's (its forwarding rules') and each pipeline account's (its trigger rules'), each by its own name.
+    expect(queues.map((q) => q.arn).sort()).toEqual(['arn:aws:sqs:eu-west-1:111111111111:acme-forward-dlq', ...['222222222222', '333333333333', '444444444444'].map((a) => `arn:aws:sqs:eu-west-1:${a}:acme-events-dlq`)]);
     const reach = reachOfResources(c.org, resources, c.access).filter((e) => queues.includes(e.resource));
     for (const q of queues) {
       const entries = reach.filter((e) => e.resource === q).map((e) => [e.reach, e.principal, e.actions.join(' ')]);

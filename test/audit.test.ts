@@ -173,7 +173,7 @@ describe('access analysis of the compiled policies', () => {
       expect(outcome(`${hop}-other-account`), hop).toEqual(['sqs:SendMessage false']);
     }
     const forwarded = a.results.find((r) => r.path.need === 'event-forwarding-dead-letter')!;
-    expect([forwarded.path.resource, forwarded.grantedBy.map((g) => g.policy)]).toEqual(['arn:aws:sqs:eu-west-1:111111111111:acme-events-dlq', ['EventsDeadLetterQueuePolicyIn111111111111/ForwardingRulesDeadLetters']]);
+    expect([forwarded.path.resource, forwarded.grantedBy.map((g) => g.policy)]).toEqual(['arn:aws:sqs:eu-west-1:111111111111:acme-forward-dlq', ['EventsDeadLetterQueuePolicyIn111111111111/ForwardingRulesDeadLetters']]);
 
     // Without its aws:SourceArn condition, the queue takes any rule's events: the proof refuses the compile.
     const unpinned = fresh();
@@ -189,11 +189,11 @@ describe('access analysis of the compiled policies', () => {
       Effect: 'Allow',
       Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::999999999999:root' } },
       Action: 'sqs:SendMessage',
-      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:acme-events-dlq' },
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:acme-forward-dlq' },
     });
     const problems = analyseAccess(org, opened).problems;
     expect(problems).toContain(
-      'source-identity @ 111111111111: EventsDeadLetterQueuePolicyIn111111111111/Others grants sqs:SendMessage on arn:aws:sqs:eu-west-1:111111111111:acme-events-dlq to arn:aws:iam::999999999999:root, which no declared access path needs',
+      'source-identity @ 111111111111: EventsDeadLetterQueuePolicyIn111111111111/Others grants sqs:SendMessage on arn:aws:sqs:eu-west-1:111111111111:acme-forward-dlq to arn:aws:iam::999999999999:root, which no declared access path needs',
     );
     expect(problems.some((p) => p.startsWith('a principal of another account may not send to the dead-letter queue (shared-services, ') && p.endsWith('which must be refused'))).toBe(true);
   });

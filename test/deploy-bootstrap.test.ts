@@ -121,10 +121,11 @@ describe('the execution role policy derived from the compiled templates', () => 
       const policy = resolvePolicy(statements, { partition, account: '111111111111', region });
       const queue = (name: string) => `arn:${partition}:sqs:${region}:111111111111:${name}`;
       for (const action of [...RESOURCE_PERMISSIONS['AWS::SQS::Queue'], ...RESOURCE_PERMISSIONS['AWS::SQS::QueuePolicy']]) {
-        expect(allows(policy, action, queue(`${prefix}-events-dlq`)), action).toBe(true);
+        // A source account's (forwarding rules) and a pipeline account's (trigger rules).
+        for (const name of [`${prefix}-forward-dlq`, `${prefix}-events-dlq`]) expect(allows(policy, action, queue(name)), `${action} ${name}`).toBe(true);
         expect(allows(policy, action, queue('someone-elses')), action).toBe(false);
       }
-      expect(statements.find((s) => s.Sid === 'SqsNamed')?.Resource).toEqual([`arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${prefix}-events-dlq`]);
+      expect(statements.find((s) => s.Sid === 'SqsNamed')?.Resource).toEqual([`${prefix}-events-dlq`, `${prefix}-forward-dlq`].map((name) => `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${name}`));
     });
 
     it(`${file}: nothing outside the org's names; every broader statement says why`, () => {

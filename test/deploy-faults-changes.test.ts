@@ -346,6 +346,23 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(failed(s)).toEqual([]);
   });
 
+  it("an account's role changing from pipeline to source in one deploy: the new role's stacks are created while the old role's are still there, as no custom name is held by both (the layer refuses a queue's name another live stack holds; review s57-removal M1)", async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    // env0002 leaves the pipelines and holds a repository of its own, built in env0001.
+    const changed = compileYaml(
+      SMALL.replace(/( {2}env0002:\n {4}id: "100000000002"\n {4}role: )pipeline\n {4}environment: env0002\n/, '$1source\n')
+        .replace(/( {6}env0001: main)\n {6}env0002: release/g, '$1')
+        .replace('pipelines:\n', 'pipelines:\n  tools:\n    repository: tools\n    branches:\n      env0001: main\n    deploy:\n      type: codedeploy\n      applicationTagKey: Application\n')
+        .replace('repositories:\n', 'repositories:\n  tools:\n    account: env0002\n'),
+    );
+    const roleOf = (c: CompiledOrg, account: string) => c.org.accounts.find((a) => a.id === account)!.role;
+    expect([roleOf(small, '100000000002'), roleOf(changed, '100000000002')]).toEqual(['pipeline', 'source']);
+    const run = await deploy(changed, awsVia(), { pollMs });
+    expect(failed(run)).toEqual([]);
+    await expectConverged(changed);
+  });
+
   it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);

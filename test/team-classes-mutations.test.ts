@@ -112,7 +112,7 @@ describe("a team whose statements read otherwise than its class's first team's i
         // Every team's dead-letter queue denies an account's principals; t007's also those of the account its "may not"
         // path's principal is in.
         const principals = ['arn:aws:iam::888888888888:root', ...(n === 7 ? ['arn:aws:iam::999999999999:root'] : [])];
-        const resource = { 'Fn::Sub': 'arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:big-events-dlq' };
+        const resource = { 'Fn::Sub': 'arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:big-forward-dlq' };
         statementsOf(identity, `EventsDeadLetterQueuePolicyIn${id(`${keyOf(n)}-source`)}`).push({ Sid: 'DenyOthers', Effect: 'Deny', Principal: { AWS: principals }, Action: 'sqs:SendMessage', Resource: resource });
       }
     });

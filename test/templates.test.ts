@@ -535,7 +535,7 @@ describe('dead-letter queue of the event rules (src/cfn/dead-letter.ts)', () => 
       const queues = placed(file, 'AWS::SQS::Queue');
       expect(queues.length).toBeGreaterThan(1);
       for (const q of queues) {
-        expect(q.p, q.id).toEqual({ QueueName: expect.stringMatching(/-events-dlq$/), SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+        expect(q.p, q.id).toEqual({ QueueName: q.stage.startsWith('source-identity') ? expect.stringMatching(/-forward-dlq$/) : expect.stringMatching(/-events-dlq$/), SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
         expect([(q.r as any).DeletionPolicy, (q.r as any).UpdateReplacePolicy]).toEqual(['Delete', 'Delete']);
       }
       const rules = placed(file, 'AWS::Events::Rule');

@@ -37,7 +37,6 @@ import Queue from 'cloudform-types/types/sqs/queue';
 import QueuePolicy from 'cloudform-types/types/sqs/queuePolicy';
 import { EVENTS_DEAD_LETTER } from '../iam/grants';
 import { policyDocument, statement } from '../iam/policy';
-import type { Names } from '../naming';
 import type { ReplacePolicy } from './extensions';
 import { arn, ref } from './intrinsics';
 import { suppressChecks } from './resources';
@@ -49,15 +48,18 @@ export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 export const EVENTS_SERVICE = 'events.amazonaws.com';
 
 /**
- * This account's queue by its name: the rules that name it are in other stacks (source-events, pipelines), and a
- * name is all they can share without a parameter. Partition and Region from the pseudo parameters.
+ * This account's queue by its name (naming.ts: forwardingDeadLetterQueue in a source account,
+ * triggerDeadLetterQueue in a pipeline account): the rules that name it are in other stacks (source-events,
+ * pipelines), and a name is all they can share without a parameter. Partition and Region from the pseudo parameters.
  */
-export const deadLetterQueueArn = (names: Names) => arn(`sqs:\${AWS::Region}:\${AWS::AccountId}:${names.eventsDeadLetterQueue()}`);
+export const deadLetterQueueArn = (queueName: string) => arn(`sqs:\${AWS::Region}:\${AWS::AccountId}:${queueName}`);
 
 /** A rule target's DeadLetterConfig: the queue of the rule's own account. */
-export const deadLetterConfig = (names: Names) => ({ Arn: deadLetterQueueArn(names) });
+export const deadLetterConfig = (queueName: string) => ({ Arn: deadLetterQueueArn(queueName) });
 
 export interface DeadLetterRules {
+  /** The queue's name (naming.ts). */
+  queueName: string;
   /** The Sid of the statement that admits them (e.g. `ForwardingRulesDeadLetters`). */
   sid: string;
   /**
@@ -80,13 +82,13 @@ export const SSE_SQS_REASON =
 const deleted = (queue: Queue): Queue => Object.assign(queue, { DeletionPolicy: 'Delete' as const, UpdateReplacePolicy: 'Delete' as ReplacePolicy });
 
 /** The queue and its policy, by logical id. */
-export function eventsDeadLetterQueue(names: Names, rules: DeadLetterRules): Record<string, Queue | QueuePolicy> {
-  const queueArn = deadLetterQueueArn(names);
+export function eventsDeadLetterQueue(rules: DeadLetterRules): Record<string, Queue | QueuePolicy> {
+  const queueArn = deadLetterQueueArn(rules.queueName);
   return {
     [DEAD_LETTER_QUEUE_ID]: suppressChecks(
       deleted(
         new Queue({
-          QueueName: names.eventsDeadLetterQueue(),
+          QueueName: rules.queueName,
           SqsManagedSseEnabled: true,
           MessageRetentionPeriod: DEAD_LETTER_RETENTION_SECONDS,
         }),

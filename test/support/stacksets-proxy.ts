@@ -822,6 +822,11 @@ const NAME_PROPERTIES: Record<string, { name: string; scope?: string; anyCase?: 
   'AWS::S3::Bucket': { name: 'BucketName' },
   'AWS::KMS::Alias': { name: 'AliasName' },
   'AWS::Logs::LogGroup': { name: 'LogGroupName' },
+  // "Resource names must be unique across all your active stacks"
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html): a queue's name
+  // within the account and Region, a launch template's within the account and Region (review s57-removal M1).
+  'AWS::SQS::Queue': { name: 'QueueName' },
+  'AWS::EC2::LaunchTemplate': { name: 'LaunchTemplateName' },
 };
 
 /** The property that gives each IAM resource type with one a custom name (each type's page in the template reference). */
