@@ -363,6 +363,29 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     await expectConverged(changed);
   });
 
+  it('renamed StackSets roles and a removal in one deploy are refused before any operation, as is a destroy while the StackSets hold other roles than the org file names; the removal with the names as they were goes through (review s57-removal M2)', async () => {
+    await prepare(small);
+    await deployUntilDone(small, 1);
+    const renamedRoles = (yaml: string) => compileYaml(`${yaml}stackSets:\n  administrationRoleName: big-stacksets-admin\n`);
+    const before = awsVia();
+    // One account fewer, and the administration role renamed.
+    await expect(deploy(renamedRoles(generateOrgYaml(1)), before, { pollMs })).rejects.toMatchObject({
+      code: 'ROLES_RENAMED_WITH_REMOVALS',
+      message: expect.stringMatching(/renamed: big-pipeline-foundation: administration role arn:aws:iam::\d{12}:role\/AWSCloudFormationStackSetAdministrationRole → arn:aws:iam::\d{12}:role\/big-stacksets-admin\n[\s\S]*removed: big-pipeline-foundation: its instances in 100000000002\n[\s\S]*Deploy the removals with stackSets' administrationRoleName and executionRoleName as they were first/),
+    });
+    expect(before.log.mutating).toBe(0);
+    // A rename alone is no removal: not refused by it (what it sends is the roles, plan says so).
+    const renameOnly = await plan(renamedRoles(SMALL), awsVia(), { pollMs });
+    expect(renameOnly.every((x) => x.rolesChange !== undefined)).toBe(true);
+    // destroy, and its plan before it asks, while the StackSets hold other roles than the org file names.
+    for (const run of [() => destroyPlan(renamedRoles(SMALL), awsVia(), { pollMs }), () => destroy(renamedRoles(SMALL), awsVia(), { pollMs })]) {
+      await expect(run()).rejects.toMatchObject({ code: 'ROLES_RENAMED', message: expect.stringContaining('Either deploy first (it sends the new roles), then destroy') });
+    }
+    // The way through: the removal with the names as they were.
+    const fewer = await deploy(compileYaml(generateOrgYaml(1)), awsVia(), { pollMs });
+    expect(failed(fewer)).toEqual([]);
+  });
+
   it('deploy refuses, before any operation, to create an instance whose retained bucket still exists', async () => {
     await prepare(small);
     const aws = awsVia(env.local.endpoint);

@@ -1210,6 +1210,82 @@ function executionRoleLockedText(run: Run, name: string, held: { executionRoleNa
 }
 
 /**
+ * The StackSets whose roles the org file renames (SELF_MANAGED: rolesChange), each as `<StackSet>: <change>`, read
+ * before any operation: the desired ones through the run's first reads, and `removed`, those of stages gone from it.
+ */
+async function renamedRoles(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[], removed: ReadonlyArray<{ name: string; actual: ActualStackSet }>): Promise<string[]> {
+  if (run.compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return [];
+  const renamed: string[] = [];
+  for (const d of desiredList) {
+    if (!deployed.includes(d.name)) continue;
+    const ctx = beforeOperations(run, context(run, d));
+    const held = await describeStackSet(ctx);
+    if (!held || !createdByXstack(held)) continue;
+    const change = rolesChange(ctx, { exists: true, instances: new Map(), administrationRoleArn: held.AdministrationRoleARN, executionRoleName: held.ExecutionRoleName });
+    if (change) renamed.push(`${d.name}: ${change}`);
+  }
+  for (const { name, actual } of removed) {
+    const change = rolesChange(contextFor(run, name, `(removed) ${name}`), actual);
+    if (change) renamed.push(`${name}: ${change}`);
+  }
+  return renamed;
+}
+
+/**
+ * Renamed StackSets roles and a removal in one deploy, refused before any operation (review s57-removal M2). A removal
+ * runs as the roles its StackSet holds: the new ones once this run's update has sent them (it names the kept accounts
+ * only, and "Even if the stack set operation created by updating the stack set fails (completely or partially, below or
+ * above a specified failure tolerance), the stack set is updated with your changes",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html), the old ones in a
+ * StackSet whose stage left the org file, which is sent none. Bootstrap for the new names sets up the accounts the org
+ * file targets, and lets the administration role assume the new execution role only: either way the delete meets a
+ * role it cannot assume, in every run. Returns the lines of the refusal, none when there is nothing to refuse; the
+ * instances are read only when a rename is found.
+ */
+async function renamedRolesWithRemovals(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<string[]> {
+  if (run.compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return [];
+  const gone = deployed.some((name) => !desiredList.some((d) => d.name === name));
+  const removed = gone ? await removedStackSets(run, [...desiredList], deployed) : [];
+  const renamed = await renamedRoles(run, desiredList, deployed, removed);
+  if (renamed.length === 0) return [];
+  const removals = removed.map(({ name, actual }) => `${name} (its stage left the org file): its instances in ${byAccount(actual).map((i) => i.account).join(', ')}`);
+  for (const d of desiredList) {
+    if (!deployed.includes(d.name)) continue;
+    const targets = new Set(d.stage.targets.map((a) => a.id));
+    const actual = await readStackSet(beforeOperations(run, context(run, d)));
+    const leaving = byAccount(actual).filter((i) => !targets.has(i.account));
+    if (leaving.length > 0) removals.push(`${d.name}: its instances in ${leaving.map((i) => i.account).join(', ')}`);
+  }
+  if (removals.length === 0) return [];
+  return [
+    ...renamed.map((r) => `renamed: ${r}`),
+    ...removals.map((r) => `removed: ${r}`),
+    `a removal runs as the roles its StackSet holds, and bootstrap for the new names lets the administration role assume the new execution role only, in the accounts the org file targets: these removals would fail in every run. ${RENAME_THEN_REMOVE}`,
+  ];
+}
+
+const RENAME_THEN_REMOVE =
+  "Deploy the removals with stackSets' administrationRoleName and executionRoleName as they were first (if bootstrap already ran with the new names, run it once more with that org file), then rename, run bootstrap, and deploy";
+
+export const renamedRolesWithRemovalsError = (lines: readonly string[]) =>
+  new XstackError('ROLES_RENAMED_WITH_REMOVALS', `nothing was changed: this org file renames the StackSets roles and removes instances in one deploy:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+
+/**
+ * destroy sends no roles: each StackSet's instances are deleted as the roles it holds. Where the org file names
+ * others, bootstrap for them (SELF_MANAGED) has made the held ones unusable or soon will (renamedRolesWithRemovals):
+ * refused before any removal, saying the two ways (review s57-removal M2).
+ */
+async function refuseDestroyWithRenamedRoles(run: Run, order: { removed: ReadonlyArray<{ name: string; actual: ActualStackSet }>; desired: readonly DesiredStackSet[]; deployed: readonly string[] }): Promise<void> {
+  const renamed = await renamedRoles(run, order.desired, order.deployed, order.removed);
+  if (renamed.length === 0) return;
+  throw new XstackError(
+    'ROLES_RENAMED',
+    `nothing was removed: the org file names other StackSets roles than these StackSets hold:\n${renamed.map((r) => `  ${r}`).join('\n')}\n  destroy deletes as the roles each StackSet holds, which bootstrap for the new names no longer lets the administration role use. ` +
+      `Either deploy first (it sends the new roles), then destroy; or set stackSets' names back to those the StackSets hold (if bootstrap already ran with the new names, run it once more with that org file), then destroy`,
+  );
+}
+
+/**
  * Whether a key policy lets a role of this name change it (CloudFormation updates a key's policy with PutKeyPolicy,
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html): an Allow of kms:PutKeyPolicy (or kms:*) whose principals
  * or aws:PrincipalArn values name the role, by name or by a pattern (keyAdministratorRoles may be patterns). Other
@@ -1988,6 +2064,8 @@ export async function deploy(compiled: CompiledOrg, aws: Aws, options: DeployOpt
   // StackSet is sent the new role (every StackSet's UpdateStackSet carries it, the earlier waves' too).
   if (replacing.locked.length > 0) throw executionRoleLockedError(replacing.locked);
   if (replacing.noneKept.length > 0) throw noInstanceKeptError(replacing.noneKept);
+  const renamedRemovals = await renamedRolesWithRemovals(run, desiredList, deployed);
+  if (renamedRemovals.length > 0) throw renamedRolesWithRemovalsError(renamedRemovals);
   const missingRoles = await existingRoleFindings(run, desiredList);
   if (missingRoles.length > 0) throw existingRolesRefusal(findingsText(missingRoles));
   options.beforeFirstOperation?.(run.home);
@@ -2452,11 +2530,12 @@ function keptGone(actual: ActualStackSet, options: Pick<DestroyOptions, 'release
  * The StackSets destroy goes through, in its order: those of stages gone from the org file first (latest wave first:
  * nothing current depends on them), then the org's stages in reverse rollout order (read as each is reached).
  */
-async function destroyOrder(run: Run): Promise<{ removed: Array<{ name: string; actual: ActualStackSet }>; desired: DesiredStackSet[] }> {
+async function destroyOrder(run: Run): Promise<{ removed: Array<{ name: string; actual: ActualStackSet }>; desired: DesiredStackSet[]; deployed: string[] }> {
   const desiredList = desiredStackSets(run.compiled);
-  const removed = (await removedStackSets(run, desiredList, await orgStackSets(run))).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || compareText(a.name, b.name));
+  const deployed = await orgStackSets(run);
+  const removed = (await removedStackSets(run, desiredList, deployed)).sort((a, b) => (b.actual.wave ?? Infinity) - (a.actual.wave ?? Infinity) || compareText(a.name, b.name));
   const byStage = new Map(desiredList.map((d) => [d.stage.id, d]));
-  return { removed, desired: [...run.compiled.rollout.waves].reverse().flatMap((wave) => wave.map((id) => byStage.get(id)!)) };
+  return { removed, desired: [...run.compiled.rollout.waves].reverse().flatMap((wave) => wave.map((id) => byStage.get(id)!)), deployed };
 }
 
 export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyOptions = {}): Promise<RunSummary> {
@@ -2467,7 +2546,9 @@ export async function destroy(compiled: CompiledOrg, aws: Aws, options: DestroyO
   // refused before any StackSet is removed.
   if (options.deleteRetained) checkDeleterRole(run);
   await noteManagementAccountForDestroy(run);
-  const { removed, desired } = await destroyOrder(run);
+  const order = await destroyOrder(run);
+  await refuseDestroyWithRenamedRoles(run, order);
+  const { removed, desired } = order;
   const summaries: StageSummary[] = [];
   let failed = false;
   // Earlier stages hold what later ones use: after a failure nothing more is removed, so that a re-run finishes from there;
@@ -2551,7 +2632,9 @@ export async function destroyPlan(compiled: CompiledOrg, aws: Aws, options: Dest
   if (options.deleteRetained) checkDeleterRole(run);
   await noteManagementAccountForDestroy(run);
   const plan: DestroyPlan = { remove: [], kept: [] };
-  const { removed, desired } = await destroyOrder(run);
+  const order = await destroyOrder(run);
+  await refuseDestroyWithRenamedRoles(run, order);
+  const { removed, desired } = order;
   // As destroy removes them (removeFrom): a stack StackSets cannot reach stays, and an instance no operation reaches is
   // not sent, failing its removal (as plan says for deploy's removals, review s43-plan M2, m6).
   // An instance a StackSet removed earlier keeps (no operation reaches it) holds that account's instances of the later
