@@ -1284,7 +1284,7 @@ describe('the report says what the templates do, and no more', () => {
     for (const r of theirs) {
       expect(r.refusedBy, r.path.purpose).toEqual({ missing: 'resource', identityElsewhere: true });
       const row = md.split('\n').find((l) => l.startsWith(`| ${r.path.purpose} |`))!;
-      expect(row).toContain("| **refused** | no Allow on the resource side (its trust, key, bucket or bus policy), which alone refuses it: the principal's own policies are outside the org file |");
+      expect(row).toContain("| **refused** | no Allow on the resource side (its trust, key, bucket, queue or bus policy), which alone refuses it: the principal's own policies are outside the org file |");
     }
   });
 

@@ -339,6 +339,14 @@ describe('what the proof cannot read is refused, never skipped', () => {
     expect(error.details).toEqual([expect.stringMatching(/: Principal \{"AWS": "\*"\}, which IAM documents as "\*" for anonymous users only, .*write "Principal": "\*" \(anyone, with conditions\) or name the principals$/)]);
   });
 
+  it.each([
+    ['written in lower case', (s: Record<string, unknown>): void => void (s.Effect = 'allow'), '"allow"'],
+    ['missing', (s: Record<string, unknown>): void => void delete s.Effect, 'missing'],
+  ] as const)('an Effect %s, which IAM refuses ("The Effect value is case sensitive"): a compile problem naming it, not read as Allow (review s57-evaluator m1)', (_, change, shown) => {
+    const error = refusal(withDeveloperStatement(change));
+    expect(error.details).toEqual([expect.stringMatching(new RegExp(`^access-roles: \\w+/\\w+: Effect ${shown}, where IAM takes exactly "Allow" or "Deny" \\(case sensitive\\)$`))]);
+  });
+
   it('a principal of a kind the proof does not read (CanonicalUser): a compile problem naming it', () => {
     const error = refusal(withDeveloperStatement((s) => void (s.Principal = { CanonicalUser: '79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be' })));
     expect(error.details).toEqual([expect.stringMatching(/: a CanonicalUser principal is not one the access proof reads \(AWS, Service, Federated\)$/)]);
@@ -501,5 +509,21 @@ describe('GrantIndex: a role\'s or account\'s statements for an action, as a sca
         expect(found).toEqual([...scanned.filter((g) => !patterned(g)), ...scanned.filter(patterned)]);
       }
     }
+  });
+});
+
+describe('a service is let in by the resource\'s own policy, said as the policy it is (review s57-evaluator m7)', () => {
+  const events = { kind: 'service' as const, service: 'events.amazonaws.com' };
+  const queue = `arn:aws:sqs:eu-west-1:${A}:acme-events-dlq`;
+  const send = { action: 'sqs:SendMessage', resource: queue };
+  it('a queue policy: "resource policy", never "trust"', () => {
+    const allowing = statement({ kind: 'queue', principals: [events], actions: ['sqs:SendMessage'], resources: [queue] });
+    expect(decide([allowing], { ...send, principal: events })).toMatchObject({ allowed: true, reason: 'resource policy allows the service' });
+    expect(decide([], { ...send, principal: events })).toMatchObject({ allowed: false, reason: 'no resource policy statement admits the service' });
+  });
+  it("a role's trust and a key's policy, each by its name", () => {
+    const trust = statement({ kind: 'trust', principals: [{ kind: 'service', service: 'codepipeline.amazonaws.com' }], actions: ['sts:AssumeRole'], resources: [role(A, 'p')] });
+    expect(decide([trust], { action: 'sts:AssumeRole', resource: role(A, 'p'), principal: { kind: 'service', service: 'codepipeline.amazonaws.com' } }).reason).toBe('trust allows the service');
+    expect(decide([], { action: 'kms:Decrypt', resource: KEY, principal: { kind: 'service', service: 's3.amazonaws.com' } }).reason).toBe('no key policy statement admits the service');
   });
 });

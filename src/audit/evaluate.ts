@@ -740,7 +740,12 @@ export function evaluate(index: GrantIndex, request: Request, organizationId?: s
   }
   const isKey = request.resource.includes(':kms:');
   const isTrust = TRUST_ACTIONS.has(lowerCase(request.action));
-  if (service) return resAllows > 0 ? decision(true, 'trust allows the service', grantedBy) : decision(false, 'no trust statement admits the service', grantedBy, { missing: 'resource' });
+  // A service is let in by the resource's own policy alone: a role's trust, or a key, bucket, queue or bus policy,
+  // said as the one it is (review s57-evaluator m7).
+  if (service) {
+    const side = isTrust ? 'trust' : isKey ? 'key policy' : 'resource policy';
+    return resAllows > 0 ? decision(true, `${side} allows the service`, grantedBy) : decision(false, `no ${side} statement admits the service`, grantedBy, { missing: 'resource' });
+  }
   if (isKey && crossAccount && !KMS_ACROSS_ACCOUNTS.has(lowerCase(request.action))) {
     return decision(false, `AWS KMS does not allow ${request.action} from another account`, grantedBy, { notAcrossAccounts: request.action });
   }
@@ -799,8 +804,8 @@ export function describeRefusal(refusedBy: Decision['refusedBy'], label: (s: Res
       return "no Allow on the identity side (the principal's own policies)";
     case 'resource':
       return 'identityElsewhere' in refusedBy
-        ? "no Allow on the resource side (its trust, key, bucket or bus policy), which alone refuses it: the principal's own policies are outside the org file"
-        : 'no Allow on the resource side (its trust, key, bucket or bus policy)';
+        ? "no Allow on the resource side (its trust, key, bucket, queue or bus policy), which alone refuses it: the principal's own policies are outside the org file"
+        : 'no Allow on the resource side (its trust, key, bucket, queue or bus policy)';
     case 'both':
       return 'no Allow on either side';
   }

@@ -847,6 +847,10 @@ function refuseUnread(stage: string, policy: string, s: PlainStatement, versione
   for (const element of ['NotAction', 'NotResource', 'NotPrincipal']) {
     if (element in s) problems.push(`${stage}: ${policy} uses ${element}, which the access proof does not read; write the statement with ${element.slice(3)}`);
   }
+  // Read as written: "The Effect element is required … Valid values for Effect are Allow and Deny. The Effect value is
+  // case sensitive" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_effect.html). Any
+  // other value would be read here as one of the two, where IAM refuses the policy (review s57-evaluator m1).
+  if (s.Effect !== 'Allow' && s.Effect !== 'Deny') problems.push(`${stage}: ${policy}: Effect ${s.Effect === undefined ? 'missing' : JSON.stringify(s.Effect)}, where IAM takes exactly "Allow" or "Deny" (case sensitive)`);
   // A principal of a kind the proof does not read (CanonicalUser) would be dropped, and what it admits never asked.
   if (s.Principal && typeof s.Principal === 'object') {
     for (const kind in s.Principal) if (!READ_PRINCIPALS.includes(kind)) problems.push(`${stage}: ${policy}: a ${kind} principal is not one the access proof reads (${READ_PRINCIPALS.join(', ')})`);
