@@ -196,6 +196,14 @@ describe('condition operators (reference_policies_elements_condition_operators.h
     for (const operator of ['ForAllValues:StringNotEquals', 'ForAllValues:StringNotLike']) expect(deniedBy({ [operator]: { 'aws:TagKeys': ['team'] } }), operator).toBe(true);
   });
 
+  it('a set operator reads empty strings alone as no values, as the page says of a "null data set, such as an empty string" (review s57-evaluator m3)', () => {
+    const empty = { 'aws:TagKeys': [''] };
+    expect(deniedBy({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team'] } }, empty)).toBe(true);
+    expect(deniedBy({ 'ForAnyValue:StringLike': { 'aws:TagKeys': ['*'] } }, empty)).toBe(false);
+    // Without a set operator an empty string is a value like any other.
+    expect(deniedBy({ StringEquals: { 'aws:TagKeys': [''] } }, empty)).toBe(true);
+  });
+
   it('Null takes true or false in any case, each value ORed', () => {
     expect(deniedBy({ Null: { 's3:x-amz-server-side-encryption': ['True'] } })).toBe(true);
     expect(deniedBy({ Null: { 's3:x-amz-server-side-encryption': ['false'] } })).toBe(false);
@@ -345,6 +353,11 @@ describe('what the proof cannot read is refused, never skipped', () => {
   ] as const)('an Effect %s, which IAM refuses ("The Effect value is case sensitive"): a compile problem naming it, not read as Allow (review s57-evaluator m1)', (_, change, shown) => {
     const error = refusal(withDeveloperStatement(change));
     expect(error.details).toEqual([expect.stringMatching(new RegExp(`^access-roles: \\w+/\\w+: Effect ${shown}, where IAM takes exactly "Allow" or "Deny" \\(case sensitive\\)$`))]);
+  });
+
+  it('a role session as principal, which the proof\'s requests never carry: a compile problem naming it (review s57-evaluator m2)', () => {
+    const error = refusal(withDeveloperStatement((s) => void (s.Principal = { AWS: [`arn:aws:sts::${A}:assumed-role/ops/alice`] })));
+    expect(error.details).toEqual([expect.stringMatching(/: a role session principal \(sts::…:assumed-role\/…\), which the access proof does not read .*name the role, with aws:PrincipalArn if need be$/)]);
   });
 
   it('a principal of a kind the proof does not read (CanonicalUser): a compile problem naming it', () => {

@@ -494,12 +494,16 @@ function conditionHolds(operator: ConditionOperator, expected: readonly string[]
     if (expected.some(hasNameToken)) return decidedByMembers('null', expected, String(absent), (e, a) => (e.toLowerCase() === 'true') === (a === 'true'));
     return expected.some((e) => (e.toLowerCase() === 'true') === absent);
   }
+  // A set operator reads empty strings alone as no values: ForAllValues "returns true if there are no keys in the
+  // request, or if the key values resolve to a null data set, such as an empty string", ForAnyValue false (the page
+  // above; review s57-evaluator m3).
+  const noValues = absent || (set !== undefined && actual.every((a) => a === ''));
   if (set === 'all') {
-    if (absent) return true;
-    for (const a of actual) if (valueMatches(comparison, expected, a) === negated) return false;
+    if (noValues) return true;
+    for (const a of actual!) if (valueMatches(comparison, expected, a) === negated) return false;
     return true;
   }
-  if (absent) return ifExists || (set === undefined && negated);
+  if (noValues) return ifExists || (set === undefined && negated);
   if (set === 'any') {
     for (const a of actual) if (valueMatches(comparison, expected, a) !== negated) return true;
     return false;
