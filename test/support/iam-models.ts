@@ -424,10 +424,13 @@ interface TrustDocument {
   Statement: Array<{ Effect: string; Principal?: Record<string, string | string[]> | string; Action?: string | string[]; Condition?: Record<string, Record<string, string | string[]>> }>;
 }
 
+/** The account of a role's ARN. */
+const accountOfRole = (role: string): string => /::(\d{12}):role\//.exec(role)?.[1] ?? '';
+
 /** A trust document's statements of AWS principals (or `*`) as the proof's evaluator takes them, on `role`. */
 export function trustGrants(trust: TrustDocument, role: string): ResolvedStatement[] {
   const list = (v: string | string[] | undefined) => ([] as string[]).concat(v ?? []);
-  const account = /::(\d{12}):role\//.exec(role)?.[1] ?? '';
+  const account = accountOfRole(role);
   const ofAws = trust.Statement.filter((s) => typeof s.Principal === 'string' || list(s.Principal?.AWS).length > 0);
   return ofAws.map((s, i) => ({
     stage: 'trust',
@@ -451,9 +454,9 @@ export function carriedSourceIdentity(aws: Aws, identity: string, refused: strin
     const role = args.input.RoleArn as string | undefined;
     if (context.commandName !== 'AssumeRoleCommand' || !role) return next(args);
     const caller = (await sts().send(new GetCallerIdentityCommand({}))).Arn!;
-    const account = (await sts().send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 'model' }))).Credentials!;
+    const inAccount = (await sts().send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 'model' }))).Credentials!;
     const name = role.split('/').at(-1)!;
-    const got = await iam({ accessKeyId: account.AccessKeyId!, secretAccessKey: account.SecretAccessKey!, sessionToken: account.SessionToken }).send(new GetRoleCommand({ RoleName: name })).catch(() => undefined);
+    const got = await iam({ accessKeyId: inAccount.AccessKeyId!, secretAccessKey: inAccount.SecretAccessKey!, sessionToken: inAccount.SessionToken }).send(new GetRoleCommand({ RoleName: name })).catch(() => undefined);
     const document = got?.Role?.AssumeRolePolicyDocument;
     if (!document) return next(args);
     const trust = JSON.parse(decodeURIComponent(document)) as TrustDocument;
@@ -461,7 +464,7 @@ export function carriedSourceIdentity(aws: Aws, identity: string, refused: strin
       principal: { kind: 'aws', arn: caller },
       action: 'sts:SetSourceIdentity',
       resource: role,
-      resourceAccount: /::(\d{12}):role\//.exec(role)![1],
+      resourceAccount: accountOfRole(role),
       identityManagedElsewhere: true,
       context: { 'aws:sourceidentity': [identity] },
     }).allowed;
