@@ -860,9 +860,10 @@ function refuseUnread(stage: string, policy: string, s: PlainStatement, versione
     // Principal: '*' or Principal: { AWS: \"*\" }", https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_iam.AnyPrincipal.html): neither reading is sound for both the
     // proof of needed access and the proof of refusal, so it is refused (review s31-evaluator m5, s32-diff 6).
     const aws = (s.Principal as Record<string, unknown>).AWS;
-    // A role session ("arn:aws:sts::AWS-account-ID:assumed-role/role-name/role-session-name", reference_policies_elements_principal.html)
-    // is never what the proof's requests carry (a role's ARN): a statement naming one would never apply in the proof,
-    // where AWS applies it to that session (review s57-evaluator m2).
+    // A role session principal, `arn:<partition>:sts::<account>:assumed-role/<role>/<session>` ("Role session principals",
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html), is never what the
+    // proof's requests carry (a role's ARN): a statement naming one would never apply in the proof, where AWS applies
+    // it to that session (review s57-evaluator m2).
     if (JSON.stringify(aws ?? null).includes(':assumed-role/')) problems.push(`${stage}: ${policy}: a role session principal (sts::…:assumed-role/…), which the access proof does not read (its requests carry the role's ARN); name the role, with aws:PrincipalArn if need be`);
     if ((Array.isArray(aws) ? aws : [aws]).includes('*')) problems.push(`${stage}: ${policy}: Principal {"AWS": "*"}, which IAM documents as "*" for anonymous users only, and whose reach to service principals it does not document, so the access proof cannot read it either way; write "Principal": "*" (anyone, with conditions) or name the principals`);
   }
