@@ -1239,8 +1239,9 @@ async function renamedRoles(run: Run, desiredList: readonly DesiredStackSet[], d
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html), the old ones in a
  * StackSet whose stage left the org file, which is sent none. Bootstrap for the new names sets up the accounts the org
  * file targets, and lets the administration role assume the new execution role only: either way the delete meets a
- * role it cannot assume, in every run. Returns the lines of the refusal, none when there is nothing to refuse; the
- * instances are read only when a rename is found.
+ * role it cannot assume, in every run. Returns the lines of the refusal, none when there is nothing to refuse. The
+ * kept StackSets' instances are read only when a rename is found; a StackSet of a stage gone from the org file is read
+ * whenever there is one (its held roles may be the rename), and read again after the waves for its removal.
  */
 async function renamedRolesWithRemovals(run: Run, desiredList: readonly DesiredStackSet[], deployed: readonly string[]): Promise<string[]> {
   if (run.compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return [];
