@@ -7,13 +7,14 @@ import { DescribeStackSetCommand, UpdateStackSetCommand } from '@aws-sdk/client-
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
-import { deploy, destroy, destroyPlan, mayPutKeyPolicy, plan } from '../src/deploy/deployer';
+import { deploy, destroy, destroyPlan, mayPutKeyPolicy, plan, verify } from '../src/deploy/deployer';
 import { bootstrap } from '../src/deploy/bootstrap';
 import { formatPlan } from '../src/deploy/plan-text';
 import { parseOrg } from '../src/org/load';
 import { recordOf, type StackSetsHome } from '../src/stages/layout';
 import type { CompiledOrg } from '../src/compile';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
+import { manifestHashes } from './support/fault-rollouts';
 import { createStackSetRoles } from './support/stackset-roles';
 import { useLocalAws } from './support/local-aws';
 
@@ -87,6 +88,42 @@ describe('StackSet settings besides the templates', () => {
     const refused = await deploy(serviceManaged, env.aws(REGION), { pollMs: 5 });
     expect(refused.mutatingCalls).toBe(0);
     expect(refused.stages[0]).toMatchObject({ stage: 'pipeline-identity', result: 'failed', reasons: [refusedPlan[0].otherPermissionModel] });
+  }, 180_000);
+});
+
+describe('a StackSet someone turned managed execution on for (review s57-deploy m4)', () => {
+  // With it, StackSets queues an operation requested while another runs instead of refusing it
+  // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ManagedExecution.html), and the deployer's
+  // race path needs that refusal. moto's StackSet answers no ManagedExecution: the StackSets layer gives it
+  // (managedExecutionOn), as DescribeStackSet does on AWS (API_StackSet.html).
+  it('plan fails its stage (✗), deploy sends it nothing and fails that stage saying how to turn it off, verify names it; turned off, the next deploy adds the new account', async () => {
+    const { org } = await freshOrg();
+    expect((await deploy(org, env.aws(REGION), { pollMs: 5 })).stages.every((s) => s.result === 'created')).toBe(true);
+    const name = 'big-pipelines';
+    env.proxy.managedExecutionOn(name);
+    const grown = compileYaml(generateOrgYaml(3));
+    const planned = await plan(grown, env.aws(REGION), { pollMs: 5 });
+    const refused = planned.find((p) => p.stackSet === name)!;
+    expect(refused.managedExecution).toContain(`StackSet ${name} has managed execution turned on (xstack never turns it on)`);
+    expect(refused.managedExecution).toContain(`aws cloudformation update-stack-set --stack-set-name ${name} --use-previous-template --managed-execution Active=false`);
+    expect(refused.managedExecution).toContain('--administration-role-arn <its administration role> --execution-role-name <its execution role>');
+    // Left alone: no change of its own is planned, only the ✗.
+    expect([refused.action, refused.addAccounts]).toEqual(['unchanged', []]);
+    expect(planned.filter((p) => p.managedExecution).map((p) => p.stackSet)).toEqual([name]);
+    expect(formatPlan(planned, { colour: false, accountNames: new Map() })).toContain(`✗ deploy refuses: StackSet ${name} has managed execution turned on`);
+
+    env.proxy.requests.length = 0;
+    const run = await deploy(grown, env.aws(REGION), { pollMs: 5 });
+    expect(run.stages.find((s) => s.stackSet === name)).toMatchObject({ result: 'failed', reasons: [refused.managedExecution] });
+    const sentTo = env.proxy.requests.filter((r) => r.stackSet === name && !/^(Describe|List)/.test(r.action)).map((r) => r.action);
+    expect(sentTo).toEqual([]);
+    const differences = (await verify(grown, env.aws(REGION), manifestHashes(grown), { pollMs: 5 })).differences;
+    expect(differences).toContain(`${name}: ${refused.managedExecution}`);
+
+    env.proxy.managedExecutionOn(name, false);
+    const after = await deploy(grown, env.aws(REGION), { pollMs: 5 });
+    expect(after.stages.find((s) => s.stackSet === name)?.result).toBe('updated');
+    expect((await plan(grown, env.aws(REGION), { pollMs: 5 })).map((p) => p.action)).toEqual(planned.map(() => 'unchanged'));
   }, 180_000);
 });
 

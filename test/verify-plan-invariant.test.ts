@@ -55,7 +55,7 @@ function planWords(p: StackSetPlan): string {
   for (const r of p.retryAccounts) parts.push(`${r.cannotUpdate ? '✗ cannot update' : r.unreachable ? '✗ unreachable' : r.recreate ? 'recreate' : 'apply again'} ${r.account} (${r.status})`);
   if (p.rolesChange) parts.push(`roles: ${p.rolesChange}`);
   if (p.tagsChange) parts.push(`tags: ${p.tagsChange}`);
-  for (const k of ['foreign', 'otherRegions', 'otherPermissionModel', 'tagsRefused', 'templateBucket'] as const) if (p[k]) parts.push(`✗ ${k}`);
+  for (const k of ['foreign', 'otherRegions', 'otherPermissionModel', 'managedExecution', 'tagsRefused', 'templateBucket'] as const) if (p[k]) parts.push(`✗ ${k}`);
   if (p.collisions.length) parts.push('✗ collisions');
   return parts.join(', ');
 }

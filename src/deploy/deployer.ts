@@ -1188,6 +1188,27 @@ function permissionModelText(run: Run, name: string, actual: ActualStackSet): st
 }
 
 /**
+ * A StackSet someone turned managed execution on for (xstack never does; review s57-deploy m4): refused before any
+ * operation. With it, "StackSets performs non-conflicting operations concurrently and queues conflicting operations"
+ * and "If there are already running or queued operations, StackSets queues all incoming operations"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ManagedExecution.html): an operation xstack
+ * requests while another runs is queued rather than refused with OperationInProgressException, so it would run after the
+ * other one on what xstack read before it, where the race path (runOperation) reads again and decides anew. "You can't
+ * modify your StackSet's execution configuration while there are running or queued operations", so the advice says
+ * when to turn it off. An UpdateStackSet must name its parameters (UsePreviousValue), the capabilities and a customized
+ * administration role again (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html).
+ */
+function managedExecutionText(run: Run, name: string, actual: ActualStackSet): string | undefined {
+  if (!actual.exists || !actual.managedExecution) return undefined;
+  const serviceManaged = run.compiled.org.stackSets.permissionModel === 'SERVICE_MANAGED';
+  return (
+    `StackSet ${name} has managed execution turned on (xstack never turns it on): StackSets then queues an operation requested while another runs, instead of refusing it, and xstack relies on that refusal to read the StackSet again before it decides, so nothing was sent to it; ` +
+    `once no operation on it runs or is queued, turn it off (aws cloudformation update-stack-set --stack-set-name ${name} --use-previous-template --managed-execution Active=false --capabilities CAPABILITY_NAMED_IAM ` +
+    `--parameters <each of its parameters as ParameterKey=<key>,UsePreviousValue=true> ${serviceManaged ? '--call-as <as the org file says>' : '--administration-role-arn <its administration role> --execution-role-name <its execution role>'}), then deploy again`
+  );
+}
+
+/**
  * A renamed execution role (SELF_MANAGED) that the deployed artifact key policies do not admit: CloudFormation updates
  * every resource of the stacks as the role the UpdateStackSet names, and "Unless the key policy explicitly allows it,
  * you cannot use IAM policies to allow access to a KMS key" (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html),
@@ -1380,9 +1401,13 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
   const left = leftFor(run, desired, actual, order.clearFor);
   const asleep = await stillSuspended(run, actual.instances.values());
   order.onRead?.(actual.exists && (instancesToUpdate(desired, actual, asleep).length > 0 || left.length > 0));
-  /** Why the StackSet as read is not this stage's to change (another tool's, in other Regions, another permission model). */
+  /** Why the StackSet as read is not this stage's to change (another tool's, in other Regions, another permission model, managed execution on). */
   const notOurs = (): StageSummary | undefined => {
-    const reason = foreign(actual) ? foreignText(desired.name) : actual.elsewhere ? otherRegionsText(run, desired.name, actual.elsewhere) : permissionModelText(run, desired.name, actual);
+    const reason = foreign(actual)
+      ? foreignText(desired.name)
+      : actual.elsewhere
+        ? otherRegionsText(run, desired.name, actual.elsewhere)
+        : (permissionModelText(run, desired.name, actual) ?? managedExecutionText(run, desired.name, actual));
     return reason === undefined ? undefined : { stage, stackSet: desired.name, result: 'failed', reasons: [reason] };
   };
   const leftAlone = notOurs();
@@ -2183,6 +2208,8 @@ export interface StackSetPlan {
   runsLast?: string;
   /** Set when the StackSet was made with another permission model than the org file's: deploy refuses its stage (permissionModelText). */
   otherPermissionModel?: string;
+  /** Set when someone turned the StackSet's managed execution on: deploy refuses its stage (managedExecutionText). */
+  managedExecution?: string;
   /** Set when the execution role is renamed and the deployed key policy does not admit the new one: deploy refuses its stage (executionRoleLockedText). */
   executionRoleLocked?: string;
   /** Set when the template changes and every instance the update would reach is one to remove: deploy refuses the org file before any operation (noInstanceKept). */
@@ -2319,18 +2346,19 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const roles = rolesChange(context(run, desired), actual);
     const tagged = actual.exists && !foreign(actual) ? updateTags(actual.tags ?? [], run.compiled.rollout.waveOf.get(desired.stage.id)!, run.compiled.org.tags) : {};
     const otherModel = permissionModelText(run, desired.name, actual);
+    const queued = otherModel === undefined && !foreign(actual) && !actual.elsewhere ? managedExecutionText(run, desired.name, actual) : undefined;
     // A template deploy sends through the bucket, which must be the administrator's: read for each StackSet whose
     // changed template goes through it (review s43-plan m5).
-    const bucket = templateChanged && !foreign(actual) && !actual.elsewhere && !otherModel ? await templateBucketProblem(run.templates, desired.name, desired.templateBody) : {};
+    const bucket = templateChanged && !foreign(actual) && !actual.elsewhere && !otherModel && !queued ? await templateBucketProblem(run.templates, desired.name, desired.templateBody) : {};
     if (bucket.note) run.options.onNote?.(bucket.note);
     const bucketProblem = bucket.fails;
     // As deploy: a StackSet xstack did not create is left alone, its key policy never read (review s43-plan n1).
     const locked = actual.exists && !foreign(actual) ? executionRoleLockedText(run, desired.name, actual) : undefined;
     const noneKept = foreign(actual) ? undefined : noInstanceKept(run, desired, actual, removeFirst);
     // An INOPERABLE instance in a targeted account is no change deploy makes: its stage fails (plan-text's ✗ says so).
-    // A StackSet deploy leaves alone, failing its stage (foreign, other Regions, another permission model), gets no
-    // operation: no change, its ✗ says why (review s43-plan n2).
-    const leftAlone = foreign(actual) || actual.elsewhere !== undefined || otherModel !== undefined;
+    // A StackSet deploy leaves alone, failing its stage (foreign, other Regions, another permission model, managed
+    // execution on), gets no operation: no change, its ✗ says why (review s43-plan n2).
+    const leftAlone = foreign(actual) || actual.elsewhere !== undefined || otherModel !== undefined || queued !== undefined;
     const changed =
       !leftAlone && (templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.some((r) => !r.cannotUpdate && !r.unreachable));
     const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody) : undefined;
@@ -2362,6 +2390,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
       ...(foreign(actual) ? { foreign: foreignText(desired.name) } : {}),
       ...(actual.elsewhere ? { otherRegions: otherRegionsText(run, desired.name, actual.elsewhere) } : {}),
       ...(otherModel ? { otherPermissionModel: otherModel } : {}),
+      ...(queued ? { managedExecution: queued } : {}),
       ...(bucketProblem ? { templateBucket: bucketProblem } : {}),
       ...(locked ? { executionRoleLocked: locked } : {}),
       ...(noneKept ? { noInstanceKept: noneKept } : {}),
@@ -2421,13 +2450,14 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
 }
 
 /**
- * The plan of a StackSet deploy leaves alone, failing its stage (foreign, other Regions, another permission model):
+ * The plan of a StackSet deploy leaves alone, failing its stage (foreign, other Regions, another permission model,
+ * managed execution on):
  * none of the template change, instances, roles or tags of a change it does not make, which --json would read as one
  * (review s43-plan n2, its JSON half); its ✗ says why. The run's refusals before any operation are kept: deploy makes them
  * for such a StackSet too (but a foreign one, for which none is read).
  */
 function sentNothing(p: StackSetPlan): StackSetPlan {
-  const kept = ['foreign', 'otherRegions', 'otherPermissionModel', 'missingRoles', 'executionRoleLocked', 'noInstanceKept', 'refusedReplacements', 'replacementWarnings', 'refusedMoves'] as const;
+  const kept = ['foreign', 'otherRegions', 'otherPermissionModel', 'managedExecution', 'missingRoles', 'executionRoleLocked', 'noInstanceKept', 'refusedReplacements', 'replacementWarnings', 'refusedMoves'] as const;
   const plan: StackSetPlan = { stage: p.stage, stackSet: p.stackSet, ...(p.wave !== undefined ? { wave: p.wave } : {}), action: p.action, templateChanged: false, addAccounts: [], removeAccounts: [], retryAccounts: [], collisions: [] };
   for (const field of kept) if (p[field] !== undefined) Object.assign(plan, { [field]: p[field] });
   return plan;
@@ -3016,6 +3046,8 @@ export async function verify(compiled: CompiledOrg, aws: Aws, manifestHashes: Re
       if (actual.elsewhere) differences.push(`${desired.name}: ${otherRegionsText(run, desired.name, actual.elsewhere)}`);
       const otherModel = permissionModelText(run, desired.name, actual);
       if (otherModel) differences.push(`${desired.name}: ${otherModel}`);
+      const queued = managedExecutionText(run, desired.name, actual);
+      if (queued) differences.push(`${desired.name}: ${queued}`);
       const roles = rolesChange(ctx, actual);
       // What deploy then does (sends them, or refuses: a locked execution role, tags past 50) is plan's to say.
       if (roles) differences.push(`${desired.name}: its roles are not the org file's (${roles})`);

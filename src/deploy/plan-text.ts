@@ -34,11 +34,11 @@ const kindOf = (p: StackSetPlan): Kind => (removesInstancesOnly(p) ? 'remove ins
 /**
  * What fails the StackSet's stage when deploy reaches it (deployer.ts reconcileStage): an INOPERABLE instance the org
  * file targets, a name in the way of a create, a StackSet xstack did not create, instances in other Regions, another
- * permission model, tags past the StackSet's 50, a template bucket missing or another's. Not the refusals of the whole run before any operation (moves, replacements, a locked execution
+ * permission model, managed execution on, tags past the StackSet's 50, a template bucket missing or another's. Not the refusals of the whole run before any operation (moves, replacements, a locked execution
  * role, no instance kept, missing roles).
  */
 export const failsStage = (p: StackSetPlan): boolean =>
-  p.retryAccounts.some((r) => r.cannotUpdate || r.unreachable) || p.collisions.length > 0 || p.foreign !== undefined || p.otherRegions !== undefined || p.otherPermissionModel !== undefined || p.tagsRefused !== undefined || p.templateBucket !== undefined;
+  p.retryAccounts.some((r) => r.cannotUpdate || r.unreachable) || p.collisions.length > 0 || p.foreign !== undefined || p.otherRegions !== undefined || p.otherPermissionModel !== undefined || p.managedExecution !== undefined || p.tagsRefused !== undefined || p.templateBucket !== undefined;
 
 /**
  * plan --detailed-exitcode: 2 when deploy would change something or fail a stage (✗: a StackSet it leaves alone, an
@@ -84,6 +84,7 @@ export function formatPlan(plans: readonly StackSetPlan[], options: PlanTextOpti
     // Read with its instances (deployer.ts otherRegionsText): deploy refuses the stage before any operation, changed or not.
     if (p.otherRegions) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.otherRegions.replace(/\n/g, '\n      ')}`);
     if (p.otherPermissionModel) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.otherPermissionModel}`);
+    if (p.managedExecution) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.managedExecution}`);
     if (p.foreign) lines.push(`    ${paint(31, '✗')} ${p.foreign}`);
     if (p.executionRoleLocked) lines.push(`    ${paint(31, '✗')} deploy refuses: ${p.executionRoleLocked}`);
     if (p.noInstanceKept) lines.push(`    ${paint(31, '✗')} deploy refuses the org file, changing nothing: ${p.noInstanceKept}`);

@@ -92,6 +92,12 @@ export interface ActualStackSet {
   permissionModel?: string;
   administrationRoleArn?: string;
   executionRoleName?: string;
+  /**
+   * Set when someone turned managed execution on (xstack never does): StackSets then queues an operation requested
+   * while another runs instead of refusing it, which the deployer's race checks rely on (deployer.ts managedExecutionText).
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ManagedExecution.html
+   */
+  managedExecution?: true;
 }
 
 /** An operation's failure as the summary gives it: the operation, then one line per account. */
@@ -359,6 +365,7 @@ async function readOnce(ctx: StackSetContext): Promise<ActualStackSet> {
     ...(found.PermissionModel ? { permissionModel: found.PermissionModel } : {}),
     ...(found.AdministrationRoleARN ? { administrationRoleArn: found.AdministrationRoleARN } : {}),
     ...(found.ExecutionRoleName ? { executionRoleName: found.ExecutionRoleName } : {}),
+    ...(found.ManagedExecution?.Active ? { managedExecution: true as const } : {}),
   };
 }
 

@@ -1082,6 +1082,8 @@ export class StackSetsProxy {
   private overlays = new Map<string, Map<string, Overlay>>();
   private adminRoles = new Map<string, string>();
   private serviceManaged = new Set<string>();
+  /** StackSets whose managed execution is on (managedExecutionOn, or a CreateStackSet or UpdateStackSet that set it). */
+  private managedExecution = new Set<string>();
   /** StackSets created with CallAs DELEGATED_ADMIN: the management account's, reached only with that CallAs (header). */
   private delegatedStackSets = new Set<string>();
   /** SERVICE_MANAGED: each instance's OU (the one it was created through), by StackSet and account. */
@@ -1165,6 +1167,7 @@ export class StackSetsProxy {
     this.overlays.clear();
     this.adminRoles.clear();
     this.serviceManaged.clear();
+    this.managedExecution.clear();
     this.delegatedStackSets.clear();
     this.instanceOus.clear();
     this.suspended.clear();
@@ -1251,6 +1254,19 @@ export class StackSetsProxy {
     this.replacedTemplates.set(stackSet, replace);
   }
   private replacedTemplates = new Map<string, (body: string) => string>();
+
+  /**
+   * Someone turns managed execution on for `stackSet` (the console, or update-stack-set --managed-execution Active=true):
+   * DescribeStackSet answers `ManagedExecution` `Active` true from now on, which moto never does (its StackSet always
+   * answers false), as "Describes whether StackSets performs non-conflicting operations concurrently and queues conflicting
+   * operations" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSet.html,
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ManagedExecution.html). Operations are not
+   * queued by it here: xstack sends none to such a StackSet. `false`: turned off again.
+   */
+  managedExecutionOn(stackSet: string, active = true): void {
+    if (active) this.managedExecution.add(stackSet);
+    else this.managedExecution.delete(stackSet);
+  }
 
   createdButModified(stackSet: string): void {
     this.modifiedAtCreate.add(stackSet);
@@ -1968,9 +1984,15 @@ export class StackSetsProxy {
         return this.motoCall(req.headers, p);
       }
       case 'DescribeStackSet': {
-        if (!this.serviceManaged.has(name)) return undefined;
+        if (!this.serviceManaged.has(name) && !this.managedExecution.has(name)) return undefined;
         const out = await this.motoCall(req.headers, new URLSearchParams(raw.toString('utf8')));
-        return { status: out.status, body: out.body.replace('<PermissionModel>SELF_MANAGED</PermissionModel>', '<PermissionModel>SERVICE_MANAGED</PermissionModel>') };
+        let body = out.body;
+        if (this.serviceManaged.has(name)) body = body.replace('<PermissionModel>SELF_MANAGED</PermissionModel>', '<PermissionModel>SERVICE_MANAGED</PermissionModel>');
+        if (this.managedExecution.has(name)) {
+          const active = '<ManagedExecution><Active>true</Active></ManagedExecution>';
+          body = /<ManagedExecution>[\s\S]*?<\/ManagedExecution>/.test(body) ? body.replace(/<ManagedExecution>[\s\S]*?<\/ManagedExecution>/, active) : body.replace('</StackSet>', `${active}</StackSet>`);
+        }
+        return { status: out.status, body };
       }
       case 'DeleteStackSet':
         return this.deleteStackSet(name, req.headers);
