@@ -1,7 +1,9 @@
 /**
  * One operation per kind of change, except where an API limit forces more:
- * CreateStackInstances takes at most 50 OUs (SERVICE_MANAGED targets are OUs).
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html
+ * CreateStackInstances takes at most 50 OUs (SERVICE_MANAGED targets are OUs),
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html;
+ * and the StackSets instance-operations quota, 10,000 instances across
+ * operations at once, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html.
  */
 import { describe, expect, it } from 'vitest';
 import { MAX_OUS_PER_OPERATION, operationBatches } from '../src/deploy/stacksets';
@@ -38,5 +40,19 @@ describe('operations per kind of change', () => {
     expect(batches.flat().sort()).toEqual([...accounts].sort());
     const few = accounts.slice(0, 7);
     expect(operationBatches({ settings: settings('SERVICE_MANAGED'), organizationalUnits }, few)).toHaveLength(1);
+  });
+
+  it("SERVICE_MANAGED past the instance-operations quota: an operation's accounts stay within it, an OU split only there (review s57-deploy m1)", () => {
+    // Every account through the root: one operation up to the quota, then one more per quota's accounts.
+    const many = Array.from({ length: 25_001 }, (_, i) => String(200000000000 + i));
+    const throughRoot = new Map(many.map((a) => [a, 'r-abcd']));
+    const batches = operationBatches({ settings: settings('SERVICE_MANAGED'), organizationalUnits: throughRoot }, many);
+    expect(batches.map((b) => b.length)).toEqual([10_000, 10_000, 5_001]);
+    expect(batches.flat()).toEqual(many);
+    // Both limits at once: 60 OUs of two accounts, a quota of 15: no operation past 15 accounts or 50 OUs, every account once.
+    const small = operationBatches({ settings: settings('SERVICE_MANAGED'), organizationalUnits }, accounts, 15);
+    expect(small.map((b) => b.length)).toEqual([15, 15, 15, 15, 15, 15, 10, 15, 5]);
+    expect(Math.max(...small.map((b) => new Set(b.map((a) => organizationalUnits.get(a))).size))).toBeLessThanOrEqual(MAX_OUS_PER_OPERATION);
+    expect(small.flat().sort()).toEqual([...accounts].sort());
   });
 });

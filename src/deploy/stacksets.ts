@@ -573,20 +573,21 @@ function ouOf(organizationalUnits: ReadonlyMap<string, string>, account: string)
 }
 
 /**
- * The accounts of one kind of change as the operations that carry them: one
- * for SELF_MANAGED (accounts by id, no limit stated), up to `instanceQuota`
- * accounts each: the instance-operations quota (instance-budget.ts) counts
- * every instance an operation targets, so one of more would never start
- * (review s29-deployer m1); for SERVICE_MANAGED, as few as keep each within
- * MAX_OUS_PER_OPERATION OUs, an OU never split (one operation when every
- * account is reached through the root).
+ * The accounts of one kind of change as the operations that carry them, each
+ * of at most `instanceQuota` accounts: the instance-operations quota
+ * (instance-budget.ts) counts every instance an operation targets, so one of
+ * more would never start (review s29-deployer m1; SERVICE_MANAGED too, review
+ * s57-deploy m1). SELF_MANAGED: accounts by id, no other limit stated, so one
+ * operation up to the quota. SERVICE_MANAGED: as few as keep each within
+ * MAX_OUS_PER_OPERATION OUs, an OU split only past the quota (one operation
+ * when every account is reached through the root, up to the quota). An OU in
+ * two operations is sound: each names its accounts with AccountFilterType
+ * INTERSECTION, "Only accounts that are both specified in the Accounts property
+ * and belong to the specified OUs will be targeted"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html).
  */
 export function operationBatches(ctx: Reach, accounts: readonly string[], instanceQuota: number = LIMITS.concurrentStackInstanceOperationsPerRegion): string[][] {
-  if (ctx.settings.permissionModel === 'SELF_MANAGED') {
-    const batches: string[][] = [];
-    for (let i = 0; i < accounts.length; i += instanceQuota) batches.push(accounts.slice(i, i + instanceQuota));
-    return batches;
-  }
+  if (ctx.settings.permissionModel === 'SELF_MANAGED') return withinQuota(accounts, instanceQuota);
   if (accounts.length === 0) return [];
   const byOu = new Map<string, string[]>();
   for (const a of accounts) {
@@ -597,8 +598,15 @@ export function operationBatches(ctx: Reach, accounts: readonly string[], instan
   }
   const ous = [...byOu.keys()].sort();
   const batches: string[][] = [];
-  for (let i = 0; i < ous.length; i += MAX_OUS_PER_OPERATION) batches.push(ous.slice(i, i + MAX_OUS_PER_OPERATION).flatMap((ou) => byOu.get(ou)!));
+  for (let i = 0; i < ous.length; i += MAX_OUS_PER_OPERATION) batches.push(...withinQuota(ous.slice(i, i + MAX_OUS_PER_OPERATION).flatMap((ou) => byOu.get(ou)!), instanceQuota));
   return batches;
+}
+
+/** `accounts` in order, in slices of at most `quota`. */
+function withinQuota(accounts: readonly string[], quota: number): string[][] {
+  const slices: string[][] = [];
+  for (let i = 0; i < accounts.length; i += quota) slices.push(accounts.slice(i, i + quota));
+  return slices;
 }
 
 /** The operations of one kind of change, each with the OUs its accounts are reached through (SERVICE_MANAGED). */
