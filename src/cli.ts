@@ -497,6 +497,7 @@ interface AwsCommandOptions {
   replaceExecutionTrust?: boolean;
   replaceAdministrationTrust?: boolean;
   allowDeleteRetained?: boolean;
+  maxWait?: string;
 }
 
 /** --region, --endpoint and AWS_ENDPOINT_URL, checked before any AWS client is built (the SDK's errors for them name neither). */
@@ -513,6 +514,9 @@ function checkAwsOptions(opts: AwsCommandOptions, org: { partition: Partition; r
   const fromEnvironment = opts.endpoint === undefined && !opts.local ? process.env.AWS_ENDPOINT_URL : undefined;
   const wrongEnvironment = fromEnvironment ? endpointProblem(fromEnvironment) : undefined;
   if (wrongEnvironment) throw new XstackError('ENDPOINT_INVALID', `AWS_ENDPOINT_URL ${wrongEnvironment}, or unset it to reach AWS`);
+  if (opts.maxWait !== undefined && !(/^\d+$/.test(opts.maxWait) && Number(opts.maxWait) >= 1)) {
+    throw new UsageError(`--max-wait ${opts.maxWait}: expected a whole number of minutes, 1 or more (or leave it out to wait until each operation ends)`);
+  }
 }
 
 async function awsCommand(command: AwsCommandName, file: string, opts: AwsCommandOptions): Promise<number> {
@@ -545,6 +549,7 @@ async function awsCommand(command: AwsCommandName, file: string, opts: AwsComman
   option(opts.outputReaderRole, '--output-reader-role');
   option(opts.manifest, '--manifest');
   option(opts.accessRole, '--access-role');
+  option(opts.maxWait, '--max-wait');
   if (opts.keyDeletionDays !== undefined) {
     // "If you include a value, it must be between 7 and 30, inclusive" (https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html).
     if (!/^\d+$/.test(opts.keyDeletionDays) || Number(opts.keyDeletionDays) < 7 || Number(opts.keyDeletionDays) > 30) throw new UsageError(`--key-deletion-days ${opts.keyDeletionDays}: expected a whole number of days from 7 to 30, KMS's waiting period`);
@@ -660,6 +665,11 @@ const RETAIN_FAILED_STACKS_HELP =
   'last resort: remove an instance whose delete failed (INOPERABLE) from its StackSet keeping its stack, which stays in the account, ' +
   'resources and names included, for you to delete by hand (default: the removal fails, saying why, and the next run deletes it again)';
 
+/** A bound on each wait for one StackSet operation (deployer.ts DeployOptions.maxWaitMs); none by default. */
+const MAX_WAIT_HELP =
+  "stop waiting for a StackSet operation (this run's, drift detection's, or another's it waits behind) that has not ended after this many minutes, and fail, naming it; " +
+  'the operation goes on, and the next run waits for it (default: wait until each ends, however long the operation preferences make it)';
+
 function registerAws(program: Command, act: Act): void {
   withAwsOptions(program.command('plan'))
     .summary('what deploy would do, per StackSet; changes nothing')
@@ -678,6 +688,7 @@ function registerAws(program: Command, act: Act): void {
     .addOption(new Option('--require-approval <LEVEL>', "as cdk: 'never' deploys without asking").choices(['never', 'any-change']).default('any-change'))
     .option('--frozen-layout', "refuse, before any operation, when the org's layout file does not hold this compile (CI), instead of writing it")
     .option('--retain-failed-stacks', RETAIN_FAILED_STACKS_HELP)
+    .option('--max-wait <MINUTES>', MAX_WAIT_HELP)
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('deploy', file, opts)));
   withAwsOptions(program.command('destroy'))
     .summary('remove stack instances and StackSets in reverse order')
@@ -694,6 +705,7 @@ function registerAws(program: Command, act: Act): void {
     .option('--key-deletion-days <DAYS>', "with --delete-retained, the keys' waiting period before KMS deletes them, 7 to 30 (default 7; an SCP may require more, as AWS's sample requiring 30 does)")
     .option('--release-repositories', "also remove the repositories' StackSet (the repositories stay, outside CloudFormation)")
     .option('--retain-failed-stacks', RETAIN_FAILED_STACKS_HELP)
+    .option('--max-wait <MINUTES>', MAX_WAIT_HELP)
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('destroy', file, opts)));
   withAwsOptions(program.command('verify'), { readsRetained: false })
     .summary('compare what is deployed with the compiled manifest')
@@ -704,6 +716,7 @@ function registerAws(program: Command, act: Act): void {
     )
     .argument(ORG_FILE, 'organization file')
     .option('--manifest <FILE>', "manifest to compare with (default: the org file's compile as it is now)")
+    .option('--max-wait <MINUTES>', MAX_WAIT_HELP)
     .action(act((file: string, opts: AwsCommandOptions) => awsCommand('verify', file, opts)));
   withAwsOptions(program.command('bootstrap'), { readsRetained: false })
     .summary('create what a rollout needs first: StackSet roles, and the template bucket when a template needs it')

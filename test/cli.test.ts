@@ -126,6 +126,9 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
     // KMS's waiting period is 7 to 30 days (API_ScheduleKeyDeletion.html), and only --delete-retained schedules keys.
     ['--key-deletion-days out of KMS\'s range', ['destroy', EXAMPLE, '--delete-retained', '--key-deletion-days', '5'], "xstack: --key-deletion-days 5: expected a whole number of days from 7 to 30, KMS's waiting period\n"],
     ['--key-deletion-days without --delete-retained', ['destroy', EXAMPLE, '--key-deletion-days', '30'], 'xstack: --key-deletion-days takes effect with --delete-retained only'],
+    // Minutes, 1 or more, checked before any AWS client (review s57-deploy m3); plan waits for no operation of its own.
+    ...['0', '1.5', 'ten'].map((value) => [`--max-wait ${value}`, ['deploy', EXAMPLE, '--max-wait', value], `xstack: --max-wait ${value}: expected a whole number of minutes, 1 or more (or leave it out to wait until each operation ends)\n`] as [string, string[], string]),
+    ['--max-wait on plan', ['plan', EXAMPLE, '--max-wait', '5'], "xstack: unknown option '--max-wait'\n"],
     // Refused before any emulator starts (review s39-readme n5).
     ['--local with --endpoint, which it would ignore', ['plan', EXAMPLE, '--local', '--endpoint', 'http://127.0.0.1:1'], 'xstack: --local runs against a local AWS with its own endpoint and credentials, so --endpoint would be ignored; give --local, or --endpoint\n'],
     ['--local with --profile and --endpoint', ['deploy', EXAMPLE, '--local', '--profile', 'p', '--endpoint', 'http://127.0.0.1:1'], 'xstack: --local runs against a local AWS with its own endpoint and credentials, so --endpoint and --profile would be ignored; give --local, or --endpoint and --profile\n'],

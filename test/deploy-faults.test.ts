@@ -391,6 +391,21 @@ describe('the reconciler against the layer', () => {
     for (const later of small.rollout.waves.slice(1).flat()) expect(byStage[later].result, later).toBe('not-run');
   });
 
+  it('--max-wait: an operation still running past it fails the stage, naming the operation and its status, and is left running; the next run waits for it and converges (review s57-deploy m3)', async () => {
+    await prepare(small, { seed: 1, queuedMs: 20, runningMs: 1_500 });
+    const s = await deploy(small, awsVia(), { pollMs, maxWaitMs: 200 });
+    const first = s.stages.find((x) => x.result === 'failed')!;
+    expect(first.reasons[0]).toMatch(new RegExp(`^StackSet ${first.stackSet}: operation \\S+ is still (RUNNING|QUEUED) after less than a minute of waiting \\(--max-wait\\), so this run stopped waiting for it and this stage stopped there; the operation goes on\\.`));
+    expect(first.reasons[0]).toContain('and run the command again, which waits for it (or stop it first with aws cloudformation stop-stack-set-operation, the same arguments)');
+    for (const later of small.rollout.waves.slice(1).flat()) expect(s.stages.find((x) => x.stage === later)?.result, later).toBe('not-run');
+    // Left running: not stopped by the run, which sent no StopStackSetOperation.
+    expect(env.proxy.requests.filter((r) => r.action === 'StopStackSetOperation')).toEqual([]);
+    env.proxy.setFaults({ seed: 1 });
+    const next = await deploy(small, awsVia(), { pollMs });
+    expect(failed(next)).toEqual([]);
+    await expectConverged(small);
+  });
+
   it("an operation that fails as a whole (no account's result listed): the stage gives the operation's StatusReason first, advised as an account's line is", async () => {
     await prepare(small);
     const account = '100000000001';

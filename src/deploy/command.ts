@@ -403,7 +403,8 @@ export async function awsCommand(command: 'plan' | 'deploy' | 'destroy' | 'verif
     const organization = new OrganizationReads(() => aws.organizations());
     // An emulator (this run's, xstack local's, or any --endpoint not AWS's) finishes an operation in milliseconds: asked
     // every 50 ms, not at AWS's pace of minutes an operation.
-    const deployOptions = { outputReaderRoleName: readerRole, pollMs: emulator ? 50 : 5_000, onEvent: renderer?.onEvent, onNote, retainFailedStacks: flags.has('--retain-failed-stacks'), emulator, organization };
+    const maxWait = options.get('--max-wait');
+    const deployOptions = { outputReaderRoleName: readerRole, pollMs: emulator ? 50 : 5_000, ...(maxWait ? { maxWaitMs: Number(maxWait) * 60_000 } : {}), onEvent: renderer?.onEvent, onNote, retainFailedStacks: flags.has('--retain-failed-stacks'), emulator, organization };
     if (command === 'bootstrap') {
       const steps = await bootstrap(compiled, aws, { dryRun: flags.has('--dry-run'), accessRoleName: options.get('--access-role'), replaceExecutionTrust: flags.has('--replace-execution-trust'), replaceAdministrationTrust: flags.has('--replace-administration-trust'), allowDeleteRetained: flags.has('--allow-delete-retained'), outputReaderRoleName: readerRole, onStep: flags.has('--json') ? undefined : printStep, emulator });
       const changes = steps.filter((s) => s.status === 'change').length;

@@ -105,6 +105,8 @@ export interface DeployOptions {
    */
   outputReaderRoleName?: string;
   pollMs?: number;
+  /** How long to wait for one StackSet operation before the stage fails, the operation left running (stacksets.ts waitFor); none: until it ends. */
+  maxWaitMs?: number;
   onEvent?: Listener;
   /** Called after each completed wave, and waited for; tests use it to interrupt a rollout, or to change AWS meanwhile. */
   afterWave?: (wave: number) => void | Promise<void>;
@@ -295,6 +297,7 @@ function contextFor(run: Run, name: string, stage: string): StackSetContext {
     partition: org.partition,
     adminAccountId: run.adminAccountId,
     pollMs: run.options.pollMs ?? 5_000,
+    ...(run.options.maxWaitMs !== undefined ? { maxWaitMs: run.options.maxWaitMs } : {}),
     onWait: (operationId, reason) => run.options.onEvent?.({ type: 'waiting', stage, operationId, reason }),
     templateSource: (body) => templateSource(run.templates, name, body),
     budget: run.budget,

@@ -133,6 +133,8 @@ export interface StackSetContext {
   partition: string;
   adminAccountId?: string;
   pollMs: number;
+  /** The longest one operation is waited for (waitFor); none: until it ends. */
+  maxWaitMs?: number;
   onWait?: (operationId: string, reason: string) => void;
   /** How a template body reaches CloudFormation: inline, or by URL from the template bucket (template-store.ts). */
   templateSource: (templateBody: string) => Promise<TemplateSource>;
@@ -1098,9 +1100,11 @@ const API_ACTION: Record<Operation['action'], string> = {
 };
 
 async function waitFor(ctx: StackSetContext, id: string, options: { failOnError: boolean }): Promise<Date | undefined> {
+  const started = Date.now();
   for (let notFound = 0; ; ) {
     const { status, reason, createdAt } = await operationStatus(ctx, id);
     if (SUCCEEDED.has(status)) return createdAt;
+    if (RUNNING.has(status) && ctx.maxWaitMs !== undefined && Date.now() - started >= ctx.maxWaitMs) throw waitedTooLongError(ctx, id, status, Date.now() - started);
     if (RUNNING.has(status) || (status === NOT_FOUND && ++notFound < NOT_FOUND_POLLS)) {
       await sleep(ctx.pollMs);
       continue;
@@ -1112,6 +1116,28 @@ async function waitFor(ctx: StackSetContext, id: string, options: { failOnError:
     const { failures, accounts } = await operationFailures(ctx, id, status, reason);
     throw new OperationFailedError(ctx.name, id, failures, accounts);
   }
+}
+
+/**
+ * An operation still RUNNING, QUEUED or STOPPING past --max-wait (review s57-deploy m3). The pages give none of these
+ * statuses a maximum duration ("QUEUED: [Service-managed permissions] For automatic deployments that require a sequence
+ * of operations, the operation is queued to be performed", "STOPPING: The operation is in the process of stopping, at
+ * user request", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html), and an
+ * operation with one account at a time may rightly run for hours, so there is no bound unless one is given. The run stops
+ * waiting, not the operation: the next run meets it as another operation in progress and waits for it
+ * (OperationInProgressException), or finds it ended. The advice to stop it instead: StopStackSetOperation "will cancel
+ * all the unstarted stack instance deployments and wait for those are in-progress to complete"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StopStackSetOperation.html).
+ */
+function waitedTooLongError(ctx: StackSetContext, id: string, status: string, waitedMs: number): XstackError {
+  const minutes = Math.round(waitedMs / 60_000);
+  return new XstackError(
+    'WAITED_TOO_LONG',
+    `StackSet ${ctx.name}: operation ${id} is still ${status} after ${minutes < 1 ? 'less than a minute' : `${minutes} minute${minutes === 1 ? '' : 's'}`} of waiting (--max-wait), so this run stopped waiting for it and this stage stopped there; ` +
+      `the operation goes on. See it with aws cloudformation describe-stack-set-operation --stack-set-name ${ctx.name} --operation-id ${id} --region ${ctx.region}` +
+      `${ctx.settings.permissionModel === 'SERVICE_MANAGED' ? ' --call-as <as the org file says>' : ''}, ` +
+      `and run the command again, which waits for it${status === 'STOPPING' ? '' : ' (or stop it first with aws cloudformation stop-stack-set-operation, the same arguments)'}`,
+  );
 }
 
 /** Account ids in a line of text: the first 8, then how many more. */
