@@ -522,6 +522,24 @@ const env = useLocalAws({ maxAttempts: 1 });
  * Organizations' ListAccounts answers with `members` (moto's organization holds the caller's account alone, and its
  * CreateAccount picks ids the org file cannot name): the organization of an org file whose accounts are members.
  */
+/** Organizations' DescribeOrganization names `management` as the management account (moto names the organization's creator). */
+function managedBy(aws: Aws, management: string): Aws {
+  const make = aws.organizations.bind(aws);
+  aws.organizations = () => {
+    const client = make();
+    client.middlewareStack.add(
+      ((next: (args: unknown) => Promise<{ output: { Organization?: Record<string, unknown> } }>, context: { commandName?: string }) => async (args: unknown) => {
+        const answer = await next(args);
+        if (context.commandName === 'DescribeOrganizationCommand' && answer.output.Organization) answer.output.Organization = { ...answer.output.Organization, MasterAccountId: management };
+        return answer;
+      }) as never,
+      { step: 'initialize', name: 'managedBy' },
+    );
+    return client;
+  };
+  return aws;
+}
+
 function listedMembers(aws: Aws, members: readonly string[]): Aws {
   const make = aws.organizations.bind(aws);
   aws.organizations = () => {
@@ -1326,6 +1344,13 @@ describe('xstack bootstrap on moto', () => {
     // The setup template's role, which the setup StackSet puts account by account: an account without its instance is said so (review s45-setup S1).
     await expect(bootstrap(inIt, members(refusedAssume(env.aws(), /:role\/acme-xstack-access$/)), { accessRoleName: 'acme-xstack-access' })).rejects.toThrow(
       /through role acme-xstack-access \(--access-role\): it must exist there and trust account \d{12}, the one bootstrap runs in; it is the setup template's role: if the setup StackSet has no instance in account \d{12} yet \(an account the org file gained\), add one \(aws cloudformation create-stack-instances naming the account, README "Setup templates"\)$/,
+    );
+    // A target that is the organization's management account (SELF_MANAGED may target it; bootstrap runs elsewhere):
+    // the setup StackSet never has an instance there (API_DeploymentTargets.html), so the advice is a stack of its own
+    // (review s57-bootstrap m1).
+    const target = inIt.stages.flatMap((st) => st.targets).find((a) => a.id !== admin)!.id;
+    await expect(bootstrap(inIt, managedBy(members(refusedAssume(env.aws(), new RegExp(`::${target}:role/acme-xstack-access$`))), target), { accessRoleName: 'acme-xstack-access' })).rejects.toThrow(
+      new RegExp(`through role acme-xstack-access \\(--access-role\\): it must exist there and trust account ${admin}, the one bootstrap runs in; it is the setup template's role, and account ${target} is the organization's management account, where a SERVICE_MANAGED StackSet puts no instance: create the setup template there as a stack of its own \\(aws cloudformation create-stack in account ${target}, with the setup StackSet's template and parameters and --capabilities CAPABILITY_NAMED_IAM, README "Setup templates"\\)$`),
     );
   });
 

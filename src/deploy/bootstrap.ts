@@ -911,8 +911,17 @@ async function accessRoleRefused(error: unknown, aws: Aws, account: string, admi
   // By the role's name, not by whether it was given: the CLI passes the default by name (--access-role's default).
   if (named && named !== DEFAULT_ACCESS_ROLE) {
     // The setup template's role is there where the setup StackSet has an instance, which it targets account by account
-    // (README "Setup templates"): an account the org file gained has none until one is added (review s45-setup S1).
-    const setup = named === setupRole ? `; it is the setup template's role: if the setup StackSet has no instance in account ${account} yet (an account the org file gained), add one (aws cloudformation create-stack-instances naming the account, README "Setup templates")` : '';
+    // (README "Setup templates"): an account the org file gained has none until one is added (review s45-setup S1). The
+    // management account never has one: "CloudFormation doesn't deploy stack instances to the organization management
+    // account" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html), so there
+    // the template is a stack of its own (review s57-bootstrap m1).
+    const management = named === setupRole ? await organization.managementAccount().catch((): Management => ({ unknown: '' })) : undefined;
+    const setup =
+      named !== setupRole
+        ? ''
+        : management && 'id' in management && management.id === account
+          ? `; it is the setup template's role, and account ${account} is the organization's management account, where a SERVICE_MANAGED StackSet puts no instance: create the setup template there as a stack of its own (aws cloudformation create-stack in account ${account}, with the setup StackSet's template and parameters and --capabilities CAPABILITY_NAMED_IAM, README "Setup templates")`
+          : `; it is the setup template's role: if the setup StackSet has no instance in account ${account} yet (an account the org file gained), add one (aws cloudformation create-stack-instances naming the account, README "Setup templates")`;
     return new XstackError('ACCESS_ROLE_REFUSED', `${error.message}. Bootstrap reaches account ${account} through role ${named} (--access-role): it must exist there and trust account ${admin}, the one bootstrap runs in${setup}`, { cause: error });
   }
   const management = await new OrganizationReads(() => aws.organizations()).managementAccount().catch(() => ({ unknown: '' }));
