@@ -966,8 +966,9 @@ describe('release control (review s18-audit M2)', () => {
     execFileSync('node', ['.build/src/cli.js', 'compile', 'parameters/example.yaml', '--out', previous], { stdio: 'pipe' });
     execFileSync('node', ['.build/src/cli.js', 'audit', exampleEdited(...PROD_FROM_DEVELOP), '--since', join(previous, 'example'), '--out', out], { stdio: 'pipe' });
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    expect(md).toContain('- Branches deployed (by pipeline and account): 1 changed, 0 added, 0 removed.');
-    expect(md).toContain('| changed | web-app prod (444444444444) | branch main → develop; trigger rule on main → develop |');
+    // prod now deploys develop, which every developer may push to: said with a ⚠ (review s58-audit M1).
+    expect(md).toContain('- Branches deployed (by pipeline and account): 1 changed, 0 added, 0 removed; ⚠ 1 now deployed from a branch developers may push to, which was protected.');
+    expect(md).toContain('| changed | web-app prod (444444444444) | branch main (protected) → develop (not protected ⚠: developers may push to it); trigger rule on main → develop |');
   });
 
   it("--since reports a trigger rule pointed at another branch while the pipeline's branch stays, by pipeline and account (review s40-mutations-2 S5)", () => {
@@ -998,6 +999,35 @@ describe('release control (review s18-audit M2)', () => {
     expect(change('ArnEquals aws:PrincipalArn')).toEqual(['ArnEquals aws:PrincipalArn pattern widened: role/Developer_* → role/Dev* (matches more)']);
     expect(change('ForAnyValue:StringNotLikeIfExists aws:PrincipalArn')).toEqual(['ForAnyValue:StringNotLikeIfExists aws:PrincipalArn pattern widened: role/Developer_* → role/Dev* (excludes more)']);
     expect(change('StringEquals aws:PrincipalArn')).toEqual(['StringEquals aws:PrincipalArn value added: role/Dev*', 'StringEquals aws:PrincipalArn value dropped: role/Developer_*']);
+  });
+
+  it('--since says a refusal lost under another name (a branch no longer protected): counted with ⚠, its paths listed first and marked, the branch deployed said unprotected (review s58-audit M1)', () => {
+    const before = modelOf(compileFile('parameters/example.yaml'));
+    const loosened = compileOrg(loadOrgFile(exampleEdited('protectedBranches: [main, release]', 'protectedBranches: [main]')));
+    const after = modelOf(loosened);
+    expect([before.protectedBranches, after.protectedBranches]).toEqual([['main', 'release'], ['main']]);
+    const section = sinceSections('before', before, after, { access: loosened.access, organizationId: loosened.org.organizationId });
+    const items = section.flatMap((x) => x.blocks).flatMap((b) => (b.kind === 'list' ? b.items : []));
+    // staging deploys release, which every developer may now push to.
+    expect(items).toContain('Branches deployed (by pipeline and account): 1 changed, 0 added, 0 removed; ⚠ 1 now deployed from a branch developers may push to, which was protected.');
+    expect(section.find((x) => x.id === 'since-releases')!.blocks).toEqual([
+      expect.objectContaining({ rows: [['changed', 'web-app staging (333333333333)', 'branch release: (protected) → (not protected ⚠: developers may push to it)']] }),
+    ]);
+    expect(items).toContain('access.developers.protectedBranches: release removed ⚠ (developers may push to, merge into and delete it now).');
+    // The paths that refused developers the release branch are gone, and their requests are allowed now.
+    const warning = items.find((i) => i.startsWith('⚠ '));
+    expect(warning).toMatch(/^⚠ \d+ removed paths? that had to be refused (is|are) allowed by this compile/);
+    const table = section.find((x) => x.id === 'since-paths')!.blocks[0];
+    if (table.kind !== 'table') throw new Error('since-paths is a table');
+    const flagged = table.rows.filter((r) => r[0] === 'removed, now allowed ⚠');
+    expect(flagged.length).toBe(Number(/^⚠ (\d+)/.exec(warning!)![1]));
+    expect(table.rows.slice(0, flagged.length)).toEqual(flagged);
+    for (const r of flagged) expect(String(r[1])).toMatch(/refs\/heads\/release.* → was refused; this compile ALLOWS it ⚠ \(/);
+    expect(flagged.map((r) => table.rowClass?.(r))).toEqual(flagged.map(() => 'alert'));
+    expect(table.rows.filter((r) => r[0] === 'removed').some((r) => String(r[1]).includes('ALLOWS it'))).toBe(false);
+    // Unchanged against itself: no ⚠ line, no protection change.
+    const same = sinceSections('before', after, after, { access: loosened.access, organizationId: loosened.org.organizationId }).flatMap((x) => x.blocks).flatMap((b) => (b.kind === 'list' ? b.items : []));
+    expect(same.filter((i) => i.includes('⚠'))).toEqual([]);
   });
 
   it('--since reads a widened trust pattern as widened, not only as a line removed and one added (review s18-audit M3)', () => {

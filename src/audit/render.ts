@@ -39,10 +39,10 @@ function mdBlock(b: Block, out: string[]): void {
     case 'table': {
       if (b.rows.length === 0) return void out.push('_none_');
       out.push(`| ${b.head.join(' | ')} |\n|${b.head.map(() => '---').join('|')}|`);
-      // A refused row's short cells in bold, so it stands out in review as it does in the page.
+      // A refused row's short cells in bold (and a removed path now allowed, since.ts), so it stands out in review as it does in the page.
       const tight = b.head.map((h) => TIGHT_COLUMNS.has(h));
       for (const r of b.rows) {
-        const marked = b.rowClass?.(r) === 'refused';
+        const marked = b.rowClass?.(r) === 'refused' || b.rowClass?.(r) === 'alert';
         out.push(`\n| ${r.map((c, i) => (marked && tight[i] ? `**${mdCell(c)}**` : mdCell(c))).join(' | ')} |`);
       }
     }
@@ -104,7 +104,7 @@ section{scroll-margin-top:96px}h1{font-size:22px}h2{margin-top:36px;border-botto
 div.table{overflow-x:auto;margin:8px 0}table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:left;vertical-align:top;font-size:12.5px;overflow-wrap:normal;word-break:normal;hyphens:none}
 th{background:#edf2f7}.tight{white-space:nowrap}
-tr.refused td{background:#fff5f5}tr.refused td.tight{color:#c53030;font-weight:600}tr.refused td.tight::before{content:"✗ "}tr.undecided td{background:#fffbea}tr.undecided td.tight{color:#975a16;font-weight:600}tr.undecided td.tight::before{content:"? "}
+tr.refused td{background:#fff5f5}tr.refused td.tight{color:#c53030;font-weight:600}tr.refused td.tight::before{content:"✗ "}tr.alert td{background:#fff5f5}tr.alert td.tight{color:#c53030;font-weight:600}tr.undecided td{background:#fffbea}tr.undecided td.tight{color:#975a16;font-weight:600}tr.undecided td.tight::before{content:"? "}
 @media (max-width:1100px){main{padding:12px}th,td{font-size:11.5px;padding:3px 4px}}
 figure.graph{overflow-x:auto;margin:8px 0}figure.graph svg{display:block;height:auto;max-width:var(--w);width:max(100%,calc(var(--w) * .6))}a{color:#2b6cb0}`;
 

@@ -80,6 +80,11 @@ export interface AuditModel {
   /** Each pipeline's branch in each account it deploys to (review s18-audit M2 c); absent in a model written before. */
   releases?: Array<Folded<ReleaseFact>>;
   /**
+   * access.developers.protectedBranches, where the org gives developers access (review s58-audit M1): what tells a branch
+   * deployed that only maintainers write from one every developer may push to. Absent in a model written before.
+   */
+  protectedBranches?: string[];
+  /**
    * The StackSet execution role's policy as `xstack bootstrap` writes it in each account, a line for each statement's
    * actions and one for each of its resources (review s30-audit m1); absent in a model written before, and where
    * bootstrap writes none (SERVICE_MANAGED, or a policy not derivable for the org).
@@ -328,6 +333,7 @@ export function auditModel(
     trust,
     paths,
     ...(releases ? { releases } : {}),
+    ...(compiled?.org.access.developers ? { protectedBranches: [...compiled.org.access.developers.protectedBranches] } : {}),
     ...(execution ? { execution } : {}),
   };
 }
@@ -929,7 +935,21 @@ interface ReleaseChange {
   detail: string;
 }
 
-/** Each pipeline's branch per account, before and after: `web-app prod (444444444444): branch main → develop`. */
+/**
+ * Whether developers may push to a branch, as a model records it: " (protected)", or " (not protected)" with a ⚠ where it
+ * was protected before (`was`); nothing where the model records no protected branches (written before, or no developer
+ * access).
+ */
+function protection(m: AuditModel, branch: string, was?: boolean): string {
+  if (m.protectedBranches === undefined) return '';
+  if (m.protectedBranches.includes(branch)) return ' (protected)';
+  return was ? ` (not protected ⚠: developers may push to it)` : ' (not protected)';
+}
+
+/** A branch deployed that was protected before and is not now, where both models record the protected branches. */
+export const LOOSENED = 'not protected ⚠';
+
+/** Each pipeline's branch per account, before and after: `web-app prod (444444444444): branch main (protected) → develop (not protected ⚠: …)`. */
 function releaseChanges(before: AuditModel, after: AuditModel): ReleaseChange[] {
   const each = (m: AuditModel) => {
     const read = readerOf(m);
@@ -948,13 +968,21 @@ function releaseChanges(before: AuditModel, after: AuditModel): ReleaseChange[] 
   const name = (r: ReleaseFact & { account: string }) => `${r.pipeline} ${r.environment} (${r.account})`;
   const deploys = (r: ReleaseFact) => `branch ${r.branch}${r.trigger !== undefined && r.trigger !== r.branch ? ` (trigger rule on ${r.trigger})` : ''}`;
   const changes: ReleaseChange[] = [];
+  // Both models record the protected branches: a branch deployed is said protected or not on each side, and one that
+  // stays deployed while it leaves the list is a change of its own.
+  const compared = before.protectedBranches !== undefined && after.protectedBranches !== undefined;
+  const wasProtected = (branch: string) => before.protectedBranches?.includes(branch) === true;
   for (const [k, r] of now) {
     const o = old.get(k);
     if (!o) changes.push({ change: 'added', pipeline: name(r), detail: deploys(r) });
-    else if (o.branch !== r.branch || o.trigger !== r.trigger || o.environment !== r.environment) {
+    else if (o.branch !== r.branch || o.trigger !== r.trigger || o.environment !== r.environment || (compared && wasProtected(o.branch) !== after.protectedBranches!.includes(r.branch))) {
       const parts = [
         o.environment !== r.environment ? `environment ${o.environment} → ${r.environment}` : '',
-        o.branch !== r.branch ? `branch ${o.branch} → ${r.branch}` : '',
+        o.branch !== r.branch
+          ? `branch ${o.branch}${compared ? protection(before, o.branch) : ''} → ${r.branch}${compared ? protection(after, r.branch, wasProtected(o.branch)) : ''}`
+          : compared && wasProtected(o.branch) !== after.protectedBranches!.includes(r.branch)
+            ? `branch ${r.branch}:${protection(before, r.branch)} →${protection(after, r.branch, wasProtected(r.branch))}`
+            : '',
         o.trigger !== r.trigger ? `trigger rule on ${o.trigger ?? '(none)'} → ${r.trigger ?? '(none)'}` : '',
       ];
       changes.push({ change: 'changed', pipeline: name(r), detail: parts.filter(Boolean).join('; ') });
@@ -1059,9 +1087,23 @@ function askedNow(line: string, access: AccessAnalysis, organizationId: string |
     // An undecided path's resource side admitted it, the principal's own policy outside the org file deciding: asked
     // so again (review s37-diff m5).
     if (was === 'undecided') return `${line}; this compile's resource side admits it still (${by}), its principal's own policy deciding`;
-    return was === 'allowed' ? `${line}; this compile allows it still (${by})` : `${line}; this compile ALLOWS it ⚠ (${by})`;
+    return was === 'allowed' ? `${line}; this compile allows it still (${by})` : `${line}; ${ALLOWS_NOW} (${by})`;
   }
   return `${line}; this compile refuses it${was === 'refused' ? ' still' : ''}`;
+}
+
+/** What askedNow adds to a removed path that had to be refused and whose requests this compile allows. */
+const ALLOWS_NOW = 'this compile ALLOWS it ⚠';
+/** Such a path's row kind. */
+const REMOVED_NOW_ALLOWED = 'removed, now allowed ⚠';
+
+/** access.developers.protectedBranches changed, where both models record it: a branch gone from it is one developers may push to now. */
+function protectedBranchesChange(before: AuditModel, after: AuditModel): string | undefined {
+  if (before.protectedBranches === undefined || after.protectedBranches === undefined) return undefined;
+  const gone = before.protectedBranches.filter((b) => !after.protectedBranches!.includes(b));
+  const added = after.protectedBranches.filter((b) => !before.protectedBranches!.includes(b));
+  if (gone.length === 0 && added.length === 0) return undefined;
+  return `access.developers.protectedBranches: ${[...(added.length ? [`${added.join(', ')} added`] : []), ...(gone.length ? [`${gone.join(', ')} removed ⚠ (developers may push to, merge into and delete ${gone.length === 1 ? 'it' : 'them'} now)`] : [])].join('; ')}.`;
 }
 
 /** The report's "Changes since" section. */
@@ -1081,6 +1123,12 @@ export function sinceSections(
   });
   const count = (n: number, what: string) => `${n} ${n === 1 ? what : what.replace(/y$/, 'ie')}${n === 1 ? '' : 's'}`;
   const replaced = c.resources.filter((r) => r.change.includes('⚠') && r.change !== TYPE_CHANGED);
+  // A removed path that had to be refused and whose requests this compile allows (askedNow): a refusal lost under
+  // another name (a branch no longer protected, a pattern widened), counted and listed first (review s58-audit M1).
+  const nowAllowed = c.paths.removed.filter((line) => line.includes(ALLOWS_NOW));
+  const removed = c.paths.removed.filter((line) => !line.includes(ALLOWS_NOW));
+  const loosened = c.releases?.filter((r) => r.detail.includes(LOOSENED)).length ?? 0;
+  const protectedChange = protectedBranchesChange(before, after);
   const typeChanged = c.resources.filter((r) => r.change === TYPE_CHANGED);
   return [
     {
@@ -1098,7 +1146,7 @@ export function sinceSections(
           items: [
             templatesLine(now?.templates),
             c.releases
-              ? `Branches deployed (by pipeline and account): ${c.releases.filter((r) => r.change === 'changed').length} changed, ${c.releases.filter((r) => r.change === 'added').length} added, ${c.releases.filter((r) => r.change === 'removed').length} removed.`
+              ? `Branches deployed (by pipeline and account): ${c.releases.filter((r) => r.change === 'changed').length} changed, ${c.releases.filter((r) => r.change === 'added').length} added, ${c.releases.filter((r) => r.change === 'removed').length} removed${loosened > 0 ? `; ⚠ ${loosened} now deployed from a branch developers may push to, which was protected` : ''}.`
               : 'Branches deployed: not compared (the previous model does not record them; compile that revision with this xstack to compare them).',
             `${count(c.resources.filter((r) => r.change === 'added').length, 'resource')} added, ${c.resources.filter((r) => r.change === 'removed').length} removed, ${c.resources.filter((r) => r.change.toLowerCase().startsWith('replaced') || r.change.startsWith('renamed')).length} replaced or renamed${replaced.length ? ` (${replaced.length} key, bucket or repository: check before deploying)` : ''}` +
               `${typeChanged.length ? `; ${typeChanged.length} of another type under the same logical id, which CloudFormation refuses (deploy refuses it before any operation)` : ''}.`,
@@ -1113,7 +1161,11 @@ export function sinceSections(
                       : "The StackSet execution role's policy: not compared (the previous model records one; this compile has none that `xstack bootstrap` writes, as with SERVICE_MANAGED StackSets).",
                 ]),
             ...(c.conditions.length > 0 ? [`${count(c.conditions.length, 'statement')} whose conditions changed, read together under "Conditions changed" (a pattern widened there admits principals it did not; its paths' sample principals are then listed as removed and added).`] : []),
+            ...(protectedChange ? [protectedChange] : []),
             `${count(c.paths.added.length, 'access path')} added, ${c.paths.removed.length} removed; ${c.paths.newlyAllowed.length} newly allowed, ${c.paths.newlyRefused.length} newly refused${c.paths.newlyUndecided.length > 0 ? `, ${c.paths.newlyUndecided.length} newly undecided` : ''}.`,
+            ...(nowAllowed.length > 0
+              ? [`⚠ ${count(nowAllowed.length, 'removed path')} that had to be refused ${nowAllowed.length === 1 ? 'is' : 'are'} allowed by this compile (${nowAllowed.length === 1 ? 'its requests' : 'their requests'} asked again of its policies): a refusal lost under another name, listed first under "Access paths".`]
+              : []),
           ],
         },
       ],
@@ -1136,7 +1188,15 @@ export function sinceSections(
         {
           kind: 'table',
           head: ['change', 'path · principal · actions · resource · context → result'],
-          rows: [...c.paths.added.map((p) => ['added', p]), ...c.paths.removed.map((p) => ['removed', p]), ...c.paths.newlyAllowed.map((p) => ['newly allowed', p]), ...c.paths.newlyRefused.map((p) => ['newly refused', p]), ...c.paths.newlyUndecided.map((p) => ['newly undecided', p])],
+          rows: [
+            ...nowAllowed.map((p) => [REMOVED_NOW_ALLOWED, p]),
+            ...c.paths.added.map((p) => ['added', p]),
+            ...removed.map((p) => ['removed', p]),
+            ...c.paths.newlyAllowed.map((p) => ['newly allowed', p]),
+            ...c.paths.newlyRefused.map((p) => ['newly refused', p]),
+            ...c.paths.newlyUndecided.map((p) => ['newly undecided', p]),
+          ],
+          rowClass: (row) => (row[0] === REMOVED_NOW_ALLOWED ? 'alert' : undefined),
         },
       ],
     },
