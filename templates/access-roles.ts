@@ -11,7 +11,9 @@ import { role } from '../src/cfn/resources';
 import type Resource from 'cloudform-types/types/resource';
 import { newRecord, type OutputSpec, type TemplateDefinition } from '../src/cfn/template';
 import { CARRIED_SOURCE_IDENTITY_ONLY, ciAssumeReaderGrant, CODECOMMIT_BRANCH_WRITES, CODECOMMIT_DEVELOPER, CODECOMMIT_LIST_REPOSITORIES, CODECOMMIT_PULL, STS_ASSUME_ROLE, STS_SET_SOURCE_IDENTITY, STS_TAG_SESSION } from '../src/iam/grants';
-import { policyDocument, rolesByArn, statement, type Conditions } from '../src/iam/policy';
+import { policyDocument, rolesByArn, statement, type Conditions, type PolicyDocument } from '../src/iam/policy';
+import { packWithin } from '../src/iam/policy-size';
+import { LIMITS } from '../src/limits';
 import type { Names } from '../src/naming';
 import type { CiRuntime, DeveloperAccess, RoleSource } from '../src/org/model';
 import { namesOnePermissionSet } from '../src/iam/role-path';
@@ -141,31 +143,45 @@ function peopleRole(
         conditions: { ...conditions, ...CARRIED_SOURCE_IDENTITY_ONLY },
       }),
     ]),
-    policies: [
-      {
-        name: 'codecommit-developer',
-        document: policyDocument([
-          statement({ sid: 'WorkOnRepositories', actions: CODECOMMIT_DEVELOPER.actions, resources: repositoryArns }),
-          // The console's repository list: every repository name of the account, on "*" (no resource type). Git needs
-          // none of it (GitPull and GitPush take the repository); access.developers.listRepositories: false leaves it out.
-          ...(p.listRepositories ? [statement({ sid: 'ListRepositories', actions: CODECOMMIT_LIST_REPOSITORIES.actions, resources: '*' })] : []),
-          ...(p.protectedRefs.length > 0
-            ? [
-                statement({
-                  sid: 'DenyWritesToProtectedBranches',
-                  effect: 'Deny',
-                  actions: CODECOMMIT_BRANCH_WRITES.actions,
-                  resources: repositoryArns,
-                  // https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html
-                  conditions: { StringEqualsIfExists: { 'codecommit:References': [...p.protectedRefs] }, Null: { 'codecommit:References': 'false' } },
-                }),
-              ]
-            : []),
-        ]),
-      },
-    ],
+    // The first policy holds the list, the Deny and the repositories that fit; each next one the next repositories.
+    policies: packedPolicies('codecommit-developer', repositoryArns, (arns, first) =>
+      policyDocument([
+        statement({ sid: 'WorkOnRepositories', actions: CODECOMMIT_DEVELOPER.actions, resources: arns }),
+        // The console's repository list: every repository name of the account, on "*" (no resource type). Git needs
+        // none of it (GitPull and GitPush take the repository); access.developers.listRepositories: false leaves it out.
+        ...(first && p.listRepositories ? [statement({ sid: 'ListRepositories', actions: CODECOMMIT_LIST_REPOSITORIES.actions, resources: '*' })] : []),
+        ...(first && p.protectedRefs.length > 0
+          ? [
+              statement({
+                sid: 'DenyWritesToProtectedBranches',
+                effect: 'Deny',
+                actions: CODECOMMIT_BRANCH_WRITES.actions,
+                // Every repository of the account, not the list: a Deny wider than the Allow grants nothing, and a
+                // list would be written twice into one managed policy, halving how many repositories it holds
+                // (review s58-scale M1).
+                resources: arn(`codecommit:\${AWS::Region}:\${AWS::AccountId}:*`),
+                // https://docs.aws.amazon.com/codecommit/latest/userguide/how-to-conditional-branch.html
+                conditions: { StringEqualsIfExists: { 'codecommit:References': [...p.protectedRefs] }, Null: { 'codecommit:References': 'false' } },
+              }),
+            ]
+          : []),
+      ]),
+    ),
     exceptions: p.listRepositories ? [{ rule: 'XS002', statement: 'ListRepositories', reason: CODECOMMIT_LIST_REPOSITORIES.resourceStarReason ?? '' }] : [],
   });
+}
+
+/**
+ * A role's grant on the account's repositories as managed policies, each within IAM's 6,144 characters (fixed:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): `name` for the first, `name-2`, `name-3`,
+ * … for the repositories past it, in the org file's order (review s58-scale M1: one policy held about 30 repositories
+ * with protected branches). Each counts toward the role's managed policies, which the compile's IAM check counts.
+ */
+function packedPolicies(name: string, repositoryArns: readonly Value<string>[], document: (arns: Value<string>[], first: boolean) => PolicyDocument): Array<{ name: string; document: PolicyDocument }> {
+  return packWithin(repositoryArns, LIMITS.managedPolicyChars, (arns, index) => document([...arns], index === 0)).map((arns, index) => ({
+    name: index === 0 ? name : `${name}-${index + 1}`,
+    document: document(arns, index === 0),
+  }));
 }
 
 export function accessRoles(input: AccessRolesInput): TemplateDefinition {
@@ -216,7 +232,7 @@ export function accessRoles(input: AccessRolesInput): TemplateDefinition {
           actions: ciAssumeReaderGrant(runtime).actions,
         }),
       ]),
-      policies: [{ name: 'codecommit-pull', document: policyDocument([statement({ sid: 'PullRepositories', actions: CODECOMMIT_PULL.actions, resources: repositoryArns })]) }],
+      policies: packedPolicies('codecommit-pull', repositoryArns, (arns) => policyDocument([statement({ sid: 'PullRepositories', actions: CODECOMMIT_PULL.actions, resources: arns })])),
     }));
     outputs.CiReaderRoleArn = { description: 'ARN of the pull-only CI role', value: arn(`iam::\${AWS::AccountId}:role/${names.ciReaderRole()}`) };
   }
