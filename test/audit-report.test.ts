@@ -164,6 +164,12 @@ describe('who can act on each resource', () => {
     expect(scope).toContain('ec2:RunInstances, or ec2:AssociateIamInstanceProfile or ReplaceIamInstanceProfileAssociation on an instance the principal already controls');
     expect(scope).toContain('https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permission-to-pass-iam-roles.html');
     expect(scope).toContain("who is assigned the maintainers' decides who writes the protected branches");
+    // Grants on the keys, the other policy types that only take away, and where what was done is recorded (review s58-audit m1, m2).
+    expect(scope).toContain('| Grants on the artifact keys (KMS grants) |');
+    expect(scope).toContain('`aws kms list-grants --key-id <the ArtifactKeyArn output>` in each pipeline account');
+    expect(scope).toContain('| Service control and resource control policies (SCPs, RCPs), permissions boundaries and session policies set outside the org file |');
+    expect(scope).toContain("| What was done (not what may be done) |");
+    expect(scope).toContain('acme-access-logs-<account>-<region> under artifacts/');
   });
 });
 

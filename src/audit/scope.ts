@@ -58,9 +58,19 @@ export function scopeSection(org: Org, grants: readonly ResolvedStatement[]): Se
           ...callerRows(org),
           ...(org.deploymentTargets.instanceRoles ? [existingInstanceRolesRow(org.deploymentTargets.instanceRoles)] : []),
           [
-            'Service control and resource control policies (SCPs, RCPs)',
-            'They can only take permissions away, never grant: a path this report proves allowed may still be denied by an SCP, and nothing here is widened by one.',
-            'AWS Organizations, the policies attached to each account and OU: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html',
+            'Grants on the artifact keys (KMS grants)',
+            'Beside its key policy, a key admits whoever a grant names: "No AWS principal … has any permissions to a KMS key unless they are explicitly allowed, and never denied, in a key policy, IAM policy, or grant", and a grant may name a principal of another account (https://docs.aws.amazon.com/kms/latest/developerguide/grants.html). The templates make no grant and give no role kms:CreateGrant, but a key administrator (above) may give itself kms:CreateGrant with kms:PutKeyPolicy, grant kms:Decrypt, and put the policy back: the grant stays, and neither this report nor `xstack verify` (whose drift detection compares the key policy) sees it.',
+            '`aws kms list-grants --key-id <the ArtifactKeyArn output>` in each pipeline account ("To get a list of grants for a KMS key, use the AWS KMS ListGrants operation", https://docs.aws.amazon.com/kms/latest/developerguide/determining-access-grants.html); CloudTrail records CreateGrant',
+          ],
+          [
+            'Service control and resource control policies (SCPs, RCPs), permissions boundaries and session policies set outside the org file',
+            `They can only take permissions away, never grant: a path this report proves allowed may still be denied by an SCP or RCP, by a permissions boundary on a role (an Identity Center permission set's, say${org.permissionsBoundary ? '; the org file\'s own is described with the roles it bounds' : ''}), or by a session policy a tool passes when it assumes a role; nothing here is widened by one (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html).`,
+            'AWS Organizations, the policies attached to each account and OU: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html; a role\'s boundary: aws iam get-role; session policies: the tool\'s configuration and CloudTrail\'s AssumeRole events',
+          ],
+          [
+            'What was done (not what may be done)',
+            'This report says who may act. Who did is in CloudTrail: its management events record AssumeRole, UpdatePipeline, StartPipelineExecution, CreateDeployment and policy changes, but "By default, trails and event data stores do not log data events" (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html), so an artifact written to or read from a bucket is recorded only where the organization turns S3 data events on.',
+            `CloudTrail (an organization trail); the artifact buckets' server access logs, which the templates write to ${new Names(org.prefix, org.bucketGeneration).accessLogBucket('<account>', '<region>')} under artifacts/; KMS events in CloudTrail for the artifact keys`,
           ],
           [
             'What is deployed',
