@@ -920,7 +920,8 @@ describe('release control (review s18-audit M2)', () => {
     expect(prod).toContain(
       'the StackSet execution role of shared-services (iam:PutRolePolicy, iam:AttachRolePolicy, iam:UpdateAssumeRolePolicy on acme-source-444444444444: IamNamed, under "The StackSet execution role": it may make such a role trust anyone, or give it a write to the bucket, and write as it;',
     );
-    expect(prod.endsWith('; principals of prod whose own policies allow s3:PutObject on the bucket (outside the org file)')).toBe(true);
+    // The pipeline account's own execution role may put the bucket's policy, or rewrite the pipeline role (review s58-audit m3).
+    expect(prod.endsWith('; the StackSet execution role of prod (iam:AttachRolePolicy, iam:PutRolePolicy, iam:UpdateAssumeRolePolicy, s3:PutBucketPolicy: IamNamed, S3Named, under "The StackSet execution role"): it may give itself or the pipeline role a write to the bucket, and write; principals of prod whose own policies allow s3:PutObject on the bucket (outside the org file)')).toBe(true);
     // The deployment targets only read the bucket; another environment's source role writes its own bucket only.
     expect(prod).not.toContain('acme-deploy-target');
     expect(prod).not.toContain('acme-source-222222222222');

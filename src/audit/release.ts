@@ -357,9 +357,13 @@ function executionRoleRewritesOf({ org, executionRole }: ReleaseInput, roles: Re
 /**
  * The text of who may write the objects of an environment's artifact bucket, which a run deploys from (review
  * s50-audit m3): the principals "Who can act on each resource" finds with s3:PutObject on the bucket, each with who
- * may assume it; the source account's execution role where it may rewrite one of them (as for a branch's writers); and
- * the account's own principals, whose own policies the bucket policy does not limit (it refuses other accounts, not the
- * bucket's own).
+ * may assume it; the source account's execution role where it may rewrite one of them (as for a branch's writers); the
+ * pipeline account's own execution role where it may put the bucket's policy or rewrite a role of the account (review
+ * s58-audit m3: a bucket policy naming it is enough within its account, "If either the identity-based policy or the
+ * resource-based policy within the same account allows the request and the other doesn't, the request is still
+ * allowed", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html);
+ * and the account's own principals, whose own policies the bucket policy does not limit (it refuses other accounts,
+ * not the bucket's own).
  */
 function replacersOf(input: ReleaseInput, read: ReleaseReach): (account: string, source: { id: string; name: string }, accountName: string) => string {
   const { org } = input;
@@ -367,6 +371,7 @@ function replacersOf(input: ReleaseInput, read: ReleaseReach): (account: string,
   const { writing, assumers } = read;
   // The bucket policy admits the source roles by ARN: another role of the source account, given a write, is refused.
   const rewrites = executionRoleRewrites(read, { give: 'a write to the bucket', act: 'write', namedOnly: true });
+  const ownExecution = executionRoleHolds(org, input.executionRole, (a) => a === 's3:PutBucketPolicy' || ROLE_REWRITES.includes(a));
   return madeOnce2((account, source, accountName) => {
     const bucketArn = `arn:${org.partition}:s3:::${names.artifactBucket(account, org.region)}`;
     const writers = writing.get(bucketArn) ?? [];
@@ -375,7 +380,12 @@ function replacersOf(input: ReleaseInput, read: ReleaseReach): (account: string,
       return `${e.principal} (${e.grantedBy.join('; ')})${via ? `, assumed by ${via.join(', ')}` : ''}`;
     });
     const bySourceExecution = rewrites(source, writers.map((e) => e.principal).filter((p) => p.includes(`:iam::${source.id}:`)));
-    return [...who, ...(bySourceExecution ? [bySourceExecution] : []), `principals of ${accountName} whose own policies allow ${PUT_OBJECT} on the bucket (outside the org file)`].join('; ');
+    return [
+      ...who,
+      ...(bySourceExecution ? [bySourceExecution] : []),
+      ...(ownExecution ? [`the StackSet execution role of ${accountName} ${ownExecution}: it may give itself or the pipeline role a write to the bucket, and write`] : []),
+      `principals of ${accountName} whose own policies allow ${PUT_OBJECT} on the bucket (outside the org file)`,
+    ].join('; ');
   });
 }
 
