@@ -863,7 +863,7 @@ describe('release control (review s18-audit M2)', () => {
     expect(prod).toContain('the StackSet execution role of prod (codedeploy:UpdateDeploymentGroup, codepipeline:UpdatePipeline, events:PutTargets: CodedeployNamed, CodepipelineNamed, EventsNamed, under "The StackSet execution role")');
     expect(prod).toContain('principals of shared-services whose own policies allow a push (outside the org file)');
     expect(prod).toContain('arn:aws:iam::444444444444:role/acme-web-app-trigger (codepipeline:StartPipelineExecution: pipelines: WebAppTriggerRoleStartPipeline/StartPipeline)');
-    expect(prod).toContain('principals of prod whose own policies allow codepipeline:StartPipelineExecution, codepipeline:UpdatePipeline, codepipeline:RollbackStage on the pipeline, codedeploy:CreateDeployment, codedeploy:UpdateDeploymentGroup on its deployment group, or events:PutTargets on its trigger rule with iam:PassRole on the trigger role (outside the org file)');
+    expect(prod).toContain('principals of prod whose own policies allow codepipeline:StartPipelineExecution, codepipeline:UpdatePipeline, codepipeline:RollbackStage on the pipeline, codepipeline:PutActionRevision on its Source action, codedeploy:CreateDeployment, codedeploy:UpdateDeploymentGroup on its deployment group, or events:PutTargets on its trigger rule with iam:PassRole on the trigger role (outside the org file)');
     // No second person between a push and prod: said, as the templates have no approval action (review s30-audit M1).
     const pipelines = renderTemplate(compileFile('parameters/example.yaml').stages.find((st) => st.id === 'pipelines')!.definition);
     expect(JSON.stringify(pipelines)).not.toContain('"Approval"');

@@ -39,9 +39,17 @@ const PUT_OBJECT = 's3:PutObject';
  *   PutTargets names the trigger role too, so it needs iam:PassRole on that role.
  */
 const PIPELINE_CONTROL = ['codepipeline:StartPipelineExecution', 'codepipeline:UpdatePipeline', 'codepipeline:RollbackStage'];
+/**
+ * On the pipeline's Source action (its resource type is the action, `<pipeline>/<stage>/<action>`, in the Service
+ * Authorization Reference): PutActionRevision "Provides information to CodePipeline about new revisions to a source",
+ * the pipeline then "starts processing the revision"
+ * (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PutActionRevision.html). Whether CodePipeline takes
+ * one for a CodeCommit source action is not documented: counted, as an auditor should (review s58-audit m5).
+ */
+const ACTION_CONTROL = ['codepipeline:PutActionRevision'];
 const DEPLOYMENT_CONTROL = ['codedeploy:CreateDeployment', 'codedeploy:UpdateDeploymentGroup'];
 const TRIGGER_CONTROL = ['events:PutTargets'];
-const CONTROL = [...PIPELINE_CONTROL, ...DEPLOYMENT_CONTROL, ...TRIGGER_CONTROL];
+const CONTROL = [...PIPELINE_CONTROL, ...ACTION_CONTROL, ...DEPLOYMENT_CONTROL, ...TRIGGER_CONTROL];
 
 export interface ReleaseInput {
   org: Org;
@@ -418,7 +426,7 @@ function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipel
   const execution = executionRoleHolds(org, executionRole, (a) => CONTROL.includes(a));
   // Asked once per resource ARN: an account class's pipelines share one (its token for the account).
   const rolesFor = madeOnce((arn: string) => {
-    const wanted = arn.includes(':codepipeline:') ? PIPELINE_CONTROL : arn.includes(':codedeploy:') ? DEPLOYMENT_CONTROL : TRIGGER_CONTROL;
+    const wanted = arn.includes(':codepipeline:') ? (arn.endsWith('/Source/Source') ? ACTION_CONTROL : PIPELINE_CONTROL) : arn.includes(':codedeploy:') ? DEPLOYMENT_CONTROL : TRIGGER_CONTROL;
     const held = (g: ResolvedStatement) => g.actions.filter((a) => wanted.some((c) => matches(a, c, true)));
     const grants = [...(byArn.get(arn) ?? []), ...patterns.filter((g) => g.resources.some((r) => matchesResource(r, arn)))].filter((g) => held(g).length > 0);
     return [...new Set(grants.map((g) => `${g.attachedTo} (${held(g).join(', ')}: ${label(g)})`))];
@@ -427,13 +435,14 @@ function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipel
     const arn = (service: string, resource: string) => `arn:${org.partition}:${service}:${org.region}:${account}:${resource}`;
     const arns = [
       arn('codepipeline', names.pipeline(pipeline)),
+      arn('codepipeline', `${names.pipeline(pipeline)}/Source/Source`),
       arn('codedeploy', `deploymentgroup:${names.codeDeployApplication(pipeline)}/${names.codeDeployGroup(pipeline)}`),
       arn('events', `rule/${names.triggerRule(pipeline)}`),
     ];
     return [
       ...new Set(arns.flatMap(rolesFor)),
       ...(execution ? [`the StackSet execution role of ${accountName} ${execution}`] : []),
-      `principals of ${accountName} whose own policies allow ${PIPELINE_CONTROL.join(', ')} on the pipeline, ${DEPLOYMENT_CONTROL.join(', ')} on its deployment group, or ${TRIGGER_CONTROL.join(', ')} on its trigger rule with iam:PassRole on the trigger role (outside the org file): a run on any commit by a source revision override, an earlier run's revision by a rollback, any revision the deployment targets can read by a deployment without the pipeline, other instances by a deployment group rewritten`,
+      `principals of ${accountName} whose own policies allow ${PIPELINE_CONTROL.join(', ')} on the pipeline, ${ACTION_CONTROL.join(', ')} on its Source action, ${DEPLOYMENT_CONTROL.join(', ')} on its deployment group, or ${TRIGGER_CONTROL.join(', ')} on its trigger rule with iam:PassRole on the trigger role (outside the org file): a run on any commit by a source revision override, an earlier run's revision by a rollback, any revision the deployment targets can read by a deployment without the pipeline, other instances by a deployment group rewritten`,
     ].join('; ');
   };
 }
