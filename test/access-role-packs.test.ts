@@ -61,6 +61,24 @@ describe('policy size before any account resolves it', () => {
     }
     expect(packWithin([], LIMITS.managedPolicyChars, doc)).toEqual([]);
   });
+
+  it('fills a pack to exactly the limit, never past it, whatever the limit (mutations-12: `>=` for `>`, the brackets not counted)', () => {
+    // statement()'s shape: one item as itself, more as a list. Items of uneven lengths, every limit from 30 to 200 (each item fits alone), so that
+    // some packs end exactly at the limit and some one or two characters short.
+    const items = Array.from({ length: 40 }, (_, i) => 'x'.repeat(1 + ((i * 7) % 11)));
+    const doc = (pack: readonly string[]) => ({ Resource: pack.length === 1 ? pack[0] : [...pack] });
+    let exact = 0;
+    for (let limit = 30; limit <= 200; limit++) {
+      const packs = packWithin(items, limit, doc);
+      expect(packs.flat(), `limit ${limit}`).toEqual(items);
+      for (const [i, pack] of packs.entries()) {
+        expect(charsAtMost(doc(pack)), `limit ${limit}, pack ${i}`).toBeLessThanOrEqual(limit);
+        if (charsAtMost(doc(pack)) === limit) exact++;
+        if (i < packs.length - 1) expect(charsAtMost(doc([...pack, packs[i + 1][0]])), `limit ${limit}, pack ${i}`).toBeGreaterThan(limit);
+      }
+    }
+    expect(exact).toBeGreaterThan(0);
+  });
 });
 
 describe('a source account with many repositories', () => {
@@ -92,6 +110,8 @@ describe('a source account with many repositories', () => {
     const denies = policiesOf('DeveloperRole').flatMap((p) => p.PolicyDocument.Statement.filter((s) => s.Sid === 'DenyWritesToProtectedBranches'));
     expect(denies.map((s) => s.Resource)).toEqual([arn('codecommit:${AWS::Region}:${AWS::AccountId}:*')].map((a) => JSON.parse(JSON.stringify(a))));
     expect(policiesOf('MaintainerRole').flatMap((p) => p.PolicyDocument.Statement).some((s) => s.Sid === 'DenyWritesToProtectedBranches')).toBe(false);
+    // The console's repository list once, in the first policy (mutations-12: written into every pack).
+    expect(policiesOf('DeveloperRole').map((p) => p.PolicyDocument.Statement.filter((s) => s.Sid === 'ListRepositories').length)).toEqual(policiesOf('DeveloperRole').map((_, i) => (i === 0 ? 1 : 0)));
 
     // The proof reads the packs as one grant: the last repository, in the last pack, is worked on by the developer
     // role except on a protected branch, which the maintainer role writes.

@@ -129,6 +129,8 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
     // Minutes, 1 or more, checked before any AWS client (review s57-deploy m3); plan waits for no operation of its own.
     ...['0', '1.5', 'ten'].map((value) => [`--max-wait ${value}`, ['deploy', EXAMPLE, '--max-wait', value], `xstack: --max-wait ${value}: expected a whole number of minutes, 1 or more (or leave it out to wait until each operation ends)\n`] as [string, string[], string]),
     ['--max-wait on plan', ['plan', EXAMPLE, '--max-wait', '5'], "xstack: unknown option '--max-wait'\n"],
+    // destroy and verify take it too, checked the same (mutations-12: the option left off either).
+    ...['destroy', 'verify'].map((command) => [`--max-wait 0 on ${command}`, [command, EXAMPLE, '--max-wait', '0'], 'xstack: --max-wait 0: expected a whole number of minutes, 1 or more (or leave it out to wait until each operation ends)\n'] as [string, string[], string]),
     // Refused before any emulator starts (review s39-readme n5).
     ['--local with --endpoint, which it would ignore', ['plan', EXAMPLE, '--local', '--endpoint', 'http://127.0.0.1:1'], 'xstack: --local runs against a local AWS with its own endpoint and credentials, so --endpoint would be ignored; give --local, or --endpoint\n'],
     ['--local with --profile and --endpoint', ['deploy', EXAMPLE, '--local', '--profile', 'p', '--endpoint', 'http://127.0.0.1:1'], 'xstack: --local runs against a local AWS with its own endpoint and credentials, so --endpoint and --profile would be ignored; give --local, or --endpoint and --profile\n'],

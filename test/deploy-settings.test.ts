@@ -119,6 +119,10 @@ describe('a StackSet someone turned managed execution on for (review s57-deploy 
     expect(sentTo).toEqual([]);
     const differences = (await verify(grown, env.aws(REGION), manifestHashes(grown), { pollMs: 5 })).differences;
     expect(differences).toContain(`${name}: ${refused.managedExecution}`);
+    // Refused for another reason besides (another permission model): plan says that one, as deploy's stage does, not
+    // managed execution too (mutations-12: plan's managedExecution not guarded by the others).
+    const otherModel = (await plan(compileYaml(`${generateOrgYaml(3)}stackSets:\n  permissionModel: SERVICE_MANAGED\n`), env.aws(REGION), { pollMs: 5 })).find((p) => p.stackSet === name)!;
+    expect([otherModel.otherPermissionModel?.startsWith(`StackSet ${name} was created SELF_MANAGED`), otherModel.managedExecution]).toEqual([true, undefined]);
 
     env.proxy.managedExecutionOn(name, false);
     const after = await deploy(grown, env.aws(REGION), { pollMs: 5 });
