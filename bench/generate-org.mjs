@@ -36,7 +36,8 @@ export function generateOrgYaml(pipelineAccounts, { organizationId = 'o-bench123
 // main), and one tools account from which developers (IAM Identity Center)
 // reach the repositories. Accounts: teams × (1 + environments) + 1.
 const TEAM_BRANCHES = { dev: 'develop', staging: 'release', prod: 'main' };
-export function generateTeamsOrgYaml(teams, { repositoriesPerTeam = 2, environments = ['dev', 'staging', 'prod'], organizationId = 'o-bench12345' } = {}) {
+// With `ci`, the CI in the tools account with a CI network (parameters/example.yaml's access.ci).
+export function generateTeamsOrgYaml(teams, { repositoriesPerTeam = 2, environments = ['dev', 'staging', 'prod'], organizationId = 'o-bench12345', ci = false } = {}) {
   const lines = ['organization:'];
   if (organizationId) lines.push(`  id: ${organizationId}`);
   lines.push('  partition: aws', '  region: us-east-1', 'prefix: big', 'accounts:', '  tools:', '    id: "100000000000"', '    role: tools');
@@ -58,5 +59,6 @@ export function generateTeamsOrgYaml(teams, { repositoriesPerTeam = 2, environme
     lines.push('    deploy:', '      type: codedeploy', '      applicationTagKey: Application');
   }
   lines.push('access:', '  developers:', '    assumedBy:', '      - account: tools', '        roleNames: ["AWSReservedSSO_Developer_*"]', '        sso: true');
+  if (ci) lines.push('  ci:', '    account: tools', '    network:', '      cidr: 10.20.0.0/16', '      availabilityZones: 2');
   return `${lines.join('\n')}\n`;
 }

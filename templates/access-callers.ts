@@ -50,11 +50,12 @@ export const callerPolicyOf = (logicalId: string): CallerRole | undefined => (['
  * Whether the policy letting a role assume `roleName` in each source account names the role in any account of the
  * organization instead of each by its ARN: past 90 % of IAM's 6,144 characters for a managed policy
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), so that it does not grow with the
- * source accounts. Up to three statements name the roles (with sts:TagSession), each ARN quoted, with a comma
- * between: what the document takes, near enough. The compile refuses it without the organization's id (src/stages/plan.ts).
+ * source accounts. `statements` name the roles (here up to three, with sts:TagSession; the CI role's policy one,
+ * templates/ci-identity.ts), each ARN quoted, with a comma between: what the document takes, near enough. The compile
+ * refuses it without the organization's id (src/stages/plan.ts).
  */
-export function namedByOrganization(roleName: string, { partition, sourceAccountIds }: Pick<AccessCallersInput, 'partition' | 'sourceAccountIds'>): { byOrganization: boolean; chars: number } {
-  const chars = 3 * sourceAccountIds.reduce((n, id) => n + `arn:${partition}:iam::${id}:role/${roleName}`.length + 3, 0) + 500;
+export function namedByOrganization(roleName: string, { partition, sourceAccountIds }: Pick<AccessCallersInput, 'partition' | 'sourceAccountIds'>, statements = 3): { byOrganization: boolean; chars: number } {
+  const chars = statements * sourceAccountIds.reduce((n, id) => n + `arn:${partition}:iam::${id}:role/${roleName}`.length + 3, 0) + 500;
   return { byOrganization: chars > LIMITS.managedPolicyChars * 0.9, chars };
 }
 

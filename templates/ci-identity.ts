@@ -25,9 +25,10 @@ import { eksPodIdentityAssociation } from '../src/cfn/extensions';
 import { arn, getAtt, ref } from '../src/cfn/intrinsics';
 import { role, type Exception } from '../src/cfn/resources';
 import type { OutputSpec, TemplateDefinition } from '../src/cfn/template';
-import { ciAssumeReaderConditions, ciAssumeReaderGrant, EC2_TRUST_REASON, ECR_AUTHORIZATION_TOKEN, ECR_IMAGE_PULL, ecrRepositoriesUnder } from '../src/iam/grants';
+import { ciAssumeReaderConditions, ciAssumeReaderGrant, EC2_TRUST_REASON, ECR_AUTHORIZATION_TOKEN, ECR_IMAGE_PULL, ecrRepositoriesUnder, STS_ASSUME_ROLE } from '../src/iam/grants';
 import { sessionManagerStatements } from '../src/iam/instance-management';
-import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
+import { policyDocument, serviceTrust, statement, type PolicyDocument, type Statement } from '../src/iam/policy';
+import { namedByOrganization } from './access-callers';
 import type { Names } from '../src/naming';
 import type { CiRuntime } from '../src/org/model';
 import { CI_HOST_IMDS_HOP_LIMIT } from '../src/services/needs';
@@ -40,8 +41,24 @@ export interface CiHost {
   network?: boolean;
 }
 
-export function ciIdentity(names: Names, sourceAccountIds: readonly string[], runtime: CiRuntime, host: CiHost = { isolated: false }): TemplateDefinition {
+/** The organization the CI role's policy may name the reader roles by (ciReadersByOrganization): its partition, and its id where the org file gives it. */
+export interface CiOrganization {
+  partition: string;
+  id?: string;
+}
+
+/**
+ * Whether the CI role's policy names the reader role in any account of the organization instead of each source
+ * account's by its ARN: the callers' rule (templates/access-callers.ts namedByOrganization, past 90 % of a managed
+ * policy's 6,144 characters), for the one statement that names them. The compile refuses it without organization.id.
+ */
+export const ciReadersByOrganization = (names: Names, partition: string, sourceAccountIds: readonly string[]) =>
+  namedByOrganization(names.ciReaderRole(), { partition, sourceAccountIds }, 1);
+
+export function ciIdentity(names: Names, sourceAccountIds: readonly string[], runtime: CiRuntime, host: CiHost = { isolated: false }, organization?: CiOrganization): TemplateDefinition {
   const assumeConditions = ciAssumeReaderConditions(runtime.kind, host.network ?? false);
+  const byOrganization = organization !== undefined && ciReadersByOrganization(names, organization.partition, sourceAccountIds).byOrganization;
+  if (byOrganization && !organization.id) throw new Error(`internal: ${names.ciReaderRole()} named by organization without its id`);
   const { trust, exceptions } = trustFor(runtime);
   const ec2 = runtime.kind === 'ec2';
   const pullsFromEcr = ec2 && host.isolated;
@@ -64,16 +81,20 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
       policies: [
         {
           name: 'assume-ci-reader-roles',
-          document: policyDocument([
-            statement({
-              // With sts:TagSession on EKS Pod Identity, whose session tags go on to each reader role (grants.ts). On EC2,
-              // only IMDSv2 credentials, and with a CI network only from it (grants.ts ciAssumeReaderConditions).
-              sid: 'AssumeCiReaderRoles',
-              actions: ciAssumeReaderGrant(runtime.kind).actions,
-              resources: sourceAccountIds.map((id) => arn(`iam::${id}:role/${names.ciReaderRole()}`)),
-              ...(assumeConditions ? { conditions: assumeConditions } : {}),
-            }),
-          ]),
+          document: policyDocument(
+            byOrganization
+              ? assumeReadersInOrganization(names, runtime, organization.id!, assumeConditions)
+              : [
+                  statement({
+                    // With sts:TagSession on EKS Pod Identity, whose session tags go on to each reader role (grants.ts). On EC2,
+                    // only IMDSv2 credentials, and with a CI network only from it (grants.ts ciAssumeReaderConditions).
+                    sid: 'AssumeCiReaderRoles',
+                    actions: ciAssumeReaderGrant(runtime.kind).actions,
+                    resources: sourceAccountIds.map((id) => arn(`iam::${id}:role/${names.ciReaderRole()}`)),
+                    ...(assumeConditions ? { conditions: assumeConditions } : {}),
+                  }),
+                ],
+          ),
         },
         ...(sessionManager ? [{ name: 'session-manager', document: policyDocument(sessionManager.statements) }] : []),
         ...(pullsFromEcr
@@ -141,6 +162,30 @@ export function ciIdentity(names: Names, sourceAccountIds: readonly string[], ru
     resources,
     outputs,
   };
+}
+
+/**
+ * Past the size (ciReadersByOrganization), the reader role's name in any account of the organization: sts:AssumeRole
+ * held there by aws:ResourceOrgID, which "is included in the request context only if the account that owns the
+ * resource is a member of an organization" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid),
+ * as the callers' policy (templates/access-callers.ts assumePolicyDocument) and the administration policy
+ * (src/deploy/bootstrap.ts) hold theirs; beside the IMDSv2 and source-VPC conditions, which stay. On EKS Pod Identity
+ * the permission-only sts:TagSession goes in a statement of its own without it, as the callers' CarrySessionTags:
+ * STS checks it inside the AssumeRole, which the condition already holds to the organization, and no AWS page says a
+ * permission-only action's request holds the resource's keys (review s39-conditions m3).
+ */
+function assumeReadersInOrganization(names: Names, runtime: CiRuntime, organizationId: string, conditions: ReturnType<typeof ciAssumeReaderConditions>): Statement[] {
+  const resources = arn(`iam::*:role/${names.ciReaderRole()}`);
+  const more = ciAssumeReaderGrant(runtime.kind).actions.filter((a) => !STS_ASSUME_ROLE.actions.includes(a));
+  return [
+    statement({
+      sid: 'AssumeCiReaderRoles',
+      actions: STS_ASSUME_ROLE.actions,
+      resources,
+      conditions: { ...conditions, StringEquals: { ...conditions?.StringEquals, 'aws:ResourceOrgID': organizationId } },
+    }),
+    ...(more.length > 0 ? [statement({ sid: 'TagCiReaderSessions', actions: more, resources, ...(conditions ? { conditions } : {}) })] : []),
+  ];
 }
 
 /**

@@ -42,6 +42,7 @@ import {
   ecrRepositoriesUnder,
   FLOW_LOGS_DELIVERY, FLOW_LOGS_FIND_GROUP,
   SESSION_MANAGER_INSTANCE,
+  STS_ASSUME_ROLE,
 } from '../src/iam/grants';
 import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
 import { CODECOMMIT_ENDPOINTS, isGitAction, ISOLATED_ENDPOINTS, type CiNetworkEndpoint } from '../src/services/vpc-endpoints';
@@ -62,6 +63,12 @@ export interface CiNetworkInput {
    * of each source account, for an org whose repositories would make the policy too large (`codeCommitEndpointScope`).
    */
   repositoryScope?: 'repositories' | 'accounts';
+  /**
+   * Past the size at which even the `accounts` scope's per-account lists would not fit (`ciEndpointPrincipals`): the CI
+   * reader roles by the organization (aws:PrincipalOrgID, and aws:ResourceOrgID on the STS endpoint) and one role-name
+   * pattern, instead of each source account's id and reader role. Only with the `accounts` scope.
+   */
+  readersByOrganization?: { organizationId: string };
   /** What the CI runs on: its AssumeRole into the reader roles asks sts:TagSession too on EKS Pod Identity (grants.ts ciAssumeReaderGrant). */
   ciRuntime: CiRuntime['kind'];
 }
@@ -94,6 +101,35 @@ export function codeCommitEndpointScope(input: Pick<CiNetworkInput, 'repositorie
   // The role names' length is the org's (prefix): a margin of 100 characters a role covers it with room.
   const chars = policyChars({ Version: '2012-10-17', Statement: [statement] }) + 100 * roles.length;
   return { scope: chars <= limit ? 'repositories' : 'accounts', chars, limit };
+}
+
+/**
+ * Whether the CodeCommit endpoints' policies, in the `accounts` scope, would still exceed the share of 20,480
+ * characters the compile allows with their per-account lists (each source account's `codecommit:<region>:<account>:*`,
+ * its id as aws:PrincipalAccount and its reader role as aws:PrincipalArn, about 110 characters an account: about 175
+ * source accounts): then they name the reader roles by the organization (`readersByOrganization`). Measured as the
+ * template writes them and as resource-policy-quotas.ts measures them (compact JSON, the partition and Region
+ * resolved), the larger of the two endpoints', so that an org whose policies fit keeps them as they are. The STS
+ * endpoint's per-account list (each reader role, about 50 characters) is smaller, and switches with them.
+ */
+export function ciEndpointPrincipals(sourceAccountIds: readonly string[], readerRole: string, at: { partition: string; region: string }): { byOrganization: boolean; chars: number; limit: number } {
+  const limit = Math.floor(RESOURCE_POLICY_LIMITS.endpoint.limit * RESOURCE_POLICY_SHARE);
+  const one = (values: readonly string[]) => (values.length === 1 ? values[0] : values);
+  const policy = (git: boolean) => ({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'CiPullsOrgRepositories',
+        Effect: 'Allow',
+        Principal: '*',
+        Action: one(CODECOMMIT_PULL.actions.filter((a) => isGitAction(a) === git)),
+        Resource: one(sourceAccountIds.map((id) => `arn:${at.partition}:codecommit:${at.region}:${id}:*`)),
+        Condition: { StringEquals: { 'aws:PrincipalAccount': one(sourceAccountIds) }, ArnLike: { 'aws:PrincipalArn': one(sourceAccountIds.map((id) => `arn:${at.partition}:iam::${id}:role/${readerRole}`)) } },
+      },
+    ],
+  });
+  const chars = Math.max(policyChars(policy(true)), policyChars(policy(false)));
+  return { byOrganization: chars > limit, chars, limit };
 }
 
 /** How much longer a CI subnet's prefix is than the network's: room for 16 subnets (a /16 gives /20s). */
@@ -233,8 +269,25 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   });
 
   const ciReaderRoles = input.repositories.map(([accountId]) => arn(`iam::${accountId}:role/${names.ciReaderRole()}`));
+  const byOrganization = input.readersByOrganization;
+  if (byOrganization && input.repositoryScope !== 'accounts') throw new Error('internal: the CI reader roles named by organization beside each repository by name');
   const repositoryArns = codeCommitEndpointResources(input, input.repositoryScope ?? 'repositories');
   const sourceAccountIds = input.repositories.map(([accountId]) => accountId);
+  // Past the size (ciEndpointPrincipals): the reader role's name in any account, held to the organization. An endpoint
+  // policy's ARN may have "an account ID or a wildcard character" in its account part, "but not both", and takes no
+  // wildcard on aws:PrincipalAccount, a system-generated identifier: the organization by aws:PrincipalOrgID, exact
+  // (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html, Considerations). SigV4 callers
+  // carry aws:PrincipalOrgID, aws:PrincipalAccount and aws:PrincipalArn in an endpoint policy's request context
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sts_vpc_endpoint_policies.html, "Important
+  // considerations"); aws:PrincipalOrgID is there "only if the principal is a member of an organization"
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid).
+  // The same page asks a string operator's wildcard for six characters on each side; the role pattern has more, in an
+  // ARN operator. Whether git-remote-codecommit's requests carry aws:PrincipalOrgID on the git endpoint is to verify
+  // once (README, "Not yet").
+  const readerRolesInOrganization = arn(`iam::*:role/${names.ciReaderRole()}`);
+  const readers = byOrganization
+    ? { StringEquals: { 'aws:PrincipalOrgID': byOrganization.organizationId }, ArnLike: { 'aws:PrincipalArn': readerRolesInOrganization } }
+    : { StringEquals: { 'aws:PrincipalAccount': sourceAccountIds }, ArnLike: { 'aws:PrincipalArn': ciReaderRoles } };
   // Each endpoint lets through only the pull actions sent to it: git's own to git-codecommit, the API's to codecommit.
   const codecommitPolicy = (git: boolean) => policyDocument([
     statement({
@@ -243,21 +296,32 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
       principal: '*',
       actions: CODECOMMIT_PULL.actions.filter((a) => isGitAction(a) === git),
       resources: repositoryArns,
-      conditions: {
-        StringEquals: { 'aws:PrincipalAccount': sourceAccountIds },
-        ArnLike: { 'aws:PrincipalArn': ciReaderRoles },
-      },
+      conditions: readers,
     }),
   ]);
-  const stsPolicy = policyDocument([
-    statement({
-      sid: 'CiAssumesReaderRoles',
-      principal: '*',
-      actions: ciAssumeReaderGrant(input.ciRuntime).actions,
-      resources: ciReaderRoles,
-      conditions: { ArnEquals: { 'aws:PrincipalArn': arn(`iam::\${AWS::AccountId}:role/${names.ciInstanceRole()}`) } },
-    }),
-  ]);
+  const ciRole = { ArnEquals: { 'aws:PrincipalArn': arn(`iam::\${AWS::AccountId}:role/${names.ciInstanceRole()}`) } };
+  const assumeActions = ciAssumeReaderGrant(input.ciRuntime).actions;
+  const stsPolicy = policyDocument(
+    byOrganization
+      ? [
+          // Past the size, the reader role's name in the organization's accounts: aws:ResourceOrgID, as the CI role's
+          // own policy holds it (templates/ci-identity.ts); "included in the request context only if the account that
+          // owns the resource is a member of an organization"
+          // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid).
+          // The permission-only sts:TagSession (EKS Pod Identity) without it, as in the CI role's policy.
+          statement({
+            sid: 'CiAssumesReaderRoles',
+            principal: '*',
+            actions: STS_ASSUME_ROLE.actions,
+            resources: readerRolesInOrganization,
+            conditions: { ...ciRole, StringEquals: { 'aws:ResourceOrgID': byOrganization.organizationId } },
+          }),
+          ...(assumeActions.length > STS_ASSUME_ROLE.actions.length
+            ? [statement({ sid: 'CiTagsReaderSessions', principal: '*', actions: assumeActions.filter((a) => !STS_ASSUME_ROLE.actions.includes(a)), resources: readerRolesInOrganization, conditions: ciRole })]
+            : []),
+        ]
+      : [statement({ sid: 'CiAssumesReaderRoles', principal: '*', actions: assumeActions, resources: ciReaderRoles, conditions: ciRole })],
+  );
   // FIPS endpoints where the partition offers them (GovCloud): https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html
   const fips = input.fipsEndpoints ? '-fips' : '';
   for (const endpoint of CODECOMMIT_ENDPOINTS) {

@@ -28,9 +28,9 @@ import { sourceEvents, TARGETS_PER_RULE, type ForwardingRule } from '../../templ
 import { sourceIdentity, sourceRoleIds } from '../../templates/source-identity';
 import { sourceRepositories } from '../../templates/source-repositories';
 import { accessRoles } from '../../templates/access-roles';
-import { ciIdentity } from '../../templates/ci-identity';
+import { ciIdentity, ciReadersByOrganization } from '../../templates/ci-identity';
 import { accessCallers, namedByOrganization } from '../../templates/access-callers';
-import { CI_SUBNET_EXTRA_BITS, ciNetwork, codeCommitEndpointScope } from '../../templates/ci-network';
+import { CI_SUBNET_EXTRA_BITS, ciEndpointPrincipals, ciNetwork, codeCommitEndpointScope } from '../../templates/ci-network';
 import { logicalId } from '../cfn/resources';
 import { DEAD_LETTER_QUEUE_ID } from '../cfn/dead-letter';
 import { familyStages, type Unit } from './family';
@@ -376,18 +376,37 @@ function accessStages(
   const stages: Stage[] = [];
   const ciAccount = ci ? accountByName(org, ci.account) : undefined;
   if (ci && ciAccount) {
+    const byOrganization = ciByOrganization(org, names, sources);
+    const sourceCount = sources.length.toLocaleString('en-US');
+    const missing = [
+      ...(byOrganization.identity.byOrganization && !org.organizationId
+        ? [
+            organizationIdNeeded(org, 'access.ci', `the CI role's policy letting it assume ${names.ciReaderRole()} in each of the ${sourceCount} source accounts (ci-identity)`, byOrganization.identity.chars, MANAGED_POLICY_SHARE, 'it names them all at once (aws:ResourceOrgID)'),
+          ]
+        : []),
+      ...(byOrganization.network?.byOrganization && !org.organizationId
+        ? [
+            organizationIdNeeded(org, 'access.ci.network', `the CI network's CodeCommit endpoint policies admitting ${names.ciReaderRole()} of each of the ${sourceCount} source accounts (ci-network)`, byOrganization.network.chars, endpointShare(byOrganization.network.limit), 'they admit them all at once (aws:PrincipalOrgID)'),
+          ]
+        : []),
+    ];
+    if (missing.length > 0) throw new CompileError('ORG_INVALID', missing);
+    const inOrganization = org.organizationId ? { organizationId: org.organizationId } : undefined;
     stages.push({
       id: stageId('ci-identity'),
       module: 'ci-identity',
-      definition: ciIdentity(names, sources.map((s) => s.id), ci.runtime, { isolated: ci.network !== undefined && !ci.network.nat, network: ci.network !== undefined }),
+      definition: ciIdentity(names, sources.map((s) => s.id), ci.runtime, { isolated: ci.network !== undefined && !ci.network.nat, network: ci.network !== undefined }, { partition: org.partition, ...(org.organizationId ? { id: org.organizationId } : {}) }),
       targets: [ciAccount],
       accountValues: [],
       uses: [],
-      notes: [],
+      notes: byOrganization.identity.byOrganization
+        ? [`the CI role's policy: each source account's ${names.ciReaderRole()} by its ARN would take about ${byOrganization.identity.chars.toLocaleString('en-US')} characters, over ${MANAGED_POLICY_SHARE}; it names ${names.ciReaderRole()} in any account of organization ${org.organizationId} instead (aws:ResourceOrgID), still with its other conditions`]
+        : [],
     });
     if (ci.network) {
       const repositories = sources.map((s) => [s.id, repositoryNames(s)] as const);
       const { scope, chars, limit } = codeCommitEndpointScope({ repositories }, org);
+      const readersByOrganization = byOrganization.network?.byOrganization ? inOrganization : undefined;
       const definition = ciNetwork({
         names,
         network: ci.network,
@@ -396,6 +415,7 @@ function accessStages(
         fipsEndpoints: usesFipsCodeCommit(org.partition),
         repositories,
         repositoryScope: scope,
+        ...(readersByOrganization ? { readersByOrganization } : {}),
         ciRuntime: ci.runtime.kind,
       });
       const room = subnetRoomNote(ci.network, definition);
@@ -409,6 +429,9 @@ function accessStages(
         notes: [
           ...(scope === 'accounts'
             ? [`CodeCommit endpoint policies: each repository by name would take about ${chars.toLocaleString('en-US')} characters (the compile allows ${limit.toLocaleString('en-US')} of a VPC endpoint policy's ${RESOURCE_POLICY_LIMITS.endpoint.limit.toLocaleString('en-US')}); they name every repository of each source account instead (codecommit:<region>:<account>:*), still for the org's CI reader roles only, whose own policies name each repository`]
+            : []),
+          ...(readersByOrganization && byOrganization.network
+            ? [`CI endpoint policies: each source account's id and ${names.ciReaderRole()} would take about ${byOrganization.network.chars.toLocaleString('en-US')} characters, over ${endpointShare(byOrganization.network.limit)}; they admit ${names.ciReaderRole()} of any account of organization ${readersByOrganization.organizationId} instead (aws:PrincipalOrgID on the CodeCommit endpoints, aws:ResourceOrgID on the STS endpoint)`]
             : []),
           ...(room ? [room] : []),
           ...(ci.runtime.kind === 'eks-pod-identity' ? [EKS_IN_NETWORK_NOTE] : []),
@@ -446,6 +469,30 @@ function accessStages(
   return stages;
 }
 
+/** The share of a managed policy's size past which a policy naming a role in each source account names it by the organization (namedByOrganization). */
+const MANAGED_POLICY_SHARE = `90 % of IAM's ${LIMITS.managedPolicyChars.toLocaleString('en-US')} for a managed policy`;
+const endpointShare = (limit: number) => `the ${limit.toLocaleString('en-US')} the compile allows of a VPC endpoint policy's ${RESOURCE_POLICY_LIMITS.endpoint.limit.toLocaleString('en-US')} characters`;
+
+/**
+ * A policy that would name each source account's role past its size, in an org file without organization.id: `field`
+ * says whose, and with the id the policy names them all at once (`how`).
+ */
+const organizationIdNeeded = (org: Org, field: string, what: string, chars: number, over: string, how: string) =>
+  `${locatedField(org.file, field)}: ${what} would take about ${chars.toLocaleString('en-US')} characters, over ${over}; with the organization's id ${how}: expected organization.id (aws organizations describe-organization)`;
+
+/**
+ * Whether the CI's policies name the source accounts' reader roles by the organization: the CI role's own
+ * (templates/ci-identity.ts ciReadersByOrganization) and, with a CI network, its endpoints' (templates/ci-network.ts
+ * ciEndpointPrincipals); each with the size its per-account form would take.
+ */
+function ciByOrganization(org: Org, names: Names, sources: readonly Account[]) {
+  const ids = sources.map((s) => s.id);
+  return {
+    identity: ciReadersByOrganization(names, org.partition, ids),
+    network: org.access.ci?.network ? ciEndpointPrincipals(ids, names.ciReaderRole(), org) : undefined,
+  };
+}
+
 /**
  * The caller's side of the developers' and maintainers' path (templates/access-callers.ts): one StackSet, in each
  * account that holds their roles, its policies each where its roles are (an AccountSwitch condition otherwise).
@@ -473,7 +520,7 @@ function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess,
     const { byOrganization, chars } = namedByOrganization(roleName, { partition: org.partition, sourceAccountIds });
     if (byOrganization && !org.organizationId) {
       throw new CompileError('ORG_INVALID', [
-        `${locatedField(org.file, `access.developers.${field}`)}: the policy letting these roles assume ${roleName} in each of the ${sourceAccountIds.length} source accounts (access-callers) would take about ${chars.toLocaleString('en-US')} characters, over 90 % of IAM's ${LIMITS.managedPolicyChars.toLocaleString('en-US')} for a managed policy; with the organization's id it names them all at once (aws:ResourceOrgID): expected organization.id (aws organizations describe-organization)`,
+        organizationIdNeeded(org, `access.developers.${field}`, `the policy letting these roles assume ${roleName} in each of the ${sourceAccountIds.length} source accounts (access-callers)`, chars, MANAGED_POLICY_SHARE, 'it names them all at once (aws:ResourceOrgID)'),
       ]);
     }
   }
@@ -671,10 +718,11 @@ export interface OrganizationHeldPolicy {
  * The policies `org` compiles in their org-scoped form (aws:ResourceOrgID), which "is included in the request context
  * only if the account that owns the resource is a member of an organization"
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid):
- * the event forwarder's PutEvents on the pipeline accounts' buses, and the callers' AssumeRole of the source accounts'
- * developer and maintainer roles. A SELF_MANAGED org may target accounts outside the organization, where such a
- * policy allows nothing; bootstrap, which reads the organization's accounts, names them (review s39-readme, the
- * helper's note on the forwarder).
+ * the event forwarder's PutEvents on the pipeline accounts' buses, the callers' AssumeRole of the source accounts'
+ * developer and maintainer roles, and the CI's of their CI reader roles (its role's policy; its network's endpoints, by
+ * aws:PrincipalOrgID too, "only if the principal is a member of an organization", the same page). A SELF_MANAGED org
+ * may target accounts outside the organization, where such a policy allows nothing; bootstrap, which reads the
+ * organization's accounts, names them (review s39-readme, the helper's note on the forwarder).
  */
 export function organizationHeldPolicies(org: Org): OrganizationHeldPolicy[] {
   if (!org.organizationId) return [];
@@ -689,7 +737,12 @@ export function organizationHeldPolicies(org: Org): OrganizationHeldPolicy[] {
     : ([['developer', developers.assumedBy, names.developerRole()], ['maintainer', developers.maintainers, names.maintainerRole()]] as const)
         .filter(([, roleSources, roleName]) => roleSources.length > 0 && namedByOrganization(roleName, { partition: org.partition, sourceAccountIds: sources.map((s) => s.id) }).byOrganization)
         .map(([role, , roleName]) => ({ what: `the ${role}s' policy (access-callers: sts:AssumeRole of ${roleName} in the source accounts)`, accounts: sources }));
-  return [...forwarders, ...callers];
+  const ci = org.access.ci ? ciByOrganization(org, names, sources) : undefined;
+  const ciPolicies = [
+    ...(ci?.identity.byOrganization ? [{ what: `the CI role's policy (ci-identity: sts:AssumeRole of ${names.ciReaderRole()} in the source accounts)`, accounts: sources }] : []),
+    ...(ci?.network?.byOrganization ? [{ what: `the CI network's endpoint policies (ci-network: ${names.ciReaderRole()} of the source accounts, by aws:PrincipalOrgID and aws:ResourceOrgID)`, accounts: sources }] : []),
+  ];
+  return [...forwarders, ...callers, ...ciPolicies];
 }
 
 /**
