@@ -377,16 +377,16 @@ function accessStages(
   const ciAccount = ci ? accountByName(org, ci.account) : undefined;
   if (ci && ciAccount) {
     const byOrganization = ciByOrganization(org, names, sources);
-    const sourceCount = sources.length.toLocaleString('en-US');
+    const sourceCount = () => sources.length.toLocaleString('en-US');
     const missing = [
       ...(byOrganization.identity.byOrganization && !org.organizationId
         ? [
-            organizationIdNeeded(org, 'access.ci', `the CI role's policy letting it assume ${names.ciReaderRole()} in each of the ${sourceCount} source accounts (ci-identity)`, byOrganization.identity.chars, MANAGED_POLICY_SHARE, 'it names them all at once (aws:ResourceOrgID)'),
+            organizationIdNeeded(org, 'access.ci', `the CI role's policy letting it assume ${names.ciReaderRole()} in each of the ${sourceCount()} source accounts (ci-identity)`, byOrganization.identity.chars, managedPolicyShare(), 'it names them all at once (aws:ResourceOrgID)'),
           ]
         : []),
       ...(byOrganization.network?.byOrganization && !org.organizationId
         ? [
-            organizationIdNeeded(org, 'access.ci.network', `the CI network's CodeCommit endpoint policies admitting ${names.ciReaderRole()} of each of the ${sourceCount} source accounts (ci-network)`, byOrganization.network.chars, endpointShare(byOrganization.network.limit), 'they admit them all at once (aws:PrincipalOrgID)'),
+            organizationIdNeeded(org, 'access.ci.network', `the CI network's CodeCommit endpoint policies admitting ${names.ciReaderRole()} of each of the ${sourceCount()} source accounts (ci-network)`, byOrganization.network.chars, endpointShare(byOrganization.network.limit), 'they admit them all at once (aws:PrincipalOrgID)'),
           ]
         : []),
     ];
@@ -400,7 +400,7 @@ function accessStages(
       accountValues: [],
       uses: [],
       notes: byOrganization.identity.byOrganization
-        ? [`the CI role's policy: each source account's ${names.ciReaderRole()} by its ARN would take about ${byOrganization.identity.chars.toLocaleString('en-US')} characters, over ${MANAGED_POLICY_SHARE}; it names ${names.ciReaderRole()} in any account of organization ${org.organizationId} instead (aws:ResourceOrgID), still with its other conditions`]
+        ? [`the CI role's policy: each source account's ${names.ciReaderRole()} by its ARN would take about ${byOrganization.identity.chars.toLocaleString('en-US')} characters, over ${managedPolicyShare()}; it names ${names.ciReaderRole()} in any account of organization ${org.organizationId} instead (aws:ResourceOrgID), still with its other conditions`]
         : [],
     });
     if (ci.network) {
@@ -470,7 +470,9 @@ function accessStages(
 }
 
 /** The share of a managed policy's size past which a policy naming a role in each source account names it by the organization (namedByOrganization). */
-const MANAGED_POLICY_SHARE = `90 % of IAM's ${LIMITS.managedPolicyChars.toLocaleString('en-US')} for a managed policy`;
+// Functions, not constants: toLocaleString loads ICU's locale data (about 7 MB of the process's memory), which only a
+// message needs, never a compile that writes none.
+const managedPolicyShare = () => `90 % of IAM's ${LIMITS.managedPolicyChars.toLocaleString('en-US')} for a managed policy`;
 const endpointShare = (limit: number) => `the ${limit.toLocaleString('en-US')} the compile allows of a VPC endpoint policy's ${RESOURCE_POLICY_LIMITS.endpoint.limit.toLocaleString('en-US')} characters`;
 
 /**
@@ -520,7 +522,7 @@ function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess,
     const { byOrganization, chars } = namedByOrganization(roleName, { partition: org.partition, sourceAccountIds });
     if (byOrganization && !org.organizationId) {
       throw new CompileError('ORG_INVALID', [
-        organizationIdNeeded(org, `access.developers.${field}`, `the policy letting these roles assume ${roleName} in each of the ${sourceAccountIds.length} source accounts (access-callers)`, chars, MANAGED_POLICY_SHARE, 'it names them all at once (aws:ResourceOrgID)'),
+        organizationIdNeeded(org, `access.developers.${field}`, `the policy letting these roles assume ${roleName} in each of the ${sourceAccountIds.length} source accounts (access-callers)`, chars, managedPolicyShare(), 'it names them all at once (aws:ResourceOrgID)'),
       ]);
     }
   }
