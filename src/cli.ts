@@ -593,12 +593,12 @@ function registerAudit(program: Command, act: Act): void {
     .description(
       "Writes the auditor's bundle to audit/<org>/, a folder of its own outside dist/<org>/ (the compile's manifest.json there hashes every file of dist/<org>/), " +
         "recording the source's git revision when run in a git work tree. --since PREVIOUS " +
-        '(a previous dist/<org>/ or its manifest.json) adds "Changes since": resources added, removed or replaced, ' +
+        '(a previous dist/<org>/ or its manifest.json, or the audit/ bundle or its audit.json) adds "Changes since": resources added, removed or replaced, ' +
         'grants and trust entries added or removed, paths newly allowed or refused.',
     )
     .argument(ORG_FILE, 'organization file')
     .option('--out <DIR>', 'output folder, outside the compile\'s dist/<org>/ (default: audit/<org>)')
-    .option('--since <PREVIOUS>', 'a previous dist/<org>/ folder or its manifest.json to compare with')
+    .option('--since <PREVIOUS>', 'a previous dist/<org>/ folder or its manifest.json, or its audit/ folder or audit.json, to compare with')
     .action(act((file: string, opts: { out?: string; since?: string }) => auditCommand(file, opts)));
 }
 

@@ -6,7 +6,7 @@
  * not from a list of today's resources.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { READER_ACTIONS } from '../src/iam/reader-actions';
@@ -966,6 +966,32 @@ describe('release control (review s18-audit M2)', () => {
     const md = compileOrg(loadOrgFile(exampleEdited(...PROD_FROM_DEVELOP))).files.get('audit/report.md')!;
     const prod = rowOf(md, 'web-app', 'prod');
     expect(prod).toMatch(/^\| web-app \(shared-services\) \| prod \(444444444444\) \| develop \| no ⚠ \(a later environment\) \| arn:aws:iam::111111111111:role\/acme-developer \(/);
+  });
+
+  it('--since takes the audit bundle as auditors receive it: its folder or its audit.json, checked against the manifest beside it where there is one (review s58-audit m6)', () => {
+    const [previous, bundle] = [tempDir('compiled-example'), tempDir('bundle')];
+    execFileSync('node', ['.build/src/cli.js', 'compile', 'parameters/example.yaml', '--out', previous], { stdio: 'pipe' });
+    const audit = join(previous, 'example', 'audit');
+    const since = (path: string) => {
+      const out = tempDir('audit-since-bundle');
+      const run = spawnSync('node', ['.build/src/cli.js', 'audit', 'parameters/example.yaml', '--since', path, '--out', out], { encoding: 'utf8' });
+      return { status: run.status, stderr: run.stderr, md: run.status === 0 ? readFileSync(join(out, 'report.md'), 'utf8') : '' };
+    };
+    for (const path of [audit, join(audit, 'audit.json')]) {
+      const run = since(path);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.md).toContain('- Templates, by SHA-256: 0 changed, 0 added, 0 removed.');
+      expect(run.md).toContain('- 0 access paths added, 0 removed; 0 newly allowed, 0 newly refused.');
+    }
+    // A bundle copied on its own: compared without the manifest, and said so.
+    cpSync(audit, bundle, { recursive: true });
+    const alone = since(bundle);
+    expect(alone.status, alone.stderr).toBe(0);
+    expect(alone.md).toContain("- Templates: not compared (the previous compile's manifest.json, which records each template's SHA-256, was not found beside its model).");
+    expect(alone.stderr).toContain("the previous compile's manifest.json");
+    // The manifest beside it is read: a model that is not what it records is refused, as for the compile's folder.
+    writeFileSync(join(audit, 'audit.json'), readFileSync(join(audit, 'audit.json'), 'utf8').replace('"format"', '"format" '));
+    expect(since(audit).stderr).toContain('does not match the SHA-256 its manifest.json records');
   });
 
   it('--since reports a pipeline moved to another branch, by pipeline and account, with its trigger rule', () => {

@@ -607,6 +607,17 @@ function readJson<T>(previous: string, path: string, text: string): T {
 function sinceFiles(previous: string): { folder: string; manifestPath: string; modelPath: string } {
   if (!existsSync(previous)) throw new XstackError('SINCE_INVALID', `--since ${previous}: no such file or folder; expected a dist/<org>/ folder of an earlier compile (or its manifest.json)`);
   const isFolder = statSync(previous).isDirectory();
+  // The audit bundle as auditors receive it (review s58-audit m6): its folder, or its audit.json. The compile's
+  // manifest.json, beside the bundle's folder in a dist/<org>/, is read where it is there; without it the model's
+  // SHA-256 is not checked and the templates are not compared (the report's line says so).
+  const bundle = isFolder ? (existsSync(join(previous, basename(MODEL_FILE))) && !existsSync(join(previous, MODEL_FILE)) ? previous : undefined) : basename(previous) === basename(MODEL_FILE) ? dirname(previous) : undefined;
+  if (bundle !== undefined) {
+    const folder = dirname(bundle);
+    const beside = join(folder, 'manifest.json');
+    // Only xstack's own manifest: a bundle copied elsewhere may sit beside any file of that name.
+    const manifestPath = existsSync(beside) && isManifest(readFileSync(beside, 'utf8')) ? beside : join(bundle, 'manifest.json');
+    return { folder, manifestPath, modelPath: join(bundle, basename(MODEL_FILE)) };
+  }
   const folder = isFolder ? previous : dirname(previous);
   if (!isFolder && basename(previous) !== 'manifest.json' && !isManifest(readFileSync(previous, 'utf8'))) {
     // An org file given for the compile of it, most often (review s38-cli m12): its name says which folder is meant.
@@ -661,7 +672,7 @@ function templatesLine(templates: { before?: ReadonlyMap<string, string>; now: R
 export function readPreviousModel(previous: string): AuditModel {
   const { folder, manifestPath, modelPath } = sinceFiles(previous);
   if (!existsSync(modelPath)) {
-    throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} not found; expected a dist/<org>/ folder (or its manifest.json) compiled by an xstack that writes ${MODEL_FILE}`);
+    throw new XstackError('SINCE_INVALID', `--since ${previous}: ${modelPath} not found; expected a dist/<org>/ folder (or its manifest.json), or its audit/ folder (or its audit.json), compiled by an xstack that writes ${MODEL_FILE}`);
   }
   const text = readFileSync(modelPath, 'utf8');
   if (existsSync(manifestPath)) {
