@@ -593,9 +593,14 @@ describe('rules catch what they are for', () => {
     // Any AWS managed policy, not only the broad names: the proof cannot read CloudWatchAgentServerPolicy's logs on "*" either.
     ['XS008', template('AWS::IAM::Role', { ManagedPolicyArns: [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy' }] }), 'ManagedPolicyArns::arn:${AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy'],
     ['XS009', identity({ Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }), 'arn:aws:s3:::b/*'],
+    ['XS016', template('AWS::IAM::Role', { Path: '/teams/' }), 'Path::/teams/'],
   ])('%s fires on %#', (rule, t, item) => {
     const findings = checkTemplate(t as CfnTemplate);
     expect(findings.map((f) => `${f.rule} ${f.item}`)).toContain(`${rule} ${item}`);
+  });
+
+  it("a role at the root path, or with none, is no XS016 finding (review s57-evaluator m5)", () => {
+    for (const props of [{ Path: '/' }, {}]) expect(checkTemplate(template('AWS::IAM::Role', props) as CfnTemplate).filter((f) => f.rule === 'XS016')).toEqual([]);
   });
 
   it('finds a literal partition (XS009) given the template\'s text as the compile writes it, plain or quoted, in a policy or elsewhere; passes over a text without one', () => {

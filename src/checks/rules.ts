@@ -181,7 +181,15 @@ const LITERAL_PARTITION = /arn:aws(-[a-z-]+)?:/;
 function templateFindings(template: CfnTemplate, findings: Finding[], text: string | undefined): void {
   const resources = template.Resources;
   for (const id of Object.keys(resources)) {
-    const arns = (resources[id].Properties as Record<string, unknown> | undefined)?.ManagedPolicyArns;
+    const properties = resources[id].Properties as Record<string, unknown> | undefined;
+    // A role's ARN holds its path ("role/${RoleNameWithPath}", the Service Authorization Reference's IAM resource types),
+    // and the proof, the report and the ARNs the templates write name every role without one (audit/resolve.ts writes
+    // `role/<name>` for its Fn::GetAtt Arn): a role given another path would be read as a role it is not (review
+    // s57-evaluator m5).
+    if (resources[id].Type === 'AWS::IAM::Role' && properties?.Path !== undefined && properties.Path !== '/') {
+      findings.push({ rule: 'XS016', resource: id, item: `Path::${textOf(properties.Path)}`, message: "a role path: the ARNs xstack writes, the access proof and the audit report name each role without one, and would read this role as another; leave Path out" });
+    }
+    const arns = properties?.ManagedPolicyArns;
     if (arns === undefined) continue;
     for (const arn of strings(arns).concat(asList(arns).map(textOf))) {
       if (AWS_MANAGED_POLICY.test(arn)) {
@@ -223,6 +231,7 @@ const pathText = (path: ReadonlyArray<string | number>) => path.map((p, i) => (t
 export const TEMPLATE_RULES = [
   { id: 'XS008', description: 'no AWS managed policy attached (its statements are outside the templates, unread by the proof and the report; *FullAccess, PowerUser and AdministratorAccess among them)' },
   { id: 'XS009', description: 'no literal partition in ARNs (GovCloud and China must work)' },
+  { id: 'XS016', description: "no role path (every role's ARN is written, proved and reported without one)" },
 ] as const;
 
 /**
