@@ -42,9 +42,9 @@ const modelOf = (c: ReturnType<typeof compileFile>) => JSON.parse(c.files.get(MO
 
 describe('the security checks the report lists', () => {
   const ids = CHECKED_RULES.map((r) => r.id);
-  it('are every rule the compile runs: the least-privilege rules and the Service Authorization Reference checks (XS001–XS015), as the README lists them', () => {
+  it('are every rule the compile runs: the least-privilege rules and the Service Authorization Reference checks (XS001–XS016), as the README lists them', () => {
     expect(ids).toEqual([...RULES, ...TEMPLATE_RULES, ...SERVICE_AUTHORIZATION_RULES].map((r) => r.id));
-    const numbered = Array.from({ length: 15 }, (_, i) => `XS${String(i + 1).padStart(3, '0')}`);
+    const numbered = Array.from({ length: 16 }, (_, i) => `XS${String(i + 1).padStart(3, '0')}`);
     expect([...ids].sort()).toEqual(numbered);
     const readme = [...readFileSync('README.md', 'utf8').matchAll(/^\| (XS\d{3}) \|/gm)].map((m) => m[1]);
     expect(readme).toEqual(numbered);
@@ -611,7 +611,8 @@ describe('changes since a previous compile', () => {
       layoutFile: 'parameters/example.layout.json',
       layoutSha256: sha256(readFileSync('parameters/example.layout.json', 'utf8')),
     });
-    expect(() => cli('parameters/example.yaml', '--since', out, '--out', tempDir('audit-none'))).toThrow(/audit\/audit\.json not found; expected a dist\/<org>\/ folder/);
+    // A folder that holds no model (the audit's own output holds one: the bundle, which --since takes).
+    expect(() => cli('parameters/example.yaml', '--since', tempDir('no-model'), '--out', tempDir('audit-none'))).toThrow(/audit\/audit\.json not found; expected a dist\/<org>\/ folder/);
   });
 
   it("audit refuses to replace its folder while a file in it was edited (an auditor's note in report.md), as compile refuses for dist/, and replaces it once restored (review s46-cli m3)", () => {
