@@ -958,7 +958,7 @@ function protection(m: AuditModel, branch: string, was?: boolean): string {
 }
 
 /** A branch deployed that was protected before and is not now, where both models record the protected branches. */
-export const LOOSENED = 'not protected ⚠';
+const LOOSENED = 'not protected ⚠';
 
 /** Each pipeline's branch per account, before and after: `web-app prod (444444444444): branch main (protected) → develop (not protected ⚠: …)`. */
 function releaseChanges(before: AuditModel, after: AuditModel): ReleaseChange[] {
@@ -985,13 +985,17 @@ function releaseChanges(before: AuditModel, after: AuditModel): ReleaseChange[] 
   const wasProtected = (branch: string) => before.protectedBranches?.includes(branch) === true;
   for (const [k, r] of now) {
     const o = old.get(k);
-    if (!o) changes.push({ change: 'added', pipeline: name(r), detail: deploys(r) });
-    else if (o.branch !== r.branch || o.trigger !== r.trigger || o.environment !== r.environment || (compared && wasProtected(o.branch) !== after.protectedBranches!.includes(r.branch))) {
+    if (!o) {
+      changes.push({ change: 'added', pipeline: name(r), detail: deploys(r) });
+      continue;
+    }
+    const protectionChanged = compared && wasProtected(o.branch) !== after.protectedBranches!.includes(r.branch);
+    if (o.branch !== r.branch || o.trigger !== r.trigger || o.environment !== r.environment || protectionChanged) {
       const parts = [
         o.environment !== r.environment ? `environment ${o.environment} → ${r.environment}` : '',
         o.branch !== r.branch
           ? `branch ${o.branch}${compared ? protection(before, o.branch) : ''} → ${r.branch}${compared ? protection(after, r.branch, wasProtected(o.branch)) : ''}`
-          : compared && wasProtected(o.branch) !== after.protectedBranches!.includes(r.branch)
+          : protectionChanged
             ? `branch ${r.branch}:${protection(before, r.branch)} →${protection(after, r.branch, wasProtected(r.branch))}`
             : '',
         o.trigger !== r.trigger ? `trigger rule on ${o.trigger ?? '(none)'} → ${r.trigger ?? '(none)'}` : '',
