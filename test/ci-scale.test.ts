@@ -8,6 +8,7 @@ import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { resourcePolicyQuotaProblems } from '../src/checks/resource-policy-quotas';
 import { Resolver } from '../src/audit/resolve';
+import { evaluate, GrantIndex } from '../src/audit/evaluate';
 import { Names } from '../src/naming';
 import { parseOrg } from '../src/org/load';
 import { organizationHeldPolicies } from '../src/stages/plan';
@@ -90,6 +91,19 @@ describe('CI access past about 125 source accounts (review s58-scale M2)', () =>
     expect(outside.length).toBeGreaterThan(500);
     expect(otherRole.length).toBeGreaterThan(500);
     expect(checks.filter((c) => !c.passed)).toEqual([]);
+
+    // The organization-scoped form's condition is proved to refuse something: the CI role may not assume a role of
+    // that name in an account outside the organization, asked of its own policy alone (that role's trust is someone
+    // else's). Without aws:ResourceOrgID in its statement, the same request would be allowed.
+    const [outsideOrg] = of('ci-assume-reader-outside-org');
+    expect([outsideOrg.path.resource, outsideOrg.path.denied, outsideOrg.allowed]).toEqual(['arn:aws:iam::999999999999:role/big-ci-reader', true, false]);
+    expect(of('ci-assume-reader-outside-org')).toHaveLength(1);
+    const request = { principal: outsideOrg.path.principal, action: 'sts:AssumeRole', resource: outsideOrg.path.resource, resourceAccount: outsideOrg.path.resourceAccount, context: outsideOrg.path.context, resourceManagedElsewhere: true };
+    const unconditioned = access.grants.map((g) =>
+      g.policy.endsWith('/AssumeCiReaderRoles') && g.kind === 'identity' ? { ...g, conditions: Object.fromEntries(Object.entries(g.conditions).map(([op, keys]) => [op, Object.fromEntries(Object.entries(keys).filter(([k]) => k !== 'aws:ResourceOrgID'))])) } : g,
+    );
+    expect(evaluate(new GrantIndex(access.grants), request, ORG_ID).allowed).toBe(false);
+    expect(evaluate(new GrantIndex(unconditioned), request, ORG_ID).allowed).toBe(true);
   });
 
   it('on EKS Pod Identity the permission-only sts:TagSession has a statement of its own, without aws:ResourceOrgID, in the CI role and the STS endpoint', () => {

@@ -12,6 +12,7 @@ import {
   CI_NETWORK_NEEDS,
   CLOUDWATCH_AGENT_NEEDS,
   DEPLOY_TARGET_NEEDS,
+  ciSessionContext,
   OTHER_ACCOUNT,
   PIPELINE_ACCOUNT_NEEDS,
   PIPELINE_NEEDS,
@@ -360,6 +361,26 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       webIdentity({ purpose: `a pod of service account ${serviceAccount} of another namespace may not assume the CI role (IRSA)`, subject: `system:serviceaccount:someone-elses:${serviceAccount}` }),
       webIdentity({ purpose: 'a token issued for another audience than STS may not assume the CI role (IRSA)', audience: 'someone-elses' }),
     );
+  }
+  // The CI role's policy names each source account's reader role or, past its size, the role's name in any account of
+  // the organization, held there by aws:ResourceOrgID (templates/ci-identity.ts): either way a role of that name in an
+  // account outside the organization is refused it. Asked once for the org, of the CI role's own policy alone: the other
+  // role's trust is someone else's (resourceManagedElsewhere), and aws:ResourceOrgID is absent for an account outside
+  // the organization, "included in the request context only if the account that owns the resource is a member of an
+  // organization" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid).
+  // Without it, the organization-scoped form's condition was proved to refuse nothing.
+  if (ci) {
+    paths.push({
+      purpose: `the CI role may not assume a role named ${names.ciReaderRole()} in an account outside the organization`,
+      need: 'ci-assume-reader-outside-org',
+      principal: aws(role(accountId(ci.account), names.ciInstanceRole())),
+      actions: ['sts:AssumeRole'],
+      resource: role(OTHER_ACCOUNT, names.ciReaderRole()),
+      resourceAccount: OTHER_ACCOUNT,
+      context: ciSessionContext({ ciRuntime: ci.runtime.kind, ciNetwork: ci.network !== undefined }),
+      resourceManagedElsewhere: true,
+      denied: true,
+    });
   }
   // Each source account's repositories, in the org file's order (an org of teams has hundreds of each).
   const repositoriesOf = new Map<string, Array<Org['repositories'][number]>>();
