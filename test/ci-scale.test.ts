@@ -8,7 +8,7 @@ import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { compileOrg, type CompiledOrg } from '../src/compile';
 import { resourcePolicyQuotaProblems } from '../src/checks/resource-policy-quotas';
 import { Resolver } from '../src/audit/resolve';
-import { evaluate, GrantIndex } from '../src/audit/evaluate';
+import { endpointAllows, evaluate, GrantIndex } from '../src/audit/evaluate';
 import { Names } from '../src/naming';
 import { parseOrg } from '../src/org/load';
 import { organizationHeldPolicies } from '../src/stages/plan';
@@ -91,6 +91,17 @@ describe('CI access past about 125 source accounts (review s58-scale M2)', () =>
     expect(outside.length).toBeGreaterThan(500);
     expect(otherRole.length).toBeGreaterThan(500);
     expect(checks.filter((c) => !c.passed)).toEqual([]);
+    // A role of the reader role's own name in an account outside the org: kept out by aws:PrincipalOrgID alone in the
+    // organization-scoped form (its ArnLike names the role in any account), which is what proves that condition.
+    const sameName = checks.filter((c) => c.refuse && c.purpose.startsWith('a role named big-ci-reader in an account outside the org'));
+    // Each request through a CodeCommit endpoint that the outside role was asked, asked of this one too.
+    expect(sameName.length).toBe(outside.filter((c) => c.endpoint !== 'StsEndpoint').length);
+    expect(sameName.length).toBeGreaterThan(1000);
+    const git = access.network!.endpoints.find((e) => e.endpoint === 'GitCodeCommitEndpoint')!;
+    const withoutOrg = git.statements!.map((st) => ({ ...st, conditions: Object.fromEntries(Object.entries(st.conditions).map(([op, keys]) => [op, Object.fromEntries(Object.entries(keys).filter(([k]) => k !== 'aws:PrincipalOrgID'))])) }));
+    const pull = sameName.find((c) => c.endpoint === 'GitCodeCommitEndpoint')!.request;
+    expect(endpointAllows(git.statements!, pull, ORG_ID).allowed).toBe(false);
+    expect(endpointAllows(withoutOrg, pull, ORG_ID).allowed).toBe(true);
 
     // The organization-scoped form's condition is proved to refuse something: the CI role may not assume a role of
     // that name in an account outside the organization, asked of its own policy alone (that role's trust is someone

@@ -644,15 +644,21 @@ function throughEndpoints(org: Org, stages: readonly Stage[], resolver: Resolver
 }
 
 /**
- * The same request signed by someone else must not pass the endpoint: by a role of an account outside the org and,
- * where only the org's roles may use the endpoint (`roles`: CodeCommit and STS for CI's clones), by another role of the
+ * The same request signed by someone else must not pass the endpoint: by a role of an account outside the org, by a
+ * role of the signer's own name there, and, where only the org's roles may use the endpoint (`roles`: CodeCommit and STS for CI's clones), by another role of the
  * principal's account, named in the row. An endpoint policy's `aws:PrincipalAccount` and `aws:PrincipalArn` are what keep them out
  * (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html). Each is added to `checks`.
  */
 function refusedToOthers(org: Org, network: Stage, purpose: string, passed: readonly Passed[], checks: EndpointCheck[], onlyRoles: boolean): string[] {
   const principal = passed[0]?.request.principal;
   if (principal?.kind !== 'aws') return [];
-  const others: Array<[string, string]> = [['a role of an account outside the org', `arn:${org.partition}:iam::${OTHER_ACCOUNT}:role/someone-elses`]];
+  const others: Array<[string, string]> = [
+    ['a role of an account outside the org', `arn:${org.partition}:iam::${OTHER_ACCOUNT}:role/someone-elses`],
+    // The signer's own name in an account outside the org: kept out by the account (aws:PrincipalAccount), or, where an
+    // endpoint names the org's roles by name in any account, by the organization (aws:PrincipalOrgID, absent for a
+    // principal outside it), which this request is the one to prove.
+    [`a role named ${rolePathAndName(principal.arn)} in an account outside the org`, `arn:${org.partition}:iam::${OTHER_ACCOUNT}:role/${rolePathAndName(principal.arn)}`],
+  ];
   // The account named: the signer's own (the CI role's for STS, the source account's reader role's for CodeCommit).
   if (onlyRoles) others.push([`another role of account ${accountOf(principal.arn)}`, someoneElsesRole(principal.arn)]);
   const problems: string[] = [];
