@@ -111,6 +111,9 @@ export const ACCOUNT_ID_SHAPE = '?'.repeat(12);
 
 /** The source action's output artifact, which the deploy action reads (templates/pipeline.ts). */
 export const SOURCE_ARTIFACT = 'SourceArtifact';
+/** Each pipeline's first stage and its one action (templates/pipeline.ts), whose ARN the audit names (`<pipeline>/Source/Source`). */
+export const SOURCE_STAGE = 'Source';
+export const SOURCE_ACTION = 'Source';
 
 /**
  * The key CodePipeline writes an artifact under in its artifact store, as the proof samples it: the first 20

@@ -31,7 +31,7 @@ import {
   STS_ASSUME_ROLE,
 } from '../src/iam/grants';
 import { policyDocument, serviceTrust, statement } from '../src/iam/policy';
-import { SOURCE_ARTIFACT, type Names } from '../src/naming';
+import { SOURCE_ACTION, SOURCE_ARTIFACT, SOURCE_STAGE, type Names } from '../src/naming';
 import type { Pipeline } from '../src/org/model';
 
 export interface PipelineInput {
@@ -127,10 +127,10 @@ export function pipeline({ names, pipeline: p, sourceAccountId, branch, environm
     },
     Stages: [
       {
-        Name: 'Source',
+        Name: SOURCE_STAGE,
         Actions: [
           {
-            Name: 'Source',
+            Name: SOURCE_ACTION,
             ActionTypeId: { Category: 'Source', Owner: 'AWS', Provider: 'CodeCommit', Version: '1' },
             RoleArn: sourceRoleArn,
             Configuration: {

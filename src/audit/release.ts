@@ -6,7 +6,7 @@
  * compiled policy, not restated; who may act as that principal is its role's "assume" rows of the same tables.
  */
 import { accountByName, accountOfEnvironment, repositoryByName, type Org, type Pipeline } from '../org/model';
-import { Names } from '../naming';
+import { Names, SOURCE_ACTION, SOURCE_STAGE } from '../naming';
 import { listIn, madeOnce } from '../memo';
 import { isBranchWrite } from '../services/needs';
 import { rolePathAndName } from '../iam/role-path';
@@ -47,6 +47,8 @@ const PIPELINE_CONTROL = ['codepipeline:StartPipelineExecution', 'codepipeline:U
  * one for a CodeCommit source action is not documented: counted, as an auditor should (review s58-audit m5).
  */
 const ACTION_CONTROL = ['codepipeline:PutActionRevision'];
+/** The Source action's part of its ARN, after the pipeline's name. */
+const SOURCE_ACTION_PATH = `/${SOURCE_STAGE}/${SOURCE_ACTION}`;
 const DEPLOYMENT_CONTROL = ['codedeploy:CreateDeployment', 'codedeploy:UpdateDeploymentGroup'];
 const TRIGGER_CONTROL = ['events:PutTargets'];
 const CONTROL = [...PIPELINE_CONTROL, ...ACTION_CONTROL, ...DEPLOYMENT_CONTROL, ...TRIGGER_CONTROL];
@@ -426,7 +428,7 @@ function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipel
   const execution = executionRoleHolds(org, executionRole, (a) => CONTROL.includes(a));
   // Asked once per resource ARN: an account class's pipelines share one (its token for the account).
   const rolesFor = madeOnce((arn: string) => {
-    const wanted = arn.includes(':codepipeline:') ? (arn.endsWith('/Source/Source') ? ACTION_CONTROL : PIPELINE_CONTROL) : arn.includes(':codedeploy:') ? DEPLOYMENT_CONTROL : TRIGGER_CONTROL;
+    const wanted = arn.includes(':codepipeline:') ? (arn.endsWith(SOURCE_ACTION_PATH) ? ACTION_CONTROL : PIPELINE_CONTROL) : arn.includes(':codedeploy:') ? DEPLOYMENT_CONTROL : TRIGGER_CONTROL;
     const held = (g: ResolvedStatement) => g.actions.filter((a) => wanted.some((c) => matches(a, c, true)));
     const grants = [...(byArn.get(arn) ?? []), ...patterns.filter((g) => g.resources.some((r) => matchesResource(r, arn)))].filter((g) => held(g).length > 0);
     return [...new Set(grants.map((g) => `${g.attachedTo} (${held(g).join(', ')}: ${label(g)})`))];
@@ -435,7 +437,7 @@ function startersOf({ org, access, executionRole, label }: ReleaseInput): (pipel
     const arn = (service: string, resource: string) => `arn:${org.partition}:${service}:${org.region}:${account}:${resource}`;
     const arns = [
       arn('codepipeline', names.pipeline(pipeline)),
-      arn('codepipeline', `${names.pipeline(pipeline)}/Source/Source`),
+      arn('codepipeline', `${names.pipeline(pipeline)}${SOURCE_ACTION_PATH}`),
       arn('codedeploy', `deploymentgroup:${names.codeDeployApplication(pipeline)}/${names.codeDeployGroup(pipeline)}`),
       arn('events', `rule/${names.triggerRule(pipeline)}`),
     ];
