@@ -31,7 +31,8 @@ import { role, suppressChecks } from '../src/cfn/resources';
 import { retain } from '../src/cfn/extensions';
 import type { TemplateDefinition } from '../src/cfn/template';
 import { PolicyError } from '../src/errors';
-import { policyChars, RESOURCE_POLICY_LIMITS, RESOURCE_POLICY_SHARE } from '../src/limits';
+import { RESOURCE_POLICY_LIMITS, RESOURCE_POLICY_SHARE } from '../src/limits';
+import { charsWith } from '../src/iam/policy-size';
 import {
   ciAssumeReaderGrant,
   CODECOMMIT_PULL,
@@ -44,7 +45,7 @@ import {
   SESSION_MANAGER_INSTANCE,
   STS_ASSUME_ROLE,
 } from '../src/iam/grants';
-import { policyDocument, serviceTrust, statement, type PolicyDocument } from '../src/iam/policy';
+import { policyDocument, serviceTrust, statement, type Conditions, type PolicyDocument } from '../src/iam/policy';
 import { CODECOMMIT_ENDPOINTS, isGitAction, ISOLATED_ENDPOINTS, type CiNetworkEndpoint } from '../src/services/vpc-endpoints';
 import type { Names } from '../src/naming';
 import type { CiNetwork, CiRuntime } from '../src/org/model';
@@ -74,15 +75,10 @@ export interface CiNetworkInput {
 }
 
 /** What the CodeCommit endpoints let CI pull: each repository, or (`accounts`) every repository of each source account. */
-function codeCommitEndpointResources(input: Pick<CiNetworkInput, 'repositories'>, scope: 'repositories' | 'accounts'): IntrinsicFunction[] {
-  return codeCommitEndpointPaths(input, scope).map((path) => arn(path));
-}
-
-/** The same, as the ARNs' text after `arn:${AWS::Partition}:`. */
-const codeCommitEndpointPaths = (input: Pick<CiNetworkInput, 'repositories'>, scope: 'repositories' | 'accounts'): string[] =>
+const codeCommitEndpointResources = (input: Pick<CiNetworkInput, 'repositories'>, scope: 'repositories' | 'accounts'): IntrinsicFunction[] =>
   scope === 'accounts'
-    ? input.repositories.map(([accountId]) => `codecommit:\${AWS::Region}:${accountId}:*`)
-    : input.repositories.flatMap(([accountId, repos]) => repos.map((r) => `codecommit:\${AWS::Region}:${accountId}:${r}`));
+    ? input.repositories.map(([accountId]) => arn(`codecommit:\${AWS::Region}:${accountId}:*`))
+    : input.repositories.flatMap(([accountId, repos]) => repos.map((r) => arn(`codecommit:\${AWS::Region}:${accountId}:${r}`)));
 
 /**
  * Each repository by name while the CodeCommit endpoint's policy so written stays within the share of a VPC endpoint
@@ -93,13 +89,9 @@ const codeCommitEndpointPaths = (input: Pick<CiNetworkInput, 'repositories'>, sc
  * only the org's repositories (their own policy, access-roles.ts): the endpoint is a second fence, not the first.
  * https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
  */
-export function codeCommitEndpointScope(input: Pick<CiNetworkInput, 'repositories'>, at: { partition: string; region: string }): { scope: 'repositories' | 'accounts'; chars: number; limit: number } {
+export function codeCommitEndpointScope(input: Pick<CiNetworkInput, 'repositories'>, readerRole: string, at: { partition: string; region: string }): { scope: 'repositories' | 'accounts'; chars: number; limit: number } {
   const limit = Math.floor(RESOURCE_POLICY_LIMITS.endpoint.limit * RESOURCE_POLICY_SHARE);
-  const roles = input.repositories.map(([accountId]) => `arn:${at.partition}:iam::${accountId}:role/x`);
-  const resources = codeCommitEndpointPaths(input, 'repositories').map((path) => `arn:${at.partition}:${path.replace('${AWS::Region}', at.region)}`);
-  const statement = { Sid: 'CiPullsOrgRepositories', Effect: 'Allow', Principal: '*', Action: CODECOMMIT_PULL.actions, Resource: resources, Condition: { StringEquals: { 'aws:PrincipalAccount': input.repositories.map(([a]) => a) }, ArnLike: { 'aws:PrincipalArn': roles } } };
-  // The role names' length is the org's (prefix): a margin of 100 characters a role covers it with room.
-  const chars = policyChars({ Version: '2012-10-17', Statement: [statement] }) + 100 * roles.length;
+  const chars = largestCodeCommitEndpointPolicy(codeCommitEndpointResources(input, 'repositories'), input.repositories.map(([id]) => id), readerRole, at);
   return { scope: chars <= limit ? 'repositories' : 'accounts', chars, limit };
 }
 
@@ -114,23 +106,42 @@ export function codeCommitEndpointScope(input: Pick<CiNetworkInput, 'repositorie
  */
 export function ciEndpointPrincipals(sourceAccountIds: readonly string[], readerRole: string, at: { partition: string; region: string }): { byOrganization: boolean; chars: number; limit: number } {
   const limit = Math.floor(RESOURCE_POLICY_LIMITS.endpoint.limit * RESOURCE_POLICY_SHARE);
-  const one = (values: readonly string[]) => (values.length === 1 ? values[0] : values);
-  const policy = (git: boolean) => ({
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'CiPullsOrgRepositories',
-        Effect: 'Allow',
-        Principal: '*',
-        Action: one(CODECOMMIT_PULL.actions.filter((a) => isGitAction(a) === git)),
-        Resource: one(sourceAccountIds.map((id) => `arn:${at.partition}:codecommit:${at.region}:${id}:*`)),
-        Condition: { StringEquals: { 'aws:PrincipalAccount': one(sourceAccountIds) }, ArnLike: { 'aws:PrincipalArn': one(sourceAccountIds.map((id) => `arn:${at.partition}:iam::${id}:role/${readerRole}`)) } },
-      },
-    ],
-  });
-  const chars = Math.max(policyChars(policy(true)), policyChars(policy(false)));
+  const repositories = codeCommitEndpointResources({ repositories: sourceAccountIds.map((id) => [id, []]) }, 'accounts');
+  const chars = largestCodeCommitEndpointPolicy(repositories, sourceAccountIds, readerRole, at);
   return { byOrganization: chars > limit, chars, limit };
 }
+
+/**
+ * The larger of the two CodeCommit endpoints' policies (git's and the API's) naming `repositories` and admitting each
+ * source account's reader role, in characters as resource-policy-quotas.ts measures it: compact JSON, the org's
+ * partition and Region resolved.
+ */
+const largestCodeCommitEndpointPolicy = (repositories: readonly IntrinsicFunction[], sourceAccountIds: readonly string[], readerRole: string, at: { partition: string; region: string }): number => {
+  const resolved = { 'AWS::Partition': at.partition, 'AWS::Region': at.region };
+  return Math.max(...[true, false].map((git) => charsWith(codeCommitEndpointPolicy(git, repositories, readersByAccount(sourceAccountIds, readerRole)), resolved)));
+};
+
+/** The CI reader roles an endpoint policy admits, by account: each source account's id and its reader role. */
+const readersByAccount = (sourceAccountIds: readonly string[], readerRole: string): Conditions => ({
+  StringEquals: { 'aws:PrincipalAccount': sourceAccountIds },
+  ArnLike: { 'aws:PrincipalArn': sourceAccountIds.map((id) => arn(`iam::${id}:role/${readerRole}`)) },
+});
+
+/**
+ * A CodeCommit endpoint's policy: only the pull actions sent to that endpoint (git's own to git-codecommit, the API's
+ * to codecommit), only `repositories`, only the CI reader roles `readers` admits. Endpoint policies name "*" and narrow
+ * by condition.
+ */
+const codeCommitEndpointPolicy = (git: boolean, repositories: readonly IntrinsicFunction[], readers: Conditions) =>
+  policyDocument([
+    statement({
+      sid: 'CiPullsOrgRepositories',
+      principal: '*',
+      actions: CODECOMMIT_PULL.actions.filter((a) => isGitAction(a) === git),
+      resources: repositories,
+      conditions: readers,
+    }),
+  ]);
 
 /** How much longer a CI subnet's prefix is than the network's: room for 16 subnets (a /16 gives /20s). */
 export const CI_SUBNET_EXTRA_BITS = 4;
@@ -287,18 +298,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   const readerRolesInOrganization = arn(`iam::*:role/${names.ciReaderRole()}`);
   const readers = byOrganization
     ? { StringEquals: { 'aws:PrincipalOrgID': byOrganization.organizationId }, ArnLike: { 'aws:PrincipalArn': readerRolesInOrganization } }
-    : { StringEquals: { 'aws:PrincipalAccount': sourceAccountIds }, ArnLike: { 'aws:PrincipalArn': ciReaderRoles } };
-  // Each endpoint lets through only the pull actions sent to it: git's own to git-codecommit, the API's to codecommit.
-  const codecommitPolicy = (git: boolean) => policyDocument([
-    statement({
-      // Endpoint policies name "*" and narrow by condition: only the org's CI roles, only its repositories.
-      sid: 'CiPullsOrgRepositories',
-      principal: '*',
-      actions: CODECOMMIT_PULL.actions.filter((a) => isGitAction(a) === git),
-      resources: repositoryArns,
-      conditions: readers,
-    }),
-  ]);
+    : readersByAccount(sourceAccountIds, names.ciReaderRole());
   const ciRole = { ArnEquals: { 'aws:PrincipalArn': arn(`iam::\${AWS::AccountId}:role/${names.ciInstanceRole()}`) } };
   const assumeActions = ciAssumeReaderGrant(input.ciRuntime).actions;
   const stsPolicy = policyDocument(
@@ -325,7 +325,7 @@ export function ciNetwork(input: CiNetworkInput): TemplateDefinition {
   // FIPS endpoints where the partition offers them (GovCloud): https://docs.aws.amazon.com/codecommit/latest/userguide/regions.html
   const fips = input.fipsEndpoints ? '-fips' : '';
   for (const endpoint of CODECOMMIT_ENDPOINTS) {
-    const [service, policy] = endpoint.service === 'sts' ? [endpoint.service, stsPolicy] : [`${endpoint.service}${fips}`, codecommitPolicy(endpoint.service === 'git-codecommit')];
+    const [service, policy] = endpoint.service === 'sts' ? [endpoint.service, stsPolicy] : [`${endpoint.service}${fips}`, codeCommitEndpointPolicy(endpoint.service === 'git-codecommit', repositoryArns, readers)];
     resources[endpoint.id] = interfaceEndpoint(input, service, privateSubnets, policy);
   }
   // Isolated: what the CI host itself needs without an internet path (image pulls, Session Manager; nothing on it sends

@@ -45,7 +45,7 @@ describe('policy size before any account resolves it', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(charsAtMost(document));
     const longest = (xs: readonly string[]) => xs.reduce((a, b) => (b.length > a.length ? b : a));
     expect(resolved(document, { 'AWS::Partition': longest(PARTITIONS), 'AWS::Region': longest(Object.values(PARTITION_REGIONS).flat()), 'AWS::AccountId': '111111111111' }).length).toBe(charsAtMost(document));
-    expect(() => charsAtMost({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${BucketName}' })).toThrow('${BucketName} has no known longest value');
+    expect(() => charsAtMost({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${BucketName}' })).toThrow('${BucketName} has no known value to measure it with');
   });
 
   it('packs items in order, each pack within the limit and as full as it can be', () => {

@@ -160,7 +160,7 @@ describe('CI access past about 125 source accounts (review s58-scale M2)', () =>
     // The per-account form of n + 1 source accounts, beside the network's own: the check refuses it.
     const org = parseOrg(pastText, 'teams-ci.yaml');
     const repositories = sourceIds(n + 1).map((id, i) => [id, [`t${String(i + 1).padStart(3, '0')}-svc1`, `t${String(i + 1).padStart(3, '0')}-svc2`]] as const);
-    const perAccount = ciNetwork({ names: new Names('big'), network: org.access.ci!.network!, endpointServicePrefix: 'com.amazonaws', fipsEndpoints: false, repositories, repositoryScope: codeCommitEndpointScope({ repositories }, at).scope, ciRuntime: 'ec2' });
+    const perAccount = ciNetwork({ names: new Names('big'), network: org.access.ci!.network!, endpointServicePrefix: 'com.amazonaws', fipsEndpoints: false, repositories, repositoryScope: codeCommitEndpointScope({ repositories }, 'big-ci-reader', at).scope, ciRuntime: 'ec2' });
     const stages = past.stages.map((s) => (s.id === 'ci-network' ? { ...s, definition: { ...s.definition, resources: { ...s.definition.resources, PerAccount: perAccount.resources.CodeCommitEndpoint } } } : s));
     const templates = new Map(stages.map((s) => [s.id, renderTemplate(s.definition)]));
     const measured = ciEndpointPrincipals(sourceIds(n + 1), 'big-ci-reader', at).chars;

@@ -17,7 +17,7 @@ import { policySizes } from '../src/checks/iam-quotas';
 import { resourcePolicyQuotaProblems } from '../src/checks/resource-policy-quotas';
 import { compileOrg } from '../src/compile';
 import { Names } from '../src/naming';
-import { ciNetwork } from '../templates/ci-network';
+import { ciNetwork, codeCommitEndpointScope } from '../templates/ci-network';
 import type { Org } from '../src/org/model';
 import type { Stage } from '../src/stages/model';
 import { generateOrgYaml, generateTeamsOrgYaml } from '../bench/generate-org.mjs';
@@ -71,6 +71,29 @@ describe('resource policy sizes at compile time', () => {
       `ci-network @ tools (100000000000): ByRepository: VPC endpoint policy of 23,031 characters as compact JSON, over 19,456: 95% of the VPC endpoint policy limit of 20,480 characters (including white space, fixed; ${VPC_DOC}), ` +
         'the rest kept for the white space CloudFormation may send, which no page states; it lists 400 resources (codecommit: 400) of 5 accounts, and 10 condition values; ' +
         "it grows with the repositories the CI network may pull from and the source accounts holding them (each source account's id and CI reader role)",
+    ]);
+  });
+
+  it("the CodeCommit endpoints' switch to every repository of each source account comes exactly where the check would refuse each repository by name: the scope measures the document the template writes", () => {
+    const repositoriesOf = (repos: number) => Array.from({ length: 5 }, (_, s) => [`1111111111${String(s + 1).padStart(2, '0')}`, Array.from({ length: repos }, (_, r) => `s${s + 1}-repo-${String(r + 1).padStart(3, '0')}`)] as const);
+    const at = { partition: 'aws', region: 'eu-west-1' };
+    let repos = 60;
+    while (codeCommitEndpointScope({ repositories: repositoriesOf(repos + 1) }, 'acme-ci-reader', at).scope === 'repositories') repos++;
+    expect(repos).toBeGreaterThan(60);
+    expect(repos).toBeLessThan(80);
+    // The largest org kept by name compiles, each repository named.
+    const under = planned(orgWith(5, repos, CI));
+    const endpoint = (under.templates.get('ci-network')!.Resources.CodeCommitEndpoint.Properties as { PolicyDocument: { Statement: Array<{ Resource: unknown[] }> } }).PolicyDocument;
+    expect(endpoint.Statement[0].Resource).toHaveLength(5 * repos);
+    expect(problemsOf(under)).toEqual([]);
+    // One repository more a source account: the same form, as the template would write it, is over the check's limit.
+    const named = ciNetwork({ names: new Names('acme'), network: parseOrg(orgWith(5, repos + 1, CI), 'ci.yaml').access.ci!.network!, endpointServicePrefix: 'com.amazonaws', fipsEndpoints: false, repositories: repositoriesOf(repos + 1), repositoryScope: 'repositories', ciRuntime: 'ec2' });
+    const over = planned(orgWith(5, repos + 1, CI), 'ci-network', { ByRepository: named.resources.CodeCommitEndpoint, ByRepositoryGit: named.resources.GitCodeCommitEndpoint });
+    const measured = codeCommitEndpointScope({ repositories: repositoriesOf(repos + 1) }, 'acme-ci-reader', at).chars;
+    // Both endpoints are over; the API's (four actions to git's one) is the larger, the size the scope measured.
+    expect(problemsOf(over)).toEqual([
+      expect.stringMatching(new RegExp(`^ci-network @ tools \\(100000000000\\): ByRepository: VPC endpoint policy of ${measured.toLocaleString('en-US')} characters as compact JSON, over 19,456`)),
+      expect.stringMatching(/^ci-network @ tools \(100000000000\): ByRepositoryGit: VPC endpoint policy of 19,\d{3} characters as compact JSON, over 19,456/),
     ]);
   });
 

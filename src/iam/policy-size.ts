@@ -17,26 +17,32 @@ const LONGEST: Readonly<Record<string, string>> = {
   'AWS::AccountId': '000000000000',
 };
 
-/** `${Name}` in a Fn::Sub template, replaced by its longest value; any other reference is a programming error. */
-function longestSub(template: string): string {
+/** `${Name}` in a Fn::Sub template, replaced by its value in `values`; any other reference is a programming error. */
+function resolvedSub(template: string, values: Readonly<Record<string, string>>): string {
   return template.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
-    const value = LONGEST[name];
-    if (value === undefined) throw new Error(`policy-size: \${${name}} has no known longest value`);
+    const value = values[name];
+    if (value === undefined) throw new Error(`policy-size: \${${name}} has no known value to measure it with`);
     return value;
   });
 }
 
-/** The JSON characters of `value` (a policy document or a part of one), each Fn::Sub of pseudo parameters at its longest. */
-export function charsAtMost(value: unknown): number {
+/**
+ * The JSON characters of `value` (a policy document or a part of one), each Fn::Sub of pseudo parameters replaced by
+ * its value in `values`: IAM's count of the document as an account of those values receives it.
+ */
+export function charsWith(value: unknown, values: Readonly<Record<string, string>>): number {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
       const keys = Object.keys(v);
       const payload = (v as Record<string, unknown>)['Fn::Sub'];
-      if (keys.length === 1 && typeof payload === 'string') return longestSub(payload);
+      if (keys.length === 1 && typeof payload === 'string') return resolvedSub(payload, values);
     }
     return v;
   }).length;
 }
+
+/** The JSON characters of `value`, each Fn::Sub of pseudo parameters at its longest (LONGEST). */
+export const charsAtMost = (value: unknown): number => charsWith(value, LONGEST);
 
 /**
  * `items` in order, in as few packs as keep `document(pack, index)` within `limit` characters (charsAtMost). A

@@ -405,7 +405,7 @@ function accessStages(
     });
     if (ci.network) {
       const repositories = sources.map((s) => [s.id, repositoryNames(s)] as const);
-      const { scope, chars, limit } = codeCommitEndpointScope({ repositories }, org);
+      const { scope, chars, limit } = codeCommitEndpointScope({ repositories }, names.ciReaderRole(), org);
       const readersByOrganization = byOrganization.network?.byOrganization ? inOrganization : undefined;
       const definition = ciNetwork({
         names,
