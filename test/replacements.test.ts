@@ -39,6 +39,11 @@ const templateOf = (compiled: CompiledOrg, module: string): CfnTemplate => rende
 const bodyOf = (compiled: CompiledOrg, module: string): string => compiled.files.get(templatePath(compiled.stages.find((s) => s.module === module)!))!;
 const template = (resources: CfnTemplate['Resources']): CfnTemplate => ({ AWSTemplateFormatVersion: '2010-09-09', Description: 't', Resources: resources });
 const ZONES = '      availabilityZones: 2\n';
+/** The example with web-app in a new source account, shared2 (666666666666): staging, which runs only web-app, is fed from there. */
+const WEB_APP_MOVED = EXAMPLE.replace('  tools:\n    id: "555555555555"\n    role: tools\n', '  tools:\n    id: "555555555555"\n    role: tools\n  shared2:\n    id: "666666666666"\n    role: source\n').replace(
+  'repositories:\n  web-app:\n    account: shared-services',
+  'repositories:\n  web-app:\n    account: shared2',
+);
 
 describe('create-only table (src/deploy/create-only.ts)', () => {
   it('is what the schemas cfn-lint ships give (node test/support/create-only.gen.mjs .venv regenerates it)', () => {
@@ -351,6 +356,49 @@ describe('a named resource under a new logical id, with the name of one the upda
   });
 });
 
+describe('names held account by account (review s59-day2 M1)', () => {
+  // A resource exists only where its Condition holds, and IAM names are per account (the pages cited at namesStillHeld):
+  // the same name leaving one account and made in another meets nowhere.
+  const role = (name: string, condition?: string) => ({ Type: 'AWS::IAM::Role', ...(condition ? { Condition: condition } : {}), Properties: { RoleName: name, AssumeRolePolicyDocument: { Statement: [] } } });
+  const inAccount = (id: string) => ({ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, id] });
+  const withConditions = (conditions: Record<string, unknown>, resources: CfnTemplate['Resources']): CfnTemplate => ({ ...template(resources), Conditions: conditions });
+
+  it('a role moving from one account to another under a new logical id goes through; made in an account where the other still is, it is refused there', () => {
+    const conditions = { In111111111111: inAccount('111111111111'), In666666666666: inAccount('666666666666') };
+    const deployed = withConditions(conditions, { RoleIn111111111111: role('acme-source-333333333333', 'In111111111111') });
+    const moved = withConditions(conditions, { RoleIn666666666666: role('acme-source-333333333333', 'In666666666666') });
+    expect(templateReplacements('acme-source-identity', deployed, moved).refused).toEqual([]);
+    // In both accounts now under the new id: in 111111111111 the old one still holds the name.
+    const both = withConditions({ ...conditions, InEither: { 'Fn::Or': [{ Condition: 'In111111111111' }, { Condition: 'In666666666666' }] } }, { RoleInEither: role('acme-source-333333333333', 'InEither') });
+    expect(templateReplacements('acme-source-identity', deployed, both).refused).toEqual([
+      'StackSet acme-source-identity: AWS::IAM::Role RoleInEither is added in account 111111111111 with the RoleName "acme-source-333333333333" that RoleIn111111111111, which this update removes, holds until the update\'s cleanup: ' +
+        'CloudFormation creates the new resource first, the name is taken, and the update fails in account 111111111111. Way out: keep the logical id RoleIn111111111111, or deploy in two steps, first without the resource, then with it',
+    ]);
+  });
+
+  it('two kept logical ids trading an account (one turned off there, the other on) under one name are refused in that account', () => {
+    const conditions = (a: string, b: string) => ({ InA: inAccount(a), InB: inAccount(b) });
+    const deployed = withConditions(conditions('111111111111', '222222222222'), { A: role('acme-x', 'InA'), B: role('acme-x', 'InB') });
+    const traded = withConditions(conditions('333333333333', '111111111111'), { A: role('acme-x', 'InA'), B: role('acme-x', 'InB') });
+    expect(templateReplacements('s', deployed, traded).refused).toEqual([expect.stringMatching(/^StackSet s: AWS::IAM::Role B is added in account 111111111111 with the RoleName "acme-x" that A, which this update removes there or renames, holds/)]);
+  });
+
+  it("the example's web-app moved to a new source account (staging runs only web-app): staging's source role moves between source accounts, and no StackSet is refused", () => {
+    expect(WEB_APP_MOVED.match(/shared2/g)).toHaveLength(2);
+    const moved = compileText(WEB_APP_MOVED);
+    const roleNames = (t: CfnTemplate) => new Map(Object.entries(t.Resources).flatMap(([id, r]) => (r.Type === 'AWS::IAM::Role' ? [[id, JSON.stringify((r.Properties as { RoleName?: unknown }).RoleName)] as const] : [])));
+    const before = roleNames(templateOf(example, 'source-identity'));
+    const after = roleNames(templateOf(moved, 'source-identity'));
+    // The case: a role id dropped and a new id with its name (staging's source role, now in 666666666666).
+    const dropped = [...before].filter(([id]) => !after.has(id));
+    expect(dropped.some(([, name]) => [...after].some(([id, n]) => !before.has(id) && n === name))).toBe(true);
+    for (const stage of example.stages) {
+      const next = moved.stages.find((x) => x.id === stage.id);
+      if (next) expect(templateReplacements(stage.id, renderTemplate(stage.definition), renderTemplate(next.definition), stage.targets.map((a) => a.id)).refused, stage.id).toEqual([]);
+    }
+  });
+});
+
 describe('unnamed security groups replaced (m1)', () => {
   it('a changed GroupDescription is a warning, naming the group and the deployed wording to keep', () => {
     const body = bodyOf(example, 'ci-network');
@@ -395,6 +443,15 @@ describe('plan and deploy (moto: the refusal is modelled, see the file head)', (
     const third = (await plan(edited(ZONES, '      availabilityZones: 3\n'), env.aws(), options)).flatMap((p) => p.refusedReplacements ?? []);
     expect(third.map((r) => r.split(/ is (replaced|created)/)[0])).toEqual(['StackSet acme-ci-network: AWS::EC2::NatGateway NatGateway', 'StackSet acme-ci-network: AWS::EC2::Subnet CiSubnet3']);
     expect((await plan(edited(ZONES, `${ZONES}      nat: false\n`), env.aws(), options)).flatMap((p) => p.refusedReplacements ?? [])).toEqual([]);
+  });
+
+  it("web-app moved to a new source account (review s59-day2 M1): plan refuses nothing, as the source roles' names are held account by account over the StackSet's instances, and deploy goes through", async () => {
+    await deploy(example, env.aws(), options);
+    const moved = compileText(WEB_APP_MOVED);
+    const plans = await plan(moved, env.aws(), options);
+    expect(plans.find((p) => p.stackSet === 'acme-source-identity')?.addAccounts).toEqual(['666666666666']);
+    expect(plans.flatMap((p) => p.refusedReplacements ?? [])).toEqual([]);
+    await expect(deploy(moved, env.aws(), options)).resolves.toBeDefined();
   });
 
   it("a StackSet of the org's name that xstack did not create (no xstack:stackset tag) is not compared: its template refuses nothing, and deploy leaves it alone as before (m4)", async () => {

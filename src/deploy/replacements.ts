@@ -48,7 +48,7 @@ import type { CfnTemplate } from '../cfn/template';
 import { XstackError } from '../errors';
 import { fromYaml } from '../yaml';
 import { listIn } from '../memo';
-import { conditionHolds } from '../cfn/account-switch';
+import { accountsWhereHolds, conditionHolds } from '../cfn/account-switch';
 import { CREATE_ONLY, type CreateOnlyFacts } from './create-only';
 
 /**
@@ -196,8 +196,12 @@ const allocations = (r: Resource): unknown[] => {
   return [p.AllocationId, ...(Array.isArray(p.SecondaryAllocationIds) ? p.SecondaryAllocationIds : [])].filter((a) => a !== undefined);
 };
 
-/** The updates of one StackSet's template that are refused or warned about. */
-export function templateReplacements(stackSet: string, deployed: CfnTemplate, desired: CfnTemplate): Replacements {
+/**
+ * The updates of one StackSet's template that are refused or warned about. `deployedAccounts`: the accounts the
+ * StackSet has instances in, where the deployed template's resources exist (without it, every account the templates
+ * choose by).
+ */
+export function templateReplacements(stackSet: string, deployed: CfnTemplate, desired: CfnTemplate, deployedAccounts?: Iterable<string>): Replacements {
   const replaced = replacedResources(deployed, desired);
   const refused: string[] = [];
   const warnings: string[] = [];
@@ -299,38 +303,79 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
       `StackSet ${stackSet}: ${DEPLOYMENT_GROUP} ${id} selects its instances by other tags in ${changedIn[0] === ANY_ACCOUNT ? 'every account' : `account${changedIn.length === 1 ? '' : 's'} ${changedIn.join(', ')}`}: an instance takes part only if it carries a tag of every tag group, so tag those instances as the new set reads before deploying, or its next deployment leaves them out (none found: NO_INSTANCES)`,
     );
   }
-  refused.push(...namesStillHeld(stackSet, deployed, desired));
+  refused.push(...namesStillHeld(stackSet, deployed, desired, deployedAccounts && [...deployedAccounts]));
   return { refused, warnings };
 }
 
 /**
- * A named resource under a logical id the deployed template does not have, whose name a resource the update drops
- * holds: CloudFormation creates what an update adds before it deletes what the update drops, in the cleanup at its
- * end ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html),
+ * A named resource created in an account while a resource the update removes there still holds its name:
+ * CloudFormation creates what an update adds before it deletes what the update drops, in the cleanup at its end
+ * ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html),
  * and a custom name is the resource's own ("you can't … specify a new name", custom names,
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html), so the create
- * fails on a name still taken ("already exists") in every account. Names compared as written (IAM's without case).
+ * fails on a name still taken ("already exists"). Names compared as written (IAM's without case).
+ *
+ * Read account by account (review s59-day2 M1): a resource exists only in the accounts where its Condition holds
+ * ("CloudFormation creates the resource only if the condition evaluates to true",
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-condition.html), and each account
+ * has its own stack and its own names ("IAM user, group, role, and policy names must be unique within the account",
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html). A role leaving one source account and a
+ * role of the same name made in another meet nowhere; a resource whose condition turns off in an account while
+ * another's turns on there under its name does.
  */
-function namesStillHeld(stackSet: string, deployed: CfnTemplate, desired: CfnTemplate): string[] {
-  const nameKeys = (r: Resource) =>
-    (CREATE_ONLY[r.Type]?.names ?? []).flatMap((p) => {
-      const value = valueAt(r.Properties as Properties, p);
-      if (value === undefined) return [];
-      const text = canonical(value);
-      return [{ key: `${r.Type}\u0000${p}\u0000${CASELESS_NAMES.has(r.Type) ? text.toLowerCase() : text}`, path: p, value }];
-    });
-  const dropped = new Map<string, string>();
-  for (const [id, r] of Object.entries(deployed.Resources ?? {})) if (!desired.Resources?.[id]) for (const n of nameKeys(r)) dropped.set(n.key, id);
+function namesStillHeld(stackSet: string, deployed: CfnTemplate, desired: CfnTemplate, deployedAccounts: readonly string[] | undefined): string[] {
+  type Holder = { id: string; path: string; value: unknown; resource: Resource };
+  const holders = (t: CfnTemplate): Map<string, Holder[]> => {
+    const out = new Map<string, Holder[]>();
+    for (const [id, r] of Object.entries(t.Resources ?? {})) {
+      for (const p of CREATE_ONLY[r.Type]?.names ?? []) {
+        const value = valueAt(r.Properties as Properties, p);
+        if (value === undefined) continue;
+        const text = canonical(value);
+        listIn(out, `${r.Type}\u0000${p}\u0000${CASELESS_NAMES.has(r.Type) ? text.toLowerCase() : text}`).push({ id, path: p, value, resource: r });
+      }
+    }
+    return out;
+  };
+  const before = holders(deployed);
+  const after = holders(desired);
+  // The accounts either template chooses by and those the StackSet has instances in; a deployed resource exists only in
+  // the latter (an account the update adds gets a stack of its own, holding nothing yet).
+  let every: ReadonlySet<string> | undefined;
+  let held: ReadonlySet<string> | undefined;
+  const memos = new Map<CfnTemplate, Map<string, ReadonlySet<string> | undefined>>([[deployed, new Map()], [desired, new Map()]]);
+  // The accounts a resource exists in: where its condition holds (every account for a shape xstack does not write).
+  const existsIn = (t: CfnTemplate, h: Holder | undefined): ReadonlySet<string> => {
+    if (!every) {
+      const ids = new Set([...accountsOf(deployed, desired), ...(deployedAccounts ?? [])].filter((a) => a !== ANY_ACCOUNT));
+      every = ids.size > 0 ? ids : new Set([ANY_ACCOUNT]);
+      held = deployedAccounts ? new Set(deployedAccounts) : every;
+    }
+    if (!h) return new Set();
+    const base = t === deployed ? held! : every;
+    if (!h.resource.Condition || base.has(ANY_ACCOUNT)) return base;
+    return accountsWhereHolds(t.Conditions, h.resource.Condition, base, memos.get(t)) ?? base;
+  };
   const refused: string[] = [];
-  for (const [id, r] of Object.entries(desired.Resources ?? {})) {
-    if (deployed.Resources?.[id]) continue;
-    for (const n of nameKeys(r)) {
-      const holder = dropped.get(n.key);
-      if (!holder) continue;
-      refused.push(
-        `StackSet ${stackSet}: ${r.Type} ${id} is added with the ${n.path} ${shown(n.value)} that ${holder}, which this update removes, holds until the update's cleanup: ` +
-          `CloudFormation creates the new resource first, the name is taken, and the update fails in every account. Way out: keep the logical id ${holder}, or deploy in two steps, first without the resource, then with it`,
-      );
+  for (const [key, was] of before) {
+    const is = after.get(key);
+    if (!is) continue;
+    for (const added of is) {
+      const addedIn = [...existsIn(desired, added)].filter((a) => !existsIn(deployed, was.find((h) => h.id === added.id)).has(a));
+      if (addedIn.length === 0) continue;
+      for (const removed of was) {
+        if (removed.id === added.id) continue;
+        const keptIn = existsIn(desired, is.find((h) => h.id === removed.id));
+        const heldIn = existsIn(deployed, removed);
+        const clashes = addedIn.filter((a) => heldIn.has(a) && !keptIn.has(a));
+        if (clashes.length === 0) continue;
+        const where = clashes[0] === ANY_ACCOUNT ? '' : ` in account${clashes.length === 1 ? '' : 's'} ${clashes.join(', ')}`;
+        const how = desired.Resources?.[removed.id] ? `${removed.id}, which this update removes there or renames,` : `${removed.id}, which this update removes,`;
+        refused.push(
+          `StackSet ${stackSet}: ${added.resource.Type} ${added.id} is added${where} with the ${added.path} ${shown(added.value)} that ${how} holds until the update's cleanup: ` +
+            `CloudFormation creates the new resource first, the name is taken, and the update fails${where || ' in every account'}. Way out: keep the logical id ${removed.id}, or deploy in two steps, first without the resource, then with it`,
+        );
+      }
     }
   }
   return refused;
@@ -371,8 +416,8 @@ function tagGroupsIn(template: CfnTemplate, group: CfnTemplate['Resources'][stri
 }
 
 /** As templateReplacements, from the two template bodies (YAML or JSON, as CloudFormation holds them). */
-export function bodyReplacements(stackSet: string, deployedBody: string, desiredBody: string): Replacements {
-  return templateReplacements(stackSet, fromYaml(deployedBody) as CfnTemplate, fromYaml(desiredBody) as CfnTemplate);
+export function bodyReplacements(stackSet: string, deployedBody: string, desiredBody: string, deployedAccounts?: Iterable<string>): Replacements {
+  return templateReplacements(stackSet, fromYaml(deployedBody) as CfnTemplate, fromYaml(desiredBody) as CfnTemplate, deployedAccounts);
 }
 
 /** Deploy's refusal, before any operation: every refused update, each with its way out. */
