@@ -394,7 +394,7 @@ describe('names held account by account (review s59-day2 M1)', () => {
     expect(dropped.some(([, name]) => [...after].some(([id, n]) => !before.has(id) && n === name))).toBe(true);
     for (const stage of example.stages) {
       const next = moved.stages.find((x) => x.id === stage.id);
-      if (next) expect(templateReplacements(stage.id, renderTemplate(stage.definition), renderTemplate(next.definition), stage.targets.map((a) => a.id)).refused, stage.id).toEqual([]);
+      if (next) expect(templateReplacements(stage.id, renderTemplate(stage.definition), renderTemplate(next.definition), { deployed: stage.targets.map((a) => a.id), desired: next.targets.map((a) => a.id) }).refused, stage.id).toEqual([]);
     }
   });
 });

@@ -1674,7 +1674,7 @@ async function replacementsBeforeAnyOperation(run: Run, desiredList: readonly De
     await noteLeavingInactive(run, d, actual);
     const noneKept = noInstanceKept(run, d, actual, leftFor(run, d, actual, clearFor.get(d.name)).map((i) => i.account));
     if (noneKept) out.noneKept.push(noneKept);
-    const found = bodyReplacements(d.name, body, d.templateBody, actual.instances.keys());
+    const found = bodyReplacements(d.name, body, d.templateBody, { deployed: [...actual.instances.keys()], desired: d.stage.targets.map((a) => a.id) });
     out.refused.push(...found.refused);
     out.warnings.push(...found.warnings);
   }
@@ -2364,7 +2364,7 @@ export async function plan(compiled: CompiledOrg, aws: Aws, options: DeployOptio
     const leftAlone = foreign(actual) || actual.elsewhere !== undefined || otherModel !== undefined || queued !== undefined;
     const changed =
       !leftAlone && (templateChanged || roles !== undefined || tagged.change !== undefined || addAccounts.length > 0 || removeAccounts.length > 0 || removeFirst.length > 0 || retryAccounts.some((r) => !r.cannotUpdate && !r.unreachable));
-    const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody, actual.instances.keys()) : undefined;
+    const replacing = actual.exists && !foreign(actual) && actual.templateBody !== undefined && templateChanged ? bodyReplacements(desired.name, actual.templateBody, desired.templateBody, { deployed: [...actual.instances.keys()], desired: desired.stage.targets.map((a) => a.id) }) : undefined;
     const rolesHere = desired.stage.module === 'pipeline-foundation' ? findingsText(missingRoles.filter((f) => desired.stage.targets.some((a) => a.id === f.account.id))) : [];
     // As reconcileStage sends it: to the instances it keeps (the early removals, leftFor's, are of accounts not
     // targeted), INOPERABLE ones left out.

@@ -197,11 +197,11 @@ const allocations = (r: Resource): unknown[] => {
 };
 
 /**
- * The updates of one StackSet's template that are refused or warned about. `deployedAccounts`: the accounts the
- * StackSet has instances in, where the deployed template's resources exist (without it, every account the templates
- * choose by).
+ * The updates of one StackSet's template that are refused or warned about. `accounts`: where each template's
+ * resources exist at most, the deployed one's in the accounts the StackSet has instances in, the desired one's in the
+ * stage's targets (without them, every account the templates choose by).
  */
-export function templateReplacements(stackSet: string, deployed: CfnTemplate, desired: CfnTemplate, deployedAccounts?: Iterable<string>): Replacements {
+export function templateReplacements(stackSet: string, deployed: CfnTemplate, desired: CfnTemplate, accounts?: StackSetAccounts): Replacements {
   const replaced = replacedResources(deployed, desired);
   const refused: string[] = [];
   const warnings: string[] = [];
@@ -303,7 +303,7 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
       `StackSet ${stackSet}: ${DEPLOYMENT_GROUP} ${id} selects its instances by other tags in ${changedIn[0] === ANY_ACCOUNT ? 'every account' : `account${changedIn.length === 1 ? '' : 's'} ${changedIn.join(', ')}`}: an instance takes part only if it carries a tag of every tag group, so tag those instances as the new set reads before deploying, or its next deployment leaves them out (none found: NO_INSTANCES)`,
     );
   }
-  refused.push(...namesStillHeld(stackSet, deployed, desired, deployedAccounts && [...deployedAccounts]));
+  refused.push(...namesStillHeld(stackSet, deployed, desired, accounts));
   return { refused, warnings };
 }
 
@@ -323,7 +323,7 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
  * role of the same name made in another meet nowhere; a resource whose condition turns off in an account while
  * another's turns on there under its name does.
  */
-function namesStillHeld(stackSet: string, deployed: CfnTemplate, desired: CfnTemplate, deployedAccounts: readonly string[] | undefined): string[] {
+function namesStillHeld(stackSet: string, deployed: CfnTemplate, desired: CfnTemplate, accounts: StackSetAccounts | undefined): string[] {
   type Holder = { id: string; path: string; value: unknown; resource: Resource };
   const holders = (t: CfnTemplate): Map<string, Holder[]> => {
     const out = new Map<string, Holder[]>();
@@ -339,20 +339,23 @@ function namesStillHeld(stackSet: string, deployed: CfnTemplate, desired: CfnTem
   };
   const before = holders(deployed);
   const after = holders(desired);
-  // The accounts either template chooses by and those the StackSet has instances in; a deployed resource exists only in
-  // the latter (an account the update adds gets a stack of its own, holding nothing yet).
+  // The accounts either template chooses by and those the StackSet has or will have instances in; a deployed resource
+  // exists only where it has one (an account the update adds gets a stack of its own, holding nothing yet), a desired
+  // one only in the stage's targets (an account the StackSet leaves has its stack deleted, nothing created).
   let every: ReadonlySet<string> | undefined;
   let held: ReadonlySet<string> | undefined;
+  let made: ReadonlySet<string> | undefined;
   const memos = new Map<CfnTemplate, Map<string, ReadonlySet<string> | undefined>>([[deployed, new Map()], [desired, new Map()]]);
   // The accounts a resource exists in: where its condition holds (every account for a shape xstack does not write).
   const existsIn = (t: CfnTemplate, h: Holder | undefined): ReadonlySet<string> => {
     if (!every) {
-      const ids = new Set([...accountsOf(deployed, desired), ...(deployedAccounts ?? [])].filter((a) => a !== ANY_ACCOUNT));
+      const ids = new Set([...accountsOf(deployed, desired), ...(accounts?.deployed ?? []), ...(accounts?.desired ?? [])].filter((a) => a !== ANY_ACCOUNT));
       every = ids.size > 0 ? ids : new Set([ANY_ACCOUNT]);
-      held = deployedAccounts ? new Set(deployedAccounts) : every;
+      held = accounts ? new Set(accounts.deployed) : every;
+      made = accounts ? new Set(accounts.desired) : every;
     }
     if (!h) return new Set();
-    const base = t === deployed ? held! : every;
+    const base = t === deployed ? held! : made!;
     if (!h.resource.Condition || base.has(ANY_ACCOUNT)) return base;
     return accountsWhereHolds(t.Conditions, h.resource.Condition, base, memos.get(t)) ?? base;
   };
@@ -379,6 +382,12 @@ function namesStillHeld(stackSet: string, deployed: CfnTemplate, desired: CfnTem
     }
   }
   return refused;
+}
+
+/** The accounts a StackSet has instances in (`deployed`) and those its stage targets (`desired`). */
+export interface StackSetAccounts {
+  deployed: readonly string[];
+  desired: readonly string[];
 }
 
 /** Stands for every account where a template chooses nothing by account. */
@@ -416,8 +425,8 @@ function tagGroupsIn(template: CfnTemplate, group: CfnTemplate['Resources'][stri
 }
 
 /** As templateReplacements, from the two template bodies (YAML or JSON, as CloudFormation holds them). */
-export function bodyReplacements(stackSet: string, deployedBody: string, desiredBody: string, deployedAccounts?: Iterable<string>): Replacements {
-  return templateReplacements(stackSet, fromYaml(deployedBody) as CfnTemplate, fromYaml(desiredBody) as CfnTemplate, deployedAccounts);
+export function bodyReplacements(stackSet: string, deployedBody: string, desiredBody: string, accounts?: StackSetAccounts): Replacements {
+  return templateReplacements(stackSet, fromYaml(deployedBody) as CfnTemplate, fromYaml(desiredBody) as CfnTemplate, accounts);
 }
 
 /** Deploy's refusal, before any operation: every refused update, each with its way out. */
