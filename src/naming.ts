@@ -116,13 +116,22 @@ export const SOURCE_STAGE = 'Source';
 export const SOURCE_ACTION = 'Source';
 
 /**
- * The key CodePipeline writes an artifact under in its artifact store, as the proof samples it: the first 20
- * characters of the pipeline's name, the artifact's name cut short, and a random name (awsdocs/aws-cloudformation-user-
- * guide#733: the prefix is "first 20 characters of the pipeline name"; a real key from awslabs/aws-refarch-cross-
+ * The folder CodePipeline keeps a pipeline's artifacts under in its artifact store: "A folder to contain the pipeline
+ * artifacts is created for you based on the name of the pipeline"
+ * (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html), its first 20 characters
+ * (awsdocs/aws-cloudformation-user-guide#733, by an AWS writer: "first 20 characters of the pipeline name"; Control
+ * Tower's Account Factory shows `<account id>-customi/` folders, 20 characters, for its pipelines named
+ * `<account id>-customizations-pipeline`, aws-ia/terraform-aws-control_tower_account_factory#268). Verify once (README).
+ */
+export const artifactFolder = (pipelineName: string): string => pipelineName.slice(0, 20);
+
+/**
+ * The key CodePipeline writes an artifact under in its artifact store, as the proof samples it: the pipeline's folder
+ * (artifactFolder), the artifact's name cut short, and a random name (a real key from awslabs/aws-refarch-cross-
  * account-pipeline#5, `Infra-Prov/SourceOutp/EEB5s`, shows the artifact's name cut to 10), not the org file's name of
  * the pipeline in full: a grant narrowed to a prefix of the full name would be proved here and refused on AWS.
  */
-export const artifactObjectKey = (pipelineName: string, artifact: string): string => `${pipelineName.slice(0, 20)}/${artifact.slice(0, 10)}/Ab1Cd2E`;
+export const artifactObjectKey = (pipelineName: string, artifact: string): string => `${artifactFolder(pipelineName)}/${artifact.slice(0, 10)}/Ab1Cd2E`;
 
 /** The name of bootstrap's inline policy on the administration role, after the prefix (an earlier xstack's had none). */
 export const ADMINISTRATION_POLICY = 'assume-execution-roles';

@@ -24,7 +24,7 @@ import type { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import { arn, getAtt, ref, sub } from '../src/cfn/intrinsics';
 import type { TemplateDefinition } from '../src/cfn/template';
 import { ARTIFACT_BUCKET_LIST, ARTIFACT_OBJECT_WRITE, AWS_OWNED_BUCKET_REASON, AWS_OWNED_BUCKETS, CODECOMMIT_BRANCH_EVENT, CODEDEPLOY_AGENT_DOWNLOAD, CODEDEPLOY_AGENT_INSTALL, S3_ACCESS_LOG_DELIVERY, EVENTS_PUT, KMS_ARTIFACT_DATA_KEY, KMS_DECRYPT_VIA_S3, KMS_KEY_ADMINISTRATION } from '../src/iam/grants';
-import { policyDocument, rolesByArn, statement } from '../src/iam/policy';
+import { policyDocument, rolesByArn, statement, type Statement } from '../src/iam/policy';
 import { roleNameOf } from '../src/iam/role-path';
 import type { Names } from '../src/naming';
 
@@ -45,6 +45,17 @@ export interface PipelineFoundationInput {
    * feeds every target account, else an Fn::If that drops it elsewhere.
    */
   sourcePrincipals: (arnOf: (sourceAccountId: string) => IntrinsicFunction) => Array<IntrinsicFunction>;
+  /**
+   * The source roles' grant on the artifact objects (review s59-proof M1). `wholeBucket`: as sourcePrincipals, each
+   * source account in the pipeline accounts it alone feeds, whose bucket holds its own pipelines' artifacts only.
+   * `byFolder`: each source account in the pipeline accounts it shares with another, on its own pipelines' artifact
+   * folders only (`item` drops the statement where it feeds none of those), so that no source account's role reads or
+   * replaces another's source.
+   */
+  artifactWriters: {
+    wholeBucket: (arnOf: (sourceAccountId: string) => IntrinsicFunction) => Array<IntrinsicFunction>;
+    byFolder: ReadonlyArray<{ sourceAccountId: string; sid: string; folders: readonly string[]; item: <T>(statement: T) => T | IntrinsicFunction }>;
+  };
   /**
    * The deployment targets' instance roles of this account, as they follow role/ in their ARN: xstack's own (a name),
    * or existing ones the org names (`name` or `path/name`, src/iam/role-path.ts).
@@ -72,10 +83,9 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
   const ownRole = (name: string) => arn(`iam::\${AWS::AccountId}:role/${name}`);
   // The source accounts' roles by ARN, not by the unique id a Principal stores (src/iam/policy.ts).
   const sourceRoots = input.sourcePrincipals((source) => arn(`iam::${source}:root`));
-  const sourceRoles = rolesByArn(
-    sourceRoots,
-    input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.sourceRole('${AWS::AccountId}')}`)),
-  );
+  const sourceRoleIn = (source: string) => arn(`iam::${source}:role/${names.sourceRole('${AWS::AccountId}')}`);
+  const sourceRoles = rolesByArn(sourceRoots, input.sourcePrincipals(sourceRoleIn));
+  const wholeBucketRoots = input.artifactWriters.wholeBucket((source) => arn(`iam::${source}:root`));
   const forwarders = input.sourcePrincipals((source) => arn(`iam::${source}:role/${names.eventForwarderRole()}`));
   // This account's roles that use the key, xstack's and the org's alike, are admitted as the account's root narrowed by
   // their ARNs (aws:PrincipalArn, which a role made again under its name shares), the form the other accounts' roles
@@ -155,12 +165,29 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       resources: [objects],
       conditions: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' }, Null: { 's3:x-amz-server-side-encryption': 'false' } },
     }),
-    statement({
-      sid: 'SourceRolesWriteArtifacts',
-      ...sourceRoles,
-      actions: ARTIFACT_OBJECT_WRITE.actions,
-      resources: [objects],
-    }),
+    ...(wholeBucketRoots.length > 0
+      ? [
+          statement({
+            sid: 'SourceRolesWriteArtifacts',
+            ...rolesByArn(wholeBucketRoots, input.artifactWriters.wholeBucket(sourceRoleIn)),
+            actions: ARTIFACT_OBJECT_WRITE.actions,
+            resources: [objects],
+          }),
+        ]
+      : []),
+    // The items are Fn::If where a source account shares only some of its pipeline accounts: a statement the policy
+    // keeps in those accounts alone, as a list item of the template ("AWS::NoValue … removes the corresponding resource
+    // property", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html).
+    ...input.artifactWriters.byFolder.map((w) =>
+      w.item(
+        statement({
+          sid: w.sid,
+          ...rolesByArn(arn(`iam::${w.sourceAccountId}:root`), sourceRoleIn(w.sourceAccountId)),
+          actions: ARTIFACT_OBJECT_WRITE.actions,
+          resources: w.folders.map((folder) => sub(`\${ArtifactBucket.Arn}/${folder}/*`)),
+        }),
+      ) as Statement,
+    ),
     statement({
       sid: 'SourceRolesListBucket',
       ...sourceRoles,

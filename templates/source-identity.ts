@@ -35,8 +35,13 @@ export interface EventForwarding {
 
 export interface SourceIdentityInput {
   names: Names;
-  /** Pipeline account → the repositories of this account its pipelines read; one source role each. */
-  consumers: ReadonlyArray<readonly [pipelineAccountId: string, repositories: readonly string[]]>;
+  /**
+   * Pipeline account → the repositories of this account its pipelines read; one source role each. `artifactFolders`:
+   * where other source accounts feed that pipeline account too, the folders of its artifact bucket this account's
+   * pipelines write (naming.ts artifactFolder), to which the role's object grant is held (src/stages/plan.ts
+   * sharedArtifactFolders); else the whole bucket, all of whose artifacts are this account's pipelines'.
+   */
+  consumers: ReadonlyArray<readonly [pipelineAccountId: string, repositories: readonly string[], artifactFolders?: readonly string[]]>;
   /** The forwarder, in the first template of a source account only. */
   forwarding?: EventForwarding;
   /**
@@ -59,12 +64,14 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
   const resources = newRecord<Resource>();
   const outputs: Record<string, OutputSpec> = {};
 
-  for (const [account, repositories] of input.consumers) {
+  for (const [account, repositories, folders] of input.consumers) {
     const ids = sourceRoleIds(account);
     // That account's bucket, and its bucket only: the name is the org's, the owner pinned by aws:ResourceAccount.
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount
     const bucket = arn(`s3:::${names.artifactBucket(account, '${AWS::Region}')}`);
-    const objects = arn(`s3:::${names.artifactBucket(account, '${AWS::Region}')}/*`);
+    const objects = folders
+      ? folders.map((folder) => arn(`s3:::${names.artifactBucket(account, '${AWS::Region}')}/${folder}/*`))
+      : arn(`s3:::${names.artifactBucket(account, '${AWS::Region}')}/*`);
     const ownedByAccount = { StringEquals: { 'aws:ResourceAccount': account } };
     Object.assign(
       resources,

@@ -149,7 +149,12 @@ describe('least privilege, over every statement of every template', () => {
         new Set(['codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:GetRepository', 'codecommit:UploadArchive', 'codecommit:GetUploadArchiveStatus', 'codecommit:CancelUploadArchive', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:PutObjectAcl', 's3:ListBucket', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']),
       );
       expect(bySid.ListArtifactBucket.Condition).toEqual({ StringEquals: { 'aws:ResourceAccount': account } });
-      expect(bySid.WriteArtifacts.Resource['Fn::Sub']).toMatch(new RegExp(`^arn:\\$\\{AWS::Partition\\}:s3:::(acme|gov)-artifacts-${account}-\\$\\{AWS::Region\\}/\\*$`));
+      // That account's artifacts: all of them where this source account alone feeds it (example), else its own
+      // pipelines' folders (govcloud: dev and prod run pipelines of both source accounts; review s59-proof M1).
+      const objects = asList(bySid.WriteArtifacts.Resource).map((r: any) => r['Fn::Sub']);
+      const folders = p.ManagedPolicyName.startsWith('gov-') ? ['gov-mission-app', 'gov-records-service'] : [''];
+      expect(objects).toHaveLength(1);
+      expect(objects[0]).toMatch(new RegExp(`^arn:\\$\\{AWS::Partition\\}:s3:::(acme|gov)-artifacts-${account}-\\$\\{AWS::Region\\}/(${folders.join('|')})/?\\*$`));
       expect(bySid.WriteArtifacts.Condition).toEqual({ StringEquals: { 'aws:ResourceAccount': account } });
       // That account's key, by account and alias.
       expect(bySid.UseArtifactKey.Resource).toEqual({ 'Fn::Sub': `arn:\${AWS::Partition}:kms:\${AWS::Region}:${account}:key/*` });

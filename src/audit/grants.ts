@@ -3,7 +3,7 @@
  * (attached to a role), role trust, key, bucket and event-bus policies. The
  * auditor's matrices and the access proof read this one model.
  */
-import { asList, policyDocuments, type PlainStatement, type PolicyKind } from '../checks/documents';
+import { asList, policyDocuments, statementKeptWhere, type PlainStatement, type PolicyKind } from '../checks/documents';
 import { roleNameOf } from '../iam/role-path';
 import type { Org } from '../org/model';
 import { endpointServiceOf } from '../services/vpc-endpoints';
@@ -297,16 +297,30 @@ function compileStatements(org: Org, stage: Stage, resolver: Resolver, alike?: A
         doc.statements.map((s, j): CompiledStatement => {
           // Compiled (and refused, as its first was not) only when resolved.
           if (later) return alikeStatement(s, j, later, () => compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v), { attachedTo: later.role, implicitResource: later.implicitResource });
+          const kept = keptIn(stage, resolver, s);
+          const absentIn =
+            i > 0 && role ? (kept ? (account: string) => !kept.has(account) || role.at(account).length === 0 : (account: string) => role.at(account).length === 0) : kept && ((account: string) => !kept.has(account));
           return {
             resource: doc.resource,
             at: compileStatement(stage.id, doc.resource, doc.kind, s, doc.versioned, role, implicitResource, v),
-            ...(i > 0 && role ? { absentIn: (account: string) => role.at(account).length === 0 } : {}),
+            ...(absentIn ? { absentIn } : {}),
           };
         }),
       );
       docs.push(compiled);
       return compiled;
     });
+}
+
+/**
+ * The accounts a statement only some accounts keep is in (`Fn::If [condition, statement, AWS::NoValue]` in its
+ * document: checks/documents.ts statementKeptWhere), or undefined for one its document always holds.
+ */
+function keptIn(stage: Stage, resolver: Resolver, s: PlainStatement): ReadonlySet<string> | undefined {
+  const where = statementKeptWhere(s);
+  if (!where) return undefined;
+  const holds = new Set(resolver.accountsWhere(stage.id, where.condition));
+  return where.holds ? holds : new Set(stage.targets.map((a) => a.id).filter((a) => !holds.has(a)));
 }
 
 /** `values`, its last account's list kept: asked again for that account, not made again. */

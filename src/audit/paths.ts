@@ -597,6 +597,42 @@ function isolationPaths(org: Org, names: Names, output: (stage: string, account:
       }
     }
   }
+  return [...paths, ...sharedBucketPaths(org, names, output, classes)];
+}
+
+/**
+ * Teams are isolated where their pipelines share a pipeline account: the source role another source account holds
+ * for that account may not read or replace a pipeline's source artifact there (review s59-proof M1; the grants:
+ * src/stages/plan.ts sharedArtifactFolders). Asked for every ordered pair of source accounts feeding one pipeline
+ * account, of the first pipeline of the one in that account; accounts proved by class are left out, as above.
+ */
+function sharedBucketPaths(org: Org, names: Names, output: (stage: string, account: string, name: string) => string, classes: ReadonlyMap<string, AccountClass>): AccessPath[] {
+  const sourceOf = new Map(org.repositories.map((r) => [r.name, accountByName(org, r.account)]));
+  const paths: AccessPath[] = [];
+  for (const account of org.accounts.filter((a) => a.role === 'pipeline' && !classes.has(a.id))) {
+    // Each feeding source account, with its first pipeline in this account, in file order.
+    const firstPipeline = new Map<Account, string>();
+    for (const p of org.pipelines) {
+      const source = sourceOf.get(p.repository);
+      if (source && p.branches.some(([environment]) => environment === account.environment) && !firstPipeline.has(source)) firstPipeline.set(source, p.name);
+    }
+    if (firstPipeline.size < 2) continue;
+    for (const [owner, pipeline] of firstPipeline) {
+      const artifact = `${output('pipeline-foundation', account.id, 'ArtifactObjectsArn').replace(/\*$/, '')}${artifactObjectKey(names.pipeline(pipeline), SOURCE_ARTIFACT)}`;
+      for (const other of firstPipeline.keys()) {
+        if (other === owner) continue;
+        paths.push({
+          purpose: `the source role of ${account.environment} in ${other.name} may not read or replace ${pipeline}'s source artifact there (its repository is in ${owner.name})`,
+          principal: aws(`arn:${org.partition}:iam::${other.id}:role/${names.sourceRole(account.id)}`),
+          actions: ARTIFACT_OBJECT_WRITE.actions,
+          resource: artifact,
+          resourceAccount: account.id,
+          context: { 's3:x-amz-server-side-encryption': ['aws:kms'] },
+          denied: true,
+        });
+      }
+    }
+  }
   return paths;
 }
 
@@ -798,6 +834,9 @@ function environmentIsolation(org: Org, grants: readonly ResolvedStatement[]): s
     return name?.startsWith(marker) ? name.slice(marker.length) : undefined;
   };
   const problems: string[] = [];
+  // Per pipeline account (or class token): the source accounts its bucket policy lets at artifacts, and those it lets
+  // at every artifact (the bucket's objects, `<bucket>/*`), which only a pipeline account fed by one may do.
+  const writers = new Map<string, { all: Set<string>; whole: Set<string>; policies: Set<string>; stage: string }>();
   for (const g of grants) {
     if (g.effect !== 'Allow') continue;
     if (g.kind === 'key' || g.kind === 'bucket') {
@@ -806,6 +845,14 @@ function environmentIsolation(org: Org, grants: readonly ResolvedStatement[]): s
       for (const arn of admitted) {
         const owner = ownerOf(arn);
         if (owner !== undefined && owner !== g.account) problems.push(`${g.stage} @ ${g.account}: ${g.policy} admits ${arn}, the source role of another pipeline account`);
+        if (owner === undefined || g.kind !== 'bucket' || !g.actions.some((a) => ARTIFACT_OBJECT_WRITE.actions.includes(a))) continue;
+        const w = writers.get(g.account) ?? writers.set(g.account, { all: new Set(), whole: new Set(), policies: new Set(), stage: g.stage }).get(g.account)!;
+        const source = accountOf(arn)!;
+        w.all.add(source);
+        if (g.resources.some((r) => WHOLE_BUCKET.test(r))) {
+          w.whole.add(source);
+          w.policies.add(g.policy);
+        }
       }
     }
     const owner = g.kind === 'identity' && g.attachedTo ? ownerOf(g.attachedTo) : undefined;
@@ -817,8 +864,14 @@ function environmentIsolation(org: Org, grants: readonly ResolvedStatement[]): s
       if (!pinned) problems.push(`${g.stage} @ ${g.account}: ${g.policy} lets ${g.attachedTo} use ${action} beyond pipeline account ${owner}'s own artifacts`);
     }
   }
+  for (const [account, w] of writers) {
+    if (w.all.size > 1 && w.whole.size > 0) problems.push(`${w.stage} @ ${account}: ${[...w.policies].join(', ')} lets the source roles of ${[...w.whole].join(', ')} at every artifact of a bucket that source accounts ${[...w.all].join(', ')} all write: each must be held to its own pipelines' folders`);
+  }
   return problems;
 }
+
+/** A bucket's every object: `arn:<partition>:s3:::<bucket>/*`. */
+const WHOLE_BUCKET = /^arn:[^:]+:s3:::[^/]+\/\*$/;
 
 /**
  * A statement's principals, an account root narrowed by `aws:PrincipalArn`

@@ -29,10 +29,30 @@ export interface FoundDocument {
   metadata?: Record<string, unknown>;
 }
 
+/**
+ * A document's statements, each as written: a statement only some accounts keep (`Fn::If [condition, statement,
+ * AWS::NoValue]`, account-switch.ts item) is read as the statement it is where kept, so that every rule holds of it.
+ */
 const statementsOf = (document: unknown): PlainStatement[] => {
   const s = (document as { Statement?: unknown } | undefined)?.Statement;
-  return Array.isArray(s) ? (s as PlainStatement[]) : s ? [s as PlainStatement] : [];
+  const list = Array.isArray(s) ? (s as unknown[]) : s ? [s] : [];
+  return list.flatMap((x) => {
+    const branches = (x as { 'Fn::If'?: [string, unknown, unknown] } | null)?.['Fn::If'];
+    if (!branches) return [x as PlainStatement];
+    const [condition, kept, otherwise] = branches;
+    return [kept, otherwise].flatMap((b, i) => {
+      if ((b as { Ref?: unknown } | null)?.Ref === 'AWS::NoValue') return [];
+      keptWhere.set(b as PlainStatement, { condition, holds: i === 0 });
+      return [b as PlainStatement];
+    });
+  });
 };
+
+/** Statements kept in some accounts only: the condition whose value (`holds`) keeps each. */
+const keptWhere = new WeakMap<PlainStatement, { condition: string; holds: boolean }>();
+
+/** Where a statement of a document policyDocuments read is kept: undefined for one the document always holds. */
+export const statementKeptWhere = (statement: PlainStatement): { condition: string; holds: boolean } | undefined => keptWhere.get(statement);
 
 /**
  * The properties of a resource policyDocuments reads (with its type and metadata): a role's trust and inline

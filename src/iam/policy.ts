@@ -2,6 +2,7 @@
  * IAM policy statements, built and checked at the call that makes them, and
  * normalised for output (fixed key order, single values unwrapped).
  */
+import { IntrinsicFunction } from 'cloudform-types/types/dataTypes';
 import type { Value } from '../cfn/intrinsics';
 import { PolicyError } from '../errors';
 
@@ -95,8 +96,10 @@ export function rolesByArn(roots: Values, roleArns: Values, more: Conditions = {
 export function policyDocument(statements: readonly Statement[]): PolicyDocument {
   const sids = new Set<string>();
   for (const s of statements) {
-    if (sids.has(s.Sid)) throw new PolicyError(`statement id ${s.Sid} is used twice in one policy`);
-    sids.add(s.Sid);
+    // A statement only some accounts keep is `Fn::If [condition, statement, AWS::NoValue]` (account-switch.ts item).
+    const sid = s instanceof IntrinsicFunction ? (s.toJSON() as { 'Fn::If'?: [string, Statement] })['Fn::If']?.[1].Sid ?? '' : s.Sid;
+    if (sids.has(sid)) throw new PolicyError(`statement id ${sid} is used twice in one policy`);
+    sids.add(sid);
   }
   return { Version: '2012-10-17', Statement: [...statements] };
 }

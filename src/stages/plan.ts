@@ -19,7 +19,7 @@ import type { TemplateDefinition } from '../cfn/template';
 import { CompileError } from '../errors';
 import { EXPLICIT, type Form } from '../forms';
 import { LIMITS, policyChars, RESOURCE_POLICY_LIMITS } from '../limits';
-import { Names } from '../naming';
+import { artifactFolder, Names } from '../naming';
 import { accountByName, accountOfEnvironment, deployedName, repositoryByName, type Account, type CiNetwork, type DeveloperAccess, type Org, type Pipeline, type Repository } from '../org/model';
 import { pipeline } from '../../templates/pipeline';
 import { pipelineFoundation } from '../../templates/pipeline-foundation';
@@ -88,6 +88,8 @@ interface SourceAccountPlan {
   consumers: Account[];
   /** Pipeline account → the repositories of this account its pipelines read. */
   readBy: Map<string, string[]>;
+  /** Pipeline account → the pipelines (org file names) reading this account's repositories there. */
+  pipelinesIn: Map<string, string[]>;
   /** (repository, branch) → pipeline accounts tracking it. */
   tracked: Array<{ repository: string; branch: string; accounts: Account[] }>;
 }
@@ -102,6 +104,9 @@ export function planStages(org: Org): Stage[] {
   const bounded = (definition: TemplateDefinition) => withPermissionsBoundary(definition, org.permissionsBoundary);
   const pipelineAccounts = org.accounts.filter((a) => a.role === 'pipeline');
   const sources = planSources(org);
+  const feeders = new Map<string, SourceAccountPlan[]>();
+  for (const src of sources) for (const c of src.consumers) (feeders.get(c.id) ?? feeders.set(c.id, []).get(c.id)!).push(src);
+  const artifacts = sharedArtifactFolders(org, names, feeders);
   const repositoriesOf = repositoriesByAccount(org);
   const stages: Stage[] = [];
 
@@ -173,7 +178,7 @@ export function planStages(org: Org): Stage[] {
         }),
       ],
       madeEach(source.consumers, (c, i) =>
-        unit(s, sourceIdentity({ names, consumers: [[c.id, source.readBy.get(c.id) ?? []]] }), {
+        unit(s, sourceIdentity({ names, consumers: [[c.id, source.readBy.get(c.id) ?? [], artifacts.foldersIn(source, c.id)]] }), {
           key: `account ${s.id} source role ${c.id}`,
           label: `source role of ${c.name} in ${s.name}`,
           packGroup: group(i),
@@ -219,8 +224,6 @@ export function planStages(org: Org): Stage[] {
   const forwarderStage = (source: Account) => holding(inAccount(source)('EventForwarderRole'));
   const deadLetterStage = (source: Account) => holding(inAccount(source)(DEAD_LETTER_QUEUE_ID));
 
-  const feeders = new Map<string, SourceAccountPlan[]>();
-  for (const src of sources) for (const c of src.consumers) (feeders.get(c.id) ?? feeders.set(c.id, []).get(c.id)!).push(src);
   /** The source accounts whose repositories a pipeline account's pipelines read, in file order. */
   const fedBy = (a: Account) => feeders.get(a.id) ?? [];
   for (const a of pipelineAccounts) {
@@ -244,6 +247,23 @@ export function planStages(org: Org): Stage[] {
         artifactDays: org.artifactRetentionDays,
         accessLogDays: ACCESS_LOG_DAYS,
         sourcePrincipals: (arnOf) => feeds.map((src) => foundationSwitch.item(`FedBy ${src.account.name}`, src.consumers.map((c) => c.id), arnOf(src.account.id))),
+        artifactWriters: {
+          wholeBucket: (arnOf) =>
+            feeds.flatMap((src) => {
+              const alone = src.consumers.filter((c) => !artifacts.shared(c.id));
+              return alone.length > 0 ? [foundationSwitch.item(`FedBy ${src.account.name}`, alone.map((c) => c.id), arnOf(src.account.id))] : [];
+            }),
+          byFolder: feeds.flatMap((src) => {
+            const shared = src.consumers.filter((c) => artifacts.shared(c.id));
+            if (shared.length === 0) return [];
+            return [{
+              sourceAccountId: src.account.id,
+              sid: `Source${src.account.id}WritesOwnArtifacts`,
+              folders: artifacts.foldersOf(src),
+              item: <T,>(st: T) => foundationSwitch.item(`FedBy ${src.account.name} beside others`, shared.map((c) => c.id), st),
+            }];
+          }),
+        },
         deployTargetRoles: deployTargetRoles(org, names),
       }),
     ),
@@ -618,6 +638,46 @@ function repositoriesByAccount(org: Org): (account: Account) => readonly Reposit
   return (account) => groups.get(account.name) ?? [];
 }
 
+/**
+ * Where several source accounts feed one pipeline account, each one's source role may reach only its own pipelines'
+ * artifacts there (review s59-proof M1): both sides of a cross-account request must allow it
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html), so the
+ * bucket policy and the source role each name its pipelines' artifact folders (naming.ts artifactFolder), not every
+ * object. `shared`: whether a pipeline account is fed by several; `foldersIn`: a source account's folders in one such
+ * account (undefined where it alone feeds it: the whole bucket is its own); `foldersOf`: its folders in all of them,
+ * which the one bucket-policy statement of the source account names. Two pipelines of different source accounts whose
+ * folders are the same, where one of them would reach the other's, are a compile error: a folder is the first 20
+ * characters of a pipeline's name, and the org file chooses those.
+ */
+function sharedArtifactFolders(org: Org, names: Names, feeders: ReadonlyMap<string, readonly SourceAccountPlan[]>) {
+  const shared = (pipelineAccountId: string) => (feeders.get(pipelineAccountId)?.length ?? 0) > 1;
+  const foldersIn = (source: SourceAccountPlan, pipelineAccountId: string): string[] | undefined =>
+    shared(pipelineAccountId) ? [...new Set((source.pipelinesIn.get(pipelineAccountId) ?? []).map((p) => artifactFolder(names.pipeline(p))))] : undefined;
+  const foldersOf = (source: SourceAccountPlan): string[] => [...new Set(source.consumers.flatMap((c) => foldersIn(source, c.id) ?? []))];
+  const clashes: string[] = [];
+  for (const [account, feeding] of feeders) {
+    if (feeding.length < 2) continue;
+    for (const x of feeding) {
+      const reached = new Set(foldersOf(x));
+      for (const y of feeding) {
+        if (y === x) continue;
+        for (const p of y.pipelinesIn.get(account) ?? []) {
+          const folder = artifactFolder(names.pipeline(p));
+          if (!reached.has(folder)) continue;
+          const other = x.consumers.filter((c) => shared(c.id)).flatMap((c) => x.pipelinesIn.get(c.id) ?? []).find((q) => artifactFolder(names.pipeline(q)) === folder)!;
+          const pipelineAccount = org.accounts.find((a) => a.id === account)!;
+          clashes.push(
+            `${locatedField(org.file, `pipelines.${p}`)}: pipeline ${names.pipeline(p)} (repository in ${y.account.name}) keeps its artifacts in folder '${folder}' of ${pipelineAccount.name}'s artifact bucket, as does ${names.pipeline(other)} (repository in ${x.account.name}): ` +
+              `CodePipeline names the folder after the first 20 characters of a pipeline's name, so ${x.account.name}'s source role, which may write its own pipelines' folders there, would reach ${p}'s artifacts; expected pipeline names that differ in their first ${20 - names.pipeline('').length} characters (after '${names.pipeline('')}')`,
+          );
+        }
+      }
+    }
+  }
+  if (clashes.length > 0) throw new CompileError('ORG_INVALID', [...new Set(clashes)]);
+  return { shared, foldersIn, foldersOf };
+}
+
 function planSources(org: Org): SourceAccountPlan[] {
   const accountOfRepository = new Map(org.repositories.map((r) => [r.name, r.account]));
   const position = new Map(org.accounts.map((a, i) => [a.id, i]));
@@ -629,6 +689,7 @@ function planSources(org: Org): SourceAccountPlan[] {
       const repositories = (repositoriesOf.get(account.name) ?? []).map((r) => r.name);
       const consumers = new Map<string, Account>();
       const readBy = new Map<string, string[]>();
+      const pipelinesIn = new Map<string, string[]>();
       const tracked = new Map<string, { repository: string; branch: string; accounts: Account[] }>();
       for (const p of pipelinesOf.get(account.name) ?? []) {
         for (const [environment, branch] of p.branches) {
@@ -636,6 +697,8 @@ function planSources(org: Org): SourceAccountPlan[] {
           consumers.set(target.id, target);
           const read = readBy.get(target.id) ?? readBy.set(target.id, []).get(target.id)!;
           if (!read.includes(p.repository)) read.push(p.repository);
+          const running = pipelinesIn.get(target.id) ?? pipelinesIn.set(target.id, []).get(target.id)!;
+          if (!running.includes(p.name)) running.push(p.name);
           const key = `${p.repository}\u0000${branch}`;
           const entry = tracked.get(key) ?? { repository: p.repository, branch, accounts: [] };
           if (!entry.accounts.includes(target)) entry.accounts.push(target);
@@ -648,6 +711,7 @@ function planSources(org: Org): SourceAccountPlan[] {
         repositories: repositories.filter((r) => trackedRepositories.has(r)),
         consumers: [...consumers.values()].sort((a, b) => position.get(a.id)! - position.get(b.id)!),
         readBy,
+        pipelinesIn,
         tracked: [...tracked.values()],
       };
     });

@@ -1,0 +1,116 @@
+/**
+ * Pipeline accounts fed by several source accounts (review s59-proof M1): each source account's role reaches only its
+ * own pipelines' artifacts there, on both sides of the cross-account request ("you must also attach an
+ * identity-based policy", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html):
+ * the bucket policy's statement of each such source account and its source role name the artifact folders of its
+ * pipelines (naming.ts artifactFolder). A pipeline account fed by one keeps the whole bucket. moto evaluates no bucket
+ * policy: what is shown is the templates' text, cfn-lint's reading of it, and the proof's evaluation.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyseAccess } from '../src/audit/paths';
+import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
+import { compileOrg } from '../src/compile';
+import { parseOrg } from '../src/org/load';
+import { compileProblems, tempDir } from './helpers';
+
+const EXAMPLE = readFileSync('parameters/example.yaml', 'utf8');
+/** The example with a second source account, billing (666666666666), whose one pipeline deploys to dev alone: dev is fed by both. */
+const withBilling = (pipeline = 'billing-api') =>
+  EXAMPLE.replace('  tools:\n    id: "555555555555"\n    role: tools\n', '  tools:\n    id: "555555555555"\n    role: tools\n  billing:\n    id: "666666666666"\n    role: source\n')
+    .replace('pipelines:\n', `  billing-api:\n    account: billing\n    description: Billing\npipelines:\n  ${pipeline}:\n    repository: billing-api\n    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n`);
+const TEXT = withBilling();
+const compiled = compileOrg(parseOrg(TEXT, 'parameters/example.yaml'));
+const template = (module: string): CfnTemplate => renderTemplate(compiled.stages.find((s) => s.module === module)!.definition);
+type Statement = { Sid: string; Resource: unknown; Principal: unknown };
+const bucketStatements = (t: CfnTemplate) => (t.Resources.ArtifactBucketPolicy.Properties as { PolicyDocument: { Statement: unknown[] } }).PolicyDocument.Statement;
+
+describe('a pipeline account fed by two source accounts', () => {
+  it('the bucket policy: shared-services on every artifact where it alone feeds (staging, prod), each source account on its own folders in dev', () => {
+    expect(TEXT).toContain('billing-api:\n    repository: billing-api');
+    const statements = bucketStatements(template('pipeline-foundation'));
+    const sids = statements.map((s) => ((s as { 'Fn::If'?: [string, Statement] })['Fn::If']?.[1] ?? (s as Statement)).Sid);
+    expect(sids).toEqual(['DenyInsecureTransport', 'DenyOtherEncryption', 'SourceRolesWriteArtifacts', 'Source111111111111WritesOwnArtifacts', 'Source666666666666WritesOwnArtifacts', 'SourceRolesListBucket']);
+    const whole = statements[2] as Statement;
+    expect(whole.Resource).toEqual({ 'Fn::Sub': '${ArtifactBucket.Arn}/*' });
+    // shared-services' root there only where it alone feeds: a condition true in staging and prod.
+    expect(JSON.stringify(whole.Principal)).toMatch(/"Fn::If":\["\w+",\{"Fn::Sub":"arn:\$\{AWS::Partition\}:iam::111111111111:root"\},\{"Ref":"AWS::NoValue"\}\]/);
+    const own = (i: number) => (statements[i] as { 'Fn::If': [string, Statement, unknown] })['Fn::If'];
+    expect(own(3)[0]).toBe('AccountDev');
+    expect(own(3)[1].Resource).toEqual([{ 'Fn::Sub': '${ArtifactBucket.Arn}/acme-web-app/*' }, { 'Fn::Sub': '${ArtifactBucket.Arn}/acme-payments-api/*' }]);
+    expect(own(4)[1].Resource).toEqual({ 'Fn::Sub': '${ArtifactBucket.Arn}/acme-billing-api/*' });
+    expect(own(4)[2]).toEqual({ Ref: 'AWS::NoValue' });
+  });
+
+  it("the source roles: dev's in each source account holds its own folders; staging's and prod's every artifact, as before", () => {
+    const identity = compiled.stages.filter((s) => s.module === 'source-identity').map((s) => renderTemplate(s.definition));
+    const writes = (policyId: string) => {
+      const t = identity.find((x) => x.Resources[policyId])!;
+      const doc = (t.Resources[policyId].Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument;
+      return doc.Statement.find((s) => s.Sid === 'WriteArtifacts')!.Resource;
+    };
+    expect(writes('SourceRole222222222222SourceActionIn666666666666')).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::acme-artifacts-222222222222-${AWS::Region}/acme-billing-api/*' });
+    expect(writes('SourceRole222222222222SourceActionIn111111111111')).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::acme-artifacts-222222222222-${AWS::Region}/acme-web-app/*' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::acme-artifacts-222222222222-${AWS::Region}/acme-payments-api/*' },
+    ]);
+    expect(writes('SourceRole444444444444SourceActionIn111111111111')).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::acme-artifacts-444444444444-${AWS::Region}/*' });
+  });
+
+  it("the proof: each source role writes its own pipelines' artifacts in dev, and may not read or replace the other's", () => {
+    const { results, problems } = analyseAccess(compiled.org, compiled.stages);
+    expect(problems).toEqual([]);
+    const refused = results.filter((r) => r.path.purpose.includes('may not read or replace'));
+    expect(refused.map((r) => r.path.purpose).sort()).toEqual([
+      ...Array(4).fill("the source role of dev in billing may not read or replace web-app's source artifact there (its repository is in shared-services)"),
+      ...Array(4).fill("the source role of dev in shared-services may not read or replace billing-api's source artifact there (its repository is in billing)"),
+    ]);
+    for (const r of refused) expect(r.allowed, `${r.path.purpose}: ${r.action}`).toBe(false);
+    const writes = results.filter((r) => r.path.purpose.startsWith('the source role writes the source artifact'));
+    expect(new Set(writes.map((r) => r.path.purpose))).toEqual(new Set(['web-app in dev', 'web-app in staging', 'web-app in prod', 'payments-api in dev', 'payments-api in prod', 'billing-api in dev'].map((p) => `the source role writes the source artifact (${p})`)));
+    for (const r of writes) expect(r.allowed, `${r.path.purpose}: ${r.action}`).toBe(true);
+  });
+
+  it("the proof fails where billing's bucket statement is widened to every artifact: the isolation rule names the statement (the path stays refused, by billing's own narrowed role, which billing's administrators could widen)", () => {
+    const stages = compiled.stages.map((s) => {
+      if (s.module !== 'pipeline-foundation') return s;
+      const t = JSON.parse(JSON.stringify(renderTemplate(s.definition)));
+      const own = bucketStatements(t)[4] as { 'Fn::If': [string, Statement, unknown] };
+      own['Fn::If'][1].Resource = { 'Fn::Sub': '${ArtifactBucket.Arn}/*' };
+      return { ...s, definition: { ...s.definition, resources: { ...s.definition.resources, ArtifactBucketPolicy: t.Resources.ArtifactBucketPolicy } } };
+    });
+    const problems = analyseAccess(compiled.org, stages).problems;
+    expect(problems).toEqual([
+      "pipeline-foundation @ 222222222222: ArtifactBucketPolicy/Source666666666666WritesOwnArtifacts lets the source roles of 666666666666 at every artifact of a bucket that source accounts 111111111111, 666666666666 all write: each must be held to its own pipelines' folders",
+    ]);
+  });
+
+  it('cfn-lint accepts the templates, the statements kept in some accounts included', { timeout: 60_000 }, () => {
+    const dir = tempDir('shared-lint');
+    const files = [...compiled.files].filter(([path]) => path.startsWith('templates/')).map(([path, body]) => {
+      const file = join(dir, path.slice('templates/'.length));
+      writeFileSync(file, body);
+      return file;
+    });
+    const run = spawnSync(process.env.XSTACK_CFN_LINT ?? '.venv/bin/cfn-lint', ['--regions', 'eu-west-1', '--', ...files], { encoding: 'utf8' });
+    expect(run.error).toBeUndefined();
+    expect(run.stdout + run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it("two pipelines of different source accounts in one pipeline account whose folders are the same (their names' first 20 characters) are a compile error naming both", () => {
+    const clash = withBilling('web-app-billing-run').replace('  web-app:\n    repository: web-app', '  web-app-billing-ru:\n    repository: web-app');
+    expect(compileProblems(clash, 'parameters/example.yaml')).toEqual([
+      expect.stringMatching(/^parameters\/example\.yaml:\d+:\d+: pipelines\.web-app-billing-run: pipeline acme-web-app-billing-run \(repository in billing\) keeps its artifacts in folder 'acme-web-app-billing' of dev's artifact bucket, as does acme-web-app-billing-ru \(repository in shared-services\): .*expected pipeline names that differ in their first 15 characters \(after 'acme-'\)$/),
+      expect.stringMatching(/^parameters\/example\.yaml:\d+:\d+: pipelines\.web-app-billing-ru: pipeline acme-web-app-billing-ru \(repository in shared-services\) keeps its artifacts in folder 'acme-web-app-billing'/),
+    ]);
+    // The same folder where no account holds both: billing's pipeline in staging, the other name on payments-api (dev, prod).
+    const apart = withBilling('web-app-billing-run')
+      .replace('    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n', '    branches:\n      staging: main\n    deploy:\n      type: codedeploy\n')
+      .replace('  payments-api:\n    repository: payments-api', '  web-app-billing-ru:\n    repository: payments-api');
+    expect(apart).toContain('web-app-billing-ru:\n    repository: payments-api');
+    expect(compileProblems(apart, 'parameters/example.yaml')).toEqual([]);
+  });
+});
