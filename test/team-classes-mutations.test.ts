@@ -128,14 +128,18 @@ function addToArtifactBucketPolicy(templates: Map<string, CfnTemplate>, statemen
   statementsOf(copied(templates, 'pipeline-foundation'), 'ArtifactBucketPolicy').push(statement);
 }
 
-/** A Deny of writing what `resource` names to another role of a source account: a path of every team's, refused anyway, now by the Deny where it matches. */
+/**
+ * A Deny of writing what `resource` names to another role of a source account (the proof's sample,
+ * `<prefix>-source-someone-elses-<pipeline account>`: needs.ts someoneElsesRole): a path of every team's, refused
+ * anyway, now by the Deny where it matches.
+ */
 const denyOtherRoles = (resource: string): Statement => ({
   Sid: 'DenyOtherRoles',
   Effect: 'Deny',
   Principal: '*',
   Action: 's3:PutObject',
   Resource: resource,
-  Condition: { ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/someone-elses' } },
+  Condition: { ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/*-someone-elses-*' } },
 });
 
 describe("what a class of teams proves is written back for each member as that member's own", () => {

@@ -30,7 +30,8 @@ import {
 } from '../services/needs';
 import { isGitAction, ISOLATED_ENDPOINTS } from '../services/vpc-endpoints';
 import { artifactObjectKey, Names, SOURCE_ARTIFACT } from '../naming';
-import { otherRoleName, roleSourceSamples, sampleOf } from './samples';
+import { nameLike, otherRoleName, roleSourceSamples, sampleOf } from './samples';
+import { deployTargetRoles } from '../stages/plan';
 import { roleNameOf, rolePathAndName } from '../iam/role-path';
 import { accountByName, accountOfEnvironment, repositoryByName, type Account, type Org } from '../org/model';
 import type { Stage } from '../stages/model';
@@ -225,6 +226,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
       const e: PipelineEnvironment = {
         partition,
         region,
+        prefix: org.prefix,
         sourceAccount: s,
         pipelineAccount: a,
         repositoryArn: `arn:${partition}:codecommit:${region}:${s}:${p.repository}`,
@@ -276,7 +278,7 @@ export function declaredPaths(org: Org, stages: readonly Stage[], resolver: Reso
 
   // The role is xstack's only without instanceRoles: the org's own roles' Systems Manager permissions are the org's (DEPLOY_TARGET_NEEDS).
   if (!org.deploymentTargets.instanceRoles) paths.push(...deployTargetPaths(org, names, classes));
-  paths.push(...pipelineAccountPaths(org, resolver, output, classes, executionKeyActions));
+  paths.push(...pipelineAccountPaths(org, names, resolver, output, classes, executionKeyActions));
 
   // Pairs of accounts are listed where the report lists accounts; environmentIsolation checks every size.
   if (org.accounts.filter((a) => a.role === 'pipeline').length <= ACCOUNTS_LISTED) paths.push(...isolationPaths(org, names, output, classes));
@@ -527,18 +529,27 @@ function deployTargetPaths(org: Org, names: Names, classes: ReadonlyMap<string, 
  * all the key policy admits (review s36-audit F2). The rest (kms:CancelKeyDeletion) is a path of its own, undecided:
  * the key policy keeps it for the role as the way back from a scheduled deletion, for whoever adds it to the role's
  * policy, where no keyAdministratorRoles can. Without them (SERVICE_MANAGED: StackSets' own role), one path.
+ * Another role of the account is asked once for each role the key policy names (PipelineAccountNeed.otherThan), named
+ * after it, so that no narrowing of the key policy can be widened with the proof green (review s59-proof M2).
  */
 function pipelineAccountPaths(
   org: Org,
+  names: Names,
   resolver: Resolver,
   output: (stage: string, account: string, name: string) => string,
   classes: ReadonlyMap<string, AccountClass>,
   executionKeyActions?: ReadonlySet<string>,
 ): AccessPath[] {
   const administrators = [org.stackSets.executionRoleName, ...org.keyAdministratorRoles];
-  // Asked of every pipeline account, made once: a role name none of the administrators is, and the access log bucket's
-  // ARN as one expression (the resolver compiles an expression once, by the object's identity).
-  const otherRoleNamed = otherRoleName(administrators);
+  // The roles the key policy lets use the key in the account (templates/pipeline-foundation.ts PipelineRoleUsesKey,
+  // DeployTargetsDecryptViaS3); the source roles, of the source accounts, have their own samples (PIPELINE_NEEDS).
+  const keyUsers = [names.pipelineRole(), ...deployTargetRoles(org, names)];
+  // Asked of every pipeline account, made once: for each administrator and user, a role named after it that none of
+  // them is nor matches, and the access log bucket's ARN as one expression (the resolver compiles an expression once,
+  // by the object's identity).
+  const taken = [...administrators, ...keyUsers];
+  const others = { 'key administrators': administrators, 'key users': keyUsers };
+  const otherRolesAfter = Object.fromEntries(Object.entries(others).map(([roles, named]) => [roles, named.map((name) => ({ name, other: nameLike(name, taken) }))])) as Record<keyof typeof others, Array<{ name: string; other: string }>>;
   const accessLogBucketArn = { 'Fn::GetAtt': ['AccessLogBucket', 'Arn'] };
   return perPipelineAccount(org, classes, (account) => {
     const base: PipelineAccountEnvironment = {
@@ -549,9 +560,13 @@ function pipelineAccountPaths(
       accessLogBucketArn: String(resolver.resolve('pipeline-foundation', account.id, accessLogBucketArn)),
       artifactKeyArn: output('pipeline-foundation', account.id, 'ArtifactKeyArn'),
       keyAdministrator: '',
-      otherRole: `arn:${org.partition}:iam::${account.id}:role/${otherRoleNamed}`,
+      otherRole: '',
     };
     return PIPELINE_ACCOUNT_NEEDS.flatMap((need) => {
+      if (need.otherThan) {
+        const { roles, purpose } = need.otherThan;
+        return otherRolesAfter[roles].map(({ name, other }) => ({ purpose: purpose(name, other), fields: fieldsOf(need, { ...base, otherRole: `arn:${org.partition}:iam::${account.id}:role/${other}` }, account.id) }));
+      }
       if (!need.perKeyAdministrator) return [{ purpose: need.purpose, fields: fieldsOf(need, base, account.id) }];
       return administrators.flatMap((name) => {
         const fields = fieldsOf(need, { ...base, keyAdministrator: `arn:${org.partition}:iam::${account.id}:role/${sampleOf(name)}` }, account.id);

@@ -30,6 +30,26 @@ export function anotherName(taken: readonly string[], as: (name: string) => stri
   return name;
 }
 
+/**
+ * A role name that starts as `name` does, as far as none of `taken` (names, or patterns with IAM's `*` and `?`)
+ * matches it: `name` and a hyphen for a name (`platform-admin-someone-elses`), the text before the first wildcard for
+ * a pattern, cut shorter where every candidate after it is taken (`platform-*`: `platformsomeone-elses`), then the
+ * first of anotherName's candidates. So a condition that names `name`, widened to a pattern of its literal start
+ * (`role/platform-*` for `role/platform-admin`), admits the sample, whose refusal then fails (review s59-proof M2):
+ * ArnLike checks each component of the ARN with its wildcards
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN).
+ */
+export function nameLike(name: string, taken: readonly string[]): string {
+  const wildcard = name.search(/[*?]/);
+  const literal = wildcard < 0 ? `${name}-` : name.slice(0, wildcard);
+  for (let end = literal.length; end >= 0; end--) {
+    const start = literal.slice(0, end);
+    const found = CANDIDATES.find((candidate) => !taken.some((pattern) => matches(pattern, start + candidate)));
+    if (found !== undefined) return start + found;
+  }
+  throw new Error(`internal: every name tried matches one of ${taken.join(', ')}`);
+}
+
 /** A sample role of a role source (access.developers.assumedBy, maintainers), and roles of its account it does not admit. */
 export interface RoleSourceSample {
   /** The sample role's ARN, in one of its path forms. */

@@ -72,6 +72,8 @@ export type Principal = { kind: 'aws'; arn: string } | { kind: 'service'; servic
 export interface PipelineEnvironment {
   partition: string;
   region: string;
+  /** The org's prefix, which starts every name the org gives (naming.ts). */
+  prefix: string;
   sourceAccount: string;
   pipelineAccount: string;
   repositoryArn: string;
@@ -127,12 +129,36 @@ export interface Need<E> {
   resourceManagedElsewhere?: boolean;
 }
 
+/** What a sample of someone else's role, rule or deployment group ends in. */
+export const SOMEONE_ELSES = 'someone-elses';
+
 /**
- * Someone else's role beside one of the org's, in the same account (and path, for an IAM Identity Center role): what a
- * trust, key or bucket policy that admits an account root narrowed by `aws:PrincipalArn` must keep out.
- * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+ * Someone else's role beside one of the org's, in the same account and path: what a trust, key, bucket or bus policy
+ * that admits an account root narrowed by `aws:PrincipalArn` to the org's role must keep out. Its name is the org's
+ * role's with `-someone-elses` after it (`acme-pipeline-someone-elses`), so that it fits every pattern of the name's
+ * literal start (review s59-proof M2): ArnEquals `role/acme-pipeline` widened to ArnLike `role/acme-*` (or
+ * `role/acme-pipeline*`) admits it, and the refusal asked with it fails the compile. ArnLike: "Each of the six
+ * colon-delimited components of the ARN is checked separately and each can include multi-character match wildcards"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN);
+ * aws:PrincipalArn of a role's session is the role's ARN, so a pattern admits every role whose name fits it
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+ * Never a role the org makes: naming.ts's role names that take a pipeline's name end in `-codedeploy` or `-trigger`,
+ * the source roles in an account id, and the others are fixed. A sample past IAM's 64 characters (a long prefix) is
+ * a role no one can make: its refusal then guards the condition's breadth only. A name that ends in an account id
+ * (`acme-source-222222222222`) takes it before the id (`acme-source-someone-elses-222222222222`, still no source role:
+ * theirs are `<prefix>-source-` and an id alone), so the id stays at the end, where the proof by class reads it as a key
+ * (symbolic.ts isPlainKey).
  */
-export const someoneElsesRole = (arn: string) => arn.replace(/[^/]+$/, 'someone-elses');
+export const someoneElsesRole = (arn: string) => arn.replace(/(-\d{12})?$/, (id) => `-${SOMEONE_ELSES}${id}`);
+
+/**
+ * An EventBridge rule of the account that is not the org's (naming.ts: forwarding rules are `<prefix>-codecommit-fwd-…`,
+ * trigger rules `<prefix>-<pipeline>-trigger`), named to fit the org's prefix (`rule/acme-someone-elses`): what a
+ * condition `aws:SourceArn` on the org's rules (an exact rule, or a pattern such as `rule/acme-codecommit-fwd-*`) must
+ * keep out, and what the condition widened to `rule/<prefix>-*` admits. `rule` is any rule ARN of the account.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
+ */
+export const someoneElsesRule = (rule: string, prefix: string) => rule.replace(/[^/]+$/, `${prefix}-${SOMEONE_ELSES}`);
 
 /** An account outside the org, for what must be refused from anywhere else. */
 export const OTHER_ACCOUNT = '999999999999';
@@ -210,6 +236,7 @@ function deadLetterNeeds(q: {
       id: `${q.id}-other-rule`,
       // The sample rule's name is outside the queue's pattern: a rule of the account named to fit it (anyone's) is
       // admitted by the one ArnLike statement, which the purpose says rather than claim more (review s50-audit n4).
+      // The sample starts with the prefix, so the pattern widened to `rule/<prefix>-*` admits it (review s59-proof M2).
       purpose: "EventBridge may not put the events of a rule outside the queue's rule-name pattern in the dead-letter queue (one of the account's rules named to fit it may)",
       doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html',
       grant: EVENTS_DEAD_LETTER,
@@ -217,7 +244,7 @@ function deadLetterNeeds(q: {
       resource: q.queue,
       side: q.side,
       onceFor: q.onceFor,
-      context: fromRule((e) => `${q.rule(e).replace(/[^/]+$/, '')}someone-elses`),
+      context: fromRule((e) => someoneElsesRule(q.rule(e), e.prefix)),
       denied: true,
     },
     {
@@ -436,6 +463,22 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     context: () => ({ 'events:source': [CODECOMMIT_BRANCH_EVENT.source], 'events:detail-type': [CODECOMMIT_BRANCH_EVENT.detailType] }),
   },
   {
+    // The bus policy admits the source account's root narrowed by aws:PrincipalArn to the forwarder role: any other
+    // role of the source account, whose own policies are outside the org file, is kept out by that narrowing alone
+    // (review s59-proof M2: without this path, the narrowing could be taken away with the compile green).
+    id: 'event-forwarding-bus-other-role',
+    purpose: "another role of the source account may not put events on the pipeline account's bus",
+    doc: PRINCIPAL_ARN_DOC,
+    grant: EVENTS_PUT,
+    principal: (e) => role(someoneElsesRole(e.forwarderRole)),
+    resource: (e) => `arn:${e.partition}:events:${e.region}:${e.pipelineAccount}:event-bus/default`,
+    side: 'pipeline',
+    context: () => ({ 'events:source': [CODECOMMIT_BRANCH_EVENT.source], 'events:detail-type': [CODECOMMIT_BRANCH_EVENT.detailType] }),
+    onceFor: 'source role',
+    identityManagedElsewhere: true,
+    denied: true,
+  },
+  {
     id: 'event-forwarding-bus-other-event',
     purpose: "the forwarder role may not put CodeCommit's other events (pull requests, comments) on the pipeline account's bus",
     doc: 'https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-codecommit.html',
@@ -464,7 +507,8 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     principal: () => service('events.amazonaws.com'),
     resource: (e) => e.forwarderRole,
     side: 'source',
-    context: (e) => ({ 'aws:SourceAccount': [e.sourceAccount], 'aws:SourceArn': [`${e.forwardingRuleArn.replace(/[^/]+$/, '')}someone-elses`] }),
+    // A rule outside the forwarding rules' pattern (`rule/<prefix>-codecommit-fwd-*`) that fits the prefix.
+    context: (e) => ({ 'aws:SourceAccount': [e.sourceAccount], 'aws:SourceArn': [someoneElsesRule(e.forwardingRuleArn, e.prefix)] }),
     denied: true,
   },
   {
@@ -485,7 +529,10 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     principal: () => service('events.amazonaws.com'),
     resource: (e) => e.triggerRole,
     side: 'pipeline',
-    context: (e) => ({ 'aws:SourceAccount': [e.pipelineAccount], 'aws:SourceArn': [`${e.triggerRuleArn.replace(/[^/]+$/, '')}someone-elses`] }),
+    // A rule named as the trigger rule and more (`rule/acme-web-app-trigger-someone-elses`: no pipeline's trigger rule,
+    // which ends in `-trigger`), so the condition widened to any pattern of the rule's literal start admits it (review
+    // s59-proof M2).
+    context: (e) => ({ 'aws:SourceAccount': [e.pipelineAccount], 'aws:SourceArn': [`${e.triggerRuleArn}-${SOMEONE_ELSES}`] }),
     denied: true,
   },
   ...deadLetterNeeds({
@@ -558,7 +605,10 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     principal: () => service('codedeploy.amazonaws.com'),
     resource: (e) => e.codeDeployRole,
     side: 'pipeline',
-    context: (e) => ({ 'aws:SourceAccount': [e.pipelineAccount], 'aws:SourceArn': [`${e.codeDeployApplicationArn.replace(/application:.*$/, 'deploymentgroup:someone-elses/group')}`] }),
+    // A group of an application named as the pipeline's and more (`deploymentgroup:acme-web-app-someone-elses/x`), so
+    // the condition `deploymentgroup:acme-web-app/*` widened to any pattern of its literal start (`deploymentgroup:acme-*`)
+    // admits it (review s59-proof M2); no group the org makes (an application's one group is named as the application).
+    context: (e) => ({ 'aws:SourceAccount': [e.pipelineAccount], 'aws:SourceArn': [e.codeDeployApplicationArn.replace(/application:(.*)$/, `deploymentgroup:$1-${SOMEONE_ELSES}/x`)] }),
     denied: true,
   },
   {
@@ -1127,13 +1177,25 @@ export interface PipelineAccountEnvironment {
   artifactKeyArn: string;
   /** One of the roles that administer the artifact key: the StackSet execution role, or one of keyAdministratorRoles. */
   keyAdministrator: string;
-  /** A role of the account that none of them is, nor matches (otherRoleName). */
+  /**
+   * A role of the account named after one of the key's administrators or users (otherThan), that none of them is nor
+   * matches (samples.ts nameLike): `platform-admin-someone-elses` after `platform-admin`.
+   */
   otherRole: string;
 }
 
 export interface PipelineAccountNeed extends PurposedNeed<PipelineAccountEnvironment> {
   /** One path per administrator of the key (their own policies are outside the templates: the execution role's is bootstrap's, the others the org's). */
   perKeyAdministrator?: boolean;
+  /**
+   * One path per role the key policy names for what this need asks (its administrators, or the roles of the account
+   * that use it: the pipeline role and the deployment targets' instance roles), each asked by a role named after it
+   * (otherRole): the name, or the pattern's text before its first wildcard, then more. So the key policy's narrowing of
+   * the account root to that role, widened to a pattern of its literal start (`role/platform-*` for
+   * `role/platform-admin`), admits the sample and fails the compile (review s59-proof M2). `purpose` says the path for
+   * the role's name and the sample's.
+   */
+  otherThan?: { roles: 'key administrators' | 'key users'; purpose: (name: string, other: string) => string };
 }
 
 /** A sample access log object: S3 names each by the time it delivers it. */
@@ -1189,6 +1251,7 @@ export const PIPELINE_ACCOUNT_NEEDS: readonly PipelineAccountNeed[] = [
     // narrowing alone must refuse it (review s50-templates N1).
     id: 'artifact-key-other-role',
     purpose: 'another role of the pipeline account may not use the artifact key',
+    otherThan: { roles: 'key users', purpose: (name, other) => `another role of the pipeline account (${other}, named after ${name}) may not use the artifact key` },
     doc: PRINCIPAL_ARN_DOC,
     grant: KMS_ARTIFACT_DATA_KEY,
     principal: (e) => role(e.otherRole),
@@ -1200,6 +1263,7 @@ export const PIPELINE_ACCOUNT_NEEDS: readonly PipelineAccountNeed[] = [
   {
     id: 'key-administration-other-role',
     purpose: 'another role of the pipeline account may not administer the artifact key',
+    otherThan: { roles: 'key administrators', purpose: (name, other) => `another role of the pipeline account (${other}, named after ${name}) may not administer the artifact key` },
     doc: PRINCIPAL_ARN_DOC,
     grant: KMS_KEY_ADMINISTRATION,
     principal: (e) => role(e.otherRole),
