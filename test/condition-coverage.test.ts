@@ -34,16 +34,24 @@ interface ConditionAt {
 
 const label = (c: ConditionAt) => `${c.stage} ${c.resource}/${c.sid} ${c.operator} ${c.key}`;
 
-/** Every policy document's Allow statements under a resource's properties (a role's trust and inline policies, a key or bucket policy, …). */
+/**
+ * Every policy document's Allow statements under a resource's properties (a role's trust and inline policies, a key or
+ * bucket policy, …), and an event bus policy's one statement, its Statement property (review s59-proof M2: its
+ * conditions were left out, and its aws:PrincipalArn could be taken away with the proof green).
+ */
 function statementsOf(node: unknown, found: Json[] = []): Json[] {
   if (Array.isArray(node)) node.forEach((n) => statementsOf(n, found));
   else if (node !== null && typeof node === 'object') {
     const o = node as Json;
     if (Array.isArray(o.Statement)) for (const st of o.Statement as Json[]) if (st.Effect === 'Allow') found.push(st);
+    if (o.Statement !== null && typeof o.Statement === 'object' && !Array.isArray(o.Statement) && (o.Statement as Json).Effect === 'Allow') found.push(o.Statement as Json);
     for (const [k, v] of Object.entries(o)) if (k !== 'Statement') statementsOf(v, found);
   }
   return found;
 }
+
+/** A statement's Sid; a bus policy's one statement has none (its resource's StatementId names it). */
+const sidOf = (st: Json) => (st.Sid === undefined ? '(its statement)' : String(st.Sid));
 
 const resourcesOf = (stage: Stage) => stage.definition.resources as unknown as Record<string, Json>;
 
@@ -53,7 +61,7 @@ function conditionsOf(stages: readonly Stage[]): ConditionAt[] {
     for (const [resource, definition] of Object.entries(resourcesOf(stage))) {
       for (const st of statementsOf(definition)) {
         for (const [operator, keys] of Object.entries((st.Condition ?? {}) as Record<string, Json>)) {
-          for (const key of Object.keys(keys)) found.push({ stage: stage.id, resource, sid: String(st.Sid), operator, key });
+          for (const key of Object.keys(keys)) found.push({ stage: stage.id, resource, sid: sidOf(st), operator, key });
         }
       }
     }
@@ -70,7 +78,7 @@ function problemsWithout(org: Org, conditions: readonly ConditionAt[]): string[]
     let removed = 0;
     for (const st of statementsOf(copy)) {
       const block = (st.Condition as Record<string, Json> | undefined)?.[c.operator];
-      if (st.Sid !== c.sid || !block || !(c.key in block)) continue;
+      if (sidOf(st) !== c.sid || !block || !(c.key in block)) continue;
       delete block[c.key];
       if (Object.keys(block).length === 0) delete (st.Condition as Json)[c.operator];
       if (Object.keys(st.Condition as Json).length === 0) delete st.Condition;

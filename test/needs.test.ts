@@ -120,6 +120,10 @@ describe('the refused paths hold the conditions of the statements that grant the
     ['event-forwarding-bus-other-event', 'event-forwarding-bus'],
     // The bus policy's aws:PrincipalArn: another role of the source account (review s59-proof M2).
     ['event-forwarding-bus-other-role', 'event-forwarding-bus'],
+    // Each of the bus policy's event conditions: the source's ForAllValues, and the Null guard on each key (review s59-proof m1).
+    ['event-forwarding-bus-other-source', 'event-forwarding-bus'],
+    ['event-forwarding-bus-no-source', 'event-forwarding-bus'],
+    ['event-forwarding-bus-no-detail-type', 'event-forwarding-bus'],
     ['ci-network-flow-logs-role-other-account', 'ci-network-flow-logs-role'],
     ['source-action-role-other-role', 'source-action-role'],
     ['source-action-artifact-other-role', 'source-action-artifact'],

@@ -141,6 +141,13 @@ const CASES: Array<{ what: string; need: string; mutate: (stages: Stage[]) => vo
     },
     sample: /:rule\/acme-someone-elses$/,
   },
+  {
+    // The review's m1: ForAllValues is true of a request without the key; the Null guard is what refuses it.
+    what: "the bus policy without its Null guard on events:source and events:detail-type (review s59-proof m1)",
+    need: 'event-forwarding-bus-no-source',
+    mutate: (stages) => delete resourcesOf(stages, 'pipeline-foundation').CodeCommitEventsBusPolicy.Properties.Statement.Condition.Null,
+    sample: /^arn:aws:iam::111111111111:role\/acme-event-forwarder$/,
+  },
   // Beyond the table: the other narrowings the same samples guard.
   {
     what: "the pipeline account's trigger dead-letter queue's rule/acme-*-trigger made rule/acme-*",

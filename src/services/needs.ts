@@ -262,6 +262,24 @@ function deadLetterNeeds(q: {
   ];
 }
 
+/** The forwarder role putting on the pipeline account's bus what the bus policy's event conditions must refuse. */
+function busEventRefused(id: string, what: string, context: Record<string, string[]>): ServiceNeed[] {
+  return [
+    {
+      id,
+      purpose: `the forwarder role may not put ${what} on the pipeline account's bus`,
+      doc: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html',
+      grant: EVENTS_PUT,
+      principal: (e) => role(e.forwarderRole),
+      resource: (e) => `arn:${e.partition}:events:${e.region}:${e.pipelineAccount}:event-bus/default`,
+      side: 'pipeline',
+      context: () => context,
+      onceFor: 'source role',
+      denied: true,
+    },
+  ];
+}
+
 export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
   {
     id: 'codepipeline-service-role',
@@ -489,6 +507,16 @@ export const PIPELINE_NEEDS: readonly ServiceNeed[] = [
     context: () => ({ 'events:source': [CODECOMMIT_BRANCH_EVENT.source], 'events:detail-type': ['CodeCommit Pull Request State Change'] }),
     denied: true,
   },
+  // What each of the bus policy's event conditions keeps out on its own (review s59-proof m1: dropping the Null guard,
+  // or the source's ForAllValues, compiled green). events:source and events:detail-type are multivalued and written
+  // ForAllValues, which "returns true if there are no keys in the request"; the Null guard ("false": the key must be
+  // there) is what refuses a request without one
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
+  // Whether a rule-forwarded push carries these keys at all is the README's open question (the event path's first
+  // push, item 2): if it carries only events:SystemMetadata/*, these refusals are what the allowed path would meet.
+  ...busEventRefused('event-forwarding-bus-other-source', 'an event of another source, named as CodeCommit\'s branch event,', { 'events:source': [SOMEONE_ELSES], 'events:detail-type': [CODECOMMIT_BRANCH_EVENT.detailType] }),
+  ...busEventRefused('event-forwarding-bus-no-source', 'an event whose request names no events:source', { 'events:detail-type': [CODECOMMIT_BRANCH_EVENT.detailType] }),
+  ...busEventRefused('event-forwarding-bus-no-detail-type', 'an event whose request names no events:detail-type', { 'events:source': [CODECOMMIT_BRANCH_EVENT.source] }),
   {
     id: 'event-forwarding-role',
     purpose: 'EventBridge runs the forwarding rules as the forwarder role',
