@@ -79,6 +79,28 @@ function refuseUnusablePath(option: string, path: string | undefined): void {
   );
 }
 
+/** The options that name a path to write, whose empty value refuseUnusablePath refuses with its own words. */
+const PATH_OPTIONS = new Set(['--out', '--write']);
+
+/**
+ * An option's value that is no value (review s59-cli m1, m2): one that starts with `-`, which commander gives a
+ * required value even when it is the next option (`--out --revision` would write a folder named `--revision`), and an
+ * empty one (`--profile "$PROFILE"` with the variable unset would fall back to the default credentials, another
+ * account's perhaps). Refused before the command runs.
+ */
+function refuseUnusableValues(command: Command): void {
+  const values = command.opts() as Record<string, unknown>;
+  for (const option of command.options) {
+    const value = values[option.attributeName()];
+    if (typeof value !== 'string' || !(option.required || option.optional)) continue;
+    const name = option.long ?? option.short ?? option.flags;
+    if (value.startsWith('-')) {
+      throw new UsageError(`${name} ${value}: the value looks like an option, so ${name} was given none; give ${name} its value${PATH_OPTIONS.has(name) || name === '--since' || name === '--manifest' ? ` (for a path that starts with '-', write ./${value})` : ''}`);
+    }
+    if (value.trim() === '' && !PATH_OPTIONS.has(name)) throw new UsageError(`${name} ${JSON.stringify(value)}: is ${value === '' ? 'empty' : 'only white space'}; give a value, or leave the option out (was a shell variable unset?)`);
+  }
+}
+
 function summary(c: CompiledOrg, outDir: string): string {
   // The marker counted too: the number is what the folder holds.
   const lines = [`${c.org.file} → ${join(outDir, c.org.name)}/: ${c.stages.length} stages in ${c.rollout.waves.length} waves, ${c.files.size + 1} files`];
@@ -501,27 +523,37 @@ interface AwsCommandOptions {
 }
 
 /** --region, --endpoint and AWS_ENDPOINT_URL, checked before any AWS client is built (the SDK's errors for them name neither). */
-function checkAwsOptions(opts: AwsCommandOptions, org: { partition: Partition; region: string }): void {
+const ROLE_NAME_WITH_PATH = /^([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
+/** The options' problems that need no org file: checked before it is read and compiled (review s59-cli m3). */
+function checkAwsOptions(opts: AwsCommandOptions): void {
   // --local brings its own endpoint and credentials: a given --endpoint or --profile would be ignored without a word
   // (review s39-readme n5).
   const overridden = opts.local ? (['endpoint', 'profile'] as const).filter((o) => opts[o] !== undefined) : [];
   if (overridden.length > 0) throw new UsageError(`--local runs against a local AWS with its own endpoint and credentials, so ${overridden.map((o) => `--${o}`).join(' and ')} would be ignored; give --local, or ${overridden.map((o) => `--${o}`).join(' and ')}`);
-  const wrongRegion = opts.region === undefined ? undefined : regionProblem(opts.region, org.partition);
-  if (wrongRegion) throw new UsageError(`--region ${wrongRegion}; expected a region of the org's partition ${org.partition}, such as its own, ${org.region}`);
   const wrongEndpoint = opts.endpoint === undefined ? undefined : endpointProblem(opts.endpoint);
   if (wrongEndpoint) throw new UsageError(`--endpoint ${wrongEndpoint}`);
   // The SDK reads AWS_ENDPOINT_URL itself when no endpoint is given.
   const fromEnvironment = opts.endpoint === undefined && !opts.local ? process.env.AWS_ENDPOINT_URL : undefined;
   const wrongEnvironment = fromEnvironment ? endpointProblem(fromEnvironment) : undefined;
   if (wrongEnvironment) throw new XstackError('ENDPOINT_INVALID', `AWS_ENDPOINT_URL ${wrongEnvironment}, or unset it to reach AWS`);
+  // A role name IAM takes, with its path if any: "alphanumeric, including the following common characters: plus (+),
+  // equal (=), comma (,), period (.), at (@), underscore (_), and hyphen (-)", 64 at most
+  // (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html); a wrong one would reach AWS as role/<it>.
+  for (const [name, value] of [['--output-reader-role', opts.outputReaderRole], ['--access-role', opts.accessRole]] as const) {
+    if (value !== undefined && !ROLE_NAME_WITH_PATH.test(value)) throw new UsageError(`${name} ${value}: not a role name; expected the name of a role in the target accounts (1 to 64 letters, digits and + = , . @ _ -), after its path if it has one (path/name)`);
+  }
   if (opts.maxWait !== undefined && !(/^\d+$/.test(opts.maxWait) && Number(opts.maxWait) >= 1)) {
     throw new UsageError(`--max-wait ${opts.maxWait}: expected a whole number of minutes, 1 or more (or leave it out to wait until each operation ends)`);
   }
 }
 
 async function awsCommand(command: AwsCommandName, file: string, opts: AwsCommandOptions): Promise<number> {
+  checkAwsOptions(opts);
   const compiled = compileOrg(loadOrgFile(file));
-  checkAwsOptions(opts, compiled.org);
+  const { partition, region } = compiled.org;
+  const wrongRegion = opts.region === undefined ? undefined : regionProblem(opts.region, partition);
+  if (wrongRegion) throw new UsageError(`--region ${wrongRegion}; expected a region of the org's partition ${partition}, such as its own, ${region}`);
   // The org's notes (a repository leaving or renamed, a new bucket generation) compare it with the layout file's
   // record, which deploy rewrites before its first operation: said here, on stderr as compile says them, before that.
   if (command === 'plan' || command === 'deploy') for (const note of compiled.notes) process.stderr.write(`note: ${note}\n`);
@@ -859,6 +891,7 @@ export async function main(argv: string[]): Promise<number> {
     async (...args) => {
       const command = args[args.length - 1] as Command;
       context = { command: command.name(), options: command.opts() };
+      refuseUnusableValues(command);
       code = await fn(...args);
     };
   const program = buildProgram(act);

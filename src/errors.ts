@@ -37,6 +37,9 @@ export class XstackError extends Error {
 }
 
 /** The organization file is invalid; carries every problem found, not just the first. */
+/** How many of an org file's problems its message shows: a generated file gone wrong may have hundreds of thousands (review s59-cli m5). */
+const SHOWN_PROBLEMS = 200;
+
 export class OrgFileError extends XstackError {
   constructor(
     readonly problems: readonly Problem[],
@@ -46,7 +49,11 @@ export class OrgFileError extends XstackError {
     super(
       'ORG_FILE_INVALID',
       `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${what}:\n` +
-        problems.map((p) => `  ${formatProblem(p)}`).join('\n'),
+        problems
+          .slice(0, SHOWN_PROBLEMS)
+          .map((p) => `  ${formatProblem(p)}`)
+          .concat(problems.length > SHOWN_PROBLEMS ? [`  … and ${problems.length - SHOWN_PROBLEMS} more (the first ${SHOWN_PROBLEMS} are shown; mend them and run again)`] : [])
+          .join('\n'),
     );
   }
 }

@@ -615,6 +615,30 @@ function firstMissing(path: string): string | undefined {
 }
 
 /**
+ * `mkdirSync(path, { recursive: true })`, one folder at a time from the topmost missing: node's recursive make loops
+ * forever where a parent answers EEXIST and the child ENOENT, as under /proc (review s59-cli m7); made one by one, the
+ * first that cannot be made fails with ENOENT.
+ */
+function makeFolders(path: string): void {
+  const top = firstMissing(path);
+  if (top === undefined) return;
+  const chain: string[] = [];
+  for (let p = resolve(path); ; p = dirname(p)) {
+    chain.unshift(p);
+    if (p === top) break;
+  }
+  for (const p of chain) {
+    try {
+      mkdirSync(p);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A name taken by a link that leads nowhere (or round in a loop) reads as missing: its own error says why.
+      statSync(p);
+    }
+  }
+}
+
+/**
  * Removes the empty folders from `from` up to `top` (both made by this run); a folder that holds anything stays. One
  * not there is passed over: a failed `mkdirSync(from, { recursive: true })` made only the folders above it.
  */
@@ -674,7 +698,7 @@ function takeLock(dir: string, lock: string, made: string | undefined): () => vo
     }
   }
   try {
-    mkdirSync(parent, { recursive: true });
+    makeFolders(parent);
     writeFileSync(mine, holderText());
   } catch (error) {
     removeQuietly(mine);
@@ -807,7 +831,7 @@ export function stageOwnedFolder(dir: string, files: ReadonlyMap<string, string>
   };
   track(staged);
   try {
-    mkdirSync(parent, { recursive: true });
+    makeFolders(parent);
     staged.warnings.push(...removeLeftovers(dir, owner));
     mkdirSync(staged.tmp);
     // Marked before anything else, so that a leftover of this run is recognised as ours.

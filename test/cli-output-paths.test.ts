@@ -1,8 +1,9 @@
 // Paths given to compile, audit and schema that are not what they look like: names too long, links in a loop or to
 // the current folder, a blank --out, the compile's root as audit --out, a link as DIR/<org>. Each is refused in words
 // before anything is written, and leaves nothing behind. Run against the built CLI, in temporary folders.
-import { cpSync, mkdirSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_ORG, runCli, tempDir } from './helpers';
 
@@ -43,6 +44,13 @@ describe('names the file system refuses (review s38-cli M10)', () => {
       `xstack: ${stem}.yaml: an org file's name without its extension names its output folder (dist/<name>/), and '${stem}' is 250 bytes long, and the names xstack makes from it must fit a file system's 255 bytes: at most 200; rename the file, e.g. to org.yaml\nNothing was written.\n`,
     ]);
     expect(readdirSync(dir)).toEqual([`${stem}.yaml`]);
+  });
+
+  it.runIf(existsSync('/proc/self'))('a folder under /proc, where node\'s recursive mkdir loops forever (parent EEXIST, child ENOENT): refused at once, nothing written (review s59-cli m7)', () => {
+    const dir = project('proc');
+    const run = spawnSync(process.execPath, [resolve('.build/src/cli.js'), 'compile', 'example.yaml', '--out', '/proc/xstack-no-such'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    expect(run.signal).toBeNull();
+    expect([run.status, run.stderr]).toEqual([1, 'xstack: could not write /proc/xstack-no-such/example (no such file or folder); nothing was written\n']);
   });
 
   it('links that point at each other, as --out of compile and of schema: said in words, the links left as they were', () => {

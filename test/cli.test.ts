@@ -109,6 +109,29 @@ describe('usage errors exit 64, never 2 (which means "changes")', () => {
     }
   });
 
+  it('an option given no value (the next option taken as it, or an unset variable) is a usage error before anything runs: no folder named --revision, no default credentials in place of an empty --profile (review s59-cli m1, m2)', () => {
+    const dir = tempDir('cli-values');
+    const cases: Array<[string[], string]> = [
+      [['compile', resolve(EXAMPLE), '--out', '--revision'], "xstack: --out --revision: the value looks like an option, so --out was given none; give --out its value (for a path that starts with '-', write ./--revision)"],
+      [['plan', EXAMPLE, '--profile', ''], 'xstack: --profile "": is empty; give a value, or leave the option out (was a shell variable unset?)'],
+      [['plan', EXAMPLE, '--profile', '  '], 'xstack: --profile "  ": is only white space; give a value, or leave the option out (was a shell variable unset?)'],
+      [['deploy', EXAMPLE, '--profile', '--yes'], 'xstack: --profile --yes: the value looks like an option, so --profile was given none; give --profile its value'],
+      [['destroy', EXAMPLE, '--output-reader-role', ''], 'xstack: --output-reader-role "": is empty; give a value, or leave the option out (was a shell variable unset?)'],
+      [['deploy', EXAMPLE, '--output-reader-role', 'x y'], 'xstack: --output-reader-role x y: not a role name; expected the name of a role in the target accounts (1 to 64 letters, digits and + = , . @ _ -), after its path if it has one (path/name)'],
+      [['bootstrap', EXAMPLE, '--access-role', 'arn:aws:iam::1:role/x'], 'xstack: --access-role arn:aws:iam::1:role/x: not a role name; expected the name of a role in the target accounts (1 to 64 letters, digits and + = , . @ _ -), after its path if it has one (path/name)'],
+    ];
+    for (const [args, message] of cases) {
+      const run = spawnSync(process.execPath, [resolve('.build/src/cli.js'), ...args], { cwd: dir, encoding: 'utf8' });
+      expect([run.status, run.stderr.split('\n')[0]], args.join(' ')).toEqual([64, message]);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("an option's problem that needs no org file is said before the org is read: a bad --max-wait with an org file that does not exist (review s59-cli m3)", () => {
+    const run = xstack(['deploy', 'no-such-org.yaml', '--max-wait', '0']);
+    expect([run.status, run.stderr.split('\n')[0]]).toEqual([64, 'xstack: --max-wait 0: expected a whole number of minutes, 1 or more (or leave it out to wait until each operation ends)']);
+  });
+
   it.each([
     ['a misspelt command', ['compil'], "xstack: unknown command 'compil'\n(Did you mean compile?)\n"],
     ['help for a misspelt command', ['help', 'compil'], "xstack: unknown command 'compil'\n(Did you mean compile?)\n"],

@@ -488,6 +488,31 @@ describe('organization file validation', () => {
     ]);
   });
 
+  it("an instance tag key starting with 'aws:' is refused, in any case: AWS keeps the prefix, no instance can carry it, and the deployment group would select none (review s59-cli m6)", () => {
+    expect(problemsOf(`${VALID}      ec2TagKey: aws:env\n`)).toEqual([
+      expect.stringMatching(/^org\.yaml:\d+:\d+: pipelines\.web-app\.deploy\.ec2TagKey: 'aws:env' starts with 'aws:', which AWS keeps for its own tags: no instance can be tagged so, and the deployment group would find none; expected an EC2 tag key of up to 128 characters, not starting with 'aws:'$/),
+    ]);
+    expect(problemsOf(`${VALID}      applicationTagKey: AWS:App\n`)).toEqual([expect.stringMatching(/pipelines\.web-app\.deploy\.applicationTagKey: 'AWS:App' starts with 'aws:'/)]);
+    expect(parseOrg(`${VALID}      ec2TagKey: team:aws:env\n`, 'org.yaml').pipelines[0].deploy.ec2TagKey).toBe('team:aws:env');
+  });
+
+  it('past 200 problems the message shows the first 200 and says how many more (review s59-cli m5: a generated file gone wrong printed 207 MB)', () => {
+    const many = VALID.replace('accounts:\n', `accounts:\n${Array.from({ length: 250 }, (_, i) => `  bad${i}: { id: "x", role: source }\n`).join('')}`);
+    let error: unknown;
+    try {
+      parseOrg(many, 'org.yaml');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(OrgFileError);
+    const { problems, message } = error as OrgFileError;
+    expect(problems.length).toBeGreaterThan(200);
+    const lines = message.split('\n');
+    expect(lines[0]).toBe(`${problems.length} problems in the organization file:`);
+    expect(lines).toHaveLength(1 + 200 + 1);
+    expect(lines[201]).toBe(`  … and ${problems.length - 200} more (the first 200 are shown; mend them and run again)`);
+  });
+
   it("a pipeline account is not said to run no pipeline when a pipeline's own problem is the cause (review s38-lead-diff M1)", () => {
     // The only pipeline's dev branch misspelt: said once, at the branch, not also at the dev account.
     expect(problemsOf(VALID.replace('      dev: main', '      dve: main'))).toEqual([expect.stringMatching(/^org\.yaml:\d+:7: pipelines\.web-app\.branches\.dve: environment 'dve' has no pipeline account/)]);

@@ -153,6 +153,16 @@ const branchName = str({ expected: 'a git branch name (git check-ref-format)', r
  * (review s22-names N5). A custom configuration's name is the org's.
  */
 const SERVER_DEPLOYMENT_CONFIGS = ['CodeDeployDefault.OneAtATime', 'CodeDeployDefault.HalfAtATime', 'CodeDeployDefault.AllAtOnce'];
+/**
+ * An instance tag a deployment group selects by: not one of AWS's own, which no one can put on an instance ("Do not use
+ * the aws: prefix in tag names and values because it is reserved for AWS use. In addition, you cannot edit or delete
+ * tag names or values with this prefix", the EC2 restrictions as EMR's page gives them,
+ * https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-plan-tags-restrictions.html, linking
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions), so a group selecting by one
+ * would find no instance (review s59-cli m6).
+ */
+const instanceTagKeyProblem = (key: string): string | undefined => (/^aws:/i.test(key) ? `'${key}' starts with 'aws:', which AWS keeps for its own tags: no instance can be tagged so, and the deployment group would find none` : undefined);
+
 function serverDeploymentConfigProblem(name: string): string | undefined {
   if (!name.startsWith('CodeDeployDefault.') || SERVER_DEPLOYMENT_CONFIGS.includes(name)) return undefined;
   return "is not one of AWS's configurations for EC2/On-Premises, which xstack's deployment groups deploy to";
@@ -254,8 +264,8 @@ const pipelineSchema = obj(
         {
           type: required(str({ expected: "'codedeploy'", oneOf: ['codedeploy'] })),
           deploymentConfig: optional(str({ expected: `${SERVER_DEPLOYMENT_CONFIGS.join(', ')}, or the name of a custom configuration for EC2/On-Premises (1 to 100 letters, digits and . _ + = , @ -)`, pattern: /^[\w.+=,@-]{1,100}$/, refine: serverDeploymentConfigProblem })),
-          ec2TagKey: optional(str({ expected: 'an EC2 tag key of up to 128 characters', pattern: /^[\w .:/=+@-]{1,128}$/ })),
-          applicationTagKey: optional(str({ expected: 'an EC2 tag key of up to 128 characters', pattern: /^[\w .:/=+@-]{1,128}$/ })),
+          ec2TagKey: optional(str({ expected: "an EC2 tag key of up to 128 characters, not starting with 'aws:'", pattern: /^[\w .:/=+@-]{1,128}$/, refine: instanceTagKeyProblem })),
+          applicationTagKey: optional(str({ expected: "an EC2 tag key of up to 128 characters, not starting with 'aws:'", pattern: /^[\w .:/=+@-]{1,128}$/, refine: instanceTagKeyProblem })),
         },
         'a deploy stage: type and its settings',
       ),
