@@ -161,7 +161,7 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     expect(env.proxy.requests.slice(from).filter((r) => r.stackSet === 'big-source-repositories' && r.action === 'UpdateStackSet')).toEqual([]);
   });
 
-  it("switching to deploymentTargets.instanceRoles: pipeline-identity's update, which deletes big-deploy-target, runs after pipeline-foundation's detaches the artifacts policy from it; plan says so and warns of nothing (review s32-day2 M2)", async () => {
+  it("switching to deploymentTargets.instanceRoles: pipeline-identity's update, which deletes big-deploy-target, runs after pipeline-foundation's detaches the artifacts policy from it; plan says so and warns only that the instance profile goes with it (review s32-day2 M2, s59-day2 m2)", async () => {
     await smallWithInstanceRole();
     const switched = compileYaml(`${SMALL}deploymentTargets:\n  instanceRoles: [app-server]\n`);
     const warning = /^StackSet big-pipeline-identity's update deletes role big-deploy-target/;
@@ -172,7 +172,8 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const lists = env.proxy.requests.slice(planFrom).filter((r) => r.action === 'ListStackInstances').map((r) => r.stackSet);
     expect(lists.length).toBeGreaterThan(0);
     expect(lists.length).toBe(new Set(lists).size);
-    expect(planned.replacementWarnings ?? []).toEqual([]);
+    // The deployment targets' instance profile goes with the role: said, as instances running with it lose their credentials (review s59-day2 m2).
+    expect(planned.replacementWarnings ?? []).toEqual([expect.stringMatching(/^StackSet big-pipeline-identity: AWS::IAM::InstanceProfile DeployTargetInstanceProfile \("big-deploy-target"\) is deleted by this update/)]);
     expect(planned.runsLast).toMatch(/^its template update runs after the last wave, not in its own: it only deletes, among it a role that big-pipeline-foundation may still have a managed policy attached to until its update/);
     expect(formatPlan([planned], { accountNames: new Map(), colour: false })).toContain('its template update runs after the last wave');
     const notes: string[] = [];
@@ -232,7 +233,10 @@ describe('the reconciler against the layer: org file changes, SERVICE_MANAGED, t
     const switched = compileYaml(`${TAGGED}deploymentTargets:\n  instanceRoles: [app-server]\n`);
     const planned = (await plan(switched, awsVia(), { pollMs })).find((x) => x.stage === 'pipeline-identity')!;
     expect(planned.runsLast).toBeUndefined();
-    expect(planned.replacementWarnings ?? []).toEqual([expect.stringMatching(/^StackSet big-pipeline-identity's update deletes role big-deploy-target/)]);
+    expect(planned.replacementWarnings ?? []).toEqual([
+      expect.stringMatching(/^StackSet big-pipeline-identity: AWS::IAM::InstanceProfile DeployTargetInstanceProfile \("big-deploy-target"\) is deleted by this update/),
+      expect.stringMatching(/^StackSet big-pipeline-identity's update deletes role big-deploy-target/),
+    ]);
   });
 
   it('a repository renamed with renamedFrom: plan names no collision or replacement, and deploy updates the repositories\' StackSet in place (day-2 review M1)', async () => {

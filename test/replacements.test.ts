@@ -491,6 +491,17 @@ describe('a role an update deletes while another StackSet\'s managed policy is a
     expect(rolesDeletedWhileAttached(setsOf(after, before)).size).toBe(0);
   });
 
+  it("an instance profile the update deletes is a warning, naming it: the deployment targets' when the org names instanceRoles, the CI host's when CI moves to EKS (review s59-day2 m2)", () => {
+    const before = compileOrg(parseOrg(EXAMPLE, 'parameters/example.yaml'));
+    const roles = compileOrg(parseOrg(`${EXAMPLE}deploymentTargets:\n  instanceRoles: [app-server]\n`, 'parameters/example.yaml'));
+    const eks = compileOrg(parseOrg(EXAMPLE.replace('  ci:\n    account: tools\n', '  ci:\n    account: tools\n    eks: { mode: pod-identity, cluster: ci-cluster, namespace: jenkins, serviceAccount: jenkins }\n'), 'parameters/example.yaml'));
+    const warned = (after: CompiledOrg, module: string) => templateReplacements(`acme-${module}`, templateOf(before, module), templateOf(after, module)).warnings.filter((w) => w.includes('InstanceProfile'));
+    expect(warned(roles, 'pipeline-identity')).toEqual([expect.stringMatching(/^StackSet acme-pipeline-identity: AWS::IAM::InstanceProfile DeployTargetInstanceProfile \("acme-deploy-target"\) is deleted by this update, and IAM deletes it under any instance still running with it/)]);
+    expect(warned(eks, 'ci-identity')).toEqual([expect.stringMatching(/^StackSet acme-ci-identity: AWS::IAM::InstanceProfile CiInstanceProfile \("acme-ci-instance"\) is deleted by this update/)]);
+    // Kept: nothing said.
+    expect(warned(before, 'ci-identity')).toEqual([]);
+  });
+
   it('the update that only deletes runs last (deferredRemovals), and then nothing is in its way; not when it changes what it keeps, or a policy keeps the attachment', () => {
     const before = compileOrg(parseOrg(EXAMPLE, 'parameters/example.yaml'));
     const after = compileOrg(parseOrg(`${EXAMPLE}deploymentTargets:\n  instanceRoles: [app-server]\n`, 'parameters/example.yaml'));
@@ -562,5 +573,20 @@ describe("a deployment group whose tag set changes (review s32-day2 M4)", () => 
     // And nothing for PaymentsApiDeploymentGroup, whose environment value's text changed with the account added: in
     // dev and prod it selects as before, and in staging it did not exist.
     expect(bodyReplacements('acme-pipelines', base, grown).warnings).toEqual([expect.stringMatching(/^StackSet acme-pipelines: AWS::CodeDeploy::DeploymentGroup WebAppDeploymentGroup selects its instances by other tags in account 333333333333: /)]);
+  });
+
+  it('not in an account the StackSet adds or leaves, whose group is made or deleted, not changed (review s59-day2 m1)', () => {
+    const compiled = (text: string) => compileOrg(parseOrg(text, 'parameters/example.yaml'));
+    const base = compiled(EXAMPLE);
+    // staging removed: web-app's group goes with staging's stack; the others select as before.
+    const noStaging = compiled(EXAMPLE.replace('  staging:\n    id: "333333333333"\n    role: pipeline\n    environment: staging\n', '').replace('      staging: release\n', ''));
+    const body = (c: CompiledOrg) => c.files.get('templates/pipelines.yaml')!;
+    const targets = (c: CompiledOrg) => c.stages.find((s) => s.id === 'pipelines')!.targets.map((a) => a.id);
+    expect(targets(noStaging)).toEqual(['222222222222', '444444444444']);
+    const accounts = { deployed: targets(base), desired: targets(noStaging) };
+    expect(bodyReplacements('acme-pipelines', body(base), body(noStaging), accounts).warnings).toEqual([]);
+    // Read without the accounts (every account the templates choose by), staging's group reads as changed: what deploy
+    // and plan no longer say, as they pass them.
+    expect(bodyReplacements('acme-pipelines', body(base), body(noStaging)).warnings).toEqual([expect.stringMatching(/in account 333333333333: /)]);
   });
 });

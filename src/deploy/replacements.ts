@@ -293,7 +293,11 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
   for (const [id, after] of Object.entries(desired.Resources ?? {})) {
     const before = deployed.Resources?.[id];
     if (after.Type !== DEPLOYMENT_GROUP || before?.Type !== DEPLOYMENT_GROUP || replaced.has(id)) continue;
+    // Only where the group is kept: an account the StackSet adds gets a new group, one it leaves has its group deleted
+    // (review s59-day2 m1).
+    const kept = (account: string) => !accounts || account === ANY_ACCOUNT || (accounts.deployed.includes(account) && accounts.desired.includes(account));
     const changedIn = accountsOf(deployed, desired).filter((account) => {
+      if (!kept(account)) return false;
       const was = tagGroupsIn(deployed, before, account);
       const is = tagGroupsIn(desired, after, account);
       return was !== undefined && is !== undefined && was !== is;
@@ -301,6 +305,18 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
     if (changedIn.length === 0) continue;
     warnings.push(
       `StackSet ${stackSet}: ${DEPLOYMENT_GROUP} ${id} selects its instances by other tags in ${changedIn[0] === ANY_ACCOUNT ? 'every account' : `account${changedIn.length === 1 ? '' : 's'} ${changedIn.join(', ')}`}: an instance takes part only if it carries a tag of every tag group, so tag those instances as the new set reads before deploying, or its next deployment leaves them out (none found: NO_INSTANCES)`,
+    );
+  }
+  // An instance profile the update deletes: IAM does not refuse it while instances run with it, and they lose their
+  // credentials ("Deleting a role or instance profile that is associated with a running instance will break any
+  // applications running on the instance", https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteInstanceProfile.html):
+  // the CI host when CI moves to EKS, the deployment targets when the org names instanceRoles (review s59-day2 m2).
+  for (const [id, before] of Object.entries(deployed.Resources ?? {})) {
+    if (before.Type !== INSTANCE_PROFILE || desired.Resources?.[id]?.Type === INSTANCE_PROFILE) continue;
+    const name = (before.Properties as Properties | undefined)?.InstanceProfileName;
+    warnings.push(
+      `StackSet ${stackSet}: ${INSTANCE_PROFILE} ${id}${name === undefined ? '' : ` (${shown(name)})`} is deleted by this update, and IAM deletes it under any instance still running with it, whose software then loses its AWS credentials: ` +
+        'move what runs on those instances first (the CI to its cluster; the deployment targets to the instance roles the org file names), or terminate them, then deploy',
     );
   }
   refused.push(...namesStillHeld(stackSet, deployed, desired, accounts));
@@ -389,6 +405,8 @@ export interface StackSetAccounts {
   deployed: readonly string[];
   desired: readonly string[];
 }
+
+const INSTANCE_PROFILE = 'AWS::IAM::InstanceProfile';
 
 /** Stands for every account where a template chooses nothing by account. */
 const ANY_ACCOUNT = '*';
