@@ -1195,8 +1195,14 @@ describe('the report says what the templates do, and no more', () => {
     expect(assumeRows.length).toBeGreaterThan(0);
     for (const row of assumeRows) {
       expect(row).toContain('| sts:AssumeRole, sts:SetSourceIdentity |');
-      expect(row.endsWith('| own policy outside the org file; Null aws:SourceIdentity = false (sts:SetSourceIdentity only) |')).toBe(true);
+      // The trust's exclusions are said with it: another permission set, a deeper path (review s58-audit m4).
+      expect(row.endsWith(
+        '| own policy outside the org file; ArnNotLike aws:PrincipalArn = arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Developer_*_* \\| arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/*/*; Null aws:SourceIdentity = false (sts:SetSourceIdentity only) |',
+      ), row).toBe(true);
     }
+    // In the release table, one permission set is its trust's two patterns, its sample roles left out.
+    expect(md).toContain('assumed by arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_*, arn:aws:iam::555555555555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_*;');
+    expect(md).not.toMatch(/assumed by [^|]*AWSReservedSSO_Developer_x0/);
     // A Deny that narrows an Allow of some accounts only goes with it, not into every account (review s36-audit F4).
     expect(md).toContain("CloudFormation's own reads, its statement and the Denies are in every account, but for a Deny that narrows an Allow of some accounts only, which goes with it");
     // What "retained" means, RetainExceptOnCreate's rollback included, said once before the stages (review s36-audit).

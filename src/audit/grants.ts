@@ -59,12 +59,12 @@ export function principalArnValues(g: ResolvedStatement, of: (operator: string) 
   return arns ?? NO_ARNS;
 }
 
-export function conditionClauses(conditions: ResolvedStatement['conditions'], omit?: (key: string) => boolean): string[] {
+export function conditionClauses(conditions: ResolvedStatement['conditions'], omit?: (key: string, operator: string) => boolean): string[] {
   // Loops, not entries/flatMap: asked for every statement of the report and the model.
   const clauses: string[] = [];
   for (const op in conditions) {
     const keys = conditions[op];
-    for (const k in keys) if (!omit?.(k)) clauses.push(`${op} ${k} = ${keys[k].join(' | ')}`);
+    for (const k in keys) if (!omit?.(k, op)) clauses.push(`${op} ${k} = ${keys[k].join(' | ')}`);
   }
   return clauses;
 }

@@ -367,9 +367,12 @@ function admitted(s: ResolvedStatement, partition: string): Array<{ shown: strin
   });
 }
 
-/** A statement's conditions in words, but for the principal it narrows to (shown as the principal). */
-const isPrincipalArnKey = (key: string) => key.toLowerCase() === PRINCIPAL_ARN;
-const conditionParts = (s: ResolvedStatement): string[] => conditionClauses(s.conditions, isPrincipalArnKey);
+/**
+ * A statement's conditions in words, but for the principal it narrows to (shown as the principal): the ARNs a
+ * narrowing operator names are the principal; those an ArnNotLike or other negated one names are exclusions, said
+ * (review s58-audit m4: "AWSReservedSSO_Maintainer_*" read alone admits other permission sets the trust refuses).
+ */
+const conditionParts = (s: ResolvedStatement): string[] => conditionClauses(s.conditions, (key, operator) => key.toLowerCase() === PRINCIPAL_ARN && NARROWING.includes(operator));
 
 /**
  * The statements whose resources take in `r`: its ARN, and for a bucket its

@@ -220,6 +220,16 @@ interface ReleaseReach {
   rewritesOf: RewritesOf | undefined;
 }
 
+/**
+ * Who may assume a role, each once: a sample the proof names for a pattern (`AWSReservedSSO_Maintainer_x0`, the caller
+ * side's policy attached to a permission set's role) is left out beside the pattern of the trust that takes it in
+ * (review s58-audit m4: one permission set read as four principals).
+ */
+function withoutSamplesOf(principals: readonly string[]): string[] {
+  const patterns = principals.filter((p) => p.includes('*'));
+  return principals.filter((p) => p.includes('*') || !patterns.some((pattern) => matches(pattern, p)));
+}
+
 function releaseReach(input: ReleaseInput): ReleaseReach {
   const pushers = new Map<string, ReachEntry[]>();
   const writing = new Map<string, ReachEntry[]>();
@@ -233,6 +243,7 @@ function releaseReach(input: ReleaseInput): ReleaseReach {
     if (e.resource.kind === 'role' && e.reach === 'assume') listIn(assumers, e.resource.arn).push(e.principal);
     if (e.resource.kind === 'role') (roles.get(e.resource.account) ?? roles.set(e.resource.account, new Set()).get(e.resource.account)!).add(e.resource.arn);
   }
+  for (const [role, principals] of assumers) assumers.set(role, withoutSamplesOf(principals));
   return { pushers, writing, assumers, roles, rewritesOf: executionRoleRewritesOf(input, roles) };
 }
 
