@@ -54,6 +54,8 @@ export interface PipelineFoundationInput {
    */
   artifactWriters: {
     wholeBucket: (arnOf: (sourceAccountId: string) => IntrinsicFunction) => Array<IntrinsicFunction>;
+    /** The whole-bucket statement kept only in the pipeline accounts one source account alone feeds (elsewhere none of its principals is). */
+    wholeBucketItem: <T>(statement: T) => T | IntrinsicFunction;
     byFolder: ReadonlyArray<{ sourceAccountId: string; sid: string; folders: readonly string[]; item: <T>(statement: T) => T | IntrinsicFunction }>;
   };
   /**
@@ -165,14 +167,20 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       resources: [objects],
       conditions: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' }, Null: { 's3:x-amz-server-side-encryption': 'false' } },
     }),
+    // Where a pipeline account is fed by several, none of these principals is kept there, and a statement with an empty
+    // Principal is refused ("You must use the Principal element in resource-based policies",
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html): the statement goes
+    // with them (review s59-second-read B1).
     ...(wholeBucketRoots.length > 0
       ? [
-          statement({
-            sid: 'SourceRolesWriteArtifacts',
-            ...rolesByArn(wholeBucketRoots, input.artifactWriters.wholeBucket(sourceRoleIn)),
-            actions: ARTIFACT_OBJECT_WRITE.actions,
-            resources: [objects],
-          }),
+          input.artifactWriters.wholeBucketItem(
+            statement({
+              sid: 'SourceRolesWriteArtifacts',
+              ...rolesByArn(wholeBucketRoots, input.artifactWriters.wholeBucket(sourceRoleIn)),
+              actions: ARTIFACT_OBJECT_WRITE.actions,
+              resources: [objects],
+            }),
+          ) as Statement,
         ]
       : []),
     // The items are Fn::If where a source account shares only some of its pipeline accounts: a statement the policy

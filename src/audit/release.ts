@@ -393,9 +393,17 @@ function replacersOf(input: ReleaseInput, read: ReleaseReach): (account: string,
   // The bucket policy admits the source roles by ARN: another role of the source account, given a write, is refused.
   const rewrites = executionRoleRewrites(read, { give: 'a write to the bucket', act: 'write', namedOnly: true });
   const ownExecution = executionRoleHolds(org, input.executionRole, (a) => a === 's3:PutBucketPolicy' || ROLE_REWRITES.includes(a));
+  // Another source account's source role is held to its own pipelines' folders where it shares the bucket, as the
+  // compile proves (paths.ts sharedBucketPaths, environmentIsolation): no writer of this pipeline's artifacts (review
+  // s59-second-read M1).
+  const sourceRole = new RegExp(`^arn:[^:]+:iam::(\\d{12}):role/${names.sourceRole('').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+  const ownOrNoSourceRole = (principal: string, source: string) => {
+    const owner = sourceRole.exec(principal)?.[1];
+    return owner === undefined || owner === source;
+  };
   return madeOnce2((account, source, accountName) => {
     const bucketArn = `arn:${org.partition}:s3:::${names.artifactBucket(account, org.region)}`;
-    const writers = writing.get(bucketArn) ?? [];
+    const writers = (writing.get(bucketArn) ?? []).filter((e) => ownOrNoSourceRole(e.principal, source.id));
     const who = writers.map((e) => {
       const via = assumers.get(e.principal);
       return `${e.principal} (${e.grantedBy.join('; ')})${via ? `, assumed by ${via.join(', ')}` : ''}`;

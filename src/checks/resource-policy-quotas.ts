@@ -58,6 +58,9 @@ export function resourcePolicyQuotaProblems(org: Org, stages: readonly Stage[], 
       if (!found) continue;
       const accounts = resolver.accountsWith(stage.id, logicalId);
       if (accounts.length === 0) continue;
+      for (const [account, empty] of emptyElements(found.document, accounts, (condition) => resolver.accountsWhere(stage.id, condition))) {
+        problems.push(`${stage.id} @ ${accountName.get(account) ?? account} (${account}): ${logicalId}: ${empty}`);
+      }
       sizes ??= policySizes(resolver, stage.id);
       const size = sizes(found.document);
       const limit = found.kind === 'event-bus' ? busPolicyCharsOf(org) : RESOURCE_POLICY_LIMITS[found.kind].limit;
@@ -74,6 +77,73 @@ export function resourcePolicyQuotaProblems(org: Org, stages: readonly Stage[], 
     }
   }
   return problems;
+}
+
+/**
+ * The elements of a policy that name nothing in some account it is deployed in: a Principal with no principal, a
+ * condition key with no value, an empty Action or Resource list, as its Fn::If items (kept where their condition
+ * holds, AWS::NoValue elsewhere) leave them there. A policy must name its principal ("You must use the Principal
+ * element in resource-based policies",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html), whose grammar is `"*"`
+ * or a map of entries (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html); the service
+ * refuses the rest as malformed, in that account's stack alone, halfway through a rollout (review s59-second-read B1).
+ * Read once for the document, as the sets of accounts each part is in (`holdsIn`: a condition's accounts), not
+ * account by account: at 250 teams a key policy's principal list has an item per team. Each (account, problem).
+ */
+export function emptyElements(document: unknown, accounts: readonly string[], holdsIn: (condition: string) => readonly string[]): Array<[string, string]> {
+  const all: ReadonlySet<string> = new Set(accounts);
+  const none: ReadonlySet<string> = new Set();
+  const conditions = new Map<string, ReadonlySet<string>>();
+  const where = (condition: string) => conditions.get(condition) ?? conditions.set(condition, new Set(holdsIn(condition))).get(condition)!;
+  const union = (sets: Iterable<ReadonlySet<string>>): ReadonlySet<string> => {
+    let out: Set<string> | undefined;
+    for (const set of sets) {
+      if (set.size === all.size) return all;
+      for (const a of set) (out ??= new Set()).add(a);
+    }
+    return out ?? none;
+  };
+  // The accounts where a value is there (not AWS::NoValue, and a list not empty).
+  const presentIn = (value: unknown): ReadonlySet<string> => {
+    if (Array.isArray(value)) return union(value.map(presentIn));
+    if (value === null || typeof value !== 'object') return all;
+    const o = value as Record<string, unknown>;
+    if (o.Ref === 'AWS::NoValue') return none;
+    const branches = o['Fn::If'] as [string, unknown, unknown] | undefined;
+    if (!branches) return all;
+    const holds = where(branches[0]);
+    const yes = presentIn(branches[1]);
+    const no = presentIn(branches[2]);
+    // Most items are `Fn::If [accounts, item, AWS::NoValue]`: there where the condition holds, no account read beside.
+    const kept = yes === all ? holds : new Set([...holds].filter((a) => yes.has(a)));
+    return no.size === 0 ? kept : union([kept, new Set([...no].filter((a) => !holds.has(a)))]);
+  };
+  // A statement's own value where it is kept (its Fn::If's branch there), with the accounts it is kept in.
+  const statementsIn = (item: unknown, kept: ReadonlySet<string>): Array<[Record<string, unknown>, ReadonlySet<string>]> => {
+    const branches = (item as { 'Fn::If'?: [string, unknown, unknown] } | null)?.['Fn::If'];
+    if (!branches) return item !== null && typeof item === 'object' && !Array.isArray(item) && (item as { Ref?: unknown }).Ref !== 'AWS::NoValue' ? [[item as Record<string, unknown>, kept]] : [];
+    const holds = where(branches[0]);
+    return [...statementsIn(branches[1], new Set([...kept].filter((a) => holds.has(a)))), ...statementsIn(branches[2], new Set([...kept].filter((a) => !holds.has(a))))];
+  };
+  const out: Array<[string, string]> = [];
+  const missing = (kept: ReadonlySet<string>, value: unknown, text: string) => {
+    if (kept.size === 0) return;
+    const there = presentIn(value);
+    for (const a of kept) if (!there.has(a)) out.push([a, text]);
+  };
+  const list = (document as { Statement?: unknown } | null)?.Statement;
+  for (const item of Array.isArray(list) ? list : list ? [list] : []) {
+    for (const [s, kept] of statementsIn(item, all)) {
+      const name = `statement ${typeof s.Sid === 'string' ? s.Sid : '(no Sid)'}`;
+      if (s.Principal !== undefined && s.Principal !== '*') missing(kept, Object.values(s.Principal as object), `${name} names no principal here; expected one, or the statement left out where it has none`);
+      if (s.Action !== undefined) missing(kept, s.Action, `${name} names no action here`);
+      if (s.Resource !== undefined) missing(kept, s.Resource, `${name} names no resource here`);
+      for (const [operator, keys] of Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>)) {
+        for (const [key, value] of Object.entries(keys)) missing(kept, value, `${name}: condition ${operator} ${key} has no value here`);
+      }
+    }
+  }
+  return out;
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
