@@ -500,6 +500,11 @@ describe('a role an update deletes while another StackSet\'s managed policy is a
     expect(warned(eks, 'ci-identity')).toEqual([expect.stringMatching(/^StackSet acme-ci-identity: AWS::IAM::InstanceProfile CiInstanceProfile \("acme-ci-instance"\) is deleted by this update/)]);
     // Kept: nothing said.
     expect(warned(before, 'ci-identity')).toEqual([]);
+    // Replaced under its id, its name changed (a new prefix): the one deployed is deleted as well (review s59-second-read m4).
+    const profile = (name: string) => ({ Type: 'AWS::IAM::InstanceProfile', Properties: { InstanceProfileName: name, Roles: [{ Ref: 'R' }] } });
+    expect(templateReplacements('s', template({ P: profile('acme-ci-instance') }), template({ P: profile('corp-ci-instance') })).warnings).toEqual([
+      expect.stringMatching(/^StackSet s: AWS::IAM::InstanceProfile P \("acme-ci-instance"\) is replaced, and the one deployed deleted, by this update/),
+    ]);
   });
 
   it('the update that only deletes runs last (deferredRemovals), and then nothing is in its way; not when it changes what it keeps, or a policy keeps the attachment', () => {

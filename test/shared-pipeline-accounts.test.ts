@@ -128,6 +128,18 @@ describe('a pipeline account fed by two source accounts', () => {
     expect(row('billing-api', '222222222222')).not.toContain('111111111111:role/acme-source');
   });
 
+  it("a source account sharing two pipeline accounts with different pipelines in each gets a statement for each set of its folders, exact in each (review s59-second-read m1)", () => {
+    const both = compileOrg(parseOrg(TEXT.replace('    branches:\n      dev: main\n    deploy:\n      type: codedeploy\n', '    branches:\n      dev: main\n      staging: main\n    deploy:\n      type: codedeploy\n'), 'parameters/example.yaml'));
+    const statements = bucketStatements(renderTemplate(both.stages.find((s) => s.module === 'pipeline-foundation')!.definition)) as Array<{ 'Fn::If'?: [string, Statement, unknown] } & Statement>;
+    const own = statements.filter((s) => s['Fn::If']?.[1].Sid.includes('WritesOwnArtifacts')).map((s) => [s['Fn::If']![0], s['Fn::If']![1].Sid, s['Fn::If']![1].Resource]);
+    expect(own).toEqual([
+      ['AccountDev', 'Source111111111111WritesOwnArtifacts', [{ 'Fn::Sub': '${ArtifactBucket.Arn}/acme-web-app/*' }, { 'Fn::Sub': '${ArtifactBucket.Arn}/acme-payments-api/*' }]],
+      ['AccountStaging', 'Source111111111111WritesOwnArtifacts2', { 'Fn::Sub': '${ArtifactBucket.Arn}/acme-web-app/*' }],
+      [expect.not.stringMatching(/^Account/), 'Source666666666666WritesOwnArtifacts', { 'Fn::Sub': '${ArtifactBucket.Arn}/acme-billing-api/*' }],
+    ]);
+    expect(analyseAccess(both.org, both.stages).problems).toEqual([]);
+  });
+
   it('cfn-lint accepts the templates, the statements kept in some accounts included', { timeout: 60_000 }, () => {
     const dir = tempDir('shared-lint');
     const files = [...compiled.files].filter(([path]) => path.startsWith('templates/')).map(([path, body]) => {

@@ -312,10 +312,13 @@ export function templateReplacements(stackSet: string, deployed: CfnTemplate, de
   // applications running on the instance", https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteInstanceProfile.html):
   // the CI host when CI moves to EKS, the deployment targets when the org names instanceRoles (review s59-day2 m2).
   for (const [id, before] of Object.entries(deployed.Resources ?? {})) {
-    if (before.Type !== INSTANCE_PROFILE || desired.Resources?.[id]?.Type === INSTANCE_PROFILE) continue;
+    // Replaced under its id (its name changed: a new prefix) is deleted too, once its successor is made (review
+    // s59-second-read m4); the instances keep the one they were launched with.
+    const kept = desired.Resources?.[id]?.Type === INSTANCE_PROFILE && !replaced.has(id);
+    if (before.Type !== INSTANCE_PROFILE || kept) continue;
     const name = (before.Properties as Properties | undefined)?.InstanceProfileName;
     warnings.push(
-      `StackSet ${stackSet}: ${INSTANCE_PROFILE} ${id}${name === undefined ? '' : ` (${shown(name)})`} is deleted by this update, and IAM deletes it under any instance still running with it, whose software then loses its AWS credentials: ` +
+      `StackSet ${stackSet}: ${INSTANCE_PROFILE} ${id}${name === undefined ? '' : ` (${shown(name)})`} is ${replaced.has(id) ? 'replaced, and the one deployed deleted,' : 'deleted'} by this update, and IAM deletes it under any instance still running with it, whose software then loses its AWS credentials: ` +
         'move what runs on those instances first (the CI to its cluster; the deployment targets to the instance roles the org file names), or terminate them, then deploy',
     );
   }

@@ -259,16 +259,16 @@ export function planStages(org: Org): Stage[] {
               return [alone.length === fedByOne.length ? arnOf(src.account.id) : foundationSwitch.item(`FedBy ${src.account.name}`, alone.map((c) => c.id), arnOf(src.account.id))];
             }),
           wholeBucketItem: <T,>(st: T) => foundationSwitch.item('FedBy one source account', fedByOne.map((a) => a.id), st),
-          byFolder: feeds.flatMap((src) => {
-            const shared = src.consumers.filter((c) => artifacts.shared(c.id));
-            if (shared.length === 0) return [];
-            return [{
+          // One statement for each set of folders a source account writes in the accounts it shares (in each of them,
+          // the folders of its pipelines there and no others: review s59-second-read m1).
+          byFolder: feeds.flatMap((src) =>
+            artifacts.folderSets(src).map(({ folders, accounts }, i) => ({
               sourceAccountId: src.account.id,
-              sid: `Source${src.account.id}WritesOwnArtifacts`,
-              folders: artifacts.foldersOf(src),
-              item: <T,>(st: T) => foundationSwitch.item(`FedBy ${src.account.name} beside others`, shared.map((c) => c.id), st),
-            }];
-          }),
+              sid: `Source${src.account.id}WritesOwnArtifacts${i === 0 ? '' : i + 1}`,
+              folders,
+              item: <T,>(st: T) => foundationSwitch.item(`FedBy ${src.account.name} beside others${i === 0 ? '' : ` ${i + 1}`}`, accounts, st),
+            })),
+          ),
         },
         deployTargetRoles: deployTargetRoles(org, names),
       }),
@@ -650,27 +650,36 @@ function repositoriesByAccount(org: Org): (account: Account) => readonly Reposit
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html), so the
  * bucket policy and the source role each name its pipelines' artifact folders (naming.ts artifactFolder), not every
  * object. `shared`: whether a pipeline account is fed by several; `foldersIn`: a source account's folders in one such
- * account (undefined where it alone feeds it: the whole bucket is its own); `foldersOf`: its folders in all of them,
- * which the one bucket-policy statement of the source account names. Two pipelines of different source accounts whose
- * folders are the same, where one of them would reach the other's, are a compile error: a folder is the first 20
- * characters of a pipeline's name, and the org file chooses those.
+ * account (undefined where it alone feeds it: the whole bucket is its own); `folderSets`: the accounts it shares,
+ * grouped by its folders there, each group a bucket-policy statement of the source account. Two pipelines of
+ * different source accounts in one pipeline account whose folders are the same are a compile error: a folder is the
+ * first 20 characters of a pipeline's name, and the org file chooses those.
  */
 function sharedArtifactFolders(org: Org, names: Names, feeders: ReadonlyMap<string, readonly SourceAccountPlan[]>) {
   const shared = (pipelineAccountId: string) => (feeders.get(pipelineAccountId)?.length ?? 0) > 1;
   const foldersIn = (source: SourceAccountPlan, pipelineAccountId: string): string[] | undefined =>
     shared(pipelineAccountId) ? [...new Set((source.pipelinesIn.get(pipelineAccountId) ?? []).map((p) => artifactFolder(names.pipeline(p))))] : undefined;
-  const foldersOf = (source: SourceAccountPlan): string[] => [...new Set(source.consumers.flatMap((c) => foldersIn(source, c.id) ?? []))];
+  const folderSets = (source: SourceAccountPlan): Array<{ folders: string[]; accounts: string[] }> => {
+    const sets = new Map<string, { folders: string[]; accounts: string[] }>();
+    for (const c of source.consumers) {
+      const folders = foldersIn(source, c.id);
+      if (!folders) continue;
+      const key = folders.join('\u0000');
+      (sets.get(key) ?? sets.set(key, { folders, accounts: [] }).get(key)!).accounts.push(c.id);
+    }
+    return [...sets.values()];
+  };
   const clashes: string[] = [];
   for (const [account, feeding] of feeders) {
     if (feeding.length < 2) continue;
     for (const x of feeding) {
-      const reached = new Set(foldersOf(x));
+      const reached = new Set(foldersIn(x, account));
       for (const y of feeding) {
         if (y === x) continue;
         for (const p of y.pipelinesIn.get(account) ?? []) {
           const folder = artifactFolder(names.pipeline(p));
           if (!reached.has(folder)) continue;
-          const other = x.consumers.filter((c) => shared(c.id)).flatMap((c) => x.pipelinesIn.get(c.id) ?? []).find((q) => artifactFolder(names.pipeline(q)) === folder)!;
+          const other = (x.pipelinesIn.get(account) ?? []).find((q) => artifactFolder(names.pipeline(q)) === folder)!;
           const pipelineAccount = org.accounts.find((a) => a.id === account)!;
           clashes.push(
             `${locatedField(org.file, `pipelines.${p}`)}: pipeline ${names.pipeline(p)} (repository in ${y.account.name}) keeps its artifacts in folder '${folder}' of ${pipelineAccount.name}'s artifact bucket, as does ${names.pipeline(other)} (repository in ${x.account.name}): ` +
@@ -681,7 +690,7 @@ function sharedArtifactFolders(org: Org, names: Names, feeders: ReadonlyMap<stri
     }
   }
   if (clashes.length > 0) throw new CompileError('ORG_INVALID', [...new Set(clashes)]);
-  return { shared, foldersIn, foldersOf };
+  return { shared, foldersIn, folderSets };
 }
 
 function planSources(org: Org): SourceAccountPlan[] {
