@@ -513,6 +513,13 @@ describe('organization file validation', () => {
     expect(lines[201]).toBe(`  … and ${problems.length - 200} more (the first 200 are shown; mend them and run again)`);
   });
 
+  it("an account id that is the proof's stand-in for an account outside the org is refused with its line, not left to fail the proof with a dozen paths (review s59-day2 n1)", () => {
+    const id = VALID.match(/id: "(\d{12})"/)![1];
+    expect(problemsOf(VALID.replace(`id: "${id}"`, 'id: "999999999999"'))).toEqual([
+      expect.stringMatching(/^org\.yaml:\d+:\d+: accounts\.\w+\.id: '999999999999' is the id xstack's access proof gives an account outside the organization, .*; expected a 12-digit AWS account id in quotes/),
+    ]);
+  });
+
   it("a pipeline account is not said to run no pipeline when a pipeline's own problem is the cause (review s38-lead-diff M1)", () => {
     // The only pipeline's dev branch misspelt: said once, at the branch, not also at the dev account.
     expect(problemsOf(VALID.replace('      dev: main', '      dve: main'))).toEqual([expect.stringMatching(/^org\.yaml:\d+:7: pipelines\.web-app\.branches\.dve: environment 'dve' has no pipeline account/)]);

@@ -16,7 +16,7 @@ import { EXISTING_ROLE_EXPECTED, EXISTING_ROLE_PATTERN, existingRoleProblem, KEY
 import { BOUNDARY_EXPECTED, BOUNDARY_PATTERN, boundaryProblem } from '../iam/permissions-boundary';
 import { MAX_ORG_TAGS, ORG_TAG_KEY, ORG_TAG_KEY_EXPECTED, orgTagKeyProblem, orgTagsProblem, ORG_TAG_VALUE, ORG_TAG_VALUE_EXPECTED } from '../aws/tags';
 import { Names, nameProblem } from '../naming';
-import { DEFAULT_ARTIFACT_RETENTION_DAYS, deployedName, firstNamed, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
+import { DEFAULT_ARTIFACT_RETENTION_DAYS, deployedName, firstNamed, OTHER_ACCOUNT, SERVICE_MANAGED_EXECUTION_ROLE, type Access, type Account, type Org, type Pipeline, type Repository, type StackSetSettings } from './model';
 import { acceptsOnly, bool, closest, Context, int, list, mapOf, obj, optional, partialObj, required, str, type StringRule } from './schema';
 import { readPositioned, readQuick, type SourceNode } from './source';
 import { LAYOUT_FORMAT, movedOrgProblems, ORG_FILE_EXTENSIONS, readLayout } from '../stages/layout';
@@ -233,7 +233,12 @@ const accountSchema = obj(
       str({
         expected: 'a 12-digit AWS account id in quotes, e.g. "123456789012"',
         pattern: /^\d{12}$/,
-        refine: (v) => (/^\d{12}$/.test(v) ? undefined : `'${v}' is not 12 digits`),
+        refine: (v) =>
+          !/^\d{12}$/.test(v)
+            ? `'${v}' is not 12 digits`
+            : v === OTHER_ACCOUNT
+              ? `'${v}' is the id xstack's access proof gives an account outside the organization, so the refusals it asks from outside would be asked of this account; if this really is the account's id, report it: xstack must take another`
+              : undefined,
       }),
     ),
     role: required(

@@ -2,6 +2,12 @@
 import type { Partition } from '../aws/partitions';
 import type { Layout, RecordedOrg } from '../stages/layout';
 
+/**
+ * The account the access proof stands for "an account outside the org" with (src/services/needs.ts): one the org file
+ * may not name, or each refusal asked from outside would be asked of one of its own accounts (review s59-day2 n1).
+ */
+export const OTHER_ACCOUNT = '999999999999';
+
 /** `tools`: runs CI and/or holds the identities that reach the repositories; hosts no repository or pipeline. */
 export type AccountRole = 'source' | 'pipeline' | 'tools';
 

@@ -63,7 +63,7 @@ import {
   type Grant,
 } from '../iam/grants';
 import { listsKey, serviceData } from '../checks/iam-data';
-import type { CiRuntime } from '../org/model';
+import { OTHER_ACCOUNT, type CiRuntime } from '../org/model';
 
 /** `any`: a request whose signer is not the org's (a URL an AWS service presigns), asked of a network path only. */
 export type Principal = { kind: 'aws'; arn: string } | { kind: 'service'; service: string } | { kind: 'any' };
@@ -160,8 +160,8 @@ export const someoneElsesRole = (arn: string) => arn.replace(/(-\d{12})?$/, (id)
  */
 export const someoneElsesRule = (rule: string, prefix: string) => rule.replace(/[^/]+$/, `${prefix}-${SOMEONE_ELSES}`);
 
-/** An account outside the org, for what must be refused from anywhere else. */
-export const OTHER_ACCOUNT = '999999999999';
+/** An account outside the org, for what must be refused from anywhere else (the org file may not name it: org/model.ts). */
+export { OTHER_ACCOUNT };
 
 /** The account a path names for a resource of AWS's own (AWS publishes no owner account): never an account of the org. */
 export const AWS_OWNED_ACCOUNT = 'aws';
