@@ -86,7 +86,7 @@ const PATH_OPTIONS = new Set(['--out', '--write']);
  * An option's value that is no value (review s59-cli m1, m2): one that starts with `-`, which commander gives a
  * required value even when it is the next option (`--out --revision` would write a folder named `--revision`), and an
  * empty one (`--profile "$PROFILE"` with the variable unset would fall back to the default credentials, another
- * account's perhaps). Refused before the command runs.
+ * account's perhaps; explain's `--action ""` would filter nothing, unsaid). Refused before the command runs.
  */
 function refuseUnusableValues(command: Command): void {
   const values = command.opts() as Record<string, unknown>;
@@ -297,10 +297,7 @@ function unknownAction(action: string): string | undefined {
 }
 
 function explainCommand(file: string, opts: ExplainOptions): number {
-  // An empty filter is a slip (an unset shell variable), not "no filter": it would match nothing or everything unsaid (review s50-input N8).
-  for (const [option, value] of [['--principal', opts.principal], ['--action', opts.action], ['--resource', opts.resource]] as const) {
-    if (value !== undefined && value.trim() === '') throw new UsageError(`${option} ${JSON.stringify(value)}: is ${value === '' ? 'empty' : 'only white space'}; give a value, or leave the option out (was a shell variable unset?)`);
-  }
+  // An empty filter (an unset shell variable) is refused before any command runs (refuseUnusableValues; review s50-input N8).
   const wrongAction = opts.action ? unknownAction(opts.action) : undefined;
   if (wrongAction) throw new UsageError(wrongAction);
   const context = opts.context ? parseContext(opts.context) : undefined;
