@@ -272,6 +272,10 @@ const yamlMistakes: Array<[string, string, string]> = [
   ['two tabs', VALID.replace('    role: source', '\trole: source').replace('    role: pipeline', '\trole: pipeline'), 'org.yaml:8:1: (yaml): indented with a tab; YAML indents with spaces only; expected spaces in place of the tab'],
   ['an unclosed quote', VALID.replace('role: source', 'role: "source'), 'org.yaml:8:11: (yaml): a quoted value is not closed (it opens here); expected a closing " at the end of the value'],
   ['a value starting with @', VALID.replace('dev: main', 'dev: @main'), "org.yaml:20:12: (yaml): an unquoted value cannot start with reserved character @; put the value in quotes; expected valid YAML"],
+  // Review s59-cli m4: three slips the parser named in its own terms.
+  ['a value holding ": "', VALID.replace('dev: main', 'dev: main: the trunk'), 'org.yaml:20:12: (yaml): the value of \'dev\' holds \': \', which YAML reads as a key of its own; expected the value in quotes: dev: "main: the trunk"'],
+  ['an apostrophe in single quotes', VALID.replace('dev: main', "dev: 'it's main'"), "org.yaml:20:12: (yaml): the value of 'dev' is in single quotes and holds an apostrophe, which ends it; expected the apostrophe written twice (dev: 'it''s main'), or the value in double quotes"],
+  ['a list on its key\'s line', VALID.replace('dev: main', 'dev: - main'), "org.yaml:20:12: (yaml): the value of 'dev' starts with '- ', which YAML reads as a list, and a list cannot start on its key's line; expected '- main' on the next line, indented under 'dev', or the value in quotes if it is text"],
 ];
 
 /** parameters/example.yaml with line `n` (from 1) replaced by `text`. */

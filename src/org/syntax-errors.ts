@@ -60,7 +60,7 @@ function diagnose(error: YAMLError, lines: SourceLines, doc: Document): Diagnosi
       return { offset, message: 'indented with a tab; YAML indents with spaces only', expected: 'spaces in place of the tab', local: true };
     case 'MULTILINE_IMPLICIT_KEY':
     case 'BLOCK_AS_IMPLICIT_KEY':
-      return keyWithoutColon(line, lines) ?? misindentedBelow(line, lines) ?? soleOffGridKey(lines) ?? said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
+      return slipInValue(line, lines) ?? keyWithoutColon(line, lines) ?? misindentedBelow(line, lines) ?? soleOffGridKey(lines) ?? said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
     case 'BAD_INDENT':
       if (/flow (sequence|collection|map)/i.test(message)) return unclosed(doc, lines, offset, FLOW) ?? said("a '[' or '{' is not closed before this line");
       return keyWithoutColonAbove(line, lines) ?? misindented(line, lines) ?? soleOffGridKey(lines) ?? said('the indentation does not line up: keys of one mapping start in the same column, nested keys further right');
@@ -76,10 +76,31 @@ function diagnose(error: YAMLError, lines: SourceLines, doc: Document): Diagnosi
       // The library's own words are the engine's (`Maximum call stack size exceeded`).
       return said('nested too deeply: an organization file is a few levels of mappings and lists', 'the nesting of parameters/example.yaml');
     case 'UNEXPECTED_TOKEN':
-      return soleOffGridKey(lines) ?? said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
+      return slipInValue(line, lines) ?? soleOffGridKey(lines) ?? said(`${message} (is a ':' or '-' misplaced, or the indentation off?)`);
     default:
       return said(message);
   }
+}
+
+/**
+ * Three slips in a value that the parser reports in its own terms (review s59-cli m4), told from the line's text:
+ * - an unquoted value holding ': ' ("Nested mappings are not allowed in compact mappings"), read as a key of its own;
+ * - an apostrophe inside a single-quoted value ("Unexpected scalar at node end"), which ends it;
+ * - a value starting with '- ' on its key's line ("Unexpected block-seq-ind on same line with key").
+ */
+function slipInValue(i: number, lines: SourceLines): Diagnosis | undefined {
+  const line = lines.all[i];
+  const pair = /^(- )?([^\s:#'"][^:#]*?): (.+)$/.exec(line.content);
+  if (!pair) return undefined;
+  const [, item, key, value] = pair;
+  const at = line.start + line.width + (item?.length ?? 0) + key.length + 2;
+  const slip = (message: string, expected: string): Diagnosis => ({ offset: at, message, expected, local: false });
+  if (value.startsWith("'") && /^'[^']*'[^']/.test(value)) {
+    return slip(`the value of '${key}' is in single quotes and holds an apostrophe, which ends it`, `the apostrophe written twice (${key}: '${value.slice(1).replace(/'$/, '').replace(/'/g, "''")}'), or the value in double quotes`);
+  }
+  if (value.startsWith('- ')) return slip(`the value of '${key}' starts with '- ', which YAML reads as a list, and a list cannot start on its key's line`, `'${value}' on the next line, indented under '${key}', or the value in quotes if it is text`);
+  if (!/^["'[{|>]/.test(value) && /: /.test(value)) return slip(`the value of '${key}' holds ': ', which YAML reads as a key of its own`, `the value in quotes: ${key}: "${value.replace(/"/g, '\\"')}"`);
+  return undefined;
 }
 
 /** One line of the file, as far as indentation and keys go. */
