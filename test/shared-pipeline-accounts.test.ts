@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { analyseAccess } from '../src/audit/paths';
 import { Resolver } from '../src/audit/resolve';
 import { resourcePolicyQuotaProblems } from '../src/checks/resource-policy-quotas';
+import { policySizes } from '../src/checks/iam-quotas';
 import { renderTemplate, type CfnTemplate } from '../src/cfn/template';
 import { compileOrg } from '../src/compile';
 import { parseOrg } from '../src/org/load';
@@ -117,6 +118,33 @@ describe('a pipeline account fed by two source accounts', () => {
       'pipeline-foundation @ dev (222222222222): ArtifactBucketPolicy: statement SourceRolesWriteArtifacts names no principal here; expected one, or the statement left out where it has none',
       'pipeline-foundation @ dev (222222222222): ArtifactBucketPolicy: statement SourceRolesWriteArtifacts: condition ArnEquals aws:PrincipalArn has no value here',
     ]);
+  });
+
+  it("the size check measures a statement kept in some accounts as that account receives it, not as escaped JSON text (review s59-second-read m2: 11 % over)", () => {
+    const stage = 'pipeline-foundation';
+    const templates = new Map(compiled.stages.map((s) => [s.id, renderTemplate(s.definition)]));
+    const resolver = new Resolver(compiled.org, compiled.stages, templates);
+    const doc = (templates.get(stage)!.Resources.ArtifactBucketPolicy.Properties as { PolicyDocument: unknown }).PolicyDocument;
+    const NONE = Symbol('AWS::NoValue');
+    // The document an account's stack sends: each Fn::If by its condition there, AWS::NoValue dropped, each other function resolved.
+    const received = (v: unknown, account: string): unknown => {
+      if (Array.isArray(v)) return v.map((x) => received(x, account)).filter((x) => x !== NONE);
+      if (v === null || typeof v !== 'object') return v;
+      const o = v as Record<string, unknown>;
+      if (o.Ref === 'AWS::NoValue') return NONE;
+      const branches = o['Fn::If'] as [string, unknown, unknown] | undefined;
+      if (branches) return received(resolver.holds(stage, branches[0], account) ? branches[1] : branches[2], account);
+      const keys = Object.keys(o);
+      if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) return resolver.resolve(stage, account, o);
+      return Object.fromEntries(keys.map((k) => [k, received(o[k], account)]).filter(([, x]) => x !== NONE));
+    };
+    const size = policySizes(resolver, stage)(doc);
+    for (const account of ['222222222222', '333333333333', '444444444444']) {
+      const real = JSON.stringify(received(doc, account)).length;
+      // At most a comma more for each statement left out there, which the list's separators still count.
+      expect(size(account) - real, account).toBeGreaterThanOrEqual(0);
+      expect(size(account) - real, account).toBeLessThanOrEqual(3);
+    }
   });
 
   it("the release table: another source account's role is no writer of a pipeline's artifacts in the shared account, as the proof refuses it (review s59-second-read M1)", () => {
