@@ -156,6 +156,12 @@ export class Names {
   sourceRole(pipelineAccountId: string): string {
     return `${this.prefix}-source-${pipelineAccountId}`;
   }
+  /** The pipeline account (or class token) a source role's ARN is named after; undefined for any other role. */
+  sourceRoleFor(arn: string): string | undefined {
+    const name = /:role\/(.+)$/.exec(arn)?.[1];
+    const marker = this.sourceRole('');
+    return name?.startsWith(marker) ? name.slice(marker.length) : undefined;
+  }
   eventForwarderRole(): string {
     return `${this.prefix}-event-forwarder`;
   }

@@ -842,12 +842,7 @@ function throughIsolatedEndpoints(org: Org, network: Stage, endpoints: ReturnTyp
  */
 function environmentIsolation(org: Org, grants: readonly ResolvedStatement[]): string[] {
   const names = new Names(org.prefix, org.bucketGeneration);
-  const sourceRole = /:role\/(.+)$/;
-  const marker = names.sourceRole('');
-  const ownerOf = (arn: string) => {
-    const name = sourceRole.exec(arn)?.[1];
-    return name?.startsWith(marker) ? name.slice(marker.length) : undefined;
-  };
+  const ownerOf = (arn: string) => names.sourceRoleFor(arn);
   const problems: string[] = [];
   // Per pipeline account (or class token): the source accounts its bucket policy lets at artifacts, and those it lets
   // at every artifact (the bucket's objects, `<bucket>/*`), which only a pipeline account fed by one may do.

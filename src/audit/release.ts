@@ -10,7 +10,7 @@ import { Names, SOURCE_ACTION, SOURCE_STAGE } from '../naming';
 import { listIn, madeOnce } from '../memo';
 import { isBranchWrite } from '../services/needs';
 import { rolePathAndName } from '../iam/role-path';
-import { evaluate, GrantIndex, matches, matchesResource, RequestAnswers } from './evaluate';
+import { accountOf, evaluate, GrantIndex, matches, matchesResource, RequestAnswers } from './evaluate';
 import { executionRoleArn, executionRoleGrants, ROLE_REWRITES } from './execution-reach';
 import type { ResolvedStatement } from './grants';
 import type { AccessAnalysis } from './paths';
@@ -396,11 +396,7 @@ function replacersOf(input: ReleaseInput, read: ReleaseReach): (account: string,
   // Another source account's source role is held to its own pipelines' folders where it shares the bucket, as the
   // compile proves (paths.ts sharedBucketPaths, environmentIsolation): no writer of this pipeline's artifacts (review
   // s59-second-read M1).
-  const sourceRole = new RegExp(`^arn:[^:]+:iam::(\\d{12}):role/${names.sourceRole('').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
-  const ownOrNoSourceRole = (principal: string, source: string) => {
-    const owner = sourceRole.exec(principal)?.[1];
-    return owner === undefined || owner === source;
-  };
+  const ownOrNoSourceRole = (principal: string, source: string) => names.sourceRoleFor(principal) === undefined || accountOf(principal) === source;
   return madeOnce2((account, source, accountName) => {
     const bucketArn = `arn:${org.partition}:s3:::${names.artifactBucket(account, org.region)}`;
     const writers = (writing.get(bucketArn) ?? []).filter((e) => ownOrNoSourceRole(e.principal, source.id));

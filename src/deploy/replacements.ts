@@ -358,23 +358,23 @@ function namesStillHeld(stackSet: string, deployed: CfnTemplate, desired: CfnTem
   };
   const before = holders(deployed);
   const after = holders(desired);
-  // The accounts either template chooses by and those the StackSet has or will have instances in; a deployed resource
-  // exists only where it has one (an account the update adds gets a stack of its own, holding nothing yet), a desired
-  // one only in the stage's targets (an account the StackSet leaves has its stack deleted, nothing created).
-  let every: ReadonlySet<string> | undefined;
-  let held: ReadonlySet<string> | undefined;
-  let made: ReadonlySet<string> | undefined;
+  // Where each template's resources may exist: a deployed one only in the StackSet's instances (an account the update
+  // adds gets a stack of its own, holding nothing yet), a desired one only in the stage's targets (an account the
+  // StackSet leaves has its stack deleted, nothing created); without them, every account the templates choose by
+  // (ANY_ACCOUNT where they choose by none).
+  let bases: { deployed: ReadonlySet<string>; desired: ReadonlySet<string> } | undefined;
+  const baseOf = (t: CfnTemplate): ReadonlySet<string> => {
+    if (!bases) {
+      const every = new Set(accountsOf(deployed, desired));
+      bases = accounts ? { deployed: new Set(accounts.deployed), desired: new Set(accounts.desired) } : { deployed: every, desired: every };
+    }
+    return t === deployed ? bases.deployed : bases.desired;
+  };
   const memos = new Map<CfnTemplate, Map<string, ReadonlySet<string> | undefined>>([[deployed, new Map()], [desired, new Map()]]);
   // The accounts a resource exists in: where its condition holds (every account for a shape xstack does not write).
   const existsIn = (t: CfnTemplate, h: Holder | undefined): ReadonlySet<string> => {
-    if (!every) {
-      const ids = new Set([...accountsOf(deployed, desired), ...(accounts?.deployed ?? []), ...(accounts?.desired ?? [])].filter((a) => a !== ANY_ACCOUNT));
-      every = ids.size > 0 ? ids : new Set([ANY_ACCOUNT]);
-      held = accounts ? new Set(accounts.deployed) : every;
-      made = accounts ? new Set(accounts.desired) : every;
-    }
     if (!h) return new Set();
-    const base = t === deployed ? held! : made!;
+    const base = baseOf(t);
     if (!h.resource.Condition || base.has(ANY_ACCOUNT)) return base;
     return accountsWhereHolds(t.Conditions, h.resource.Condition, base, memos.get(t)) ?? base;
   };
