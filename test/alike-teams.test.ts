@@ -247,7 +247,8 @@ describe("a check that compares a team's text with its own constants passes a cl
     const reason = { xstack: { exceptions: [{ rule: 'XS014', statement: 'ReadKit', reason: "AWS's CodeDeploy resource kit" }] } };
     const template = policies(['aws', 'xyz', 'abc'], (key) => [{ Sid: 'ReadKit', Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${key}-codedeploy-\${AWS::Region}/*` } }], reason);
     expect(alikeResources(template, undefined, teams).teamMembers).toBe(2);
-    expect(same(template, teams)).toEqual(['XyzReader', 'AbcReader'].map((id) => `XS014 ${id} ReadKit: Condition::aws:ResourceAccount: S3 access without aws:ResourceAccount: a bucket name may be another account's`));
+    // XS014's findings (these ARNs' wildcards are XS017's too: listed for InstallCodeDeployAgent alone).
+    expect(same(template, teams).filter((f) => f.startsWith('XS014 '))).toEqual(['XyzReader', 'AbcReader'].map((id) => `XS014 ${id} ReadKit: Condition::aws:ResourceAccount: S3 access without aws:ResourceAccount: a bucket name may be another account's`));
   });
 
   it("each class's own neutral resource decides its members: a class whose neutral passes beside one whose neutral does not", () => {
@@ -260,7 +261,7 @@ describe("a check that compares a team's text with its own constants passes a cl
     const template = { ...readers, Resources: { ...readers.Resources, ...Object.fromEntries(Object.entries(kits.Resources).map(([id, r]) => [id.replace('Reader', 'Kit'), r])) } } as CfnTemplate;
     // AwsReader stands alone (its key, aws, stands in its text outside its own places): the readers' class is XyzReader's, asked of before AwsKit's.
     expect(alikeResources(template, undefined, teams).teamMembers).toBe(3);
-    expect(same(template, teams)).toEqual(['XyzKit', 'AbcKit'].map((id) => `XS014 ${id} ReadKit: Condition::aws:ResourceAccount: S3 access without aws:ResourceAccount: a bucket name may be another account's`));
+    expect(same(template, teams).filter((f) => f.startsWith('XS014 '))).toEqual(['XyzKit', 'AbcKit'].map((id) => `XS014 ${id} ReadKit: Condition::aws:ResourceAccount: S3 access without aws:ResourceAccount: a bucket name may be another account's`));
   });
 
   it("an ARN format's literal that the first team's key makes (security-group): the others' ARNs match no format, and are reported", () => {

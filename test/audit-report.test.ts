@@ -42,9 +42,9 @@ const modelOf = (c: ReturnType<typeof compileFile>) => JSON.parse(c.files.get(MO
 
 describe('the security checks the report lists', () => {
   const ids = CHECKED_RULES.map((r) => r.id);
-  it('are every rule the compile runs: the least-privilege rules and the Service Authorization Reference checks (XS001–XS016), as the README lists them', () => {
+  it('are every rule the compile runs: the least-privilege rules and the Service Authorization Reference checks (XS001–XS017), as the README lists them', () => {
     expect(ids).toEqual([...RULES, ...TEMPLATE_RULES, ...SERVICE_AUTHORIZATION_RULES].map((r) => r.id));
-    const numbered = Array.from({ length: 16 }, (_, i) => `XS${String(i + 1).padStart(3, '0')}`);
+    const numbered = Array.from({ length: 17 }, (_, i) => `XS${String(i + 1).padStart(3, '0')}`);
     expect([...ids].sort()).toEqual(numbered);
     const readme = [...readFileSync('README.md', 'utf8').matchAll(/^\| (XS\d{3}) \|/gm)].map((m) => m[1]);
     expect(readme).toEqual(numbered);

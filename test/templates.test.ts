@@ -658,7 +658,8 @@ describe('rules catch what they are for', () => {
   it('XS014: S3 grants pin the bucket owner; only an AWS-owned bucket goes without, and only with a recorded reason', () => {
     const owned = { Action: 's3:GetObject', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::aws-codedeploy-${AWS::Region}/*' } };
     const xs014 = { xstack: { exceptions: [{ rule: 'XS014', statement: 'S', reason: "AWS's bucket" }] } };
-    const rules = (t: CfnTemplate) => checkTemplate(t).map((f) => `${f.rule} ${f.item}`);
+    // Every rule but XS017, which these statements' `/*` meet too (its own tests: test/wildcards.test.ts).
+    const rules = (t: CfnTemplate) => checkTemplate(t).filter((f) => f.rule !== 'XS017').map((f) => `${f.rule} ${f.item}`);
     expect(rules(identity({ Action: 's3:GetObject', Resource: 'arn:${AWS::Partition}:s3:::b/*' }))).toContain('XS014 Condition::aws:ResourceAccount');
     expect(rules(identity({ Action: 's3:GetObject', Resource: 'arn:${AWS::Partition}:s3:::b/*', Condition: { StringEquals: { 'aws:ResourceAccount': '111111111111' } } }))).toEqual([]);
     expect(rules(identity(owned))).toContain('XS014 Condition::aws:ResourceAccount');

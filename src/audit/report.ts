@@ -25,6 +25,7 @@ import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResourc
 import { scopeSection } from './scope';
 import { bootstrapGrants, ROLE_REWRITES } from './execution-reach';
 import { releaseControlSection } from './release';
+import { wildcardRows } from './wildcard-rows';
 import { networkSection, networkSummary } from './network';
 import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
@@ -873,6 +874,11 @@ export function buildReport(input: ReportInput): Report {
       },
       { kind: 'p', text: 'Exceptions and scanner suppressions, each written next to its resource (Metadata.xstack.exceptions, Metadata.checkov.skip) with its reason:' },
       { kind: 'table', head: ['stage', 'resource', 'rule', 'statement', 'reason'], rows: [...exceptions, ...suppressions] },
+      {
+        kind: 'p',
+        text: 'Wildcards inside names (rule XS017): each `*` or `?` the templates write in an ARN of an Allow or in a pattern condition, which reaches whatever else it matches, and what bounds it (src/iam/wildcards.ts lists them; one not listed fails the compile):',
+      },
+      { kind: 'table', head: ['shape', 'where', 'statements', 'what bounds it'], rows: wildcardRows(stages.map((s) => templates.get(s.id)!)) },
     ],
   });
 

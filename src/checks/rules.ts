@@ -9,6 +9,7 @@ import { AWS_OWNED_BUCKETS, SERVICES_WITHOUT_SOURCE_CONTEXT } from '../iam/grant
 import { conditionOnStar, takesAllResources } from './iam-data';
 import { asList, awsPrincipals, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
 import { NO_CLASSES, type AlikeResources } from './alike';
+import { boundedWildcard, holdsWildcard, type BoundedWildcard, type WildcardElement } from '../iam/wildcards';
 
 export interface Finding {
   rule: string;
@@ -159,7 +160,61 @@ export const RULES: readonly Rule[] = [
       return found.length === 0 ? NONE : found;
     },
   },
+  {
+    id: 'XS017',
+    description:
+      'a wildcard inside a name in an Allow (an ARN of its Resource other than "*", or a value of ArnLike, ArnEquals or StringLike) is one src/iam/wildcards.ts lists for that statement, with what bounds it',
+    check: (_doc, s) => {
+      if (!isAllow(s)) return NONE;
+      let found: Array<Omit<Finding, 'rule' | 'resource' | 'statement'>> | undefined;
+      for (const w of wildcardsOf(s)) {
+        if (w.bounded) continue;
+        (found ??= []).push({ item: w.item, message: 'a wildcard src/iam/wildcards.ts does not list for this statement: it reaches whatever else it matches, which the access proof does not see; name the resources or principals, or list its shape there with what bounds it' });
+      }
+      return found ?? NONE;
+    },
+  },
 ];
+
+/**
+ * Each wildcard inside a name an Allow statement writes (rule XS017): in its Resource (other than "*"), and in the
+ * values of its pattern conditions; with the entry of src/iam/wildcards.ts that lists it, if one does.
+ */
+export function wildcardsOf(s: PlainStatement): Array<{ item: string; bounded: BoundedWildcard | undefined }> {
+  const out: Array<{ item: string; bounded: BoundedWildcard | undefined }> = [];
+  let keys: string[] | undefined;
+  const add = (element: string, item: string, text: string) => {
+    keys ??= Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c).map((k) => k.toLowerCase()));
+    out.push({ item, bounded: WILDCARD_ELEMENTS.has(element) ? boundedWildcard(element as WildcardElement, s.Sid, text, keys) : undefined });
+  };
+  for (const value of asList(s.Resource)) for (const text of textsIn(value)) if (text !== '*' && holdsWildcard(text)) add('Resource', `Resource::${text}`, text);
+  for (const operator in s.Condition ?? {}) {
+    if (!PATTERN_OPERATORS.has(operator.replace(/^For(Any|All)Value:/, '').replace(/IfExists$/, ''))) continue;
+    const byKey = s.Condition![operator];
+    for (const key in byKey) {
+      const element = [...WILDCARD_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase()) ?? key;
+      for (const text of textsIn(byKey[key])) if (holdsWildcard(text)) add(element, `Condition::${operator}:${key}::${text}`, text);
+    }
+  }
+  return out;
+}
+
+const WILDCARD_ELEMENTS: ReadonlySet<string> = new Set<WildcardElement>(['Resource', 'aws:PrincipalArn', 'aws:SourceArn', 'iam:PolicyARN']);
+
+/** The condition operators whose values admit by pattern (rule XS017); their negations narrow, and are not asked. */
+const PATTERN_OPERATORS: ReadonlySet<string> = new Set(['ArnLike', 'ArnEquals', 'StringLike']);
+
+/** Each text a value writes: a string, a Sub's text, and those inside other functions and lists (a condition's Fn::If). */
+function textsIn(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(textsIn);
+  if (value && typeof value === 'object') {
+    const sub = (value as Record<string, unknown>)['Fn::Sub'];
+    if (typeof sub === 'string') return [sub];
+    return Object.values(value).flatMap(textsIn);
+  }
+  return [];
+}
 
 /** Whether a Resource ARN's wildcard reads differently segment by segment and as one text (rule XS015). */
 export function segmentDependent(arn: string): boolean {

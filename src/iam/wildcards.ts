@@ -1,0 +1,322 @@
+/**
+ * Every wildcard a template may write inside a name (rule XS017), and what bounds each.
+ *
+ * A `*` or `?` inside an ARN in an Allow's Resource, or in the value of a condition that admits by pattern
+ * (ArnLike, ArnEquals, StringLike), grants whatever else the pattern matches: in an account, every resource or
+ * principal of that shape, including those outside the org file. The access proof cannot see that breadth: a
+ * pattern counts as used when it matches one path's resource (review s59-proof m2), and a sample is refused only
+ * where it happens to fit (s59-proof M2). So each wildcard the templates write is listed here, with the statements
+ * that may hold it, its shape and the reason it is no broader than it must be; a widened or new one fails the compile
+ * until it is listed, and the audit report prints the list that the org's templates use.
+ *
+ * IAM's wildcards: "You can use wildcard characters (* and ?) within the individual segments of an ARN"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html); ArnEquals and ArnLike
+ * "behave identically", each component "can include a multi-character match wildcard (*) or a single-character match
+ * wildcard (?)", as StringLike's values can
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+ */
+
+/** Where a wildcard is: an Allow's Resource, or the value of one condition key. */
+export type WildcardElement = 'Resource' | 'aws:PrincipalArn' | 'aws:SourceArn' | 'iam:PolicyARN';
+
+export interface BoundedWildcard {
+  element: WildcardElement;
+  /** The statements (by Sid) that may hold it. */
+  statements: RegExp;
+  /**
+   * The text as a template writes it (a plain string or a Sub's), with `<account>` for an account id (or
+   * `${AWS::AccountId}`), `<region>` for a Region (or `${AWS::Region}`), `<name>` for a name the org file or xstack
+   * gives (no wildcard, no colon), `<generation>` for a bucket generation's suffix or none (`-g2`; src/naming.ts),
+   * `<role pattern>` for a role the org file names by pattern (src/iam/role-path.ts), `<resource>` for a
+   * `${Resource.Arn}` of the template; every other character stands for itself, `*` and `?` included.
+   */
+  shape: string;
+  /** A condition key the statement must carry for the shape to be bounded (what the reason rests on). */
+  heldBy?: string;
+  /** Why the wildcard is no broader than it must be, with the page that says so. */
+  reason: string;
+}
+
+const SERVICE_AUTHORIZATION_SSM = 'https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html';
+
+export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
+  // Resources.
+  {
+    element: 'Resource',
+    statements: /^(SessionManagerRegisters|AgentAssociations)$/,
+    shape: 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*',
+    reason: `this account's instances of the Region: an instance's id is made at its launch, after the template, and the agent on an instance acts for that instance (Systems Manager's resource type instance, ${SERVICE_AUTHORIZATION_SSM})`,
+  },
+  {
+    element: 'Resource',
+    statements: /^AgentAssociationStatus$/,
+    shape: 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:association/*',
+    reason: `this account's State Manager associations of the Region: an association's id is made when it is created (resource type association, ${SERVICE_AUTHORIZATION_SSM})`,
+  },
+  {
+    element: 'Resource',
+    statements: /^AgentConfiguration$/,
+    shape: 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/AmazonCloudWatch-*',
+    reason:
+      "this account's CloudWatch agent configurations: \"the policies created by Amazon support only files with names that start with AmazonCloudWatch-\" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^AgentLogGroups$/,
+    shape: 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:<name>*',
+    reason: "this account's log groups under the org's prefix: the agent names each group from its configuration (resource type log-group, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^AgentLogStreams$/,
+    shape: 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:<name>*:log-stream:*',
+    reason: "the streams of those log groups: the agent names a stream per instance (resource type log-stream, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^S3DeliversAccessLogs$/,
+    shape: '<resource>/artifacts/*',
+    heldBy: 'aws:SourceArn',
+    reason:
+      'the access-log bucket\'s prefix for the artifact bucket\'s logs, whose keys S3 makes per delivery, held to that bucket by aws:SourceArn (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html#grant-log-delivery-permissions-general)',
+  },
+  {
+    element: 'Resource',
+    statements: /^(SourceRolesWriteArtifacts|DownloadRevisions)$/,
+    shape: '<resource>/*',
+    reason:
+      "the artifact bucket holds only this account's pipelines' artifacts, whose keys CodePipeline makes per run; where source accounts share it, each source account is held to its own pipelines' folders instead (Source<account>WritesOwnArtifacts; https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^Source\d{12}WritesOwnArtifacts\d*$/,
+    shape: '<resource>/<name>/*',
+    reason: "one pipeline's folder of the shared artifact bucket (the pipeline name's first 20 characters, src/naming.ts artifactFolder), whose keys CodePipeline makes per run (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^ReadWriteArtifacts$/,
+    shape: 'arn:${AWS::Partition}:s3:::<name>-${AWS::AccountId}-${AWS::Region}<generation>/*',
+    heldBy: 'aws:ResourceAccount',
+    reason: "the pipeline's own artifact bucket, whose keys CodePipeline makes per run, held to this account's bucket by aws:ResourceAccount (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^WriteArtifacts$/,
+    shape: 'arn:${AWS::Partition}:s3:::<name>-<account>-${AWS::Region}<generation>/*',
+    heldBy: 'aws:ResourceAccount',
+    reason: "the pipeline account's artifact bucket, whose keys CodePipeline makes per run, held to that account's bucket by aws:ResourceAccount; its bucket policy names this role (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^WriteArtifacts$/,
+    shape: 'arn:${AWS::Partition}:s3:::<name>-<account>-${AWS::Region}<generation>/<name>/*',
+    heldBy: 'aws:ResourceAccount',
+    reason: "the folders of this source account's pipelines in a shared artifact bucket (src/naming.ts artifactFolder), held to that account's bucket by aws:ResourceAccount (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^InstallCodeDeployAgent$/,
+    shape: 'arn:${AWS::Partition}:s3:::aws-codedeploy-${AWS::Region}/*',
+    reason: "AWS's bucket of the CodeDeploy agent's installers for the Region (https://docs.aws.amazon.com/codedeploy/latest/userguide/resource-kit.html#resource-kit-bucket-names)",
+  },
+  {
+    element: 'Resource',
+    statements: /^EcrImageLayers$/,
+    shape: 'arn:${AWS::Partition}:s3:::prod-${AWS::Region}-starport-layer-bucket/*',
+    reason: "ECR's layer bucket for the Region, reached only through presigned URLs (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-minimum-s3-perms)",
+  },
+  {
+    element: 'Resource',
+    statements: /^PullCiImages$/,
+    shape: 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/<name>/*',
+    reason: "this account's image repositories under the CI's namespace (resource type repository, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^UseArtifactKey$/,
+    shape: 'arn:${AWS::Partition}:kms:${AWS::Region}:<account>:key/*',
+    heldBy: 'kms:ResourceAliases',
+    reason: "the pipeline account's artifact key, whose id that account's stack makes: held to it by its alias (kms:ResourceAliases, https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases); its key policy names this role",
+  },
+  {
+    element: 'Resource',
+    statements: /^(AssumeRole|AssumeCiReaderRoles|CiAssumesReaderRoles)$/,
+    shape: 'arn:${AWS::Partition}:iam::*:role/<name>',
+    heldBy: 'aws:ResourceOrgID',
+    reason:
+      "one role name in the organization's accounts, past the size a list of ARNs fits (README, \"Resource policy sizes\"): held to the organization by aws:ResourceOrgID, and each role's trust admits only the org's callers (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid)",
+  },
+  {
+    element: 'Resource',
+    statements: /^(CarrySourceIdentity|CarrySessionTags|TagCiReaderSessions|CiTagsReaderSessions)$/,
+    shape: 'arn:${AWS::Partition}:iam::*:role/<name>',
+    reason:
+      "the same roles, for a permission-only action (sts:SetSourceIdentity, sts:TagSession) STS checks within the AssumeRole, which the statement beside it holds to the organization; no page says such a request carries the resource's keys (review s39-conditions m3)",
+  },
+
+  {
+    element: 'Resource',
+    statements: /^CiPullsOrgRepositories$/,
+    shape: 'arn:${AWS::Partition}:codecommit:${AWS::Region}:<account>:*',
+    heldBy: 'aws:PrincipalArn',
+    reason:
+      "every repository of a source account, in a CodeCommit endpoint's policy past the share of its 20,480 characters the compile allows (README, \"Resource policy sizes\"): a second fence, as the CI reader roles it admits (aws:PrincipalArn) may pull only the org's repositories by their own policy (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^PutEventsOnPipelineBuses$/,
+    shape: 'arn:${AWS::Partition}:events:${AWS::Region}:*:event-bus/default',
+    heldBy: 'aws:ResourceOrgID',
+    reason:
+      "the pipeline accounts' default buses, past the size a list fits: held to the organization by aws:ResourceOrgID, and each bus's policy admits only this role (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html)",
+  },
+  // Bootstrap's own role in each account (templates/bootstrap-access.ts): IAM entities under the org's names.
+  {
+    element: 'Resource',
+    statements: /^(ReadBootstrapRoles|SeeExistingRoles)$/,
+    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*/<name>',
+    reason: "GetRole only: a role of that name at any path, which bootstrap and the reader read to say where it is, since role names are unique in an account whatever their path (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-names)",
+  },
+  {
+    element: 'Resource',
+    statements: /^WriteExecutionPolicies$/,
+    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/<name>-stackset-execution-*',
+    reason: "bootstrap's numbered packs of the execution role's permissions, <prefix>-stackset-execution-<n> (src/naming.ts executionPolicy), whose count grows with the org",
+  },
+  {
+    element: 'iam:PolicyARN',
+    statements: /^AttachExecutionPolicies$/,
+    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/<name>-stackset-execution-*',
+    reason: "only those packs attach to or detach from the execution role: iam:PolicyARN is a condition key of both actions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^ReadExecutionPolicies$/,
+    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/*-stackset-execution-*',
+    reason: "GetPolicy only: another org's packs on a shared execution role, told apart by their description (src/deploy/bootstrap.ts otherOrgPack)",
+  },
+  {
+    element: 'Resource',
+    statements: /^ReadOrgEntities$/,
+    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:<name>/<name>-*',
+    reason: "reads only, near an IAM quota: which of the org's roles, policies and instance profiles exist, each named <prefix>-… at path / (src/naming.ts; src/deploy/account-quotas.ts checkRoom)",
+  },
+  // The reader role's reads (src/deploy/reader-policy.ts): what plan, deploy and verify look up in each account.
+  {
+    element: 'Resource',
+    statements: /^ReadInstanceStacks$/,
+    shape: 'arn:${AWS::Partition}:cloudformation:<region>:<account>:stack/StackSet-<name>-*/*',
+    reason: "reads only: the stacks of the org's StackSets, which StackSets names StackSet-<StackSet>-<uuid> (resource type stack, stack/<name>/<id>: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html)",
+  },
+  {
+    element: 'Resource',
+    statements: /^(SeeRetainedBuckets|SeeEarlierBucketsKeys)$/,
+    shape: 'arn:${AWS::Partition}:s3:::<name>-g*',
+    heldBy: 'aws:ResourceAccount',
+    reason: "reads only: a bucket's names of its earlier generations (<name>-g2 …, src/naming.ts), one resource whatever the generation, held to this account's buckets by aws:ResourceAccount",
+  },
+  {
+    element: 'Resource',
+    statements: /^SeeRetainedRepositories$/,
+    shape: 'arn:${AWS::Partition}:codecommit:<region>:<account>:*',
+    reason: "GetRepository only, past the managed policy's size (src/deploy/reader-policy.ts withinQuota): this account's repositories",
+  },
+  {
+    element: 'Resource',
+    statements: /^(SeeOwnRoles|SeeExistingRoles)$/,
+    shape: 'arn:${AWS::Partition}:iam::<account>:role/*',
+    reason: "GetRole only, past the managed policy's size (src/deploy/reader-policy.ts withinQuota): this account's roles",
+  },
+  {
+    element: 'Resource',
+    statements: /^SeeOwnRoles$/,
+    shape: 'arn:${AWS::Partition}:iam::<account>:role/<name>-*',
+    reason: "GetRole only, past the managed policy's size (src/deploy/reader-policy.ts withinQuota): this account's roles of the org's prefix",
+  },
+  {
+    element: 'Resource',
+    statements: /^SeePolicyAttachments$/,
+    shape: 'arn:${AWS::Partition}:iam::<account>:policy/<name>-*',
+    reason: "ListEntitiesForPolicy only, past the managed policy's size (src/deploy/reader-policy.ts withinQuota): this account's policies of the org's prefix",
+  },
+  // Principals admitted by pattern.
+  {
+    element: 'aws:PrincipalArn',
+    statements: /^(DevelopersAssume|MaintainersAssume)(CarrySourceIdentity|CarrySessionTags\d+)?$|^(AdministerKey|CarrySessionTags)$/,
+    shape: 'arn:${AWS::Partition}:iam::<account>:role/<role pattern>',
+    reason:
+      "roles the org file names by pattern: a permission set's roles, whose suffix IAM Identity Center adds (the trust refuses a longer set's name and deeper paths by ArnNotLike, templates/access-roles.ts), keyAdministratorRoles, and the StackSet execution role (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html)",
+  },
+  {
+    element: 'aws:PrincipalArn',
+    statements: /^(CiPullsOrgRepositories|CiAssumesReaderRoles|CiTagsReaderSessions)$/,
+    shape: 'arn:${AWS::Partition}:iam::*:role/<name>',
+    heldBy: 'aws:PrincipalOrgID',
+    reason: "the CI's reader role in the organization's accounts, past the size a list fits: held to the organization by aws:PrincipalOrgID (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid)",
+  },
+  // Services' sources admitted by pattern.
+  {
+    element: 'aws:SourceArn',
+    statements: /^TrustService$/,
+    shape: 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*',
+    reason: "this account's flow logs, whose ids are made at their creation: the flow-log role's trust AWS gives (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html)",
+  },
+  {
+    element: 'aws:SourceArn',
+    statements: /^TrustService$/,
+    shape: 'arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:<name>/*',
+    reason: "one CodeDeploy application's deployment groups in this account (resource type deploymentgroup, https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html)",
+  },
+  {
+    element: 'aws:SourceArn',
+    statements: /^TriggerRulesDeadLetters$/,
+    shape: 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/<name>-*-trigger',
+    reason: "this account's pipeline trigger rules, one per pipeline, by the name xstack gives them (src/naming.ts triggerRule; https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)",
+  },
+  {
+    element: 'aws:SourceArn',
+    statements: /^(TrustService|ForwardingRulesDeadLetters)$/,
+    shape: 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/<name>-codecommit-fwd-*',
+    reason: "this account's forwarding rules, named by a hash of their repository and branch and a chunk (src/naming.ts forwardingRule; https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)",
+  },
+];
+
+const PLACEHOLDERS: Record<string, string> = {
+  '<account>': '(?:\\d{12}|\\$\\{AWS::AccountId\\})',
+  '<region>': '(?:[a-z0-9-]+|\\$\\{AWS::Region\\})',
+  '<name>': '[^*?:]+',
+  '<generation>': '(?:-g\\d+)?',
+  '<role pattern>': '[^:]+',
+  '<resource>': '\\$\\{[A-Za-z0-9]+\\.Arn\\}',
+};
+
+const shapeExpressions = new Map<BoundedWildcard, RegExp>();
+
+/** The shape as an expression over the whole text. */
+function expressionOf(w: BoundedWildcard): RegExp {
+  let e = shapeExpressions.get(w);
+  if (!e) {
+    const source = w.shape
+      .split(/(<account>|<region>|<name>|<generation>|<role pattern>|<resource>)/)
+      .map((part) => PLACEHOLDERS[part] ?? part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('');
+    shapeExpressions.set(w, (e = new RegExp(`^${source}$`)));
+  }
+  return e;
+}
+
+/** Whether a text holds a wildcard IAM reads: `*` or `?`, outside `${…}`. */
+export const holdsWildcard = (text: string): boolean => (text.includes('*') || text.includes('?')) && /[*?]/.test(text.replace(/\$\{[^}]*\}/g, ''));
+
+/**
+ * The listed wildcard a statement's text fits: its element, its statement's Sid and its shape; `conditionKeys`, the
+ * keys the statement's conditions carry (lower case), for one held by a key. Undefined: not listed.
+ */
+export function boundedWildcard(element: WildcardElement, sid: string | undefined, text: string, conditionKeys: readonly string[]): BoundedWildcard | undefined {
+  for (const w of BOUNDED_WILDCARDS) {
+    if (w.element !== element || sid === undefined || !w.statements.test(sid) || !expressionOf(w).test(text)) continue;
+    if (w.heldBy === undefined || conditionKeys.includes(w.heldBy.toLowerCase())) return w;
+  }
+  return undefined;
+}
