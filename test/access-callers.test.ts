@@ -127,6 +127,11 @@ access:
     // on the roles of that name, held to the organization by the AssumeRole it is checked within.
     expect(statements[1]).toEqual({ Sid: 'CarrySourceIdentity', Effect: 'Allow', Action: 'sts:SetSourceIdentity', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::*:role/big-developer' } });
     expect(JSON.stringify(statements).length).toBeLessThan(1_000);
+    // The switch said, as ci-identity's is (review s60-docs-b m2); the example's policy names each role, and says nothing.
+    expect(stageOf(compiled)!.notes).toEqual([
+      expect.stringMatching(/^the policy letting the roles access\.developers\.assumedBy names assume big-developer: each of the 100 source accounts' big-developer by its ARN would take about [\d,]+ characters, over 90 % of IAM's 6,144 for a managed policy; it names big-developer in any account of organization o-\w+ instead \(aws:ResourceOrgID\)$/),
+    ]);
+    expect(stageOf(example)!.notes).toEqual([]);
     // With transitive session tags, sts:TagSession likewise (review s39-diff m4): held by the sources' ARNs, not by the org.
     const tagging = compileOrg(parseOrg(teams.replace('        sso: true\n', '        sso: true\n        transitiveTagKeys: [team]\n'), 'teams.yaml'));
     const tagged = statementsOf(templateOf(tagging), 'AssumeDeveloperPolicy');

@@ -2,20 +2,22 @@
  * Pre-flight: the roles the org file names but xstack does not create (src/iam/role-path.ts) exist in each pipeline
  * account, at the path the org file gives them, before any StackSet operation.
  *
- * Why before, and not left to CloudFormation: pipeline-foundation names them in its artifact key policy, and "The
- * principals in the key policy must exist and be visible to KMS" (CreateKey `Policy`,
- * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html; PutKeyPolicy says the same for an update,
- * https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html). A role written without its path, or
- * not there, fails pipeline-foundation in every pipeline account, in its wave, after the earlier waves were rolled
- * out. IAM names a role by its path and name (`role/service-role/app-server`,
+ * Why before, and not left to CloudFormation: an instance role is named by name in the DeployTargetArtifactsPolicy's
+ * `Roles`, whose attach fails when the role is not there, in pipeline-foundation in every pipeline account, in its
+ * wave, after the earlier waves were rolled out; and by ARN, path included, as a value of the artifact key policy's
+ * `aws:PrincipalArn` under the account root, which KMS does not check ("The principals in the key policy must exist
+ * and be visible to KMS" asks it of principals only: CreateKey `Policy`,
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html), so a role on another path fails no stage
+ * and its targets' first download is refused by the key. IAM names a role by its path and name (`role/service-role/app-server`,
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns), and a role's name
  * is unique in its account whatever its path, so one `GetRole` by name says both whether it is there and where
  * (`Role.Path`, https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html); a missing role is
  * `NoSuchEntity` (same page), branched on by its name.
  *
  * What each kind of role risks, and so what the check does:
- * - deploymentTargets.instanceRoles: principals of the key policy (DeployTargetsDecryptViaS3), and the `Roles` of the
- *   DeployTargetArtifactsPolicy (by name): missing, or on another path, CreateKey/PutKeyPolicy fails. Refused.
+ * - deploymentTargets.instanceRoles: values of the key policy's `aws:PrincipalArn` (DeployTargetsDecryptViaS3), and
+ *   the `Roles` of the DeployTargetArtifactsPolicy (by name): missing, the stage fails; on another path, the targets'
+ *   decrypt is refused. Refused.
  * - keyAdministratorRoles: values of the key policy's `ArnLike` on `aws:PrincipalArn`, not principals, which KMS does
  *   not check (the page above asks it of principals only). On another path the entry can never match the role (its
  *   ARN has that path): the org file is wrong, refused. Missing, the key is created with one administrator fewer

@@ -787,7 +787,7 @@ function buildOrg(raw: Raw, file: string, ctx: Context, declared: () => Declared
   const byId = new Map<string, string>();
   // The CloudWatch agent's policy goes on the role xstack makes; existing roles are their owner's to extend.
   if (raw.deploymentTargets?.cloudWatchAgent && raw.deploymentTargets.instanceRoles?.length) {
-    ctx.report('deploymentTargets.cloudWatchAgent', 'applies to the instance role xstack creates, and instanceRoles names existing ones instead', 'attach CloudWatchAgentServerPolicy to your instance roles yourselves, and remove cloudWatchAgent');
+    ctx.report('deploymentTargets.cloudWatchAgent', 'applies to the instance role xstack creates, and instanceRoles names existing ones instead', "remove cloudWatchAgent, and give your instance roles the agent's permissions yourselves: its log groups and streams, PutMetricData in its namespace, its configuration parameters (src/iam/instance-management.ts cloudWatchAgentStatements lists what xstack's role gets; CloudWatchAgentServerPolicy's logs statement is on every log group of the account)");
   }
   // The managed policy attaches to each by name alone (AWS::IAM::ManagedPolicy Roles), so two paths of one name are one role.
   for (const [first, second] of sameRoleTwice(raw.deploymentTargets?.instanceRoles ?? [])) {

@@ -542,6 +542,8 @@ function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess,
   );
   const targets = org.accounts.filter((a) => wanted.some((w) => w.homes.includes(a.id)));
   const sourceAccountIds = sources.map((s) => s.id);
+  // Each switch to the org-scoped form said, as ci-identity's is (README, "Many accounts").
+  const notes: string[] = [];
   for (const [role, roleSources, field] of kinds) {
     if (roleSources.length === 0) continue;
     const roleName = role === 'developer' ? names.developerRole() : names.maintainerRole();
@@ -550,6 +552,9 @@ function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess,
       throw new CompileError('ORG_INVALID', [
         organizationIdNeeded(org, `access.developers.${field}`, `the policy letting these roles assume ${roleName} in each of the ${sourceAccountIds.length} source accounts (access-callers)`, chars, managedPolicyShare(), 'it names them all at once (aws:ResourceOrgID)'),
       ]);
+    }
+    if (byOrganization) {
+      notes.push(`the policy letting the roles access.developers.${field} names assume ${roleName}: each of the ${sourceAccountIds.length} source accounts' ${roleName} by its ARN would take about ${chars.toLocaleString('en-US')} characters, over ${managedPolicyShare()}; it names ${roleName} in any account of organization ${org.organizationId} instead (aws:ResourceOrgID)`);
     }
   }
   const sw = new AccountSwitch(targets);
@@ -571,7 +576,7 @@ function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess,
     targets,
     accountValues: [],
     uses: [],
-    notes: [],
+    notes,
   };
 }
 
