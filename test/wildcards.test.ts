@@ -135,6 +135,8 @@ describe('XS017: wildcards inside names are listed, with what bounds them', () =
     expect(items({ Sid: 'X', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/k', Condition: { 'ForAnyValue:StringLikeIfExists': { 'aws:TagKeys': 'a*' } } })).toEqual(['Condition::ForAnyValue:StringLikeIfExists:aws:TagKeys::a*']);
     const deny = { Resources: { P: { Type: 'AWS::IAM::ManagedPolicy', Properties: { PolicyDocument: { Version: '2012-10-17', Statement: [{ Sid: 'D', Effect: 'Deny', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*/*' }] } } } } } as unknown as CfnTemplate;
     expect(checkTemplate(deny).filter((f) => f.rule === 'XS017')).toEqual([]);
+    const notResource = { Resources: { P: { Type: 'AWS::IAM::ManagedPolicy', Properties: { PolicyDocument: { Version: '2012-10-17', Statement: [{ Sid: 'N', Effect: 'Allow', Action: 's3:GetObject', NotResource: 'arn:aws:s3:::b/k' }] } } } } } as unknown as CfnTemplate;
+    expect(checkTemplate(notResource).filter((f) => f.rule === 'XS017').map((f) => f.item)).toEqual(['NotResource']);
     expect(holdsWildcard('arn:${AWS::Partition}:s3:::b')).toBe(false);
   });
 

@@ -163,10 +163,12 @@ export const RULES: readonly Rule[] = [
   {
     id: 'XS017',
     description:
-      'a wildcard inside a name in an Allow (an ARN of its Resource other than "*", or a value of ArnLike, ArnEquals or StringLike) is one src/iam/wildcards.ts lists for that statement, with what bounds it',
+      'a wildcard inside a name in an Allow (an ARN of its Resource other than "*", or a value of ArnLike, ArnEquals or StringLike) is one src/iam/wildcards.ts lists for that statement, with what bounds it; no NotResource in an Allow',
     check: (_doc, s) => {
       if (!isAllow(s)) return NONE;
       let found: Array<Omit<Finding, 'rule' | 'resource' | 'statement'>> | undefined;
+      // An Allow's NotResource is every resource but those: the widest wildcard of all (no template writes one).
+      if (s.NotResource !== undefined) (found ??= []).push({ item: 'NotResource', message: 'NotResource in an Allow grants every resource not listed; name the resources' });
       for (const w of wildcardsOf(s)) {
         if (w.bounded) continue;
         (found ??= []).push({ item: w.item, message: 'a wildcard src/iam/wildcards.ts does not list for this statement: it reaches whatever else it matches, which the access proof does not see; name the resources or principals, or list its shape there with what bounds it' });
