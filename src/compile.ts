@@ -42,6 +42,7 @@ import { boundaryArnIn, unboundedRoles } from './iam/permissions-boundary';
 import { globRegExp } from './checks/service-authorization';
 import { textReferenceProblems } from './checks/text-references';
 import { keyAdministratorProblems, roleSourceProblems } from './checks/own-roles';
+import type { WildcardUse } from './iam/wildcards';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
@@ -89,12 +90,14 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const alike = new Map<string, AlikeResources>();
   // And alike up to their team (a team's units repeated for each team), where the org has teams.
   const teams = findTeams(org);
+  // The listed wildcards the templates hold (rule XS017), gathered by the checks for the report's table.
+  const wildcards: WildcardUse = new Map();
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
     const written = toYamlWithResources(template);
     const yaml = written.text;
     alike.set(stage.id, alikeResources(template, written, teams, importsReadingOnlyTheId(resolver, stage.id, stage.targets.map((a) => a.id))));
-    problems.push(...checkPolicies(template, stageValues(resolver, stage, template), yaml, alike.get(stage.id)).map((f) => `${stage.id}: ${formatFinding(f)}`));
+    problems.push(...checkPolicies(template, stageValues(resolver, stage, template), yaml, alike.get(stage.id), wildcards).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, resolver, roles));
     if (org.permissionsBoundary !== undefined) {
       for (const id of unboundedRoles(template.Resources, org.permissionsBoundary)) problems.push(`${stage.id}: internal: role ${id} lacks the org's permissions boundary ${org.permissionsBoundary}`);
@@ -141,7 +144,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   // Each file hashed once: the report's table of hashes and the manifest list the same files.
   const hashes = new Map<string, string>();
   const sha256Of = (path: string, text: string) => hashes.get(path) ?? hashes.set(path, sha256(text)).get(path)!;
-  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, sha256Of, svg: rolloutSvg(stages, rollout), source, executionRole, resolver }, options.since)) files.set(path, text);
+  for (const [path, text] of auditBundle({ org, stages, templates, rollout, access, files, sha256Of, svg: rolloutSvg(stages, rollout), source, executionRole, resolver, wildcards }, options.since)) files.set(path, text);
 
   const layout = layoutOf(stages);
   files.set('manifest.json', json(manifest(org, stages, rollout, files, source, sha256Of, layout)));

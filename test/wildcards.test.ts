@@ -15,7 +15,12 @@ import { loadOrgFile } from '../src/org/load';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
 import { BOUNDED_WILDCARDS, holdsWildcard } from '../src/iam/wildcards';
-import { ORG_FILES } from './helpers';
+import { compileFile, ORG_FILES } from './helpers';
+import { compileOrg } from '../src/compile';
+import { parseOrg } from '../src/org/load';
+import { renderTemplate } from '../src/cfn/template';
+import { wildcardRows, wildcardsUsedIn } from '../src/audit/wildcard-rows';
+import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 
 type Json = Record<string, any>;
 
@@ -147,6 +152,17 @@ describe('XS017: wildcards inside names are listed, with what bounds them', () =
     for (const w of BOUNDED_WILDCARDS) {
       expect(holdsWildcard(w.shape) || w.shape.includes('<role pattern>'), w.shape).toBe(true);
       expect(w.reason.length, w.shape).toBeGreaterThan(40);
+    }
+  });
+
+  it("the compile's table, gathered by the checks a class of alike resources once, is what a read of every statement finds", () => {
+    for (const c of [compileFile('parameters/example.yaml'), compileFile('parameters/govcloud.yaml'), compileOrg(parseOrg(generateTeamsOrgYaml(12, { ci: true }), 'teams.yaml'))]) {
+      const md = c.files.get('audit/report.md')!;
+      const table = md.slice(md.indexOf('Wildcards inside names'), md.indexOf('<a id="accounts">'));
+      const rows = wildcardRows(wildcardsUsedIn(c.stages.map((s) => renderTemplate(s.definition))));
+      expect(rows.length).toBeGreaterThan(5);
+      for (const r of rows) expect(table).toContain(`| ${r[0]} | ${r[1]} | ${r[2]} |`);
+      expect(table.split('\n').filter((l) => l.startsWith('| `')).length).toBe(rows.length);
     }
   });
 

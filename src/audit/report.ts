@@ -25,7 +25,8 @@ import { orgResources, classesOf, reachOfResources, REACH_ORDER, type OrgResourc
 import { scopeSection } from './scope';
 import { bootstrapGrants, ROLE_REWRITES } from './execution-reach';
 import { releaseControlSection } from './release';
-import { wildcardRows } from './wildcard-rows';
+import { wildcardRows, wildcardsUsedIn } from './wildcard-rows';
+import type { WildcardUse } from '../iam/wildcards';
 import { networkSection, networkSummary } from './network';
 import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
@@ -639,6 +640,8 @@ export interface ReportInput {
   teams?: Teams | null;
   /** The resources the org creates (reach.ts), when the caller has them. */
   resources?: readonly OrgResource[];
+  /** The listed wildcards the templates hold (rule XS017), as the compile's checks gathered them; read from the templates when absent. */
+  wildcards?: WildcardUse;
   /** The StackSet execution role's policy `xstack bootstrap` creates (src/deploy/execution-policy.ts), or why it cannot be derived. */
   executionRole?:
     | {
@@ -878,7 +881,7 @@ export function buildReport(input: ReportInput): Report {
         kind: 'p',
         text: 'Wildcards inside names (rule XS017): each `*` or `?` the templates write in an ARN of an Allow or in a pattern condition, which reaches whatever else it matches, and what bounds it (src/iam/wildcards.ts lists them; one not listed fails the compile):',
       },
-      { kind: 'table', head: ['shape', 'where', 'statements', 'what bounds it'], rows: wildcardRows(stages.map((s) => templates.get(s.id)!)) },
+      { kind: 'table', head: ['shape', 'where', 'statements', 'what bounds it'], rows: wildcardRows(input.wildcards ?? wildcardsUsedIn(stages.map((s) => templates.get(s.id)!))) },
     ],
   });
 

@@ -9,7 +9,7 @@ import { AWS_OWNED_BUCKETS, SERVICES_WITHOUT_SOURCE_CONTEXT } from '../iam/grant
 import { conditionOnStar, takesAllResources } from './iam-data';
 import { asList, awsPrincipals, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
 import { NO_CLASSES, type AlikeResources } from './alike';
-import { boundedWildcard, holdsWildcard, type BoundedWildcard, type WildcardElement } from '../iam/wildcards';
+import { boundedWildcard, holdsWildcard, recordUse, type BoundedWildcard, type WildcardElement, type WildcardUse } from '../iam/wildcards';
 
 export interface Finding {
   rule: string;
@@ -184,18 +184,22 @@ export const RULES: readonly Rule[] = [
  */
 export function wildcardsOf(s: PlainStatement): Array<{ item: string; bounded: BoundedWildcard | undefined }> {
   const out: Array<{ item: string; bounded: BoundedWildcard | undefined }> = [];
+  // Read only where an entry for the statement is held by a key: most wildcards' entries are not.
   let keys: string[] | undefined;
-  const add = (element: string, item: string, text: string) => {
-    keys ??= Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c).map((k) => k.toLowerCase()));
-    out.push({ item, bounded: WILDCARD_ELEMENTS.has(element) ? boundedWildcard(element as WildcardElement, s.Sid, text, keys) : undefined });
-  };
-  for (const value of asList(s.Resource)) for (const text of textsIn(value)) if (text !== '*' && holdsWildcard(text)) add('Resource', `Resource::${text}`, text);
+  const conditionKeys = () => (keys ??= Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c).map((k) => k.toLowerCase())));
+  const add = (element: string, item: string, text: string) =>
+    out.push({ item, bounded: WILDCARD_ELEMENTS.has(element) ? boundedWildcard(element as WildcardElement, s.Sid, text, conditionKeys) : undefined });
+  const texts: string[] = [];
+  textsIn(s.Resource, texts);
+  for (const text of texts) if (text !== '*' && holdsWildcard(text)) add('Resource', `Resource::${text}`, text);
   for (const operator in s.Condition ?? {}) {
     if (!PATTERN_OPERATORS.has(operator.replace(/^For(Any|All)Value:/, '').replace(/IfExists$/, ''))) continue;
     const byKey = s.Condition![operator];
     for (const key in byKey) {
       const element = [...WILDCARD_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase()) ?? key;
-      for (const text of textsIn(byKey[key])) if (holdsWildcard(text)) add(element, `Condition::${operator}:${key}::${text}`, text);
+      texts.length = 0;
+      textsIn(byKey[key], texts);
+      for (const text of texts) if (holdsWildcard(text)) add(element, `Condition::${operator}:${key}::${text}`, text);
     }
   }
   return out;
@@ -206,16 +210,15 @@ const WILDCARD_ELEMENTS: ReadonlySet<string> = new Set<WildcardElement>(['Resour
 /** The condition operators whose values admit by pattern (rule XS017); their negations narrow, and are not asked. */
 const PATTERN_OPERATORS: ReadonlySet<string> = new Set(['ArnLike', 'ArnEquals', 'StringLike']);
 
-/** Each text a value writes: a string, a Sub's text, and those inside other functions and lists (a condition's Fn::If). */
-function textsIn(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(textsIn);
-  if (value && typeof value === 'object') {
+/** Each text a value writes, added to `texts`: a string, a Sub's text, and those inside other functions and lists (a condition's Fn::If). */
+function textsIn(value: unknown, texts: string[]): void {
+  if (typeof value === 'string') texts.push(value);
+  else if (Array.isArray(value)) for (const v of value) textsIn(v, texts);
+  else if (value && typeof value === 'object') {
     const sub = (value as Record<string, unknown>)['Fn::Sub'];
-    if (typeof sub === 'string') return [sub];
-    return Object.values(value).flatMap(textsIn);
+    if (typeof sub === 'string') texts.push(sub);
+    else for (const k in value) textsIn((value as Record<string, unknown>)[k], texts);
   }
-  return [];
 }
 
 /** Whether a Resource ARN's wildcard reads differently segment by segment and as one text (rule XS015). */
@@ -298,7 +301,7 @@ export const TEMPLATE_RULES = [
  * pass where its first resource does; a member of a class alike up to its team, where its first and the class's
  * neutral resource do (the rules compare a resource's ARN with an AWS-owned bucket's: alike.ts `TeamClasses`).
  */
-export function checkTemplate(template: CfnTemplate, text?: string, alike: AlikeResources = NO_CLASSES): Finding[] {
+export function checkTemplate(template: CfnTemplate, text?: string, alike: AlikeResources = NO_CLASSES, wildcards?: WildcardUse): Finding[] {
   const findings: Finding[] = [];
   // A class alike up to its team passes where its neutral resource does too (alike.ts TeamClasses).
   const passes = alike.passes((first, neutral) => statementFindings(policyDocuments({ Resources: { [first]: neutral } } as unknown as CfnTemplate)).length === 0);
@@ -308,9 +311,20 @@ export function checkTemplate(template: CfnTemplate, text?: string, alike: Alike
     const before = findings.length;
     statementFindings([doc], findings);
     passes.record(doc.resource, findings.length > before);
+    // A member of a class holds its first's wildcards but for its own id or team's names, which the shapes' <account>
+    // and <name> stand for: the first's are the class's.
+    if (wildcards) recordWildcards(doc, wildcards);
   }
   templateFindings(template, findings, text);
   return findings;
+}
+
+/** The listed wildcards each Allow of `doc` holds, recorded in `use` (rule XS017's list, for the audit report). */
+export function recordWildcards(doc: FoundDocument, use: WildcardUse): void {
+  for (const s of doc.statements) {
+    if (!isAllow(s)) continue;
+    for (const w of wildcardsOf(s)) if (w.bounded) recordUse(use, w.bounded, s.Sid ?? '');
+  }
 }
 
 /** Every rule's findings in each statement of `docs`, in order, added to `findings`. */

@@ -306,17 +306,37 @@ function expressionOf(w: BoundedWildcard): RegExp {
   return e;
 }
 
+/** The listed wildcards a compile's templates use, each with the Sids of the statements that hold it (the audit report's table). */
+export type WildcardUse = Map<BoundedWildcard, Set<string>>;
+
+/** Records that statement `sid` holds wildcard `w`. */
+export function recordUse(use: WildcardUse, w: BoundedWildcard, sid: string): void {
+  let sids = use.get(w);
+  if (!sids) use.set(w, (sids = new Set()));
+  sids.add(sid);
+}
+
 /** Whether a text holds a wildcard IAM reads: `*` or `?`, outside `${…}`. */
 export const holdsWildcard = (text: string): boolean => (text.includes('*') || text.includes('?')) && /[*?]/.test(text.replace(/\$\{[^}]*\}/g, ''));
 
 /**
  * The listed wildcard a statement's text fits: its element, its statement's Sid and its shape; `conditionKeys`, the
- * keys the statement's conditions carry (lower case), for one held by a key. Undefined: not listed.
+ * keys the statement's conditions carry (lower case), asked only for an entry held by a key. Undefined: not listed.
  */
-export function boundedWildcard(element: WildcardElement, sid: string | undefined, text: string, conditionKeys: readonly string[]): BoundedWildcard | undefined {
-  for (const w of BOUNDED_WILDCARDS) {
-    if (w.element !== element || sid === undefined || !w.statements.test(sid) || !expressionOf(w).test(text)) continue;
-    if (w.heldBy === undefined || conditionKeys.includes(w.heldBy.toLowerCase())) return w;
+export function boundedWildcard(element: WildcardElement, sid: string | undefined, text: string, conditionKeys: () => readonly string[]): BoundedWildcard | undefined {
+  if (sid === undefined) return undefined;
+  for (const w of candidatesFor(element, sid)) {
+    if (!expressionOf(w).test(text)) continue;
+    if (w.heldBy === undefined || conditionKeys().includes(w.heldBy.toLowerCase())) return w;
   }
   return undefined;
+}
+
+/** The entries for an element and a Sid, found once: a compile asks of the same few Sids for every account's statements. */
+const candidates = new Map<string, readonly BoundedWildcard[]>();
+function candidatesFor(element: WildcardElement, sid: string): readonly BoundedWildcard[] {
+  const key = `${element} ${sid}`;
+  let found = candidates.get(key);
+  if (!found) candidates.set(key, (found = BOUNDED_WILDCARDS.filter((w) => w.element === element && w.statements.test(sid))));
+  return found;
 }
