@@ -101,6 +101,8 @@ export function sourceIdentity(input: SourceIdentityInput): TemplateDefinition {
                 // That account's artifact key, by its alias: an alias is the account's own, and
                 // kms:ResourceAliases matches the key it points to.
                 // https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases
+                // "It might take up to five minutes for tag and alias changes to affect KMS key authorization"
+                // (https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html): README, first rollout.
                 sid: 'UseArtifactKey',
                 actions: KMS_ARTIFACT_DATA_KEY.actions,
                 resources: arn(`kms:\${AWS::Region}:${account}:key/*`),
