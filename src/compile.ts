@@ -42,7 +42,7 @@ import { boundaryArnIn, unboundedRoles } from './iam/permissions-boundary';
 import { globRegExp } from './checks/service-authorization';
 import { textReferenceProblems } from './checks/text-references';
 import { keyAdministratorProblems, roleSourceProblems } from './checks/own-roles';
-import type { WildcardUse } from './iam/wildcards';
+import { wildcardContext, type WildcardUse } from './iam/wildcards';
 
 export interface CompileOptions {
   /** The source revision to record in the report, manifest and audit model (`xstack audit`, `compile --revision`); never by default, so committed dist/ stays a function of its inputs. */
@@ -92,12 +92,13 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   const teams = findTeams(org);
   // The listed wildcards the templates hold (rule XS017), gathered by the checks for the report's table.
   const wildcards: WildcardUse = new Map();
+  const wildcardNames = wildcardContext(org);
   for (const stage of stages) {
     const template = templates.get(stage.id)!;
     const written = toYamlWithResources(template);
     const yaml = written.text;
     alike.set(stage.id, alikeResources(template, written, teams, importsReadingOnlyTheId(resolver, stage.id, stage.targets.map((a) => a.id))));
-    problems.push(...checkPolicies(template, stageValues(resolver, stage, template), yaml, alike.get(stage.id), wildcards).map((f) => `${stage.id}: ${formatFinding(f)}`));
+    problems.push(...checkPolicies(template, stageValues(resolver, stage, template), yaml, alike.get(stage.id), wildcards, wildcardNames).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, resolver, roles));
     if (org.permissionsBoundary !== undefined) {
       for (const id of unboundedRoles(template.Resources, org.permissionsBoundary)) problems.push(`${stage.id}: internal: role ${id} lacks the org's permissions boundary ${org.permissionsBoundary}`);
@@ -108,7 +109,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   }
   // The setup template a user deploys by hand is held to the same policy rules as the stages' (a setup's own, by file).
   const setup = setupTemplate(org, stages);
-  problems.push(...checkPolicies(setup.template).map((f) => `${setup.path}: ${formatFinding(f)}`));
+  problems.push(...checkPolicies(setup.template, undefined, undefined, undefined, wildcards, wildcardNames).map((f) => `${setup.path}: ${formatFinding(f)}`));
   problems.push(...iamQuotaProblems(org, stages, templates, resolver, alike));
   // What `xstack bootstrap` would grant the execution role: counted here against IAM's quotas, proved below, reported.
   const execution = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));

@@ -16,7 +16,8 @@ import { packWithin } from '../src/iam/policy-size';
 import { LIMITS } from '../src/limits';
 import type { Names } from '../src/naming';
 import type { CiRuntime, DeveloperAccess, RoleSource } from '../src/org/model';
-import { namesOnePermissionSet } from '../src/iam/role-path';
+import { namesOnePermissionSet, SSO_PATHS } from '../src/iam/role-path';
+
 
 export interface AccessRolesInput {
   names: Names;
@@ -30,23 +31,6 @@ export interface AccessRolesInput {
   ci?: { accountId: string; runtime: CiRuntime['kind'] };
 }
 
-/**
- * IAM Identity Center provisions permission-set roles under
- * `aws-reserved/sso.amazonaws.com/<region>/`, except for an instance whose
- * home region is us-east-1, where the region segment is absent. Both forms are
- * admitted. ArnLike's `*` spans `/`, so the region's `*` would also match a
- * deeper path under aws-reserved/sso.amazonaws.com/, which no Identity Center
- * role has: `DEEPER_SSO_PATH` refuses those (review s50-access A1, step 3).
- * What keeps out a role created at Identity Center's own paths is that
- * Identity Center alone makes roles there, which no page states (README,
- * "Not yet": verify once that IAM refuses a role created under that path;
- * review s50-access A1, A2).
- * No AWS reference page spells the path out; AWS's containers blog ("A quick path to
- * Amazon EKS single sign-on using AWS SSO": "If you configure SSO in a Region other than
- * us-east-1, add the Region after sso.amazonaws.com") and
- * https://repost.aws/questions/QUpP-HDDmXT4C1YvjWvoVl_A (confirmed in us-east-1) do.
- */
-export const SSO_PATHS = ['aws-reserved/sso.amazonaws.com/', 'aws-reserved/sso.amazonaws.com/*/'] as const;
 
 /**
  * A role two or more path segments below sso.amazonaws.com/: `*` spans `/` but needs each `/` written here, so it

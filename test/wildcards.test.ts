@@ -11,14 +11,15 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { checkTemplate, wildcardsOf } from '../src/checks/rules';
 import type { CfnTemplate } from '../src/cfn/template';
-import { loadOrgFile } from '../src/org/load';
+import { loadOrgFile, parseOrg } from '../src/org/load';
 import type { Stage } from '../src/stages/model';
 import { planStages } from '../src/stages/plan';
-import { BOUNDED_WILDCARDS, holdsWildcard } from '../src/iam/wildcards';
+import { BOUNDED_WILDCARDS, holdsWildcard, wildcardContext } from '../src/iam/wildcards';
+import type { Org } from '../src/org/model';
 import { compileFile, ORG_FILES } from './helpers';
 import { compileOrg } from '../src/compile';
-import { parseOrg } from '../src/org/load';
 import { renderTemplate } from '../src/cfn/template';
+import { setupTemplate } from '../src/setup';
 import { wildcardRows, wildcardsUsedIn } from '../src/audit/wildcard-rows';
 import { generateTeamsOrgYaml } from '../bench/generate-org.mjs';
 
@@ -29,10 +30,10 @@ const PARTITION = '${AWS::Partition}';
 const REGION = '${AWS::Region}';
 const ACCOUNT = '${AWS::AccountId}';
 
-/** XS017's findings in every stage of `stages`, as `stage resource statement item`. */
-const xs017 = (stages: Stage[]) =>
+/** XS017's findings in every stage of `stages`, as `stage resource statement item`, read with the org's names (`org`) as the compile reads them. */
+const xs017 = (stages: Stage[], org: Org = loadOrgFile('parameters/example.yaml')) =>
   stages.flatMap((s) =>
-    checkTemplate({ Resources: s.definition.resources } as unknown as CfnTemplate)
+    checkTemplate(renderTemplate(s.definition), undefined, undefined, undefined, wildcardContext(org))
       .filter((f) => f.rule === 'XS017')
       .map((f) => `${s.id} ${f.resource} ${f.statement} ${f.item}`),
   );
@@ -46,8 +47,19 @@ const statementOf = (document: Json, sid: string): Json => {
 describe('XS017: wildcards inside names are listed, with what bounds them', () => {
   const org = loadOrgFile('parameters/example.yaml');
 
-  it('passes every template of the committed orgs and the test orgs', () => {
-    for (const file of ORG_FILES) expect(xs017(planStages(loadOrgFile(file))), file).toEqual([]);
+  it('passes every template of the committed orgs, and SERVICE_MANAGED at a later bucket generation with role paths and patterns, setup template included (review s60-xs017 M3)', () => {
+    for (const file of ORG_FILES) {
+      const o = loadOrgFile(file);
+      expect(xs017(planStages(o), o), file).toEqual([]);
+    }
+    const example = readFileSync('parameters/example.yaml', 'utf8');
+    const serviceManaged = example
+      .replace(/  permissionModel: SELF_MANAGED\n  administrationRoleName: .*\n/, '  permissionModel: SERVICE_MANAGED\n')
+      .replace('keyAdministratorRoles:\n  - platform-admin\n', 'keyAdministratorRoles:\n  - platform-admin\n  - "aws-reserved/sso.amazonaws.com/*AWSReservedSSO_KeyAdmin_*"\n  - service-role/key-admin\ndeploymentTargets:\n  instanceRoles: [service-role/app-server]\nbucketGeneration: 3\n');
+    expect(serviceManaged).toContain('bucketGeneration: 3');
+    expect(serviceManaged).toContain('permissionModel: SERVICE_MANAGED');
+    const c = compileOrg(parseOrg(serviceManaged, 'sm.yaml'));
+    expect(c.files.get('audit/report.md')).toContain('`arn:${AWS::Partition}:s3:::acme-<name>-g*`');
   });
 
   it('refuses a developer grant widened to every repository of the account (review s59-proof m2, mutation M19)', () => {
@@ -63,7 +75,8 @@ describe('XS017: wildcards inside names are listed, with what bounds them', () =
   });
 
   // Each a widening the s59 proof review made; the first three keep no name's start a sample fits (M2's remainder).
-  const WIDENINGS: Array<{ what: string; mutate: (stages: Stage[]) => void; item: RegExp }> = [
+  // `org`: the org the widening is made in (the example when left out).
+  const WIDENINGS: Array<{ what: string; org?: () => Org; mutate: (stages: Stage[]) => void; item: RegExp }> = [
     {
       what: "the source roles' trust ArnEquals role/acme-pipeline made ArnLike role/*-pipeline",
       mutate: (stages) => {
@@ -117,13 +130,68 @@ describe('XS017: wildcards inside names are listed, with what bounds them', () =
       },
       item: /^pipelines WebAppPipelinePolicy ReadWriteArtifacts Resource::arn:\$\{AWS::Partition\}:s3:::acme-\*\/\*$/,
     },
+    // Review s60-xs017: a name a wildcard follows shortened (M1), a bound's condition emptied (M2), ForAllValues (m1), a `*` a Join puts in (m2).
+    {
+      what: "the developer trust's AWSReservedSSO_Developer_* shortened to AWSReservedSSO_*",
+      mutate: (stages) => {
+        const [, r] = Object.entries(resourcesOf(stages, 'access-roles')).find(([id]) => id.startsWith('DeveloperRoleIn'))!;
+        const s = statementOf(r.Properties.AssumeRolePolicyDocument, 'DevelopersAssume');
+        s.Condition.ArnLike['aws:PrincipalArn'] = (s.Condition.ArnLike['aws:PrincipalArn'] as Json[]).map((v) => sub((v['Fn::Sub'] as string).replace('AWSReservedSSO_Developer_*', 'AWSReservedSSO_*')));
+      },
+      item: /^access-roles DeveloperRoleIn\d+ DevelopersAssume Condition::ArnLike:aws:PrincipalArn::.*\/AWSReservedSSO_\*$/,
+    },
+    {
+      what: "the CloudWatch agent's log groups /gov/* shortened to /gov*",
+      org: () => loadOrgFile('parameters/govcloud.yaml'),
+      mutate: (stages) => {
+        const [, r] = Object.entries(resourcesOf(stages, 'pipeline-identity')).find(([, r]) => JSON.stringify(r).includes('AgentLogGroups'))!;
+        statementOf(r.Properties.PolicyDocument, 'AgentLogGroups').Resource = sub(`arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:/gov*`);
+      },
+      item: /^pipeline-identity \S+ AgentLogGroups Resource::.*:log-group:\/gov\*$/,
+    },
+    ...[
+      { form: 'ForAllValues:StringEquals', condition: { 'ForAllValues:StringEquals': { 'kms:ResourceAliases': ['alias/acme-artifacts'] } } },
+      { form: 'ForAnyValue:StringEqualsIfExists', condition: { 'ForAnyValue:StringEqualsIfExists': { 'kms:ResourceAliases': ['alias/acme-artifacts'] } } },
+      { form: 'ForAllValues:StringLike alias/acme-*', condition: { 'ForAllValues:StringLike': { 'kms:ResourceAliases': ['alias/acme-*'] } } },
+    ].map(({ form, condition }) => ({
+      what: `the source role's key/* held by ${form}, which a key without the alias passes`,
+      mutate: (stages: Stage[]) => {
+        const [, r] = Object.entries(resourcesOf(stages, 'source-identity')).find(([id, r]) => id.startsWith('SourceRole') && r.Type === 'AWS::IAM::ManagedPolicy' && JSON.stringify(r).includes('UseArtifactKey'))!;
+        statementOf(r.Properties.PolicyDocument, 'UseArtifactKey').Condition = condition;
+      },
+      item: /^source-identity SourceRole\S+ UseArtifactKey (Resource::arn:\$\{AWS::Partition\}:kms:\$\{AWS::Region\}:\d{12}:key\/\*|Condition::ForAllValues:StringLike:kms:ResourceAliases::alias\/acme-\*)$/,
+    })),
+    ...[
+      { form: 'StringEqualsIfExists', condition: { StringEqualsIfExists: { 'aws:ResourceOrgID': 'o-bench12345' } } },
+      { form: 'StringNotEquals another organization', condition: { StringNotEquals: { 'aws:ResourceOrgID': 'o-other' } } },
+      { form: 'its own policy variable', condition: { StringEquals: { 'aws:ResourceOrgID': '${aws:ResourceOrgID}' } } },
+      { form: 'another organization', condition: { StringEquals: { 'aws:ResourceOrgID': 'o-other12345' } } },
+    ].map(({ form, condition }) => ({
+      what: `the developers' AssumeRole on big-developer in any account held by ${form}`,
+      org: () => parseOrg(generateTeamsOrgYaml(100), 'teams.yaml'),
+      mutate: (stages: Stage[]) => {
+        const s = statementOf(resourcesOf(stages, 'access-callers').AssumeDeveloperPolicy.Properties.PolicyDocument, 'AssumeRole');
+        expect(s.Condition).toEqual({ StringEquals: { 'aws:ResourceOrgID': 'o-bench12345' } });
+        s.Condition = condition;
+      },
+      item: /^access-callers AssumeDeveloperPolicy AssumeRole Resource::arn:\$\{AWS::Partition\}:iam::\*:role\/big-developer$/,
+    })),
+    {
+      what: "the developers' repositories widened to every repository of the account by an Fn::Join",
+      mutate: (stages) => {
+        const [, r] = Object.entries(resourcesOf(stages, 'access-roles')).find(([id, r]) => id.startsWith('DeveloperRole') && r.Type === 'AWS::IAM::ManagedPolicy')!;
+        statementOf(r.Properties.PolicyDocument, 'WorkOnRepositories').Resource = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':codecommit:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':', '*']] };
+      },
+      item: /^access-roles DeveloperRole\S+ WorkOnRepositories Resource::arn:\$\{…\}:codecommit:\$\{…\}:\$\{…\}:\*$/,
+    },
   ];
   for (const w of WIDENINGS) {
     it(`refuses ${w.what}`, () => {
-      expect(xs017(planStages(org))).toEqual([]);
-      const stages = planStages(org);
+      const o = w.org?.() ?? org;
+      expect(xs017(planStages(o), o)).toEqual([]);
+      const stages = planStages(o);
       w.mutate(stages);
-      const found = xs017(stages);
+      const found = xs017(stages, o);
       expect(found.length, found.join('\n')).toBeGreaterThan(0);
       for (const f of found) expect(f).toMatch(w.item);
     });
@@ -159,7 +227,8 @@ describe('XS017: wildcards inside names are listed, with what bounds them', () =
     for (const c of [compileFile('parameters/example.yaml'), compileFile('parameters/govcloud.yaml'), compileOrg(parseOrg(generateTeamsOrgYaml(12, { ci: true }), 'teams.yaml'))]) {
       const md = c.files.get('audit/report.md')!;
       const table = md.slice(md.indexOf('Wildcards inside names'), md.indexOf('<a id="accounts">'));
-      const rows = wildcardRows(wildcardsUsedIn(c.stages.map((s) => renderTemplate(s.definition))));
+      // The stages' templates and the setup template, as the compile checks them.
+      const rows = wildcardRows(wildcardsUsedIn([...c.stages.map((s) => renderTemplate(s.definition)), setupTemplate(c.org, c.stages).template], wildcardContext(c.org)), c.org.prefix);
       expect(rows.length).toBeGreaterThan(5);
       for (const r of rows) expect(table).toContain(`| ${r[0]} | ${r[1]} | ${r[2]} |`);
       expect(table.split('\n').filter((l) => l.startsWith('| `')).length).toBe(rows.length);
@@ -170,6 +239,8 @@ describe('XS017: wildcards inside names are listed, with what bounds them', () =
     const report = readFileSync('dist/example/audit/report.md', 'utf8');
     const table = report.slice(report.indexOf('Wildcards inside names'), report.indexOf('<a id="accounts">'));
     const row = table.split('\n').find((l) => l.startsWith('| `arn:${AWS::Partition}:kms:${AWS::Region}:<account>:key/*`'));
+    // The org's prefix written in: the shape as this org's templates may write it.
+    expect(table).toContain('| `arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/acme-*-trigger` |');
     expect(row).toBeDefined();
     expect(row).toContain('| UseArtifactKey |');
     expect(row).toContain('kms:ResourceAliases');

@@ -26,7 +26,7 @@ import { scopeSection } from './scope';
 import { bootstrapGrants, ROLE_REWRITES } from './execution-reach';
 import { releaseControlSection } from './release';
 import { wildcardRows, wildcardsUsedIn } from './wildcard-rows';
-import type { WildcardUse } from '../iam/wildcards';
+import { wildcardContext, type WildcardUse } from '../iam/wildcards';
 import { networkSection, networkSummary } from './network';
 import { listIn, madeOnce } from '../memo';
 import { ACCOUNT_PLACEHOLDER, ACCOUNTS_LISTED, describeAccounts, describePrincipal, describePrincipals, generalise, mergeAccountRows, teamFold, teamsToFold, type Row, type TeamFold } from './scale';
@@ -879,9 +879,9 @@ export function buildReport(input: ReportInput): Report {
       { kind: 'table', head: ['stage', 'resource', 'rule', 'statement', 'reason'], rows: [...exceptions, ...suppressions] },
       {
         kind: 'p',
-        text: 'Wildcards inside names (rule XS017): each `*` or `?` the templates write in an ARN of an Allow or in a pattern condition, which reaches whatever else it matches, and what bounds it (src/iam/wildcards.ts lists them; one not listed fails the compile):',
+        text: 'Wildcards inside names (rule XS017): each `*` or `?` the templates, the setup template too, write in an ARN of an Allow or in a pattern condition, which reaches whatever else it matches, and what bounds it (src/iam/wildcards.ts lists them; one not listed fails the compile):',
       },
-      { kind: 'table', head: ['shape', 'where', 'statements', 'what bounds it'], rows: wildcardRows(input.wildcards ?? wildcardsUsedIn(stages.map((s) => templates.get(s.id)!))) },
+      { kind: 'table', head: ['shape', 'where', 'statements', 'what bounds it'], rows: wildcardRows(input.wildcards ?? wildcardsUsedIn(stages.map((s) => templates.get(s.id)!), wildcardContext(org)), org.prefix) },
     ],
   });
 

@@ -69,7 +69,7 @@ export interface RoleSourceSample {
 /**
  * A sample role of each name or pattern a trust admits, and a role of its account that it does not, in each path
  * form: Identity Center roles have a region segment, except an instance homed in us-east-1, and both must be
- * admitted (templates/access-roles.ts SSO_PATHS). The proof's paths ask with them, and the grants of a policy the org
+ * admitted (src/iam/role-path.ts SSO_PATHS). The proof's paths ask with them, and the grants of a policy the org
  * attaches to those roles (templates/access-callers.ts) are theirs.
  */
 export function roleSourceSamples(org: Org, sources: readonly RoleSource[]): RoleSourceSample[] {

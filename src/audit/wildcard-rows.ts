@@ -2,25 +2,25 @@
 import type { CfnTemplate } from '../cfn/template';
 import { policyDocuments } from '../checks/documents';
 import { recordWildcards } from '../checks/rules';
-import { BOUNDED_WILDCARDS, type WildcardUse } from '../iam/wildcards';
+import { BOUNDED_WILDCARDS, type WildcardContext, type WildcardUse } from '../iam/wildcards';
 
 /**
- * One row per listed wildcard used, in src/iam/wildcards.ts's order: its shape, where it is, the statements that hold
- * it (by Sid) and its reason. A wildcard the list lacks failed the compile before the report is made (rule XS017), so
+ * One row per listed wildcard used, in src/iam/wildcards.ts's order: its shape (the org's prefix written in), where it
+ * is, the statements that hold it (by Sid) and its reason. A wildcard the list lacks failed the compile before the report is made (rule XS017), so
  * each the templates hold has its entry.
  */
-export function wildcardRows(used: WildcardUse): string[][] {
+export function wildcardRows(used: WildcardUse, prefix?: string): string[][] {
   return BOUNDED_WILDCARDS.filter((w) => used.has(w)).map((w) => [
-    `\`${w.shape}\``,
+    `\`${prefix === undefined ? w.shape : w.shape.replaceAll('<prefix>', prefix)}\``,
     w.element === 'Resource' ? 'Resource' : `condition ${w.element}`,
     [...used.get(w)!].sort().join(', '),
-    w.heldBy ? `${w.reason}; held by ${w.heldBy}` : w.reason,
+    w.heldBy ? `${w.reason}; the statement must hold ${w.heldBy.operators.join(' or ')} on ${w.heldBy.key}${w.heldBy.organizationId ? ", naming the organization's id" : ''}` : w.reason,
   ]);
 }
 
 /** The listed wildcards every Allow of `templates` holds, read statement by statement (the compile gathers them as it checks, a class once). */
-export function wildcardsUsedIn(templates: Iterable<CfnTemplate>): WildcardUse {
+export function wildcardsUsedIn(templates: Iterable<CfnTemplate>, ctx?: WildcardContext): WildcardUse {
   const used: WildcardUse = new Map();
-  for (const template of templates) for (const doc of policyDocuments(template)) recordWildcards(doc, used);
+  for (const template of templates) for (const doc of policyDocuments(template)) recordWildcards(doc, used, ctx);
   return used;
 }

@@ -9,7 +9,7 @@ import type { CfnTemplate } from '../cfn/template';
 import { checkTemplate, RULES, TEMPLATE_RULES, type Finding } from './rules';
 import { checkServiceAuthorization, literalValues, SERVICE_AUTHORIZATION_RULES, type ValuesOf } from './service-authorization';
 import { NO_CLASSES, type AlikeResources } from './alike';
-import type { WildcardUse } from '../iam/wildcards';
+import type { WildcardContext, WildcardUse } from '../iam/wildcards';
 
 export interface CheckedRule {
   id: string;
@@ -22,11 +22,11 @@ interface PolicyCheck {
   /** What the report calls this family of rules. */
   family: string;
   rules: readonly CheckedRule[];
-  run(template: CfnTemplate, valuesOf: ValuesOf, text: string | undefined, alike: AlikeResources, wildcards: WildcardUse | undefined): Finding[];
+  run(template: CfnTemplate, valuesOf: ValuesOf, text: string | undefined, alike: AlikeResources, wildcards: WildcardUse | undefined, ctx: WildcardContext | undefined): Finding[];
 }
 
 const POLICY_CHECKS: readonly PolicyCheck[] = [
-  { family: 'least privilege', rules: [...RULES, ...TEMPLATE_RULES], run: (template, _valuesOf, text, alike, wildcards) => checkTemplate(template, text, alike, wildcards) },
+  { family: 'least privilege', rules: [...RULES, ...TEMPLATE_RULES], run: (template, _valuesOf, text, alike, wildcards, ctx) => checkTemplate(template, text, alike, wildcards, ctx) },
   { family: "IAM's Service Authorization Reference", rules: SERVICE_AUTHORIZATION_RULES, run: (template, valuesOf, _text, alike) => checkServiceAuthorization(template, valuesOf, alike) },
 ];
 
@@ -41,13 +41,14 @@ export const CHECK_FAMILIES: ReadonlyArray<{ family: string; ids: readonly strin
  * the template as the compile writes it (yaml.ts `toYaml`), where the caller has it: the checks read the template,
  * and the text only to pass over what it shows cannot be found; `alike`, its classes of alike resources (alike.ts),
  * where the caller has them: a class's members pass where its first resource does. `wildcards`, where given, gets the
- * listed wildcards the template's statements hold (rule XS017), for the audit report.
+ * listed wildcards the template's statements hold (rule XS017), for the audit report; `ctx`, the org's names those
+ * wildcards are read by (wildcards.ts wildcardContext), where the caller has the org.
  */
-export function checkPolicies(template: CfnTemplate, valuesOf: ValuesOf = literalValues, text?: string, alike: AlikeResources = NO_CLASSES, wildcards?: WildcardUse): Finding[] {
+export function checkPolicies(template: CfnTemplate, valuesOf: ValuesOf = literalValues, text?: string, alike: AlikeResources = NO_CLASSES, wildcards?: WildcardUse, ctx?: WildcardContext): Finding[] {
   const findings: Finding[] = [];
   for (const check of POLICY_CHECKS) {
     const declared = new Set(check.rules.map((r) => r.id));
-    for (const f of check.run(template, valuesOf, text, alike, wildcards)) {
+    for (const f of check.run(template, valuesOf, text, alike, wildcards, ctx)) {
       if (!declared.has(f.rule)) throw new Error(`policy check (${check.family}) reported rule ${f.rule}, which it does not declare: add it to its rules (src/checks/policy-checks.ts) so the report lists it`);
       findings.push(f);
     }

@@ -9,7 +9,7 @@ import { AWS_OWNED_BUCKETS, SERVICES_WITHOUT_SOURCE_CONTEXT } from '../iam/grant
 import { conditionOnStar, takesAllResources } from './iam-data';
 import { asList, awsPrincipals, policyDocuments, type FoundDocument, type PlainStatement } from './documents';
 import { NO_CLASSES, type AlikeResources } from './alike';
-import { boundedWildcard, holdsWildcard, recordUse, type BoundedWildcard, type WildcardElement, type WildcardUse } from '../iam/wildcards';
+import { boundedWildcard, holdsWildcard, recordUse, type BoundedWildcard, type WildcardContext, type WildcardElement, type WildcardUse } from '../iam/wildcards';
 
 export interface Finding {
   rule: string;
@@ -23,7 +23,8 @@ export interface Finding {
 export interface Rule {
   id: string;
   description: string;
-  check(doc: FoundDocument, s: PlainStatement): ReadonlyArray<Omit<Finding, 'rule' | 'resource' | 'statement'>>;
+  /** `ctx`: what the org gives the rules that read its names (XS017), where the caller has the org. */
+  check(doc: FoundDocument, s: PlainStatement, ctx?: WildcardContext): ReadonlyArray<Omit<Finding, 'rule' | 'resource' | 'statement'>>;
 }
 
 /** What a rule finds in most statements: one list for all of them, not one made for each. */
@@ -164,12 +165,12 @@ export const RULES: readonly Rule[] = [
     id: 'XS017',
     description:
       'a wildcard inside a name in an Allow (an ARN of its Resource other than "*", or a value of ArnLike, ArnEquals or StringLike) is one src/iam/wildcards.ts lists for that statement, with what bounds it; no NotResource in an Allow',
-    check: (_doc, s) => {
+    check: (_doc, s, ctx) => {
       if (!isAllow(s)) return NONE;
       let found: Array<Omit<Finding, 'rule' | 'resource' | 'statement'>> | undefined;
       // An Allow's NotResource is every resource but those: the widest wildcard of all (no template writes one).
       if (s.NotResource !== undefined) (found ??= []).push({ item: 'NotResource', message: 'NotResource in an Allow grants every resource not listed; name the resources' });
-      for (const w of wildcardsOf(s)) {
+      for (const w of wildcardsOf(s, ctx)) {
         if (w.bounded) continue;
         (found ??= []).push({ item: w.item, message: 'a wildcard src/iam/wildcards.ts does not list for this statement: it reaches whatever else it matches, which the access proof does not see; name the resources or principals, or list its shape there with what bounds it' });
       }
@@ -182,18 +183,15 @@ export const RULES: readonly Rule[] = [
  * Each wildcard inside a name an Allow statement writes (rule XS017): in its Resource (other than "*"), and in the
  * values of its pattern conditions; with the entry of src/iam/wildcards.ts that lists it, if one does.
  */
-export function wildcardsOf(s: PlainStatement): Array<{ item: string; bounded: BoundedWildcard | undefined }> {
+export function wildcardsOf(s: PlainStatement, ctx?: WildcardContext): Array<{ item: string; bounded: BoundedWildcard | undefined }> {
   const out: Array<{ item: string; bounded: BoundedWildcard | undefined }> = [];
-  // Read only where an entry for the statement is held by a key: most wildcards' entries are not.
-  let keys: string[] | undefined;
-  const conditionKeys = () => (keys ??= Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c).map((k) => k.toLowerCase())));
   const add = (element: string, item: string, text: string) =>
-    out.push({ item, bounded: WILDCARD_ELEMENTS.has(element) ? boundedWildcard(element as WildcardElement, s.Sid, text, conditionKeys) : undefined });
+    out.push({ item, bounded: WILDCARD_ELEMENTS.has(element) ? boundedWildcard(element as WildcardElement, s.Sid, text, s.Condition, ctx) : undefined });
   const texts: string[] = [];
   textsIn(s.Resource, texts);
   for (const text of texts) if (text !== '*' && holdsWildcard(text)) add('Resource', `Resource::${text}`, text);
   for (const operator in s.Condition ?? {}) {
-    if (!PATTERN_OPERATORS.has(operator.replace(/^For(Any|All)Value:/, '').replace(/IfExists$/, ''))) continue;
+    if (!PATTERN_OPERATORS.has(operator.replace(/^For(AnyValue|AllValues):/, '').replace(/IfExists$/, ''))) continue;
     const byKey = s.Condition![operator];
     for (const key in byKey) {
       const element = [...WILDCARD_ELEMENTS].find((e) => e.toLowerCase() === key.toLowerCase()) ?? key;
@@ -210,14 +208,26 @@ const WILDCARD_ELEMENTS: ReadonlySet<string> = new Set<WildcardElement>(['Resour
 /** The condition operators whose values admit by pattern (rule XS017); their negations narrow, and are not asked. */
 const PATTERN_OPERATORS: ReadonlySet<string> = new Set(['ArnLike', 'ArnEquals', 'StringLike']);
 
-/** Each text a value writes, added to `texts`: a string, a Sub's text, and those inside other functions and lists (a condition's Fn::If). */
+/**
+ * Each text a value writes, added to `texts`: a string; a Sub's text, its variables written in where the map gives
+ * them as text; an Fn::Join's pieces joined, a piece that is not text written `${…}`; and those inside other functions
+ * and lists (a condition's Fn::If). A `*` a Join or a Sub's map puts in a name is read as part of it, not as the
+ * `*` of "every resource" (review s60-xs017 m2).
+ */
 function textsIn(value: unknown, texts: string[]): void {
   if (typeof value === 'string') texts.push(value);
   else if (Array.isArray(value)) for (const v of value) textsIn(v, texts);
   else if (value && typeof value === 'object') {
-    const sub = (value as Record<string, unknown>)['Fn::Sub'];
+    const o = value as Record<string, unknown>;
+    const sub = o['Fn::Sub'];
+    const join = o['Fn::Join'];
     if (typeof sub === 'string') texts.push(sub);
-    else for (const k in value) textsIn((value as Record<string, unknown>)[k], texts);
+    else if (Array.isArray(sub) && typeof sub[0] === 'string') {
+      const vars = (sub[1] ?? {}) as Record<string, unknown>;
+      texts.push(sub[0].replace(/\$\{([^}!]*)\}/g, (m, name: string) => (typeof vars[name] === 'string' ? (vars[name] as string) : m)));
+    } else if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+      texts.push((join[1] as unknown[]).map((piece) => (typeof piece === 'string' ? piece : '${…}')).join(join[0]));
+    } else for (const k in o) textsIn(o[k], texts);
   }
 }
 
@@ -301,38 +311,38 @@ export const TEMPLATE_RULES = [
  * pass where its first resource does; a member of a class alike up to its team, where its first and the class's
  * neutral resource do (the rules compare a resource's ARN with an AWS-owned bucket's: alike.ts `TeamClasses`).
  */
-export function checkTemplate(template: CfnTemplate, text?: string, alike: AlikeResources = NO_CLASSES, wildcards?: WildcardUse): Finding[] {
+export function checkTemplate(template: CfnTemplate, text?: string, alike: AlikeResources = NO_CLASSES, wildcards?: WildcardUse, ctx?: WildcardContext): Finding[] {
   const findings: Finding[] = [];
   // A class alike up to its team passes where its neutral resource does too (alike.ts TeamClasses).
-  const passes = alike.passes((first, neutral) => statementFindings(policyDocuments({ Resources: { [first]: neutral } } as unknown as CfnTemplate)).length === 0);
+  const passes = alike.passes((first, neutral) => statementFindings(policyDocuments({ Resources: { [first]: neutral } } as unknown as CfnTemplate), [], ctx).length === 0);
   // By index: every rule runs on every statement, mostly before V8 has optimised this loop, when each for-of step is an object made.
   for (const doc of policyDocuments(template)) {
     if (passes.passed(doc.resource)) continue;
     const before = findings.length;
-    statementFindings([doc], findings);
+    statementFindings([doc], findings, ctx);
     passes.record(doc.resource, findings.length > before);
     // A member of a class holds its first's wildcards but for its own id or team's names, which the shapes' <account>
     // and <name> stand for: the first's are the class's.
-    if (wildcards) recordWildcards(doc, wildcards);
+    if (wildcards) recordWildcards(doc, wildcards, ctx);
   }
   templateFindings(template, findings, text);
   return findings;
 }
 
 /** The listed wildcards each Allow of `doc` holds, recorded in `use` (rule XS017's list, for the audit report). */
-export function recordWildcards(doc: FoundDocument, use: WildcardUse): void {
+export function recordWildcards(doc: FoundDocument, use: WildcardUse, ctx?: WildcardContext): void {
   for (const s of doc.statements) {
     if (!isAllow(s)) continue;
-    for (const w of wildcardsOf(s)) if (w.bounded) recordUse(use, w.bounded, s.Sid ?? '');
+    for (const w of wildcardsOf(s, ctx)) if (w.bounded) recordUse(use, w.bounded, s.Sid ?? '');
   }
 }
 
 /** Every rule's findings in each statement of `docs`, in order, added to `findings`. */
-function statementFindings(docs: readonly FoundDocument[], findings: Finding[] = []): Finding[] {
+function statementFindings(docs: readonly FoundDocument[], findings: Finding[] = [], ctx?: WildcardContext): Finding[] {
   for (const doc of docs) {
     for (const s of doc.statements) {
       for (let r = 0; r < RULES.length; r++) {
-        const found = RULES[r].check(doc, s);
+        const found = RULES[r].check(doc, s, ctx);
         for (let i = 0; i < found.length; i++) findings.push({ rule: RULES[r].id, resource: doc.resource, statement: s.Sid, ...found[i] });
       }
     }

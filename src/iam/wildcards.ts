@@ -17,6 +17,9 @@
  */
 
 /** Where a wildcard is: an Allow's Resource, or the value of one condition key. */
+import type { Org } from '../org/model';
+import { SSO_PATHS } from './role-path';
+
 export type WildcardElement = 'Resource' | 'aws:PrincipalArn' | 'aws:SourceArn' | 'iam:PolicyARN';
 
 export interface BoundedWildcard {
@@ -25,14 +28,21 @@ export interface BoundedWildcard {
   statements: RegExp;
   /**
    * The text as a template writes it (a plain string or a Sub's), with `<account>` for an account id (or
-   * `${AWS::AccountId}`), `<region>` for a Region (or `${AWS::Region}`), `<name>` for a name the org file or xstack
-   * gives (no wildcard, no colon), `<generation>` for a bucket generation's suffix or none (`-g2`; src/naming.ts),
-   * `<role pattern>` for a role the org file names by pattern (src/iam/role-path.ts), `<resource>` for a
-   * `${Resource.Arn}` of the template; every other character stands for itself, `*` and `?` included.
+   * `${AWS::AccountId}`), `<region>` for a Region (or `${AWS::Region}`), `<prefix>` for the org's prefix exactly,
+   * `<name>` for a name the org file or xstack gives (no wildcard, no colon; `${AWS::…}` allowed), `<generation>` for a
+   * bucket generation's suffix or none (`-g2`; src/naming.ts), `<role pattern>` for one of the roles the org file
+   * names, exactly as it names it (WildcardContext rolePatterns), `<resource>` for a `${Resource.Arn}` of the
+   * template; every other character stands for itself, `*` and `?` included. A name a wildcard follows is always
+   * the org's own (`<prefix>`, `<role pattern>`), never `<name>`: a shortened name would widen it (review s60-xs017 M1).
    */
   shape: string;
-  /** A condition key the statement must carry for the shape to be bounded (what the reason rests on). */
-  heldBy?: string;
+  /**
+   * The condition the bound rests on, which the statement must carry as written here: the key under one of these
+   * operators exactly (no IfExists, no negation, no other set operator), its values fixed texts (no wildcard, no
+   * policy variable; the organization's id where `organizationId`), so that a missing key or an emptied value
+   * cannot turn it into no bound at all (review s60-xs017 M2).
+   */
+  heldBy?: { key: string; operators: readonly string[]; organizationId?: true };
   /** Why the wildcard is no broader than it must be, with the page that says so. */
   reason: string;
 }
@@ -63,20 +73,20 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
   {
     element: 'Resource',
     statements: /^AgentLogGroups$/,
-    shape: 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:<name>*',
-    reason: "this account's log groups under the org's prefix: the agent names each group from its configuration (resource type log-group, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html)",
+    shape: 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/<prefix>/*',
+    reason: "this account's log groups under /<prefix>/ (src/naming.ts agentLogGroups): the agent names each group from its configuration (resource type log-group, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html)",
   },
   {
     element: 'Resource',
     statements: /^AgentLogStreams$/,
-    shape: 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:<name>*:log-stream:*',
+    shape: 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/<prefix>/*:log-stream:*',
     reason: "the streams of those log groups: the agent names a stream per instance (resource type log-stream, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html)",
   },
   {
     element: 'Resource',
     statements: /^S3DeliversAccessLogs$/,
     shape: '<resource>/artifacts/*',
-    heldBy: 'aws:SourceArn',
+    heldBy: { key: 'aws:SourceArn', operators: ['ArnLike', 'ArnEquals'] },
     reason:
       'the access-log bucket\'s prefix for the artifact bucket\'s logs, whose keys S3 makes per delivery, held to that bucket by aws:SourceArn (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html#grant-log-delivery-permissions-general)',
   },
@@ -96,22 +106,22 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
   {
     element: 'Resource',
     statements: /^ReadWriteArtifacts$/,
-    shape: 'arn:${AWS::Partition}:s3:::<name>-${AWS::AccountId}-${AWS::Region}<generation>/*',
-    heldBy: 'aws:ResourceAccount',
+    shape: 'arn:${AWS::Partition}:s3:::<prefix>-artifacts-${AWS::AccountId}-${AWS::Region}<generation>/*',
+    heldBy: { key: 'aws:ResourceAccount', operators: ['StringEquals'] },
     reason: "the pipeline's own artifact bucket, whose keys CodePipeline makes per run, held to this account's bucket by aws:ResourceAccount (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html)",
   },
   {
     element: 'Resource',
     statements: /^WriteArtifacts$/,
-    shape: 'arn:${AWS::Partition}:s3:::<name>-<account>-${AWS::Region}<generation>/*',
-    heldBy: 'aws:ResourceAccount',
+    shape: 'arn:${AWS::Partition}:s3:::<prefix>-artifacts-<account>-${AWS::Region}<generation>/*',
+    heldBy: { key: 'aws:ResourceAccount', operators: ['StringEquals'] },
     reason: "the pipeline account's artifact bucket, whose keys CodePipeline makes per run, held to that account's bucket by aws:ResourceAccount; its bucket policy names this role (https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html)",
   },
   {
     element: 'Resource',
     statements: /^WriteArtifacts$/,
-    shape: 'arn:${AWS::Partition}:s3:::<name>-<account>-${AWS::Region}<generation>/<name>/*',
-    heldBy: 'aws:ResourceAccount',
+    shape: 'arn:${AWS::Partition}:s3:::<prefix>-artifacts-<account>-${AWS::Region}<generation>/<name>/*',
+    heldBy: { key: 'aws:ResourceAccount', operators: ['StringEquals'] },
     reason: "the folders of this source account's pipelines in a shared artifact bucket (src/naming.ts artifactFolder), held to that account's bucket by aws:ResourceAccount (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ArtifactStore.html)",
   },
   {
@@ -129,28 +139,28 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
   {
     element: 'Resource',
     statements: /^PullCiImages$/,
-    shape: 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/<name>/*',
+    shape: 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/<prefix>-ci/*',
     reason: "this account's image repositories under the CI's namespace (resource type repository, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html)",
   },
   {
     element: 'Resource',
     statements: /^UseArtifactKey$/,
     shape: 'arn:${AWS::Partition}:kms:${AWS::Region}:<account>:key/*',
-    heldBy: 'kms:ResourceAliases',
+    heldBy: { key: 'kms:ResourceAliases', operators: ['ForAnyValue:StringEquals'] },
     reason: "the pipeline account's artifact key, whose id that account's stack makes: held to it by its alias (kms:ResourceAliases, https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases); its key policy names this role",
   },
   {
     element: 'Resource',
     statements: /^(AssumeRole|AssumeCiReaderRoles|CiAssumesReaderRoles)$/,
-    shape: 'arn:${AWS::Partition}:iam::*:role/<name>',
-    heldBy: 'aws:ResourceOrgID',
+    shape: 'arn:${AWS::Partition}:iam::*:role/<prefix>-<name>',
+    heldBy: { key: 'aws:ResourceOrgID', operators: ['StringEquals'], organizationId: true },
     reason:
       "one role name in the organization's accounts, past the size a list of ARNs fits (README, \"Resource policy sizes\"): held to the organization by aws:ResourceOrgID, and each role's trust admits only the org's callers (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid)",
   },
   {
     element: 'Resource',
     statements: /^(CarrySourceIdentity|CarrySessionTags|TagCiReaderSessions|CiTagsReaderSessions)$/,
-    shape: 'arn:${AWS::Partition}:iam::*:role/<name>',
+    shape: 'arn:${AWS::Partition}:iam::*:role/<prefix>-<name>',
     reason:
       "the same roles, for a permission-only action (sts:SetSourceIdentity, sts:TagSession) STS checks within the AssumeRole, which the statement beside it holds to the organization; no page says such a request carries the resource's keys (review s39-conditions m3)",
   },
@@ -159,7 +169,7 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
     element: 'Resource',
     statements: /^CiPullsOrgRepositories$/,
     shape: 'arn:${AWS::Partition}:codecommit:${AWS::Region}:<account>:*',
-    heldBy: 'aws:PrincipalArn',
+    heldBy: { key: 'aws:PrincipalArn', operators: ['ArnEquals', 'ArnLike'] },
     reason:
       "every repository of a source account, in a CodeCommit endpoint's policy past the share of its 20,480 characters the compile allows (README, \"Resource policy sizes\"): a second fence, as the CI reader roles it admits (aws:PrincipalArn) may pull only the org's repositories by their own policy (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html)",
   },
@@ -167,7 +177,7 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
     element: 'Resource',
     statements: /^PutEventsOnPipelineBuses$/,
     shape: 'arn:${AWS::Partition}:events:${AWS::Region}:*:event-bus/default',
-    heldBy: 'aws:ResourceOrgID',
+    heldBy: { key: 'aws:ResourceOrgID', operators: ['StringEquals'], organizationId: true },
     reason:
       "the pipeline accounts' default buses, past the size a list fits: held to the organization by aws:ResourceOrgID, and each bus's policy admits only this role (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html)",
   },
@@ -181,13 +191,13 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
   {
     element: 'Resource',
     statements: /^WriteExecutionPolicies$/,
-    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/<name>-stackset-execution-*',
+    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/<prefix>-stackset-execution-*',
     reason: "bootstrap's numbered packs of the execution role's permissions, <prefix>-stackset-execution-<n> (src/naming.ts executionPolicy), whose count grows with the org",
   },
   {
     element: 'iam:PolicyARN',
     statements: /^AttachExecutionPolicies$/,
-    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/<name>-stackset-execution-*',
+    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/<prefix>-stackset-execution-*',
     reason: "only those packs attach to or detach from the execution role: iam:PolicyARN is a condition key of both actions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html)",
   },
   {
@@ -199,21 +209,21 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
   {
     element: 'Resource',
     statements: /^ReadOrgEntities$/,
-    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:<name>/<name>-*',
+    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:<name>/<prefix>-*',
     reason: "reads only, near an IAM quota: which of the org's roles, policies and instance profiles exist, each named <prefix>-… at path / (src/naming.ts; src/deploy/account-quotas.ts checkRoom)",
   },
   // The reader role's reads (src/deploy/reader-policy.ts): what plan, deploy and verify look up in each account.
   {
     element: 'Resource',
     statements: /^ReadInstanceStacks$/,
-    shape: 'arn:${AWS::Partition}:cloudformation:<region>:<account>:stack/StackSet-<name>-*/*',
+    shape: 'arn:${AWS::Partition}:cloudformation:<region>:<account>:stack/StackSet-<prefix>-*/*',
     reason: "reads only: the stacks of the org's StackSets, which StackSets names StackSet-<StackSet>-<uuid> (resource type stack, stack/<name>/<id>: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html)",
   },
   {
     element: 'Resource',
     statements: /^(SeeRetainedBuckets|SeeEarlierBucketsKeys)$/,
-    shape: 'arn:${AWS::Partition}:s3:::<name>-g*',
-    heldBy: 'aws:ResourceAccount',
+    shape: 'arn:${AWS::Partition}:s3:::<prefix>-<name>-g*',
+    heldBy: { key: 'aws:ResourceAccount', operators: ['StringEquals'] },
     reason: "reads only: a bucket's names of its earlier generations (<name>-g2 …, src/naming.ts), one resource whatever the generation, held to this account's buckets by aws:ResourceAccount",
   },
   {
@@ -231,28 +241,34 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
   {
     element: 'Resource',
     statements: /^SeeOwnRoles$/,
-    shape: 'arn:${AWS::Partition}:iam::<account>:role/<name>-*',
+    shape: 'arn:${AWS::Partition}:iam::<account>:role/<prefix>-*',
     reason: "GetRole only, past the managed policy's size (src/deploy/reader-policy.ts withinQuota): this account's roles of the org's prefix",
   },
   {
     element: 'Resource',
     statements: /^SeePolicyAttachments$/,
-    shape: 'arn:${AWS::Partition}:iam::<account>:policy/<name>-*',
+    shape: 'arn:${AWS::Partition}:iam::<account>:policy/<prefix>-*',
     reason: "ListEntitiesForPolicy only, past the managed policy's size (src/deploy/reader-policy.ts withinQuota): this account's policies of the org's prefix",
   },
   // Principals admitted by pattern.
   {
     element: 'aws:PrincipalArn',
-    statements: /^(DevelopersAssume|MaintainersAssume)(CarrySourceIdentity|CarrySessionTags\d+)?$|^(AdministerKey|CarrySessionTags)$/,
+    statements: /^(DevelopersAssume|MaintainersAssume)(CarrySourceIdentity|CarrySessionTags\d+)?$|^CarrySessionTags$/,
     shape: 'arn:${AWS::Partition}:iam::<account>:role/<role pattern>',
     reason:
-      "roles the org file names by pattern: a permission set's roles, whose suffix IAM Identity Center adds (the trust refuses a longer set's name and deeper paths by ArnNotLike, templates/access-roles.ts), keyAdministratorRoles, and the StackSet execution role (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html)",
+      "the roles access.developers names, exactly as it names them: a permission set's roles, whose suffix IAM Identity Center adds to the set's name (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html); the people roles' trusts also refuse a longer set's name and deeper paths by ArnNotLike (templates/access-roles.ts)",
+  },
+  {
+    element: 'aws:PrincipalArn',
+    statements: /^AdministerKey$/,
+    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/<role pattern>',
+    reason: "the artifact key's administrators keyAdministratorRoles names, and the StackSet execution role (stacksets-exec-* under SERVICE_MANAGED, whose suffix StackSets makes), exactly as the org file names them",
   },
   {
     element: 'aws:PrincipalArn',
     statements: /^(CiPullsOrgRepositories|CiAssumesReaderRoles|CiTagsReaderSessions)$/,
-    shape: 'arn:${AWS::Partition}:iam::*:role/<name>',
-    heldBy: 'aws:PrincipalOrgID',
+    shape: 'arn:${AWS::Partition}:iam::*:role/<prefix>-<name>',
+    heldBy: { key: 'aws:PrincipalOrgID', operators: ['StringEquals'], organizationId: true },
     reason: "the CI's reader role in the organization's accounts, past the size a list fits: held to the organization by aws:PrincipalOrgID (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid)",
   },
   // Services' sources admitted by pattern.
@@ -265,43 +281,77 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
   {
     element: 'aws:SourceArn',
     statements: /^TrustService$/,
-    shape: 'arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:<name>/*',
+    shape: 'arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:<prefix>-<name>/*',
     reason: "one CodeDeploy application's deployment groups in this account (resource type deploymentgroup, https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html)",
   },
   {
     element: 'aws:SourceArn',
     statements: /^TriggerRulesDeadLetters$/,
-    shape: 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/<name>-*-trigger',
+    shape: 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/<prefix>-*-trigger',
     reason: "this account's pipeline trigger rules, one per pipeline, by the name xstack gives them (src/naming.ts triggerRule; https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)",
   },
   {
     element: 'aws:SourceArn',
     statements: /^(TrustService|ForwardingRulesDeadLetters)$/,
-    shape: 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/<name>-codecommit-fwd-*',
+    shape: 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/<prefix>-codecommit-fwd-*',
     reason: "this account's forwarding rules, named by a hash of their repository and branch and a chunk (src/naming.ts forwardingRule; https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)",
   },
 ];
 
-const PLACEHOLDERS: Record<string, string> = {
+/**
+ * What the org gives the shapes: its prefix, its organization's id and the roles its file names by pattern. A caller
+ * without the org (a unit test of one template) reads `<prefix>` as any name and `<role pattern>` as any role, and
+ * takes any organization's id: looser, never stricter, than the compile, which always gives it.
+ */
+export interface WildcardContext {
+  readonly prefix: string;
+  readonly organizationId?: string;
+  /** Each role the org file names, as it follows `role/` in the ARNs the templates write (the path included). */
+  readonly rolePatterns: readonly string[];
+}
+
+/** The org's context: its prefix, its organization's id, and every role its file names (people's, key administrators', the execution role). */
+export function wildcardContext(org: Pick<Org, 'prefix' | 'organizationId' | 'access' | 'keyAdministratorRoles' | 'stackSets'>): WildcardContext {
+  const sources = [...(org.access.developers?.assumedBy ?? []), ...(org.access.developers?.maintainers ?? [])];
+  const people = sources.flatMap((source) => source.roleNames.flatMap((r) => (source.sso ? SSO_PATHS : ['']).map((path) => `${path}${r}`)));
+  return {
+    prefix: org.prefix,
+    ...(org.organizationId ? { organizationId: org.organizationId } : {}),
+    rolePatterns: [...new Set([...people, ...org.keyAdministratorRoles, org.stackSets.executionRoleName])],
+  };
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const FIXED_PLACEHOLDERS: Record<string, string> = {
   '<account>': '(?:\\d{12}|\\$\\{AWS::AccountId\\})',
   '<region>': '(?:[a-z0-9-]+|\\$\\{AWS::Region\\})',
-  '<name>': '[^*?:]+',
+  '<name>': '(?:[^*?:$]|\\$\\{AWS::[A-Za-z]+\\})+',
   '<generation>': '(?:-g\\d+)?',
-  '<role pattern>': '[^:]+',
   '<resource>': '\\$\\{[A-Za-z0-9]+\\.Arn\\}',
 };
 
-const shapeExpressions = new Map<BoundedWildcard, RegExp>();
+/** Each shape's expression, per context (NO_CONTEXT for a caller without the org). */
+const NO_CONTEXT: WildcardContext = { prefix: '', rolePatterns: [] };
+const expressions = new WeakMap<WildcardContext, Map<BoundedWildcard, RegExp>>();
 
-/** The shape as an expression over the whole text. */
-function expressionOf(w: BoundedWildcard): RegExp {
-  let e = shapeExpressions.get(w);
+/** The shape as an expression over the whole text, its org placeholders read in `ctx`. */
+function expressionOf(w: BoundedWildcard, ctx: WildcardContext): RegExp {
+  let byShape = expressions.get(ctx);
+  if (!byShape) expressions.set(ctx, (byShape = new Map()));
+  let e = byShape.get(w);
   if (!e) {
+    const loose = ctx === NO_CONTEXT;
+    const placeholder = (part: string): string | undefined => {
+      if (part === '<prefix>') return loose ? '[a-z0-9-]+' : escape(ctx.prefix);
+      if (part === '<role pattern>') return loose ? '[^:]+' : `(?:${ctx.rolePatterns.map(escape).join('|') || '(?!)'})`;
+      return FIXED_PLACEHOLDERS[part];
+    };
     const source = w.shape
-      .split(/(<account>|<region>|<name>|<generation>|<role pattern>|<resource>)/)
-      .map((part) => PLACEHOLDERS[part] ?? part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .split(/(<account>|<region>|<prefix>|<name>|<generation>|<role pattern>|<resource>)/)
+      .map((part) => placeholder(part) ?? escape(part))
       .join('');
-    shapeExpressions.set(w, (e = new RegExp(`^${source}$`)));
+    byShape.set(w, (e = new RegExp(`^${source}$`)));
   }
   return e;
 }
@@ -320,16 +370,48 @@ export function recordUse(use: WildcardUse, w: BoundedWildcard, sid: string): vo
 export const holdsWildcard = (text: string): boolean => (text.includes('*') || text.includes('?')) && /[*?]/.test(text.replace(/\$\{[^}]*\}/g, ''));
 
 /**
- * The listed wildcard a statement's text fits: its element, its statement's Sid and its shape; `conditionKeys`, the
- * keys the statement's conditions carry (lower case), asked only for an entry held by a key. Undefined: not listed.
+ * The listed wildcard a statement's text fits: its element, its statement's Sid and its shape, in the org's context
+ * (`ctx`; none for a caller without the org); an entry held by a condition only where `condition`, the statement's
+ * Condition element, carries it as the entry says. Undefined: not listed.
  */
-export function boundedWildcard(element: WildcardElement, sid: string | undefined, text: string, conditionKeys: () => readonly string[]): BoundedWildcard | undefined {
+export function boundedWildcard(element: WildcardElement, sid: string | undefined, text: string, condition: Record<string, Record<string, unknown>> | undefined, ctx: WildcardContext = NO_CONTEXT): BoundedWildcard | undefined {
   if (sid === undefined) return undefined;
   for (const w of candidatesFor(element, sid)) {
-    if (!expressionOf(w).test(text)) continue;
-    if (w.heldBy === undefined || conditionKeys().includes(w.heldBy.toLowerCase())) return w;
+    if (!expressionOf(w, ctx).test(text)) continue;
+    if (w.heldBy === undefined || holds(w.heldBy, condition, ctx)) return w;
   }
   return undefined;
+}
+
+/** Whether a Condition element carries the bound `held` names, as it names it (BoundedWildcard heldBy). */
+function holds(held: NonNullable<BoundedWildcard['heldBy']>, condition: Record<string, Record<string, unknown>> | undefined, ctx: WildcardContext): boolean {
+  for (const operator of held.operators) {
+    const byKey = condition?.[operator];
+    if (!byKey) continue;
+    for (const key in byKey) {
+      if (key.toLowerCase() !== held.key.toLowerCase()) continue;
+      const values = Array.isArray(byKey[key]) ? (byKey[key] as unknown[]) : [byKey[key]];
+      const pattern = operator.endsWith('Like');
+      if (values.length > 0 && values.every((v) => fixed(v, pattern) && (!held.organizationId || ctx.organizationId === undefined || v === ctx.organizationId))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * A value the bound can rest on: a text with no wildcard (but in a pattern operator's values, themselves asked by
+ * XS017) and no policy variable (`${aws:…}` in a plain string, `${!…}` in a Sub), or a reference CloudFormation
+ * resolves to one (Ref, Fn::GetAtt, Fn::ImportValue).
+ */
+function fixed(value: unknown, pattern: boolean): boolean {
+  if (typeof value === 'string') return (pattern || !/[*?]/.test(value.replace(/\$\{AWS::[A-Za-z]+\}/g, ''))) && !/\$\{(?!AWS::[A-Za-z]+\})/.test(value);
+  if (!value || typeof value !== 'object') return false;
+  const o = value as Record<string, unknown>;
+  if (typeof o['Fn::Sub'] === 'string') {
+    const text = o['Fn::Sub'] as string;
+    return (pattern || !/[*?]/.test(text.replace(/\$\{[^}]*\}/g, ''))) && !text.includes('${!') && [...text.matchAll(/\$\{([^}]*)\}/g)].every((m) => /^AWS::|^[A-Za-z0-9]+(\.[A-Za-z0-9]+)?$/.test(m[1]));
+  }
+  return 'Ref' in o || 'Fn::GetAtt' in o || 'Fn::ImportValue' in o;
 }
 
 /** The entries for an element and a Sid, found once: a compile asks of the same few Sids for every account's statements. */

@@ -786,7 +786,7 @@ export const REFERENCES = 'codecommit:References';
 /** The branch people work on, as the proof asks their work: one no protected branch is. */
 export const FEATURE_BRANCH = 'refs/heads/feature/x';
 
-/** Where Identity Center makes its roles (templates/access-roles.ts SSO_PATHS), as a role's ARN holds it. */
+/** Where Identity Center makes its roles (src/iam/role-path.ts SSO_PATHS), as a role's ARN holds it. */
 const SSO_ROLE_PATH = ':role/aws-reserved/sso.amazonaws.com/';
 
 /**
