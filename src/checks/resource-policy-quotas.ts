@@ -21,6 +21,7 @@ import type { Org } from '../org/model';
 import type { Stage } from '../stages/model';
 import { asList, awsPrincipals } from './documents';
 import { policySizes } from './iam-quotas';
+import { grouped } from '../count';
 
 /** The event bus policy size in force: what the org file says AWS raised, else EventBridge's default. */
 export const busPolicyCharsOf = (org: Org): number => org.eventBridgeQuotas.busPolicyChars ?? RESOURCE_POLICY_LIMITS['event-bus'].limit;
@@ -146,7 +147,7 @@ export function emptyElements(document: unknown, accounts: readonly string[], ho
   return out;
 }
 
-const count = (n: number) => n.toLocaleString('en-US');
+const count = grouped;
 const sourceAccounts = (n: number) => `${count(n)} source account${n === 1 ? '' : 's'}`;
 
 function sizeText(org: Org, kind: ResourcePolicyKind, n: number, limit: number, allowed: number): string {

@@ -12,6 +12,7 @@
  */
 import { CompileError } from '../errors';
 import { CLOUDFORMATION_QUOTAS_DOC, LIMITS } from '../limits';
+import { grouped } from '../count';
 
 /** The StackSets quotas AWS raises on request, by the org-file key that declares a raised one. */
 export const STACKSET_QUOTAS = {
@@ -29,7 +30,7 @@ export interface StackSetQuotaOrg {
 /** The quota in force: what the org file declares, else AWS's default. */
 export const stackSetQuotaOf = (org: StackSetQuotaOrg, quota: StackSetQuota): number => org.stackSetQuotas?.[quota] ?? STACKSET_QUOTAS[quota].default;
 
-const count = (n: number): string => n.toLocaleString('en-US');
+const count = grouped;
 
 function assertQuota(quota: number): void {
   if (!Number.isInteger(quota) || quota < 1) throw new Error(`internal: a StackSets quota must be a positive integer, got ${quota}`);

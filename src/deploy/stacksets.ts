@@ -39,6 +39,7 @@ import type { TemplateSource } from './template-store';
 import type { InstanceOperationBudget } from './instance-budget';
 import { isOrgStackSetName } from '../stages/model';
 import { createTags, STACKSET_TAG, WAVE_TAG } from '../aws/tags';
+import { grouped } from '../count';
 
 export interface ActualInstance {
   account: string;
@@ -431,7 +432,7 @@ function stackSetQuotaReached(name: string, settings: StackSetSettings, error: u
   return new XstackError(
     'STACKSET_QUOTA_REACHED',
     `CloudFormation refused to create StackSet ${name}: ${where} reached its quota of StackSets ("${(error as Error).message}"; ` +
-      `${LIMITS.stackSetsPerAdministrator.toLocaleString('en-US')} by default, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html). ` +
+      `${grouped(LIMITS.stackSetsPerAdministrator)} by default, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html). ` +
       `Every StackSet in the account and Region counts, other tools' too, not only this org's: delete those no longer used, or request an increase in Service Quotas; then deploy again (what is deployed stays)`,
     { cause: error },
   );

@@ -38,6 +38,7 @@ import { stageId, type AccountValue, type Stage, type Use } from './model';
 import { withPermissionsBoundary } from '../iam/permissions-boundary';
 import { locatedField } from '../org/locate';
 import { closest, editDistance } from '../org/schema';
+import { grouped } from '../count';
 
 /**
  * Source roles one unit of the source-identity family held before layouts (a
@@ -403,7 +404,7 @@ function accessStages(
   const ciAccount = ci ? accountByName(org, ci.account) : undefined;
   if (ci && ciAccount) {
     const byOrganization = ciByOrganization(org, names, sources);
-    const sourceCount = () => sources.length.toLocaleString('en-US');
+    const sourceCount = () => grouped(sources.length);
     const missing = [
       ...(byOrganization.identity.byOrganization && !org.organizationId
         ? [
@@ -426,7 +427,7 @@ function accessStages(
       accountValues: [],
       uses: [],
       notes: byOrganization.identity.byOrganization
-        ? [`the CI role's policy: each source account's ${names.ciReaderRole()} by its ARN would take about ${byOrganization.identity.chars.toLocaleString('en-US')} characters, over ${managedPolicyShare()}; it names ${names.ciReaderRole()} in any account of organization ${org.organizationId} instead (aws:ResourceOrgID), still with its other conditions`]
+        ? [`the CI role's policy: each source account's ${names.ciReaderRole()} by its ARN would take about ${grouped(byOrganization.identity.chars)} characters, over ${managedPolicyShare()}; it names ${names.ciReaderRole()} in any account of organization ${org.organizationId} instead (aws:ResourceOrgID), still with its other conditions`]
         : [],
     });
     if (ci.network) {
@@ -454,10 +455,10 @@ function accessStages(
         uses: [],
         notes: [
           ...(scope === 'accounts'
-            ? [`CodeCommit endpoint policies: each repository by name would take about ${chars.toLocaleString('en-US')} characters (the compile allows ${limit.toLocaleString('en-US')} of a VPC endpoint policy's ${RESOURCE_POLICY_LIMITS.endpoint.limit.toLocaleString('en-US')}); they name every repository of each source account instead (codecommit:<region>:<account>:*), still for the org's CI reader roles only, whose own policies name each repository`]
+            ? [`CodeCommit endpoint policies: each repository by name would take about ${grouped(chars)} characters (the compile allows ${grouped(limit)} of a VPC endpoint policy's ${grouped(RESOURCE_POLICY_LIMITS.endpoint.limit)}); they name every repository of each source account instead (codecommit:<region>:<account>:*), still for the org's CI reader roles only, whose own policies name each repository`]
             : []),
           ...(readersByOrganization && byOrganization.network
-            ? [`CI endpoint policies: each source account's id and ${names.ciReaderRole()} would take about ${byOrganization.network.chars.toLocaleString('en-US')} characters, over ${endpointShare(byOrganization.network.limit)}; they admit ${names.ciReaderRole()} of any account of organization ${readersByOrganization.organizationId} instead (aws:PrincipalOrgID on the CodeCommit endpoints, aws:ResourceOrgID on the STS endpoint)`]
+            ? [`CI endpoint policies: each source account's id and ${names.ciReaderRole()} would take about ${grouped(byOrganization.network.chars)} characters, over ${endpointShare(byOrganization.network.limit)}; they admit ${names.ciReaderRole()} of any account of organization ${readersByOrganization.organizationId} instead (aws:PrincipalOrgID on the CodeCommit endpoints, aws:ResourceOrgID on the STS endpoint)`]
             : []),
           ...(room ? [room] : []),
           ...(ci.runtime.kind === 'eks-pod-identity' ? [EKS_IN_NETWORK_NOTE] : []),
@@ -496,17 +497,15 @@ function accessStages(
 }
 
 /** The share of a managed policy's size past which a policy naming a role in each source account names it by the organization (namedByOrganization). */
-// Functions, not constants: toLocaleString loads ICU's locale data (about 7 MB of the process's memory), which only a
-// message needs, never a compile that writes none.
-const managedPolicyShare = () => `90 % of IAM's ${LIMITS.managedPolicyChars.toLocaleString('en-US')} for a managed policy`;
-const endpointShare = (limit: number) => `the ${limit.toLocaleString('en-US')} the compile allows of a VPC endpoint policy's ${RESOURCE_POLICY_LIMITS.endpoint.limit.toLocaleString('en-US')} characters`;
+const managedPolicyShare = () => `90 % of IAM's ${grouped(LIMITS.managedPolicyChars)} for a managed policy`;
+const endpointShare = (limit: number) => `the ${grouped(limit)} the compile allows of a VPC endpoint policy's ${grouped(RESOURCE_POLICY_LIMITS.endpoint.limit)} characters`;
 
 /**
  * A policy that would name each source account's role past its size, in an org file without organization.id: `field`
  * says whose, and with the id the policy names them all at once (`how`).
  */
 const organizationIdNeeded = (org: Org, field: string, what: string, chars: number, over: string, how: string) =>
-  `${locatedField(org.file, field)}: ${what} would take about ${chars.toLocaleString('en-US')} characters, over ${over}; with the organization's id ${how}: expected organization.id (aws organizations describe-organization)`;
+  `${locatedField(org.file, field)}: ${what} would take about ${grouped(chars)} characters, over ${over}; with the organization's id ${how}: expected organization.id (aws organizations describe-organization)`;
 
 /**
  * Whether the CI's policies name the source accounts' reader roles by the organization: the CI role's own
@@ -554,7 +553,7 @@ function accessCallersStage(org: Org, names: Names, developers: DeveloperAccess,
       ]);
     }
     if (byOrganization) {
-      notes.push(`the policy letting the roles access.developers.${field} names assume ${roleName}: each of the ${sourceAccountIds.length} source accounts' ${roleName} by its ARN would take about ${chars.toLocaleString('en-US')} characters, over ${managedPolicyShare()}; it names ${roleName} in any account of organization ${org.organizationId} instead (aws:ResourceOrgID)`);
+      notes.push(`the policy letting the roles access.developers.${field} names assume ${roleName}: each of the ${sourceAccountIds.length} source accounts' ${roleName} by its ARN would take about ${grouped(chars)} characters, over ${managedPolicyShare()}; it names ${roleName} in any account of organization ${org.organizationId} instead (aws:ResourceOrgID)`);
     }
   }
   const sw = new AccountSwitch(targets);
