@@ -176,6 +176,40 @@ describe('XS017: wildcards inside names are listed, with what bounds them', () =
       },
       item: /^access-callers AssumeDeveloperPolicy AssumeRole Resource::arn:\$\{AWS::Partition\}:iam::\*:role\/big-developer$/,
     })),
+    // Review s60-second-read: another field's role (M1), another alias (m1), a * a function puts in a Join (m2).
+    {
+      what: "the key's AdministerKey given the developers' permission set",
+      mutate: (stages) => {
+        const s = statementOf(resourcesOf(stages, 'pipeline-foundation').ArtifactKey.Properties.KeyPolicy, 'AdministerKey');
+        s.Condition.ArnLike['aws:PrincipalArn'] = [...(s.Condition.ArnLike['aws:PrincipalArn'] as Json[]), sub(`arn:${PARTITION}:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_*`)];
+      },
+      item: /^pipeline-foundation ArtifactKey AdministerKey Condition::ArnLike:aws:PrincipalArn::.*AWSReservedSSO_Developer_\*$/,
+    },
+    {
+      what: "the developers' trust given the maintainers' permission set, a role the org file names for another field",
+      mutate: (stages) => {
+        const [, r] = Object.entries(resourcesOf(stages, 'access-roles')).find(([id]) => id.startsWith('DeveloperRoleIn'))!;
+        const s = statementOf(r.Properties.AssumeRolePolicyDocument, 'DevelopersAssume');
+        s.Condition.ArnLike['aws:PrincipalArn'] = [...(s.Condition.ArnLike['aws:PrincipalArn'] as Json[]), sub(`arn:${PARTITION}:iam::555555555555:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Maintainer_*`)];
+      },
+      item: /^access-roles DeveloperRoleIn\d+ DevelopersAssume Condition::ArnLike:aws:PrincipalArn::.*AWSReservedSSO_Maintainer_\*$/,
+    },
+    {
+      what: "the source role's key/* held by another alias beside the org's",
+      mutate: (stages) => {
+        const [, r] = Object.entries(resourcesOf(stages, 'source-identity')).find(([id, r]) => id.startsWith('SourceRole') && r.Type === 'AWS::IAM::ManagedPolicy' && JSON.stringify(r).includes('UseArtifactKey'))!;
+        statementOf(r.Properties.PolicyDocument, 'UseArtifactKey').Condition = { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ['alias/acme-artifacts', 'alias/other-team'] } };
+      },
+      item: /^source-identity SourceRole\S+ UseArtifactKey Resource::arn:\$\{AWS::Partition\}:kms:\$\{AWS::Region\}:\d{12}:key\/\*$/,
+    },
+    {
+      what: "the developers' repositories widened to every repository of the account by an Fn::Select in an Fn::Join",
+      mutate: (stages) => {
+        const [, r] = Object.entries(resourcesOf(stages, 'access-roles')).find(([id, r]) => id.startsWith('DeveloperRole') && r.Type === 'AWS::IAM::ManagedPolicy')!;
+        statementOf(r.Properties.PolicyDocument, 'WorkOnRepositories').Resource = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':codecommit:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':', { 'Fn::Select': [0, ['*']] }]] };
+      },
+      item: /^access-roles DeveloperRole\S+ WorkOnRepositories Resource::arn:\$\{…\}:codecommit:\$\{…\}:\$\{…\}:\*$/,
+    },
     {
       what: "the developers' repositories widened to every repository of the account by an Fn::Join",
       mutate: (stages) => {
@@ -218,7 +252,7 @@ describe('XS017: wildcards inside names are listed, with what bounds them', () =
     expect(wildcardsOf(s('SessionManagerRegisters'))[0].bounded).toBeDefined();
     expect(wildcardsOf(s('SomethingElse'))[0].bounded).toBeUndefined();
     for (const w of BOUNDED_WILDCARDS) {
-      expect(holdsWildcard(w.shape) || w.shape.includes('<role pattern>'), w.shape).toBe(true);
+      expect(holdsWildcard(w.shape) || /<(developer role|maintainer role|person role|key administrator)>/.test(w.shape), w.shape).toBe(true);
       expect(w.reason.length, w.shape).toBeGreaterThan(40);
     }
   });

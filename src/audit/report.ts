@@ -640,7 +640,10 @@ export interface ReportInput {
   teams?: Teams | null;
   /** The resources the org creates (reach.ts), when the caller has them. */
   resources?: readonly OrgResource[];
-  /** The listed wildcards the templates hold (rule XS017), as the compile's checks gathered them; read from the templates when absent. */
+  /**
+   * The listed wildcards the templates and the setup template hold (rule XS017), as the compile's checks gathered
+   * them; read from the stages' templates alone when absent (a test's report, made without the compile).
+   */
   wildcards?: WildcardUse;
   /** The StackSet execution role's policy `xstack bootstrap` creates (src/deploy/execution-policy.ts), or why it cannot be derived. */
   executionRole?:

@@ -134,7 +134,7 @@ export function namedExistingRoles(org: Pick<Org, 'deploymentTargets' | 'keyAdmi
  * home region is us-east-1, where the region segment is absent. Both forms are
  * admitted. ArnLike's `*` spans `/`, so the region's `*` would also match a
  * deeper path under aws-reserved/sso.amazonaws.com/, which no Identity Center
- * role has: `DEEPER_SSO_PATH` refuses those (review s50-access A1, step 3).
+ * role has: `DEEPER_SSO_PATH` (templates/access-roles.ts) refuses those (review s50-access A1, step 3).
  * What keeps out a role created at Identity Center's own paths is that
  * Identity Center alone makes roles there, which no page states (README,
  * "Not yet": verify once that IAM refuses a role created under that path;

@@ -16,10 +16,10 @@
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
  */
 
-/** Where a wildcard is: an Allow's Resource, or the value of one condition key. */
-import type { Org } from '../org/model';
+import type { Org, RoleSource } from '../org/model';
 import { SSO_PATHS } from './role-path';
 
+/** Where a wildcard is: an Allow's Resource, or the value of one condition key. */
 export type WildcardElement = 'Resource' | 'aws:PrincipalArn' | 'aws:SourceArn' | 'iam:PolicyARN';
 
 export interface BoundedWildcard {
@@ -30,19 +30,21 @@ export interface BoundedWildcard {
    * The text as a template writes it (a plain string or a Sub's), with `<account>` for an account id (or
    * `${AWS::AccountId}`), `<region>` for a Region (or `${AWS::Region}`), `<prefix>` for the org's prefix exactly,
    * `<name>` for a name the org file or xstack gives (no wildcard, no colon; `${AWS::…}` allowed), `<generation>` for a
-   * bucket generation's suffix or none (`-g2`; src/naming.ts), `<role pattern>` for one of the roles the org file
-   * names, exactly as it names it (WildcardContext rolePatterns), `<resource>` for a `${Resource.Arn}` of the
-   * template; every other character stands for itself, `*` and `?` included. A name a wildcard follows is always
-   * the org's own (`<prefix>`, `<role pattern>`), never `<name>`: a shortened name would widen it (review s60-xs017 M1).
+   * bucket generation's suffix or none (`-g2`; src/naming.ts), `<developer role>`, `<maintainer role>`, `<person
+   * role>` and `<key administrator>` for one of the roles the org file names in that field, exactly as it names it
+   * (WildcardContext roles), `<resource>` for a `${Resource.Arn}` of the template; every other character stands for
+   * itself, `*` and `?` included. A name a wildcard follows is always the org's own, for that statement (`<prefix>`, a
+   * field's roles), never `<name>`: a shortened name, or another field's role, would widen it (reviews s60-xs017 M1,
+   * s60-second-read M1).
    */
   shape: string;
   /**
    * The condition the bound rests on, which the statement must carry as written here: the key under one of these
    * operators exactly (no IfExists, no negation, no other set operator), its values fixed texts (no wildcard, no
-   * policy variable; the organization's id where `organizationId`), so that a missing key or an emptied value
-   * cannot turn it into no bound at all (review s60-xs017 M2).
+   * policy variable; the organization's id where `organizationId`; each of `value`'s shape where given), so that a
+   * missing key or another value cannot turn it into no bound at all (reviews s60-xs017 M2, s60-second-read m1).
    */
-  heldBy?: { key: string; operators: readonly string[]; organizationId?: true };
+  heldBy?: { key: string; operators: readonly string[]; organizationId?: true; value?: string };
   /** Why the wildcard is no broader than it must be, with the page that says so. */
   reason: string;
 }
@@ -146,7 +148,7 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
     element: 'Resource',
     statements: /^UseArtifactKey$/,
     shape: 'arn:${AWS::Partition}:kms:${AWS::Region}:<account>:key/*',
-    heldBy: { key: 'kms:ResourceAliases', operators: ['ForAnyValue:StringEquals'] },
+    heldBy: { key: 'kms:ResourceAliases', operators: ['ForAnyValue:StringEquals'], value: 'alias/<prefix>-artifacts' },
     reason: "the pipeline account's artifact key, whose id that account's stack makes: held to it by its alias (kms:ResourceAliases, https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases); its key policy names this role",
   },
   {
@@ -253,15 +255,29 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
   // Principals admitted by pattern.
   {
     element: 'aws:PrincipalArn',
-    statements: /^(DevelopersAssume|MaintainersAssume)(CarrySourceIdentity|CarrySessionTags\d+)?$|^CarrySessionTags$/,
-    shape: 'arn:${AWS::Partition}:iam::<account>:role/<role pattern>',
+    statements: /^DevelopersAssume(CarrySourceIdentity|CarrySessionTags\d+)?$/,
+    shape: 'arn:${AWS::Partition}:iam::<account>:role/<developer role>',
     reason:
-      "the roles access.developers names, exactly as it names them: a permission set's roles, whose suffix IAM Identity Center adds to the set's name (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html); the people roles' trusts also refuse a longer set's name and deeper paths by ArnNotLike (templates/access-roles.ts)",
+      "the roles access.developers.assumedBy names, exactly as it names them: a permission set's roles, whose suffix IAM Identity Center adds to the set's name (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html); the trust also refuses a longer set's name and deeper paths by ArnNotLike (templates/access-roles.ts)",
+  },
+  {
+    element: 'aws:PrincipalArn',
+    statements: /^MaintainersAssume(CarrySourceIdentity|CarrySessionTags\d+)?$/,
+    shape: 'arn:${AWS::Partition}:iam::<account>:role/<maintainer role>',
+    reason:
+      "the roles access.developers.maintainers names, exactly as it names them (a permission set's roles, as the developers'); the trust also refuses a longer set's name and deeper paths by ArnNotLike (templates/access-roles.ts)",
+  },
+  {
+    element: 'aws:PrincipalArn',
+    statements: /^CarrySessionTags$/,
+    shape: 'arn:${AWS::Partition}:iam::<account>:role/<person role>',
+    reason:
+      "the roles access.developers names (assumedBy or maintainers), for sts:TagSession only, which STS checks within the AssumeRole their own policy's other statement allows (templates/access-callers.ts)",
   },
   {
     element: 'aws:PrincipalArn',
     statements: /^AdministerKey$/,
-    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/<role pattern>',
+    shape: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/<key administrator>',
     reason: "the artifact key's administrators keyAdministratorRoles names, and the StackSet execution role (stacksets-exec-* under SERVICE_MANAGED, whose suffix StackSets makes), exactly as the org file names them",
   },
   {
@@ -299,25 +315,33 @@ export const BOUNDED_WILDCARDS: readonly BoundedWildcard[] = [
 ];
 
 /**
- * What the org gives the shapes: its prefix, its organization's id and the roles its file names by pattern. A caller
- * without the org (a unit test of one template) reads `<prefix>` as any name and `<role pattern>` as any role, and
+ * What the org gives the shapes: its prefix, its organization's id and the roles its file names, by field. A caller
+ * without the org (a unit test of one template) reads `<prefix>` as any name and a field's role as any role, and
  * takes any organization's id: looser, never stricter, than the compile, which always gives it.
  */
 export interface WildcardContext {
   readonly prefix: string;
   readonly organizationId?: string;
-  /** Each role the org file names, as it follows `role/` in the ARNs the templates write (the path included). */
-  readonly rolePatterns: readonly string[];
+  /** The roles each field names, each as it follows `role/` in the ARNs the templates write (the path included). */
+  readonly roles: Readonly<Record<RoleField, readonly string[]>>;
 }
 
-/** The org's context: its prefix, its organization's id, and every role its file names (people's, key administrators', the execution role). */
+type RoleField = '<developer role>' | '<maintainer role>' | '<person role>' | '<key administrator>';
+
+/** The org's context: its prefix, its organization's id, and the roles each field of its file names. */
 export function wildcardContext(org: Pick<Org, 'prefix' | 'organizationId' | 'access' | 'keyAdministratorRoles' | 'stackSets'>): WildcardContext {
-  const sources = [...(org.access.developers?.assumedBy ?? []), ...(org.access.developers?.maintainers ?? [])];
-  const people = sources.flatMap((source) => source.roleNames.flatMap((r) => (source.sso ? SSO_PATHS : ['']).map((path) => `${path}${r}`)));
+  const arnsOf = (sources: readonly RoleSource[] = []) => sources.flatMap((source) => source.roleNames.flatMap((r) => (source.sso ? SSO_PATHS : ['']).map((path) => `${path}${r}`)));
+  const developers = arnsOf(org.access.developers?.assumedBy);
+  const maintainers = arnsOf(org.access.developers?.maintainers);
   return {
     prefix: org.prefix,
     ...(org.organizationId ? { organizationId: org.organizationId } : {}),
-    rolePatterns: [...new Set([...people, ...org.keyAdministratorRoles, org.stackSets.executionRoleName])],
+    roles: {
+      '<developer role>': developers,
+      '<maintainer role>': maintainers,
+      '<person role>': [...new Set([...developers, ...maintainers])],
+      '<key administrator>': [...new Set([...org.keyAdministratorRoles, org.stackSets.executionRoleName])],
+    },
   };
 }
 
@@ -332,8 +356,16 @@ const FIXED_PLACEHOLDERS: Record<string, string> = {
 };
 
 /** Each shape's expression, per context (NO_CONTEXT for a caller without the org). */
-const NO_CONTEXT: WildcardContext = { prefix: '', rolePatterns: [] };
+const NO_CONTEXT: WildcardContext = { prefix: '', roles: { '<developer role>': [], '<maintainer role>': [], '<person role>': [], '<key administrator>': [] } };
 const expressions = new WeakMap<WildcardContext, Map<BoundedWildcard, RegExp>>();
+
+/** A bound's value shape (heldBy value) as an expression, read as a shape is. */
+const valueEntries = new Map<string, BoundedWildcard>();
+function valueExpression(shape: string, ctx: WildcardContext): RegExp {
+  let w = valueEntries.get(shape);
+  if (!w) valueEntries.set(shape, (w = { element: 'Resource', statements: /$^/, shape, reason: '' }));
+  return expressionOf(w, ctx);
+}
 
 /** The shape as an expression over the whole text, its org placeholders read in `ctx`. */
 function expressionOf(w: BoundedWildcard, ctx: WildcardContext): RegExp {
@@ -344,11 +376,11 @@ function expressionOf(w: BoundedWildcard, ctx: WildcardContext): RegExp {
     const loose = ctx === NO_CONTEXT;
     const placeholder = (part: string): string | undefined => {
       if (part === '<prefix>') return loose ? '[a-z0-9-]+' : escape(ctx.prefix);
-      if (part === '<role pattern>') return loose ? '[^:]+' : `(?:${ctx.rolePatterns.map(escape).join('|') || '(?!)'})`;
+      if (part in ctx.roles) return loose ? '[^:]+' : `(?:${ctx.roles[part as RoleField].map(escape).join('|') || '(?!)'})`;
       return FIXED_PLACEHOLDERS[part];
     };
     const source = w.shape
-      .split(/(<account>|<region>|<prefix>|<name>|<generation>|<role pattern>|<resource>)/)
+      .split(/(<account>|<region>|<prefix>|<name>|<generation>|<developer role>|<maintainer role>|<person role>|<key administrator>|<resource>)/)
       .map((part) => placeholder(part) ?? escape(part))
       .join('');
     byShape.set(w, (e = new RegExp(`^${source}$`)));
@@ -391,8 +423,11 @@ function holds(held: NonNullable<BoundedWildcard['heldBy']>, condition: Record<s
     for (const key in byKey) {
       if (key.toLowerCase() !== held.key.toLowerCase()) continue;
       const values = Array.isArray(byKey[key]) ? (byKey[key] as unknown[]) : [byKey[key]];
-      const pattern = operator.endsWith('Like');
-      if (values.length > 0 && values.every((v) => fixed(v, pattern) && (!held.organizationId || ctx.organizationId === undefined || v === ctx.organizationId))) return true;
+      // ArnEquals reads wildcards as ArnLike does ("behave identically", the condition operators page).
+      const pattern = operator.endsWith('Like') || operator.startsWith('Arn');
+      const owned = (v: unknown) =>
+        (!held.organizationId || ctx.organizationId === undefined || v === ctx.organizationId) && (held.value === undefined || (typeof v === 'string' && valueExpression(held.value, ctx).test(v)));
+      if (values.length > 0 && values.every((v) => fixed(v, pattern) && owned(v))) return true;
     }
   }
   return false;
