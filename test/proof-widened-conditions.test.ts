@@ -235,4 +235,17 @@ describe('a widened or removed principal condition fails the proof, naming the r
     // whose names the pattern takes: their sample is cut before the hyphen. platform-admin's usual sample is taken.
     expect([...new Set(administration)].sort()).toEqual(['AWSCloudFormationStackSetExecutionRolesomeone-elses', 'platform-admin-qqqqqq', 'platform-admin-someone-elses-someone-elses']);
   });
+
+  it("a role added by name to a trust's ArnLike list is a principal no path needs (review s60-second-read: the root stood for it, used by the developers' own paths)", () => {
+    const added = `arn:${PARTITION}:iam::555555555555:role/AWSCloudFormationStackSetExecutionRole`;
+    const a = proofWith((stages) => {
+      for (const r of each(stages, 'access-roles', 'DeveloperRoleIn', 'AWS::IAM::Role')) {
+        const s = statement(r.Properties.AssumeRolePolicyDocument, 'DevelopersAssume');
+        s.Condition!.ArnLike['aws:PrincipalArn'] = [...(s.Condition!.ArnLike['aws:PrincipalArn'] as Json[]), sub(added)];
+      }
+    });
+    expect(a.problems.filter((p) => p.includes('AWSCloudFormationStackSetExecutionRole') && p.includes('which no declared access path needs')).length).toBeGreaterThan(0);
+    // The same list as compiled: nothing unneeded.
+    expect(proofWith(() => undefined).problems).toEqual([]);
+  });
 });

@@ -884,16 +884,22 @@ function environmentIsolation(org: Org, grants: readonly ResolvedStatement[]): s
 const WHOLE_BUCKET = /^arn:[^:]+:s3:::[^/]+\/\*$/;
 
 /**
- * A statement's principals, an account root narrowed by `aws:PrincipalArn`
- * to exact ARNs (ArnEquals, src/iam/policy.ts rolesByArn) standing
- * for those ARNs: the roles it admits, each checked against the declared paths.
+ * A statement's principals, an account root narrowed by `aws:PrincipalArn` standing for the roles it admits, each
+ * checked against the declared paths: each literal ARN (ArnEquals, src/iam/policy.ts rolesByArn; or a value of
+ * ArnLike without a wildcard, which names one role as ArnEquals does: review s60-second-read, a role added to the
+ * developers' ArnLike list compiled green); and the root itself for the patterns among them (any role of its account
+ * a path uses; what a pattern may name is rule XS017's, src/iam/wildcards.ts).
  */
 function narrowedPrincipals(g: ResolvedStatement): readonly PrincipalRef[] {
-  const exact = principalArnValues(g, (operator) => operator === 'ArnEquals' || operator === 'StringEquals');
-  if (exact.length === 0) return g.principals;
-  return g.principals.flatMap((p) =>
-    p.kind === 'aws' && p.arn.endsWith(':root') ? exact.filter((arn) => accountOf(arn) === accountOf(p.arn)).map((arn): PrincipalRef => ({ kind: 'aws', arn })) : [p],
-  );
+  const values = principalArnValues(g, (operator) => operator === 'ArnEquals' || operator === 'StringEquals' || operator === 'ArnLike' || operator === 'StringLike');
+  if (values.length === 0) return g.principals;
+  const pattern = (arn: string) => arn.includes('*') || arn.includes('?');
+  return g.principals.flatMap((p) => {
+    if (p.kind !== 'aws' || !p.arn.endsWith(':root')) return [p];
+    const account = accountOf(p.arn);
+    const mine = values.filter((arn) => accountOf(arn) === account);
+    return [...mine.filter((arn) => !pattern(arn)).map((arn): PrincipalRef => ({ kind: 'aws', arn })), ...(mine.some(pattern) ? [p] : [])];
+  });
 }
 
 /**
