@@ -6,19 +6,20 @@ import { BOUNDED_WILDCARDS, type WildcardContext, type WildcardUse } from '../ia
 
 /**
  * One row per listed wildcard used, in src/iam/wildcards.ts's order: its shape (the org's prefix written in), where it
- * is, the statements that hold it (by Sid) and its reason. A wildcard the list lacks failed the compile before the report is made (rule XS017), so
- * each the templates hold has its entry.
+ * is, the statements that hold it (by Sid) and its reason, with the condition it rests on. A wildcard the list lacks
+ * failed the compile before the report is made (rule XS017), so each the templates hold has its entry.
  */
 export function wildcardRows(used: WildcardUse, prefix?: string): string[][] {
+  const named = (shape: string) => (prefix === undefined ? shape : shape.replaceAll('<prefix>', prefix));
   return BOUNDED_WILDCARDS.filter((w) => used.has(w)).map((w) => [
-    `\`${prefix === undefined ? w.shape : w.shape.replaceAll('<prefix>', prefix)}\``,
+    `\`${named(w.shape)}\``,
     w.element === 'Resource' ? 'Resource' : `condition ${w.element}`,
     [...used.get(w)!].sort().join(', '),
-    w.heldBy ? `${w.reason}; the statement must hold ${w.heldBy.operators.join(' or ')} on ${w.heldBy.key}${w.heldBy.organizationId ? ", naming the organization's id" : ''}` : w.reason,
+    w.heldBy ? `${w.reason}; the statement must hold ${w.heldBy.operators.join(' or ')} on ${w.heldBy.key}${w.heldBy.organizationId ? ", naming the organization's id" : ''}${w.heldBy.value ? `, naming ${named(w.heldBy.value)} alone` : ''}` : w.reason,
   ]);
 }
 
-/** The listed wildcards every Allow of `templates` holds, read statement by statement (the compile gathers them as it checks, a class once). */
+/** The listed wildcards every Allow of `templates` holds, read statement by statement (as the compile's checks gather them). */
 export function wildcardsUsedIn(templates: Iterable<CfnTemplate>, ctx?: WildcardContext): WildcardUse {
   const used: WildcardUse = new Map();
   for (const template of templates) for (const doc of policyDocuments(template)) recordWildcards(doc, used, ctx);

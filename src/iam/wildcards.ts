@@ -355,23 +355,16 @@ const FIXED_PLACEHOLDERS: Record<string, string> = {
   '<resource>': '\\$\\{[A-Za-z0-9]+\\.Arn\\}',
 };
 
-/** Each shape's expression, per context (NO_CONTEXT for a caller without the org). */
+/** The context of a caller without the org. */
 const NO_CONTEXT: WildcardContext = { prefix: '', roles: { '<developer role>': [], '<maintainer role>': [], '<person role>': [], '<key administrator>': [] } };
-const expressions = new WeakMap<WildcardContext, Map<BoundedWildcard, RegExp>>();
+/** Each shape's expression (an entry's, or a bound's value), per context. */
+const expressions = new WeakMap<WildcardContext, Map<string, RegExp>>();
 
-/** A bound's value shape (heldBy value) as an expression, read as a shape is. */
-const valueEntries = new Map<string, BoundedWildcard>();
-function valueExpression(shape: string, ctx: WildcardContext): RegExp {
-  let w = valueEntries.get(shape);
-  if (!w) valueEntries.set(shape, (w = { element: 'Resource', statements: /$^/, shape, reason: '' }));
-  return expressionOf(w, ctx);
-}
-
-/** The shape as an expression over the whole text, its org placeholders read in `ctx`. */
-function expressionOf(w: BoundedWildcard, ctx: WildcardContext): RegExp {
+/** A shape as an expression over the whole text, its org placeholders read in `ctx`. */
+function expressionOf(shape: string, ctx: WildcardContext): RegExp {
   let byShape = expressions.get(ctx);
   if (!byShape) expressions.set(ctx, (byShape = new Map()));
-  let e = byShape.get(w);
+  let e = byShape.get(shape);
   if (!e) {
     const loose = ctx === NO_CONTEXT;
     const placeholder = (part: string): string | undefined => {
@@ -379,11 +372,11 @@ function expressionOf(w: BoundedWildcard, ctx: WildcardContext): RegExp {
       if (part in ctx.roles) return loose ? '[^:]+' : `(?:${ctx.roles[part as RoleField].map(escape).join('|') || '(?!)'})`;
       return FIXED_PLACEHOLDERS[part];
     };
-    const source = w.shape
+    const source = shape
       .split(/(<account>|<region>|<prefix>|<name>|<generation>|<developer role>|<maintainer role>|<person role>|<key administrator>|<resource>)/)
       .map((part) => placeholder(part) ?? escape(part))
       .join('');
-    byShape.set(w, (e = new RegExp(`^${source}$`)));
+    byShape.set(shape, (e = new RegExp(`^${source}$`)));
   }
   return e;
 }
@@ -409,7 +402,7 @@ export const holdsWildcard = (text: string): boolean => (text.includes('*') || t
 export function boundedWildcard(element: WildcardElement, sid: string | undefined, text: string, condition: Record<string, Record<string, unknown>> | undefined, ctx: WildcardContext = NO_CONTEXT): BoundedWildcard | undefined {
   if (sid === undefined) return undefined;
   for (const w of candidatesFor(element, sid)) {
-    if (!expressionOf(w, ctx).test(text)) continue;
+    if (!expressionOf(w.shape, ctx).test(text)) continue;
     if (w.heldBy === undefined || holds(w.heldBy, condition, ctx)) return w;
   }
   return undefined;
@@ -426,7 +419,7 @@ function holds(held: NonNullable<BoundedWildcard['heldBy']>, condition: Record<s
       // ArnEquals reads wildcards as ArnLike does ("behave identically", the condition operators page).
       const pattern = operator.endsWith('Like') || operator.startsWith('Arn');
       const owned = (v: unknown) =>
-        (!held.organizationId || ctx.organizationId === undefined || v === ctx.organizationId) && (held.value === undefined || (typeof v === 'string' && valueExpression(held.value, ctx).test(v)));
+        (!held.organizationId || ctx.organizationId === undefined || v === ctx.organizationId) && (held.value === undefined || (typeof v === 'string' && expressionOf(held.value, ctx).test(v)));
       if (values.length > 0 && values.every((v) => fixed(v, pattern) && owned(v))) return true;
     }
   }
