@@ -147,15 +147,14 @@ export function emptyElements(document: unknown, accounts: readonly string[], ho
   return out;
 }
 
-const count = grouped;
-const sourceAccounts = (n: number) => `${count(n)} source account${n === 1 ? '' : 's'}`;
+const sourceAccounts = (n: number) => `${grouped(n)} source account${n === 1 ? '' : 's'}`;
 
 function sizeText(org: Org, kind: ResourcePolicyKind, n: number, limit: number, allowed: number): string {
   const { what, unit, terms, doc } = RESOURCE_POLICY_LIMITS[kind];
   const declared = kind === 'event-bus' && org.eventBridgeQuotas.busPolicyChars !== undefined;
-  const whose = declared ? `the ${what} size the org file declares (eventBridgeQuotas.busPolicyChars), ${count(limit)} ${unit} (${doc})` : `the ${what} limit of ${count(limit)} ${unit} (${terms}; ${doc})`;
+  const whose = declared ? `the ${what} size the org file declares (eventBridgeQuotas.busPolicyChars), ${grouped(limit)} ${unit} (${doc})` : `the ${what} limit of ${grouped(limit)} ${unit} (${terms}; ${doc})`;
   return (
-    `${what} of ${count(n)} ${unit} as compact JSON, over ${count(allowed)}: ${Math.round(RESOURCE_POLICY_SHARE * 100)}% of ${whose}, ` +
+    `${what} of ${grouped(n)} ${unit} as compact JSON, over ${grouped(allowed)}: ${Math.round(RESOURCE_POLICY_SHARE * 100)}% of ${whose}, ` +
     'the rest kept for the white space CloudFormation may send, which no page states'
   );
 }
@@ -208,12 +207,12 @@ function growth(org: Org, kind: ResourcePolicyKind, n: Named, account: string): 
         const service = r.startsWith('arn:') ? r.split(':')[2] : r;
         services.set(service, (services.get(service) ?? 0) + 1);
       }
-      const byService = [...services].map(([s, k]) => `${s}: ${count(k)}`).join(', ');
+      const byService = [...services].map(([s, k]) => `${s}: ${grouped(k)}`).join(', ');
       // No other account in its conditions: the CI reader roles named by the organization (templates/ci-network.ts
       // ciEndpointPrincipals), so only the Resource list grows.
       const byOrganization = otherAccounts(n.conditionValues, account).size === 0;
       return (
-        `it lists ${count(n.resources.size)} resources (${byService}) of ${count(otherAccounts(n.resources, account).size)} accounts, and ${count(n.conditionValues.size)} condition values; ` +
+        `it lists ${grouped(n.resources.size)} resources (${byService}) of ${grouped(otherAccounts(n.resources, account).size)} accounts, and ${grouped(n.conditionValues.size)} condition values; ` +
         (byOrganization
           ? "it grows with the source accounts holding the repositories the CI network may pull from (each one's codecommit:<region>:<account>:*; the CI reader roles are named by the organization), about 415 of them at most in us-east-1, fewer with a longer Region name"
           : 'it grows with the repositories the CI network may pull from and the source accounts holding them (each source account\'s id and CI reader role)')
@@ -221,15 +220,15 @@ function growth(org: Org, kind: ResourcePolicyKind, n: Named, account: string): 
     }
     case 'key':
       return (
-        `it names ${count(n.principals.size)} principals and ${count(n.conditionValues.size)} condition values: ${sourceAccounts(others)} feeding this account (root and source role each), ` +
-        `${count(org.keyAdministratorRoles.length)} key administrators (keyAdministratorRoles, beside the StackSet execution role) and ` +
-        `${count(org.deploymentTargets.instanceRoles?.length ?? 1)} deployment-target roles (deploymentTargets.instanceRoles); each of them makes it grow`
+        `it names ${grouped(n.principals.size)} principals and ${grouped(n.conditionValues.size)} condition values: ${sourceAccounts(others)} feeding this account (root and source role each), ` +
+        `${grouped(org.keyAdministratorRoles.length)} key administrators (keyAdministratorRoles, beside the StackSet execution role) and ` +
+        `${grouped(org.deploymentTargets.instanceRoles?.length ?? 1)} deployment-target roles (deploymentTargets.instanceRoles); each of them makes it grow`
       );
     case 'bucket':
-      return `it names ${count(n.principals.size)} principals: ${sourceAccounts(others)} feeding this account, each with its root and source role in every statement that admits them; it grows with each source account`;
+      return `it names ${grouped(n.principals.size)} principals: ${sourceAccounts(others)} feeding this account, each with its root and source role in every statement that admits them; it grows with each source account`;
     case 'queue':
       // src/cfn/dead-letter.ts: the rules by their name pattern, one statement whatever their number.
-      return `it names ${count(n.conditionValues.size)} condition values; the queue policies xstack writes name their rules by a name pattern (src/cfn/dead-letter.ts) and grow with neither rules nor accounts: a change there made this one grow`;
+      return `it names ${grouped(n.conditionValues.size)} condition values; the queue policies xstack writes name their rules by a name pattern (src/cfn/dead-letter.ts) and grow with neither rules nor accounts: a change there made this one grow`;
     case 'event-bus': {
       const raise = org.eventBridgeQuotas.busPolicyChars === undefined ? '; AWS raises the size on request (Service Quotas: Amazon EventBridge, Event bus policy size): then set eventBridgeQuotas.busPolicyChars in the org file' : '';
       return (

@@ -30,7 +30,6 @@ export interface StackSetQuotaOrg {
 /** The quota in force: what the org file declares, else AWS's default. */
 export const stackSetQuotaOf = (org: StackSetQuotaOrg, quota: StackSetQuota): number => org.stackSetQuotas?.[quota] ?? STACKSET_QUOTAS[quota].default;
 
-const count = grouped;
 
 function assertQuota(quota: number): void {
   if (!Number.isInteger(quota) || quota < 1) throw new Error(`internal: a StackSets quota must be a positive integer, got ${quota}`);
@@ -41,8 +40,8 @@ function overQuota(file: string, quota: StackSetQuota, limit: number, needed: nu
   const { what: quotaName, default: awsDefault } = STACKSET_QUOTAS[quota];
   const source = limit === awsDefault ? "AWS's default" : `as the org file declares it (stackSetQuotas.${quota})`;
   return (
-    `${file}: ${what}, over CloudFormation's quota of ${count(limit)} ${quotaName}, ${source} (${CLOUDFORMATION_QUOTAS_DOC}). ` +
-    `Request an increase of that quota to at least ${count(needed)} in Service Quotas (AWS CloudFormation), ` +
+    `${file}: ${what}, over CloudFormation's quota of ${grouped(limit)} ${quotaName}, ${source} (${CLOUDFORMATION_QUOTAS_DOC}). ` +
+    `Request an increase of that quota to at least ${grouped(needed)} in Service Quotas (AWS CloudFormation), ` +
     `then declare it in the org file: stackSetQuotas: { ${quota}: ${needed} }`
   );
 }
@@ -56,7 +55,7 @@ export function stackSetQuotaProblem(file: string, stackSets: number, quota: num
   assertQuota(quota);
   if (stackSets <= quota) return undefined;
   return (
-    overQuota(file, 'stackSetsPerAdministrator', quota, stackSets, `the org compiles to ${count(stackSets)} StackSets (one per template) in one administrator account`) +
+    overQuota(file, 'stackSetsPerAdministrator', quota, stackSets, `the org compiles to ${grouped(stackSets)} StackSets (one per template) in one administrator account`) +
     '. StackSets that other tools keep in the same administrator account and Region count against the quota too.'
   );
 }
@@ -70,7 +69,7 @@ export function stackInstanceQuotaProblem(
 ): string | undefined {
   assertQuota(quota);
   if (instances <= quota) return undefined;
-  return overQuota(file, 'stackInstancesPerStackSet', quota, instances, `StackSet '${stackSet}' has ${count(instances)} stack instances (target accounts × Regions)`);
+  return overQuota(file, 'stackInstancesPerStackSet', quota, instances, `StackSet '${stackSet}' has ${grouped(instances)} stack instances (target accounts × Regions)`);
 }
 
 /**
@@ -94,9 +93,9 @@ export function instanceOperationsProblem(file: string, stackSet: string, instan
   assertQuota(quota);
   if (instances <= quota) return undefined;
   return (
-    `${file}: StackSet '${stackSet}' has ${count(instances)} stack instances (target accounts × Regions), over the ${count(quota)} stack instances ` +
+    `${file}: StackSet '${stackSet}' has ${grouped(instances)} stack instances (target accounts × Regions), over the ${grouped(quota)} stack instances ` +
     `StackSets runs operations on at once in a Region (${CLOUDFORMATION_QUOTAS_DOC}): xstack updates a StackSet's template in one operation over every ` +
-    `instance, which it reads that quota as refusing, and does not split one yet: a stage of more than ${count(quota)} target accounts is not supported`
+    `instance, which it reads that quota as refusing, and does not split one yet: a stage of more than ${grouped(quota)} target accounts is not supported`
   );
 }
 
