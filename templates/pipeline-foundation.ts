@@ -13,7 +13,7 @@
  */
 import Alias from 'cloudform-types/types/kms/alias';
 import Key from 'cloudform-types/types/kms/key';
-import Bucket from 'cloudform-types/types/s3/bucket';
+import Bucket, { type ServerSideEncryptionRule } from 'cloudform-types/types/s3/bucket';
 import BucketPolicy from 'cloudform-types/types/s3/bucketPolicy';
 import EventBusPolicy from 'cloudform-types/types/events/eventBusPolicy';
 import ManagedPolicy from 'cloudform-types/types/iam/managedPolicy';
@@ -66,6 +66,18 @@ export interface PipelineFoundationInput {
 }
 
 const BLOCK_PUBLIC_ACCESS = { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true };
+
+/**
+ * A bucket's default encryption rule that also refuses uploads encrypted with a customer-provided key (SSE-C). S3 blocks
+ * SSE-C by itself only in buckets made since April 2026 and in older ones of accounts that held no SSE-C object
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/blocking-unblocking-s3-c-encryption-gpb.html); written here,
+ * a bucket made before then is blocked by its stack's next update. The bucket policy's encryption Deny cannot do it:
+ * an SSE-C upload sends no x-amz-server-side-encryption header. BlockedEncryptionTypes
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-blockedencryptiontypes.html)
+ * is newer than cloudform-types' ServerSideEncryptionRule, hence the widened type.
+ */
+const refusingSseC = (rule: ServerSideEncryptionRule): ServerSideEncryptionRule =>
+  ({ ...rule, BlockedEncryptionTypes: { EncryptionType: ['SSE-C'] } }) as ServerSideEncryptionRule;
 
 /** TLS only, for a bucket and its objects. https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html */
 const denyInsecureTransport = (bucket: string) =>
@@ -241,7 +253,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
           BucketName: sub(names.artifactBucket('${AWS::AccountId}', '${AWS::Region}')),
           BucketEncryption: {
             ServerSideEncryptionConfiguration: [
-              { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt('ArtifactKey', 'Arn') }, BucketKeyEnabled: true },
+              refusingSseC({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt('ArtifactKey', 'Arn') }, BucketKeyEnabled: true }),
             ],
           },
           PublicAccessBlockConfiguration: BLOCK_PUBLIC_ACCESS,
@@ -270,7 +282,7 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
         retain(
           new Bucket({
             BucketName: sub(names.accessLogBucket('${AWS::AccountId}', '${AWS::Region}')),
-            BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+            BucketEncryption: { ServerSideEncryptionConfiguration: [refusingSseC({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } })] },
             PublicAccessBlockConfiguration: BLOCK_PUBLIC_ACCESS,
             VersioningConfiguration: { Status: 'Enabled' },
             OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },

@@ -286,6 +286,21 @@ describe('artifact key and bucket', () => {
   });
 });
 
+describe('bucket settings, in full', () => {
+  it('every bucket of every template refuses uploads encrypted with a customer-provided key (SSE-C) in its one encryption rule: S3 blocks it by itself only in buckets made since April 2026 and accounts that held no SSE-C object (blocking-unblocking-s3-c-encryption-gpb.html)', () => {
+    // The bucket policies' encryption Deny cannot refuse SSE-C: such an upload sends no x-amz-server-side-encryption.
+    let buckets = 0;
+    for (const { file, stage, t } of all) {
+      for (const [id, r] of Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::S3::Bucket')) {
+        const rules = (r.Properties as Record<string, any>).BucketEncryption.ServerSideEncryptionConfiguration;
+        expect(rules.map((rule: any) => rule.BlockedEncryptionTypes), `${file} ${stage} ${id}`).toEqual([{ EncryptionType: ['SSE-C'] }]);
+        buckets++;
+      }
+    }
+    expect(buckets).toBeGreaterThanOrEqual(4);
+  });
+});
+
 describe('bucket and bus policies, in full', () => {
   it('every bucket policy refuses any S3 request without TLS, by anyone, on exactly its own bucket and its objects: the bucket its Bucket property names (review s40-mutations 3)', () => {
     // A policy without it, or one whose Deny names another bucket, would leave its bucket open to plain HTTP (Security
