@@ -98,7 +98,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
     const written = toYamlWithResources(template);
     const yaml = written.text;
     alike.set(stage.id, alikeResources(template, written, teams, importsReadingOnlyTheId(resolver, stage.id, stage.targets.map((a) => a.id))));
-    problems.push(...checkPolicies(template, stageValues(resolver, stage, template), yaml, alike.get(stage.id), wildcards, wildcardNames).map((f) => `${stage.id}: ${formatFinding(f)}`));
+    problems.push(...checkPolicies(template, { valuesOf: stageValues(resolver, stage, template), text: yaml, alike: alike.get(stage.id), wildcards, ctx: wildcardNames }).map((f) => `${stage.id}: ${formatFinding(f)}`));
     problems.push(...provePrincipals(stage, template, rollout, resolver, roles));
     if (org.permissionsBoundary !== undefined) {
       for (const id of unboundedRoles(template.Resources, org.permissionsBoundary)) problems.push(`${stage.id}: internal: role ${id} lacks the org's permissions boundary ${org.permissionsBoundary}`);
@@ -109,7 +109,7 @@ export function compileOrg(org: Org, options: CompileOptions = {}): CompiledOrg 
   }
   // The setup template a user deploys by hand is held to the same policy rules as the stages' (a setup's own, by file).
   const setup = setupTemplate(org, stages);
-  problems.push(...checkPolicies(setup.template, undefined, undefined, undefined, wildcards, wildcardNames).map((f) => `${setup.path}: ${formatFinding(f)}`));
+  problems.push(...checkPolicies(setup.template, { wildcards, ctx: wildcardNames }).map((f) => `${setup.path}: ${formatFinding(f)}`));
   problems.push(...iamQuotaProblems(org, stages, templates, resolver, alike));
   // What `xstack bootstrap` would grant the execution role: counted here against IAM's quotas, proved below, reported.
   const execution = executionPolicyOf(org, compiledTemplates(stages, (s) => templates.get(s.id)!));

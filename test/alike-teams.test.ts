@@ -48,7 +48,7 @@ function checkedAlike({ org, stages, templates, teams }: Compiled): { classes: M
     const resolver = new Resolver(org, stages, templates);
     return stages.flatMap((s) => {
       const template = templates.get(s.id)!;
-      return checkPolicies(template, stageValues(resolver, s, template), toYamlWithResources(template).text, alike.get(s.id) ?? NO_CLASSES).map((f) => `${s.id}: ${formatFinding(f)}`);
+      return checkPolicies(template, { valuesOf: stageValues(resolver, s, template), text: toYamlWithResources(template).text, alike: alike.get(s.id) ?? NO_CLASSES }).map((f) => `${s.id}: ${formatFinding(f)}`);
     });
   };
   const resolver = new Resolver(org, stages, templates);
@@ -235,10 +235,10 @@ describe("a check that compares a team's text with its own constants passes a cl
       ),
     }) as unknown as CfnTemplate;
   const same = (template: CfnTemplate, teams: Teams) => {
-    const alone = checkPolicies(template, literalValues).map(formatFinding);
-    expect(checkPolicies(template, literalValues, undefined, alikeResources(template, undefined, teams)).map(formatFinding)).toEqual(alone);
+    const alone = checkPolicies(template, { valuesOf: literalValues }).map(formatFinding);
+    expect(checkPolicies(template, { valuesOf: literalValues, alike: alikeResources(template, undefined, teams) }).map(formatFinding)).toEqual(alone);
     const written = toYamlWithResources(template);
-    expect(checkPolicies(template, literalValues, written.text, alikeResources(template, written, teams)).map(formatFinding)).toEqual(alone);
+    expect(checkPolicies(template, { valuesOf: literalValues, text: written.text, alike: alikeResources(template, written, teams) }).map(formatFinding)).toEqual(alone);
     return alone;
   };
 

@@ -43,11 +43,11 @@ const policies = (make: (id: string, i: number) => unknown) => templateOf(Object
  * JSON, and from the written text, as the compile reads them.
  */
 const findings = (template: CfnTemplate, valuesOf: ValuesOf = literalValues) => {
-  const alone = checkPolicies(template, valuesOf).map(formatFinding);
-  const byClass = checkPolicies(template, valuesOf, undefined, alikeResources(template)).map(formatFinding);
+  const alone = checkPolicies(template, { valuesOf }).map(formatFinding);
+  const byClass = checkPolicies(template, { valuesOf, alike: alikeResources(template) }).map(formatFinding);
   expect(byClass).toEqual(alone);
   const written = toYamlWithResources(template);
-  expect(checkPolicies(template, valuesOf, written.text, alikeResources(template, written)).map(formatFinding)).toEqual(alone);
+  expect(checkPolicies(template, { valuesOf, text: written.text, alike: alikeResources(template, written) }).map(formatFinding)).toEqual(alone);
   return byClass;
 };
 

@@ -33,7 +33,7 @@ const ACCOUNT = '${AWS::AccountId}';
 /** XS017's findings in every stage of `stages`, as `stage resource statement item`, read with the org's names (`org`) as the compile reads them. */
 const xs017 = (stages: Stage[], org: Org = loadOrgFile('parameters/example.yaml')) =>
   stages.flatMap((s) =>
-    checkTemplate(renderTemplate(s.definition), undefined, undefined, undefined, wildcardContext(org))
+    checkTemplate(renderTemplate(s.definition), { ctx: wildcardContext(org) })
       .filter((f) => f.rule === 'XS017')
       .map((f) => `${s.id} ${f.resource} ${f.statement} ${f.item}`),
   );

@@ -6,10 +6,9 @@
  * not a finding the report would leave out.
  */
 import type { CfnTemplate } from '../cfn/template';
-import { checkTemplate, RULES, TEMPLATE_RULES, type Finding } from './rules';
+import { checkTemplate, RULES, TEMPLATE_RULES, type Finding, type TemplateCheckInput } from './rules';
 import { checkServiceAuthorization, literalValues, SERVICE_AUTHORIZATION_RULES, type ValuesOf } from './service-authorization';
-import { NO_CLASSES, type AlikeResources } from './alike';
-import type { WildcardContext, WildcardUse } from '../iam/wildcards';
+import { NO_CLASSES } from './alike';
 
 export interface CheckedRule {
   id: string;
@@ -22,12 +21,18 @@ interface PolicyCheck {
   /** What the report calls this family of rules. */
   family: string;
   rules: readonly CheckedRule[];
-  run(template: CfnTemplate, valuesOf: ValuesOf, text: string | undefined, alike: AlikeResources, wildcards: WildcardUse | undefined, ctx: WildcardContext | undefined): Finding[];
+  run(template: CfnTemplate, input: PolicyCheckInput): Finding[];
+}
+
+/** What the checks are given beside a template (rules.ts TemplateCheckInput), and how its expressions resolve. */
+export interface PolicyCheckInput extends TemplateCheckInput {
+  /** Resolves the template's expressions; literal values when left out. */
+  valuesOf?: ValuesOf;
 }
 
 const POLICY_CHECKS: readonly PolicyCheck[] = [
-  { family: 'least privilege', rules: [...RULES, ...TEMPLATE_RULES], run: (template, _valuesOf, text, alike, wildcards, ctx) => checkTemplate(template, text, alike, wildcards, ctx) },
-  { family: "IAM's Service Authorization Reference", rules: SERVICE_AUTHORIZATION_RULES, run: (template, valuesOf, _text, alike) => checkServiceAuthorization(template, valuesOf, alike) },
+  { family: 'least privilege', rules: [...RULES, ...TEMPLATE_RULES], run: checkTemplate },
+  { family: "IAM's Service Authorization Reference", rules: SERVICE_AUTHORIZATION_RULES, run: (template, { valuesOf = literalValues, alike = NO_CLASSES }) => checkServiceAuthorization(template, valuesOf, alike) },
 ];
 
 /** Every rule the compile checks, in id order, with the family it belongs to. */
@@ -36,19 +41,12 @@ export const CHECKED_RULES: ReadonlyArray<CheckedRule & { family: string }> = PO
 /** The families in the order they run, each with its rules' ids. */
 export const CHECK_FAMILIES: ReadonlyArray<{ family: string; ids: readonly string[] }> = POLICY_CHECKS.map((c) => ({ family: c.family, ids: c.rules.map((r) => r.id) }));
 
-/**
- * Runs every policy check on a template; `valuesOf` resolves its expressions (literal values when left out); `text` is
- * the template as the compile writes it (yaml.ts `toYaml`), where the caller has it: the checks read the template,
- * and the text only to pass over what it shows cannot be found; `alike`, its classes of alike resources (alike.ts),
- * where the caller has them: a class's members pass where its first resource does. `wildcards`, where given, gets the
- * listed wildcards the template's statements hold (rule XS017), for the audit report; `ctx`, the org's names those
- * wildcards are read by (wildcards.ts wildcardContext), where the caller has the org.
- */
-export function checkPolicies(template: CfnTemplate, valuesOf: ValuesOf = literalValues, text?: string, alike: AlikeResources = NO_CLASSES, wildcards?: WildcardUse, ctx?: WildcardContext): Finding[] {
+/** Runs every policy check on a template, each with what `input` gives (PolicyCheckInput). */
+export function checkPolicies(template: CfnTemplate, input: PolicyCheckInput = {}): Finding[] {
   const findings: Finding[] = [];
   for (const check of POLICY_CHECKS) {
     const declared = new Set(check.rules.map((r) => r.id));
-    for (const f of check.run(template, valuesOf, text, alike, wildcards, ctx)) {
+    for (const f of check.run(template, input)) {
       if (!declared.has(f.rule)) throw new Error(`policy check (${check.family}) reported rule ${f.rule}, which it does not declare: add it to its rules (src/checks/policy-checks.ts) so the report lists it`);
       findings.push(f);
     }

@@ -312,14 +312,25 @@ export const TEMPLATE_RULES = [
   { id: 'XS016', description: "no role path (every role's ARN is written, proved and reported without one)" },
 ] as const;
 
-/**
- * `text`: the template as the compile writes it (yaml.ts `toYaml`), where the caller has it. `alike`: the template's
- * classes of alike resources (alike.ts), where the caller has them: a statement's rules read only its document (its
- * kind, metadata and statements, never resolved) and treat an account id as any other text, so a class's members
- * pass where its first resource does; a member of a class alike up to its team, where its first and the class's
- * neutral resource do (the rules compare a resource's ARN with an AWS-owned bucket's: alike.ts `TeamClasses`).
- */
-export function checkTemplate(template: CfnTemplate, text?: string, alike: AlikeResources = NO_CLASSES, wildcards?: WildcardUse, ctx?: WildcardContext): Finding[] {
+/** What a template's checks are given beside it, each where the caller has it. */
+export interface TemplateCheckInput {
+  /** The template as the compile writes it (yaml.ts `toYaml`): read only to pass over what it shows cannot be found. */
+  text?: string;
+  /**
+   * The template's classes of alike resources (alike.ts): a statement's rules read only its document (its kind,
+   * metadata and statements, never resolved) and treat an account id as any other text, so a class's members pass
+   * where its first resource does; a member of a class alike up to its team, where its first and the class's neutral
+   * resource do (the rules compare a resource's ARN with an AWS-owned bucket's: alike.ts `TeamClasses`).
+   */
+  alike?: AlikeResources;
+  /** Gets the listed wildcards the template's statements hold (rule XS017), for the audit report. */
+  wildcards?: WildcardUse;
+  /** The org's names the wildcards are read by (wildcards.ts wildcardContext). */
+  ctx?: WildcardContext;
+}
+
+/** Every statement rule and template rule on `template`. */
+export function checkTemplate(template: CfnTemplate, { text, alike = NO_CLASSES, wildcards, ctx }: TemplateCheckInput = {}): Finding[] {
   const findings: Finding[] = [];
   // A class alike up to its team passes where its neutral resource does too (alike.ts TeamClasses).
   const passes = alike.passes((first, neutral) => statementFindings(policyDocuments({ Resources: { [first]: neutral } } as unknown as CfnTemplate), [], ctx).length === 0);

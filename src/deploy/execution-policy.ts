@@ -8,8 +8,8 @@
  * so the policy is as large for 1,000 accounts as for 3. Each account's policy holds only the names (and the
  * account-wide statements) of the resources its own stack instances create (`forAccount`: a family's unit is under a
  * condition on the account), so it grows with an account's resources, not the org's. IAM takes at most
- * 6,144 characters a managed policy and 10 (20 on request) managed policies a
- * role (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ * 6,144 characters a managed policy and 10 managed policies a role unless raised
+ * (limits.ts ADJUSTABLE_IAM_QUOTAS; https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
  * Names that vary with a pipeline stay exact while they fit that quota, and
  * only past it are written as their shapes too (`<prefix>-*-trigger`), which
  * reach other owners' names of that form: `executionPolicyOf` chooses and says
