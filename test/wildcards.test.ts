@@ -269,6 +269,27 @@ describe('XS017: wildcards inside names are listed, with what bounds them', () =
     }
   });
 
+  it("the report writes each wildcard as the templates write it: a role placeholder as the org's role patterns, a <name> as the names, account ids folded, past four texts a count (review s60-second-read m7)", () => {
+    const report = readFileSync('dist/example/audit/report.md', 'utf8');
+    const table = report.slice(report.indexOf('Wildcards inside names'), report.indexOf('<a id="accounts">'));
+    const writtenOf = (shape: string) => table.split('\n').find((l) => l.startsWith(`| \`${shape}\` |`))?.split(' | ')[1];
+    // The example's developers and maintainers are permission sets: their roles' ARN patterns, at either path form.
+    expect(writtenOf('arn:${AWS::Partition}:iam::<account>:role/<developer role>')).toBe(
+      '`arn:${AWS::Partition}:iam::<account>:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Developer_*`; `arn:${AWS::Partition}:iam::<account>:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_*`',
+    );
+    expect(writtenOf('arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:acme-<name>/*')).toBe(
+      '`arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:acme-payments-api/*`; `arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:acme-web-app/*`',
+    );
+    expect(writtenOf('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/acme-*-trigger')).toBe('the shape');
+    expect(table).not.toMatch(/\d{12}/);
+
+    // Six pipelines' deployment groups: four shown, two counted; one text for every account's.
+    const entry = BOUNDED_WILDCARDS.find((w) => w.shape.includes('deploymentgroup:'))!;
+    const texts = ['a', 'b', 'c', 'd', 'e', 'f'].flatMap((n) => ['111111111111', '222222222222'].map((a) => `arn:${PARTITION}:codedeploy:${REGION}:${a}:deploymentgroup:acme-${n}/*`));
+    const [row] = wildcardRows(new Map([[entry, { sids: new Set(['TrustService']), texts: new Set(texts) }]]), 'acme');
+    expect(row[1]).toBe(['a', 'b', 'c', 'd'].map((n) => `\`arn:${PARTITION}:codedeploy:${REGION}:<account>:deploymentgroup:acme-${n}/*\``).join('; ') + '; and 2 more');
+  });
+
   it('the audit report lists each wildcard the example uses, once, with its statements and reason', () => {
     const report = readFileSync('dist/example/audit/report.md', 'utf8');
     const table = report.slice(report.indexOf('Wildcards inside names'), report.indexOf('<a id="accounts">'));

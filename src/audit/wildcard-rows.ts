@@ -2,21 +2,42 @@
 import type { CfnTemplate } from '../cfn/template';
 import { policyDocuments } from '../checks/documents';
 import { recordWildcards } from '../checks/rules';
+import { grouped } from '../count';
 import { BOUNDED_WILDCARDS, type WildcardContext, type WildcardUse } from '../iam/wildcards';
 
+/** The most texts a row shows of one wildcard; the rest are counted. */
+const TEXTS_SHOWN = 4;
+
 /**
- * One row per listed wildcard used, in src/iam/wildcards.ts's order: its shape (the org's prefix written in), where it
- * is, the statements that hold it (by Sid) and its reason, with the condition it rests on. A wildcard the list lacks
- * failed the compile before the report is made (rule XS017), so each the templates hold has its entry.
+ * One row per listed wildcard used, in src/iam/wildcards.ts's order: its shape (the org's prefix written in), its texts
+ * as the templates write them (each account id written `<account>`, so that one text stands for every account's: the
+ * shape's `<name>` and role placeholders read as the org's own names), where it is, the statements that hold it (by
+ * Sid) and its reason, with the condition it rests on. A wildcard the list lacks failed the compile before the report
+ * is made (rule XS017), so each the templates hold has its entry.
  */
 export function wildcardRows(used: WildcardUse, prefix?: string): string[][] {
   const named = (shape: string) => (prefix === undefined ? shape : shape.replaceAll('<prefix>', prefix));
-  return BOUNDED_WILDCARDS.filter((w) => used.has(w)).map((w) => [
-    `\`${named(w.shape)}\``,
-    w.element === 'Resource' ? 'Resource' : `condition ${w.element}`,
-    [...used.get(w)!].sort().join(', '),
-    w.heldBy ? `${w.reason}; the statement must hold ${w.heldBy.operators.join(' or ')} on ${w.heldBy.key}${w.heldBy.organizationId ? ", naming the organization's id" : ''}${w.heldBy.value ? `, naming ${named(w.heldBy.value)} alone` : ''}` : w.reason,
-  ]);
+  return BOUNDED_WILDCARDS.filter((w) => used.has(w)).map((w) => {
+    const { sids, texts } = used.get(w)!;
+    return [
+      `\`${named(w.shape)}\``,
+      writtenAs(texts, named(w.shape)),
+      w.element === 'Resource' ? 'Resource' : `condition ${w.element}`,
+      [...sids].sort().join(', '),
+      w.heldBy ? `${w.reason}; the statement must hold ${w.heldBy.operators.join(' or ')} on ${w.heldBy.key}${w.heldBy.organizationId ? ", naming the organization's id" : ''}${w.heldBy.value ? `, naming ${named(w.heldBy.value)} alone` : ''}` : w.reason,
+    ];
+  });
+}
+
+/**
+ * A wildcard's distinct texts, account ids written `<account>`, in code-unit order: the first TEXTS_SHOWN, and a count
+ * of the rest; "the shape" where the one text is the shape itself.
+ */
+function writtenAs(texts: ReadonlySet<string>, shape: string): string {
+  const distinct = [...new Set([...texts].map((t) => t.replace(/(?<!\d)\d{12}(?!\d)/g, '<account>')))].sort();
+  if (distinct.length === 1 && distinct[0] === shape) return 'the shape';
+  const shown = distinct.slice(0, TEXTS_SHOWN).map((t) => `\`${t}\``);
+  return distinct.length > TEXTS_SHOWN ? `${shown.join('; ')}; and ${grouped(distinct.length - TEXTS_SHOWN)} more` : shown.join('; ');
 }
 
 /** The listed wildcards every Allow of `templates` holds, read statement by statement (as the compile's checks gather them). */

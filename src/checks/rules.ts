@@ -183,10 +183,10 @@ export const RULES: readonly Rule[] = [
  * Each wildcard inside a name an Allow statement writes (rule XS017): in its Resource (other than "*"), and in the
  * values of its pattern conditions; with the entry of src/iam/wildcards.ts that lists it, if one does.
  */
-export function wildcardsOf(s: PlainStatement, ctx?: WildcardContext): Array<{ item: string; bounded: BoundedWildcard | undefined }> {
-  const out: Array<{ item: string; bounded: BoundedWildcard | undefined }> = [];
+export function wildcardsOf(s: PlainStatement, ctx?: WildcardContext): Array<{ item: string; text: string; bounded: BoundedWildcard | undefined }> {
+  const out: Array<{ item: string; text: string; bounded: BoundedWildcard | undefined }> = [];
   const add = (element: string, item: string, text: string) =>
-    out.push({ item, bounded: WILDCARD_ELEMENTS.has(element) ? boundedWildcard(element as WildcardElement, s.Sid, text, s.Condition, ctx) : undefined });
+    out.push({ item, text, bounded: WILDCARD_ELEMENTS.has(element) ? boundedWildcard(element as WildcardElement, s.Sid, text, s.Condition, ctx) : undefined });
   const texts: string[] = [];
   textsIn(s.Resource, texts);
   for (const text of texts) if (text !== '*' && holdsWildcard(text)) add('Resource', `Resource::${text}`, text);
@@ -352,7 +352,7 @@ export function checkTemplate(template: CfnTemplate, { text, alike = NO_CLASSES,
 export function recordWildcards(doc: FoundDocument, use: WildcardUse, ctx?: WildcardContext): void {
   for (const s of doc.statements) {
     if (!isAllow(s)) continue;
-    for (const w of wildcardsOf(s, ctx)) if (w.bounded) recordUse(use, w.bounded, s.Sid ?? '');
+    for (const w of wildcardsOf(s, ctx)) if (w.bounded) recordUse(use, w.bounded, s.Sid ?? '', w.text);
   }
 }
 

@@ -381,14 +381,18 @@ function expressionOf(shape: string, ctx: WildcardContext): RegExp {
   return e;
 }
 
-/** The listed wildcards a compile's templates use, each with the Sids of the statements that hold it (the audit report's table). */
-export type WildcardUse = Map<BoundedWildcard, Set<string>>;
+/**
+ * The listed wildcards a compile's templates use, each with the Sids of the statements that hold it and its texts as
+ * the templates write them (the audit report's table).
+ */
+export type WildcardUse = Map<BoundedWildcard, { sids: Set<string>; texts: Set<string> }>;
 
-/** Records that statement `sid` holds wildcard `w`. */
-export function recordUse(use: WildcardUse, w: BoundedWildcard, sid: string): void {
-  let sids = use.get(w);
-  if (!sids) use.set(w, (sids = new Set()));
-  sids.add(sid);
+/** Records that statement `sid` holds wildcard `w`, written as `text`. */
+export function recordUse(use: WildcardUse, w: BoundedWildcard, sid: string, text: string): void {
+  let seen = use.get(w);
+  if (!seen) use.set(w, (seen = { sids: new Set(), texts: new Set() }));
+  seen.sids.add(sid);
+  seen.texts.add(text);
 }
 
 /** Whether a text holds a wildcard IAM reads: `*` or `?`, outside `${…}`. */
