@@ -147,12 +147,12 @@ describe('IAM quotas at compile time', () => {
       });
     expect(problemsWith(role(10_240))).toEqual([]);
     expect(problemsWith(role(10_241))).toEqual([
-      "account dev (222222222222): role acme-big: 10241 characters of all inline policies of a role together, over IAM's quota of 10240 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)",
+      "account dev (222222222222): role acme-big: 10241 characters of all inline policies of a role together, over IAM's quota of 10240 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); its inline policies: pipeline-identity/Big p1 (6,241 characters), pipeline-identity/Big p0 (4,000 characters)",
     ]);
     const managed = (chars: number) => new ManagedPolicy({ PolicyDocument: documentOf(chars) });
     expect(problemsWith(managed(6_144))).toEqual([]);
     expect(problemsWith(managed(6_145))).toEqual([
-      "pipeline-identity @ 222222222222: Big: 6145 characters of a managed policy, over IAM's quota of 6144 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)",
+      "pipeline-identity @ 222222222222: Big: 6145 characters of a managed policy, over IAM's quota of 6144 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); its largest statements: S (6,106 characters)",
     ]);
   });
 });

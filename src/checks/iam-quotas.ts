@@ -20,6 +20,7 @@ import type { Stage } from '../stages/model';
 import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, raiseAdvice, type AdjustableIamQuota } from '../limits';
 import { locatedField } from '../org/locate';
 import { NO_CLASSES, type AlikeResources } from './alike';
+import { grouped } from '../count';
 
 export { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, type AdjustableIamQuota } from '../limits';
 
@@ -49,6 +50,8 @@ export const quotaOf = (org: Org, quota: AdjustableIamQuota): number => org.iamQ
 interface RoleUse {
   stage: string;
   inlineChars: number;
+  /** Each inline policy's characters, by where it is written (`<stage>/<logical id>`, and the policy's name). */
+  inline: Array<{ where: string; chars: number }>;
   attached: string[];
 }
 
@@ -141,7 +144,7 @@ function quotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMa
   const use = (account: string) => byAccount.get(account) ?? byAccount.set(account, { roles: new Map(), instanceProfiles: 0, managedPolicies: 0 }).get(account)!;
   const roleUse = (account: string, name: string, stage: string) => {
     const roles = use(account).roles;
-    return roles.get(name) ?? roles.set(name, { stage, inlineChars: 0, attached: [] }).get(name)!;
+    return roles.get(name) ?? roles.set(name, { stage, inlineChars: 0, inline: [], attached: [] }).get(name)!;
   };
   // Where and detail are written only for a problem: most roles of most accounts are within every quota.
   const adjustable = (quota: AdjustableIamQuota, n: number, where: () => string, detail: () => string) => {
@@ -150,9 +153,10 @@ function quotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMa
     const { what } = ADJUSTABLE_IAM_QUOTAS[quota];
     problems.push(`${where()}: ${n} ${what}${detail()}, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC})${raiseAdvice(quota, limit)}`);
   };
-  const fixedQuota = (quota: keyof typeof FIXED_IAM_QUOTAS, n: number, where: () => string) => {
+  // `grows`: what takes the characters, written only for a problem (review s58-scale m4: the message did not say).
+  const fixedQuota = (quota: keyof typeof FIXED_IAM_QUOTAS, n: number, where: () => string, grows: () => string) => {
     const { what, limit } = FIXED_IAM_QUOTAS[quota];
-    if (n > limit) problems.push(`${where()}: ${n} ${what}, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC})`);
+    if (n > limit) problems.push(`${where()}: ${n} ${what}, over IAM's quota of ${limit} (${IAM_QUOTAS_DOC}); ${grows()}`);
   };
   // Names IAM holds unique in an account whatever their case ("They aren't distinguished by case", same page): a
   // second resource given one fails its create with EntityAlreadyExists. Generated names can meet (pipeline X's
@@ -225,7 +229,11 @@ function quotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMa
             claim(account, 'role', name, holder);
             const role = roleUse(account, String(name), stage.id);
             adjustable('roleTrustPolicyChars', trust(account), () => `${stage.id} @ ${account}: ${logicalId}`, () => trustGrownBy(org, logicalId));
-            for (let j = 0; j < inline.length; j++) role.inlineChars += inline[j](account);
+            for (let j = 0; j < inline.length; j++) {
+              const chars = inline[j](account);
+              role.inlineChars += chars;
+              role.inline.push({ where: `${holder} ${shownName((p.Policies as Array<{ PolicyName?: unknown }>)[j].PolicyName)}`, chars });
+            }
             for (let j = 0; j < attached.length; j++) role.attached.push(String(attached[j].at(account)));
           }
           break;
@@ -238,7 +246,11 @@ function quotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMa
             const account = accounts[i];
             const chars = size(account);
             const names = flatValues(roles.at(account));
-            for (let j = 0; j < names.length; j++) roleUse(account, names[j], stage.id).inlineChars += chars;
+            for (let j = 0; j < names.length; j++) {
+              const role = roleUse(account, names[j], stage.id);
+              role.inlineChars += chars;
+              role.inline.push({ where: `${stage.id}/${logicalId}`, chars });
+            }
           }
           break;
         }
@@ -252,7 +264,7 @@ function quotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMa
             const account = accounts[i];
             use(account).managedPolicies++;
             if (policyName) claim(account, 'managed policy', policyName.at(account), attachment);
-            fixedQuota('managedPolicyChars', size(account), () => `${stage.id} @ ${account}: ${logicalId}`);
+            fixedQuota('managedPolicyChars', size(account), () => `${stage.id} @ ${account}: ${logicalId}`, () => largestStatements(compile(p.PolicyDocument).at(account)));
             const names = flatValues(roles.at(account));
             for (let j = 0; j < names.length; j++) roleUse(account, names[j], stage.id).attached.push(attachment);
           }
@@ -288,11 +300,37 @@ function quotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMa
     adjustable('customerManagedPoliciesPerAccount', u.managedPolicies, where, others);
     u.roles.forEach((role, name) => {
       adjustable('managedPoliciesPerRole', role.attached.length, () => `${where()}: role ${name}`, () => ` (${role.attached.join(', ')})`);
-      fixedQuota('roleInlinePolicyChars', role.inlineChars, () => `${where()}: role ${name}`);
+      fixedQuota('roleInlinePolicyChars', role.inlineChars, () => `${where()}: role ${name}`, () => `its inline policies: ${largestFirst(role.inline.map((i) => ({ name: i.where, chars: i.chars })))}`);
     });
   }
   // A problem of a class's first account is its others' too: counted again, account by account, to name them.
   return counted && problems.length > 0 ? undefined : problems;
+}
+
+/** A name as a template writes it: the text, or its expression as JSON. */
+const shownName = (name: unknown) => (typeof name === 'string' ? name : JSON.stringify(name));
+
+/** Parts with their characters, largest first: the first three, and how many more. */
+function largestFirst(parts: Array<{ name: string; chars: number }>): string {
+  const sorted = [...parts].sort((a, b) => b.chars - a.chars);
+  const shown = sorted.slice(0, 3).map((p) => `${p.name} (${grouped(p.chars)} characters)`).join(', ');
+  return sorted.length > 3 ? `${shown} and ${grouped(sorted.length - 3)} more` : shown;
+}
+
+/**
+ * What takes a policy's characters in an account: its largest statements, by Sid, as IAM counts them (the document,
+ * or a statement a condition keeps, resolved as JSON text, read back as what it is). What makes them grow is the org file's:
+ * its accounts, repositories and roles.
+ */
+function largestStatements(resolved: unknown): string {
+  const readBack = (value: unknown) => (typeof value === 'string' && value.startsWith('{') ? (JSON.parse(value) as unknown) : value);
+  const statements = ([] as unknown[]).concat((readBack(resolved) as { Statement?: unknown } | undefined)?.Statement ?? []);
+  const parts = statements.flatMap((raw, i) => {
+    const statement = readBack(raw);
+    if (statement === undefined || statement === null || typeof statement !== 'object') return [];
+    return [{ name: String((statement as { Sid?: unknown }).Sid ?? `statement ${i + 1}`), chars: jsonLength(statement) }];
+  });
+  return `its largest statements: ${largestFirst(parts)}`;
 }
 
 /**
