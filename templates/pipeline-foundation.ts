@@ -70,8 +70,11 @@ const BLOCK_PUBLIC_ACCESS = { BlockPublicAcls: true, BlockPublicPolicy: true, Ig
 /**
  * A bucket's default encryption rule that also refuses uploads encrypted with a customer-provided key (SSE-C). S3 blocks
  * SSE-C by itself only in buckets made since April 2026 and in older ones of accounts that held no SSE-C object
- * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/blocking-unblocking-s3-c-encryption-gpb.html); written here,
- * a bucket made before then is blocked by its stack's next update. The bucket policy's encryption Deny cannot do it:
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/blocking-unblocking-s3-c-encryption-gpb.html), and not in
+ * new buckets of Middle East (Bahrain) and (UAE) ("All newly created buckets in all AWS Regions except Middle East
+ * (Bahrain) and Middle East (UAE) will have SSE-C disabled by default",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-s3-c-encryption-setting-faq.html); written here, a
+ * bucket S3 left open is blocked by its stack's create or next update. The bucket policy's encryption Deny cannot do it:
  * an SSE-C upload sends no x-amz-server-side-encryption header. BlockedEncryptionTypes
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-blockedencryptiontypes.html)
  * is newer than cloudform-types' ServerSideEncryptionRule, hence the widened type.
@@ -161,6 +164,9 @@ export function pipelineFoundation(input: PipelineFoundationInput): TemplateDefi
       principal: { Service: 'logging.s3.amazonaws.com' },
       actions: S3_ACCESS_LOG_DELIVERY.actions,
       resources: sub('${AccessLogBucket.Arn}/artifacts/*'),
+      // Read by the bucket's ARN, this policy follows the artifact bucket, whose logging is switched on first. No S3
+      // page says whether PutBucketLogging checks the destination's policy (review s61-templates m1, unsettled); AWS
+      // CDK's Bucket writes the same order (its allowLogDelivery, under S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY).
       conditions: { ArnLike: { 'aws:SourceArn': getAtt('ArtifactBucket', 'Arn') }, StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
     }),
   ]);
