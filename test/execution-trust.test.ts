@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileOrg } from '../src/compile';
-import { executionRoleAdvice, untrustedAccount, withExecutionRoleAdvice } from '../src/deploy/execution-trust';
+import { administrationRoleAdvice, executionRoleAdvice, untrustedAccount, withExecutionRoleAdvice } from '../src/deploy/execution-trust';
 import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 
@@ -19,6 +19,24 @@ describe('an account StackSets cannot reach through its execution role', () => {
   ])('is recognised in %s', (_, line) => {
     expect(untrustedAccount(line)).toBe('111111111111');
     expect(withExecutionRoleAdvice(selfManaged, 'stale', line)).toMatch(/'?: the last xstack bootstrap was made for another compile of org\.yaml .*run 'xstack bootstrap org\.yaml', which makes and trusts the execution role in account 111111111111, then deploy again$/);
+  });
+
+  it("a failure naming the administration role itself (by ARN or quoted) says bootstrap makes it, and that a role just made may not have propagated; not for SERVICE_MANAGED, nor a line naming another role (review s61-deployer m1: no AWS page quotes StackSets' reason)", () => {
+    // A made-up wording: the advice rests on the role's name in the line, not on a sentence AWS may change.
+    const byArn = 'operation 3f2a: FAILED: CloudFormation could not assume arn:aws:iam::999999999999:role/AWSCloudFormationStackSetAdministrationRole.';
+    const quoted = "operation 3f2a: FAILED: Role 'AWSCloudFormationStackSetAdministrationRole' is invalid or cannot be assumed";
+    for (const line of [byArn, quoted]) {
+      expect(untrustedAccount(line)).toBeUndefined();
+      expect(withExecutionRoleAdvice(selfManaged, 'current', line)).toBe(
+        `${line.replace(/\.$/, '')}: xstack bootstrap set up this compile's roles, so IAM has most likely not propagated the administration role yet (IAM changes take a moment to propagate (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency)): deploy again in a minute; if it fails again, run 'xstack bootstrap org.yaml', which makes the administration role AWSCloudFormationStackSetAdministrationRole and its trust of CloudFormation, then deploy again`,
+      );
+      expect(administrationRoleAdvice(selfManaged, 'stale', line)).toMatch(/^run 'xstack bootstrap org\.yaml', which makes the administration role AWSCloudFormationStackSetAdministrationRole .*; if bootstrap ran just now, IAM changes take a moment to propagate .*: deploy again in a minute$/);
+    }
+    const serviceManaged = { ...selfManaged, org: { ...selfManaged.org, stackSets: { ...selfManaged.org.stackSets, permissionModel: 'SERVICE_MANAGED' as const } } };
+    expect(withExecutionRoleAdvice(serviceManaged, 'not-applicable', byArn)).toBe(byArn);
+    // A role whose name only begins as the administration role's is another role.
+    const other = 'operation 3f2a: FAILED: CloudFormation could not assume arn:aws:iam::999999999999:role/AWSCloudFormationStackSetAdministrationRoleOld';
+    expect(withExecutionRoleAdvice(selfManaged, 'current', other)).toBe(other);
   });
 
   it('other failures are left as they are', () => {

@@ -58,10 +58,35 @@ export function executionRoleAdvice(compiled: CompiledOrg, state: BootstrapState
   return `if this account was added since the last xstack bootstrap, it has no execution role yet: ${bootstrap}; if bootstrap ran just now, ${propagating}: deploy again in a minute`;
 }
 
-/** Each failure line naming an account StackSets could not reach through its execution role, with what gets past it. */
+/**
+ * What gets past a failure that names the administration role itself, other than the two wordings above (which name it
+ * as the one assuming an account's execution role): CloudFormation could not use the role bootstrap makes in the
+ * administrator account, as on a deploy run right after the bootstrap that made it, before IAM has propagated it
+ * (IAM_CONSISTENCY). No AWS page quotes the reason StackSets gives for it (review s61-deployer m1), so a line naming
+ * the role, as its ARN or quoted, gets the advice; a wording that names it otherwise only loses the advice.
+ */
+export function administrationRoleAdvice(compiled: CompiledOrg, state: BootstrapState | undefined, line: string): string | undefined {
+  const { permissionModel, administrationRoleName: name } = compiled.org.stackSets;
+  if (permissionModel !== 'SELF_MANAGED' || untrustedAccount(line) !== undefined) return undefined;
+  // The whole name, at any path: a role whose name only begins as it does is another (IAM names take [\w+=,.@-]; a
+  // period after the name ends the sentence unless a name's character follows it).
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (!new RegExp(`:role/(?:[\\w+=,.@/-]*/)?${escaped}(?![\\w+=,@-]|\\.[\\w+=,.@-])|'${escaped}'`).test(line)) return undefined;
+  const bootstrap = `run '${bootstrapCommand(compiled)}', which makes the administration role ${name} and its trust of CloudFormation, then deploy again`;
+  const propagating = `IAM changes take a moment to propagate (${IAM_CONSISTENCY})`;
+  if (state === 'current' || state === 'boundary-pending' || state === 'tags-pending') {
+    return `xstack bootstrap set up this compile's roles, so IAM has most likely not propagated the administration role yet (${propagating}): deploy again in a minute; if it fails again, ${bootstrap}`;
+  }
+  return `${bootstrap}; if bootstrap ran just now, ${propagating}: deploy again in a minute`;
+}
+
+/**
+ * Each failure line naming an account StackSets could not reach through its execution role, or naming the
+ * administration role, with what gets past it.
+ */
 export function withExecutionRoleAdvice(compiled: CompiledOrg, state: BootstrapState | undefined, line: string): string {
   const account = untrustedAccount(line);
-  const advice = account && executionRoleAdvice(compiled, state, account);
+  const advice = account ? executionRoleAdvice(compiled, state, account) : administrationRoleAdvice(compiled, state, line);
   // AWS's sentence ends with a period; the advice follows it as every note in the summary does, after a colon.
   return advice ? `${line.replace(/\.$/, '')}: ${advice}` : line;
 }
