@@ -251,7 +251,7 @@ describe('the reconciler against the layer: removals, retained stacks, destroy, 
     const [stage] = failed(notRerun);
     const reason = stage.reasons.join('\n');
     expect(reason).toContain(`account ${added} ${REGION}: FAILED: Account ${added} should have 'AWSCloudFormationStackSetExecutionRole' role with trust relationship to Role 'AWSCloudFormationStackSetAdministrationRole': the last xstack bootstrap`);
-    expect(reason).toContain(`the last xstack bootstrap was made for another compile of generated.yaml (the note before the rollout), so this account may have no execution role yet: run 'xstack bootstrap generated.yaml', which makes and trusts the execution role in account ${added}, then deploy again`);
+    expect(reason).toContain(`the last xstack bootstrap was made for another compile of generated.yaml (the note before the rollout), so this account may have no execution role yet: run 'xstack bootstrap generated.yaml', which makes the administration role AWSCloudFormationStackSetAdministrationRole and, in account ${added}, the execution role that trusts it, then deploy again`);
     // Bootstrap run again, and IAM not showing its roles to StackSets for one attempt.
     await bootstrap(three, awsVia(env.local.endpoint));
     expect(await bootstrapState(three, awsVia())).toBe('current');

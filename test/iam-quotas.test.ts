@@ -128,7 +128,8 @@ describe('IAM quotas at compile time', () => {
     // A document of exactly `chars` characters as IAM counts them (its JSON without white space, jsonLength): one
     // literal resource, padded. The limits are written out, not read from FIXED_IAM_QUOTAS, so a changed limit fails here.
     const documentOf = (chars: number) => {
-      const document = (pad: number) => ({ Version: '2012-10-17', Statement: [{ Sid: 'S', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::bucket/${'x'.repeat(pad)}` }] });
+      // With a Condition: an object inside the statement, which the message's statement sizes count as IAM does too.
+      const document = (pad: number) => ({ Version: '2012-10-17', Statement: [{ Sid: 'S', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::bucket/${'x'.repeat(pad)}`, Condition: { StringEquals: { 'aws:ResourceAccount': '222222222222' } } }] });
       const padded = document(chars - jsonLength(document(0)));
       expect(JSON.stringify(padded)).toHaveLength(chars);
       return padded;
@@ -147,12 +148,12 @@ describe('IAM quotas at compile time', () => {
       });
     expect(problemsWith(role(10_240))).toEqual([]);
     expect(problemsWith(role(10_241))).toEqual([
-      "account dev (222222222222): role acme-big: 10241 characters of all inline policies of a role together, over IAM's quota of 10240 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); its inline policies: pipeline-identity/Big p1 (6,241 characters), pipeline-identity/Big p0 (4,000 characters)",
+      "account dev (222222222222): role acme-big: 10241 characters of all inline policies of a role together, over IAM's quota of 10240 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); its inline policies: pipeline-identity/Big p1 (6241 characters), pipeline-identity/Big p0 (4000 characters)",
     ]);
     const managed = (chars: number) => new ManagedPolicy({ PolicyDocument: documentOf(chars) });
     expect(problemsWith(managed(6_144))).toEqual([]);
     expect(problemsWith(managed(6_145))).toEqual([
-      "pipeline-identity @ 222222222222: Big: 6145 characters of a managed policy, over IAM's quota of 6144 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); its largest statements: S (6,106 characters)",
+      "pipeline-identity @ 222222222222: Big: 6145 characters of a managed policy, over IAM's quota of 6144 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); its largest statements: S (6106 characters)",
     ]);
   });
 });

@@ -287,7 +287,7 @@ describe('artifact key and bucket', () => {
 });
 
 describe('bucket settings, in full', () => {
-  it('every bucket of every template refuses uploads encrypted with a customer-provided key (SSE-C) in its one encryption rule: S3 blocks it by itself only in buckets made since April 2026 and accounts that held no SSE-C object (blocking-unblocking-s3-c-encryption-gpb.html)', () => {
+  it('every bucket of every template refuses uploads encrypted with a customer-provided key (SSE-C) in its one encryption rule: S3 blocks it by itself in buckets made since April 2026 outside Bahrain and UAE, and in older ones only where the account held no SSE-C object (blocking-unblocking-s3-c-encryption-gpb.html, its FAQ)', () => {
     // The bucket policies' encryption Deny cannot refuse SSE-C: such an upload sends no x-amz-server-side-encryption.
     let buckets = 0;
     for (const { file, stage, t } of all) {

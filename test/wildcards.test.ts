@@ -262,7 +262,7 @@ describe('XS017: wildcards inside names are listed, with what bounds them', () =
       const md = c.files.get('audit/report.md')!;
       const table = md.slice(md.indexOf('Wildcards inside names'), md.indexOf('<a id="accounts">'));
       // The stages' templates and the setup template, as the compile checks them.
-      const rows = wildcardRows(wildcardsUsedIn([...c.stages.map((s) => renderTemplate(s.definition)), setupTemplate(c.org, c.stages).template], wildcardContext(c.org)), c.org.prefix);
+      const rows = wildcardRows(wildcardsUsedIn([...c.stages.map((s) => renderTemplate(s.definition)), setupTemplate(c.org, c.stages).template], wildcardContext(c.org)), c.org.prefix, new Set(c.org.accounts.map((a) => a.id)));
       expect(rows.length).toBeGreaterThan(5);
       for (const r of rows) expect(table).toContain(`| ${r[0]} | ${r[1]} | ${r[2]} |`);
       expect(table.split('\n').filter((l) => l.startsWith('| `')).length).toBe(rows.length);
@@ -286,8 +286,12 @@ describe('XS017: wildcards inside names are listed, with what bounds them', () =
     // Six pipelines' deployment groups: four shown, two counted; one text for every account's.
     const entry = BOUNDED_WILDCARDS.find((w) => w.shape.includes('deploymentgroup:'))!;
     const texts = ['a', 'b', 'c', 'd', 'e', 'f'].flatMap((n) => ['111111111111', '222222222222'].map((a) => `arn:${PARTITION}:codedeploy:${REGION}:${a}:deploymentgroup:acme-${n}/*`));
-    const [row] = wildcardRows(new Map([[entry, { sids: new Set(['TrustService']), texts: new Set(texts) }]]), 'acme');
+    const [row] = wildcardRows(new Map([[entry, { sids: new Set(['TrustService']), texts: new Set(texts) }]]), 'acme', new Set(['111111111111', '222222222222']));
     expect(row[1]).toBe(['a', 'b', 'c', 'd'].map((n) => `\`arn:${PARTITION}:codedeploy:${REGION}:<account>:deploymentgroup:acme-${n}/*\``).join('; ') + '; and 2 more');
+    // Twelve digits that are no account of the org's are a name's, and stay (review s61-second-read m6).
+    const named = `arn:${PARTITION}:codedeploy:${REGION}:111111111111:deploymentgroup:acme-app-202612081234/*`;
+    const [own] = wildcardRows(new Map([[entry, { sids: new Set(['TrustService']), texts: new Set([named]) }]]), 'acme', new Set(['111111111111']));
+    expect(own[1]).toBe(`\`arn:${PARTITION}:codedeploy:${REGION}:<account>:deploymentgroup:acme-app-202612081234/*\``);
   });
 
   it('the audit report lists each wildcard the example uses, once, with its statements and reason', () => {

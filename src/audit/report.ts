@@ -884,7 +884,7 @@ export function buildReport(input: ReportInput): Report {
         kind: 'p',
         text: 'Wildcards inside names (rule XS017): each `*` or `?` the templates, the setup template too, write in an ARN of an Allow or in a pattern condition, which reaches whatever else it matches, and what bounds it (src/iam/wildcards.ts lists them; one not listed fails the compile):',
       },
-      { kind: 'table', head: ['shape', 'as written', 'where', 'statements', 'what bounds it'], rows: wildcardRows(input.wildcards ?? wildcardsUsedIn(stages.map((s) => templates.get(s.id)!), wildcardContext(org)), org.prefix) },
+      { kind: 'table', head: ['shape', 'as written', 'where', 'statements', 'what bounds it'], rows: wildcardRows(input.wildcards ?? wildcardsUsedIn(stages.map((s) => templates.get(s.id)!), wildcardContext(org)), org.prefix, new Set(org.accounts.map((a) => a.id))) },
     ],
   });
 

@@ -20,7 +20,6 @@ import type { Stage } from '../stages/model';
 import { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, raiseAdvice, type AdjustableIamQuota } from '../limits';
 import { locatedField } from '../org/locate';
 import { NO_CLASSES, type AlikeResources } from './alike';
-import { grouped } from '../count';
 
 export { ADJUSTABLE_IAM_QUOTAS, IAM_QUOTAS_DOC, type AdjustableIamQuota } from '../limits';
 
@@ -264,7 +263,7 @@ function quotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMa
             const account = accounts[i];
             use(account).managedPolicies++;
             if (policyName) claim(account, 'managed policy', policyName.at(account), attachment);
-            fixedQuota('managedPolicyChars', size(account), () => `${stage.id} @ ${account}: ${logicalId}`, () => largestStatements(compile(p.PolicyDocument).at(account)));
+            fixedQuota('managedPolicyChars', size(account), () => `${stage.id} @ ${account}: ${logicalId}`, () => largestStatements(p.PolicyDocument, sizes, account));
             const names = flatValues(roles.at(account));
             for (let j = 0; j < names.length; j++) roleUse(account, names[j], stage.id).attached.push(attachment);
           }
@@ -310,25 +309,31 @@ function quotaProblems(org: Org, stages: readonly Stage[], templates: ReadonlyMa
 /** A name as a template writes it: the text, or its expression as JSON. */
 const shownName = (name: unknown) => (typeof name === 'string' ? name : JSON.stringify(name));
 
-/** Parts with their characters, largest first: the first three, and how many more. */
+/** Parts with their characters, largest first: the first three, and how many more (numbers as the quota message writes them). */
 function largestFirst(parts: Array<{ name: string; chars: number }>): string {
   const sorted = [...parts].sort((a, b) => b.chars - a.chars);
-  const shown = sorted.slice(0, 3).map((p) => `${p.name} (${grouped(p.chars)} characters)`).join(', ');
-  return sorted.length > 3 ? `${shown} and ${grouped(sorted.length - 3)} more` : shown;
+  const shown = sorted.slice(0, 3).map((p) => `${p.name} (${p.chars} characters)`).join(', ');
+  return sorted.length > 3 ? `${shown} and ${sorted.length - 3} more` : shown;
+}
+
+/** A statement's Sid, or that of the statement a condition keeps (Fn::If), where it has one. */
+function sidOf(statement: unknown): string | undefined {
+  const branches = (statement as { 'Fn::If'?: unknown } | null)?.['Fn::If'];
+  const kept = Array.isArray(branches) ? [branches[1], branches[2]].find((b) => (b as { Sid?: unknown } | null)?.Sid !== undefined) : statement;
+  const sid = (kept as { Sid?: unknown } | null | undefined)?.Sid;
+  return typeof sid === 'string' ? sid : undefined;
 }
 
 /**
- * What takes a policy's characters in an account: its largest statements, by Sid, as IAM counts them (the document,
- * or a statement a condition keeps, resolved as JSON text, read back as what it is). What makes them grow is the org file's:
- * its accounts, repositories and roles.
+ * What takes a policy's characters in an account: its largest statements, by Sid, each measured as the policy is
+ * (`sizes`, policySizes: IAM's count, with the account's values); a statement a condition leaves out counts none.
+ * What makes them grow is the org file's: its accounts, repositories and roles.
  */
-function largestStatements(resolved: unknown): string {
-  const readBack = (value: unknown) => (typeof value === 'string' && value.startsWith('{') ? (JSON.parse(value) as unknown) : value);
-  const statements = ([] as unknown[]).concat((readBack(resolved) as { Statement?: unknown } | undefined)?.Statement ?? []);
-  const parts = statements.flatMap((raw, i) => {
-    const statement = readBack(raw);
-    if (statement === undefined || statement === null || typeof statement !== 'object') return [];
-    return [{ name: String((statement as { Sid?: unknown }).Sid ?? `statement ${i + 1}`), chars: jsonLength(statement) }];
+function largestStatements(document: unknown, sizes: (part: unknown) => Size, account: string): string {
+  const statements = ([] as unknown[]).concat((document as { Statement?: unknown } | undefined)?.Statement ?? []);
+  const parts = statements.flatMap((statement, i) => {
+    const chars = sizes(statement)(account);
+    return chars === 0 ? [] : [{ name: sidOf(statement) ?? `statement ${i + 1}`, chars }];
   });
   return `its largest statements: ${largestFirst(parts)}`;
 }

@@ -50,7 +50,7 @@ import { templateBucketName, templateBucketProblem, templateSource, type Templat
 import { InstanceOperationBudget } from './instance-budget';
 import { cannotTell, MANAGEMENT_ACCOUNT_FIX, managementAccountText, OrganizationReads } from './org-reads';
 import type { BootstrapState } from './bootstrap';
-import { untrustedAccount, withExecutionRoleAdvice } from './execution-trust';
+import { unreachedThroughRoles, untrustedAccount, withExecutionRoleAdvice } from './execution-trust';
 import { targetAccounts } from './execution-policy';
 import type { DeployEvent, Listener, RunSummary, StageResult, StageSummary } from './events';
 import {
@@ -1132,7 +1132,7 @@ async function withStackWayOuts(run: Run, stackSet: string, error: unknown): Pro
   const lines: string[] = [];
   for (const [n, line] of error.failures.entries()) {
     const account = error.accounts[n];
-    const way = account === undefined || untrustedAccount(line) ? undefined : await stackWayOut(run, stackSet, actual.instances.get(account));
+    const way = account === undefined || unreachedThroughRoles(run.compiled, line) ? undefined : await stackWayOut(run, stackSet, actual.instances.get(account));
     lines.push(way ? `${line.replace(/\.$/, '')}: ${way}` : line);
   }
   return new OperationFailedError(error.stackSet, error.operationId, lines, error.accounts);
@@ -1571,8 +1571,8 @@ async function reconcileStage(run: Run, desired: DesiredStackSet, removals: Remo
       continue;
     }
     const text = instanceText(id, region, i);
-    // An account StackSets could not reach has its advice (advised); any other failed instance, what its stack needs.
-    const notes = [i && inoperable(i) ? INOPERABLE_NOTE : undefined, untrustedAccount(text) ? undefined : await stackWayOut(run, desired.name, i)].filter((n) => n !== undefined);
+    // An account StackSets could not reach through its roles has its advice (advised); any other failed instance, what its stack needs.
+    const notes = [i && inoperable(i) ? INOPERABLE_NOTE : undefined, unreachedThroughRoles(run.compiled, text) ? undefined : await stackWayOut(run, desired.name, i)].filter((n) => n !== undefined);
     unhealthy.push(notes.length > 0 ? `${text.replace(/\.$/, '')}: ${notes.join('; ')}` : advised(run, text));
   }
   const warned = warnings.length > 0 ? { warnings } : {};

@@ -8,9 +8,11 @@ import { bootstrapTag, type BootstrapState } from './bootstrap';
 
 /**
  * StackSets' status reason for an account whose execution role the administration role could not assume (missing,
- * or not trusting it): "Account 111111111111 should have 'AWSCloudFormationStackSetExecutionRole' role with trust
- * relationship to Role 'AWSCloudFormationStackSetAdministrationRole'." (the Knowledge Center's "Most common IAM
- * permission errors in stack set", https://repost.aws/knowledge-center/cfn-iam-best-practices-stackset-resources;
+ * or not trusting it), or whose administration role is missing: "Account 111111111111 should have
+ * 'AWSCloudFormationStackSetExecutionRole' role with trust relationship to Role
+ * 'AWSCloudFormationStackSetAdministrationRole'." ("This error usually occurs when the IAM role
+ * AWSCloudFormationStackSetExecutionRole or AWSCloudFormationStackSetAdministrationRole is missing": the Knowledge
+ * Center's "Most common IAM permission errors in stack set", https://repost.aws/knowledge-center/cfn-iam-best-practices-stackset-resources;
  * with custom role names, hashicorp/terraform-provider-aws#15165). StackSets gives an instance no error code, only
  * this text (StackInstanceSummary StatusReason, StackSetOperationResultSummary StatusReason), so the text is matched;
  * a wording AWS changes only loses the advice: what deploy does never depends on it.
@@ -49,7 +51,8 @@ const bootstrapCommand = (compiled: CompiledOrg) => `xstack bootstrap ${compiled
  */
 export function executionRoleAdvice(compiled: CompiledOrg, state: BootstrapState | undefined, account: string): string | undefined {
   if (compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return undefined;
-  const bootstrap = `run '${bootstrapCommand(compiled)}', which makes and trusts the execution role in account ${account}, then deploy again`;
+  // AWS's page gives UNTRUSTED's reason for a missing administration role too (its Knowledge Center page, above).
+  const bootstrap = `run '${bootstrapCommand(compiled)}', which makes the administration role ${compiled.org.stackSets.administrationRoleName} and, in account ${account}, the execution role that trusts it, then deploy again`;
   const propagating = `IAM changes take a moment to propagate (${IAM_CONSISTENCY})`;
   if (state === 'stale') return `the last xstack bootstrap was made for another compile of ${compiled.org.file} (the note before the rollout), so this account may have no execution role yet: ${bootstrap}`;
   if (state === 'current' || state === 'boundary-pending' || state === 'tags-pending') {
@@ -59,19 +62,36 @@ export function executionRoleAdvice(compiled: CompiledOrg, state: BootstrapState
 }
 
 /**
- * What gets past a failure that names the administration role itself, other than the two wordings above (which name it
- * as the one assuming an account's execution role): CloudFormation could not use the role bootstrap makes in the
- * administrator account, as on a deploy run right after the bootstrap that made it, before IAM has propagated it
- * (IAM_CONSISTENCY). No AWS page quotes the reason StackSets gives for it (review s61-deployer m1), so a line naming
- * the role, as its ARN or quoted, gets the advice; a wording that names it otherwise only loses the advice.
+ * Whether a failure line names the administration role itself, as its ARN (at any path) or its quoted name, other
+ * than in the two wordings above (which name it as the one assuming an account's execution role). The whole name: a
+ * role whose name only begins as it does is another (IAM names take [\w+=,.@-]; a period after the name ends the
+ * sentence unless a name's character follows it).
+ */
+function namesAdministrationRole(compiled: CompiledOrg, line: string): boolean {
+  const { permissionModel, administrationRoleName: name } = compiled.org.stackSets;
+  if (permissionModel !== 'SELF_MANAGED' || untrustedAccount(line) !== undefined) return false;
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`:role/(?:[\\w+=,.@/-]*/)?${escaped}(?![\\w+=,@-]|\\.[\\w+=,.@-])|'${escaped}'`).test(line);
+}
+
+/**
+ * Whether a failure line is StackSets not reaching an account through its roles (the execution role, or the
+ * administration role itself): its advice is bootstrap's (withExecutionRoleAdvice), not what the stack needs, and the
+ * stack is not read for it.
+ */
+export const unreachedThroughRoles = (compiled: CompiledOrg, line: string): boolean => untrustedAccount(line) !== undefined || namesAdministrationRole(compiled, line);
+
+/**
+ * What gets past a failure that names the administration role itself (namesAdministrationRole): CloudFormation could
+ * not use the role bootstrap makes in the administrator account, as on a deploy run right after the bootstrap that
+ * made it, before IAM has propagated it (IAM_CONSISTENCY; review s61-deployer m1). AWS's page documents one reason for
+ * a missing administration role, UNTRUSTED's, whose advice names both roles (executionRoleAdvice); no page quotes any
+ * other, so a line naming the role, as its ARN or quoted, gets this advice; a wording that names it otherwise only
+ * loses the advice.
  */
 export function administrationRoleAdvice(compiled: CompiledOrg, state: BootstrapState | undefined, line: string): string | undefined {
-  const { permissionModel, administrationRoleName: name } = compiled.org.stackSets;
-  if (permissionModel !== 'SELF_MANAGED' || untrustedAccount(line) !== undefined) return undefined;
-  // The whole name, at any path: a role whose name only begins as it does is another (IAM names take [\w+=,.@-]; a
-  // period after the name ends the sentence unless a name's character follows it).
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  if (!new RegExp(`:role/(?:[\\w+=,.@/-]*/)?${escaped}(?![\\w+=,@-]|\\.[\\w+=,.@-])|'${escaped}'`).test(line)) return undefined;
+  if (!namesAdministrationRole(compiled, line)) return undefined;
+  const name = compiled.org.stackSets.administrationRoleName;
   const bootstrap = `run '${bootstrapCommand(compiled)}', which makes the administration role ${name} and its trust of CloudFormation, then deploy again`;
   const propagating = `IAM changes take a moment to propagate (${IAM_CONSISTENCY})`;
   if (state === 'current' || state === 'boundary-pending' || state === 'tags-pending') {
