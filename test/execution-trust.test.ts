@@ -5,6 +5,7 @@ import { parseOrg } from '../src/org/load';
 import { generateOrgYaml } from '../bench/generate-org.mjs';
 
 const selfManaged = compileOrg(parseOrg(generateOrgYaml(2), 'org.yaml'));
+const serviceManaged = { ...selfManaged, org: { ...selfManaged.org, stackSets: { ...selfManaged.org.stackSets, permissionModel: 'SERVICE_MANAGED' as const } } };
 const REASON = "Account 111111111111 should have 'AWSCloudFormationStackSetExecutionRole' role with trust relationship to Role 'AWSCloudFormationStackSetAdministrationRole'.";
 
 describe('an account StackSets cannot reach through its execution role', () => {
@@ -32,7 +33,6 @@ describe('an account StackSets cannot reach through its execution role', () => {
       );
       expect(administrationRoleAdvice(selfManaged, 'stale', line)).toMatch(/^run 'xstack bootstrap org\.yaml', which makes the administration role AWSCloudFormationStackSetAdministrationRole .*; if bootstrap ran just now, IAM changes take a moment to propagate .*: deploy again in a minute$/);
     }
-    const serviceManaged = { ...selfManaged, org: { ...selfManaged.org, stackSets: { ...selfManaged.org.stackSets, permissionModel: 'SERVICE_MANAGED' as const } } };
     expect(withExecutionRoleAdvice(serviceManaged, 'not-applicable', byArn)).toBe(byArn);
     // Deploy reads no stack for such a line (deployer.ts, an instance's health and an operation's failures), whose note
     // would take the advice's place (review s61-second-read m3); nor for the execution role's; it does for any other.
@@ -53,7 +53,6 @@ describe('an account StackSets cannot reach through its execution role', () => {
   it('says bootstrap or propagation as the bootstrap state tells, and nothing for SERVICE_MANAGED roles, which are AWS\'s', () => {
     expect(executionRoleAdvice(selfManaged, 'current', '111111111111')).toMatch(/^xstack bootstrap set up this compile's roles, so IAM has most likely not propagated them yet .*deploy again in a minute; if it fails again, run 'xstack bootstrap org\.yaml'/);
     expect(executionRoleAdvice(selfManaged, undefined, '111111111111')).toMatch(/^if this account was added since the last xstack bootstrap, it has no execution role yet: run 'xstack bootstrap org\.yaml'.*; if bootstrap ran just now, IAM changes take a moment to propagate/);
-    const serviceManaged = { ...selfManaged, org: { ...selfManaged.org, stackSets: { ...selfManaged.org.stackSets, permissionModel: 'SERVICE_MANAGED' as const } } };
     expect(executionRoleAdvice(serviceManaged, 'not-applicable', '111111111111')).toBeUndefined();
   });
 });
