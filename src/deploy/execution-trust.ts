@@ -37,6 +37,11 @@ export const untrustedAccount = (line: string): string | undefined => UNTRUSTED.
  */
 const IAM_CONSISTENCY = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency';
 
+const PROPAGATING = `IAM changes take a moment to propagate (${IAM_CONSISTENCY})`;
+
+/** Whether the last bootstrap was made for this compile (its digest this compile's, whatever is pending beside it). */
+const ranForThisCompile = (state: BootstrapState | undefined) => state === 'current' || state === 'boundary-pending' || state === 'tags-pending';
+
 const bootstrapCommand = (compiled: CompiledOrg) => `xstack bootstrap ${compiled.org.file}`;
 
 /**
@@ -53,12 +58,11 @@ export function executionRoleAdvice(compiled: CompiledOrg, state: BootstrapState
   if (compiled.org.stackSets.permissionModel !== 'SELF_MANAGED') return undefined;
   // AWS's page gives UNTRUSTED's reason for a missing administration role too (its Knowledge Center page, above).
   const bootstrap = `run '${bootstrapCommand(compiled)}', which makes the administration role ${compiled.org.stackSets.administrationRoleName} and, in account ${account}, the execution role that trusts it, then deploy again`;
-  const propagating = `IAM changes take a moment to propagate (${IAM_CONSISTENCY})`;
   if (state === 'stale') return `the last xstack bootstrap was made for another compile of ${compiled.org.file} (the note before the rollout), so this account may have no execution role yet: ${bootstrap}`;
-  if (state === 'current' || state === 'boundary-pending' || state === 'tags-pending') {
-    return `xstack bootstrap set up this compile's roles, so IAM has most likely not propagated them yet (${propagating}): deploy again in a minute; if it fails again, ${bootstrap}`;
+  if (ranForThisCompile(state)) {
+    return `xstack bootstrap set up this compile's roles, so IAM has most likely not propagated them yet (${PROPAGATING}): deploy again in a minute; if it fails again, ${bootstrap}`;
   }
-  return `if this account was added since the last xstack bootstrap, it has no execution role yet: ${bootstrap}; if bootstrap ran just now, ${propagating}: deploy again in a minute`;
+  return `if this account was added since the last xstack bootstrap, it has no execution role yet: ${bootstrap}; if bootstrap ran just now, ${PROPAGATING}: deploy again in a minute`;
 }
 
 /**
@@ -93,11 +97,10 @@ export function administrationRoleAdvice(compiled: CompiledOrg, state: Bootstrap
   if (!namesAdministrationRole(compiled, line)) return undefined;
   const name = compiled.org.stackSets.administrationRoleName;
   const bootstrap = `run '${bootstrapCommand(compiled)}', which makes the administration role ${name} and its trust of CloudFormation, then deploy again`;
-  const propagating = `IAM changes take a moment to propagate (${IAM_CONSISTENCY})`;
-  if (state === 'current' || state === 'boundary-pending' || state === 'tags-pending') {
-    return `xstack bootstrap set up this compile's roles, so IAM has most likely not propagated the administration role yet (${propagating}): deploy again in a minute; if it fails again, ${bootstrap}`;
+  if (ranForThisCompile(state)) {
+    return `xstack bootstrap set up this compile's roles, so IAM has most likely not propagated the administration role yet (${PROPAGATING}): deploy again in a minute; if it fails again, ${bootstrap}`;
   }
-  return `${bootstrap}; if bootstrap ran just now, ${propagating}: deploy again in a minute`;
+  return `${bootstrap}; if bootstrap ran just now, ${PROPAGATING}: deploy again in a minute`;
 }
 
 /**
